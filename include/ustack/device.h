@@ -1,0 +1,112 @@
+/* ustack device drivers: the interface between the core and the world.
+ *
+ * The core calls a device's transmit hook with a finished frame and pulls
+ * received frames through its receive hook during ust_stack_poll(). Drivers
+ * live at the edge: they may make system calls; the core never does. */
+#ifndef USTACK_DEVICE_H
+#define USTACK_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UST_DEV_NAME_MAX 16
+#define UST_TIME_NEVER UINT64_MAX
+
+typedef uint64_t ust_time_t; /* monotonic microseconds */
+
+enum ust_dev_type {
+    UST_DEV_ETHERNET = 1, /* frames carry an Ethernet II header; ARP resolves */
+    UST_DEV_LOOPBACK = 2, /* frames are bare IPv4 packets */
+};
+
+struct ust_device;
+
+struct ust_device_ops {
+    /* Sends one complete frame. The driver copies or writes it before
+     * returning; the frame is not valid afterwards. Returns 0 or -errno. */
+    int (*transmit)(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now);
+    /* Optional. Copies the next received frame into buf and returns its
+     * length, 0 when nothing is waiting, or -errno. */
+    int (*receive)(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time_t now);
+    /* Optional. When the next frame becomes receivable without outside
+     * events (memlink delays, loopback); UST_TIME_NEVER if not known. */
+    ust_time_t (*next_rx_at)(struct ust_device *dev);
+    /* Optional. A file descriptor that becomes readable when receive() has
+     * work, for event loops; -1 if none. */
+    int (*fd)(struct ust_device *dev);
+    /* Frees the driver's state and the device itself. */
+    void (*destroy)(struct ust_device *dev);
+};
+
+struct ust_device {
+    const struct ust_device_ops *ops;
+    void *priv;                       /* driver state */
+    char name[UST_DEV_NAME_MAX];
+    enum ust_dev_type type;
+    uint32_t mtu;                     /* largest IP packet, header included */
+    uint8_t mac[6];                   /* for UST_DEV_ETHERNET */
+};
+
+/* Built-in drivers. Each returns 0 and a device, or -errno. A device is
+ * owned by whoever created it until it is added to a stack; the stack then
+ * destroys it with itself. */
+
+/* Discards everything it is given; receives nothing. */
+int ust_null_create(const char *name, const uint8_t mac[6], struct ust_device **out);
+
+/* Delivers what it sends back to the same stack (bare IPv4, MTU 65535). */
+int ust_loopback_create(struct ust_device **out);
+
+/* Linux TAP device (IFF_TAP | IFF_NO_PI), non-blocking. Attaches to an
+ * existing device called name, or creates it when permitted (the created
+ * device lives as long as the fd). *created tells which happened (may be
+ * NULL). mac is the stack's own address on that link. */
+int ust_tap_open(const char *name, const uint8_t mac[6], struct ust_device **out, int *created);
+
+/* Wraps any device: every frame it receives or transmits is also written to
+ * a pcap file (LINKTYPE_ETHERNET, or LINKTYPE_RAW for loopback) that
+ * Wireshark and tcpdump read. Takes ownership of inner. */
+int ust_pcap_wrap(struct ust_device *inner, const char *path, struct ust_device **out);
+
+/* memlink: an in-process link joining two or more stacks, for tests and
+ * simulation. A frame sent by one endpoint reaches every other endpoint (a
+ * hub), after the fault injector had its way with it. Deterministic for a
+ * given seed. */
+struct ust_memlink;
+
+struct ust_faults {
+    double drop;          /* probability a frame is lost */
+    double duplicate;     /* probability a frame is delivered twice */
+    double reorder;       /* probability a frame is held back by reorder_delay */
+    double corrupt;       /* probability one random byte is flipped */
+    ust_time_t delay;     /* fixed one-way delay, us */
+    ust_time_t jitter;    /* extra uniform random delay in [0, jitter], us */
+    ust_time_t reorder_delay; /* extra delay of reordered frames (default 1 ms) */
+    uint64_t rate_bps;    /* 0: unlimited; else serialisation at this bit rate */
+    size_t queue_limit;   /* frames waiting per endpoint; 0: default 1024 */
+};
+
+struct ust_memlink_stats {
+    uint64_t sent, delivered, dropped, duplicated, reordered, corrupted, overflowed;
+};
+
+int ust_memlink_create(uint64_t seed, struct ust_memlink **out);
+/* Sets the faults applied to every frame sent from now on. */
+void ust_memlink_set_faults(struct ust_memlink *link, const struct ust_faults *f);
+const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *link);
+/* Adds an endpoint: an Ethernet device with the given name and MAC. */
+int ust_memlink_attach(struct ust_memlink *link, const char *name, const uint8_t mac[6],
+                       struct ust_device **out);
+/* Drops the creator's reference; the link is freed once its endpoints are too. */
+void ust_memlink_release(struct ust_memlink *link);
+/* Frames waiting in the link (for leak checks). */
+size_t ust_memlink_in_flight(const struct ust_memlink *link);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

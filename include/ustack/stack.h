@@ -1,0 +1,143 @@
+/* ustack: one stack instance, its configuration, interfaces and routes.
+ *
+ * The stack is sans-I/O: it never reads a clock, never sleeps and never makes
+ * a system call itself. Time is passed in (`now`, monotonic microseconds),
+ * frames come in through ust_stack_input() or a device's receive hook during
+ * ust_stack_poll(), and leave through the devices' transmit hooks. A stack is
+ * not thread-safe: one thread drives it (the runtime of a later release adds
+ * locking around it). */
+#ifndef USTACK_STACK_H
+#define USTACK_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ustack/device.h"
+#include "ustack/log.h"
+#include "ustack/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* IPv4 addresses in the API are host-order integers: 192.0.2.1 is 0xc0000201. */
+typedef uint32_t ust_ip4_t;
+#define UST_IP4(a, b, c, d) \
+    ((ust_ip4_t)(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d)))
+#define UST_IP4_STRLEN 16
+#define UST_MS 1000ULL
+#define UST_SEC 1000000ULL
+
+struct ust_config {
+    uint64_t seed;                   /* seeds the stack's PRNG (ids, ISNs, ports) */
+    enum ust_log_level log_level;    /* default UST_LOG_INFO */
+    ust_log_fn log_fn;               /* default ust_log_stderr */
+    void *log_ctx;
+
+    /* ARP (RFC 826, RFC 1122 2.3.2) */
+    unsigned arp_cache_size;         /* entries; default 64 */
+    ust_time_t arp_reachable_time;   /* life of a resolved entry; default 60 s */
+    ust_time_t arp_refresh_window;   /* re-probe a used entry this long before
+                                        it expires; default 5 s */
+    ust_time_t arp_retry_interval;   /* between requests; default 1 s */
+    unsigned arp_max_retries;        /* requests after the first; default 3 */
+    unsigned arp_pending_max;        /* packets queued per unresolved address; default 8 */
+
+    /* IPv4 */
+    uint8_t ip_default_ttl;          /* default 64 */
+
+    /* ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket. */
+    unsigned icmp_rate_per_sec;      /* default 100 */
+    unsigned icmp_burst;             /* default 10 */
+};
+
+struct ust_stack;
+
+/* Fills cfg with the defaults above. */
+void ust_config_init(struct ust_config *cfg);
+
+/* Creates a stack. cfg may be NULL for defaults. Returns 0 or -ENOMEM/-EINVAL. */
+int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out);
+/* Destroys the stack, every device added to it and everything it queued. */
+void ust_stack_destroy(struct ust_stack *s);
+
+void ust_stack_set_log_level(struct ust_stack *s, enum ust_log_level level);
+enum ust_log_level ust_stack_log_level(const struct ust_stack *s);
+
+/* Adds a device; the stack owns it from then on (even on failure).
+ * Returns a device index >= 0, or -errno (-ENOSPC when full, -EEXIST for a
+ * duplicate name). */
+int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev);
+/* Looks a device up by name; NULL if absent. */
+struct ust_device *ust_stack_device(struct ust_stack *s, const char *name);
+
+/* Gives the device an IPv4 address with a prefix length, adds the connected
+ * route and brings the interface up (an Ethernet interface announces itself
+ * with a gratuitous ARP). One address per device. Returns 0, -ENODEV,
+ * -EINVAL (bad prefix or address), -EEXIST (already configured). */
+int ust_iface_add(struct ust_stack *s, const char *dev, ust_ip4_t addr, unsigned prefix_len,
+                  ust_time_t now);
+
+/* Adds a route. gateway 0 means the destination is on the link of dev
+ * (connected); dev may be NULL when the gateway is reachable through a
+ * connected route. Longest prefix wins; among equals, the first added.
+ * Returns 0, -EINVAL, -ENETUNREACH (gateway not on any link), -ENOSPC. */
+int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, ust_ip4_t gateway,
+                  const char *dev);
+/* Removes the route with exactly this prefix; 0 or -ESRCH. */
+int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len);
+
+/* Processes one received frame from the named device (by index) at time now.
+ * Never fails: malformed input is dropped and counted. */
+void ust_stack_input(struct ust_stack *s, int dev_index, const uint8_t *frame, size_t len,
+                     ust_time_t now);
+
+/* One step of the stack: pulls waiting frames from the devices (at most a
+ * bounded batch each), runs every timer that is due, sends what is ready.
+ * Returns the number of frames received. */
+int ust_stack_poll(struct ust_stack *s, ust_time_t now);
+
+/* The earliest time at which ust_stack_poll() has work that no outside
+ * event will announce; UST_TIME_NEVER if none. */
+ust_time_t ust_stack_next_deadline(const struct ust_stack *s);
+
+const struct ust_stats *ust_stack_stats(const struct ust_stack *s);
+
+/* Addresses: "192.0.2.1" <-> host order. parse returns 0 or -EINVAL. */
+int ust_ip4_parse(const char *s, ust_ip4_t *out);
+/* Parses "192.0.2.2/24"; a missing prefix is /32. */
+int ust_ip4_parse_cidr(const char *s, ust_ip4_t *out, unsigned *prefix_len);
+char *ust_ip4_format(ust_ip4_t a, char buf[UST_IP4_STRLEN]);
+/* Parses "02:00:00:00:00:01". 0 or -EINVAL. */
+int ust_mac_parse(const char *s, uint8_t mac[6]);
+
+/* ---- ICMP echo (ping) for programs ----
+ * A ping endpoint owns an ICMP identifier; echo replies carrying it are
+ * queued (bounded) until read. No callbacks: poll ust_ping_recv(). */
+struct ust_ping_reply {
+    ust_ip4_t from;
+    uint16_t id, seq;
+    uint8_t ttl;
+    size_t len;          /* payload bytes in the reply (may exceed what was copied) */
+    ust_time_t received; /* the `now` at which it arrived */
+};
+
+/* Opens an endpoint with identifier id (0 picks a free random one).
+ * Returns a handle >= 0, or -EADDRINUSE / -ENOSPC. */
+int ust_ping_open(struct ust_stack *s, uint16_t id);
+/* The endpoint's identifier, or -EBADF. */
+int ust_ping_id(struct ust_stack *s, int handle);
+/* Sends an echo request with this sequence number and payload. Returns 0
+ * (sent or waiting for ARP), -EBADF, -EMSGSIZE, -ENETUNREACH, -ENOBUFS. */
+int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, const void *data,
+                  size_t len, ust_time_t now);
+/* Takes the oldest reply: copies up to cap payload bytes into buf (may be
+ * NULL) and fills r. Returns 0, -EAGAIN when none is waiting, -EBADF. */
+int ust_ping_recv(struct ust_stack *s, int handle, struct ust_ping_reply *r, void *buf, size_t cap);
+/* Closes the endpoint; waiting replies are discarded. 0 or -EBADF. */
+int ust_ping_close(struct ust_stack *s, int handle);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

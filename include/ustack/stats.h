@@ -1,0 +1,55 @@
+/* ustack counters: what each layer received, sent and dropped, and why. */
+#ifndef USTACK_STATS_H
+#define USTACK_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ust_stats {
+    struct {
+        uint64_t rx, tx, rx_bytes, tx_bytes;
+        uint64_t drop_short;          /* shorter than an Ethernet header */
+        uint64_t drop_not_for_us;     /* destination neither our MAC nor broadcast */
+        uint64_t drop_vlan;           /* 802.1Q / 802.1ad tagged */
+        uint64_t drop_unknown_type;   /* ethertype we do not speak */
+        uint64_t tx_errors;           /* the driver refused the frame */
+    } eth;
+    struct {
+        uint64_t rx, tx, rx_request, rx_reply, tx_request, tx_reply, tx_announce;
+        uint64_t drop_malformed;      /* truncated or impossible sizes */
+        uint64_t drop_unsupported;    /* not Ethernet/IPv4, unknown opcode */
+        uint64_t drop_bad_sender;     /* sender MAC broadcast/multicast or ours */
+        uint64_t drop_not_ours;       /* requests for addresses we do not own */
+        uint64_t cache_add, cache_update, cache_evict, cache_expire;
+        uint64_t pending_queued, pending_dropped, resolve_failed;
+    } arp;
+    struct {
+        uint64_t rx, tx, delivered;
+        uint64_t drop_short, drop_version, drop_hdr_len, drop_total_len, drop_checksum;
+        uint64_t drop_bad_src, drop_not_ours, drop_fragment, drop_unknown_proto;
+        uint64_t drop_no_route, drop_too_big, options_skipped;
+    } ip;
+    struct {
+        uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;
+        uint64_t rx_error;            /* destination unreachable, time exceeded, ... */
+        uint64_t drop_short, drop_checksum, drop_broadcast_echo, drop_unknown_type;
+        uint64_t drop_no_listener, drop_queue_full;
+        uint64_t tx_dest_unreach, error_suppressed, rate_limited;
+    } icmp;
+    struct {
+        uint64_t alloc, free, live, peak;
+    } pkb;
+};
+
+/* Prints every counter as "layer.name=value" lines, skipping zeros unless
+ * all is non-zero. */
+void ust_stats_print(const struct ust_stats *st, FILE *out, int all);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,54 @@
+#include "core/pkbuf.h"
+
+#include <stdlib.h>
+
+#include "core/stack_priv.h"
+
+struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len)
+{
+    size_t need = PKB_HEADROOM + len;
+    struct pkbuf *p;
+    if (need <= PKB_POOL_CAP && s->pool) {
+        p = s->pool;
+        s->pool = p->next;
+        s->pool_len--;
+    } else {
+        size_t cap = need <= PKB_POOL_CAP ? PKB_POOL_CAP : need;
+        p = malloc(sizeof(*p) + cap);
+        if (!p)
+            return NULL;
+        p->cap = cap;
+    }
+    p->next = NULL;
+    p->head = PKB_HEADROOM;
+    p->len = len;
+    s->stats.pkb.alloc++;
+    if (++s->stats.pkb.live > s->stats.pkb.peak)
+        s->stats.pkb.peak = s->stats.pkb.live;
+    return p;
+}
+
+void pkb_free(struct ust_stack *s, struct pkbuf *p)
+{
+    if (!p)
+        return;
+    s->stats.pkb.free++;
+    s->stats.pkb.live--;
+    if (p->cap == PKB_POOL_CAP && s->pool_len < PKB_POOL_KEEP) {
+        p->next = s->pool;
+        s->pool = p;
+        s->pool_len++;
+        return;
+    }
+    free(p);
+}
+
+void pkb_pool_drain(struct ust_stack *s)
+{
+    while (s->pool) {
+        struct pkbuf *p = s->pool;
+        s->pool = p->next;
+        free(p);
+    }
+    s->pool_len = 0;
+}

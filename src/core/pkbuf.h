@@ -1,0 +1,46 @@
+/* Packet buffers with headroom, so each layer prepends its header in place.
+ *
+ * Ownership: a pkbuf has exactly one owner. Functions that take a pkbuf
+ * (ipv4_output, net_output, arp_resolve_or_queue, dev_transmit) consume it:
+ * they free it or hand it on, on success and on error alike. */
+#ifndef USTACK_CORE_PKBUF_H
+#define USTACK_CORE_PKBUF_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ust_stack;
+
+/* Room for Ethernet + the largest IPv4 header + the largest TCP header. */
+#define PKB_HEADROOM 128
+/* Buffers up to this capacity are recycled through the stack's free list. */
+#define PKB_POOL_CAP 2048
+#define PKB_POOL_KEEP 256
+
+struct pkbuf {
+    struct pkbuf *next; /* for queues (ARP pending, free list) */
+    size_t cap;         /* bytes in data[] */
+    size_t head;        /* offset of the first valid byte */
+    size_t len;         /* valid bytes from head */
+    uint8_t data[];
+};
+
+/* A buffer with PKB_HEADROOM bytes of headroom and len bytes of (uninitialised)
+ * payload space. NULL on allocation failure. */
+struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len);
+void pkb_free(struct ust_stack *s, struct pkbuf *p);
+/* Frees the cached buffers; at stack destroy. */
+void pkb_pool_drain(struct ust_stack *s);
+
+static inline uint8_t *pkb_data(struct pkbuf *p) { return p->data + p->head; }
+/* Grows the packet at the front by n bytes and returns the new start. */
+static inline uint8_t *pkb_push(struct pkbuf *p, size_t n)
+{
+    assert(p->head >= n);
+    p->head -= n;
+    p->len += n;
+    return p->data + p->head;
+}
+
+#endif

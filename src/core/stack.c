@@ -1,0 +1,195 @@
+/* The stack instance: creation, the poll step and its deadline. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stack_priv.h"
+#include "net/arp.h"
+#include "net/icmp.h"
+
+void ust_config_init(struct ust_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->seed = 1;
+    cfg->log_level = UST_LOG_INFO;
+    cfg->log_fn = ust_log_stderr;
+    cfg->arp_cache_size = 64;
+    cfg->arp_reachable_time = 60 * UST_SEC;
+    cfg->arp_refresh_window = 5 * UST_SEC;
+    cfg->arp_retry_interval = 1 * UST_SEC;
+    cfg->arp_max_retries = 3;
+    cfg->arp_pending_max = 8;
+    cfg->ip_default_ttl = 64;
+    cfg->icmp_rate_per_sec = 100;
+    cfg->icmp_burst = 10;
+}
+
+int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
+{
+    struct ust_config def;
+    if (!out)
+        return -EINVAL;
+    if (!cfg) {
+        ust_config_init(&def);
+        cfg = &def;
+    }
+    if (cfg->arp_cache_size == 0 || cfg->arp_retry_interval == 0 || cfg->ip_default_ttl == 0)
+        return -EINVAL;
+    struct ust_stack *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->cfg = *cfg;
+    rng_seed(&s->rng, cfg->seed);
+    s->ip_next_id = (uint16_t)rng_next(&s->rng);
+    tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
+    s->rxcap = 2048;
+    s->rxbuf = malloc(s->rxcap);
+    if (!s->rxbuf || arp_init(s) != 0) {
+        free(s->rxbuf);
+        free(s);
+        return -ENOMEM;
+    }
+    debugf(s, "stack created, seed=%llu", (unsigned long long)cfg->seed);
+    *out = s;
+    return 0;
+}
+
+void ust_stack_destroy(struct ust_stack *s)
+{
+    if (!s)
+        return;
+    arp_fini(s);
+    icmp_fini(s);
+    for (int i = 0; i < s->nifs; i++)
+        s->ifs[i].dev->ops->destroy(s->ifs[i].dev);
+    pkb_pool_drain(s);
+    free(s->rxbuf);
+    free(s);
+}
+
+int ust_stack_poll(struct ust_stack *s, ust_time_t now)
+{
+    int frames = 0;
+    if (now > s->now)
+        s->now = now;
+    for (int i = 0; i < s->nifs; i++) {
+        struct ust_device *d = s->ifs[i].dev;
+        if (!d->ops->receive)
+            continue;
+        for (int n = 0; n < UST_RX_BATCH; n++) {
+            int len = d->ops->receive(d, s->rxbuf, s->rxcap, s->now);
+            if (len <= 0)
+                break;
+            ust_stack_input(s, i, s->rxbuf, (size_t)len, s->now);
+            frames++;
+        }
+    }
+    if (arp_next_deadline(s) <= s->now)
+        arp_timer(s, s->now);
+    return frames;
+}
+
+ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
+{
+    ust_time_t t = arp_next_deadline(s);
+    for (int i = 0; i < s->nifs; i++) {
+        struct ust_device *d = s->ifs[i].dev;
+        if (d->ops->next_rx_at) {
+            ust_time_t r = d->ops->next_rx_at(d);
+            if (r < t)
+                t = r;
+        }
+    }
+    return t;
+}
+
+const struct ust_stats *ust_stack_stats(const struct ust_stack *s)
+{
+    return &s->stats;
+}
+
+int ust_ip4_parse(const char *str, ust_ip4_t *out)
+{
+    if (!str)
+        return -EINVAL;
+    uint32_t a = 0;
+    const char *p = str;
+    for (int i = 0; i < 4; i++) {
+        if (*p < '0' || *p > '9')
+            return -EINVAL;
+        unsigned v = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9') {
+            v = v * 10 + (unsigned)(*p++ - '0');
+            if (++digits > 3 || v > 255)
+                return -EINVAL;
+        }
+        a = (a << 8) | v;
+        if (i < 3 && *p++ != '.')
+            return -EINVAL;
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    *out = a;
+    return 0;
+}
+
+int ust_ip4_parse_cidr(const char *str, ust_ip4_t *out, unsigned *prefix_len)
+{
+    char buf[32];
+    if (!str || strlen(str) >= sizeof(buf))
+        return -EINVAL;
+    strcpy(buf, str);
+    unsigned len = 32;
+    char *slash = strchr(buf, '/');
+    if (slash) {
+        *slash = '\0';
+        char *end;
+        const char *num = slash + 1;
+        if (*num < '0' || *num > '9')
+            return -EINVAL;
+        unsigned long v = strtoul(num, &end, 10);
+        if (*end != '\0' || v > 32)
+            return -EINVAL;
+        len = (unsigned)v;
+    }
+    ust_ip4_t a;
+    if (ust_ip4_parse(buf, &a) != 0)
+        return -EINVAL;
+    *out = a;
+    *prefix_len = len;
+    return 0;
+}
+
+char *ust_ip4_format(ust_ip4_t a, char buf[UST_IP4_STRLEN])
+{
+    snprintf(buf, UST_IP4_STRLEN, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    return buf;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int ust_mac_parse(const char *str, uint8_t mac[6])
+{
+    if (!str || strlen(str) != 17)
+        return -EINVAL;
+    uint8_t m[6];
+    for (int i = 0; i < 6; i++) {
+        int hi = hexval(str[i * 3]), lo = hexval(str[i * 3 + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && str[i * 3 + 2] != ':'))
+            return -EINVAL;
+        m[i] = (uint8_t)(hi << 4 | lo);
+    }
+    memcpy(mac, m, 6);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* struct ust_stack: every piece of state the library has lives here. */
+#ifndef USTACK_CORE_STACK_PRIV_H
+#define USTACK_CORE_STACK_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/log.h"
+#include "core/pkbuf.h"
+#include "core/ratelimit.h"
+#include "core/rng.h"
+#include "ustack/stack.h"
+
+#define UST_MAX_DEVICES 8
+#define UST_MAX_ROUTES 32
+#define UST_MAX_PING 8
+#define UST_PING_QUEUE 16
+#define UST_RX_BATCH 64 /* frames pulled from one device per poll */
+
+/* A device the stack owns, and the IPv4 interface configured on it. */
+struct netif {
+    struct ust_device *dev;
+    bool up;               /* has an address */
+    ust_ip4_t addr;
+    unsigned prefix_len;
+    ust_ip4_t mask;
+};
+
+struct route {
+    ust_ip4_t prefix, mask;
+    unsigned prefix_len;
+    ust_ip4_t gateway;     /* 0: connected */
+    int dev;
+};
+
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
+
+struct arp_entry {
+    uint8_t state;
+    uint8_t retries;       /* requests sent after the first */
+    bool used;             /* looked up since the last refresh */
+    uint8_t npending;
+    int dev;
+    ust_ip4_t ip;
+    uint8_t mac[6];
+    ust_time_t expires;    /* RESOLVED: entry dies; INCOMPLETE: next request */
+    ust_time_t refresh_at; /* RESOLVED: re-probe if used (UST_TIME_NEVER once sent) */
+    struct pkbuf *pending, *pending_tail;
+};
+
+struct ping_reply_slot {
+    struct ust_ping_reply r;
+    struct pkbuf *payload; /* payload bytes, or NULL when empty */
+};
+
+struct ping_ep {
+    bool used;
+    uint16_t id;
+    uint32_t gen;          /* bumped on close, so stale handles fail */
+    unsigned head, count;
+    struct ping_reply_slot q[UST_PING_QUEUE];
+};
+
+struct ust_stack {
+    struct ust_config cfg;
+    struct rng rng;
+    struct ust_stats stats;
+    ust_time_t now;        /* the latest time the stack was given */
+
+    struct netif ifs[UST_MAX_DEVICES];
+    int nifs;
+
+    struct route routes[UST_MAX_ROUTES];
+    int nroutes;
+
+    struct arp_entry *arp;  /* cfg.arp_cache_size entries */
+
+    uint16_t ip_next_id;
+    struct tbucket icmp_bucket;
+    struct ping_ep ping[UST_MAX_PING];
+
+    struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
+    unsigned pool_len;
+
+    uint8_t *rxbuf;        /* one frame pulled from a device */
+    size_t rxcap;
+};
+
+/* Pretty-prints a frame's headers at trace level (core/dump.c). */
+void dump_frame(struct ust_stack *s, const char *dir, int dev, const uint8_t *frame, size_t len);
+
+#endif

@@ -1,0 +1,40 @@
+/* Printing the counters. */
+#include <stddef.h>
+
+#include "ustack/stats.h"
+
+struct counter_name {
+    const char *name;
+    size_t off;
+};
+
+#define C(layer, field) {#layer "." #field, offsetof(struct ust_stats, layer.field)}
+
+static const struct counter_name counters[] = {
+    C(eth, rx), C(eth, tx), C(eth, rx_bytes), C(eth, tx_bytes), C(eth, drop_short),
+    C(eth, drop_not_for_us), C(eth, drop_vlan), C(eth, drop_unknown_type), C(eth, tx_errors),
+    C(arp, rx), C(arp, tx), C(arp, rx_request), C(arp, rx_reply), C(arp, tx_request),
+    C(arp, tx_reply), C(arp, tx_announce), C(arp, drop_malformed), C(arp, drop_unsupported),
+    C(arp, drop_bad_sender), C(arp, drop_not_ours), C(arp, cache_add), C(arp, cache_update),
+    C(arp, cache_evict), C(arp, cache_expire), C(arp, pending_queued), C(arp, pending_dropped),
+    C(arp, resolve_failed),
+    C(ip, rx), C(ip, tx), C(ip, delivered), C(ip, drop_short), C(ip, drop_version),
+    C(ip, drop_hdr_len), C(ip, drop_total_len), C(ip, drop_checksum), C(ip, drop_bad_src),
+    C(ip, drop_not_ours), C(ip, drop_fragment), C(ip, drop_unknown_proto), C(ip, drop_no_route),
+    C(ip, drop_too_big), C(ip, options_skipped),
+    C(icmp, rx), C(icmp, tx), C(icmp, rx_echo_request), C(icmp, tx_echo_reply),
+    C(icmp, rx_echo_reply), C(icmp, tx_echo_request), C(icmp, rx_error), C(icmp, drop_short),
+    C(icmp, drop_checksum), C(icmp, drop_broadcast_echo), C(icmp, drop_unknown_type),
+    C(icmp, drop_no_listener), C(icmp, drop_queue_full), C(icmp, tx_dest_unreach),
+    C(icmp, error_suppressed), C(icmp, rate_limited),
+    C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
+};
+
+void ust_stats_print(const struct ust_stats *st, FILE *out, int all)
+{
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        uint64_t v = *(const uint64_t *)((const char *)st + counters[i].off);
+        if (v || all)
+            fprintf(out, "%s=%llu\n", counters[i].name, (unsigned long long)v);
+    }
+}

@@ -1,0 +1,232 @@
+/* memlink: an in-process Ethernet hub between stacks, with a seeded fault
+ * injector. Frames wait in the receiving endpoint's queue, ordered by the
+ * time they become deliverable, until that stack polls. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "ustack/device.h"
+
+#define MEMLINK_MAX_ENDPOINTS 16
+#define MEMLINK_DEFAULT_QUEUE 1024
+
+struct ml_frame {
+    struct ml_frame *next;
+    ust_time_t at;
+    size_t len;
+    uint8_t data[];
+};
+
+struct ml_endpoint {
+    struct ust_memlink *link;
+    struct ust_device *dev;
+    struct ml_frame *head, *tail;
+    size_t qlen;
+    ust_time_t busy_until; /* rate limit: when this sender's last frame is on the wire */
+};
+
+struct ust_memlink {
+    struct rng rng;
+    struct ust_faults faults;
+    struct ust_memlink_stats st;
+    struct ml_endpoint *eps[MEMLINK_MAX_ENDPOINTS];
+    int refs;
+};
+
+static void enqueue(struct ml_endpoint *ep, struct ml_frame *f)
+{
+    f->next = NULL;
+    if (!ep->head) {
+        ep->head = ep->tail = f;
+    } else if (f->at >= ep->tail->at) {
+        ep->tail->next = f; /* the usual case: in order */
+        ep->tail = f;
+    } else {
+        struct ml_frame **pp = &ep->head;
+        while ((*pp)->at <= f->at)
+            pp = &(*pp)->next;
+        f->next = *pp;
+        *pp = f;
+    }
+    ep->qlen++;
+}
+
+static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
+{
+    struct ml_endpoint *src = dev->priv;
+    struct ust_memlink *l = src->link;
+    const struct ust_faults *f = &l->faults;
+    l->st.sent++;
+    ust_time_t base = now + f->delay;
+    if (f->rate_bps) {
+        ust_time_t start = src->busy_until > now ? src->busy_until : now;
+        src->busy_until = start + (ust_time_t)len * 8u * 1000000u / f->rate_bps;
+        base = src->busy_until + f->delay;
+    }
+    size_t limit = f->queue_limit ? f->queue_limit : MEMLINK_DEFAULT_QUEUE;
+    for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++) {
+        struct ml_endpoint *dst = l->eps[i];
+        if (!dst || dst == src)
+            continue;
+        if (f->drop > 0 && rng_unit(&l->rng) < f->drop) {
+            l->st.dropped++;
+            continue;
+        }
+        int copies = 1;
+        if (f->duplicate > 0 && rng_unit(&l->rng) < f->duplicate) {
+            copies = 2;
+            l->st.duplicated++;
+        }
+        for (int c = 0; c < copies; c++) {
+            if (dst->qlen >= limit) {
+                l->st.overflowed++;
+                continue;
+            }
+            struct ml_frame *fr = malloc(sizeof(*fr) + len);
+            if (!fr)
+                return -ENOMEM;
+            fr->len = len;
+            memcpy(fr->data, frame, len);
+            fr->at = base;
+            if (f->jitter)
+                fr->at += rng_next(&l->rng) % (f->jitter + 1);
+            if (f->reorder > 0 && rng_unit(&l->rng) < f->reorder) {
+                fr->at += f->reorder_delay ? f->reorder_delay : 1000;
+                l->st.reordered++;
+            }
+            if (f->corrupt > 0 && len && rng_unit(&l->rng) < f->corrupt) {
+                fr->data[rng_below(&l->rng, (uint32_t)len)] ^= (uint8_t)(1 + rng_below(&l->rng, 255));
+                l->st.corrupted++;
+            }
+            enqueue(dst, fr);
+        }
+    }
+    return 0;
+}
+
+static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time_t now)
+{
+    struct ml_endpoint *ep = dev->priv;
+    struct ml_frame *fr = ep->head;
+    if (!fr || fr->at > now)
+        return 0;
+    ep->head = fr->next;
+    if (!ep->head)
+        ep->tail = NULL;
+    ep->qlen--;
+    size_t n = fr->len < cap ? fr->len : cap;
+    memcpy(buf, fr->data, n);
+    free(fr);
+    ep->link->st.delivered++;
+    return (int)n;
+}
+
+static ust_time_t ml_next_rx_at(struct ust_device *dev)
+{
+    struct ml_endpoint *ep = dev->priv;
+    return ep->head ? ep->head->at : UST_TIME_NEVER;
+}
+
+static void link_unref(struct ust_memlink *l)
+{
+    if (--l->refs == 0)
+        free(l);
+}
+
+static void ml_destroy(struct ust_device *dev)
+{
+    struct ml_endpoint *ep = dev->priv;
+    while (ep->head) {
+        struct ml_frame *fr = ep->head;
+        ep->head = fr->next;
+        free(fr);
+    }
+    for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++)
+        if (ep->link->eps[i] == ep)
+            ep->link->eps[i] = NULL;
+    link_unref(ep->link);
+    free(ep);
+    free(dev);
+}
+
+static const struct ust_device_ops ml_ops = {
+    .transmit = ml_transmit,
+    .receive = ml_receive,
+    .next_rx_at = ml_next_rx_at,
+    .destroy = ml_destroy,
+};
+
+int ust_memlink_create(uint64_t seed, struct ust_memlink **out)
+{
+    if (!out)
+        return -EINVAL;
+    struct ust_memlink *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    rng_seed(&l->rng, seed);
+    l->refs = 1;
+    *out = l;
+    return 0;
+}
+
+void ust_memlink_set_faults(struct ust_memlink *l, const struct ust_faults *f)
+{
+    if (f)
+        l->faults = *f;
+    else
+        memset(&l->faults, 0, sizeof(l->faults));
+}
+
+const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *l)
+{
+    return &l->st;
+}
+
+int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t mac[6],
+                       struct ust_device **out)
+{
+    if (!l || !name || !out || strlen(name) >= UST_DEV_NAME_MAX)
+        return -EINVAL;
+    int slot = -1;
+    for (int i = 0; i < MEMLINK_MAX_ENDPOINTS && slot < 0; i++)
+        if (!l->eps[i])
+            slot = i;
+    if (slot < 0)
+        return -ENOSPC;
+    struct ust_device *d = calloc(1, sizeof(*d));
+    struct ml_endpoint *ep = calloc(1, sizeof(*ep));
+    if (!d || !ep) {
+        free(d);
+        free(ep);
+        return -ENOMEM;
+    }
+    ep->link = l;
+    ep->dev = d;
+    l->eps[slot] = ep;
+    l->refs++;
+    d->ops = &ml_ops;
+    d->priv = ep;
+    strcpy(d->name, name);
+    d->type = UST_DEV_ETHERNET;
+    d->mtu = 1500;
+    if (mac)
+        memcpy(d->mac, mac, 6);
+    *out = d;
+    return 0;
+}
+
+void ust_memlink_release(struct ust_memlink *l)
+{
+    if (l)
+        link_unref(l);
+}
+
+size_t ust_memlink_in_flight(const struct ust_memlink *l)
+{
+    size_t n = 0;
+    for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++)
+        if (l->eps[i])
+            n += l->eps[i]->qlen;
+    return n;
+}

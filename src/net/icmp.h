@@ -1,0 +1,22 @@
+/* ICMP (RFC 792, RFC 1122 3.2.2): echo, errors with their rate limit and
+ * the rules about when never to send one, and ping endpoints. */
+#ifndef USTACK_NET_ICMP_H
+#define USTACK_NET_ICMP_H
+
+#include "core/stack_priv.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
+
+/* pkt: the whole IP packet (for quoting); payload/len: the ICMP message.
+ * bcast: the datagram was addressed to a broadcast (IP or link). */
+void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
+                const uint8_t *payload, size_t len, bool bcast);
+
+/* Sends an ICMP error about the datagram ip/pkt, unless RFC 1122 3.2.2
+ * forbids it or the rate limit says no. */
+void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t rest,
+                     const struct ipv4_repr *ip, const uint8_t *pkt, bool bcast);
+
+void icmp_fini(struct ust_stack *s);
+
+#endif

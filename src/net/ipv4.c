@@ -1,0 +1,144 @@
+/* IPv4 input and output. */
+#include "net/ipv4.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "net/icmp.h"
+#include "net/netif.h"
+#include "net/route.h"
+#include "wire/bytes.h"
+
+bool ipv4_is_local(const struct ust_stack *s, ust_ip4_t a)
+{
+    for (int i = 0; i < s->nifs; i++)
+        if (s->ifs[i].up && s->ifs[i].addr == a)
+            return true;
+    return false;
+}
+
+/* Broadcast addresses a host accepts on an interface (RFC 1122 3.3.6):
+ * limited broadcast and the subnet-directed broadcast (all ones, or the
+ * obsolete all zeros, in the host part). */
+static bool is_bcast_for(const struct netif *nif, ust_ip4_t a)
+{
+    if (a == 0xffffffffu)
+        return true;
+    if (nif->prefix_len >= 31)
+        return false;
+    return (a & nif->mask) == (nif->addr & nif->mask) &&
+           ((a & ~nif->mask) == ~nif->mask || (a & ~nif->mask) == 0);
+}
+
+static void count_parse_error(struct ust_stack *s, int err)
+{
+    switch (err) {
+    case WIRE_ETRUNC: s->stats.ip.drop_short++; break;
+    case WIRE_EVERSION: s->stats.ip.drop_version++; break;
+    case WIRE_EHDRLEN: s->stats.ip.drop_hdr_len++; break;
+    case WIRE_ELEN: s->stats.ip.drop_total_len++; break;
+    default: s->stats.ip.drop_checksum++; break;
+    }
+}
+
+void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, bool link_bcast)
+{
+    struct ust_device *d = s->ifs[dev].dev;
+    struct ipv4_repr ip;
+    s->stats.ip.rx++;
+    int err = ipv4_parse(data, len, &ip);
+    if (err != WIRE_OK) {
+        count_parse_error(s, err);
+        debugf(s, "dev=%s, len=%zu: malformed IPv4 header (%d), dropped", d->name, len, err);
+        return;
+    }
+    struct netif *nif = netif_get(s, dev);
+    if (!nif) {
+        s->stats.ip.drop_not_ours++;
+        return;
+    }
+    char sa[UST_IP4_STRLEN], da[UST_IP4_STRLEN];
+    if (ipv4_is_martian_src(ip.src) || is_bcast_for(nif, ip.src) ||
+        ((ip.src >> 24) == 127 && d->type != UST_DEV_LOOPBACK)) {
+        s->stats.ip.drop_bad_src++;
+        debugf(s, "dev=%s, src=%s: impossible source address, dropped", d->name,
+               ust_ip4_format(ip.src, sa));
+        return;
+    }
+    bool bcast = is_bcast_for(nif, ip.dst);
+    /* RFC 1122 3.3.6: a link-layer broadcast must carry an IP broadcast. */
+    if (!(bcast || (ipv4_is_local(s, ip.dst) && !link_bcast))) {
+        s->stats.ip.drop_not_ours++;
+        return;
+    }
+    tracef(s, "dev=%s, src=%s, dst=%s, proto=%u, len=%u, id=%u, ttl=%u", d->name,
+           ust_ip4_format(ip.src, sa), ust_ip4_format(ip.dst, da), ip.proto, ip.total_len, ip.id,
+           ip.ttl);
+    if (ip.hdr_len > IPV4_HDR_LEN)
+        s->stats.ip.options_skipped++; /* RFC 1122 3.2.1.8: unknown options are ignored */
+    if (ipv4_is_fragment(&ip)) {
+        /* Reassembly is not implemented yet: count and drop. */
+        s->stats.ip.drop_fragment++;
+        debugf(s, "src=%s, id=%u: fragment dropped", ust_ip4_format(ip.src, sa), ip.id);
+        return;
+    }
+    const uint8_t *payload = data + ip.hdr_len;
+    size_t plen = (size_t)ip.total_len - ip.hdr_len;
+    switch (ip.proto) {
+    case IPV4_PROTO_ICMP:
+        s->stats.ip.delivered++;
+        icmp_input(s, dev, &ip, data, payload, plen, bcast || link_bcast);
+        break;
+    default:
+        s->stats.ip.drop_unknown_proto++;
+        debugf(s, "src=%s, proto=%u: no such protocol", ust_ip4_format(ip.src, sa), ip.proto);
+        icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PROTO_UNREACH, 0, &ip, data,
+                        bcast || link_bcast);
+        break;
+    }
+}
+
+static int loopback_dev(const struct ust_stack *s)
+{
+    for (int i = 0; i < s->nifs; i++)
+        if (s->ifs[i].up && s->ifs[i].dev->type == UST_DEV_LOOPBACK)
+            return i;
+    return -1;
+}
+
+int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
+                uint8_t ttl)
+{
+    int dev;
+    ust_ip4_t next_hop;
+    if (ipv4_is_local(s, dst) && (dev = loopback_dev(s)) >= 0) {
+        next_hop = dst; /* to ourselves: through the loopback device */
+    } else if (route_lookup(s, dst, &dev, &next_hop) != 0) {
+        char da[UST_IP4_STRLEN];
+        s->stats.ip.drop_no_route++;
+        debugf(s, "dst=%s: no route", ust_ip4_format(dst, da));
+        pkb_free(s, p);
+        return -ENETUNREACH;
+    }
+    struct netif *nif = &s->ifs[dev];
+    size_t total = p->len + IPV4_HDR_LEN;
+    if (total > nif->dev->mtu) {
+        /* Fragmentation on output is not implemented yet. */
+        s->stats.ip.drop_too_big++;
+        pkb_free(s, p);
+        return -EMSGSIZE;
+    }
+    struct ipv4_repr ip = {
+        .tos = 0,
+        .total_len = (uint16_t)total,
+        .id = s->ip_next_id++,
+        .frag = 0,
+        .ttl = ttl ? ttl : s->cfg.ip_default_ttl,
+        .proto = proto,
+        .src = src ? src : nif->addr,
+        .dst = dst,
+    };
+    ipv4_emit(&ip, pkb_push(p, IPV4_HDR_LEN));
+    s->stats.ip.tx++;
+    return netif_output_ipv4(s, dev, p, next_hop);
+}

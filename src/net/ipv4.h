@@ -1,0 +1,29 @@
+/* IPv4 (RFC 791, RFC 1122 3.2.1, 3.3): input validation, delivery to the
+ * protocols above, and output through the routing table. */
+#ifndef USTACK_NET_IPV4_H
+#define USTACK_NET_IPV4_H
+
+#include "core/stack_priv.h"
+#include "wire/ipv4.h"
+
+/* data/len: the packet from the link (may carry link padding after it).
+ * link_bcast: it arrived in a link-layer broadcast frame. */
+void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, bool link_bcast);
+
+/* Sends p (which holds the transport payload) to dst. src 0 picks the
+ * outgoing interface's address; ttl 0 uses the default. Consumes p.
+ * Returns 0, -ENETUNREACH, -EMSGSIZE or a driver's -errno. */
+int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
+                uint8_t ttl);
+
+/* One of our interface addresses (any interface: the weak host model of
+ * RFC 1122 3.3.4.2). */
+bool ipv4_is_local(const struct ust_stack *s, ust_ip4_t a);
+
+/* Addresses that can never be a datagram's source (RFC 1122 3.2.1.3). */
+static inline bool ipv4_is_martian_src(ust_ip4_t a)
+{
+    return a == 0 || a == 0xffffffffu || (a >> 28) == 0xe || (a >> 28) == 0xf;
+}
+
+#endif

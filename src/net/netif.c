@@ -1,0 +1,138 @@
+/* Devices and interfaces: adding them, receiving from them, sending to them. */
+#include "net/netif.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/arp.h"
+#include "net/ethernet.h"
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+
+int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
+{
+    if (!dev)
+        return -EINVAL;
+    if (s->nifs >= UST_MAX_DEVICES || ust_stack_device(s, dev->name)) {
+        int err = s->nifs >= UST_MAX_DEVICES ? -ENOSPC : -EEXIST;
+        dev->ops->destroy(dev);
+        return err;
+    }
+    int idx = s->nifs++;
+    memset(&s->ifs[idx], 0, sizeof(s->ifs[idx]));
+    s->ifs[idx].dev = dev;
+    size_t need = (size_t)dev->mtu + ETH_HDR_LEN;
+    if (need > s->rxcap) {
+        /* The receive buffer must hold the largest frame of any device. */
+        uint8_t *nb = realloc(s->rxbuf, need);
+        if (nb) {
+            s->rxbuf = nb;
+            s->rxcap = need;
+        }
+    }
+    char mac[18];
+    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d", dev->name,
+          dev->type == UST_DEV_ETHERNET ? "ethernet" : "loopback", dev->mtu,
+          eth_format(dev->mac, mac), idx);
+    return idx;
+}
+
+struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
+{
+    for (int i = 0; i < s->nifs; i++)
+        if (strncmp(s->ifs[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
+            return s->ifs[i].dev;
+    return NULL;
+}
+
+static int dev_index(struct ust_stack *s, const char *name)
+{
+    for (int i = 0; i < s->nifs; i++)
+        if (strncmp(s->ifs[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
+            return i;
+    return -1;
+}
+
+int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsigned prefix_len,
+                  ust_time_t now)
+{
+    int d = dev_index(s, devname);
+    if (d < 0)
+        return -ENODEV;
+    if (prefix_len > 32 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
+        return -EINVAL;
+    struct netif *nif = &s->ifs[d];
+    if (nif->up)
+        return -EEXIST;
+    if (now > s->now)
+        s->now = now;
+    nif->addr = addr;
+    nif->prefix_len = prefix_len;
+    nif->mask = prefix_len ? 0xffffffffu << (32 - prefix_len) : 0;
+    nif->up = true;
+    char a[UST_IP4_STRLEN], m[UST_IP4_STRLEN];
+    infof(s, "dev=%s, addr=%s/%u, netmask=%s", nif->dev->name, ust_ip4_format(addr, a), prefix_len,
+          ust_ip4_format(nif->mask, m));
+    int err = route_add_connected(s, addr & nif->mask, prefix_len, d);
+    if (err)
+        warnf(s, "dev=%s: connected route not added: %s", nif->dev->name, strerror(-err));
+    if (nif->dev->type == UST_DEV_ETHERNET)
+        arp_announce(s, d);
+    return 0;
+}
+
+void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
+{
+    if (dev < 0 || dev >= s->nifs || !frame)
+        return;
+    if (now > s->now)
+        s->now = now;
+    dump_frame(s, "in", dev, frame, len);
+    if (s->ifs[dev].dev->type == UST_DEV_LOOPBACK)
+        ipv4_input(s, dev, frame, len, false);
+    else
+        eth_input(s, dev, frame, len);
+}
+
+int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
+{
+    struct ust_device *d = s->ifs[dev].dev;
+    const uint8_t *frame = pkb_data(p);
+    size_t len = p->len;
+    uint8_t padded[ETH_MIN_FRAME];
+    if (d->type == UST_DEV_ETHERNET && len < ETH_MIN_FRAME) {
+        /* IEEE 802.3: pad to the minimum frame size with zeros. */
+        memcpy(padded, frame, len);
+        memset(padded + len, 0, ETH_MIN_FRAME - len);
+        frame = padded;
+        len = ETH_MIN_FRAME;
+    }
+    dump_frame(s, "out", dev, frame, len);
+    int err = d->ops->transmit(d, frame, len, s->now);
+    if (err) {
+        s->stats.eth.tx_errors++;
+        debugf(s, "dev=%s, len=%zu: transmit failed: %s", d->name, len, strerror(-err));
+    } else {
+        s->stats.eth.tx++;
+        s->stats.eth.tx_bytes += len;
+    }
+    pkb_free(s, p);
+    return err;
+}
+
+int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t next_hop)
+{
+    struct netif *nif = &s->ifs[dev];
+    if (nif->dev->type == UST_DEV_LOOPBACK)
+        return netif_transmit(s, dev, p);
+    if (next_hop == 0xffffffffu || (nif->up && next_hop == netif_bcast(nif) && nif->prefix_len < 31))
+        return eth_output(s, dev, p, eth_broadcast, ETH_TYPE_IPV4);
+    uint8_t mac[ETH_ADDR_LEN];
+    int r = arp_resolve(s, dev, next_hop, p, mac);
+    if (r != 0)
+        return r > 0 ? 0 : r; /* queued (p now belongs to ARP) or failed (freed) */
+    return eth_output(s, dev, p, mac, ETH_TYPE_IPV4);
+}

@@ -1,0 +1,89 @@
+/* IPv4 routing (RFC 1122 3.3.1): pick the most specific route. */
+#include "net/route.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int route_insert(struct ust_stack *s, ust_ip4_t prefix, unsigned len, ust_ip4_t gw, int dev)
+{
+    for (int i = 0; i < s->nroutes; i++)
+        if (s->routes[i].prefix == prefix && s->routes[i].prefix_len == len)
+            return -EEXIST;
+    if (s->nroutes >= UST_MAX_ROUTES)
+        return -ENOSPC;
+    struct route *r = &s->routes[s->nroutes++];
+    r->prefix = prefix;
+    r->prefix_len = len;
+    r->mask = prefix_mask(len);
+    r->gateway = gw;
+    r->dev = dev;
+    char p[UST_IP4_STRLEN], g[UST_IP4_STRLEN];
+    infof(s, "route=%s/%u, gateway=%s, dev=%s", ust_ip4_format(prefix, p), len,
+          gw ? ust_ip4_format(gw, g) : "direct", s->ifs[dev].dev->name);
+    return 0;
+}
+
+int route_add_connected(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, int dev)
+{
+    return route_insert(s, prefix, prefix_len, 0, dev);
+}
+
+int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, ust_ip4_t gateway,
+                  const char *devname)
+{
+    if (prefix_len > 32 || (prefix & ~prefix_mask(prefix_len)) != 0)
+        return -EINVAL;
+    int dev = -1;
+    if (devname) {
+        for (int i = 0; i < s->nifs; i++)
+            if (strncmp(s->ifs[i].dev->name, devname, UST_DEV_NAME_MAX) == 0)
+                dev = i;
+        if (dev < 0)
+            return -ENODEV;
+    }
+    if (gateway) {
+        /* The gateway must be on a link we are connected to. */
+        int gdev = -1;
+        for (int i = 0; i < s->nifs; i++) {
+            const struct netif *nif = &s->ifs[i];
+            if (nif->up && (gateway & nif->mask) == (nif->addr & nif->mask) && (dev < 0 || dev == i)) {
+                gdev = i;
+                break;
+            }
+        }
+        if (gdev < 0)
+            return -ENETUNREACH;
+        dev = gdev;
+    } else if (dev < 0) {
+        return -EINVAL;
+    }
+    return route_insert(s, prefix, prefix_len, gateway, dev);
+}
+
+int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len)
+{
+    for (int i = 0; i < s->nroutes; i++) {
+        if (s->routes[i].prefix == prefix && s->routes[i].prefix_len == prefix_len) {
+            memmove(&s->routes[i], &s->routes[i + 1],
+                    (size_t)(s->nroutes - i - 1) * sizeof(s->routes[0]));
+            s->nroutes--;
+            return 0;
+        }
+    }
+    return -ESRCH;
+}
+
+int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop)
+{
+    const struct route *best = NULL;
+    for (int i = 0; i < s->nroutes; i++) {
+        const struct route *r = &s->routes[i];
+        if ((dst & r->mask) == r->prefix && (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    if (!best || !s->ifs[best->dev].up)
+        return -ENETUNREACH;
+    *dev = best->dev;
+    *next_hop = best->gateway ? best->gateway : dst;
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* The IPv4 routing table: longest-prefix match over connected routes, static
+ * routes and a default gateway. */
+#ifndef USTACK_NET_ROUTE_H
+#define USTACK_NET_ROUTE_H
+
+#include "core/stack_priv.h"
+
+int route_add_connected(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, int dev);
+/* The device and next hop for dst. 0, or -ENETUNREACH. */
+int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop);
+
+static inline ust_ip4_t prefix_mask(unsigned len)
+{
+    return len ? 0xffffffffu << (32 - len) : 0;
+}
+
+#endif
