@@ -26,6 +26,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/src/net/ipv4.c" "CMakeFiles/ustack.dir/src/net/ipv4.c.o" "gcc" "CMakeFiles/ustack.dir/src/net/ipv4.c.o.d"
   "/work/main/src/net/netif.c" "CMakeFiles/ustack.dir/src/net/netif.c.o" "gcc" "CMakeFiles/ustack.dir/src/net/netif.c.o.d"
   "/work/main/src/net/route.c" "CMakeFiles/ustack.dir/src/net/route.c.o" "gcc" "CMakeFiles/ustack.dir/src/net/route.c.o.d"
+  "/work/main/src/runtime/clock.c" "CMakeFiles/ustack.dir/src/runtime/clock.c.o" "gcc" "CMakeFiles/ustack.dir/src/runtime/clock.c.o.d"
   "/work/main/src/wire/arp.c" "CMakeFiles/ustack.dir/src/wire/arp.c.o" "gcc" "CMakeFiles/ustack.dir/src/wire/arp.c.o.d"
   "/work/main/src/wire/checksum.c" "CMakeFiles/ustack.dir/src/wire/checksum.c.o" "gcc" "CMakeFiles/ustack.dir/src/wire/checksum.c.o.d"
   "/work/main/src/wire/ethernet.c" "CMakeFiles/ustack.dir/src/wire/ethernet.c.o" "gcc" "CMakeFiles/ustack.dir/src/wire/ethernet.c.o.d"

@@ -321,10 +321,24 @@ CMakeFiles/ustack.dir/src/net/route.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ustack.dir/src/net/route.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/net/route.c -o CMakeFiles/ustack.dir/src/net/route.c.s
 
+CMakeFiles/ustack.dir/src/runtime/clock.c.o: CMakeFiles/ustack.dir/flags.make
+CMakeFiles/ustack.dir/src/runtime/clock.c.o: /work/main/src/runtime/clock.c
+CMakeFiles/ustack.dir/src/runtime/clock.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/ustack.dir/src/runtime/clock.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/runtime/clock.c.o -MF CMakeFiles/ustack.dir/src/runtime/clock.c.o.d -o CMakeFiles/ustack.dir/src/runtime/clock.c.o -c /work/main/src/runtime/clock.c
+
+CMakeFiles/ustack.dir/src/runtime/clock.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/ustack.dir/src/runtime/clock.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/src/runtime/clock.c > CMakeFiles/ustack.dir/src/runtime/clock.c.i
+
+CMakeFiles/ustack.dir/src/runtime/clock.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/ustack.dir/src/runtime/clock.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/src/runtime/clock.c -o CMakeFiles/ustack.dir/src/runtime/clock.c.s
+
 CMakeFiles/ustack.dir/src/wire/arp.c.o: CMakeFiles/ustack.dir/flags.make
 CMakeFiles/ustack.dir/src/wire/arp.c.o: /work/main/src/wire/arp.c
 CMakeFiles/ustack.dir/src/wire/arp.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/ustack.dir/src/wire/arp.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/ustack.dir/src/wire/arp.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/wire/arp.c.o -MF CMakeFiles/ustack.dir/src/wire/arp.c.o.d -o CMakeFiles/ustack.dir/src/wire/arp.c.o -c /work/main/src/wire/arp.c
 
 CMakeFiles/ustack.dir/src/wire/arp.c.i: cmake_force
@@ -338,7 +352,7 @@ CMakeFiles/ustack.dir/src/wire/arp.c.s: cmake_force
 CMakeFiles/ustack.dir/src/wire/checksum.c.o: CMakeFiles/ustack.dir/flags.make
 CMakeFiles/ustack.dir/src/wire/checksum.c.o: /work/main/src/wire/checksum.c
 CMakeFiles/ustack.dir/src/wire/checksum.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/ustack.dir/src/wire/checksum.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/ustack.dir/src/wire/checksum.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/wire/checksum.c.o -MF CMakeFiles/ustack.dir/src/wire/checksum.c.o.d -o CMakeFiles/ustack.dir/src/wire/checksum.c.o -c /work/main/src/wire/checksum.c
 
 CMakeFiles/ustack.dir/src/wire/checksum.c.i: cmake_force
@@ -352,7 +366,7 @@ CMakeFiles/ustack.dir/src/wire/checksum.c.s: cmake_force
 CMakeFiles/ustack.dir/src/wire/ethernet.c.o: CMakeFiles/ustack.dir/flags.make
 CMakeFiles/ustack.dir/src/wire/ethernet.c.o: /work/main/src/wire/ethernet.c
 CMakeFiles/ustack.dir/src/wire/ethernet.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/ustack.dir/src/wire/ethernet.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/ustack.dir/src/wire/ethernet.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/wire/ethernet.c.o -MF CMakeFiles/ustack.dir/src/wire/ethernet.c.o.d -o CMakeFiles/ustack.dir/src/wire/ethernet.c.o -c /work/main/src/wire/ethernet.c
 
 CMakeFiles/ustack.dir/src/wire/ethernet.c.i: cmake_force
@@ -366,7 +380,7 @@ CMakeFiles/ustack.dir/src/wire/ethernet.c.s: cmake_force
 CMakeFiles/ustack.dir/src/wire/icmp.c.o: CMakeFiles/ustack.dir/flags.make
 CMakeFiles/ustack.dir/src/wire/icmp.c.o: /work/main/src/wire/icmp.c
 CMakeFiles/ustack.dir/src/wire/icmp.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/ustack.dir/src/wire/icmp.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/ustack.dir/src/wire/icmp.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/wire/icmp.c.o -MF CMakeFiles/ustack.dir/src/wire/icmp.c.o.d -o CMakeFiles/ustack.dir/src/wire/icmp.c.o -c /work/main/src/wire/icmp.c
 
 CMakeFiles/ustack.dir/src/wire/icmp.c.i: cmake_force
@@ -380,7 +394,7 @@ CMakeFiles/ustack.dir/src/wire/icmp.c.s: cmake_force
 CMakeFiles/ustack.dir/src/wire/ipv4.c.o: CMakeFiles/ustack.dir/flags.make
 CMakeFiles/ustack.dir/src/wire/ipv4.c.o: /work/main/src/wire/ipv4.c
 CMakeFiles/ustack.dir/src/wire/ipv4.c.o: CMakeFiles/ustack.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/ustack.dir/src/wire/ipv4.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/ustack.dir/src/wire/ipv4.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/ustack.dir/src/wire/ipv4.c.o -MF CMakeFiles/ustack.dir/src/wire/ipv4.c.o.d -o CMakeFiles/ustack.dir/src/wire/ipv4.c.o -c /work/main/src/wire/ipv4.c
 
 CMakeFiles/ustack.dir/src/wire/ipv4.c.i: cmake_force
@@ -411,6 +425,7 @@ ustack_OBJECTS = \
 "CMakeFiles/ustack.dir/src/net/ipv4.c.o" \
 "CMakeFiles/ustack.dir/src/net/netif.c.o" \
 "CMakeFiles/ustack.dir/src/net/route.c.o" \
+"CMakeFiles/ustack.dir/src/runtime/clock.c.o" \
 "CMakeFiles/ustack.dir/src/wire/arp.c.o" \
 "CMakeFiles/ustack.dir/src/wire/checksum.c.o" \
 "CMakeFiles/ustack.dir/src/wire/ethernet.c.o" \
@@ -438,6 +453,7 @@ libustack.a: CMakeFiles/ustack.dir/src/net/icmp.c.o
 libustack.a: CMakeFiles/ustack.dir/src/net/ipv4.c.o
 libustack.a: CMakeFiles/ustack.dir/src/net/netif.c.o
 libustack.a: CMakeFiles/ustack.dir/src/net/route.c.o
+libustack.a: CMakeFiles/ustack.dir/src/runtime/clock.c.o
 libustack.a: CMakeFiles/ustack.dir/src/wire/arp.c.o
 libustack.a: CMakeFiles/ustack.dir/src/wire/checksum.c.o
 libustack.a: CMakeFiles/ustack.dir/src/wire/ethernet.c.o
@@ -445,7 +461,7 @@ libustack.a: CMakeFiles/ustack.dir/src/wire/icmp.c.o
 libustack.a: CMakeFiles/ustack.dir/src/wire/ipv4.c.o
 libustack.a: CMakeFiles/ustack.dir/build.make
 libustack.a: CMakeFiles/ustack.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Linking C static library libustack.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Linking C static library libustack.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/ustack.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/ustack.dir/link.txt --verbose=$(VERBOSE)
 

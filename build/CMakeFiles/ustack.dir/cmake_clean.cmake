@@ -35,6 +35,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/ustack.dir/src/net/netif.c.o.d"
   "CMakeFiles/ustack.dir/src/net/route.c.o"
   "CMakeFiles/ustack.dir/src/net/route.c.o.d"
+  "CMakeFiles/ustack.dir/src/runtime/clock.c.o"
+  "CMakeFiles/ustack.dir/src/runtime/clock.c.o.d"
   "CMakeFiles/ustack.dir/src/wire/arp.c.o"
   "CMakeFiles/ustack.dir/src/wire/arp.c.o.d"
   "CMakeFiles/ustack.dir/src/wire/checksum.c.o"
