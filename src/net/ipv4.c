@@ -113,6 +113,8 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     ust_ip4_t next_hop;
     if (ipv4_is_local(s, dst) && (dev = loopback_dev(s)) >= 0) {
         next_hop = dst; /* to ourselves: through the loopback device */
+        if (src == 0)
+            src = dst; /* as Linux does: the address we talk to is our source */
     } else if (route_lookup(s, dst, &dev, &next_hop) != 0) {
         char da[UST_IP4_STRLEN];
         s->stats.ip.drop_no_route++;
