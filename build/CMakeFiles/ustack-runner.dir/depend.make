@@ -1,2 +1,0 @@
-# Empty dependencies file for ustack-runner.
-# This may be replaced when dependencies are built.
