@@ -41,14 +41,24 @@ struct ust_config {
                                         it expires; default 5 s */
     ust_time_t arp_retry_interval;   /* between requests; default 1 s */
     unsigned arp_max_retries;        /* requests after the first; default 3 */
-    unsigned arp_pending_max;        /* packets queued per unresolved address; default 8 */
+    unsigned arp_pending_max;        /* packets queued per unresolved address; default 64
+                                        (a 64 KiB datagram is 45 fragments) */
 
     /* IPv4 */
     uint8_t ip_default_ttl;          /* default 64 */
 
+    /* IPv4 reassembly (RFC 791, RFC 815) */
+    ust_time_t reasm_timeout;        /* a partial datagram's life; default 30 s */
+    size_t reasm_mem_max;            /* bytes held by all partial datagrams; default 4 MiB */
+
     /* ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket. */
     unsigned icmp_rate_per_sec;      /* default 100 */
     unsigned icmp_burst;             /* default 10 */
+
+    /* Sockets */
+    unsigned max_sockets;            /* default 1024 */
+    uint32_t udp_rcvbuf;             /* default SO_RCVBUF; default 212992 (as Linux) */
+    uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 range; default 49152-65535 */
 };
 
 struct ust_stack;

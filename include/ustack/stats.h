@@ -30,8 +30,13 @@ struct ust_stats {
     struct {
         uint64_t rx, tx, delivered;
         uint64_t drop_short, drop_version, drop_hdr_len, drop_total_len, drop_checksum;
-        uint64_t drop_bad_src, drop_not_ours, drop_fragment, drop_unknown_proto;
+        uint64_t drop_bad_src, drop_not_ours, drop_unknown_proto;
         uint64_t drop_no_route, drop_too_big, options_skipped;
+        uint64_t frag_rx;             /* fragments received */
+        uint64_t reasm_ok;            /* datagrams reassembled */
+        uint64_t reasm_timeout, reasm_overlap, reasm_duplicate, reasm_too_big;
+        uint64_t reasm_malformed, reasm_evicted; /* bad sizes; memory limit */
+        uint64_t frag_ok, frag_tx;    /* datagrams fragmented; fragments sent */
     } ip;
     struct {
         uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;
@@ -40,6 +45,13 @@ struct ust_stats {
         uint64_t drop_no_listener, drop_queue_full;
         uint64_t tx_dest_unreach, error_suppressed, rate_limited;
     } icmp;
+    struct {
+        uint64_t rx, tx, queued, delivered;
+        uint64_t drop_malformed, drop_checksum;
+        uint64_t drop_no_port;        /* nobody listening (port unreachable sent) */
+        uint64_t drop_rcvbuf;         /* the socket's receive buffer was full */
+        uint64_t icmp_errors;         /* errors reported to connected sockets */
+    } udp;
     struct {
         uint64_t alloc, free, live, peak;
     } pkb;

@@ -7,6 +7,8 @@
 #include "core/stack_priv.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/ip_frag.h"
+#include "transport/socket.h"
 
 void ust_config_init(struct ust_config *cfg)
 {
@@ -19,10 +21,16 @@ void ust_config_init(struct ust_config *cfg)
     cfg->arp_refresh_window = 5 * UST_SEC;
     cfg->arp_retry_interval = 1 * UST_SEC;
     cfg->arp_max_retries = 3;
-    cfg->arp_pending_max = 8;
+    cfg->arp_pending_max = 64;
     cfg->ip_default_ttl = 64;
     cfg->icmp_rate_per_sec = 100;
     cfg->icmp_burst = 10;
+    cfg->reasm_timeout = 30 * UST_SEC;
+    cfg->reasm_mem_max = 4u << 20;
+    cfg->max_sockets = 1024;
+    cfg->udp_rcvbuf = 212992;
+    cfg->ephemeral_lo = 49152;
+    cfg->ephemeral_hi = 65535;
 }
 
 int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
@@ -34,7 +42,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         ust_config_init(&def);
         cfg = &def;
     }
-    if (cfg->arp_cache_size == 0 || cfg->arp_retry_interval == 0 || cfg->ip_default_ttl == 0)
+    if (cfg->arp_cache_size == 0 || cfg->arp_retry_interval == 0 || cfg->ip_default_ttl == 0 ||
+        cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi)
         return -EINVAL;
     struct ust_stack *s = calloc(1, sizeof(*s));
     if (!s)
@@ -45,7 +54,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
     s->rxcap = 2048;
     s->rxbuf = malloc(s->rxcap);
-    if (!s->rxbuf || arp_init(s) != 0) {
+    if (!s->rxbuf || arp_init(s) != 0 || sock_init(s) != 0) {
+        arp_fini(s);
         free(s->rxbuf);
         free(s);
         return -ENOMEM;
@@ -59,6 +69,8 @@ void ust_stack_destroy(struct ust_stack *s)
 {
     if (!s)
         return;
+    sock_fini(s);
+    reasm_fini(s);
     arp_fini(s);
     icmp_fini(s);
     for (int i = 0; i < s->nifs; i++)
@@ -87,12 +99,17 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
     }
     if (arp_next_deadline(s) <= s->now)
         arp_timer(s, s->now);
+    if (reasm_next_deadline(s) <= s->now)
+        reasm_timer(s, s->now);
     return frames;
 }
 
 ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
 {
     ust_time_t t = arp_next_deadline(s);
+    ust_time_t rd = reasm_next_deadline(s);
+    if (rd < t)
+        t = rd;
     for (int i = 0; i < s->nifs; i++) {
         struct ust_device *d = s->ifs[i].dev;
         if (d->ops->next_rx_at) {

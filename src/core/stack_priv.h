@@ -16,6 +16,10 @@
 #define UST_MAX_PING 8
 #define UST_PING_QUEUE 16
 #define UST_RX_BATCH 64 /* frames pulled from one device per poll */
+#define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
+
+struct sock;
+struct reasm;
 
 /* A device the stack owns, and the IPv4 interface configured on it. */
 struct netif {
@@ -84,6 +88,15 @@ struct ust_stack {
 
     uint8_t *rxbuf;        /* one frame pulled from a device */
     size_t rxcap;
+
+    struct reasm *reasm;   /* datagrams being reassembled, oldest first */
+    size_t reasm_mem;
+    unsigned reasm_n;
+
+    struct sock *socks;    /* cfg.max_sockets slots */
+    uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
+
+    void *runtime;         /* the runtime driving this stack, if any (edge) */
 };
 
 /* Pretty-prints a frame's headers at trace level (core/dump.c). */

@@ -2,8 +2,11 @@
  * injector. Frames wait in the receiving endpoint's queue, ordered by the
  * time they become deliverable, until that stack polls. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "ustack/device.h"
@@ -24,9 +27,11 @@ struct ml_endpoint {
     struct ml_frame *head, *tail;
     size_t qlen;
     ust_time_t busy_until; /* rate limit: when this sender's last frame is on the wire */
+    int efd;               /* eventfd, readable while frames wait: for event loops */
 };
 
 struct ust_memlink {
+    pthread_mutex_t mu;   /* endpoints may be polled by different threads */
     struct rng rng;
     struct ust_faults faults;
     struct ust_memlink_stats st;
@@ -50,6 +55,12 @@ static void enqueue(struct ml_endpoint *ep, struct ml_frame *f)
         *pp = f;
     }
     ep->qlen++;
+    if (ep->head == f && ep->efd >= 0) {
+        /* The receiver's next deadline moved earlier: wake its event loop. */
+        uint64_t one = 1;
+        ssize_t n = write(ep->efd, &one, sizeof(one));
+        (void)n;
+    }
 }
 
 static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
@@ -57,6 +68,8 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
     struct ml_endpoint *src = dev->priv;
     struct ust_memlink *l = src->link;
     const struct ust_faults *f = &l->faults;
+    int err = 0;
+    pthread_mutex_lock(&l->mu);
     l->st.sent++;
     ust_time_t base = now + f->delay;
     if (f->rate_bps) {
@@ -84,8 +97,10 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
                 continue;
             }
             struct ml_frame *fr = malloc(sizeof(*fr) + len);
-            if (!fr)
-                return -ENOMEM;
+            if (!fr) {
+                err = -ENOMEM;
+                continue;
+            }
             fr->len = len;
             memcpy(fr->data, frame, len);
             fr->at = base;
@@ -102,41 +117,63 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
             enqueue(dst, fr);
         }
     }
-    return 0;
+    pthread_mutex_unlock(&l->mu);
+    return err;
 }
 
 static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time_t now)
 {
     struct ml_endpoint *ep = dev->priv;
+    pthread_mutex_lock(&ep->link->mu);
     struct ml_frame *fr = ep->head;
-    if (!fr || fr->at > now)
+    if (!fr || fr->at > now) {
+        if (ep->efd >= 0) {
+            /* Nothing due: clear the wakeup; next_rx_at covers the rest. */
+            uint64_t v;
+            ssize_t r = read(ep->efd, &v, sizeof(v));
+            (void)r;
+        }
+        pthread_mutex_unlock(&ep->link->mu);
         return 0;
+    }
     ep->head = fr->next;
     if (!ep->head)
         ep->tail = NULL;
     ep->qlen--;
+    ep->link->st.delivered++;
+    pthread_mutex_unlock(&ep->link->mu);
     size_t n = fr->len < cap ? fr->len : cap;
     memcpy(buf, fr->data, n);
     free(fr);
-    ep->link->st.delivered++;
     return (int)n;
 }
+
+static int ml_fd(struct ust_device *dev) { return ((struct ml_endpoint *)dev->priv)->efd; }
 
 static ust_time_t ml_next_rx_at(struct ust_device *dev)
 {
     struct ml_endpoint *ep = dev->priv;
-    return ep->head ? ep->head->at : UST_TIME_NEVER;
+    pthread_mutex_lock(&ep->link->mu);
+    ust_time_t t = ep->head ? ep->head->at : UST_TIME_NEVER;
+    pthread_mutex_unlock(&ep->link->mu);
+    return t;
 }
 
 static void link_unref(struct ust_memlink *l)
 {
-    if (--l->refs == 0)
+    pthread_mutex_lock(&l->mu);
+    int left = --l->refs;
+    pthread_mutex_unlock(&l->mu);
+    if (left == 0) {
+        pthread_mutex_destroy(&l->mu);
         free(l);
+    }
 }
 
 static void ml_destroy(struct ust_device *dev)
 {
     struct ml_endpoint *ep = dev->priv;
+    pthread_mutex_lock(&ep->link->mu);
     while (ep->head) {
         struct ml_frame *fr = ep->head;
         ep->head = fr->next;
@@ -145,7 +182,10 @@ static void ml_destroy(struct ust_device *dev)
     for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++)
         if (ep->link->eps[i] == ep)
             ep->link->eps[i] = NULL;
+    pthread_mutex_unlock(&ep->link->mu);
     link_unref(ep->link);
+    if (ep->efd >= 0)
+        close(ep->efd);
     free(ep);
     free(dev);
 }
@@ -154,6 +194,7 @@ static const struct ust_device_ops ml_ops = {
     .transmit = ml_transmit,
     .receive = ml_receive,
     .next_rx_at = ml_next_rx_at,
+    .fd = ml_fd,
     .destroy = ml_destroy,
 };
 
@@ -165,6 +206,7 @@ int ust_memlink_create(uint64_t seed, struct ust_memlink **out)
     if (!l)
         return -ENOMEM;
     rng_seed(&l->rng, seed);
+    pthread_mutex_init(&l->mu, NULL);
     l->refs = 1;
     *out = l;
     return 0;
@@ -172,10 +214,12 @@ int ust_memlink_create(uint64_t seed, struct ust_memlink **out)
 
 void ust_memlink_set_faults(struct ust_memlink *l, const struct ust_faults *f)
 {
+    pthread_mutex_lock(&l->mu);
     if (f)
         l->faults = *f;
     else
         memset(&l->faults, 0, sizeof(l->faults));
+    pthread_mutex_unlock(&l->mu);
 }
 
 const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *l)
@@ -189,9 +233,11 @@ int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t ma
     if (!l || !name || !out || strlen(name) >= UST_DEV_NAME_MAX)
         return -EINVAL;
     int slot = -1;
+    pthread_mutex_lock(&l->mu);
     for (int i = 0; i < MEMLINK_MAX_ENDPOINTS && slot < 0; i++)
         if (!l->eps[i])
             slot = i;
+    pthread_mutex_unlock(&l->mu);
     if (slot < 0)
         return -ENOSPC;
     struct ust_device *d = calloc(1, sizeof(*d));
@@ -203,8 +249,11 @@ int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t ma
     }
     ep->link = l;
     ep->dev = d;
+    ep->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_lock(&l->mu);
     l->eps[slot] = ep;
     l->refs++;
+    pthread_mutex_unlock(&l->mu);
     d->ops = &ml_ops;
     d->priv = ep;
     strcpy(d->name, name);
@@ -225,8 +274,10 @@ void ust_memlink_release(struct ust_memlink *l)
 size_t ust_memlink_in_flight(const struct ust_memlink *l)
 {
     size_t n = 0;
+    pthread_mutex_lock((pthread_mutex_t *)&l->mu);
     for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++)
         if (l->eps[i])
             n += l->eps[i]->qlen;
+    pthread_mutex_unlock((pthread_mutex_t *)&l->mu);
     return n;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/ipv4.h"
+#include "transport/udp.h"
 #include "wire/bytes.h"
 
 static void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
@@ -48,7 +49,7 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         icmp_emit(&r, pkb_data(p));
         s->stats.icmp.tx++;
         s->stats.icmp.tx_echo_reply++;
-        ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0);
+        ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
         break;
     }
     case ICMP_ECHO_REPLY:
@@ -60,8 +61,10 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
     case ICMP_REDIRECT:
     case ICMP_TIME_EXCEEDED:
     case ICMP_PARAM_PROBLEM:
-        /* Reported to the transport protocols once they exist. */
+        /* RFC 1122 3.2.2: pass the error to the transport protocol of the
+         * datagram it quotes. */
         s->stats.icmp.rx_error++;
+        udp_icmp_error(s, m.type, m.code, m.payload, m.payload_len);
         break;
     default:
         s->stats.icmp.drop_unknown_type++;
@@ -105,7 +108,7 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
         s->stats.icmp.tx_dest_unreach++;
     char sa[UST_IP4_STRLEN];
     debugf(s, "dst=%s, type=%u, code=%u", ust_ip4_format(ip->src, sa), type, code);
-    ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0);
+    ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
 }
 
 /* ---- ping endpoints ---- */
@@ -181,7 +184,7 @@ int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, 
     icmp_emit(&r, pkb_data(p));
     s->stats.icmp.tx++;
     s->stats.icmp.tx_echo_request++;
-    return ipv4_output(s, p, IPV4_PROTO_ICMP, 0, dst, 0);
+    return ipv4_output(s, p, IPV4_PROTO_ICMP, 0, dst, 0, false);
 }
 
 static void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip, const struct icmp_repr *m)

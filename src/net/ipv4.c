@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "net/icmp.h"
+#include "net/ip_frag.h"
 #include "net/netif.h"
 #include "net/route.h"
+#include "transport/udp.h"
 #include "wire/bytes.h"
 
 bool ipv4_is_local(const struct ust_stack *s, ust_ip4_t a)
@@ -77,24 +79,33 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
     if (ip.hdr_len > IPV4_HDR_LEN)
         s->stats.ip.options_skipped++; /* RFC 1122 3.2.1.8: unknown options are ignored */
     if (ipv4_is_fragment(&ip)) {
-        /* Reassembly is not implemented yet: count and drop. */
-        s->stats.ip.drop_fragment++;
-        debugf(s, "src=%s, id=%u: fragment dropped", ust_ip4_format(ip.src, sa), ip.id);
+        reasm_input(s, dev, &ip, data, bcast || link_bcast);
         return;
     }
-    const uint8_t *payload = data + ip.hdr_len;
-    size_t plen = (size_t)ip.total_len - ip.hdr_len;
-    switch (ip.proto) {
+    ipv4_deliver(s, dev, &ip, data, bcast || link_bcast);
+}
+
+void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
+                  bool bcast)
+{
+    const uint8_t *payload = pkt + ip->hdr_len;
+    size_t plen = (size_t)ip->total_len - ip->hdr_len;
+    switch (ip->proto) {
     case IPV4_PROTO_ICMP:
         s->stats.ip.delivered++;
-        icmp_input(s, dev, &ip, data, payload, plen, bcast || link_bcast);
+        icmp_input(s, dev, ip, pkt, payload, plen, bcast);
         break;
-    default:
+    case IPV4_PROTO_UDP:
+        s->stats.ip.delivered++;
+        udp_input(s, dev, ip, pkt, payload, plen, bcast);
+        break;
+    default: {
+        char sa[UST_IP4_STRLEN];
         s->stats.ip.drop_unknown_proto++;
-        debugf(s, "src=%s, proto=%u: no such protocol", ust_ip4_format(ip.src, sa), ip.proto);
-        icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PROTO_UNREACH, 0, &ip, data,
-                        bcast || link_bcast);
+        debugf(s, "src=%s, proto=%u: no such protocol", ust_ip4_format(ip->src, sa), ip->proto);
+        icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PROTO_UNREACH, 0, ip, pkt, bcast);
         break;
+    }
     }
 }
 
@@ -106,16 +117,34 @@ static int loopback_dev(const struct ust_stack *s)
     return -1;
 }
 
-int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
-                uint8_t ttl)
+/* The route for dst: to our own address through the loopback device if
+ * there is one, else the longest-prefix match. */
+static int pick_route(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop)
+{
+    if (ipv4_is_local(s, dst) && (*dev = loopback_dev(s)) >= 0) {
+        *next_hop = dst;
+        return 0;
+    }
+    return route_lookup(s, dst, dev, next_hop);
+}
+
+ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst)
 {
     int dev;
     ust_ip4_t next_hop;
-    if (ipv4_is_local(s, dst) && (dev = loopback_dev(s)) >= 0) {
-        next_hop = dst; /* to ourselves: through the loopback device */
-        if (src == 0)
-            src = dst; /* as Linux does: the address we talk to is our source */
-    } else if (route_lookup(s, dst, &dev, &next_hop) != 0) {
+    if (pick_route(s, dst, &dev, &next_hop) != 0)
+        return 0;
+    /* As Linux does: talking to one of our addresses, that address is the source. */
+    return s->ifs[dev].dev->type == UST_DEV_LOOPBACK && ipv4_is_local(s, dst) ? dst
+                                                                              : s->ifs[dev].addr;
+}
+
+int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
+                uint8_t ttl, bool df)
+{
+    int dev;
+    ust_ip4_t next_hop;
+    if (pick_route(s, dst, &dev, &next_hop) != 0) {
         char da[UST_IP4_STRLEN];
         s->stats.ip.drop_no_route++;
         debugf(s, "dst=%s: no route", ust_ip4_format(dst, da));
@@ -123,9 +152,10 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         return -ENETUNREACH;
     }
     struct netif *nif = &s->ifs[dev];
+    if (src == 0)
+        src = ipv4_source_for(s, dst);
     size_t total = p->len + IPV4_HDR_LEN;
-    if (total > nif->dev->mtu) {
-        /* Fragmentation on output is not implemented yet. */
+    if (total > IPV4_MAX_LEN || (df && total > nif->dev->mtu)) {
         s->stats.ip.drop_too_big++;
         pkb_free(s, p);
         return -EMSGSIZE;
@@ -134,12 +164,14 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         .tos = 0,
         .total_len = (uint16_t)total,
         .id = s->ip_next_id++,
-        .frag = 0,
+        .frag = df ? IPV4_FLAG_DF : 0,
         .ttl = ttl ? ttl : s->cfg.ip_default_ttl,
         .proto = proto,
-        .src = src ? src : nif->addr,
+        .src = src,
         .dst = dst,
     };
+    if (total > nif->dev->mtu)
+        return frag_output(s, dev, next_hop, &ip, p, nif->dev->mtu);
     ipv4_emit(&ip, pkb_push(p, IPV4_HDR_LEN));
     s->stats.ip.tx++;
     return netif_output_ipv4(s, dev, p, next_hop);

@@ -10,11 +10,19 @@
  * link_bcast: it arrived in a link-layer broadcast frame. */
 void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, bool link_bcast);
 
+/* Hands a whole datagram (received, or reassembled) to its protocol. */
+void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
+                  bool bcast);
+
 /* Sends p (which holds the transport payload) to dst. src 0 picks the
- * outgoing interface's address; ttl 0 uses the default. Consumes p.
+ * outgoing interface's address; ttl 0 uses the default. Packets larger than
+ * the MTU are fragmented, unless df is set (then -EMSGSIZE). Consumes p.
  * Returns 0, -ENETUNREACH, -EMSGSIZE or a driver's -errno. */
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
-                uint8_t ttl);
+                uint8_t ttl, bool df);
+
+/* The source address a datagram to dst would carry; 0 if no route. */
+ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst);
 
 /* One of our interface addresses (any interface: the weak host model of
  * RFC 1122 3.3.4.2). */

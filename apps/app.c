@@ -1,0 +1,241 @@
+/* Shared by the runner and the examples. */
+#include "app.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#define DEFAULT_TAP "tap0"
+#define DEFAULT_ADDR "192.0.2.2/24"
+#define DEFAULT_GATEWAY "192.0.2.1"
+
+enum ust_log_level app_log_level = UST_LOG_INFO;
+
+void app_log(enum ust_log_level lvl, const char *func, const char *file, int line,
+             const char *fmt, ...)
+{
+    if (app_log_level < lvl)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ust_log_stderr(NULL, lvl, func, file, line, msg);
+}
+
+void app_usage_common(FILE *out)
+{
+    fprintf(out,
+            "Device and address options:\n"
+            "  -t, --tap NAME        TAP device to use (default %s). An existing device is\n"
+            "                        used as it is; a missing one is created (needs root or\n"
+            "                        CAP_NET_ADMIN), but then the host side has no address:\n"
+            "                        prefer `make tap`, which creates it with 192.0.2.1/24.\n"
+            "  -a, --addr A.B.C.D/N  the stack's address and prefix length (default %s)\n"
+            "  -g, --gateway A.B.C.D default gateway, or \"none\" (default %s)\n"
+            "  -m, --mac MAC         the stack's MAC, e.g. 02:00:00:00:00:02 (default:\n"
+            "                        02:00 followed by the four bytes of the address)\n"
+            "  -p, --pcap FILE       write every frame sent and received to FILE (pcap)\n"
+            "  -l, --log LEVEL       error, warn, info, debug or trace (default: $USTACK_LOG,\n"
+            "                        else info). trace prints every frame's headers.\n"
+            "  -s, --seed N          seed for the stack's random numbers (default: random)\n"
+            "  -h, --help            show this help\n",
+            DEFAULT_TAP, DEFAULT_ADDR, DEFAULT_GATEWAY);
+}
+
+int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short,
+              const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),
+              void *ctx)
+{
+    static const struct option common[] = {
+        {"tap", required_argument, NULL, 't'},  {"addr", required_argument, NULL, 'a'},
+        {"gateway", required_argument, NULL, 'g'}, {"mac", required_argument, NULL, 'm'},
+        {"pcap", required_argument, NULL, 'p'}, {"log", required_argument, NULL, 'l'},
+        {"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+    };
+    struct option longopts[32];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        longopts[n++] = common[i];
+    for (size_t i = 0; extra_long && extra_long[i].name && n < 31; i++)
+        longopts[n++] = extra_long[i];
+    memset(&longopts[n], 0, sizeof(longopts[n]));
+    char shortopts[64];
+    snprintf(shortopts, sizeof(shortopts), "t:a:g:m:p:l:s:h%s", extra_short ? extra_short : "");
+
+    const char *addr = DEFAULT_ADDR, *gateway = DEFAULT_GATEWAY;
+    int mac_set = 0;
+    memset(o, 0, sizeof(*o));
+    o->tap = DEFAULT_TAP;
+    o->log = UST_LOG_INFO;
+    const char *env = getenv("USTACK_LOG");
+    if (env && *env && ust_log_level_parse(env, &o->log) != 0) {
+        fprintf(stderr, "USTACK_LOG=%s is not a level (error, warn, info, debug, trace)\n", env);
+        return -1;
+    }
+    int c;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (strlen(optarg) == 0 || strlen(optarg) >= UST_DEV_NAME_MAX) {
+                fprintf(stderr, "--tap: a name of 1 to %d characters\n", UST_DEV_NAME_MAX - 1);
+                return -1;
+            }
+            o->tap = optarg;
+            break;
+        case 'a': addr = optarg; break;
+        case 'g': gateway = optarg; break;
+        case 'm':
+            if (ust_mac_parse(optarg, o->mac) != 0 || (o->mac[0] & 1)) {
+                fprintf(stderr, "--mac %s: expected a unicast MAC like 02:00:00:00:00:02\n", optarg);
+                return -1;
+            }
+            mac_set = 1;
+            break;
+        case 'p': o->pcap = optarg; break;
+        case 'l':
+            if (ust_log_level_parse(optarg, &o->log) != 0) {
+                fprintf(stderr, "--log %s: expected error, warn, info, debug or trace\n", optarg);
+                return -1;
+            }
+            break;
+        case 's': {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (errno || *end || !*optarg) {
+                fprintf(stderr, "--seed %s: expected a number\n", optarg);
+                return -1;
+            }
+            o->seed = v;
+            o->seed_set = 1;
+            break;
+        }
+        case 'h': return 1;
+        case '?': return -1;
+        default:
+            if (!on_opt || on_opt(c, optarg, ctx) != 0)
+                return -1;
+            break;
+        }
+    }
+    if (ust_ip4_parse_cidr(addr, &o->addr, &o->prefix_len) != 0 || o->prefix_len == 0) {
+        fprintf(stderr, "--addr %s: expected an address with a prefix length, like %s\n", addr,
+                DEFAULT_ADDR);
+        return -1;
+    }
+    if (strcmp(gateway, "none") == 0) {
+        o->gateway = 0;
+    } else if (ust_ip4_parse(gateway, &o->gateway) != 0) {
+        fprintf(stderr, "--gateway %s: expected an address like %s, or none\n", gateway,
+                DEFAULT_GATEWAY);
+        return -1;
+    }
+    if (!mac_set) {
+        uint8_t m[6] = {0x02, 0x00, (uint8_t)(o->addr >> 24), (uint8_t)(o->addr >> 16),
+                        (uint8_t)(o->addr >> 8), (uint8_t)o->addr};
+        memcpy(o->mac, m, 6);
+    }
+    app_log_level = o->log;
+    return 0;
+}
+
+static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t now)
+{
+    struct ust_device *tap, *lo;
+    int created = 0;
+    int err = ust_tap_open(o->tap, o->mac, &tap, &created);
+    if (err) {
+        app_logf(UST_LOG_ERROR, "cannot open TAP device %s: %s", o->tap, strerror(-err));
+        if (err == -EPERM || err == -EACCES)
+            app_logf(UST_LOG_ERROR, "run as root, or create the device first with `make tap`");
+        else if (err == -ENOENT)
+            app_logf(UST_LOG_ERROR, "/dev/net/tun is missing: load the tun module (modprobe tun)");
+        else if (err == -EBUSY)
+            app_logf(UST_LOG_ERROR, "another program holds %s; stop it or use --tap", o->tap);
+        return -1;
+    }
+    if (created)
+        app_logf(UST_LOG_WARN,
+                 "created %s, but its host side has no address and is down: run `make tap` "
+                 "(or ip addr add 192.0.2.1/24 dev %s && ip link set %s up)",
+                 o->tap, o->tap, o->tap);
+    else
+        app_logf(UST_LOG_INFO, "attached to existing TAP device %s", o->tap);
+    if (o->pcap) {
+        struct ust_device *w;
+        err = ust_pcap_wrap(tap, o->pcap, &w);
+        if (err) {
+            app_logf(UST_LOG_ERROR, "cannot write pcap file %s: %s", o->pcap, strerror(-err));
+            tap->ops->destroy(tap);
+            return -1;
+        }
+        tap = w;
+        app_logf(UST_LOG_INFO, "capturing %s to %s", o->tap, o->pcap);
+    }
+    if (ust_stack_add_device(s, tap) < 0)
+        return -1;
+    if ((err = ust_iface_add(s, o->tap, o->addr, o->prefix_len, now)) != 0) {
+        app_logf(UST_LOG_ERROR, "cannot configure %s: %s", o->tap, strerror(-err));
+        return -1;
+    }
+    if (ust_loopback_create(&lo) == 0 && ust_stack_add_device(s, lo) >= 0)
+        ust_iface_add(s, "lo", UST_IP4(127, 0, 0, 1), 8, now);
+    if (o->gateway && (err = ust_route_add(s, 0, 0, o->gateway, NULL)) != 0) {
+        char g[UST_IP4_STRLEN];
+        app_logf(UST_LOG_ERROR, "default gateway %s: %s (is it inside %s's subnet?)",
+                 ust_ip4_format(o->gateway, g), strerror(-err), o->tap);
+        return -1;
+    }
+    return 0;
+}
+
+int app_stack_up(const struct app_opts *o, struct ust_stack **sp, struct ust_runtime **rtp)
+{
+    struct ust_config cfg;
+    ust_config_init(&cfg);
+    cfg.seed = o->seed;
+    if (!o->seed_set && ust_random_seed(&cfg.seed) != 0)
+        cfg.seed = ust_clock_now();
+    cfg.log_level = o->log;
+    struct ust_stack *s;
+    if (ust_stack_create(&cfg, &s) != 0) {
+        app_logf(UST_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    if (add_devices(s, o, ust_clock_now()) != 0) {
+        ust_stack_destroy(s);
+        return -1;
+    }
+    int err = ust_runtime_start(s, rtp);
+    if (err) {
+        app_logf(UST_LOG_ERROR, "cannot start the stack thread: %s", strerror(-err));
+        ust_stack_destroy(s);
+        return -1;
+    }
+    *sp = s;
+    return 0;
+}
+
+void app_stack_down(struct ust_stack *s, struct ust_runtime *rt)
+{
+    ust_runtime_stop(rt);
+    ust_stack_destroy(s);
+}
+
+int app_signals(void)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGUSR1);
+    sigaddset(&mask, SIGHUP);
+    /* Blocked in every thread created after this; read through the fd. */
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    return signalfd(-1, &mask, SFD_CLOEXEC);
+}

@@ -1,0 +1,96 @@
+/* udpc: a UDP client on ustack, in the style of microps' examples.
+ *
+ *   udpc [device options] [--timeout MS] PEER PORT
+ *
+ * Sends each line of standard input as one datagram to PEER:PORT and prints
+ * the reply. Exits at end of input; exit status 1 if a reply never came. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../apps/app.h"
+
+struct args {
+    long timeout_ms;
+};
+
+static int on_opt(int c, const char *arg, void *ctx)
+{
+    struct args *a = ctx;
+    if (c != 'T')
+        return -1;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || v <= 0) {
+        fprintf(stderr, "--timeout %s: expected milliseconds > 0\n", arg);
+        return -1;
+    }
+    a->timeout_ms = v;
+    return 0;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: udpc [OPTIONS] PEER PORT\n\n"
+                 "Sends each line of standard input to PEER:PORT over ustack and prints the reply.\n\n"
+                 "  -T, --timeout MS      how long to wait for each reply (default 2000)\n\n");
+    app_usage_common(out);
+}
+
+int main(int argc, char **argv)
+{
+    struct app_opts o;
+    struct args a = {.timeout_ms = 2000};
+    static const struct option extra[] = {{"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
+    int r = app_parse(argc, argv, &o, "T:", extra, on_opt, &a);
+    ust_ip4_t peer;
+    char *end = NULL;
+    unsigned long port = 0;
+    if (r == 0 && (argc - optind != 2 || ust_ip4_parse(argv[optind], &peer) != 0 ||
+                   (port = strtoul(argv[optind + 1], &end, 10)) == 0 || *end || port > 65535)) {
+        fprintf(stderr, "udpc: expected PEER (an IPv4 address) and PORT (1-65535)\n");
+        r = -1;
+    }
+    if (r != 0) {
+        usage(r > 0 ? stdout : stderr);
+        return r > 0 ? 0 : 2;
+    }
+    struct ust_stack *s;
+    struct ust_runtime *rt;
+    if (app_signals() < 0 || app_stack_up(&o, &s, &rt) != 0)
+        return 1;
+    int fd = ust_socket(s, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(peer)};
+    struct timeval tv = {.tv_sec = a.timeout_ms / 1000, .tv_usec = (a.timeout_ms % 1000) * 1000};
+    if (fd < 0 || ust_connect(s, fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+        ust_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+        fprintf(stderr, "udpc: %s\n", strerror(errno));
+        app_stack_down(s, rt);
+        return 1;
+    }
+    int rc = 0;
+    static char line[65536], reply[65536];
+    while (fgets(line, sizeof(line), stdin)) {
+        size_t len = strlen(line);
+        if (ust_send(s, fd, line, len, 0) < 0) {
+            fprintf(stderr, "udpc: send: %s\n", strerror(errno));
+            rc = 1;
+            break;
+        }
+        ssize_t n = ust_recv(s, fd, reply, sizeof(reply), 0);
+        if (n < 0) {
+            fprintf(stderr, "udpc: no reply: %s\n",
+                    errno == EAGAIN ? "timed out" : strerror(errno));
+            rc = 1;
+            continue;
+        }
+        fwrite(reply, 1, (size_t)n, stdout);
+        fflush(stdout);
+    }
+    ust_close(s, fd);
+    app_stack_down(s, rt);
+    return rc;
+}

@@ -1,0 +1,79 @@
+/* ustack sockets: the BSD socket API, prefixed.
+ *
+ * Each call takes the stack first; otherwise names, arguments, return values
+ * and errno follow POSIX/Linux, so porting a program is a rename: a call
+ * returns -1 and sets errno on failure. Socket handles are positive ints
+ * private to their stack (not kernel file descriptors) and never come back
+ * to life: after ust_close() the same number is EBADF forever.
+ *
+ * Two ways to run a stack:
+ *  - with a runtime (ust_runtime_start): a stack thread owns the core; any
+ *    number of application threads call these functions, and blocking calls
+ *    wait for readiness (SO_RCVTIMEO/SO_SNDTIMEO bound the wait);
+ *  - embedded: one thread drives the core itself (ust_stack_poll) and calls
+ *    these functions in between; they never block (a call that would block
+ *    fails with EAGAIN) and ust_poll() does not wait. */
+#ifndef USTACK_SOCKET_H
+#define USTACK_SOCKET_H
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "ustack/stack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* domain AF_INET; type SOCK_DGRAM, optionally | SOCK_NONBLOCK (| SOCK_CLOEXEC
+ * is accepted and ignored); protocol 0 or IPPROTO_UDP. */
+int ust_socket(struct ust_stack *s, int domain, int type, int protocol);
+int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len);
+/* For UDP: fixes the peer (AF_UNSPEC dissolves it). */
+int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len);
+/* flags: MSG_DONTWAIT. */
+ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
+                   const struct sockaddr *to, socklen_t tolen);
+ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int flags);
+/* flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC. */
+ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int flags,
+                     struct sockaddr *from, socklen_t *fromlen);
+ssize_t ust_recv(struct ust_stack *s, int fd, void *buf, size_t len, int flags);
+/* Closes the socket; threads blocked on it return EBADF. */
+int ust_close(struct ust_stack *s, int fd);
+int ust_getsockname(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
+int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
+/* SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
+ * SO_BROADCAST, SO_ERROR (get), SO_TYPE (get). */
+int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
+                   socklen_t len);
+int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, socklen_t *len);
+/* F_GETFL / F_SETFL with O_NONBLOCK: non-blocking mode per socket. */
+int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg);
+/* poll(2) over ustack sockets: fds[i].fd are ustack handles; events POLLIN,
+ * POLLOUT; revents may add POLLERR, POLLHUP, POLLNVAL. timeout_ms as poll(2);
+ * without a runtime it is treated as 0. */
+int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/* ---- the runtime ---- */
+struct ust_runtime;
+
+/* Starts the stack thread: it waits (epoll) on the devices' fds and a
+ * wakeup eventfd with a timeout from ust_stack_next_deadline(), and polls the
+ * stack. From then on, use the stack only through the socket API or under
+ * ust_runtime_lock(). Returns 0 or -errno. */
+int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out);
+/* Stops and joins the stack thread; the stack is the caller's again. */
+void ust_runtime_stop(struct ust_runtime *rt);
+/* For other calls into the stack (ping, stats) while the runtime runs. */
+void ust_runtime_lock(struct ust_runtime *rt);
+void ust_runtime_unlock(struct ust_runtime *rt);
+/* Wakes the stack thread to poll now (after calls made under the lock). */
+void ust_runtime_kick(struct ust_runtime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

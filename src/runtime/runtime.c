@@ -1,0 +1,177 @@
+/* The stack thread: an event loop around the sans-I/O core.
+ *
+ * It sleeps in epoll_wait on every device fd and an eventfd, with a timeout
+ * taken from ust_stack_next_deadline(); no busy polling, no fixed ticks. */
+#include "runtime/runtime_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ustack/runtime.h"
+
+static void wake_waiters(struct ust_runtime *rt)
+{
+    if (rt->s->sock_events != rt->seen_events) {
+        rt->seen_events = rt->s->sock_events;
+        pthread_cond_broadcast(&rt->cv);
+    }
+}
+
+void ust_runtime_kick(struct ust_runtime *rt)
+{
+    uint64_t one = 1;
+    ssize_t n = write(rt->efd, &one, sizeof(one));
+    (void)n; /* a full counter already means "wake up" */
+}
+
+struct ust_runtime *rt_enter(struct ust_stack *s)
+{
+    struct ust_runtime *rt = s->runtime;
+    if (!rt)
+        return NULL;
+    pthread_mutex_lock(&rt->mu);
+    ust_time_t now = ust_clock_now();
+    if (now > s->now)
+        s->now = now;
+    return rt;
+}
+
+void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
+{
+    if (!rt)
+        return;
+    wake_waiters(rt);
+    /* The call may have created work sooner than the stack thread expects
+     * (an ARP retry, a frame on the loopback): wake it to recompute. */
+    if (ust_stack_next_deadline(s) < rt->armed)
+        ust_runtime_kick(rt);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+bool rt_wait(struct ust_runtime *rt, ust_time_t deadline)
+{
+    if (deadline == 0) {
+        pthread_cond_wait(&rt->cv, &rt->mu);
+        return true;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
+                          .tv_nsec = (long)(deadline % 1000000u) * 1000};
+    return pthread_cond_timedwait(&rt->cv, &rt->mu, &ts) != ETIMEDOUT;
+}
+
+void ust_runtime_lock(struct ust_runtime *rt) { (void)rt_enter(rt->s); }
+void ust_runtime_unlock(struct ust_runtime *rt) { rt_leave(rt->s, rt); }
+
+static void *stack_thread(void *arg)
+{
+    struct ust_runtime *rt = arg;
+    struct ust_stack *s = rt->s;
+    struct epoll_event evs[16];
+    pthread_mutex_lock(&rt->mu);
+    while (!rt->stop) {
+        ust_stack_poll(s, ust_clock_now());
+        wake_waiters(rt);
+        ust_time_t next = ust_stack_next_deadline(s);
+        rt->armed = next;
+        int timeout = -1;
+        if (next != UST_TIME_NEVER) {
+            ust_time_t now = ust_clock_now();
+            ust_time_t ms = next > now ? (next - now + 999u) / 1000u : 0;
+            timeout = ms > 3600000u ? 3600000 : (int)ms;
+        }
+        pthread_mutex_unlock(&rt->mu);
+        int n = epoll_wait(rt->epfd, evs, 16, timeout);
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == rt->efd) {
+                uint64_t v;
+                ssize_t r = read(rt->efd, &v, sizeof(v));
+                (void)r;
+            }
+        }
+        pthread_mutex_lock(&rt->mu);
+    }
+    pthread_mutex_unlock(&rt->mu);
+    return NULL;
+}
+
+int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
+{
+    if (!s || !out || s->runtime)
+        return -EINVAL;
+    struct ust_runtime *rt = calloc(1, sizeof(*rt));
+    if (!rt)
+        return -ENOMEM;
+    rt->s = s;
+    rt->armed = UST_TIME_NEVER;
+    rt->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    rt->epfd = epoll_create1(EPOLL_CLOEXEC);
+    int err = 0;
+    if (rt->efd < 0 || rt->epfd < 0) {
+        err = -errno;
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = rt->efd};
+    if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, rt->efd, &ev) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    for (int i = 0; i < s->nifs; i++) {
+        struct ust_device *d = s->ifs[i].dev;
+        int fd = d->ops->fd ? d->ops->fd(d) : -1;
+        if (fd < 0)
+            continue;
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            err = -errno;
+            goto fail;
+        }
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rt->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&rt->mu, NULL);
+    s->runtime = rt;
+    if ((err = pthread_create(&rt->thread, NULL, stack_thread, rt)) != 0) {
+        s->runtime = NULL;
+        pthread_cond_destroy(&rt->cv);
+        pthread_mutex_destroy(&rt->mu);
+        err = -err;
+        goto fail;
+    }
+    debugf(s, "runtime started");
+    *out = rt;
+    return 0;
+fail:
+    if (rt->efd >= 0)
+        close(rt->efd);
+    if (rt->epfd >= 0)
+        close(rt->epfd);
+    free(rt);
+    return err;
+}
+
+void ust_runtime_stop(struct ust_runtime *rt)
+{
+    if (!rt)
+        return;
+    pthread_mutex_lock(&rt->mu);
+    rt->stop = true;
+    pthread_cond_broadcast(&rt->cv);
+    pthread_mutex_unlock(&rt->mu);
+    ust_runtime_kick(rt);
+    pthread_join(rt->thread, NULL);
+    rt->s->runtime = NULL;
+    pthread_cond_destroy(&rt->cv);
+    pthread_mutex_destroy(&rt->mu);
+    close(rt->efd);
+    close(rt->epfd);
+    free(rt);
+}

@@ -1,0 +1,291 @@
+/* The public socket API: argument checks, sockaddr conversion, errno, and
+ * blocking on top of the non-blocking core (transport/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "runtime/runtime_priv.h"
+#include "transport/socket.h"
+#include "transport/udp.h"
+#include "ustack/runtime.h"
+#include "ustack/socket.h"
+
+/* Sets errno from a -errno result and returns -1, or passes r through. */
+static ssize_t ret(ssize_t r)
+{
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+static int sin_from(const struct sockaddr *sa, socklen_t len, ust_ip4_t *addr, uint16_t *port)
+{
+    if (!sa)
+        return -EFAULT;
+    if (len < (socklen_t)sizeof(sa_family_t))
+        return -EINVAL;
+    if (sa->sa_family != AF_INET)
+        return -EAFNOSUPPORT;
+    if (len < (socklen_t)sizeof(struct sockaddr_in))
+        return -EINVAL;
+    struct sockaddr_in sin;
+    memcpy(&sin, sa, sizeof(sin));
+    *addr = ntohl(sin.sin_addr.s_addr);
+    *port = ntohs(sin.sin_port);
+    return 0;
+}
+
+static void sin_to(struct sockaddr *sa, socklen_t *len, ust_ip4_t addr, uint16_t port)
+{
+    if (!sa || !len)
+        return;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    sin.sin_port = htons(port);
+    socklen_t n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
+    memcpy(sa, &sin, n); /* truncated like the kernel does */
+    *len = sizeof(sin);
+}
+
+static ust_time_t deadline_after(ust_time_t timeo)
+{
+    return timeo ? ust_clock_now() + timeo : 0;
+}
+
+int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
+{
+    if (!s)
+        return (int)ret(-EINVAL);
+    if (domain != AF_INET)
+        return (int)ret(-EAFNOSUPPORT);
+    int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (base != SOCK_DGRAM)
+        return (int)ret(-ESOCKTNOSUPPORT);
+    if (protocol != 0 && protocol != IPPROTO_UDP)
+        return (int)ret(-EPROTONOSUPPORT);
+    struct ust_runtime *rt = rt_enter(s);
+    int r = sock_open(s, base, (type & SOCK_NONBLOCK) != 0);
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    ust_ip4_t a;
+    uint16_t port;
+    int r = sin_from(addr, len, &a, &port);
+    if (r)
+        return (int)ret(r);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    r = sk ? udp_bind(s, sk, a, port) : -EBADF;
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
+{
+    ust_ip4_t a = 0;
+    uint16_t port = 0;
+    int r = 0;
+    if (addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC)
+        a = 0, port = 0; /* dissolve */
+    else if ((r = sin_from(addr, len, &a, &port)) != 0)
+        return (int)ret(r);
+    else if (a == 0 && port == 0)
+        return (int)ret(-EINVAL);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    r = sk ? udp_connect(s, sk, a, port) : -EBADF;
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
+                   const struct sockaddr *to, socklen_t tolen)
+{
+    ust_ip4_t a = 0;
+    uint16_t port = 0;
+    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL))
+        return ret(-EOPNOTSUPP);
+    if (to) {
+        int r = sin_from(to, tolen, &a, &port);
+        if (r)
+            return ret(r);
+    }
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    /* UDP never waits to send: datagrams go straight to the device. */
+    ssize_t r = sk ? udp_sendto(s, sk, buf, len, to ? &a : NULL, port) : -EBADF;
+    rt_leave(s, rt);
+    return ret(r);
+}
+
+ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int flags)
+{
+    return ust_sendto(s, fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int flags,
+                     struct sockaddr *from, socklen_t *fromlen)
+{
+    if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+        return ret(-EOPNOTSUPP);
+    if (len && !buf)
+        return ret(-EFAULT);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    ssize_t r = -EBADF;
+    ust_ip4_t a = 0;
+    uint16_t port = 0;
+    if (sk) {
+        ust_time_t deadline = deadline_after(sk->rcvtimeo);
+        bool wait = rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
+        for (;;) {
+            r = udp_recvfrom(s, sk, buf, len, flags, &a, &port);
+            if (r != -EAGAIN || !wait)
+                break;
+            bool woken = rt_wait(rt, deadline);
+            if (!(sk = sock_get(s, fd))) {
+                r = -EBADF; /* closed while we waited */
+                break;
+            }
+            if (!woken) { /* SO_RCVTIMEO expired: one last look, then EAGAIN */
+                r = udp_recvfrom(s, sk, buf, len, flags, &a, &port);
+                break;
+            }
+        }
+    }
+    rt_leave(s, rt);
+    if (r >= 0)
+        sin_to(from, fromlen, a, port);
+    return ret(r);
+}
+
+ssize_t ust_recv(struct ust_stack *s, int fd, void *buf, size_t len, int flags)
+{
+    return ust_recvfrom(s, fd, buf, len, flags, NULL, NULL);
+}
+
+int ust_close(struct ust_stack *s, int fd)
+{
+    struct ust_runtime *rt = rt_enter(s);
+    int r = sock_close(s, fd);
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, bool peer)
+{
+    if (!addr || !len)
+        return (int)ret(-EFAULT);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r = 0;
+    ust_ip4_t a = 0;
+    uint16_t port = 0;
+    if (!sk)
+        r = -EBADF;
+    else if (peer && !sk->connected)
+        r = -ENOTCONN;
+    else if (peer)
+        a = sk->raddr, port = sk->rport;
+    else
+        a = sk->laddr, port = sk->lport;
+    rt_leave(s, rt);
+    if (r == 0)
+        sin_to(addr, len, a, port);
+    return (int)ret(r);
+}
+
+int ust_getsockname(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return name_of(s, fd, addr, len, false);
+}
+
+int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return name_of(s, fd, addr, len, true);
+}
+
+int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
+                   socklen_t len)
+{
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r = sk ? sock_setopt(s, sk, level, name, val, len) : -EBADF;
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, socklen_t *len)
+{
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    unsigned l = len ? *len : 0;
+    int r = sk ? sock_getopt(s, sk, level, name, val, &l) : -EBADF;
+    rt_leave(s, rt);
+    if (r == 0 && len)
+        *len = l;
+    return (int)ret(r);
+}
+
+int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg)
+{
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r;
+    if (!sk)
+        r = -EBADF;
+    else if (cmd == F_GETFL)
+        r = O_RDWR | ((sk->flags & SOCK_F_NONBLOCK) ? O_NONBLOCK : 0);
+    else if (cmd == F_SETFL) {
+        sk->flags = (arg & O_NONBLOCK) ? sk->flags | SOCK_F_NONBLOCK : sk->flags & ~SOCK_F_NONBLOCK;
+        r = 0;
+    } else
+        r = -EINVAL;
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+static int poll_scan(struct ust_stack *s, struct pollfd *fds, nfds_t nfds)
+{
+    int n = 0;
+    for (nfds_t i = 0; i < nfds; i++) {
+        fds[i].revents = 0;
+        if (fds[i].fd < 0)
+            continue; /* ignored, as poll(2) */
+        struct sock *sk = sock_get(s, fds[i].fd);
+        if (!sk)
+            fds[i].revents = POLLNVAL;
+        else
+            fds[i].revents = (short)(sock_events(sk) & (fds[i].events | POLLERR | POLLHUP));
+        if (fds[i].revents)
+            n++;
+    }
+    return n;
+}
+
+int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms)
+{
+    if (nfds && !fds)
+        return (int)ret(-EFAULT);
+    struct ust_runtime *rt = rt_enter(s);
+    ust_time_t deadline = timeout_ms > 0 ? ust_clock_now() + (ust_time_t)timeout_ms * 1000u : 0;
+    int n;
+    for (;;) {
+        n = poll_scan(s, fds, nfds);
+        if (n || timeout_ms == 0 || !rt)
+            break;
+        if (!rt_wait(rt, deadline)) {
+            n = poll_scan(s, fds, nfds);
+            break;
+        }
+    }
+    rt_leave(s, rt);
+    return n;
+}

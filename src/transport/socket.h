@@ -1,0 +1,65 @@
+/* The socket table: handles with generations, options, readiness. The
+ * protocol-specific parts live in udp.c (and tcp*.c later). Everything here
+ * is sans-I/O and non-blocking; blocking is the runtime's business. */
+#ifndef USTACK_TRANSPORT_SOCKET_H
+#define USTACK_TRANSPORT_SOCKET_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "core/stack_priv.h"
+
+#define SOCK_F_REUSEADDR 0x01
+#define SOCK_F_BROADCAST 0x02
+#define SOCK_F_NONBLOCK 0x04
+
+struct dgram {
+    struct dgram *next;
+    ust_ip4_t addr; /* sender */
+    uint16_t port;
+    size_t len;
+    uint8_t data[];
+};
+
+struct sock {
+    bool used;
+    int type;              /* SOCK_DGRAM */
+    uint32_t gen;          /* bumped on close: stale handles fail with EBADF */
+    unsigned flags;        /* SOCK_F_* */
+    ust_ip4_t laddr, raddr;
+    uint16_t lport, rport;
+    bool connected;
+    int so_error;          /* pending asynchronous error (positive errno) */
+    uint32_t rcvbuf, sndbuf;
+    ust_time_t rcvtimeo, sndtimeo; /* 0: wait forever */
+    struct dgram *rxq, *rxq_tail;
+    size_t rx_bytes;
+    unsigned rx_count;
+};
+
+int sock_init(struct ust_stack *s);
+void sock_fini(struct ust_stack *s);
+
+/* Socket handles: positive ints, (generation << 16) | slot. */
+int sock_open(struct ust_stack *s, int type, bool nonblock);
+struct sock *sock_get(struct ust_stack *s, int h);
+int sock_close(struct ust_stack *s, int h);
+/* POLLIN/POLLOUT/POLLERR/POLLHUP as Linux would report them. */
+short sock_events(const struct sock *sk);
+/* Something about some socket changed: blocked callers should look again. */
+static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
+
+int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
+                unsigned len);
+int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val,
+                unsigned *len);
+
+/* Takes the pending error (SO_ERROR semantics): returns it and clears it. */
+static inline int sock_take_error(struct sock *sk)
+{
+    int e = sk->so_error;
+    sk->so_error = 0;
+    return e;
+}
+
+#endif

@@ -1,0 +1,318 @@
+/* UDP: RFC 768, with the host requirements of RFC 1122 4.1 and ephemeral
+ * ports chosen as in RFC 6056 (algorithm 1, random start). */
+#include "transport/udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "net/icmp.h"
+#include "net/ipv4.h"
+#include "wire/bytes.h"
+#include "wire/udp.h"
+
+static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
+{
+    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+        const struct sock *o = &s->socks[i];
+        if (!o->used || o == me || o->type != SOCK_DGRAM || o->lport != port)
+            continue;
+        if (o->laddr != 0 && addr != 0 && o->laddr != addr)
+            continue; /* different specific addresses never clash */
+        if ((o->flags & SOCK_F_REUSEADDR) && (me->flags & SOCK_F_REUSEADDR))
+            continue; /* both asked to share */
+        return true;
+    }
+    return false;
+}
+
+static int pick_ephemeral(struct ust_stack *s, struct sock *sk, ust_ip4_t addr)
+{
+    uint32_t lo = s->cfg.ephemeral_lo, n = (uint32_t)s->cfg.ephemeral_hi - lo + 1;
+    uint32_t start = rng_below(&s->rng, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t port = (uint16_t)(lo + (start + i) % n);
+        if (!port_clash(s, sk, addr, port))
+            return port;
+    }
+    return -EADDRINUSE;
+}
+
+int udp_bind(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+{
+    if (sk->lport)
+        return -EINVAL; /* already bound */
+    if (addr != 0 && addr != 0xffffffffu && !ipv4_is_local(s, addr))
+        return -EADDRNOTAVAIL;
+    if (port == 0) {
+        int p = pick_ephemeral(s, sk, addr);
+        if (p < 0)
+            return p;
+        port = (uint16_t)p;
+    } else if (port_clash(s, sk, addr, port)) {
+        return -EADDRINUSE;
+    }
+    sk->laddr = addr;
+    sk->lport = port;
+    char a[UST_IP4_STRLEN];
+    debugf(s, "bound %s:%u", ust_ip4_format(addr, a), port);
+    return 0;
+}
+
+int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+{
+    if (addr == 0 && port == 0) {
+        sk->connected = false;
+        sk->raddr = 0;
+        sk->rport = 0;
+        return 0;
+    }
+    if (port == 0)
+        return -EINVAL;
+    if (!sk->lport) {
+        int err = udp_bind(s, sk, 0, 0);
+        if (err)
+            return err;
+    }
+    sk->raddr = addr;
+    sk->rport = port;
+    sk->connected = true;
+    return 0;
+}
+
+static bool is_bcast_dst(const struct ust_stack *s, ust_ip4_t a)
+{
+    if (a == 0xffffffffu)
+        return true;
+    for (int i = 0; i < s->nifs; i++) {
+        const struct netif *nif = &s->ifs[i];
+        if (nif->up && nif->prefix_len < 31 && (a & nif->mask) == (nif->addr & nif->mask) &&
+            (a | nif->mask) == 0xffffffffu)
+            return true;
+    }
+    return false;
+}
+
+ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
+                   const ust_ip4_t *to_addr, uint16_t to_port)
+{
+    ust_ip4_t dst;
+    uint16_t dport;
+    if (to_addr) {
+        dst = *to_addr;
+        dport = to_port;
+    } else if (sk->connected) {
+        dst = sk->raddr;
+        dport = sk->rport;
+    } else {
+        return -EDESTADDRREQ;
+    }
+    if (sk->connected && sk->so_error)
+        return -sock_take_error(sk); /* RFC 1122 4.1.3.3: report ICMP errors */
+    if (dport == 0 || dst == 0)
+        return -EINVAL;
+    if (len > UDP_MAX_PAYLOAD)
+        return -EMSGSIZE;
+    if (len && !data)
+        return -EFAULT;
+    if (is_bcast_dst(s, dst) && !(sk->flags & SOCK_F_BROADCAST))
+        return -EACCES;
+    if (!sk->lport) {
+        int err = udp_bind(s, sk, 0, 0);
+        if (err)
+            return err;
+    }
+    /* The source address: the bound one, else the outgoing interface's.
+     * Pick it here because the checksum covers it. */
+    ust_ip4_t src = sk->laddr;
+    if (src == 0 || src == 0xffffffffu) {
+        src = ipv4_source_for(s, dst);
+        if (src == 0) {
+            s->stats.ip.drop_no_route++;
+            return -ENETUNREACH;
+        }
+    }
+    struct pkbuf *p = pkb_alloc(s, UDP_HDR_LEN + len);
+    if (!p)
+        return -ENOBUFS;
+    if (len)
+        memcpy(pkb_data(p) + UDP_HDR_LEN, data, len);
+    struct udp_repr u = {.sport = sk->lport, .dport = dport};
+    udp_emit(&u, src, dst, pkb_data(p), len);
+    s->stats.udp.tx++;
+    int err = ipv4_output(s, p, IPV4_PROTO_UDP, src, dst, 0, false);
+    return err ? err : (ssize_t)len;
+}
+
+ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
+                     ust_ip4_t *from_addr, uint16_t *from_port)
+{
+    if (sk->so_error)
+        return -sock_take_error(sk);
+    struct dgram *d = sk->rxq;
+    if (!d)
+        return -EAGAIN;
+    size_t n = d->len < cap ? d->len : cap;
+    if (n)
+        memcpy(buf, d->data, n);
+    if (from_addr)
+        *from_addr = d->addr;
+    if (from_port)
+        *from_port = d->port;
+    ssize_t ret = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
+    if (!(flags & MSG_PEEK)) {
+        sk->rxq = d->next;
+        if (!sk->rxq)
+            sk->rxq_tail = NULL;
+        sk->rx_bytes -= d->len;
+        sk->rx_count--;
+        free(d);
+        s->stats.udp.delivered++;
+    }
+    return ret;
+}
+
+void udp_release(struct ust_stack *s, struct sock *sk)
+{
+    (void)s;
+    while (sk->rxq) {
+        struct dgram *d = sk->rxq;
+        sk->rxq = d->next;
+        free(d);
+    }
+    sk->rxq_tail = NULL;
+    sk->rx_bytes = 0;
+    sk->rx_count = 0;
+}
+
+static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_t sport,
+                    const uint8_t *data, size_t len)
+{
+    /* The receive buffer bounds the payload bytes waiting, like SO_RCVBUF. */
+    if (sk->rx_bytes + len > sk->rcvbuf) {
+        s->stats.udp.drop_rcvbuf++;
+        return;
+    }
+    struct dgram *d = malloc(sizeof(*d) + len);
+    if (!d) {
+        s->stats.udp.drop_rcvbuf++;
+        return;
+    }
+    d->next = NULL;
+    d->addr = src;
+    d->port = sport;
+    d->len = len;
+    if (len)
+        memcpy(d->data, data, len);
+    if (sk->rxq_tail)
+        sk->rxq_tail->next = d;
+    else
+        sk->rxq = d;
+    sk->rxq_tail = d;
+    sk->rx_bytes += len;
+    sk->rx_count++;
+    s->stats.udp.queued++;
+    sock_notify(s);
+}
+
+void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
+               const uint8_t *payload, size_t len, bool bcast)
+{
+    (void)dev;
+    struct udp_repr u;
+    int err = udp_parse(payload, len, ip->src, ip->dst, &u);
+    if (err != WIRE_OK) {
+        if (err == WIRE_ECSUM)
+            s->stats.udp.drop_checksum++;
+        else
+            s->stats.udp.drop_malformed++;
+        return;
+    }
+    s->stats.udp.rx++;
+    const uint8_t *data = payload + UDP_HDR_LEN;
+    size_t dlen = (size_t)u.len - UDP_HDR_LEN;
+    if (bcast) {
+        /* Every socket bound to the port (on any address or that broadcast
+         * address) gets its own copy. */
+        bool any = false;
+        for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+            struct sock *sk = &s->socks[i];
+            if (!sk->used || sk->type != SOCK_DGRAM || sk->lport != u.dport)
+                continue;
+            if (sk->laddr != 0 && sk->laddr != ip->dst)
+                continue;
+            if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
+                continue;
+            enqueue(s, sk, ip->src, u.sport, data, dlen);
+            any = true;
+        }
+        if (!any)
+            s->stats.udp.drop_no_port++; /* never an ICMP error for broadcast */
+        return;
+    }
+    /* Unicast: the most specific match wins (connected > bound address >
+     * wildcard). */
+    struct sock *best = NULL;
+    int best_score = -1;
+    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+        struct sock *sk = &s->socks[i];
+        if (!sk->used || sk->type != SOCK_DGRAM || sk->lport != u.dport)
+            continue;
+        if (sk->laddr != 0 && sk->laddr != ip->dst)
+            continue;
+        if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
+            continue;
+        int score = (sk->laddr != 0) + 2 * sk->connected;
+        if (score > best_score) {
+            best = sk;
+            best_score = score;
+        }
+    }
+    if (!best) {
+        s->stats.udp.drop_no_port++;
+        char a[UST_IP4_STRLEN];
+        debugf(s, "src=%s:%u, dport=%u: port unreachable", ust_ip4_format(ip->src, a), u.sport,
+               u.dport);
+        icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, ip, pkt, bcast);
+        return;
+    }
+    enqueue(s, best, ip->src, u.sport, data, dlen);
+}
+
+static int icmp_errno(uint8_t type, uint8_t code)
+{
+    if (type == ICMP_DEST_UNREACH) {
+        switch (code) {
+        case ICMP_NET_UNREACH: return ENETUNREACH;
+        case ICMP_PROTO_UNREACH: return ENOPROTOOPT;
+        case ICMP_PORT_UNREACH: return ECONNREFUSED;
+        case ICMP_FRAG_NEEDED: return EMSGSIZE;
+        default: return EHOSTUNREACH;
+        }
+    }
+    return EHOSTUNREACH; /* time exceeded, parameter problem */
+}
+
+void udp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *q, size_t len)
+{
+    /* The quoted header: version 4, a sane IHL and 8 bytes of UDP after it. */
+    if (len < IPV4_HDR_LEN || (q[0] >> 4) != 4)
+        return;
+    size_t hl = (size_t)(q[0] & 15) * 4;
+    if (hl < IPV4_HDR_LEN || len < hl + UDP_HDR_LEN || q[9] != IPV4_PROTO_UDP)
+        return;
+    ust_ip4_t src = ld32(q + 12), dst = ld32(q + 16);
+    uint16_t sport = ld16(q + hl), dport = ld16(q + hl + 2);
+    /* Like Linux without IP_RECVERR: only connected sockets hear of it. */
+    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+        struct sock *sk = &s->socks[i];
+        if (!sk->used || sk->type != SOCK_DGRAM || !sk->connected || sk->lport != sport ||
+            sk->raddr != dst || sk->rport != dport || (sk->laddr && sk->laddr != src))
+            continue;
+        sk->so_error = icmp_errno(type, code);
+        s->stats.udp.icmp_errors++;
+        sock_notify(s);
+    }
+}

@@ -1,0 +1,27 @@
+/* UDP headers (RFC 768). */
+#ifndef USTACK_WIRE_UDP_H
+#define USTACK_WIRE_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UDP_HDR_LEN 8
+#define UDP_MAX_PAYLOAD (65535 - 20 - UDP_HDR_LEN) /* 65,507 */
+
+struct udp_repr {
+    uint16_t sport, dport;
+    uint16_t len;       /* header + payload, from the length field */
+    uint16_t checksum;  /* as received; 0 means the sender computed none */
+};
+
+/* Checks the length field against the bytes present (8 <= len <= buflen;
+ * bytes beyond it are ignored) and, unless the field is zero, the checksum
+ * over the pseudo-header (src/dst host order). WIRE_ETRUNC, WIRE_ELEN,
+ * WIRE_ECSUM or WIRE_OK. */
+int udp_parse(const uint8_t *buf, size_t buflen, uint32_t src, uint32_t dst, struct udp_repr *r);
+/* Writes the header in front of the payload_len bytes already at buf + 8,
+ * with the checksum (RFC 768: a computed 0 is sent as 0xffff). */
+void udp_emit(const struct udp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
+              size_t payload_len);
+
+#endif
