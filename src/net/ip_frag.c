@@ -173,8 +173,14 @@ void reasm_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const
         s->stats.ip.reasm_evicted++;
         return;
     }
-    /* The reassembled datagram must fit in 65,535 bytes with its header. */
-    if (end + (r->hdr_len ? r->hdr_len : ip->hdr_len) > IPV4_MAX_LEN) {
+    /* The reassembled datagram must fit in 65,535 bytes with its header,
+     * which is the first fragment's (it may carry options the others lack):
+     * check the furthest byte held, not only this fragment's end. */
+    uint32_t hdr = off == 0 ? ip->hdr_len : (r->hdr_len ? r->hdr_len : ip->hdr_len);
+    uint32_t hi = end;
+    if (r->nranges && r->ranges[r->nranges - 1].end > hi)
+        hi = r->ranges[r->nranges - 1].end;
+    if (hi + hdr > IPV4_MAX_LEN) {
         reasm_drop(s, r, &s->stats.ip.reasm_too_big);
         return;
     }
@@ -252,8 +258,13 @@ void reasm_timer(struct ust_stack *s, ust_time_t now)
             st16(q + 10, 0);
             st16(q + 10, cksum(q, r->hdr_len));
             struct ipv4_repr ip;
-            if (ipv4_parse(q, r->hdr_len + have, &ip) == WIRE_OK)
+            if (ipv4_parse(q, r->hdr_len + have, &ip) == WIRE_OK) {
+                /* The length and checksum were adjusted only for the parse
+                 * (ip.total_len bounds the quote); the quote itself is the
+                 * header as the sender sent it, which it matches against. */
+                memcpy(q, r->hdr, r->hdr_len);
                 icmp_send_error(s, ICMP_TIME_EXCEEDED, 1, 0, &ip, q, r->bcast);
+            }
         }
         reasm_free(s, r);
     }

@@ -125,7 +125,12 @@ static int pick_route(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip
         *next_hop = dst;
         return 0;
     }
-    return route_lookup(s, dst, dev, next_hop);
+    int r = route_lookup(s, dst, dev, next_hop);
+    /* RFC 1122 3.3.6 (RFC 919): the limited broadcast never goes to a
+     * gateway; it leaves on the route's link as a link-layer broadcast. */
+    if (r == 0 && dst == 0xffffffffu)
+        *next_hop = dst;
+    return r;
 }
 
 ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst)

@@ -33,7 +33,7 @@ struct sock {
     uint32_t rcvbuf, sndbuf;
     ust_time_t rcvtimeo, sndtimeo; /* 0: wait forever */
     struct dgram *rxq, *rxq_tail;
-    size_t rx_bytes;
+    size_t rx_bytes;       /* charged against rcvbuf: payload + per-datagram overhead */
     unsigned rx_count;
 };
 

@@ -166,7 +166,7 @@ ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap
         sk->rxq = d->next;
         if (!sk->rxq)
             sk->rxq_tail = NULL;
-        sk->rx_bytes -= d->len;
+        sk->rx_bytes -= sizeof(*d) + d->len;
         sk->rx_count--;
         free(d);
         s->stats.udp.delivered++;
@@ -190,8 +190,11 @@ void udp_release(struct ust_stack *s, struct sock *sk)
 static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_t sport,
                     const uint8_t *data, size_t len)
 {
-    /* The receive buffer bounds the payload bytes waiting, like SO_RCVBUF. */
-    if (sk->rx_bytes + len > sk->rcvbuf) {
+    /* The receive buffer bounds the memory waiting, like SO_RCVBUF: the
+     * payload plus each datagram's bookkeeping, so that a flood of empty
+     * datagrams is bounded too. */
+    size_t cost = sizeof(struct dgram) + len;
+    if (sk->rx_bytes + cost > sk->rcvbuf) {
         s->stats.udp.drop_rcvbuf++;
         return;
     }
@@ -211,7 +214,7 @@ static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_
     else
         sk->rxq = d;
     sk->rxq_tail = d;
-    sk->rx_bytes += len;
+    sk->rx_bytes += cost;
     sk->rx_count++;
     s->stats.udp.queued++;
     sock_notify(s);
