@@ -58,8 +58,11 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
         return;
     }
     char sa[UST_IP4_STRLEN], da[UST_IP4_STRLEN];
+    /* Our own address as the source can only come from the loopback device;
+     * on a link it is spoofed ("land"), and answering it would make us ARP
+     * for ourselves. */
     if (ipv4_is_martian_src(ip.src) || is_bcast_for(nif, ip.src) ||
-        ((ip.src >> 24) == 127 && d->type != UST_DEV_LOOPBACK)) {
+        (d->type != UST_DEV_LOOPBACK && ((ip.src >> 24) == 127 || ipv4_is_local(s, ip.src)))) {
         s->stats.ip.drop_bad_src++;
         debugf(s, "dev=%s, src=%s: impossible source address, dropped", d->name,
                ust_ip4_format(ip.src, sa));
