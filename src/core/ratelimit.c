@@ -7,7 +7,14 @@ void tbucket_init(struct tbucket *tb, uint32_t rate, uint32_t burst, uint64_t no
     tb->rate = rate;
     tb->burst = burst ? burst : 1;
     tb->last = now;
-    tb->credit_us = rate ? (uint64_t)tb->burst * 1000000u / rate : 0;
+    /* Start full: exactly `burst` tokens, each costing what tbucket_take
+     * charges (1e6/rate rounded down, at least 1 us). burst * 1e6 / rate
+     * would hold more than burst tokens when 1e6/rate rounds down (rate
+     * 300000: 33 us of credit at 3 us a token), and fewer above 1e6/s. */
+    uint64_t cost = rate ? 1000000u / rate : 0;
+    if (rate && cost == 0)
+        cost = 1;
+    tb->credit_us = cost * tb->burst;
 }
 
 bool tbucket_take(struct tbucket *tb, uint64_t now)

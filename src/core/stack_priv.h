@@ -41,9 +41,12 @@ enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
 
 struct arp_entry {
     uint8_t state;
-    uint8_t retries;       /* requests sent after the first */
     bool used;             /* looked up since the last refresh */
-    uint8_t npending;
+    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
+     * compared with: a uint8_t wrapped at 256, so the pending queue grew
+     * without bound and resolution never gave up for settings above 255. */
+    unsigned retries;      /* requests sent after the first */
+    unsigned npending;
     int dev;
     ust_ip4_t ip;
     uint8_t mac[6];

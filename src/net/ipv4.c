@@ -60,16 +60,21 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
         return;
     }
     char sa[UST_IP4_STRLEN], da[UST_IP4_STRLEN];
+    /* Our own address as the source can only come from the loopback device;
+     * on a link it is spoofed ("land"), and answering it would make us ARP
+     * for ourselves. */
     if (ipv4_is_martian_src(ip.src) || is_bcast_for(nif, ip.src) ||
-        ((ip.src >> 24) == 127 && d->type != UST_DEV_LOOPBACK)) {
+        (d->type != UST_DEV_LOOPBACK && ((ip.src >> 24) == 127 || ipv4_is_local(s, ip.src)))) {
         s->stats.ip.drop_bad_src++;
         debugf(s, "dev=%s, src=%s: impossible source address, dropped", d->name,
                ust_ip4_format(ip.src, sa));
         return;
     }
     bool bcast = is_bcast_for(nif, ip.dst);
-    /* RFC 1122 3.3.6: a link-layer broadcast must carry an IP broadcast. */
-    if (!(bcast || (ipv4_is_local(s, ip.dst) && !link_bcast))) {
+    /* RFC 1122 3.3.6: a link-layer broadcast must carry an IP broadcast.
+     * RFC 1122 3.2.1.3(g): 127/8 never comes from outside the host. */
+    if (!(bcast || (ipv4_is_local(s, ip.dst) && !link_bcast)) ||
+        ((ip.dst >> 24) == 127 && d->type != UST_DEV_LOOPBACK)) {
         s->stats.ip.drop_not_ours++;
         return;
     }
@@ -159,6 +164,18 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     struct netif *nif = &s->ifs[dev];
     if (src == 0)
         src = ipv4_source_for(s, dst);
+    /* RFC 1122 3.2.1.3: 0/8 is never a destination; 127/8 never leaves the
+     * host, as destination or as source (a reply to a loopback packet from
+     * a foreign source would carry one). */
+    if ((dst >> 24) == 0 || (nif->dev->type != UST_DEV_LOOPBACK &&
+                             ((src >> 24) == 127 || (dst >> 24) == 127))) {
+        char sa[UST_IP4_STRLEN], da[UST_IP4_STRLEN];
+        s->stats.ip.drop_no_route++;
+        debugf(s, "src=%s, dst=%s: not allowed on dev=%s, dropped", ust_ip4_format(src, sa),
+               ust_ip4_format(dst, da), nif->dev->name);
+        pkb_free(s, p);
+        return -ENETUNREACH;
+    }
     size_t total = p->len + IPV4_HDR_LEN;
     if (total > IPV4_MAX_LEN || (df && total > nif->dev->mtu)) {
         s->stats.ip.drop_too_big++;

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# ustack benchmarks against the Linux kernel, measured in the same run.
+#   make bench                (builds the release runner first, then runs this)
+#   bench/run.sh [NAME...]    only the named benchmarks (see BENCHMARKS below)
+#
+# Each benchmark measures the same thing twice:
+#   ustack: namespace T with a TAP device (192.0.2.1/24, the kernel) and the
+#           release runner on it as 192.0.2.2 (log level warn);
+#   linux:  namespaces A and B joined by a veth pair (192.0.2.1 <-> 192.0.2.2),
+#           kernel to kernel: the reference.
+# The kernel-side tool (ping) is the same in both; only the responder differs.
+# Results: a table on stdout and build/bench/results.json.
+#
+# Safety: all traffic stays inside namespaces this script creates
+# (ust-bench-*-<pid>), on 192.0.2.0/24; the EXIT trap stops the runner by PID
+# and deletes the namespaces. Needs root; without it, prints SKIP and exits 0.
+#
+# Adding a benchmark: write a function bench_NAME that measures both sides
+# (ustack_ns / linux_ns name the namespace to run the client in; the peer is
+# always $PEER) and calls `row METRIC UNIT USTACK LINUX lower|higher`, then add
+# NAME to BENCHMARKS.
+set -euo pipefail
+shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
+
+BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood)
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
+OUT_DIR=${BENCH_OUT:-$ROOT/build/bench}
+ROUNDS=${BENCH_ROUNDS:-3}      # each figure is the median of this many runs
+PING_COUNT=${BENCH_PING_COUNT:-1000}
+FLOOD_COUNT=${BENCH_FLOOD_COUNT:-20000}
+HOST=192.0.2.1
+PEER=192.0.2.2
+
+NS_TAP="" NS_A="" NS_B=""
+USTACK_PID=""
+WORK=""
+ROWS=()      # JSON objects, one per row
+
+say() { echo "bench: $*" >&2; }
+die() {
+    say "error: $*"
+    if [ -n "$WORK" ] && [ -s "$WORK/ustack.log" ]; then
+        tail -n 20 "$WORK/ustack.log" >&2
+    fi
+    exit 1
+}
+
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
+    echo "bench: SKIP: needs root and /dev/net/tun (network namespaces, TAP and veth devices)"
+    exit 0
+fi
+for c in ip ping awk; do
+    command -v "$c" >/dev/null || die "needs $c (scripts/deps.sh installs it)"
+done
+[ -x "$USTACK" ] || die "no runner at $USTACK: run make build (or make bench)"
+
+# ---- set-up and tear-down ----
+
+cleanup() {
+    local rc=$?
+    set +e
+    trap '' INT TERM # finish cleaning up even if interrupted again
+    if [ -n "$USTACK_PID" ] && kill -0 "$USTACK_PID" 2>/dev/null; then
+        kill -TERM "$USTACK_PID"
+        for _ in $(seq 100); do
+            kill -0 "$USTACK_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -KILL "$USTACK_PID" 2>/dev/null
+        wait "$USTACK_PID" 2>/dev/null
+    fi
+    for ns in "$NS_TAP" "$NS_A" "$NS_B"; do
+        [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+    done
+    [ -n "$WORK" ] && rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ust-bench.XXXXXX")
+
+new_ns() {
+    ip netns add "$1"
+    ip -n "$1" link set lo up
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+    ip netns exec "$1" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+}
+
+# await TIMEOUT CMD...: poll CMD until it succeeds; fail after TIMEOUT seconds.
+await() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+answers_ping() { ip netns exec "$1" ping -n -q -c 1 -W 1 "$PEER" >/dev/null 2>&1; }
+
+setup_ustack() {
+    NS_TAP="ust-bench-tap-$$"
+    new_ns "$NS_TAP"
+    ip netns exec "$NS_TAP" ip tuntap add dev tap0 mode tap
+    ip -n "$NS_TAP" addr add "$HOST/24" dev tap0
+    ip -n "$NS_TAP" link set tap0 up
+    local pdeath=()
+    if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
+        pdeath=(setpriv --pdeathsig TERM --)
+    fi
+    # At warn level the runner says nothing when up: wait until it answers.
+    ip netns exec "$NS_TAP" "${pdeath[@]}" "$USTACK" --tap tap0 --addr "$PEER/24" --log warn \
+        2>"$WORK/ustack.log" </dev/null &
+    USTACK_PID=$!
+    await 15 answers_ping "$NS_TAP" || die "ustack does not answer ping in $NS_TAP"
+}
+
+setup_linux() {
+    NS_A="ust-bench-a-$$"
+    NS_B="ust-bench-b-$$"
+    new_ns "$NS_A"
+    new_ns "$NS_B"
+    ip -n "$NS_A" link add veth0 type veth peer name veth1 netns "$NS_B"
+    ip -n "$NS_A" addr add "$HOST/24" dev veth0
+    ip -n "$NS_B" addr add "$PEER/24" dev veth1
+    ip -n "$NS_A" link set veth0 up
+    ip -n "$NS_B" link set veth1 up
+    await 15 answers_ping "$NS_A" || die "the veth peer does not answer ping"
+}
+
+# ---- measuring and reporting ----
+
+# median of the numbers on stdin
+median() {
+    sort -g | awk '{v[NR] = $1} END {
+        if (NR == 0) exit 1
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ping_summary NS ARGS...: run ping in NS toward $PEER; print
+# "received avg_rtt_ms time_ms". Fails unless every request was answered.
+ping_summary() {
+    local ns=$1 out
+    shift
+    out=$(ip netns exec "$ns" ping -n -q "$@" "$PEER" 2>&1) || die "ping in $ns failed: $out"
+    awk '
+        / packets transmitted/ {
+            for (i = 1; i <= NF; i++) {
+                if ($(i + 1) == "packets") tx = $i
+                if ($(i + 1) ~ /^received/) rx = $i
+                if ($i == "time") { t = $(i + 1); sub(/ms$/, "", t) }
+            }
+        }
+        /^rtt / { split($4, r, "/"); avg = r[2] }
+        END {
+            if (tx == "" || rx != tx) { print "lost: " rx "/" tx > "/dev/stderr"; exit 1 }
+            print rx, avg, t
+        }' <<<"$out" || die "ping in $ns lost replies: $out"
+}
+
+# measure NS rtt|rate PING_ARGS...: median over ROUNDS runs of ping of the
+# average round trip (microseconds) or of the reply rate (per second).
+measure() {
+    local ns=$1 field=$2 i s rx avg t vals=()
+    shift 2
+    for ((i = 0; i < ROUNDS; i++)); do
+        s=$(ping_summary "$ns" "$@")
+        read -r rx avg t <<<"$s"
+        case "$field" in
+        rtt) vals+=("$(awk -v a="$avg" 'BEGIN { printf "%.1f", a * 1000 }')") ;; # ms -> us
+        rate) vals+=("$(awk -v n="$rx" -v t="$t" 'BEGIN { printf "%.0f", n / (t / 1000) }')") ;;
+        esac
+    done
+    printf '%s\n' "${vals[@]}" | median
+}
+
+row_header() {
+    printf '%-40s | %10s | %10s | %6s | %s\n' "metric" "ustack" "linux" "ratio" "better"
+    printf '%s\n' "-----------------------------------------+------------+------------+--------+-----------------"
+}
+
+# row METRIC UNIT USTACK LINUX lower|higher: print one table row and keep it
+# for the JSON. ratio = ustack / linux.
+row() {
+    local metric=$1 unit=$2 u=$3 l=$4 better=$5 ratio
+    ratio=$(awk -v u="$u" -v l="$l" 'BEGIN { if (l > 0) printf "%.2f", u / l; else print "null" }')
+    printf '%-40s | %10s | %10s | %6s | %s\n' "$metric ($unit)" "$u" "$l" "$ratio" "$better is better"
+    ROWS+=("$(printf '{"metric": "%s", "unit": "%s", "ustack": %s, "linux": %s, "ratio": %s, "better": "%s"}' \
+        "$metric" "$unit" "$u" "$l" "$ratio" "$better")")
+}
+
+# ---- the benchmarks ----
+
+# Round trip of a 64-byte echo (56 bytes of data), paced every 2 ms.
+bench_ping_rtt() {
+    local u l
+    u=$(measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002)
+    l=$(measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002)
+    row "ping RTT avg, 64 B" us "$u" "$l" lower
+}
+
+# Round trip of a full-size echo: 1500-byte IP packets, DF set.
+bench_ping_rtt_1500() {
+    local u l
+    u=$(measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002 -s 1472 -M "do")
+    l=$(measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002 -s 1472 -M "do")
+    row "ping RTT avg, 1500 B" us "$u" "$l" lower
+}
+
+# Flood ping: one request in flight, the next sent as soon as the reply
+# arrives, so the rate is 1 / (round trip + ping's own overhead).
+bench_ping_flood() {
+    local u l
+    u=$(measure "$NS_TAP" rate -f -c "$FLOOD_COUNT")
+    l=$(measure "$NS_A" rate -f -c "$FLOOD_COUNT")
+    row "ping -f rate, 64 B" "replies/s" "$u" "$l" higher
+}
+
+# ---- main ----
+
+selected=("${@:-${BENCHMARKS[@]}}")
+for b in "${selected[@]}"; do
+    declare -F "bench_$b" >/dev/null || die "no benchmark '$b' (have: ${BENCHMARKS[*]})"
+done
+
+say "runner $USTACK; rounds $ROUNDS (median); kernel $(uname -r); $(nproc) CPUs"
+setup_ustack
+setup_linux
+
+echo "ustack = kernel ping -> TAP -> ustack (user space); linux = kernel ping -> veth -> kernel"
+echo "ratio = ustack / linux; each figure is the median of $ROUNDS runs" \
+    "(ping: $PING_COUNT requests every 2 ms; flood: $FLOOD_COUNT)"
+row_header
+for b in "${selected[@]}"; do
+    "bench_$b"
+done
+
+# The runner must still be alive and well after all that.
+kill -0 "$USTACK_PID" 2>/dev/null || die "the runner died during the benchmarks"
+
+mkdir -p "$OUT_DIR"
+json=$OUT_DIR/results.json
+{
+    printf '{\n'
+    printf '  "date": "%s",\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf '  "commit": "%s",\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    printf '  "kernel": "%s",\n' "$(uname -r)"
+    printf '  "cpus": %s,\n' "$(nproc)"
+    printf '  "rounds": %s,\n' "$ROUNDS"
+    printf '  "ping_count": %s,\n' "$PING_COUNT"
+    printf '  "flood_count": %s,\n' "$FLOOD_COUNT"
+    printf '  "setup": {"ustack": "kernel ping -> TAP -> ustack runner (release, log warn)",\n'
+    printf '            "linux": "kernel ping -> veth -> kernel (two namespaces)"},\n'
+    printf '  "ratio": "ustack / linux",\n'
+    printf '  "results": [\n'
+    sep=,
+    for ((i = 0; i < ${#ROWS[@]}; i++)); do
+        [ "$i" -lt $((${#ROWS[@]} - 1)) ] || sep=
+        printf '    %s%s\n' "${ROWS[$i]}" "$sep"
+    done
+    printf '  ]\n}\n'
+} >"$json"
+
+say "wrote $json"
