@@ -6,12 +6,18 @@
  * 127.0.0.1/8 and a ping endpoint with identifier 0x5501.
  *
  * The input is a sequence of records [op:1][arg:2, big-endian][bytes]:
- *   op % 5 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0
- *   op % 5 == 1  LO     deliver the next min(arg, left) bytes as a packet on lo
- *   op % 5 == 2  CLOCK  advance the clock by arg ms in one jump, then poll (no bytes)
- *   op % 5 == 3  PING   the next min(arg, left) bytes are [dst:4][seq:2][payload]
+ *   op % 7 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0
+ *   op % 7 == 1  LO     deliver the next min(arg, left) bytes as a packet on lo
+ *   op % 7 == 2  CLOCK  advance the clock by arg ms in one jump, then poll (no bytes)
+ *   op % 7 == 3  PING   the next min(arg, left) bytes are [dst:4][seq:2][payload]
  *                       (missing header bytes read as zero): send an echo request
- *   op % 5 == 4  RECV   read up to arg ping replies (no bytes)
+ *   op % 7 == 4  RECV   read up to arg ping replies and arg datagrams (no bytes)
+ *   op % 7 == 5  USEND  the next min(arg, left) bytes are [dst:4][port:2][payload]:
+ *                       send them from the UDP socket bound to port 7
+ *   op % 7 == 6  CSEND  send the next min(arg, left) bytes from the UDP socket
+ *                       connected to 192.0.2.1:9 (ICMP errors come back to it)
+ * UDP datagrams to port 7 of the stack are queued on the bound socket; the
+ * fragments of anything reach reassembly.
  * tests/fuzz/make-corpus.py writes seed inputs in this format.
  *
  * Checked on every run (abort() on violation): every frame the stack
@@ -34,12 +40,15 @@
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/udp.h"
+#include "net/ip_frag.h"
+#include "ustack/socket.h"
 
 #define FUZZ_PING_ID 0x5501
 #define FUZZ_START (1000 * UST_SEC)
 #define FUZZ_IP_LO UST_IP4(127, 0, 0, 1)
 
-enum { OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_COUNT };
+enum { OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND, OP_COUNT };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,6 +65,7 @@ struct fuzz {
     struct ust_stack *s;
     struct cap *cap;
     int eth, lo, ping;
+    int udp, cudp;       /* UDP sockets: bound to port 7; connected to 192.0.2.1:9 */
     ust_time_t now;
     uint64_t eth_frames; /* delivered on eth0 */
 };
@@ -92,7 +102,15 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
     TX_CHECK(ipv4_parse(p, plen, &ip) == WIRE_OK);
     TX_CHECK(ip.hdr_len == IPV4_HDR_LEN);
     TX_CHECK(ip.ttl > 0);
-    TX_CHECK(!ipv4_is_fragment(&ip));
+    if (ipv4_is_fragment(&ip)) {
+        /* RFC 791: all but the last carry a multiple of 8 bytes, and the
+         * whole datagram fits in 65,535 bytes. */
+        size_t flen = (size_t)ip.total_len - ip.hdr_len;
+        if (ip.frag & IPV4_FLAG_MF)
+            TX_CHECK(flen % 8 == 0 && flen > 0);
+        TX_CHECK((size_t)(ip.frag & IPV4_OFFSET_MASK) * 8 + flen + IPV4_HDR_LEN <= IPV4_MAX_LEN);
+        TX_CHECK(!(ip.frag & IPV4_FLAG_DF));
+    }
     /* Our address as source; RFC 1122 3.2.1.3: 127/8 never leaves the host. */
     TX_CHECK(ip.src == T_IP_US);
     TX_CHECK((ip.dst >> 24) != 127 && (ip.dst >> 24) != 0);
@@ -102,7 +120,13 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
     /* Link padding is zero. */
     for (size_t i = ip.total_len; i < plen; i++)
         TX_CHECK(p[i] == 0);
-    if (ip.proto == IPV4_PROTO_ICMP) {
+    if (ip.proto == IPV4_PROTO_UDP && !ipv4_is_fragment(&ip)) {
+        struct udp_repr u;
+        TX_CHECK(udp_parse(p + ip.hdr_len, (size_t)ip.total_len - ip.hdr_len, ip.src, ip.dst, &u) ==
+                 WIRE_OK);
+        TX_CHECK(u.checksum != 0); /* we always compute it */
+    }
+    if (ip.proto == IPV4_PROTO_ICMP && !ipv4_is_fragment(&ip)) {
         struct icmp_repr m;
         TX_CHECK(icmp_parse(p + ip.hdr_len, (size_t)ip.total_len - ip.hdr_len, &m) == WIRE_OK);
         /* We answer echo requests and send errors; never an error about an
@@ -193,6 +217,13 @@ static void fuzz_init(struct fuzz *z)
     CHECK(ust_route_add(z->s, 0, 0, T_IP_PEER, NULL) == 0);
     z->ping = ust_ping_open(z->s, FUZZ_PING_ID);
     CHECK(z->ping >= 0);
+    z->udp = ust_socket(z->s, AF_INET, SOCK_DGRAM, 0);
+    z->cudp = ust_socket(z->s, AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(7)};
+    CHECK(ust_bind(z->s, z->udp, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    sin.sin_port = htons(9);
+    sin.sin_addr.s_addr = htonl(T_IP_PEER);
+    CHECK(ust_connect(z->s, z->cudp, (struct sockaddr *)&sin, sizeof(sin)) == 0);
     drain_tx(z); /* the gratuitous ARP */
 }
 
@@ -208,8 +239,38 @@ static void op_ping(struct fuzz *z, const uint8_t *p, size_t n)
     CHECK(err == 0 || err == -ENETUNREACH || err == -EMSGSIZE || err == -ENOBUFS);
 }
 
+static void op_usend(struct fuzz *z, const uint8_t *p, size_t n, bool connected)
+{
+    ssize_t r;
+    if (connected) {
+        r = ust_send(z->s, z->cudp, p, n, 0);
+    } else {
+        uint8_t hdr[6] = {0};
+        memcpy(hdr, p, n < sizeof(hdr) ? n : sizeof(hdr));
+        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(ld16(hdr + 4)),
+                                 .sin_addr.s_addr = htonl(ld32(hdr))};
+        r = ust_sendto(z->s, z->udp, n > 6 ? p + 6 : NULL, n > 6 ? n - 6 : 0, 0,
+                       (struct sockaddr *)&to, sizeof(to));
+    }
+    /* Success, or one of the errors a program must expect. */
+    CHECK(r >= 0 || errno == ENETUNREACH || errno == EINVAL || errno == EACCES ||
+          errno == ENOBUFS || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+          errno == ENOPROTOOPT || errno == EMSGSIZE);
+}
+
 static void op_recv(struct fuzz *z, unsigned max)
 {
+    for (unsigned i = 0; i < max; i++) {
+        uint8_t buf[128];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        ssize_t a = ust_recvfrom(z->s, z->udp, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        ssize_t b = ust_recv(z->s, z->cudp, buf, sizeof(buf), 0);
+        CHECK(a >= 0 || errno == EAGAIN || errno == ECONNREFUSED || errno == EHOSTUNREACH ||
+              errno == ENETUNREACH || errno == ENOPROTOOPT || errno == EMSGSIZE);
+        if (a < 0 && b < 0)
+            break;
+    }
     for (unsigned i = 0; i < max; i++) {
         struct ust_ping_reply r;
         uint8_t buf[64];
@@ -250,6 +311,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case OP_RECV:
             op_recv(&z, arg);
             break;
+        case OP_USEND:
+        case OP_CSEND:
+            op_usend(&z, data + off, n, op == OP_CSEND);
+            off += n;
+            break;
         }
         step(&z);
     }
@@ -272,6 +338,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct ust_stats *st = ust_stack_stats(z.s);
     CHECK(st->eth.rx == z.eth_frames);
     CHECK(ust_ping_close(z.s, z.ping) == 0);
+    CHECK(ust_close(z.s, z.udp) == 0 && ust_close(z.s, z.cudp) == 0);
+    CHECK(reasm_count(z.s) == 0 && reasm_memory(z.s) == 0);
     CHECK(st->pkb.live == 0);
     CHECK(st->pkb.alloc == st->pkb.free);
     ust_stack_destroy(z.s);
