@@ -123,7 +123,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
             break;
         }
     }
-    if (ust_ip4_parse_cidr(addr, &o->addr, &o->prefix_len) != 0 || o->prefix_len == 0) {
+    if (!strchr(addr, '/') || ust_ip4_parse_cidr(addr, &o->addr, &o->prefix_len) != 0 ||
+        o->prefix_len == 0) {
         fprintf(stderr, "--addr %s: expected an address with a prefix length, like %s\n", addr,
                 DEFAULT_ADDR);
         return -1;

@@ -3,8 +3,10 @@
  * Each call takes the stack first; otherwise names, arguments, return values
  * and errno follow POSIX/Linux, so porting a program is a rename: a call
  * returns -1 and sets errno on failure. Socket handles are positive ints
- * private to their stack (not kernel file descriptors) and never come back
- * to life: after ust_close() the same number is EBADF forever.
+ * private to their stack (not kernel file descriptors). After ust_close()
+ * the number is EBADF; it can name a socket again only after max_sockets x
+ * 32,767 further sockets have been opened (a 15-bit generation per slot,
+ * slots handed out round-robin), unlike a kernel fd, which is reused at once.
  *
  * Two ways to run a stack:
  *  - with a runtime (ust_runtime_start): a stack thread owns the core; any

@@ -97,6 +97,7 @@ struct ust_stack {
     unsigned reasm_n;
 
     struct sock *socks;    /* cfg.max_sockets slots */
+    unsigned sock_next;    /* where the search for a free slot starts */
     uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
 
     void *runtime;         /* the runtime driving this stack, if any (edge) */

@@ -194,7 +194,9 @@ void arp_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len)
         }
     }
     if (r.tpa != nif->addr) {
-        if (r.op == ARP_OP_REQUEST && !merge)
+        /* Not for us: the update above was all we take from it. A
+         * gratuitous announcement (spa == tpa) is not a request to count. */
+        if (r.op == ARP_OP_REQUEST && r.spa != r.tpa)
             s->stats.arp.drop_not_ours++;
         return;
     }

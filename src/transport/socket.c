@@ -38,10 +38,15 @@ void sock_fini(struct ust_stack *s)
 
 int sock_open(struct ust_stack *s, int type, bool nonblock)
 {
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+    /* Next fit: start after the slot handed out last, so a closed slot is
+     * the last to be reused and a handle's number repeats only after
+     * max_sockets x 32,767 opens. */
+    for (unsigned n = 0; n < s->cfg.max_sockets; n++) {
+        unsigned i = (s->sock_next + n) % s->cfg.max_sockets;
         struct sock *sk = &s->socks[i];
         if (sk->used)
             continue;
+        s->sock_next = i + 1;
         uint32_t gen = (sk->gen + 1) & SOCK_GEN_MASK;
         memset(sk, 0, sizeof(*sk));
         sk->gen = gen ? gen : 1;

@@ -29,6 +29,7 @@ struct sock {
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
     bool connected;
+    bool laddr_auto;       /* laddr was filled in by connect(), not bind() */
     int so_error;          /* pending asynchronous error (positive errno) */
     uint32_t rcvbuf, sndbuf;
     ust_time_t rcvtimeo, sndtimeo; /* 0: wait forever */

@@ -67,6 +67,10 @@ int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
         sk->connected = false;
         sk->raddr = 0;
         sk->rport = 0;
+        if (sk->laddr_auto) {
+            sk->laddr = 0; /* back to the wildcard it was bound to */
+            sk->laddr_auto = false;
+        }
         return 0;
     }
     if (port == 0)
@@ -75,6 +79,15 @@ int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
         int err = udp_bind(s, sk, 0, 0);
         if (err)
             return err;
+    }
+    if (sk->laddr == 0) {
+        /* As Linux: connecting fixes the source address too, so
+         * getsockname() tells which one the datagrams carry. */
+        ust_ip4_t src = ipv4_source_for(s, addr);
+        if (src == 0)
+            return -ENETUNREACH;
+        sk->laddr = src;
+        sk->laddr_auto = true;
     }
     sk->raddr = addr;
     sk->rport = port;

@@ -203,6 +203,22 @@ static void gratuitous_request_updates_entry(void **state)
     fixture_fini(&f);
 }
 
+/* A request from a peer we already know, for an address that is not ours:
+ * the peer's entry is refreshed, and the request still counts as not ours. */
+static void request_from_known_peer_for_other_counted(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    for (int i = 0; i < 3; i++)
+        inject_arp(&f, 1, mac_bcast, t_mac_peer, T_IP_PEER, mac_zero, T_IP_OTHER);
+    assert_int_equal(st(&f)->arp.cache_update, 3);
+    assert_int_equal(st(&f)->arp.drop_not_ours, 3);
+    assert_int_equal(cap_count(f.cap), 0);
+    fixture_fini(&f);
+}
+
 static void gratuitous_reply_updates_entry(void **state)
 {
     (void)state;
@@ -794,6 +810,7 @@ int main(void)
         cmocka_unit_test(bad_sender_dropped),
         cmocka_unit_test(bad_sender_does_not_update_entry),
         cmocka_unit_test(claim_of_our_address_ignored),
+        cmocka_unit_test(request_from_known_peer_for_other_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

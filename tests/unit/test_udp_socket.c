@@ -231,6 +231,54 @@ static void handles_are_positive_and_stale_ones_stay_dead(void **state)
     finish(&f);
 }
 
+/* Slots are handed out round-robin: a closed handle's slot is the last one
+ * reused, and after a full cycle its number is still different. */
+static void slots_are_reused_last(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 1);
+    cfg.max_sockets = 4;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    int a = sock_new(&f);
+    assert_int_equal(ust_close(f.s, a), 0);
+    /* The next three opens take the three other slots. */
+    int h[3];
+    for (int i = 0; i < 3; i++) {
+        h[i] = sock_new(&f);
+        assert_int_not_equal(h[i] & 0xffff, a & 0xffff);
+    }
+    int again = sock_new(&f); /* now a's slot, under a new generation */
+    assert_int_equal(again & 0xffff, a & 0xffff);
+    assert_int_not_equal(again, a);
+    assert_fails(ust_close(f.s, a), EBADF);
+    finish(&f);
+}
+
+/* As on Linux, connect() fixes the source address as well: getsockname
+ * tells it; dissolving the association (AF_UNSPEC) gives back the wildcard. */
+static void connect_fixes_source_address(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    int fd = sock_new(&f);
+    connect_to(&f, fd, T_IP_REMOTE, 53);
+    struct sockaddr_in name;
+    socklen_t nl = sizeof(name);
+    assert_int_equal(ust_getsockname(f.s, fd, SA(name), &nl), 0);
+    assert_int_equal(ntohl(name.sin_addr.s_addr), T_IP_US);
+    assert_int_not_equal(ntohs(name.sin_port), 0);
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    assert_int_equal(ust_connect(f.s, fd, &unspec, sizeof(unspec)), 0);
+    nl = sizeof(name);
+    assert_int_equal(ust_getsockname(f.s, fd, SA(name), &nl), 0);
+    assert_int_equal(name.sin_addr.s_addr, 0);
+    finish(&f);
+}
+
 static void emfile_when_table_full(void **state)
 {
     (void)state;
@@ -1205,6 +1253,8 @@ int main(void)
         cmocka_unit_test(fcntl_nonblock),
         cmocka_unit_test(icmp_port_unreachable_for_connected_socket),
         cmocka_unit_test(poll_embedded),
+        cmocka_unit_test(slots_are_reused_last),
+        cmocka_unit_test(connect_fixes_source_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
