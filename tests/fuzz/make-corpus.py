@@ -40,7 +40,7 @@ LIMITED_BCAST = ip("255.255.255.255")
 LO = ip("127.0.0.1")
 PING_ID = 0x5501
 
-OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV = range(5)
+OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND = range(7)
 
 
 # ---- wire builders ----
@@ -130,6 +130,40 @@ def PING(dst, seq, payload=b""):
 
 def RECV(n=16):
     return rec(OP_RECV, n)
+
+
+def USEND(dst, port, payload=b""):
+    body = dst + struct.pack("!H", port) + payload
+    return rec(OP_USEND, len(body), body)
+
+
+def CSEND(payload=b""):
+    return rec(OP_CSEND, len(payload), payload)
+
+
+def udp(sport, dport, payload, src=PEER, dst=US, zero_sum=False, bad_sum=False, length=None):
+    ulen = 8 + len(payload) if length is None else length
+    hdr = struct.pack("!HHHH", sport, dport, ulen, 0)
+    if zero_sum:
+        return hdr + payload
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, 8 + len(payload))
+    s = cksum(pseudo + hdr + payload) or 0xFFFF
+    if bad_sum:
+        s ^= 0x5555
+    return struct.pack("!HHHH", sport, dport, ulen, s) + payload
+
+
+def fragments(pkt_payload, proto, ident, size, order=None, src=PEER, dst=US):
+    """Splits an IP payload into fragments of `size` bytes (a multiple of 8)."""
+    frags = []
+    for off in range(0, len(pkt_payload), size):
+        chunk = pkt_payload[off:off + size]
+        more = off + size < len(pkt_payload)
+        frags.append(ip_frame(ipv4(src, dst, proto, chunk, ident=ident,
+                                   frag=(off // 8) | (0x2000 if more else 0))))
+    if order:
+        frags = [frags[i] for i in order]
+    return b"".join(ETH(f) for f in frags)
 
 
 LEARN_PEER = ETH(arp_frame(2, PEER_MAC, PEER, US_MAC, US))
@@ -234,6 +268,35 @@ def corpus():
                        + LOP(ipv4(REMOTE, LO, 1, echo(8, 4, 4)))
                        + LOP(b"\x45\x00") + RECV(8))
     c["lo-ping-big"] = PING(LO, 1, bytes(range(256)) * 8) + RECV(1)
+
+    # UDP: to the bound socket (port 7), to a closed port, broken headers
+    c["udp-in"] = (LEARN_PEER + ETH(ip_frame(ipv4(PEER, US, 17, udp(1234, 7, b"hello udp"))))
+                   + ETH(ip_frame(ipv4(PEER, US, 17, udp(1234, 7, b"no sum", zero_sum=True))))
+                   + ETH(ip_frame(ipv4(PEER, US, 17, udp(1234, 7, b"bad sum", bad_sum=True))))
+                   + ETH(ip_frame(ipv4(PEER, US, 17, udp(1234, 7, b"liar", length=200))))
+                   + ETH(ip_frame(ipv4(PEER, US, 17, udp(1234, 4444, b"closed port"))))
+                   + ETH(ip_frame(ipv4(PEER, ip("192.0.2.255"), 17,
+                                       udp(1234, 7, b"bcast", dst=ip("192.0.2.255"))),
+                                  dst_mac=b"\xff" * 6))
+                   + RECV(8))
+    c["udp-send"] = (LEARN_PEER + USEND(PEER, 9, b"datagram") + USEND(REMOTE, 53, b"via gw")
+                     + USEND(ip("192.0.2.255"), 9, b"bcast") + USEND(PEER, 0, b"port 0")
+                     + USEND(PEER, 9, b"x" * 3000) + CSEND(b"connected") + RECV(4))
+    # ICMP port unreachable quoting the connected socket's datagram
+    quoted = ipv4(US, PEER, 17, udp(0, 9, b"", src=US, dst=PEER))[:28]
+    c["udp-icmp-error"] = (LEARN_PEER + CSEND(b"ping?") + ETH(ip_frame(ipv4(PEER, US, 1,
+                           icmp(3, 3, 0, quoted)))) + RECV(2) + CSEND(b"again"))
+
+    # Reassembly: in order, reversed, overlapping, duplicate, missing last
+    big = udp(1234, 7, bytes(range(256)) * 12)
+    c["frag-udp-in-order"] = LEARN_PEER + fragments(big, 17, 0x100, 1480) + RECV(2)
+    c["frag-udp-reversed"] = LEARN_PEER + fragments(big, 17, 0x101, 1480, order=[2, 1, 0]) + RECV(2)
+    c["frag-overlap"] = (LEARN_PEER + fragments(big, 17, 0x102, 1480)[:1600]
+                         + fragments(big[8:], 17, 0x102, 1480)[:800] + CLOCK(31000))
+    c["frag-duplicate"] = LEARN_PEER + fragments(big, 17, 0x103, 1024, order=[0, 0, 1, 2, 2, 1])
+    c["frag-missing-last"] = LEARN_PEER + fragments(big, 17, 0x104, 1480, order=[0, 1]) + CLOCK(31000)
+    c["frag-echo-request"] = LEARN_PEER + fragments(echo(8, 0x55, 1, b"z" * 3000), 1, 0x105, 1480)
+    c["ping-fragmented"] = LEARN_PEER + PING(PEER, 7, b"q" * 5000) + RECV(1)
     return c
 
 
