@@ -29,17 +29,34 @@
 extern "C" {
 #endif
 
-/* domain AF_INET; type SOCK_DGRAM, optionally | SOCK_NONBLOCK (| SOCK_CLOEXEC
- * is accepted and ignored); protocol 0 or IPPROTO_UDP. */
+/* domain AF_INET; type SOCK_DGRAM or SOCK_STREAM, optionally | SOCK_NONBLOCK
+ * (| SOCK_CLOEXEC is accepted and ignored); protocol 0, IPPROTO_UDP or
+ * IPPROTO_TCP to match. */
 int ust_socket(struct ust_stack *s, int domain, int type, int protocol);
 int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len);
-/* For UDP: fixes the peer (AF_UNSPEC dissolves it). */
+/* UDP: fixes the peer (AF_UNSPEC dissolves it). TCP: the three-way
+ * handshake; a blocking socket waits for it (ECONNREFUSED, ETIMEDOUT,
+ * EHOSTUNREACH...), a non-blocking one returns EINPROGRESS and ust_poll
+ * reports POLLOUT (then SO_ERROR tells the outcome). */
 int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len);
-/* flags: MSG_DONTWAIT. */
+/* TCP: accept connections; backlog bounds the half-open and established
+ * connections waiting to be accepted together. */
+int ust_listen(struct ust_stack *s, int fd, int backlog);
+/* TCP: the next established connection, as a new socket (blocking or
+ * EAGAIN). The new socket is non-blocking if flags has SOCK_NONBLOCK
+ * (accept4 semantics). */
+int ust_accept(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
+int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR. */
+int ust_shutdown(struct ust_stack *s, int fd, int how);
+/* flags: MSG_DONTWAIT, MSG_NOSIGNAL (ustack never raises SIGPIPE: a write
+ * to a closed TCP connection fails with EPIPE). TCP: a blocking send waits
+ * until all of buf is queued; non-blocking queues what fits or EAGAIN. */
 ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
                    const struct sockaddr *to, socklen_t tolen);
 ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int flags);
-/* flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC. */
+/* flags: MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC (UDP). TCP: 0 at end of stream,
+ * ECONNRESET after a RST. */
 ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int flags,
                      struct sockaddr *from, socklen_t *fromlen);
 ssize_t ust_recv(struct ust_stack *s, int fd, void *buf, size_t len, int flags);
@@ -48,7 +65,9 @@ int ust_close(struct ust_stack *s, int fd);
 int ust_getsockname(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 /* SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
- * SO_BROADCAST, SO_ERROR (get), SO_TYPE (get). */
+ * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get).
+ * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
+ * TCP_MAXSEG (get). Buffer sizes apply to TCP at connect() or listen(). */
 int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
                    socklen_t len);
 int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, socklen_t *len);

@@ -59,6 +59,19 @@ struct ust_config {
     unsigned max_sockets;            /* default 1024 */
     uint32_t udp_rcvbuf;             /* default SO_RCVBUF; default 212992 (as Linux) */
     uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 range; default 49152-65535 */
+
+    /* TCP (RFC 9293) */
+    uint32_t tcp_sndbuf, tcp_rcvbuf;  /* default SO_SNDBUF/SO_RCVBUF; default 65535
+                                         (the largest window without RFC 7323) */
+    ust_time_t tcp_initial_rto;       /* RFC 6298 2.1; default 1 s */
+    ust_time_t tcp_min_rto;           /* default 200 ms (Linux's; RFC 6298 says 1 s) */
+    unsigned tcp_syn_retries;         /* SYN retransmissions before ETIMEDOUT; default 6 */
+    unsigned tcp_max_retries;         /* data retransmissions before ETIMEDOUT; default 15 */
+    ust_time_t tcp_delack;            /* delayed-ACK time, at most 200 ms; default 40 ms */
+    ust_time_t tcp_msl;               /* TIME-WAIT lasts 2*MSL; default 30 s */
+    ust_time_t tcp_fin_timeout;       /* an orphaned FIN-WAIT-2 gives up; default 60 s */
+    unsigned tcp_max_backlog;         /* listen() backlog cap; default 4096 */
+    unsigned tcp_challenge_ack_rate;  /* RFC 5961 challenge ACKs per second; default 1000 */
 };
 
 struct ust_stack;

@@ -53,6 +53,19 @@ struct ust_stats {
         uint64_t icmp_errors;         /* errors reported to connected sockets */
     } udp;
     struct {
+        uint64_t rx, tx;
+        uint64_t drop_malformed;      /* short, bad data offset or options, SYN+FIN, port 0 */
+        uint64_t drop_checksum;
+        uint64_t drop_no_conn;        /* no connection: answered with RST */
+        uint64_t drop_out_of_window, drop_bad_ack, drop_backlog, drop_rcvbuf, drop_ooo_full;
+        uint64_t active_opens, passive_opens, established;
+        uint64_t resets, timeouts, aborts; /* connections that ended so */
+        uint64_t rst_rx, rst_tx;
+        uint64_t retransmits, rto_timeouts, fast_retransmits, dup_acks, ooo_segments;
+        uint64_t challenge_acks, challenge_ack_limited;
+        uint64_t delayed_acks, window_probes, keepalive_probes, icmp_errors;
+    } tcp;
+    struct {
         uint64_t alloc, free, live, peak;
     } pkb;
 };

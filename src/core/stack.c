@@ -9,6 +9,7 @@
 #include "net/icmp.h"
 #include "net/ip_frag.h"
 #include "transport/socket.h"
+#include "transport/tcp.h"
 
 void ust_config_init(struct ust_config *cfg)
 {
@@ -31,6 +32,17 @@ void ust_config_init(struct ust_config *cfg)
     cfg->udp_rcvbuf = 212992;
     cfg->ephemeral_lo = 49152;
     cfg->ephemeral_hi = 65535;
+    cfg->tcp_sndbuf = 65535;
+    cfg->tcp_rcvbuf = 65535;
+    cfg->tcp_initial_rto = 1 * UST_SEC;
+    cfg->tcp_min_rto = 200 * UST_MS;
+    cfg->tcp_syn_retries = 6;
+    cfg->tcp_max_retries = 15;
+    cfg->tcp_delack = 40 * UST_MS;
+    cfg->tcp_msl = 30 * UST_SEC;
+    cfg->tcp_fin_timeout = 60 * UST_SEC;
+    cfg->tcp_max_backlog = 4096;
+    cfg->tcp_challenge_ack_rate = 1000;
 }
 
 int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
@@ -54,7 +66,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
     s->rxcap = 2048;
     s->rxbuf = malloc(s->rxcap);
-    if (!s->rxbuf || arp_init(s) != 0 || sock_init(s) != 0) {
+    if (!s->rxbuf || arp_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
+        sock_fini(s);
         arp_fini(s);
         free(s->rxbuf);
         free(s);
@@ -70,6 +83,7 @@ void ust_stack_destroy(struct ust_stack *s)
     if (!s)
         return;
     sock_fini(s);
+    tcp_fini(s);
     reasm_fini(s);
     arp_fini(s);
     icmp_fini(s);
@@ -101,6 +115,8 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         arp_timer(s, s->now);
     if (reasm_next_deadline(s) <= s->now)
         reasm_timer(s, s->now);
+    if (tcp_next_deadline(s) <= s->now)
+        tcp_timer(s, s->now);
     return frames;
 }
 
@@ -110,6 +126,9 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     ust_time_t rd = reasm_next_deadline(s);
     if (rd < t)
         t = rd;
+    ust_time_t td = tcp_next_deadline(s);
+    if (td < t)
+        t = td;
     for (int i = 0; i < s->nifs; i++) {
         struct ust_device *d = s->ifs[i].dev;
         if (d->ops->next_rx_at) {

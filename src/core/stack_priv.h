@@ -20,6 +20,7 @@
 
 struct sock;
 struct reasm;
+struct tcp_stack;
 
 /* A device the stack owns, and the IPv4 interface configured on it. */
 struct netif {
@@ -99,6 +100,7 @@ struct ust_stack {
     struct sock *socks;    /* cfg.max_sockets slots */
     unsigned sock_next;    /* where the search for a free slot starts */
     uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
+    struct tcp_stack *tcp; /* connections, ISN key (transport/tcp.h) */
 
     void *runtime;         /* the runtime driving this stack, if any (edge) */
 };

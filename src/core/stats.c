@@ -31,6 +31,13 @@ static const struct counter_name counters[] = {
     C(icmp, error_suppressed), C(icmp, rate_limited),
     C(udp, rx), C(udp, tx), C(udp, queued), C(udp, delivered), C(udp, drop_malformed),
     C(udp, drop_checksum), C(udp, drop_no_port), C(udp, drop_rcvbuf), C(udp, icmp_errors),
+    C(tcp, rx), C(tcp, tx), C(tcp, drop_malformed), C(tcp, drop_checksum), C(tcp, drop_no_conn),
+    C(tcp, drop_out_of_window), C(tcp, drop_bad_ack), C(tcp, drop_backlog), C(tcp, drop_rcvbuf),
+    C(tcp, drop_ooo_full), C(tcp, active_opens), C(tcp, passive_opens), C(tcp, established),
+    C(tcp, resets), C(tcp, timeouts), C(tcp, aborts), C(tcp, rst_rx), C(tcp, rst_tx),
+    C(tcp, retransmits), C(tcp, rto_timeouts), C(tcp, fast_retransmits), C(tcp, dup_acks),
+    C(tcp, ooo_segments), C(tcp, challenge_acks), C(tcp, challenge_ack_limited),
+    C(tcp, delayed_acks), C(tcp, window_probes), C(tcp, keepalive_probes), C(tcp, icmp_errors),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/ipv4.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
 
@@ -65,6 +66,7 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
          * datagram it quotes. */
         s->stats.icmp.rx_error++;
         udp_icmp_error(s, m.type, m.code, m.payload, m.payload_len);
+        tcp_icmp_error(s, m.type, m.code, m.payload, m.payload_len);
         break;
     default:
         s->stats.icmp.drop_unknown_type++;

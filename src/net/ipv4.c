@@ -8,6 +8,7 @@
 #include "net/ip_frag.h"
 #include "net/netif.h"
 #include "net/route.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
 
@@ -103,6 +104,14 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
     case IPV4_PROTO_UDP:
         s->stats.ip.delivered++;
         udp_input(s, dev, ip, pkt, payload, plen, bcast);
+        break;
+    case IPV4_PROTO_TCP:
+        if (bcast) {
+            s->stats.ip.drop_not_ours++; /* RFC 1122 4.2.3.10: no TCP to broadcasts */
+            break;
+        }
+        s->stats.ip.delivered++;
+        tcp_input(s, ip, payload, plen);
         break;
     default: {
         char sa[UST_IP4_STRLEN];

@@ -6,6 +6,7 @@
 
 #include "runtime/runtime_priv.h"
 #include "transport/socket.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 #include "ustack/runtime.h"
 #include "ustack/socket.h"
@@ -56,6 +57,28 @@ static ust_time_t deadline_after(ust_time_t timeo)
     return timeo ? ust_clock_now() + timeo : 0;
 }
 
+/* TCP connect: start the handshake; a blocking socket waits for its end. */
+static int stream_connect(struct ust_stack *s, struct ust_runtime *rt, int fd, struct sock *sk,
+                          ust_ip4_t a, uint16_t port)
+{
+    int r = tcp_connect(s, sk, a, port);
+    if (r != -EINPROGRESS || !rt || (sk->flags & SOCK_F_NONBLOCK))
+        return r;
+    ust_time_t deadline = deadline_after(sk->sndtimeo);
+    for (;;) {
+        struct tcp_conn *c = sk->tcp;
+        if (c && c->state != TCPS_SYN_SENT && c->state != TCPS_SYN_RECEIVED)
+            break;
+        if (!c || !rt_wait(rt, deadline))
+            return c ? -EINPROGRESS : -EBADF; /* SO_SNDTIMEO: as Linux */
+        if (!(sk = sock_get(s, fd)))
+            return -EBADF;
+    }
+    if (sk->so_error)
+        return -sock_take_error(sk);
+    return 0;
+}
+
 int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
 {
     if (!s)
@@ -63,9 +86,9 @@ int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
     if (domain != AF_INET)
         return (int)ret(-EAFNOSUPPORT);
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (base != SOCK_DGRAM)
+    if (base != SOCK_DGRAM && base != SOCK_STREAM)
         return (int)ret(-ESOCKTNOSUPPORT);
-    if (protocol != 0 && protocol != IPPROTO_UDP)
+    if (protocol != 0 && protocol != (base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP))
         return (int)ret(-EPROTONOSUPPORT);
     struct ust_runtime *rt = rt_enter(s);
     int r = sock_open(s, base, (type & SOCK_NONBLOCK) != 0);
@@ -82,7 +105,7 @@ int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t
         return (int)ret(r);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    r = sk ? udp_bind(s, sk, a, port) : -EBADF;
+    r = !sk ? -EBADF : sk->type == SOCK_DGRAM ? udp_bind(s, sk, a, port) : sock_bind_port(s, sk, a, port);
     rt_leave(s, rt);
     return (int)ret(r);
 }
@@ -100,7 +123,86 @@ int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, sockle
         return (int)ret(-EINVAL);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    r = sk ? udp_connect(s, sk, a, port) : -EBADF;
+    if (!sk)
+        r = -EBADF;
+    else if (sk->type == SOCK_DGRAM)
+        r = udp_connect(s, sk, a, port);
+    else
+        r = stream_connect(s, rt, fd, sk, a, port);
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+int ust_listen(struct ust_stack *s, int fd, int backlog)
+{
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r = !sk ? -EBADF : sk->type != SOCK_STREAM ? -EOPNOTSUPP : tcp_listen(s, sk, backlog);
+    rt_leave(s, rt);
+    return (int)ret(r);
+}
+
+int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+        return (int)ret(-EINVAL);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r;
+    struct tcp_conn *c = NULL;
+    if (!sk)
+        r = -EBADF;
+    else if (sk->type != SOCK_STREAM)
+        r = -EOPNOTSUPP;
+    else {
+        ust_time_t deadline = deadline_after(sk->rcvtimeo);
+        for (;;) {
+            r = tcp_accept(s, sk, &c);
+            if (r != -EAGAIN || !rt || (sk->flags & SOCK_F_NONBLOCK))
+                break;
+            bool woken = rt_wait(rt, deadline);
+            if (!(sk = sock_get(s, fd))) {
+                r = -EBADF;
+                break;
+            }
+            if (!woken) {
+                r = tcp_accept(s, sk, &c);
+                break;
+            }
+        }
+    }
+    ust_ip4_t ra = 0;
+    uint16_t rp = 0;
+    if (r == 0) {
+        int h = sock_open_tcp_for(s, c, (flags & SOCK_NONBLOCK) != 0, sk);
+        if (h < 0) {
+            tcp_send_rst_conn(s, c);
+            tcp_close_conn(s, c, 0);
+            r = h;
+        } else {
+            r = h;
+            ra = c->raddr;
+            rp = c->rport;
+        }
+    }
+    rt_leave(s, rt);
+    if (r >= 0 && addr && len)
+        sin_to(addr, len, ra, rp);
+    return (int)ret(r);
+}
+
+int ust_accept(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return ust_accept4(s, fd, addr, len, 0);
+}
+
+int ust_shutdown(struct ust_stack *s, int fd, int how)
+{
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+        return (int)ret(-EINVAL);
+    struct ust_runtime *rt = rt_enter(s);
+    struct sock *sk = sock_get(s, fd);
+    int r = !sk ? -EBADF : sk->type != SOCK_STREAM ? -ENOTCONN : tcp_shutdown(s, sk, how);
     rt_leave(s, rt);
     return (int)ret(r);
 }
@@ -119,8 +221,39 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
     }
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    /* UDP never waits to send: datagrams go straight to the device. */
-    ssize_t r = sk ? udp_sendto(s, sk, buf, len, to ? &a : NULL, port) : -EBADF;
+    ssize_t r;
+    if (!sk)
+        r = -EBADF;
+    else if (sk->type == SOCK_DGRAM)
+        r = udp_sendto(s, sk, buf, len, to ? &a : NULL, port); /* never waits */
+    else if (len && !buf)
+        r = -EFAULT;
+    else {
+        /* TCP: queue everything, waiting for room when blocking. */
+        bool wait = rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
+        ust_time_t deadline = deadline_after(sk->sndtimeo);
+        size_t done = 0;
+        for (;;) {
+            r = tcp_send(s, sk, (const uint8_t *)buf + done, len - done);
+            if (r > 0)
+                done += (size_t)r;
+            if (done == len && len > 0)
+                break;
+            if ((r < 0 && r != -EAGAIN) || !wait || len == 0)
+                break;
+            bool woken = rt_wait(rt, deadline);
+            if (!(sk = sock_get(s, fd))) {
+                r = -EBADF;
+                break;
+            }
+            if (!woken)
+                break;
+        }
+        if (done > 0)
+            r = (ssize_t)done; /* a partial write is a success */
+        else if (len == 0 && r == -EAGAIN)
+            r = 0;
+    }
     rt_leave(s, rt);
     return ret(r);
 }
@@ -133,7 +266,7 @@ ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int f
 ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int flags,
                      struct sockaddr *from, socklen_t *fromlen)
 {
-    if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC))
+    if (flags & ~(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_NOSIGNAL))
         return ret(-EOPNOTSUPP);
     if (len && !buf)
         return ret(-EFAULT);
@@ -146,7 +279,8 @@ ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int fla
         ust_time_t deadline = deadline_after(sk->rcvtimeo);
         bool wait = rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
         for (;;) {
-            r = udp_recvfrom(s, sk, buf, len, flags, &a, &port);
+            r = sk->type == SOCK_DGRAM ? udp_recvfrom(s, sk, buf, len, flags, &a, &port)
+                                       : tcp_recv(s, sk, buf, len, flags);
             if (r != -EAGAIN || !wait)
                 break;
             bool woken = rt_wait(rt, deadline);
@@ -155,9 +289,14 @@ ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int fla
                 break;
             }
             if (!woken) { /* SO_RCVTIMEO expired: one last look, then EAGAIN */
-                r = udp_recvfrom(s, sk, buf, len, flags, &a, &port);
+                r = sk->type == SOCK_DGRAM ? udp_recvfrom(s, sk, buf, len, flags, &a, &port)
+                                           : tcp_recv(s, sk, buf, len, flags);
                 break;
             }
+        }
+        if (r >= 0 && sk && sk->type == SOCK_STREAM && sk->tcp) {
+            a = sk->tcp->raddr;
+            port = sk->tcp->rport;
         }
     }
     rt_leave(s, rt);
@@ -190,7 +329,13 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
     uint16_t port = 0;
     if (!sk)
         r = -EBADF;
-    else if (peer && !sk->connected)
+    else if (peer && sk->type == SOCK_STREAM) {
+        struct tcp_conn *c = sk->tcp;
+        if (!c || c->state == TCPS_CLOSED || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT)
+            r = -ENOTCONN;
+        else
+            a = c->raddr, port = c->rport;
+    } else if (peer && !sk->connected)
         r = -ENOTCONN;
     else if (peer)
         a = sk->raddr, port = sk->rport;

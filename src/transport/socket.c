@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include "net/ipv4.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 
 #define SOCK_SLOT_BITS 16
@@ -29,9 +31,12 @@ void sock_fini(struct ust_stack *s)
 {
     if (!s->socks)
         return;
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++)
-        if (s->socks[i].used)
+    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+        if (s->socks[i].used) {
             udp_release(s, &s->socks[i]);
+            s->socks[i].tcp = NULL; /* tcp_fini frees the connections */
+        }
+    }
     free(s->socks);
     s->socks = NULL;
 }
@@ -53,8 +58,12 @@ int sock_open(struct ust_stack *s, int type, bool nonblock)
         sk->used = true;
         sk->type = type;
         sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
-        sk->rcvbuf = s->cfg.udp_rcvbuf;
-        sk->sndbuf = s->cfg.udp_rcvbuf;
+        sk->rcvbuf = type == SOCK_STREAM ? s->cfg.tcp_rcvbuf : s->cfg.udp_rcvbuf;
+        sk->sndbuf = type == SOCK_STREAM ? s->cfg.tcp_sndbuf : s->cfg.udp_rcvbuf;
+        if (type == SOCK_STREAM && tcp_sock_init(s, sk) != 0) {
+            sk->used = false;
+            return -ENOMEM;
+        }
         return (int)((sk->gen << SOCK_SLOT_BITS) | i);
     }
     return -EMFILE;
@@ -78,6 +87,7 @@ int sock_close(struct ust_stack *s, int h)
     if (!sk)
         return -EBADF;
     udp_release(s, sk);
+    tcp_release(s, sk);
     sk->used = false; /* the generation stays, so the handle is dead for good */
     sock_notify(s);
     return 0;
@@ -85,6 +95,12 @@ int sock_close(struct ust_stack *s, int h)
 
 short sock_events(const struct sock *sk)
 {
+    if (sk->type == SOCK_STREAM) {
+        short ev = tcp_events(sk->tcp);
+        if (sk->so_error)
+            ev |= POLLERR;
+        return ev;
+    }
     short ev = POLLOUT; /* UDP can always send (datagrams go straight out) */
     if (sk->rxq || sk->so_error)
         ev |= POLLIN;
@@ -115,14 +131,63 @@ static ust_time_t tv_to_us(const struct timeval *tv)
     return (ust_time_t)tv->tv_sec * 1000000u + (ust_time_t)tv->tv_usec;
 }
 
+static int tcp_setopt(struct tcp_conn *c, int name, int v)
+{
+    switch (name) {
+    case TCP_NODELAY:
+        c->nodelay = v != 0;
+        return 0;
+    case TCP_KEEPIDLE:
+    case TCP_KEEPINTVL:
+    case TCP_KEEPCNT:
+        if (v < 1 || v > (name == TCP_KEEPCNT ? 127 : 32767))
+            return -EINVAL; /* Linux's limits */
+        if (name == TCP_KEEPIDLE)
+            c->keepidle_s = (unsigned)v;
+        else if (name == TCP_KEEPINTVL)
+            c->keepintvl_s = (unsigned)v;
+        else
+            c->keepcnt = (unsigned)v;
+        return 0;
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len)
 {
-    (void)s;
     int v = 0;
+    if (level == IPPROTO_TCP) {
+        if (sk->type != SOCK_STREAM || !sk->tcp)
+            return -EOPNOTSUPP;
+        if (get_int(val, len, &v))
+            return -EINVAL;
+        return tcp_setopt(sk->tcp, name, v);
+    }
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
+    case SO_KEEPALIVE:
+        if (get_int(val, len, &v))
+            return -EINVAL;
+        if (sk->type != SOCK_STREAM || !sk->tcp)
+            return 0; /* accepted and meaningless, as on Linux */
+        sk->tcp->keepalive = v != 0;
+        if (v && (sk->tcp->state == TCPS_ESTABLISHED || sk->tcp->state == TCPS_CLOSE_WAIT))
+            sk->tcp->keepalive_at = s->now + (ust_time_t)sk->tcp->keepidle_s * UST_SEC;
+        else if (!v)
+            sk->tcp->keepalive_at = UST_TIME_NEVER;
+        return 0;
+    case SO_LINGER: {
+        struct linger l;
+        if (!val || len < sizeof(l))
+            return -EINVAL;
+        memcpy(&l, val, sizeof(l));
+        sk->linger_on = l.l_onoff != 0;
+        sk->linger_s = l.l_linger < 0 ? 0 : l.l_linger;
+        return 0;
+    }
     case SO_RCVTIMEO:
     case SO_SNDTIMEO: {
         struct timeval tv;
@@ -174,9 +239,31 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
                 unsigned *len)
 {
     (void)s;
+    if (level == IPPROTO_TCP) {
+        struct tcp_conn *c = sk->tcp;
+        if (sk->type != SOCK_STREAM || !c)
+            return -EOPNOTSUPP;
+        switch (name) {
+        case TCP_NODELAY: return put_int(val, len, c->nodelay);
+        case TCP_KEEPIDLE: return put_int(val, len, (int)c->keepidle_s);
+        case TCP_KEEPINTVL: return put_int(val, len, (int)c->keepintvl_s);
+        case TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
+        case TCP_MAXSEG: return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
+        default: return -ENOPROTOOPT;
+        }
+    }
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
+    case SO_KEEPALIVE: return put_int(val, len, sk->tcp ? sk->tcp->keepalive : 0);
+    case SO_LINGER: {
+        struct linger l = {.l_onoff = sk->linger_on, .l_linger = sk->linger_s};
+        if (!val || !len || *len < sizeof(l))
+            return -EINVAL;
+        memcpy(val, &l, sizeof(l));
+        *len = sizeof(l);
+        return 0;
+    }
     case SO_RCVTIMEO:
     case SO_SNDTIMEO: {
         ust_time_t t = name == SO_RCVTIMEO ? sk->rcvtimeo : sk->sndtimeo;
@@ -195,4 +282,71 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     case SO_TYPE: return put_int(val, len, sk->type);
     default: return -ENOPROTOOPT;
     }
+}
+
+static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
+{
+    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
+        const struct sock *o = &s->socks[i];
+        if (!o->used || o == me || o->type != me->type || o->lport != port)
+            continue;
+        if (o->laddr != 0 && addr != 0 && o->laddr != addr)
+            continue; /* different specific addresses never clash */
+        if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) && (me->flags & SOCK_F_REUSEADDR))
+            continue; /* UDP: both asked to share */
+        return true;
+    }
+    if (me->type == SOCK_STREAM) {
+        /* Connections whose socket is gone (TIME-WAIT, closing) keep their
+         * port, unless SO_REUSEADDR says the new socket may take it. */
+        for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
+            if (!c->sk && c->lport == port && !(me->flags & SOCK_F_REUSEADDR) &&
+                (c->laddr == addr || addr == 0))
+                return true;
+    }
+    return false;
+}
+
+int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+{
+    if (sk->lport)
+        return -EINVAL; /* already bound */
+    if (addr != 0 && !(sk->type == SOCK_DGRAM && addr == 0xffffffffu) && !ipv4_is_local(s, addr))
+        return -EADDRNOTAVAIL;
+    if (port == 0) {
+        /* RFC 6056 algorithm 1: a random start, then the next free one. */
+        uint32_t lo = s->cfg.ephemeral_lo, n = (uint32_t)s->cfg.ephemeral_hi - lo + 1;
+        uint32_t start = rng_below(&s->rng, n);
+        for (uint32_t i = 0; i < n && !port; i++) {
+            uint16_t p = (uint16_t)(lo + (start + i) % n);
+            if (!port_clash(s, sk, addr, p))
+                port = p;
+        }
+        if (!port)
+            return -EADDRINUSE;
+    } else if (port_clash(s, sk, addr, port)) {
+        return -EADDRINUSE;
+    }
+    sk->laddr = addr;
+    sk->lport = port;
+    return 0;
+}
+
+int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
+                      const struct sock *listener)
+{
+    int h = sock_open(s, SOCK_DGRAM, nonblock); /* a plain slot, no new connection */
+    if (h < 0)
+        return h;
+    struct sock *sk = sock_get(s, h);
+    sk->type = SOCK_STREAM;
+    sk->tcp = c;
+    sk->laddr = c->laddr;
+    sk->lport = c->lport;
+    sk->sndbuf = listener->sndbuf;
+    sk->rcvbuf = listener->rcvbuf;
+    sk->linger_on = listener->linger_on;
+    sk->linger_s = listener->linger_s;
+    c->sk = sk;
+    return h;
 }

@@ -21,9 +21,11 @@ struct dgram {
     uint8_t data[];
 };
 
+struct tcp_conn;
+
 struct sock {
     bool used;
-    int type;              /* SOCK_DGRAM */
+    int type;              /* SOCK_DGRAM or SOCK_STREAM */
     uint32_t gen;          /* bumped on close: stale handles fail with EBADF */
     unsigned flags;        /* SOCK_F_* */
     ust_ip4_t laddr, raddr;
@@ -36,6 +38,9 @@ struct sock {
     struct dgram *rxq, *rxq_tail;
     size_t rx_bytes;       /* charged against rcvbuf: payload + per-datagram overhead */
     unsigned rx_count;
+    struct tcp_conn *tcp;  /* SOCK_STREAM: the connection (or listener) */
+    bool linger_on;
+    int linger_s;
 };
 
 int sock_init(struct ust_stack *s);
@@ -49,6 +54,15 @@ int sock_close(struct ust_stack *s, int h);
 short sock_events(const struct sock *sk);
 /* Something about some socket changed: blocked callers should look again. */
 static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
+
+/* Binds sk to addr:port (port 0: an ephemeral one, RFC 6056), checking
+ * sockets of the same type (and, for TCP, connections whose socket is
+ * gone, e.g. in TIME-WAIT). 0, -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
+int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+int tcp_sock_init(struct ust_stack *s, struct sock *sk);
+/* A socket for an accepted connection, inheriting the listener's options. */
+int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
+                      const struct sock *listener);
 
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len);

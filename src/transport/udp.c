@@ -13,52 +13,14 @@
 #include "wire/bytes.h"
 #include "wire/udp.h"
 
-static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
-{
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-        const struct sock *o = &s->socks[i];
-        if (!o->used || o == me || o->type != SOCK_DGRAM || o->lport != port)
-            continue;
-        if (o->laddr != 0 && addr != 0 && o->laddr != addr)
-            continue; /* different specific addresses never clash */
-        if ((o->flags & SOCK_F_REUSEADDR) && (me->flags & SOCK_F_REUSEADDR))
-            continue; /* both asked to share */
-        return true;
-    }
-    return false;
-}
-
-static int pick_ephemeral(struct ust_stack *s, struct sock *sk, ust_ip4_t addr)
-{
-    uint32_t lo = s->cfg.ephemeral_lo, n = (uint32_t)s->cfg.ephemeral_hi - lo + 1;
-    uint32_t start = rng_below(&s->rng, n);
-    for (uint32_t i = 0; i < n; i++) {
-        uint16_t port = (uint16_t)(lo + (start + i) % n);
-        if (!port_clash(s, sk, addr, port))
-            return port;
-    }
-    return -EADDRINUSE;
-}
-
 int udp_bind(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
 {
-    if (sk->lport)
-        return -EINVAL; /* already bound */
-    if (addr != 0 && addr != 0xffffffffu && !ipv4_is_local(s, addr))
-        return -EADDRNOTAVAIL;
-    if (port == 0) {
-        int p = pick_ephemeral(s, sk, addr);
-        if (p < 0)
-            return p;
-        port = (uint16_t)p;
-    } else if (port_clash(s, sk, addr, port)) {
-        return -EADDRINUSE;
+    int err = sock_bind_port(s, sk, addr, port);
+    if (err == 0) {
+        char a[UST_IP4_STRLEN];
+        debugf(s, "bound %s:%u", ust_ip4_format(sk->laddr, a), sk->lport);
     }
-    sk->laddr = addr;
-    sk->lport = port;
-    char a[UST_IP4_STRLEN];
-    debugf(s, "bound %s:%u", ust_ip4_format(addr, a), port);
-    return 0;
+    return err;
 }
 
 int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)

@@ -1,0 +1,11 @@
+/* SipHash-2-4 (Aumasson and Bernstein): a keyed hash, for RFC 6528 initial
+ * sequence numbers and RFC 6056 port choices. */
+#ifndef USTACK_CORE_SIPHASH_H
+#define USTACK_CORE_SIPHASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len);
+
+#endif

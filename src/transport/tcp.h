@@ -1,0 +1,217 @@
+/* TCP (RFC 9293): connections, their state, and the entry points of the
+ * files that implement them:
+ *   tcp.c         connection table, ISNs (RFC 6528), opening and closing,
+ *                 what the socket layer calls
+ *   tcp_input.c   "segment arrives" (RFC 9293 3.10.7), step by step
+ *   tcp_output.c  building segments from the send buffer; ACKs, RSTs
+ *   tcp_timer.c   retransmission (RFC 6298), persist, delayed ACK,
+ *                 keepalive, TIME-WAIT
+ *   tcp_cc.c      congestion control behind struct tcp_cc_ops: NewReno
+ *                 (RFC 5681, RFC 6582) */
+#ifndef USTACK_TRANSPORT_TCP_H
+#define USTACK_TRANSPORT_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/assembler.h"
+#include "core/ring.h"
+#include "core/stack_priv.h"
+#include "transport/tcp_seq.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+
+enum tcp_state {
+    TCPS_CLOSED = 0,
+    TCPS_LISTEN,
+    TCPS_SYN_SENT,
+    TCPS_SYN_RECEIVED,
+    TCPS_ESTABLISHED,
+    TCPS_FIN_WAIT_1,
+    TCPS_FIN_WAIT_2,
+    TCPS_CLOSE_WAIT,
+    TCPS_CLOSING,
+    TCPS_LAST_ACK,
+    TCPS_TIME_WAIT,
+};
+
+const char *tcp_state_name(enum tcp_state st);
+
+struct tcp_conn;
+struct sock;
+
+/* Congestion control: a pure module that only touches the connection's
+ * cwnd/ssthresh fields through these hooks. */
+struct tcp_cc_ops {
+    const char *name;
+    void (*init)(struct tcp_conn *c);
+    /* New data acknowledged outside recovery. */
+    void (*on_ack)(struct tcp_conn *c, uint32_t acked);
+    /* Third duplicate ACK: loss detected, entering fast recovery. */
+    void (*on_enter_recovery)(struct tcp_conn *c);
+    /* Further duplicate ACK during recovery. */
+    void (*on_dupack)(struct tcp_conn *c);
+    /* ACK during recovery: partial (below `recover`) or full. */
+    void (*on_partial_ack)(struct tcp_conn *c, uint32_t acked);
+    void (*on_exit_recovery)(struct tcp_conn *c);
+    /* Retransmission timeout. */
+    void (*on_rto)(struct tcp_conn *c);
+};
+
+extern const struct tcp_cc_ops tcp_newreno;
+
+struct tcp_conn {
+    enum tcp_state state;
+    struct sock *sk;           /* NULL: not accepted yet, or closed by the application */
+    struct tcp_conn *parent;   /* the listener, while in its queues */
+    struct tcp_conn *next, *prev;      /* all connections of the stack */
+    struct tcp_conn *hnext;            /* hash chain */
+    struct tcp_conn *qnext;            /* listener's SYN or accept queue */
+
+    ust_ip4_t laddr, raddr;
+    uint16_t lport, rport;
+
+    /* Send sequence space (RFC 9293 3.3.1). The send ring holds the bytes
+     * from snd_una on (SYN and FIN take sequence numbers, not ring bytes). */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+    uint32_t max_snd_wnd;      /* largest window the peer offered */
+    uint16_t snd_mss;          /* segment size we send */
+    bool fin_queued;           /* the application is done sending */
+    bool fin_sent;
+    uint32_t fin_seq;          /* our FIN's sequence number, once sent */
+
+    /* Receive sequence space. */
+    uint32_t irs, rcv_nxt;
+    uint32_t rcv_adv;          /* right edge of the window we advertised */
+    bool fin_received;
+    bool shut_rd;              /* application will not read: discard */
+
+    struct ring sndq, rcvq;
+    struct assembler ooo;
+
+    /* RTT estimation and retransmission (RFC 6298), in microseconds. */
+    uint32_t srtt, rttvar, rto;
+    bool rtt_valid;            /* srtt holds a measurement */
+    bool rtt_timing;           /* one segment is being timed (Karn) */
+    uint32_t rtt_seq;
+    ust_time_t rtt_start;
+    unsigned backoff;          /* consecutive timeouts */
+
+    /* Congestion control. */
+    const struct tcp_cc_ops *cc;
+    uint32_t cwnd, ssthresh;
+    uint32_t bytes_acked;      /* congestion avoidance accumulator (RFC 5681 3.1) */
+    unsigned dupacks;
+    bool in_recovery;
+    uint32_t recover;          /* RFC 6582: snd_max when recovery began */
+
+    /* Deadlines (UST_TIME_NEVER when off). */
+    ust_time_t rto_at;         /* retransmission, or zero-window probe when persist */
+    bool persist;              /* rto_at is the persist timer */
+    ust_time_t delack_at;
+    ust_time_t keepalive_at;
+    ust_time_t tw_at;          /* TIME-WAIT end, or orphan FIN-WAIT-2 give-up */
+    unsigned segs_unacked;     /* full segments received since our last ACK */
+    bool ack_now;
+
+    /* Options. */
+    bool nodelay, keepalive;
+    unsigned keepidle_s, keepintvl_s, keepcnt, keep_probes;
+    ust_time_t last_rx;
+
+    /* Listener. */
+    unsigned backlog;
+    unsigned syn_qlen, accept_qlen;
+    struct tcp_conn *synq, *acceptq, *acceptq_tail;
+
+    int error;                 /* why it died (positive errno), 0 if it did not */
+};
+
+/* Stack-wide TCP state. */
+struct tcp_stack {
+    struct tcp_conn *all;
+    struct tcp_conn **hash;    /* by 4-tuple: connections not listening */
+    unsigned nbuckets;
+    unsigned nconns;
+    uint8_t isn_key[16];       /* RFC 6528 secret */
+    struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */
+};
+
+int tcp_init(struct ust_stack *s);
+void tcp_fini(struct ust_stack *s);
+
+/* ---- tcp_input.c ---- */
+void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *seg, size_t len);
+/* An ICMP error about one of our segments (quote: IP header + 8 bytes). */
+void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *quote,
+                    size_t len);
+
+/* ---- tcp_output.c ---- */
+/* Sends whatever the windows, Nagle and the state allow. */
+void tcp_output(struct ust_stack *s, struct tcp_conn *c);
+/* A bare ACK (with the current window). */
+void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c);
+/* Zero-window and keepalive probe: an ACK one below snd_una. */
+void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c);
+/* SYN or SYN-ACK. */
+void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c);
+/* RST from a connection's state (abort). */
+void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c);
+/* RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
+void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
+                      size_t seg_len);
+/* Retransmits the segment starting at snd_una (fast retransmit, partial ACK). */
+void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c);
+/* The window we would advertise now (receiver SWS avoidance, RFC 1122 4.2.3.3). */
+uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/* Bytes of the send queue not yet sent. */
+static inline uint32_t tcp_unsent(const struct tcp_conn *c)
+{
+    uint32_t off = c->snd_nxt - c->snd_una;
+    if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED)
+        return 0;
+    return (uint32_t)c->sndq.len > off ? (uint32_t)c->sndq.len - off : 0;
+}
+static inline uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_max - c->snd_una; }
+
+/* ---- tcp_timer.c ---- */
+void tcp_timer(struct ust_stack *s, ust_time_t now);
+ust_time_t tcp_next_deadline(const struct ust_stack *s);
+void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt);
+void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c);
+void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
+
+/* ---- tcp.c ---- */
+struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr,
+                            uint16_t rport);
+struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport);
+/* A child of listener l for the SYN described (SYN-RECEIVED), or NULL when
+ * the backlog is full. */
+struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
+                               uint16_t lport, ust_ip4_t raddr, uint16_t rport);
+/* SYN-RECEIVED child became ESTABLISHED: move it to the accept queue. */
+void tcp_child_established(struct ust_stack *s, struct tcp_conn *c);
+void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st);
+/* The connection is over: report err (0 for an orderly end) to its socket
+ * and free it unless the socket still holds it. */
+void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err);
+uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr);
+/* Readiness of a TCP socket, for sock_events(). */
+short tcp_events(const struct tcp_conn *c);
+/* Something the socket's waiters care about changed. */
+void tcp_wake(struct ust_stack *s, struct tcp_conn *c);
+
+/* What the socket layer calls (all -errno). */
+int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog);
+/* 0: a connection, *out set (its socket not yet created); -EAGAIN. */
+int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out);
+int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len);
+ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags);
+int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how);
+/* The socket is closed: orderly close, or abort (RST) when data is unread
+ * or linger 0 is set. */
+void tcp_release(struct ust_stack *s, struct sock *sk);
+
+#endif

@@ -1,0 +1,504 @@
+/* TCP input: RFC 9293 3.10.7 "SEGMENT ARRIVES", in the RFC's order, with the
+ * RFC 5961 defences against blind in-window attacks. */
+#include "transport/tcp.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "net/icmp.h"
+#include "net/ipv4.h"
+#include "transport/socket.h"
+#include "wire/bytes.h"
+
+/* What one segment carries, once parsed. */
+struct seg {
+    struct tcp_repr th;
+    const uint8_t *data;
+    uint32_t len;      /* data bytes */
+    uint32_t seq_len;  /* len + SYN + FIN (RFC 9293 3.4) */
+};
+
+static void challenge_ack(struct ust_stack *s, struct tcp_conn *c)
+{
+    /* RFC 5961 7: rate limited, so they cannot be used as an amplifier. */
+    if (!tbucket_take(&s->tcp->challenge, s->now)) {
+        s->stats.tcp.challenge_ack_limited++;
+        return;
+    }
+    s->stats.tcp.challenge_acks++;
+    tcp_send_ack(s, c);
+}
+
+/* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
+static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+                         const struct seg *g)
+{
+    const struct tcp_repr *th = &g->th;
+    if (th->flags & TCP_RST)
+        return; /* first: an incoming RST is ignored */
+    if (th->flags & TCP_ACK) {
+        tcp_send_rst_for(s, ip, th, g->len); /* second: any ACK is bad */
+        return;
+    }
+    if (!(th->flags & TCP_SYN))
+        return;
+    /* third: SYN. A broadcast or multicast SYN was already dropped by IP. */
+    struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
+    if (!c)
+        return; /* backlog full: drop, the peer retries */
+    c->irs = th->seq;
+    c->rcv_nxt = th->seq + 1;
+    c->snd_wnd = th->window;
+    c->max_snd_wnd = th->window;
+    c->snd_wl1 = th->seq;
+    c->snd_wl2 = c->iss;
+    /* RFC 9293 3.7.1: the peer's MSS, 536 when it sent none. */
+    uint16_t peer_mss = th->mss ? th->mss : 536;
+    if (peer_mss < c->snd_mss)
+        c->snd_mss = peer_mss;
+    c->cc->init(c);
+    tcp_send_syn(s, c); /* SYN-ACK */
+}
+
+/* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
+static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+                           const struct seg *g)
+{
+    const struct tcp_repr *th = &g->th;
+    bool ack_ok = false;
+    if (th->flags & TCP_ACK) {
+        /* first: the ACK must acknowledge our SYN */
+        if (seq_le(th->ack, c->iss) || seq_gt(th->ack, c->snd_max)) {
+            if (!(th->flags & TCP_RST))
+                tcp_send_rst_for(s, ip, th, g->len);
+            return;
+        }
+        ack_ok = true;
+    }
+    if (th->flags & TCP_RST) {
+        /* second: a RST is only believed with an acceptable ACK */
+        if (ack_ok) {
+            s->stats.tcp.rst_rx++;
+            tcp_close_conn(s, c, ECONNREFUSED);
+        }
+        return;
+    }
+    if (!(th->flags & TCP_SYN))
+        return; /* fourth: neither SYN nor RST: drop */
+    c->irs = th->seq;
+    c->rcv_nxt = th->seq + 1;
+    uint16_t peer_mss = th->mss ? th->mss : 536;
+    if (peer_mss < c->snd_mss)
+        c->snd_mss = peer_mss;
+    c->cc->init(c);
+    c->snd_wnd = th->window;
+    c->max_snd_wnd = th->window;
+    c->snd_wl1 = th->seq;
+    c->snd_wl2 = th->ack;
+    if (ack_ok) {
+        c->snd_una = th->ack;
+        if (c->rtt_timing && seq_gt(th->ack, c->rtt_seq) && c->backoff == 0) {
+            tcp_rtt_sample(s, c, s->now - c->rtt_start);
+        }
+        c->rtt_timing = false;
+        c->backoff = 0;
+        c->rto_at = UST_TIME_NEVER;
+        tcp_set_state(s, c, TCPS_ESTABLISHED);
+        if (c->keepalive)
+            c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
+        c->ack_now = true;
+        tcp_output(s, c); /* the ACK, and any data queued meanwhile */
+    } else {
+        /* Simultaneous open: SYN-RECEIVED, and a SYN-ACK with our ISS. */
+        tcp_set_state(s, c, TCPS_SYN_RECEIVED);
+        c->rto_at = UST_TIME_NEVER;
+        tcp_send_syn(s, c);
+    }
+}
+
+/* RFC 9293 3.10.7.4, first: is the segment acceptable? */
+static bool acceptable(const struct tcp_conn *c, const struct seg *g, uint32_t wnd)
+{
+    uint32_t seq = g->th.seq;
+    if (g->seq_len == 0) {
+        if (wnd == 0)
+            return seq == c->rcv_nxt;
+        return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd);
+    }
+    if (wnd == 0)
+        return false;
+    return seq_in(seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
+           seq_in(seq + g->seq_len - 1, c->rcv_nxt, c->rcv_nxt + wnd);
+}
+
+/* The seventh step: data in order goes into the receive ring, data out of
+ * order into its place beyond, recorded by the assembler. */
+static void receive_data(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
+{
+    uint32_t seq = g->th.seq + !!(g->th.flags & TCP_SYN);
+    const uint8_t *data = g->data;
+    uint32_t len = g->len;
+    if (seq_lt(seq, c->rcv_nxt)) { /* trim what we already have */
+        uint32_t dup = c->rcv_nxt - seq;
+        if (dup >= len)
+            return;
+        data += dup;
+        len -= dup;
+        seq = c->rcv_nxt;
+    }
+    if (c->shut_rd) {
+        c->rcv_nxt = seq + len; /* read side shut: accept and discard */
+        c->ack_now = true;
+        return;
+    }
+    uint32_t off = seq - c->rcv_nxt;
+    if (off == 0) {
+        size_t n = ring_write(&c->rcvq, data, len);
+        asm_advance(&c->ooo, (uint32_t)n);
+        uint32_t more = asm_take_front(&c->ooo);
+        ring_commit(&c->rcvq, more);
+        c->rcv_nxt += (uint32_t)n + more;
+        if (more || !asm_empty(&c->ooo))
+            c->ack_now = true; /* filling a hole: tell the sender at once */
+        if (n + more > 0)
+            tcp_wake(s, c);
+        if (n < len)
+            s->stats.tcp.drop_rcvbuf++;
+    } else {
+        s->stats.tcp.ooo_segments++;
+        size_t n = ring_write_at(&c->rcvq, off, data, len);
+        if (n && !asm_add(&c->ooo, off, (uint32_t)n))
+            s->stats.tcp.drop_ooo_full++;
+        c->ack_now = true; /* RFC 5681 4.2: a duplicate ACK at once */
+    }
+}
+
+/* The eighth step, once the FIN's sequence number has been reached. */
+static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
+{
+    c->fin_received = true;
+    c->rcv_nxt++;
+    c->ack_now = true;
+    switch (c->state) {
+    case TCPS_SYN_RECEIVED:
+    case TCPS_ESTABLISHED:
+        tcp_set_state(s, c, TCPS_CLOSE_WAIT);
+        break;
+    case TCPS_FIN_WAIT_1:
+        /* Our FIN not acknowledged yet (else we would be in FIN-WAIT-2). */
+        tcp_set_state(s, c, TCPS_CLOSING);
+        break;
+    case TCPS_FIN_WAIT_2:
+        tcp_send_ack(s, c);
+        tcp_enter_time_wait(s, c);
+        break;
+    default:
+        break;
+    }
+    tcp_wake(s, c);
+}
+
+static void process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
+{
+    const struct tcp_repr *th = &g->th;
+    uint32_t ack = th->ack;
+    if (seq_gt(ack, c->snd_max)) {
+        /* Acknowledges something not yet sent: ACK and drop. */
+        s->stats.tcp.drop_bad_ack++;
+        c->ack_now = true;
+        return;
+    }
+    if (seq_gt(ack, c->snd_una)) {
+        uint32_t acked = ack - c->snd_una;
+        /* Sequence numbers taken by a FIN are not in the ring. */
+        uint32_t data_acked = acked;
+        if (c->fin_sent && seq_gt(ack, c->fin_seq))
+            data_acked--;
+        if (data_acked > c->sndq.len)
+            data_acked = (uint32_t)c->sndq.len;
+        ring_consume(&c->sndq, data_acked);
+        c->snd_una = ack;
+        if (seq_lt(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
+            tcp_rtt_sample(s, c, s->now - c->rtt_start);
+            c->rtt_timing = false;
+        }
+        c->backoff = 0;
+        if (c->in_recovery) {
+            if (seq_ge(ack, c->recover)) {
+                c->in_recovery = false;
+                c->dupacks = 0;
+                c->cc->on_exit_recovery(c);
+            } else {
+                /* RFC 6582 3.2 (5): a partial ACK: the next hole is lost too. */
+                c->cc->on_partial_ack(c, acked);
+                tcp_retransmit_first(s, c);
+            }
+        } else {
+            c->dupacks = 0;
+            c->cc->on_ack(c, acked);
+        }
+        if (c->snd_una == c->snd_max)
+            c->rto_at = UST_TIME_NEVER;
+        else
+            tcp_arm_rto(s, c); /* RFC 6298 5.3 */
+        c->persist = false;
+        tcp_wake(s, c);
+    } else if (ack == c->snd_una && g->len == 0 && !(th->flags & (TCP_SYN | TCP_FIN)) &&
+               th->window == c->snd_wnd && c->snd_una != c->snd_max) {
+        /* RFC 5681 2: a duplicate ACK. */
+        s->stats.tcp.dup_acks++;
+        c->dupacks++;
+        if (c->in_recovery) {
+            c->cc->on_dupack(c);
+        } else if (c->dupacks == 3 &&
+                   seq_gt(c->snd_una, c->recover)) { /* RFC 6582 4.1: not a stale loss */
+            s->stats.tcp.fast_retransmits++;
+            c->in_recovery = true;
+            c->recover = c->snd_max;
+            c->cc->on_enter_recovery(c);
+            tcp_retransmit_first(s, c);
+        }
+    }
+    /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
+    if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {
+        c->snd_wnd = th->window;
+        c->snd_wl1 = th->seq;
+        c->snd_wl2 = ack;
+        if (c->snd_wnd > c->max_snd_wnd)
+            c->max_snd_wnd = c->snd_wnd;
+        if (c->snd_wnd > 0 && c->persist) {
+            c->persist = false;
+            c->rto_at = UST_TIME_NEVER;
+            c->backoff = 0;
+        }
+    }
+}
+
+static bool our_fin_acked(const struct tcp_conn *c)
+{
+    return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
+static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+                       const struct seg *g)
+{
+    const struct tcp_repr *th = &g->th;
+    uint32_t wnd = tcp_rcv_window(c);
+    if (seq_gt(c->rcv_adv, c->rcv_nxt + wnd))
+        wnd = c->rcv_adv - c->rcv_nxt; /* what we advertised still counts */
+
+    /* first: sequence number */
+    if (!acceptable(c, g, wnd)) {
+        s->stats.tcp.drop_out_of_window++;
+        if (c->state == TCPS_TIME_WAIT && (th->flags & TCP_FIN))
+            c->tw_at = s->now + 2 * s->cfg.tcp_msl; /* a retransmitted FIN */
+        if (!(th->flags & TCP_RST))
+            c->ack_now = true;
+        tcp_output(s, c);
+        return;
+    }
+    /* second: RST (RFC 5961 3.2) */
+    if (th->flags & TCP_RST) {
+        s->stats.tcp.rst_rx++;
+        if (th->seq != c->rcv_nxt) {
+            challenge_ack(s, c);
+            return;
+        }
+        switch (c->state) {
+        case TCPS_TIME_WAIT:
+            return; /* RFC 1337: TIME-WAIT does not die of a RST */
+        case TCPS_SYN_RECEIVED:
+            if (c->parent) { /* passive open: back to LISTEN, quietly */
+                tcp_close_conn(s, c, 0);
+                return;
+            }
+            tcp_close_conn(s, c, ECONNREFUSED);
+            return;
+        case TCPS_CLOSING:
+        case TCPS_LAST_ACK:
+            tcp_close_conn(s, c, 0);
+            return;
+        default:
+            s->stats.tcp.resets++;
+            tcp_close_conn(s, c, ECONNRESET);
+            return;
+        }
+    }
+    /* fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK */
+    if (th->flags & TCP_SYN) {
+        if (c->state == TCPS_SYN_RECEIVED && th->seq == c->irs) {
+            tcp_send_syn(s, c); /* our SYN-ACK was lost: send it again */
+            return;
+        }
+        challenge_ack(s, c);
+        return;
+    }
+    /* fifth: ACK */
+    if (!(th->flags & TCP_ACK))
+        return;
+    /* RFC 5961 5.2: an ACK too old to be believed gets a challenge. */
+    if (seq_lt(th->ack, c->snd_una - c->max_snd_wnd)) {
+        s->stats.tcp.drop_bad_ack++;
+        challenge_ack(s, c);
+        return;
+    }
+    c->last_rx = s->now;
+    c->keep_probes = 0;
+    if (c->keepalive && c->state != TCPS_TIME_WAIT)
+        c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
+    if (c->state == TCPS_SYN_RECEIVED) {
+        if (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) {
+            tcp_send_rst_for(s, ip, th, g->len);
+            return;
+        }
+        tcp_set_state(s, c, TCPS_ESTABLISHED);
+        if (c->parent)
+            tcp_child_established(s, c);
+    }
+    process_ack(s, c, g);
+    switch (c->state) {
+    case TCPS_FIN_WAIT_1:
+        if (our_fin_acked(c)) {
+            tcp_set_state(s, c, TCPS_FIN_WAIT_2);
+            if (!c->sk)
+                c->tw_at = s->now + s->cfg.tcp_fin_timeout;
+        }
+        break;
+    case TCPS_CLOSING:
+        if (our_fin_acked(c))
+            tcp_enter_time_wait(s, c);
+        break;
+    case TCPS_LAST_ACK:
+        if (our_fin_acked(c)) {
+            tcp_close_conn(s, c, 0);
+            return;
+        }
+        break;
+    case TCPS_TIME_WAIT:
+        if (th->flags & TCP_FIN) {
+            c->ack_now = true;
+            c->tw_at = s->now + 2 * s->cfg.tcp_msl;
+        }
+        tcp_output(s, c);
+        return;
+    default:
+        break;
+    }
+    /* seventh: segment text */
+    if (g->len > 0) {
+        switch (c->state) {
+        case TCPS_ESTABLISHED:
+        case TCPS_FIN_WAIT_1:
+        case TCPS_FIN_WAIT_2:
+            if (!c->sk && !c->parent) {
+                /* Data for a connection the application closed: nobody
+                 * will read it. Abort, as Linux does. */
+                s->stats.tcp.aborts++;
+                tcp_send_rst_conn(s, c);
+                tcp_close_conn(s, c, 0);
+                return;
+            }
+            receive_data(s, c, g);
+            if (g->len >= c->snd_mss)
+                c->segs_unacked++;
+            else
+                c->segs_unacked += 2; /* small segments: ACK soon (like quickack) */
+            break;
+        default:
+            break; /* the peer already sent its FIN: ignore */
+        }
+    }
+    /* eighth: FIN, when everything before it has arrived */
+    if ((th->flags & TCP_FIN) && th->seq + g->len == c->rcv_nxt && !c->fin_received &&
+        c->state != TCPS_CLOSED) {
+        receive_fin(s, c);
+        if (c->state == TCPS_CLOSING && our_fin_acked(c))
+            tcp_enter_time_wait(s, c);
+    }
+    /* ACK policy: at once when asked to, after two full segments (RFC 1122
+     * 4.2.3.2), otherwise within the delayed-ACK time. */
+    if (g->len > 0 && !c->ack_now) {
+        if (c->segs_unacked >= 2)
+            c->ack_now = true;
+        else if (c->delack_at == UST_TIME_NEVER)
+            c->delack_at = s->now + s->cfg.tcp_delack;
+    }
+    tcp_output(s, c);
+}
+
+void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *buf, size_t len)
+{
+    struct seg g;
+    int err = tcp_parse(buf, len, ip->src, ip->dst, &g.th);
+    if (err != WIRE_OK) {
+        if (err == WIRE_ECSUM)
+            s->stats.tcp.drop_checksum++;
+        else
+            s->stats.tcp.drop_malformed++;
+        return;
+    }
+    s->stats.tcp.rx++;
+    const struct tcp_repr *th = &g.th;
+    if ((th->flags & TCP_SYN) && (th->flags & (TCP_FIN | TCP_RST))) {
+        s->stats.tcp.drop_malformed++; /* SYN+FIN, SYN+RST: never legitimate */
+        return;
+    }
+    if (th->sport == 0 || th->dport == 0) {
+        s->stats.tcp.drop_malformed++;
+        return;
+    }
+    g.data = buf + th->hdr_len;
+    g.len = (uint32_t)(len - th->hdr_len);
+    g.seq_len = g.len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
+
+    struct tcp_conn *c = tcp_lookup(s, ip->dst, th->dport, ip->src, th->sport);
+    if (!c) {
+        struct tcp_conn *l = tcp_find_listener(s, ip->dst, th->dport);
+        if (l) {
+            listen_input(s, l, ip, &g);
+            return;
+        }
+        /* CLOSED (RFC 9293 3.10.7.1): a RST answers anything but a RST. */
+        s->stats.tcp.drop_no_conn++;
+        tcp_send_rst_for(s, ip, th, g.len);
+        return;
+    }
+    if (c->state == TCPS_SYN_SENT)
+        syn_sent_input(s, c, ip, &g);
+    else
+        sync_input(s, c, ip, &g);
+}
+
+void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *q, size_t len)
+{
+    if (len < IPV4_HDR_LEN || (q[0] >> 4) != 4)
+        return;
+    size_t hl = (size_t)(q[0] & 15) * 4;
+    if (hl < IPV4_HDR_LEN || len < hl + 8 || q[9] != IPV4_PROTO_TCP)
+        return;
+    ust_ip4_t src = ld32(q + 12), dst = ld32(q + 16);
+    uint16_t sport = ld16(q + hl), dport = ld16(q + hl + 2);
+    uint32_t seq = ld32(q + hl + 4);
+    struct tcp_conn *c = tcp_lookup(s, src, sport, dst, dport);
+    /* RFC 5927 4.1: only believe errors quoting a sequence number in flight. */
+    if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
+        return;
+    if (type != ICMP_DEST_UNREACH)
+        return; /* time exceeded, parameter problem: soft, ignored */
+    int err = code == ICMP_PORT_UNREACH ? ECONNREFUSED
+              : code == ICMP_PROTO_UNREACH ? ENOPROTOOPT
+              : code == ICMP_NET_UNREACH ? ENETUNREACH
+              : code == ICMP_FRAG_NEEDED ? 0 : EHOSTUNREACH;
+    if (err == 0)
+        return; /* path MTU discovery is not implemented; we do not set DF */
+    s->stats.tcp.icmp_errors++;
+    /* RFC 1122 4.2.3.9 / RFC 5927: hard errors abort a connection that is
+     * still being set up; established ones only record them (soft). */
+    if (c->state == TCPS_SYN_SENT)
+        tcp_close_conn(s, c, err);
+    else if (c->sk && !c->sk->so_error)
+        c->sk->so_error = 0; /* soft: Linux reports nothing without IP_RECVERR */
+}

@@ -1,0 +1,207 @@
+/* TCP output: segments are built straight from the send ring (one copy),
+ * as the windows, Nagle's algorithm and sender-side silly window avoidance
+ * allow (RFC 9293 3.8.6, RFC 1122 4.2.3.4). */
+#include "transport/tcp.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "net/ipv4.h"
+#include "wire/bytes.h"
+
+uint32_t tcp_rcv_window(const struct tcp_conn *c)
+{
+    uint32_t space = (uint32_t)ring_space(&c->rcvq);
+    if (space > 65535)
+        space = 65535;
+    uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (cur >= space)
+        return space;
+    /* RFC 1122 4.2.3.3: move the right edge only by a worthwhile amount. */
+    uint32_t step = (uint32_t)c->rcvq.cap / 2;
+    if (step > c->snd_mss)
+        step = c->snd_mss;
+    return space - cur >= step ? space : cur;
+}
+
+static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
+                uint32_t len)
+{
+    struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
+    if (flags & TCP_ACK)
+        th.ack = c->rcv_nxt;
+    if (flags & TCP_SYN)
+        th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
+    uint32_t wnd = tcp_rcv_window(c);
+    if (seq_gt(c->rcv_nxt + wnd, c->rcv_adv) || !(flags & TCP_ACK))
+        c->rcv_adv = c->rcv_nxt + wnd;
+    th.window = (uint16_t)wnd;
+    size_t hl = tcp_hdr_len(&th);
+    struct pkbuf *p = pkb_alloc(s, hl + len);
+    if (!p)
+        return -ENOBUFS;
+    if (len)
+        ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
+    tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
+    s->stats.tcp.tx++;
+    if (flags & TCP_ACK) {
+        c->delack_at = UST_TIME_NEVER;
+        c->segs_unacked = 0;
+        c->ack_now = false;
+    }
+    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u", c->lport, c->rport, seq,
+           th.ack, flags, len, wnd);
+    return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
+}
+
+void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c)
+{
+    /* The highest sequence number sent, not snd_nxt: after a timeout
+     * snd_nxt goes back for retransmission, and an ACK carrying it would be
+     * older than what the peer has, dropped as unacceptable and answered
+     * by an equally stale ACK, forever. */
+    xmit(s, c, c->snd_max, TCP_ACK, 0, 0);
+}
+
+void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c)
+{
+    /* One below what the peer expects, no data: it must answer with an ACK
+     * carrying its window (zero-window and keepalive probes, as Linux). */
+    xmit(s, c, c->snd_una - 1, TCP_ACK, 0, 0);
+}
+
+void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c)
+{
+    uint8_t flags = TCP_SYN | (c->state == TCPS_SYN_RECEIVED ? TCP_ACK : 0);
+    if (c->backoff == 0 && !c->rtt_timing) {
+        c->rtt_timing = true; /* the handshake gives the first RTT sample */
+        c->rtt_seq = c->iss;
+        c->rtt_start = s->now;
+    }
+    xmit(s, c, c->iss, flags, 0, 0);
+    c->snd_nxt = c->iss + 1;
+    if (seq_gt(c->snd_nxt, c->snd_max))
+        c->snd_max = c->snd_nxt;
+    if (c->rto_at == UST_TIME_NEVER)
+        tcp_arm_rto(s, c);
+}
+
+void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
+{
+    s->stats.tcp.rst_tx++;
+    xmit(s, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0);
+}
+
+void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
+                      size_t seg_len)
+{
+    /* RFC 9293 3.10.7.1: never a RST for a RST. */
+    if (th->flags & TCP_RST)
+        return;
+    struct tcp_repr r = {.sport = th->dport, .dport = th->sport};
+    if (th->flags & TCP_ACK) {
+        r.seq = th->ack;
+        r.flags = TCP_RST;
+    } else {
+        r.seq = 0;
+        r.ack = th->seq + (uint32_t)seg_len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
+        r.flags = TCP_RST | TCP_ACK;
+    }
+    struct pkbuf *p = pkb_alloc(s, TCP_HDR_LEN);
+    if (!p)
+        return;
+    tcp_emit(&r, ip->dst, ip->src, pkb_data(p), 0);
+    s->stats.tcp.tx++;
+    s->stats.tcp.rst_tx++;
+    ipv4_output(s, p, IPV4_PROTO_TCP, ip->dst, ip->src, 0, false);
+}
+
+void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED) {
+        tcp_send_syn(s, c);
+        return;
+    }
+    uint32_t len = (uint32_t)c->sndq.len < c->snd_mss ? (uint32_t)c->sndq.len : c->snd_mss;
+    bool fin = c->fin_sent && len == c->sndq.len;
+    if (len == 0 && !fin)
+        return;
+    s->stats.tcp.retransmits++;
+    c->rtt_timing = false; /* Karn: never time a retransmission */
+    xmit(s, c, c->snd_una, TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0), 0, len);
+    if (seq_lt(c->snd_nxt, c->snd_una + len + fin))
+        c->snd_nxt = c->snd_una + len + fin;
+}
+
+static bool can_send_data(enum tcp_state st)
+{
+    return st == TCPS_ESTABLISHED || st == TCPS_CLOSE_WAIT || st == TCPS_FIN_WAIT_1 ||
+           st == TCPS_LAST_ACK || st == TCPS_CLOSING;
+}
+
+void tcp_output(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!can_send_data(c->state)) {
+        if (c->ack_now && c->state != TCPS_CLOSED && c->state != TCPS_LISTEN &&
+            c->state != TCPS_SYN_SENT)
+            tcp_send_ack(s, c);
+        return;
+    }
+    for (;;) {
+        uint32_t unsent = tcp_unsent(c);
+        uint32_t win = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+        uint32_t in_flight = c->snd_nxt - c->snd_una;
+        uint32_t usable = win > in_flight ? win - in_flight : 0;
+        uint32_t len = unsent < usable ? unsent : usable;
+        if (len > c->snd_mss)
+            len = c->snd_mss;
+        uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
+        bool fin = c->fin_queued && len == unsent && c->snd_nxt + len == data_end &&
+                   (!c->fin_sent || c->snd_nxt + len == c->fin_seq);
+        if (len == 0 && !fin) {
+            /* Data waits for a window the peer does not offer: probe it
+             * (persist timer, RFC 9293 3.8.6.1) when nothing else will. */
+            if (unsent > 0 && c->snd_wnd == 0 && c->snd_nxt == c->snd_una &&
+                c->rto_at == UST_TIME_NEVER) {
+                c->persist = true;
+                tcp_arm_rto(s, c);
+            }
+            break;
+        }
+        if (len > 0 && len < c->snd_mss && !fin) {
+            /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small segment only when
+             * nothing is in flight, unless TCP_NODELAY. */
+            if (!c->nodelay && in_flight > 0)
+                break;
+            /* Sender SWS avoidance: do not send a sliver of a window when
+             * more data waits, unless it is half the largest window seen. */
+            if (len < unsent && len < c->max_snd_wnd / 2)
+                break;
+        }
+        bool new_data = c->snd_nxt == c->snd_max;
+        if (new_data && len > 0 && !c->rtt_timing) {
+            c->rtt_timing = true;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = s->now;
+        }
+        if (!new_data)
+            s->stats.tcp.retransmits++;
+        uint8_t flags = TCP_ACK | (len == unsent && len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+        xmit(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len);
+        c->snd_nxt += len + fin;
+        if (seq_gt(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
+        if (fin) {
+            c->fin_sent = true;
+            c->fin_seq = c->snd_nxt - 1;
+        }
+        if (c->rto_at == UST_TIME_NEVER || c->persist) {
+            c->persist = false;
+            tcp_arm_rto(s, c);
+        }
+        if (fin)
+            break;
+    }
+    if (c->ack_now)
+        tcp_send_ack(s, c);
+}

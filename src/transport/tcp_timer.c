@@ -1,0 +1,136 @@
+/* TCP timers, all deadlines in the connection: retransmission (RFC 6298),
+ * persist (RFC 9293 3.8.6.1), delayed ACK (RFC 1122 4.2.3.2), keepalive
+ * (RFC 1122 4.2.3.6) and TIME-WAIT (RFC 9293 3.6). */
+#include "transport/tcp.h"
+
+#include <errno.h>
+
+#define TCP_MAX_RTO (60 * UST_SEC)
+
+void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
+{
+    uint64_t r = c->rto;
+    for (unsigned i = 0; i < c->backoff && r < TCP_MAX_RTO; i++)
+        r *= 2; /* RFC 6298 5.5: back off */
+    if (r > TCP_MAX_RTO)
+        r = TCP_MAX_RTO;
+    c->rto_at = s->now + r;
+}
+
+void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt)
+{
+    uint32_t r = rtt > 0xffffffu ? 0xffffffu : (uint32_t)rtt;
+    if (!c->rtt_valid) { /* RFC 6298 2.2 */
+        c->srtt = r;
+        c->rttvar = r / 2;
+        c->rtt_valid = true;
+    } else { /* RFC 6298 2.3, alpha 1/8, beta 1/4 */
+        uint32_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+        c->rttvar = (3 * c->rttvar + d) / 4;
+        c->srtt = (7 * c->srtt + r) / 8;
+    }
+    uint64_t rto = (uint64_t)c->srtt + (4 * c->rttvar > 1000 ? 4 * c->rttvar : 1000);
+    if (rto < s->cfg.tcp_min_rto)
+        rto = s->cfg.tcp_min_rto;
+    if (rto > TCP_MAX_RTO)
+        rto = TCP_MAX_RTO;
+    c->rto = (uint32_t)rto;
+}
+
+void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
+{
+    tcp_set_state(s, c, TCPS_TIME_WAIT);
+    c->rto_at = c->keepalive_at = UST_TIME_NEVER;
+    c->tw_at = s->now + 2 * s->cfg.tcp_msl;
+}
+
+static void on_rto(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (c->persist) {
+        s->stats.tcp.window_probes++;
+        tcp_send_probe(s, c);
+        if (c->backoff < 16)
+            c->backoff++; /* probe ever more slowly, but never give up */
+        tcp_arm_rto(s, c);
+        return;
+    }
+    s->stats.tcp.rto_timeouts++;
+    c->backoff++;
+    bool syn = c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
+    unsigned limit = syn ? s->cfg.tcp_syn_retries : s->cfg.tcp_max_retries;
+    if (c->backoff > limit) {
+        char a[UST_IP4_STRLEN];
+        debugf(s, "%u->%s:%u: no answer after %u retransmissions, giving up", c->lport,
+               ust_ip4_format(c->raddr, a), c->rport, limit);
+        s->stats.tcp.timeouts++;
+        tcp_close_conn(s, c, ETIMEDOUT);
+        return;
+    }
+    c->rtt_timing = false; /* Karn's rule */
+    if (syn) {
+        tcp_send_syn(s, c);
+        tcp_arm_rto(s, c);
+        return;
+    }
+    c->cc->on_rto(c);
+    c->in_recovery = false;
+    c->dupacks = 0;
+    c->recover = c->snd_max; /* RFC 6582 3.2 (4): no fast retransmit for old losses */
+    c->snd_nxt = c->snd_una; /* go back: resend from the first unacknowledged byte */
+    tcp_arm_rto(s, c);
+    tcp_output(s, c);
+}
+
+void tcp_timer(struct ust_stack *s, ust_time_t now)
+{
+    struct tcp_conn *next;
+    for (struct tcp_conn *c = s->tcp->all; c; c = next) {
+        next = c->next;
+        if (c->tw_at <= now) {
+            /* TIME-WAIT over, or an orphan gave up waiting in FIN-WAIT-2. */
+            tcp_close_conn(s, c, 0);
+            next = s->tcp->all; /* the list may have changed: rescan */
+            continue;
+        }
+        if (c->delack_at <= now) {
+            s->stats.tcp.delayed_acks++;
+            tcp_send_ack(s, c);
+        }
+        if (c->keepalive_at <= now) {
+            if (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT) {
+                c->keepalive_at = UST_TIME_NEVER;
+            } else if (c->keep_probes >= c->keepcnt) {
+                s->stats.tcp.timeouts++;
+                tcp_close_conn(s, c, ETIMEDOUT);
+                next = s->tcp->all;
+                continue;
+            } else {
+                s->stats.tcp.keepalive_probes++;
+                c->keep_probes++;
+                tcp_send_probe(s, c);
+                c->keepalive_at = now + (ust_time_t)c->keepintvl_s * UST_SEC;
+            }
+        }
+        if (c->rto_at <= now) {
+            c->rto_at = UST_TIME_NEVER;
+            on_rto(s, c);
+            next = s->tcp->all; /* on_rto may have freed c */
+        }
+    }
+}
+
+ust_time_t tcp_next_deadline(const struct ust_stack *s)
+{
+    ust_time_t t = UST_TIME_NEVER;
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
+        if (c->rto_at < t)
+            t = c->rto_at;
+        if (c->delack_at < t)
+            t = c->delack_at;
+        if (c->keepalive_at < t)
+            t = c->keepalive_at;
+        if (c->tw_at < t)
+            t = c->tw_at;
+    }
+    return t;
+}

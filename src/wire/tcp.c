@@ -1,0 +1,102 @@
+#include "wire/tcp.h"
+
+#include "wire/bytes.h"
+#include "wire/checksum.h"
+#include "wire/ipv4.h"
+
+static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t kind = o[i];
+        if (kind == TCP_OPT_EOL)
+            break;
+        if (kind == TCP_OPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+            return WIRE_EHDRLEN; /* an option running past the header */
+        uint8_t olen = o[i + 1];
+        const uint8_t *v = o + i + 2;
+        switch (kind) {
+        case TCP_OPT_MSS:
+            if (olen == 4)
+                r->mss = ld16(v);
+            break;
+        case TCP_OPT_WS:
+            if (olen == 3)
+                r->wscale = (int8_t)(v[0] > 14 ? 14 : v[0]); /* RFC 7323 2.3 */
+            break;
+        case TCP_OPT_SACK_PERM:
+            if (olen == 2)
+                r->sack_perm = true;
+            break;
+        case TCP_OPT_TS:
+            if (olen == 10) {
+                r->has_ts = true;
+                r->tsval = ld32(v);
+                r->tsecr = ld32(v + 4);
+            }
+            break;
+        default:
+            break; /* unknown options are skipped (RFC 9293 3.2) */
+        }
+        i += olen;
+    }
+    return WIRE_OK;
+}
+
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r)
+{
+    if (len < TCP_HDR_LEN)
+        return WIRE_ETRUNC;
+    size_t hl = (size_t)(buf[12] >> 4) * 4;
+    if (hl < TCP_HDR_LEN || hl > len)
+        return WIRE_EHDRLEN;
+    if (len > 0xffff ||
+        cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)) != 0)
+        return WIRE_ECSUM;
+    r->sport = ld16(buf);
+    r->dport = ld16(buf + 2);
+    r->seq = ld32(buf + 4);
+    r->ack = ld32(buf + 8);
+    r->hdr_len = (uint8_t)hl;
+    r->flags = buf[13];
+    r->window = ld16(buf + 14);
+    r->urgent = ld16(buf + 18);
+    r->mss = 0;
+    r->wscale = -1;
+    r->sack_perm = false;
+    r->has_ts = false;
+    r->tsval = r->tsecr = 0;
+    return parse_options(buf + TCP_HDR_LEN, hl - TCP_HDR_LEN, r);
+}
+
+size_t tcp_hdr_len(const struct tcp_repr *r)
+{
+    return TCP_HDR_LEN + (r->mss ? 4 : 0);
+}
+
+void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
+              size_t payload_len)
+{
+    size_t hl = tcp_hdr_len(r);
+    st16(buf, r->sport);
+    st16(buf + 2, r->dport);
+    st32(buf + 4, r->seq);
+    st32(buf + 8, r->ack);
+    buf[12] = (uint8_t)((hl / 4) << 4);
+    buf[13] = r->flags;
+    st16(buf + 14, r->window);
+    st16(buf + 16, 0);
+    st16(buf + 18, r->urgent);
+    if (r->mss) {
+        buf[20] = TCP_OPT_MSS;
+        buf[21] = 4;
+        st16(buf + 22, r->mss);
+    }
+    size_t len = hl + payload_len;
+    st16(buf + 16, cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len),
+                                        buf, len)));
+}

@@ -1,0 +1,56 @@
+/* TCP headers and options (RFC 9293 3.1, RFC 7323, RFC 2018). */
+#ifndef USTACK_WIRE_TCP_H
+#define USTACK_WIRE_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TCP_HDR_LEN 20
+#define TCP_MAX_HDR_LEN 60
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_ECE 0x40
+#define TCP_CWR 0x80
+
+#define TCP_OPT_EOL 0
+#define TCP_OPT_NOP 1
+#define TCP_OPT_MSS 2
+#define TCP_OPT_WS 3
+#define TCP_OPT_SACK_PERM 4
+#define TCP_OPT_SACK 5
+#define TCP_OPT_TS 8
+
+struct tcp_repr {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint8_t hdr_len;     /* parse: from the data offset; emit: computed */
+    uint16_t window;
+    uint16_t urgent;
+    /* Options. Parsed all; emitted: MSS (when mss != 0). */
+    uint16_t mss;        /* 0: absent */
+    int8_t wscale;       /* -1: absent */
+    bool sack_perm;
+    bool has_ts;
+    uint32_t tsval, tsecr;
+};
+
+/* Validates (length, data offset 5..15 within the segment, checksum over the
+ * pseudo-header with src/dst host order, option lengths within the header)
+ * and parses. WIRE_ETRUNC, WIRE_EHDRLEN (data offset or an option overruns),
+ * WIRE_ECSUM, or WIRE_OK. The payload is buf[hdr_len..len). */
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r);
+/* Header length emit will write for r (20, or 24 with MSS). */
+size_t tcp_hdr_len(const struct tcp_repr *r);
+/* Writes the header (and options) in front of the payload_len bytes at
+ * buf + tcp_hdr_len(r), with the checksum. */
+void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
+              size_t payload_len);
+
+#endif
