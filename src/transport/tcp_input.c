@@ -455,6 +455,13 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
     g.seq_len = g.len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
 
     struct tcp_conn *c = tcp_lookup(s, ip->dst, th->dport, ip->src, th->sport);
+    if (c && c->state == TCPS_TIME_WAIT && (th->flags & TCP_SYN) && !(th->flags & TCP_ACK) &&
+        seq_gt(th->seq, c->rcv_nxt) && tcp_find_listener(s, ip->dst, th->dport)) {
+        /* RFC 9293 3.6.1 / RFC 6191: a new SYN beyond the old connection's
+         * sequence space may reopen the pair from TIME-WAIT. */
+        tcp_close_conn(s, c, 0);
+        c = NULL;
+    }
     if (!c) {
         struct tcp_conn *l = tcp_find_listener(s, ip->dst, th->dport);
         if (l) {
@@ -496,9 +503,8 @@ void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8
         return; /* path MTU discovery is not implemented; we do not set DF */
     s->stats.tcp.icmp_errors++;
     /* RFC 1122 4.2.3.9 / RFC 5927: hard errors abort a connection that is
-     * still being set up; established ones only record them (soft). */
+     * still being set up; for established ones they are soft errors, which
+     * (like Linux without IP_RECVERR) we do not report. */
     if (c->state == TCPS_SYN_SENT)
         tcp_close_conn(s, c, err);
-    else if (c->sk && !c->sk->so_error)
-        c->sk->so_error = 0; /* soft: Linux reports nothing without IP_RECVERR */
 }
