@@ -8,7 +8,9 @@
 #           release runner on it as 192.0.2.2 (log level warn);
 #   linux:  namespaces A and B joined by a veth pair (192.0.2.1 <-> 192.0.2.2),
 #           kernel to kernel: the reference.
-# The kernel-side tool (ping) is the same in both; only the responder differs.
+# The kernel-side tool (ping, udp_rr) is the same in both; only the responder
+# differs: ustack's runner, or the kernel (ICMP; for UDP, bench/udp_rr.c's
+# echo server on kernel sockets).
 # Results: a table on stdout and build/bench/results.json.
 #
 # Safety: all traffic stays inside namespaces this script creates
@@ -22,7 +24,7 @@
 set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
-BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood)
+BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -30,11 +32,15 @@ OUT_DIR=${BENCH_OUT:-$ROOT/build/bench}
 ROUNDS=${BENCH_ROUNDS:-3}      # each figure is the median of this many runs
 PING_COUNT=${BENCH_PING_COUNT:-1000}
 FLOOD_COUNT=${BENCH_FLOOD_COUNT:-20000}
+UDP_RR_COUNT=${BENCH_UDP_RR_COUNT:-30000}   # round trips per run...
+UDP_RR_SECONDS=${BENCH_UDP_RR_SECONDS:-10}  # ...or this long, whichever ends first
+UDP_RR_SIZE=32
 HOST=192.0.2.1
 PEER=192.0.2.2
 
 NS_TAP="" NS_A="" NS_B=""
 USTACK_PID=""
+ECHO_PID=""  # the kernel UDP echo server in $NS_B
 WORK=""
 ROWS=()      # JSON objects, one per row
 
@@ -51,7 +57,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/net/tun ]; then
     echo "bench: SKIP: needs root and /dev/net/tun (network namespaces, TAP and veth devices)"
     exit 0
 fi
-for c in ip ping awk; do
+for c in ip ping awk cc; do
     command -v "$c" >/dev/null || die "needs $c (scripts/deps.sh installs it)"
 done
 [ -x "$USTACK" ] || die "no runner at $USTACK: run make build (or make bench)"
@@ -70,6 +76,10 @@ cleanup() {
         done
         kill -KILL "$USTACK_PID" 2>/dev/null
         wait "$USTACK_PID" 2>/dev/null
+    fi
+    if [ -n "$ECHO_PID" ]; then
+        kill -TERM "$ECHO_PID" 2>/dev/null
+        wait "$ECHO_PID" 2>/dev/null
     fi
     for ns in "$NS_TAP" "$NS_A" "$NS_B"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
@@ -179,8 +189,8 @@ measure() {
 }
 
 row_header() {
-    printf '%-40s | %10s | %10s | %6s | %s\n' "metric" "ustack" "linux" "ratio" "better"
-    printf '%s\n' "-----------------------------------------+------------+------------+--------+-----------------"
+    printf '%-52s | %10s | %10s | %6s | %s\n' "metric" "ustack" "linux" "ratio" "better"
+    printf '%s\n' "-----------------------------------------------------+------------+------------+--------+-----------------"
 }
 
 # row METRIC UNIT USTACK LINUX lower|higher: print one table row and keep it
@@ -188,7 +198,7 @@ row_header() {
 row() {
     local metric=$1 unit=$2 u=$3 l=$4 better=$5 ratio
     ratio=$(awk -v u="$u" -v l="$l" 'BEGIN { if (l > 0) printf "%.2f", u / l; else print "null" }')
-    printf '%-40s | %10s | %10s | %6s | %s\n' "$metric ($unit)" "$u" "$l" "$ratio" "$better is better"
+    printf '%-52s | %10s | %10s | %6s | %s\n' "$metric ($unit)" "$u" "$l" "$ratio" "$better is better"
     ROWS+=("$(printf '{"metric": "%s", "unit": "%s", "ustack": %s, "linux": %s, "ratio": %s, "better": "%s"}' \
         "$metric" "$unit" "$u" "$l" "$ratio" "$better")")
 }
@@ -211,6 +221,77 @@ bench_ping_rtt_1500() {
     row "ping RTT avg, 1500 B" us "$u" "$l" lower
 }
 
+# UDP request/response: udp_rr (kernel sockets) sends a 32-byte datagram to
+# the echo port and waits for it to come back before sending the next, so
+# the rate is 1 / round trip. ustack: the runner's echo service (port 7);
+# linux: udp_rr's own echo server on kernel sockets in the veth peer. The
+# rounds alternate between the two so that both see the same machine.
+#
+# Each round trip wakes a sleeping thread or two on either side; in a VM a
+# wake-up on another CPU can cost tens of microseconds, so the unpinned
+# figures depend on where the scheduler happens to put the threads (the
+# kernel-to-kernel one has been seen at 15k/s and at 70k/s on 2 CPUs).
+# udp_rr_1cpu pins the client and the responder (every thread of the
+# runner, or the echo server) to one CPU: steadier, and no wake-up crosses
+# CPUs on either side.
+UDP_RR=""
+build_udp_rr() {
+    [ -z "$UDP_RR" ] || return 0
+    mkdir -p "$OUT_DIR"
+    UDP_RR=$OUT_DIR/udp_rr
+    cc -O2 -Wall -Wextra -Werror -o "$UDP_RR" "$ROOT/bench/udp_rr.c" || die "cannot build bench/udp_rr.c"
+}
+
+start_linux_echo() {
+    [ -z "$ECHO_PID" ] || return 0
+    local ready=$WORK/echo.ready
+    ip netns exec "$NS_B" "$UDP_RR" server 7 "$ready" 2>"$WORK/echo.log" </dev/null &
+    ECHO_PID=$!
+    await 10 test -s "$ready" || die "the kernel UDP echo server did not start: $(cat "$WORK/echo.log")"
+}
+
+# udp_rr_once NS [CMD PREFIX...]: one client run; prints its rate.
+udp_rr_once() {
+    local ns=$1 out done_ elapsed rate rtt lost
+    shift
+    out=$(ip netns exec "$ns" "$@" "$UDP_RR" client "$PEER" 7 "$UDP_RR_COUNT" "$UDP_RR_SECONDS" \
+        "$UDP_RR_SIZE" 2>&1) || die "udp_rr in $ns failed: $out"
+    read -r done_ elapsed rate rtt lost <<<"$out"
+    [ "$lost" -le $((done_ / 100)) ] || die "udp_rr in $ns lost $lost requests (of $done_)"
+    say "udp_rr $ns${1:+ ($*)}: $done_ round trips in ${elapsed}s: $rate/s, ${rtt}us each, $lost lost"
+    echo "$rate"
+}
+
+# udp_rr_rows METRIC [CPU]: ROUNDS alternating runs each side, median rows.
+udp_rr_rows() {
+    local metric=$1 cpu=${2:-} pin=() i uv=() lv=()
+    build_udp_rr
+    start_linux_echo
+    if [ -n "$cpu" ]; then
+        pin=(taskset -c "$cpu")
+        taskset -a -p -c "$cpu" "$USTACK_PID" >/dev/null || die "cannot pin the runner to CPU $cpu"
+        taskset -a -p -c "$cpu" "$ECHO_PID" >/dev/null || die "cannot pin the echo server to CPU $cpu"
+    fi
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(udp_rr_once "$NS_TAP" "${pin[@]}")")
+        lv+=("$(udp_rr_once "$NS_A" "${pin[@]}")")
+    done
+    if [ -n "$cpu" ]; then
+        local all
+        all=$(cat /sys/devices/system/cpu/online)
+        taskset -a -p -c "$all" "$USTACK_PID" >/dev/null || true
+        taskset -a -p -c "$all" "$ECHO_PID" >/dev/null || true
+    fi
+    row "$metric" "requests/s" "$(printf '%s\n' "${uv[@]}" | median)" \
+        "$(printf '%s\n' "${lv[@]}" | median)" higher
+}
+
+bench_udp_rr() { udp_rr_rows "UDP request/response rate, 32 B"; }
+bench_udp_rr_1cpu() {
+    command -v taskset >/dev/null || die "needs taskset (util-linux)"
+    udp_rr_rows "UDP request/response rate, 32 B, 1 CPU" 0
+}
+
 # Flood ping: one request in flight, the next sent as soon as the reply
 # arrives, so the rate is 1 / (round trip + ping's own overhead).
 bench_ping_flood() {
@@ -228,12 +309,17 @@ for b in "${selected[@]}"; do
 done
 
 say "runner $USTACK; rounds $ROUNDS (median); kernel $(uname -r); $(nproc) CPUs"
+# Build the helpers of the selected benchmarks before measuring anything.
+for b in "${selected[@]}"; do
+    case "$b" in udp_rr*) build_udp_rr ;; esac
+done
 setup_ustack
 setup_linux
 
-echo "ustack = kernel ping -> TAP -> ustack (user space); linux = kernel ping -> veth -> kernel"
+echo "ustack = kernel ping/udp_rr -> TAP -> ustack (user space); linux = kernel ping/udp_rr -> veth -> kernel"
 echo "ratio = ustack / linux; each figure is the median of $ROUNDS runs" \
-    "(ping: $PING_COUNT requests every 2 ms; flood: $FLOOD_COUNT)"
+    "(ping: $PING_COUNT requests every 2 ms; flood: $FLOOD_COUNT;" \
+    "udp rr: $UDP_RR_COUNT round trips or ${UDP_RR_SECONDS}s, one outstanding)"
 row_header
 for b in "${selected[@]}"; do
     "bench_$b"
@@ -253,8 +339,10 @@ json=$OUT_DIR/results.json
     printf '  "rounds": %s,\n' "$ROUNDS"
     printf '  "ping_count": %s,\n' "$PING_COUNT"
     printf '  "flood_count": %s,\n' "$FLOOD_COUNT"
-    printf '  "setup": {"ustack": "kernel ping -> TAP -> ustack runner (release, log warn)",\n'
-    printf '            "linux": "kernel ping -> veth -> kernel (two namespaces)"},\n'
+    printf '  "udp_rr_count": %s,\n' "$UDP_RR_COUNT"
+    printf '  "udp_rr_seconds": %s,\n' "$UDP_RR_SECONDS"
+    printf '  "setup": {"ustack": "kernel ping/udp_rr -> TAP -> ustack runner (release, log warn)",\n'
+    printf '            "linux": "kernel ping/udp_rr -> veth -> kernel (two namespaces; UDP echo: udp_rr server)"},\n'
     printf '  "ratio": "ustack / linux",\n'
     printf '  "results": [\n'
     sep=,
