@@ -19,6 +19,21 @@ static void dump_ipv4(struct ust_stack *s, const uint8_t *p, size_t len)
     tracef(s, "  ipv4: vhl=0x%02x, tos=0x%02x, total=%u, id=%u, frag=0x%04x, ttl=%u, proto=%u, sum=0x%04x, src=%s, dst=%s",
            p[0], p[1], ld16(p + 2), ld16(p + 4), ld16(p + 6), p[8], p[9], ld16(p + 10),
            ust_ip4_format(ld32(p + 12), sa), ust_ip4_format(ld32(p + 16), da));
+    if (p[9] == IPV4_PROTO_TCP && hl >= IPV4_HDR_LEN && len >= hl + 20 && !(ld16(p + 6) & 0x1fff)) {
+        const uint8_t *t = p + hl;
+        uint8_t f = t[13];
+        tracef(s, "  tcp: sport=%u, dport=%u, seq=%u, ack=%u, off=%u, flags=%s%s%s%s%s%s, wnd=%u, "
+               "sum=0x%04x, len=%zu",
+               ld16(t), ld16(t + 2), ld32(t + 4), ld32(t + 8), (t[12] >> 4) * 4u,
+               f & 0x02 ? "S" : "", f & 0x10 ? "A" : "", f & 0x08 ? "P" : "", f & 0x01 ? "F" : "",
+               f & 0x04 ? "R" : "", f & 0x3f ? "" : "-", ld16(t + 14), ld16(t + 16),
+               len - hl - (size_t)((t[12] >> 4) * 4u > len - hl ? 0 : (t[12] >> 4) * 4u));
+    }
+    if (p[9] == IPV4_PROTO_UDP && hl >= IPV4_HDR_LEN && len >= hl + 8 && !(ld16(p + 6) & 0x1fff)) {
+        const uint8_t *u = p + hl;
+        tracef(s, "  udp: sport=%u, dport=%u, len=%u, sum=0x%04x", ld16(u), ld16(u + 2),
+               ld16(u + 4), ld16(u + 6));
+    }
     if (p[9] == IPV4_PROTO_ICMP && hl >= IPV4_HDR_LEN && len >= hl + ICMP_HDR_LEN) {
         const uint8_t *m = p + hl;
         tracef(s, "  icmp: type=%u, code=%u, sum=0x%04x, id=%u, seq=%u, len=%zu", m[0], m[1],
