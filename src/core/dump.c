@@ -16,6 +16,8 @@ static void dump_ipv4(struct ust_stack *s, const uint8_t *p, size_t len)
         return;
     }
     unsigned hl = (p[0] & 15u) * 4;
+    if (ld16(p + 2) < len)
+        len = ld16(p + 2); /* what follows is link padding */
     tracef(s, "  ipv4: vhl=0x%02x, tos=0x%02x, total=%u, id=%u, frag=0x%04x, ttl=%u, proto=%u, sum=0x%04x, src=%s, dst=%s",
            p[0], p[1], ld16(p + 2), ld16(p + 4), ld16(p + 6), p[8], p[9], ld16(p + 10),
            ust_ip4_format(ld32(p + 12), sa), ust_ip4_format(ld32(p + 16), da));
