@@ -49,16 +49,20 @@ static void *udp_main(void *arg)
     return NULL;
 }
 
-/* RFC 864's pattern: lines of 72 printable characters, each starting one
- * character later in the 95-character cycle than the one before. */
+/* RFC 864's pattern: lines of 72 printable characters (the 95 from ' ' to
+ * '~' in a cycle), each starting one character later than the one before.
+ * Lines are copied out of the cycle written twice, so no line wraps. */
 static size_t chargen_fill(struct client *c)
 {
+    char cycle[190];
+    for (int i = 0; i < 190; i++)
+        cycle[i] = (char)(' ' + i % 95);
     size_t n = 0;
     while (n + 74 <= IOBUF) {
-        for (unsigned i = 0; i < 72; i++)
-            c->buf[n++] = (uint8_t)(' ' + (c->chargen_pos + i) % 95);
-        c->buf[n++] = '\r';
-        c->buf[n++] = '\n';
+        memcpy(c->buf + n, cycle + c->chargen_pos, 72);
+        c->buf[n + 72] = '\r';
+        c->buf[n + 73] = '\n';
+        n += 74;
         c->chargen_pos = (c->chargen_pos + 1) % 95;
     }
     return n;

@@ -1,0 +1,759 @@
+/* TCP simulation: two stacks (embedded mode) on a memlink with seeded faults.
+ *
+ *   transfer_seeds   1 MB each way per seed under loss (0-20%), duplication,
+ *                    reordering, corruption, delay and jitter (some seeds
+ *                    also through a rate-limited bottleneck with a short
+ *                    queue); every byte compared; every connection settles
+ *                    in CLOSED or TIME-WAIT within a bounded virtual time,
+ *                    and 2*MSL later nothing is left (no deadline, no pkbuf).
+ *   storm            1,000 short connections (connect, send, read the echo,
+ *                    close), at most STORM_PARALLEL at once, against an echo
+ *                    server written here, on a slightly lossy link.
+ *   half_close       the client shuts down writing and keeps receiving what
+ *                    the server sends after having read the client's EOF.
+ *   slow_reader      the receiver stops reading: the window closes, the
+ *                    sender probes (persist) and resumes when it reads again.
+ *
+ * A failing seed is printed; replay it alone with USTACK_SEED=N (and, to see
+ * every packet, USTACK_LOG=debug). USTACK_SEEDS=N runs N seeds instead of 30. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stack_priv.h"
+#include "harness.h"
+#include "transport/tcp.h"
+#include "ustack/socket.h"
+
+#define IP_A UST_IP4(192, 0, 2, 10) /* the server side */
+#define IP_B UST_IP4(192, 0, 2, 11) /* the client side */
+#define XFER_BYTES (1u << 20)
+#define DEFAULT_SEEDS 30
+#define SETTLE_TIME (300 * UST_SEC) /* close handshake, retransmissions included */
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double unit(uint64_t *x) { return (double)(splitmix(x) >> 11) / (double)(1ull << 53); }
+
+/* USTACK_SEED=N: replay that one seed (each test runs it with the faults it
+ * would have used for it). */
+static bool env_seed(uint64_t *seed)
+{
+    const char *e = getenv("USTACK_SEED");
+    if (!e || !*e)
+        return false;
+    *seed = strtoull(e, NULL, 0);
+    return true;
+}
+
+static void fill_random(uint8_t *buf, size_t n, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t r = splitmix(&x);
+        memcpy(buf + i, &r, n - i < 8 ? n - i : 8);
+    }
+}
+
+/* ---- two stacks on a link ---- */
+
+struct pair {
+    struct ust_stack *a, *b;
+    struct ust_memlink *link;
+    ust_time_t now;
+};
+
+static void pair_init(struct pair *p, uint64_t seed, const struct ust_faults *f)
+{
+    struct ust_config cfg;
+    const uint8_t ma[6] = {2, 0, 0, 0, 0, 0xa}, mb[6] = {2, 0, 0, 0, 0, 0xb};
+    struct ust_device *d;
+    p->now = 1000 * UST_SEC;
+    assert_int_equal(ust_memlink_create(seed, &p->link), 0);
+    test_config(&cfg, seed * 2 + 1);
+    cfg.max_sockets = 2048;
+    assert_int_equal(ust_stack_create(&cfg, &p->a), 0);
+    test_config(&cfg, seed * 2 + 2);
+    cfg.max_sockets = 2048;
+    assert_int_equal(ust_stack_create(&cfg, &p->b), 0);
+    assert_int_equal(ust_memlink_attach(p->link, "eth0", ma, &d), 0);
+    assert_true(ust_stack_add_device(p->a, d) >= 0);
+    assert_int_equal(ust_memlink_attach(p->link, "eth0", mb, &d), 0);
+    assert_true(ust_stack_add_device(p->b, d) >= 0);
+    assert_int_equal(ust_iface_add(p->a, "eth0", IP_A, 24, p->now), 0);
+    assert_int_equal(ust_iface_add(p->b, "eth0", IP_B, 24, p->now), 0);
+    if (f)
+        ust_memlink_set_faults(p->link, f);
+}
+
+static void pair_fini(struct pair *p)
+{
+    ust_stack_destroy(p->a);
+    ust_stack_destroy(p->b);
+    ust_memlink_release(p->link);
+}
+
+static bool run(struct pair *p, ust_time_t for_us, bool (*cond)(void *), void *ctx)
+{
+    struct ust_stack *st[] = {p->a, p->b};
+    return sim_run(st, 2, &p->now, p->now + for_us, cond, ctx);
+}
+
+static int listen_on(struct ust_stack *s, uint16_t port, int backlog)
+{
+    int fd = ust_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fd > 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+    assert_int_equal(ust_bind(s, fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(ust_listen(s, fd, backlog), 0);
+    return fd;
+}
+
+static int connect_to(struct ust_stack *s, ust_ip4_t addr, uint16_t port)
+{
+    int fd = ust_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(fd > 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(addr)};
+    assert_int_equal(ust_connect(s, fd, (struct sockaddr *)&sin, sizeof(sin)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    return fd;
+}
+
+/* Every connection of the stack is LISTEN, CLOSED or TIME-WAIT. */
+static bool settled_one(const struct ust_stack *s)
+{
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
+        if (c->state != TCPS_LISTEN && c->state != TCPS_CLOSED && c->state != TCPS_TIME_WAIT)
+            return false;
+    return true;
+}
+
+static bool settled(void *ctx)
+{
+    struct pair *p = ctx;
+    return settled_one(p->a) && settled_one(p->b);
+}
+
+static const char *unsettled_state(const struct ust_stack *s)
+{
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
+        if (c->state != TCPS_LISTEN && c->state != TCPS_CLOSED && c->state != TCPS_TIME_WAIT)
+            return tcp_state_name(c->state);
+    return "none";
+}
+
+/* After every socket is closed: within SETTLE_TIME only TIME-WAIT (or
+ * nothing) is left; 2*MSL later no connection and no TCP timer; once the
+ * ARP entries have aged out too, no deadline at all and no packet buffer. */
+static void assert_drains(struct pair *p, uint64_t seed)
+{
+    if (!run(p, SETTLE_TIME, settled, p))
+        fail_msg("seed %llu: a connection is still %s/%s %llu s after close "
+                 "(replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, unsettled_state(p->a), unsettled_state(p->b),
+                 (unsigned long long)(SETTLE_TIME / UST_SEC), (unsigned long long)seed);
+    run(p, 2 * p->a->cfg.tcp_msl + UST_SEC, NULL, NULL);
+    if (tcp_next_deadline(p->a) != UST_TIME_NEVER || tcp_next_deadline(p->b) != UST_TIME_NEVER ||
+        p->a->tcp->all || p->b->tcp->all)
+        fail_msg("seed %llu: TCP still busy 2*MSL after settling: conns a=%u b=%u (%s/%s), "
+                 "deadlines a=%llu b=%llu, now=%llu (replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, p->a->tcp->nconns, p->b->tcp->nconns,
+                 unsettled_state(p->a), unsettled_state(p->b),
+                 (unsigned long long)tcp_next_deadline(p->a),
+                 (unsigned long long)tcp_next_deadline(p->b), (unsigned long long)p->now,
+                 (unsigned long long)seed);
+    run(p, p->a->cfg.arp_reachable_time + 10 * UST_SEC, NULL, NULL);
+    assert_int_equal(ust_stack_next_deadline(p->a), UST_TIME_NEVER);
+    assert_int_equal(ust_stack_next_deadline(p->b), UST_TIME_NEVER);
+    assert_int_equal(ust_stack_stats(p->a)->pkb.live, 0);
+    assert_int_equal(ust_stack_stats(p->b)->pkb.live, 0);
+    assert_int_equal(ust_memlink_in_flight(p->link), 0);
+}
+
+/* ---- 1 MB each way, many seeds ---- */
+
+struct xfer {
+    struct pair *p;
+    int lfd, afd, cfd;
+    const uint8_t *out_a, *out_b; /* a->b, b->a */
+    uint8_t *in_a, *in_b;
+    size_t n, sent_a, sent_b, got_a, got_b;
+    bool shut_a, shut_b, eof_a, eof_b;
+    int err;                      /* first unexpected errno */
+};
+
+static void pump_send(struct ust_stack *s, int fd, const uint8_t *buf, size_t n, size_t *sent,
+                      bool *shut, int *err)
+{
+    while (*sent < n) {
+        ssize_t r = ust_send(s, fd, buf + *sent, n - *sent, 0);
+        if (r < 0) {
+            if (errno != EAGAIN && !*err)
+                *err = errno;
+            return;
+        }
+        *sent += (size_t)r;
+    }
+    if (!*shut) {
+        if (ust_shutdown(s, fd, SHUT_WR) != 0 && !*err)
+            *err = errno;
+        *shut = true;
+    }
+}
+
+static void pump_recv(struct ust_stack *s, int fd, uint8_t *buf, size_t cap, size_t *got, bool *eof,
+                      int *err)
+{
+    while (!*eof) {
+        ssize_t r = ust_recv(s, fd, buf + *got, cap - *got, 0);
+        if (r > 0) {
+            *got += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            *eof = true;
+        else if (errno != EAGAIN && !*err)
+            *err = errno;
+        return;
+    }
+}
+
+static bool xfer_step(void *ctx)
+{
+    struct xfer *x = ctx;
+    struct ust_stack *a = x->p->a, *b = x->p->b;
+    if (x->err)
+        return true;
+    if (x->afd < 0) {
+        x->afd = ust_accept4(a, x->lfd, NULL, NULL, SOCK_NONBLOCK);
+        if (x->afd < 0) {
+            if (errno != EAGAIN)
+                x->err = errno;
+            return x->err != 0;
+        }
+    }
+    pump_send(a, x->afd, x->out_a, x->n, &x->sent_a, &x->shut_a, &x->err);
+    pump_send(b, x->cfd, x->out_b, x->n, &x->sent_b, &x->shut_b, &x->err);
+    /* one byte of room more than expected: an extra byte would show */
+    pump_recv(b, x->cfd, x->in_a, x->n + 1, &x->got_a, &x->eof_b, &x->err);
+    pump_recv(a, x->afd, x->in_b, x->n + 1, &x->got_b, &x->eof_a, &x->err);
+    return x->err || (x->eof_a && x->eof_b);
+}
+
+/* The faults of a seed: loss in steps of 5% up to 20%, the rest drawn. */
+static struct ust_faults faults_for(uint64_t seed)
+{
+    uint64_t x = seed * 0x5851f42d4c957f2dull;
+    struct ust_faults f = {0};
+    f.drop = (double)(seed % 5) * 0.05;
+    f.duplicate = unit(&x) * 0.05;
+    f.reorder = unit(&x) * 0.10;
+    f.corrupt = unit(&x) * 0.02;
+    f.delay = (ust_time_t)(unit(&x) * 20000);            /* up to 20 ms one way */
+    f.jitter = (ust_time_t)(unit(&x) * 5000);
+    f.reorder_delay = 1000 + (ust_time_t)(unit(&x) * 10000);
+    if (seed % 7 == 3) {                                  /* a bottleneck with a short queue */
+        f.rate_bps = 20000000;
+        f.queue_limit = 12;
+    }
+    return f;
+}
+
+static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t *in_a,
+                         uint8_t *in_b)
+{
+    const size_t n = XFER_BYTES;
+    struct ust_faults f = faults_for(seed);
+    struct pair p;
+    pair_init(&p, seed, &f);
+    fill_random(out_a, n, seed * 3 + 1);
+    fill_random(out_b, n, seed * 3 + 2);
+    struct xfer x = {.p = &p, .afd = -1, .n = n, .out_a = out_a, .out_b = out_b,
+                     .in_a = in_a, .in_b = in_b};
+    x.lfd = listen_on(p.a, 5001, 8);
+    x.cfd = connect_to(p.b, IP_A, 5001);
+    ust_time_t start = p.now;
+    bool ok = run(&p, 900 * UST_SEC, xfer_step, &x);
+    const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
+    if (getenv("USTACK_VERBOSE"))
+        print_message("seed %llu: drop %.2f dup %.3f reorder %.3f corrupt %.3f delay %llu us "
+                      "rate %llu: %.1f s virtual, retransmits %llu/%llu (rto %llu/%llu, fast "
+                      "%llu/%llu), checksum drops %llu/%llu\n",
+                      (unsigned long long)seed, f.drop, f.duplicate, f.reorder, f.corrupt,
+                      (unsigned long long)f.delay, (unsigned long long)f.rate_bps,
+                      (double)(p.now - start) / UST_SEC,
+                      (unsigned long long)sa->tcp.retransmits, (unsigned long long)sb->tcp.retransmits,
+                      (unsigned long long)sa->tcp.rto_timeouts, (unsigned long long)sb->tcp.rto_timeouts,
+                      (unsigned long long)sa->tcp.fast_retransmits,
+                      (unsigned long long)sb->tcp.fast_retransmits,
+                      (unsigned long long)(sa->tcp.drop_checksum + sa->ip.drop_checksum),
+                      (unsigned long long)(sb->tcp.drop_checksum + sb->ip.drop_checksum));
+    bool same_a = x.got_a == n && memcmp(in_a, out_a, n) == 0;
+    bool same_b = x.got_b == n && memcmp(in_b, out_b, n) == 0;
+    if (!ok || x.err || !same_a || !same_b)
+        fail_msg("seed %llu (drop %.2f dup %.3f reorder %.3f corrupt %.3f delay %llu us): "
+                 "a->b %zu/%zu bytes%s, b->a %zu/%zu bytes%s, eof a=%d b=%d, error %s, "
+                 "%.1f s virtual (replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, f.drop, f.duplicate, f.reorder, f.corrupt,
+                 (unsigned long long)f.delay, x.got_a, n, same_a ? "" : " (differ)", x.got_b, n,
+                 same_b ? "" : " (differ)", x.eof_a, x.eof_b, x.err ? strerror(x.err) : "none",
+                 (double)(p.now - start) / UST_SEC, (unsigned long long)seed);
+    if (f.drop > 0)
+        assert_true(sa->tcp.retransmits + sb->tcp.retransmits > 0);
+    assert_int_equal(ust_close(p.a, x.afd), 0);
+    assert_int_equal(ust_close(p.b, x.cfd), 0);
+    assert_int_equal(ust_close(p.a, x.lfd), 0);
+    assert_drains(&p, seed);
+    pair_fini(&p);
+}
+
+static void transfer_seeds(void **state)
+{
+    (void)state;
+    uint8_t *out_a = malloc(XFER_BYTES), *out_b = malloc(XFER_BYTES);
+    uint8_t *in_a = malloc(XFER_BYTES + 1), *in_b = malloc(XFER_BYTES + 1);
+    assert_non_null(out_a && out_b && in_a && in_b);
+    const char *count = getenv("USTACK_SEEDS");
+    uint64_t one;
+    if (env_seed(&one)) {
+        transfer_one(one, out_a, out_b, in_a, in_b);
+    } else {
+        uint64_t nseeds = count ? strtoull(count, NULL, 0) : DEFAULT_SEEDS;
+        for (uint64_t seed = 1; seed <= nseeds; seed++)
+            transfer_one(seed, out_a, out_b, in_a, in_b);
+    }
+    free(out_a);
+    free(out_b);
+    free(in_a);
+    free(in_b);
+}
+
+/* ---- a storm of short connections ---- */
+
+#define STORM_CONNS 1000
+#define STORM_PARALLEL 40
+#define STORM_MSG 64
+
+struct storm_client {
+    int fd;           /* 0: free */
+    unsigned id;
+    size_t sent, got;
+    char out[STORM_MSG], in[STORM_MSG + 1];
+    bool shut;
+};
+
+struct storm_server_conn {
+    int fd;
+    uint8_t buf[STORM_MSG * 2];
+    size_t len;
+    bool eof;
+};
+
+struct storm {
+    struct pair *p;
+    int lfd;
+    unsigned started, done, active, max_active, max_server;
+    struct storm_client cl[STORM_PARALLEL];
+    struct storm_server_conn sv[STORM_PARALLEL * 4];
+    unsigned nsv;
+    int err;
+    const char *what;
+};
+
+static void storm_fail(struct storm *st, const char *what, int err)
+{
+    if (!st->err) {
+        st->err = err ? err : -1;
+        st->what = what;
+    }
+}
+
+/* The server: accept everything, echo back, close after the client's EOF. */
+static void storm_server(struct storm *st)
+{
+    struct ust_stack *s = st->p->a;
+    for (;;) {
+        int fd = ust_accept4(s, st->lfd, NULL, NULL, SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno != EAGAIN)
+                storm_fail(st, "accept", errno);
+            break;
+        }
+        if (st->nsv == sizeof(st->sv) / sizeof(st->sv[0])) {
+            storm_fail(st, "server table full", 0);
+            ust_close(s, fd);
+            break;
+        }
+        st->sv[st->nsv++] = (struct storm_server_conn){.fd = fd};
+        if (st->nsv > st->max_server)
+            st->max_server = st->nsv;
+    }
+    for (unsigned i = 0; i < st->nsv;) {
+        struct storm_server_conn *c = &st->sv[i];
+        bool drop = false;
+        for (;;) {
+            if (c->len > 0) {
+                ssize_t w = ust_send(s, c->fd, c->buf, c->len, 0);
+                if (w < 0) {
+                    if (errno != EAGAIN) {
+                        storm_fail(st, "server send", errno);
+                        drop = true;
+                    }
+                    break;
+                }
+                memmove(c->buf, c->buf + w, c->len - (size_t)w);
+                c->len -= (size_t)w;
+                if (c->len > 0)
+                    break;
+            }
+            if (c->eof)
+                break;
+            ssize_t r = ust_recv(s, c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+            if (r > 0) {
+                c->len += (size_t)r;
+                continue;
+            }
+            if (r == 0)
+                c->eof = true;
+            else if (errno != EAGAIN) {
+                storm_fail(st, "server recv", errno);
+                drop = true;
+            }
+            break;
+        }
+        if (drop || (c->eof && c->len == 0)) {
+            ust_close(s, c->fd);
+            *c = st->sv[--st->nsv];
+            continue;
+        }
+        i++;
+    }
+}
+
+static void storm_client(struct storm *st, struct storm_client *c)
+{
+    struct ust_stack *s = st->p->b;
+    if (!c->shut) {
+        ssize_t w = ust_send(s, c->fd, c->out + c->sent, STORM_MSG - c->sent, 0);
+        if (w > 0)
+            c->sent += (size_t)w;
+        else if (errno != EAGAIN) {
+            storm_fail(st, "client send", errno);
+            return;
+        }
+        if (c->sent == STORM_MSG) {
+            if (ust_shutdown(s, c->fd, SHUT_WR) != 0) {
+                storm_fail(st, "client shutdown", errno);
+                return;
+            }
+            c->shut = true;
+        }
+    }
+    for (;;) {
+        ssize_t r = ust_recv(s, c->fd, c->in + c->got, sizeof(c->in) - c->got, 0);
+        if (r > 0) {
+            c->got += (size_t)r;
+            continue;
+        }
+        if (r < 0) {
+            if (errno != EAGAIN)
+                storm_fail(st, "client recv", errno);
+            return;
+        }
+        break; /* EOF */
+    }
+    if (c->got != STORM_MSG || memcmp(c->in, c->out, STORM_MSG) != 0) {
+        storm_fail(st, "echo differs", 0);
+        return;
+    }
+    assert_int_equal(ust_close(s, c->fd), 0);
+    c->fd = 0;
+    st->active--;
+    st->done++;
+}
+
+static bool storm_step(void *ctx)
+{
+    struct storm *st = ctx;
+    storm_server(st);
+    for (unsigned i = 0; i < STORM_PARALLEL && !st->err; i++) {
+        struct storm_client *c = &st->cl[i];
+        if (c->fd == 0 && st->started < STORM_CONNS) {
+            memset(c, 0, sizeof(*c));
+            c->id = st->started++;
+            snprintf(c->out, sizeof(c->out), "connection %u of the storm, padded to 64 bytes....",
+                     c->id);
+            c->fd = connect_to(st->p->b, IP_A, 7);
+            st->active++;
+            if (st->active > st->max_active)
+                st->max_active = st->active;
+        }
+        if (c->fd > 0)
+            storm_client(st, c);
+    }
+    storm_server(st);
+    return st->err || st->done == STORM_CONNS;
+}
+
+static void storm(void **state)
+{
+    (void)state;
+    uint64_t seed = 77;
+    env_seed(&seed);
+    struct ust_faults f = {.drop = 0.01, .duplicate = 0.01, .reorder = 0.02, .delay = 500,
+                           .jitter = 200};
+    struct pair p;
+    pair_init(&p, seed, &f);
+    struct storm *st = calloc(1, sizeof(*st));
+    st->p = &p;
+    st->lfd = listen_on(p.a, 7, 64);
+    ust_time_t start = p.now;
+    bool ok = run(&p, 1800 * UST_SEC, storm_step, st);
+    if (!ok || st->err)
+        fail_msg("storm seed %llu: %u of %u done after %.1f s virtual, %u active: %s: %s "
+                 "(replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, st->done, STORM_CONNS, (double)(p.now - start) / UST_SEC, st->active,
+                 st->what ? st->what : "timeout", st->err > 0 ? strerror(st->err) : "-",
+                 (unsigned long long)seed);
+    assert_true(st->max_active <= STORM_PARALLEL);
+    assert_true(st->max_server <= STORM_PARALLEL * 2);
+    const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
+    assert_int_equal(sb->tcp.active_opens, STORM_CONNS);
+    assert_true(sa->tcp.passive_opens >= STORM_CONNS);
+    assert_int_equal(sb->tcp.resets + sb->tcp.timeouts, 0);
+    if (getenv("USTACK_VERBOSE"))
+        print_message("storm: %.1f s virtual, max %u at once (server %u), passive opens %llu, "
+                      "drop_backlog %llu, retransmits %llu/%llu\n",
+                      (double)(p.now - start) / UST_SEC, st->max_active, st->max_server,
+                      (unsigned long long)sa->tcp.passive_opens,
+                      (unsigned long long)sa->tcp.drop_backlog,
+                      (unsigned long long)sa->tcp.retransmits, (unsigned long long)sb->tcp.retransmits);
+    for (unsigned i = 0; i < st->nsv; i++)
+        ust_close(p.a, st->sv[i].fd);
+    assert_int_equal(ust_close(p.a, st->lfd), 0);
+    assert_drains(&p, seed);
+    free(st);
+    pair_fini(&p);
+}
+
+/* ---- half-close ---- */
+
+struct halfclose {
+    struct pair *p;
+    int lfd, afd, cfd;
+    const uint8_t *req, *resp;
+    size_t nreq, nresp;
+    uint8_t *got_req, *got_resp;
+    size_t sent_req, got_req_n, sent_resp, got_resp_n;
+    bool req_shut, srv_eof, resp_shut, cli_eof;
+    bool checked_fw2;
+    int err;
+};
+
+static bool halfclose_step(void *ctx)
+{
+    struct halfclose *h = ctx;
+    struct ust_stack *a = h->p->a, *b = h->p->b;
+    if (h->afd < 0) {
+        h->afd = ust_accept4(a, h->lfd, NULL, NULL, SOCK_NONBLOCK);
+        if (h->afd < 0)
+            return false;
+    }
+    /* client: the request, then FIN; it keeps reading */
+    pump_send(b, h->cfd, h->req, h->nreq, &h->sent_req, &h->req_shut, &h->err);
+    /* server: reads the whole request to EOF first, only then answers */
+    pump_recv(a, h->afd, h->got_req, h->nreq + 1, &h->got_req_n, &h->srv_eof, &h->err);
+    if (h->srv_eof) {
+        if (!h->checked_fw2) {
+            /* The client is half-closed: it may not send, but the server may. */
+            h->checked_fw2 = true;
+            assert_int_equal(ust_send(b, h->cfd, "x", 1, 0), -1);
+            assert_int_equal(errno, EPIPE);
+        }
+        pump_send(a, h->afd, h->resp, h->nresp, &h->sent_resp, &h->resp_shut, &h->err);
+    }
+    pump_recv(b, h->cfd, h->got_resp, h->nresp + 1, &h->got_resp_n, &h->cli_eof, &h->err);
+    return h->err || h->cli_eof;
+}
+
+static void half_close_one(uint64_t seed, const struct ust_faults *f)
+{
+    struct pair p;
+    pair_init(&p, seed, f);
+    const size_t nreq = 100000, nresp = 300000;
+    uint8_t *req = malloc(nreq), *resp = malloc(nresp);
+    uint8_t *got_req = malloc(nreq + 1), *got_resp = malloc(nresp + 1);
+    fill_random(req, nreq, seed + 11);
+    fill_random(resp, nresp, seed + 12);
+    struct halfclose h = {.p = &p, .afd = -1, .req = req, .resp = resp, .nreq = nreq,
+                          .nresp = nresp, .got_req = got_req, .got_resp = got_resp};
+    h.lfd = listen_on(p.a, 80, 4);
+    h.cfd = connect_to(p.b, IP_A, 80);
+    bool ok = run(&p, 600 * UST_SEC, halfclose_step, &h);
+    if (!ok || h.err || h.got_req_n != nreq || memcmp(got_req, req, nreq) ||
+        h.got_resp_n != nresp || memcmp(got_resp, resp, nresp))
+        fail_msg("half-close seed %llu: request %zu/%zu, response %zu/%zu, eof srv=%d cli=%d, "
+                 "error %s (replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, h.got_req_n, nreq, h.got_resp_n, nresp, h.srv_eof,
+                 h.cli_eof, h.err ? strerror(h.err) : "none", (unsigned long long)seed);
+    assert_true(h.checked_fw2);
+    assert_int_equal(ust_close(p.a, h.afd), 0);
+    assert_int_equal(ust_close(p.b, h.cfd), 0);
+    assert_int_equal(ust_close(p.a, h.lfd), 0);
+    assert_drains(&p, seed);
+    free(req);
+    free(resp);
+    free(got_req);
+    free(got_resp);
+    pair_fini(&p);
+}
+
+static void half_close(void **state)
+{
+    (void)state;
+    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .delay = 3000,
+                           .jitter = 1000};
+    uint64_t seed;
+    if (env_seed(&seed)) {
+        half_close_one(seed, seed == 500 ? NULL : &f);
+        return;
+    }
+    half_close_one(500, NULL);
+    for (seed = 501; seed <= 505; seed++)
+        half_close_one(seed, &f);
+}
+
+/* ---- a slow reader: zero window, persist, resume ---- */
+
+struct slow {
+    struct pair *p;
+    int lfd, afd, cfd;
+    const uint8_t *data;
+    uint8_t *got;
+    size_t n, sent, got_n;
+    bool shut, eof;
+    ust_time_t read_from;  /* the receiver reads nothing before this */
+    ust_time_t next_read;  /* then a little, every so often */
+    bool saw_zero_window;  /* the receiver advertised a closed window */
+    bool saw_persist;      /* the sender was in persist */
+    int err;
+};
+
+static bool slow_step(void *ctx)
+{
+    struct slow *w = ctx;
+    struct ust_stack *a = w->p->a, *b = w->p->b;
+    if (w->afd < 0) {
+        w->afd = ust_accept4(a, w->lfd, NULL, NULL, SOCK_NONBLOCK);
+        if (w->afd < 0)
+            return false;
+    }
+    pump_send(b, w->cfd, w->data, w->n, &w->sent, &w->shut, &w->err);
+    for (const struct tcp_conn *c = b->tcp->all; c; c = c->next)
+        if (c->persist)
+            w->saw_persist = true;
+    for (const struct tcp_conn *c = a->tcp->all; c; c = c->next)
+        if (c->state == TCPS_ESTABLISHED && tcp_rcv_window(c) == 0 && c->rcv_adv == c->rcv_nxt)
+            w->saw_zero_window = true;
+    ust_time_t now = w->p->now;
+    if (now >= w->read_from && now >= w->next_read) {
+        /* 3 kB every 50 ms: much slower than the link */
+        size_t want = 3000;
+        if (w->got_n + want > w->n + 1)
+            want = w->n + 1 - w->got_n;
+        ssize_t r = ust_recv(a, w->afd, w->got + w->got_n, want, 0);
+        if (r > 0)
+            w->got_n += (size_t)r;
+        else if (r == 0)
+            w->eof = true;
+        else if (errno != EAGAIN)
+            w->err = errno;
+        w->next_read = now + 50 * UST_MS;
+    }
+    return w->err || w->eof;
+}
+
+/* The reader's periodic reads are deadlines of their own: sim_run only
+ * jumps between the stacks' deadlines, so wake it at the next read. */
+static void slow_run(struct pair *p, struct slow *w, ust_time_t limit)
+{
+    ust_time_t end = p->now + limit;
+    while (p->now < end && !slow_step(w)) {
+        ust_time_t t = w->next_read > w->read_from ? w->next_read : w->read_from;
+        if (t <= p->now)
+            t = p->now + 1;
+        if (t > end)
+            t = end;
+        run(p, t - p->now, slow_step, w);
+    }
+}
+
+static void slow_reader_one(uint64_t seed, const struct ust_faults *f)
+{
+    struct pair p;
+    pair_init(&p, seed, f);
+    const size_t n = 400000;
+    uint8_t *data = malloc(n), *got = malloc(n + 1);
+    fill_random(data, n, seed);
+    struct slow w = {.p = &p, .afd = -1, .data = data, .got = got, .n = n};
+    w.lfd = listen_on(p.a, 9, 4);
+    w.cfd = connect_to(p.b, IP_A, 9);
+    w.read_from = p.now + 30 * UST_SEC; /* long enough for several probes */
+    slow_run(&p, &w, 900 * UST_SEC);
+    if (w.err || !w.eof || w.got_n != n || memcmp(got, data, n))
+        fail_msg("slow reader seed %llu: %zu/%zu bytes, eof %d, error %s (replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, w.got_n, n, w.eof, w.err ? strerror(w.err) : "none",
+                 (unsigned long long)seed);
+    assert_true(w.saw_zero_window);
+    assert_true(w.saw_persist);
+    assert_true(ust_stack_stats(p.b)->tcp.window_probes >= 3);
+    /* the sender never gave up while the reader took its time */
+    assert_int_equal(ust_stack_stats(p.b)->tcp.timeouts, 0);
+    assert_int_equal(ust_close(p.a, w.afd), 0);
+    assert_int_equal(ust_close(p.b, w.cfd), 0);
+    assert_int_equal(ust_close(p.a, w.lfd), 0);
+    assert_drains(&p, seed);
+    free(data);
+    free(got);
+    pair_fini(&p);
+}
+
+static void slow_reader(void **state)
+{
+    (void)state;
+    /* lost window updates and probes: the persist timer must recover */
+    struct ust_faults f = {.drop = 0.10, .duplicate = 0.02, .reorder = 0.05, .delay = 2000,
+                           .jitter = 1000};
+    uint64_t seed;
+    if (env_seed(&seed)) {
+        slow_reader_one(seed, seed == 900 ? NULL : &f);
+        return;
+    }
+    slow_reader_one(900, NULL);
+    for (seed = 901; seed <= 904; seed++)
+        slow_reader_one(seed, &f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(transfer_seeds),
+        cmocka_unit_test(storm),
+        cmocka_unit_test(half_close),
+        cmocka_unit_test(slow_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
