@@ -101,7 +101,7 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         s->now = now;
     for (int i = 0; i < s->nifs; i++) {
         struct ust_device *d = s->ifs[i].dev;
-        if (!d->ops->receive)
+        if (!d->ops->receive || s->ifs[i].external_rx)
             continue;
         for (int n = 0; n < UST_RX_BATCH; n++) {
             int len = d->ops->receive(d, s->rxbuf, s->rxcap, s->now);

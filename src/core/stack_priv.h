@@ -26,6 +26,7 @@ struct tcp_stack;
 struct netif {
     struct ust_device *dev;
     bool up;               /* has an address */
+    bool external_rx;      /* the runtime reads this device itself (outside the lock) */
     ust_ip4_t addr;
     unsigned prefix_len;
     ust_ip4_t mask;

@@ -1,6 +1,7 @@
 /* pcap writer: wraps any device and records what it receives and transmits
  * in the classic libpcap file format (microsecond timestamps). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #define PCAP_SNAPLEN 65535
 
 struct pcap_priv {
+    pthread_mutex_t mu;  /* receive and transmit may run on different threads */
     struct ust_device *inner;
     FILE *f;
     uint64_t wall_base;  /* wall-clock us when the first frame was seen */
@@ -26,6 +28,7 @@ static void put16(FILE *f, uint16_t v) { fwrite(&v, 2, 1, f); }
 
 static void record(struct pcap_priv *p, const uint8_t *frame, size_t len, ust_time_t now)
 {
+    pthread_mutex_lock(&p->mu);
     if (!p->started) {
         /* Timestamps follow the stack's clock, anchored to the wall clock
          * once so that captures show real times. */
@@ -43,6 +46,7 @@ static void record(struct pcap_priv *p, const uint8_t *frame, size_t len, ust_ti
     put32(p->f, (uint32_t)len);
     fwrite(frame, 1, caplen, p->f);
     fflush(p->f); /* readable while the stack runs */
+    pthread_mutex_unlock(&p->mu);
 }
 
 static int pcap_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
@@ -79,6 +83,7 @@ static void pcap_destroy(struct ust_device *dev)
 {
     struct pcap_priv *p = dev->priv;
     fclose(p->f);
+    pthread_mutex_destroy(&p->mu);
     p->inner->ops->destroy(p->inner);
     free(p);
     free(dev);
@@ -115,6 +120,7 @@ int ust_pcap_wrap(struct ust_device *inner, const char *path, struct ust_device 
     put32(f, PCAP_SNAPLEN);
     put32(f, inner->type == UST_DEV_LOOPBACK ? LINKTYPE_RAW : LINKTYPE_ETHERNET);
     fflush(f);
+    pthread_mutex_init(&p->mu, NULL);
     p->inner = inner;
     p->f = f;
     *d = *inner; /* same name, type, MTU and MAC */

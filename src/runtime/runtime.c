@@ -18,7 +18,8 @@ static void wake_waiters(struct ust_runtime *rt)
 {
     if (rt->s->sock_events != rt->seen_events) {
         rt->seen_events = rt->s->sock_events;
-        pthread_cond_broadcast(&rt->cv);
+        if (rt->waiters)
+            pthread_cond_broadcast(&rt->cv);
     }
 }
 
@@ -55,17 +56,46 @@ void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
 
 bool rt_wait(struct ust_runtime *rt, ust_time_t deadline)
 {
+    rt->waiters++;
+    int r = 0;
     if (deadline == 0) {
         pthread_cond_wait(&rt->cv, &rt->mu);
-        return true;
+    } else {
+        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
+                              .tv_nsec = (long)(deadline % 1000000u) * 1000};
+        r = pthread_cond_timedwait(&rt->cv, &rt->mu, &ts);
     }
-    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
-                          .tv_nsec = (long)(deadline % 1000000u) * 1000};
-    return pthread_cond_timedwait(&rt->cv, &rt->mu, &ts) != ETIMEDOUT;
+    rt->waiters--;
+    return r != ETIMEDOUT;
 }
 
 void ust_runtime_lock(struct ust_runtime *rt) { (void)rt_enter(rt->s); }
 void ust_runtime_unlock(struct ust_runtime *rt) { rt_leave(rt->s, rt); }
+
+/* Reads a batch of frames from the fd devices without holding the lock: the
+ * read() system calls are most of the receive path's cost, and application
+ * threads should not wait behind them. Drivers with an fd tolerate receive
+ * and transmit from different threads at once. */
+static int read_batch(struct ust_runtime *rt)
+{
+    struct ust_stack *s = rt->s;
+    int n = 0;
+    ust_time_t now = ust_clock_now();
+    for (int i = 0; i < s->nifs && n < RT_RX_BATCH; i++) {
+        if (!s->ifs[i].external_rx)
+            continue;
+        struct ust_device *d = s->ifs[i].dev;
+        while (n < RT_RX_BATCH) {
+            int len = d->ops->receive(d, rt->rxbuf + (size_t)n * rt->rxslot, rt->rxslot, now);
+            if (len <= 0)
+                break;
+            rt->rxlen[n] = (size_t)len;
+            rt->rxdev[n] = i;
+            n++;
+        }
+    }
+    return n;
+}
 
 static void *stack_thread(void *arg)
 {
@@ -74,19 +104,29 @@ static void *stack_thread(void *arg)
     struct epoll_event evs[16];
     pthread_mutex_lock(&rt->mu);
     while (!rt->stop) {
-        ust_stack_poll(s, ust_clock_now());
+        pthread_mutex_unlock(&rt->mu);
+        int n = read_batch(rt);
+        pthread_mutex_lock(&rt->mu);
+        ust_time_t now = ust_clock_now();
+        for (int i = 0; i < n; i++)
+            ust_stack_input(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i], now);
+        ust_stack_poll(s, now);
+        if (n == RT_RX_BATCH) {
+            wake_waiters(rt);
+            continue; /* more may be waiting: read again before sleeping */
+        }
         wake_waiters(rt);
         ust_time_t next = ust_stack_next_deadline(s);
         rt->armed = next;
         int timeout = -1;
         if (next != UST_TIME_NEVER) {
-            ust_time_t now = ust_clock_now();
-            ust_time_t ms = next > now ? (next - now + 999u) / 1000u : 0;
+            ust_time_t t = ust_clock_now();
+            ust_time_t ms = next > t ? (next - t + 999u) / 1000u : 0;
             timeout = ms > 3600000u ? 3600000 : (int)ms;
         }
         pthread_mutex_unlock(&rt->mu);
-        int n = epoll_wait(rt->epfd, evs, 16, timeout);
-        for (int i = 0; i < n; i++) {
+        int ne = epoll_wait(rt->epfd, evs, 16, timeout);
+        for (int i = 0; i < ne; i++) {
             if (evs[i].data.fd == rt->efd) {
                 uint64_t v;
                 ssize_t r = read(rt->efd, &v, sizeof(v));
@@ -120,6 +160,12 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         err = -errno;
         goto fail;
     }
+    rt->rxslot = s->rxcap;
+    rt->rxbuf = malloc(RT_RX_BATCH * rt->rxslot);
+    if (!rt->rxbuf) {
+        err = -ENOMEM;
+        goto fail;
+    }
     for (int i = 0; i < s->nifs; i++) {
         struct ust_device *d = s->ifs[i].dev;
         int fd = d->ops->fd ? d->ops->fd(d) : -1;
@@ -131,6 +177,10 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
             err = -errno;
             goto fail;
         }
+    }
+    for (int i = 0; i < s->nifs; i++) {
+        struct ust_device *d = s->ifs[i].dev;
+        s->ifs[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 && d->ops->receive;
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -150,6 +200,7 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
     *out = rt;
     return 0;
 fail:
+    free(rt->rxbuf);
     if (rt->efd >= 0)
         close(rt->efd);
     if (rt->epfd >= 0)
@@ -169,6 +220,9 @@ void ust_runtime_stop(struct ust_runtime *rt)
     ust_runtime_kick(rt);
     pthread_join(rt->thread, NULL);
     rt->s->runtime = NULL;
+    for (int i = 0; i < rt->s->nifs; i++)
+        rt->s->ifs[i].external_rx = false;
+    free(rt->rxbuf);
     pthread_cond_destroy(&rt->cv);
     pthread_mutex_destroy(&rt->mu);
     close(rt->efd);

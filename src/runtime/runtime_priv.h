@@ -18,7 +18,15 @@ struct ust_runtime {
     bool stop;
     ust_time_t armed;     /* the deadline the stack thread is sleeping towards */
     uint64_t seen_events; /* s->sock_events when waiters were last woken */
+    unsigned waiters;     /* threads in rt_wait */
+    /* Frames read from fd devices outside the lock, then fed to the stack. */
+    uint8_t *rxbuf;       /* RT_RX_BATCH slots of rxslot bytes */
+    size_t rxslot;
+    size_t rxlen[64];
+    int rxdev[64];
 };
+
+#define RT_RX_BATCH 64
 
 /* Enter/leave the core from an application thread. enter() takes the lock
  * (when there is a runtime) and brings the stack's clock up to date; leave()
