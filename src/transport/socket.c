@@ -34,7 +34,12 @@ void sock_fini(struct ust_stack *s)
     for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
         if (s->socks[i].used) {
             udp_release(s, &s->socks[i]);
-            s->socks[i].tcp = NULL; /* tcp_fini frees the connections */
+            /* tcp_fini frees the connections; unlink both ways, or
+             * conn_free() writes through c->sk into the array freed below
+             * (a stack destroyed with a TCP socket still open). */
+            if (s->socks[i].tcp)
+                s->socks[i].tcp->sk = NULL;
+            s->socks[i].tcp = NULL;
         }
     }
     free(s->socks);

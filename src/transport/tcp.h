@@ -109,6 +109,7 @@ struct tcp_conn {
     /* Deadlines (UST_TIME_NEVER when off). */
     ust_time_t rto_at;         /* retransmission, or zero-window probe when persist */
     bool persist;              /* rto_at is the persist timer */
+    unsigned probes_out;       /* persist probes sent since the peer last spoke */
     ust_time_t delack_at;
     ust_time_t keepalive_at;
     ust_time_t tw_at;          /* TIME-WAIT end, or orphan FIN-WAIT-2 give-up */

@@ -48,6 +48,11 @@ static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct i
         return; /* backlog full: drop, the peer retries */
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
+    /* The right edge starts at rcv_nxt. Left at 0 (calloc), it reads as
+     * up to 2^31 ahead for half of all ISNs, and xmit() only ever moves it
+     * forward: the acceptance window then spans ~2^31 (any blind segment
+     * is in window) and receiver SWS avoidance is off. */
+    c->rcv_adv = c->rcv_nxt;
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
     c->snd_wl1 = th->seq;
@@ -87,6 +92,7 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
         return; /* fourth: neither SYN nor RST: drop */
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
+    c->rcv_adv = c->rcv_nxt; /* as in listen_input() */
     uint16_t peer_mss = th->mss ? th->mss : 536;
     if (peer_mss < c->snd_mss)
         c->snd_mss = peer_mss;
@@ -263,12 +269,16 @@ static void process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
     }
     /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
     if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {
+        uint32_t old_wnd = c->snd_wnd;
         c->snd_wnd = th->window;
         c->snd_wl1 = th->seq;
         c->snd_wl2 = ack;
         if (c->snd_wnd > c->max_snd_wnd)
             c->max_snd_wnd = c->snd_wnd;
-        if (c->snd_wnd > 0 && c->persist) {
+        /* Leave persist when the window opened. An answer to a probe
+         * that offers the same sliver (too small to send into) keeps the
+         * probes going, backed off. */
+        if (c->snd_wnd > old_wnd && c->persist) {
             c->persist = false;
             c->rto_at = UST_TIME_NEVER;
             c->backoff = 0;
@@ -347,6 +357,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     }
     c->last_rx = s->now;
     c->keep_probes = 0;
+    c->probes_out = 0;
     if (c->keepalive && c->state != TCPS_TIME_WAIT)
         c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
     if (c->state == TCPS_SYN_RECEIVED) {

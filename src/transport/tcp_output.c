@@ -175,8 +175,17 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
                 break;
             /* Sender SWS avoidance: do not send a sliver of a window when
              * more data waits, unless it is half the largest window seen. */
-            if (len < unsent && len < c->max_snd_wnd / 2)
+            if (len < unsent && len < c->max_snd_wnd / 2) {
+                /* With nothing in flight no ACK will come to clock us: if
+                 * the receiver's window update is lost, both sides wait
+                 * forever. Probe as for a zero window (RFC 1122 4.2.3.4's
+                 * override timer; Linux arms its probe timer alike). */
+                if (in_flight == 0 && c->rto_at == UST_TIME_NEVER) {
+                    c->persist = true;
+                    tcp_arm_rto(s, c);
+                }
                 break;
+            }
         }
         bool new_data = c->snd_nxt == c->snd_max;
         if (new_data && len > 0 && !c->rtt_timing) {

@@ -47,6 +47,16 @@ void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 static void on_rto(struct ust_stack *s, struct tcp_conn *c)
 {
     if (c->persist) {
+        /* RFC 1122 4.2.2.17: keep the connection while the receiver
+         * answers the probes; once tcp_max_retries in a row go unanswered
+         * the peer is gone (Linux's tcp_retries2 / orphan retries). Without
+         * this an orphan facing a dead peer's zero window never ends. */
+        if (c->probes_out >= s->cfg.tcp_max_retries) {
+            s->stats.tcp.timeouts++;
+            tcp_close_conn(s, c, ETIMEDOUT);
+            return;
+        }
+        c->probes_out++;
         s->stats.tcp.window_probes++;
         tcp_send_probe(s, c);
         if (c->backoff < 16)

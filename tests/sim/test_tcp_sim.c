@@ -9,13 +9,17 @@
  *   storm            1,000 short connections (connect, send, read the echo,
  *                    close), at most STORM_PARALLEL at once, against an echo
  *                    server written here, on a slightly lossy link.
+ *                    A second run overflows a small backlog on a lossier link.
  *   half_close       the client shuts down writing and keeps receiving what
  *                    the server sends after having read the client's EOF.
- *   slow_reader      the receiver stops reading: the window closes, the
- *                    sender probes (persist) and resumes when it reads again.
+ *   slow_reader      the receiver stops reading: the window closes (or
+ *                    shrinks to a sliver too small to send into), the sender
+ *                    probes (persist), the window update of the first read
+ *                    is lost, probes find it and the transfer resumes.
+ *   destroy_open     stacks destroyed with TCP sockets open in every state.
  *
  * A failing seed is printed; replay it alone with USTACK_SEED=N (and, to see
- * every packet, USTACK_LOG=debug). USTACK_SEEDS=N runs N seeds instead of 30. */
+ * every packet, USTACK_LOG=debug). USTACK_SEEDS=N runs N seeds instead of 100. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -34,7 +38,7 @@
 #define IP_A UST_IP4(192, 0, 2, 10) /* the server side */
 #define IP_B UST_IP4(192, 0, 2, 11) /* the client side */
 #define XFER_BYTES (1u << 20)
-#define DEFAULT_SEEDS 30
+#define DEFAULT_SEEDS 100
 #define SETTLE_TIME (300 * UST_SEC) /* close handshake, retransmissions included */
 
 static uint64_t splitmix(uint64_t *x)
@@ -508,18 +512,13 @@ static bool storm_step(void *ctx)
     return st->err || st->done == STORM_CONNS;
 }
 
-static void storm(void **state)
+static void storm_run(uint64_t seed, const struct ust_faults *f, int backlog)
 {
-    (void)state;
-    uint64_t seed = 77;
-    env_seed(&seed);
-    struct ust_faults f = {.drop = 0.01, .duplicate = 0.01, .reorder = 0.02, .delay = 500,
-                           .jitter = 200};
     struct pair p;
-    pair_init(&p, seed, &f);
+    pair_init(&p, seed, f);
     struct storm *st = calloc(1, sizeof(*st));
     st->p = &p;
-    st->lfd = listen_on(p.a, 7, 64);
+    st->lfd = listen_on(p.a, 7, backlog);
     ust_time_t start = p.now;
     bool ok = run(&p, 1800 * UST_SEC, storm_step, st);
     if (!ok || st->err)
@@ -535,9 +534,10 @@ static void storm(void **state)
     assert_true(sa->tcp.passive_opens >= STORM_CONNS);
     assert_int_equal(sb->tcp.resets + sb->tcp.timeouts, 0);
     if (getenv("USTACK_VERBOSE"))
-        print_message("storm: %.1f s virtual, max %u at once (server %u), passive opens %llu, "
+        print_message("storm seed %llu backlog %d: %.1f s virtual, max %u at once (server %u), passive opens %llu, "
                       "drop_backlog %llu, retransmits %llu/%llu\n",
-                      (double)(p.now - start) / UST_SEC, st->max_active, st->max_server,
+                      (unsigned long long)seed, backlog, (double)(p.now - start) / UST_SEC,
+                      st->max_active, st->max_server,
                       (unsigned long long)sa->tcp.passive_opens,
                       (unsigned long long)sa->tcp.drop_backlog,
                       (unsigned long long)sa->tcp.retransmits, (unsigned long long)sb->tcp.retransmits);
@@ -547,6 +547,25 @@ static void storm(void **state)
     assert_drains(&p, seed);
     free(st);
     pair_fini(&p);
+}
+
+static void storm(void **state)
+{
+    (void)state;
+    /* a backlog that takes them all; then one that overflows (SYNs dropped
+     * and retried) on a lossier link */
+    struct ust_faults light = {.drop = 0.01, .duplicate = 0.01, .reorder = 0.02, .delay = 500,
+                               .jitter = 200};
+    struct ust_faults heavy = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .corrupt = 0.01,
+                               .delay = 2000, .jitter = 1000};
+    uint64_t seed;
+    if (env_seed(&seed)) {
+        storm_run(seed, &light, 64);
+        storm_run(seed, &heavy, 8);
+        return;
+    }
+    storm_run(77, &light, 64);
+    storm_run(78, &heavy, 8);
 }
 
 /* ---- half-close ---- */
@@ -640,6 +659,7 @@ static void half_close(void **state)
 
 struct slow {
     struct pair *p;
+    const struct ust_faults *faults; /* the link's usual faults (NULL: none) */
     int lfd, afd, cfd;
     const uint8_t *data;
     uint8_t *got;
@@ -647,10 +667,26 @@ struct slow {
     bool shut, eof;
     ust_time_t read_from;  /* the receiver reads nothing before this */
     ust_time_t next_read;  /* then a little, every so often */
+    bool first_read_done;
     bool saw_zero_window;  /* the receiver advertised a closed window */
     bool saw_persist;      /* the sender was in persist */
+    uint64_t probes_before_read;
     int err;
 };
+
+static void slow_read(struct slow *w, size_t want)
+{
+    struct ust_stack *a = w->p->a;
+    if (w->got_n + want > w->n + 1)
+        want = w->n + 1 - w->got_n;
+    ssize_t r = ust_recv(a, w->afd, w->got + w->got_n, want, 0);
+    if (r > 0)
+        w->got_n += (size_t)r;
+    else if (r == 0)
+        w->eof = true;
+    else if (errno != EAGAIN)
+        w->err = errno;
+}
 
 static bool slow_step(void *ctx)
 {
@@ -663,24 +699,28 @@ static bool slow_step(void *ctx)
     }
     pump_send(b, w->cfd, w->data, w->n, &w->sent, &w->shut, &w->err);
     for (const struct tcp_conn *c = b->tcp->all; c; c = c->next)
-        if (c->persist)
+        if (c->persist && c->rto_at != UST_TIME_NEVER)
             w->saw_persist = true;
-    for (const struct tcp_conn *c = a->tcp->all; c; c = c->next)
+    for (const struct tcp_conn *c = a->tcp->all; c; c = c->next) {
+        if (getenv("DBGW") && c->state == TCPS_ESTABLISHED) print_message("t=%llu win=%u adv-nxt=%d len=%zu cap=%zu\n", (unsigned long long)w->p->now, tcp_rcv_window(c), (int)(c->rcv_adv - c->rcv_nxt), c->rcvq.len, c->rcvq.cap);
         if (c->state == TCPS_ESTABLISHED && tcp_rcv_window(c) == 0 && c->rcv_adv == c->rcv_nxt)
             w->saw_zero_window = true;
+    }
     ust_time_t now = w->p->now;
-    if (now >= w->read_from && now >= w->next_read) {
-        /* 3 kB every 50 ms: much slower than the link */
-        size_t want = 3000;
-        if (w->got_n + want > w->n + 1)
-            want = w->n + 1 - w->got_n;
-        ssize_t r = ust_recv(a, w->afd, w->got + w->got_n, want, 0);
-        if (r > 0)
-            w->got_n += (size_t)r;
-        else if (r == 0)
-            w->eof = true;
-        else if (errno != EAGAIN)
-            w->err = errno;
+    if (now >= w->read_from && !w->first_read_done) {
+        /* The first read empties the buffer, and the window update it
+         * sends is lost: only the sender's persist timer can find out
+         * that the window opened. */
+        w->first_read_done = true;
+        w->probes_before_read = ust_stack_stats(b)->tcp.window_probes;
+        struct ust_faults lose = {.drop = 1.0};
+        ust_memlink_set_faults(w->p->link, &lose);
+        slow_read(w, 1 << 20);
+        struct ust_faults none = {0};
+        ust_memlink_set_faults(w->p->link, w->faults ? w->faults : &none);
+        w->next_read = now + 50 * UST_MS;
+    } else if (now >= w->read_from && now >= w->next_read) {
+        slow_read(w, 3000); /* 3 kB every 50 ms: much slower than the link */
         w->next_read = now + 50 * UST_MS;
     }
     return w->err || w->eof;
@@ -692,7 +732,7 @@ static void slow_run(struct pair *p, struct slow *w, ust_time_t limit)
 {
     ust_time_t end = p->now + limit;
     while (p->now < end && !slow_step(w)) {
-        ust_time_t t = w->next_read > w->read_from ? w->next_read : w->read_from;
+        ust_time_t t = w->first_read_done ? w->next_read : w->read_from;
         if (t <= p->now)
             t = p->now + 1;
         if (t > end)
@@ -701,27 +741,42 @@ static void slow_run(struct pair *p, struct slow *w, ust_time_t limit)
     }
 }
 
-static void slow_reader_one(uint64_t seed, const struct ust_faults *f)
+/* rcvbuf: the receiver's buffer. A multiple of the MSS is filled exactly
+ * (a zero window); 65535 leaves a sliver that sender-side silly window
+ * avoidance will not fill, which must not stall the sender either. */
+static void slow_reader_one(uint64_t seed, const struct ust_faults *f, uint32_t rcvbuf)
 {
     struct pair p;
     pair_init(&p, seed, f);
+    p.a->cfg.tcp_rcvbuf = rcvbuf; /* before the listener exists */
     const size_t n = 400000;
     uint8_t *data = malloc(n), *got = malloc(n + 1);
     fill_random(data, n, seed);
-    struct slow w = {.p = &p, .afd = -1, .data = data, .got = got, .n = n};
+    struct slow w = {.p = &p, .faults = f, .afd = -1, .data = data, .got = got, .n = n};
     w.lfd = listen_on(p.a, 9, 4);
     w.cfd = connect_to(p.b, IP_A, 9);
     w.read_from = p.now + 30 * UST_SEC; /* long enough for several probes */
     slow_run(&p, &w, 900 * UST_SEC);
+    const struct ust_stats *sb = ust_stack_stats(p.b);
+    if (getenv("USTACK_VERBOSE"))
+        print_message("slow reader seed %llu rcvbuf %u: zero window %d, persist %d, probes %llu "
+                      "(%llu before the first read), %zu bytes\n",
+                      (unsigned long long)seed, rcvbuf, w.saw_zero_window, w.saw_persist,
+                      (unsigned long long)sb->tcp.window_probes,
+                      (unsigned long long)w.probes_before_read, w.got_n);
     if (w.err || !w.eof || w.got_n != n || memcmp(got, data, n))
-        fail_msg("slow reader seed %llu: %zu/%zu bytes, eof %d, error %s (replay: USTACK_SEED=%llu)",
-                 (unsigned long long)seed, w.got_n, n, w.eof, w.err ? strerror(w.err) : "none",
-                 (unsigned long long)seed);
-    assert_true(w.saw_zero_window);
+        fail_msg("slow reader seed %llu rcvbuf %u: %zu/%zu bytes, eof %d, error %s, persist %d, "
+                 "probes %llu (replay: USTACK_SEED=%llu)",
+                 (unsigned long long)seed, rcvbuf, w.got_n, n, w.eof, w.err ? strerror(w.err) : "none",
+                 w.saw_persist, (unsigned long long)sb->tcp.window_probes, (unsigned long long)seed);
+    if (rcvbuf % 1460 == 0)
+        assert_true(w.saw_zero_window);
     assert_true(w.saw_persist);
-    assert_true(ust_stack_stats(p.b)->tcp.window_probes >= 3);
+    if (!f)
+        assert_true(w.probes_before_read >= 3); /* 30 s of a closed window */
+    assert_true(sb->tcp.window_probes > w.probes_before_read); /* found the lost update */
     /* the sender never gave up while the reader took its time */
-    assert_int_equal(ust_stack_stats(p.b)->tcp.timeouts, 0);
+    assert_int_equal(sb->tcp.timeouts, 0);
     assert_int_equal(ust_close(p.a, w.afd), 0);
     assert_int_equal(ust_close(p.b, w.cfd), 0);
     assert_int_equal(ust_close(p.a, w.lfd), 0);
@@ -739,12 +794,53 @@ static void slow_reader(void **state)
                            .jitter = 1000};
     uint64_t seed;
     if (env_seed(&seed)) {
-        slow_reader_one(seed, seed == 900 ? NULL : &f);
+        slow_reader_one(seed, seed == 900 ? NULL : &f, 10 * 1460);
+        slow_reader_one(seed, seed == 900 ? NULL : &f, 65535);
         return;
     }
-    slow_reader_one(900, NULL);
+    slow_reader_one(900, NULL, 10 * 1460);
+    slow_reader_one(900, NULL, 65535);
     for (seed = 901; seed <= 904; seed++)
-        slow_reader_one(seed, &f);
+        slow_reader_one(seed, &f, seed % 2 ? 20 * 1460 : 65535);
+}
+
+/* ---- destroying stacks with sockets still open ---- */
+
+struct accept_one {
+    struct pair *p;
+    int lfd, afd;
+};
+
+static bool accepted(void *ctx)
+{
+    struct accept_one *a = ctx;
+    if (a->afd < 0)
+        a->afd = ust_accept4(a->p->a, a->lfd, NULL, NULL, SOCK_NONBLOCK);
+    return a->afd > 0;
+}
+
+/* ust_stack_destroy() with open TCP sockets in every state frees it all
+ * (ASan and LeakSanitizer watch): listener, accepted and connecting
+ * sockets, data queued both ways, a connection waiting to be accepted. */
+static void destroy_open(void **state)
+{
+    (void)state;
+    struct pair p;
+    pair_init(&p, 4242, NULL);
+    struct accept_one a = {.p = &p, .afd = -1};
+    a.lfd = listen_on(p.a, 7, 4);
+    int cfd = connect_to(p.b, IP_A, 7);
+    assert_true(run(&p, 10 * UST_SEC, accepted, &a));
+    int waiting = connect_to(p.b, IP_A, 7); /* established, never accepted */
+    run(&p, UST_SEC, NULL, NULL);
+    static uint8_t junk[200000];
+    assert_true(ust_send(p.b, cfd, junk, sizeof(junk), 0) > 0);
+    assert_true(ust_send(p.a, a.afd, junk, sizeof(junk), 0) > 0);
+    run(&p, 2 * UST_MS, NULL, NULL);
+    int nowhere = connect_to(p.b, UST_IP4(192, 0, 2, 99), 7); /* SYN-SENT, ARP pending */
+    (void)waiting;
+    (void)nowhere;
+    pair_fini(&p);
 }
 
 int main(void)
@@ -754,6 +850,7 @@ int main(void)
         cmocka_unit_test(storm),
         cmocka_unit_test(half_close),
         cmocka_unit_test(slow_reader),
+        cmocka_unit_test(destroy_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
