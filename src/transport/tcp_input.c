@@ -107,6 +107,10 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
             tcp_rtt_sample(s, c, s->now - c->rtt_start);
         }
         c->rtt_timing = false;
+        /* RFC 6298 5.7: the SYN timed out and no RTT was measured, so the
+         * RTO MUST be 3 s when data starts (fixed: it stayed at 1 s). */
+        if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
+            c->rto = 3 * UST_SEC;
         c->backoff = 0;
         c->rto_at = UST_TIME_NEVER;
         tcp_set_state(s, c, TCPS_ESTABLISHED);
@@ -204,7 +208,9 @@ static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
     tcp_wake(s, c);
 }
 
-static void process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
+/* Returns false when the segment must be dropped (it acknowledges
+ * something not yet sent). */
+static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
 {
     const struct tcp_repr *th = &g->th;
     uint32_t ack = th->ack;
@@ -212,7 +218,7 @@ static void process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         /* Acknowledges something not yet sent: ACK and drop. */
         s->stats.tcp.drop_bad_ack++;
         c->ack_now = true;
-        return;
+        return false;
     }
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
@@ -284,6 +290,7 @@ static void process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
             c->backoff = 0;
         }
     }
+    return true;
 }
 
 static bool our_fin_acked(const struct tcp_conn *c)
@@ -300,6 +307,30 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     if (seq_gt(c->rcv_adv, c->rcv_nxt + wnd))
         wnd = c->rcv_adv - c->rcv_nxt; /* what we advertised still counts */
 
+    struct seg syn_ack;
+    if (c->state == TCPS_SYN_RECEIVED && (th->flags & TCP_SYN) && th->seq == c->irs) {
+        /* The peer's SYN again: it sits just left of the window, so the
+         * check below would drop it and answer a bare ACK, which a peer in
+         * SYN-SENT ignores (the branch meant for it below was dead).
+         * Without ACK: our SYN-ACK was lost, send it again. With an
+         * acceptable ACK: the SYN-ACK of a simultaneous open (RFC 9293
+         * figure 8, line 6), which completes the handshake: take it as the
+         * ACK it carries. */
+        if (!(th->flags & TCP_ACK)) {
+            tcp_send_syn(s, c);
+            return;
+        }
+        if (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) {
+            tcp_send_rst_for(s, ip, th, g->len); /* as for any bad ACK here */
+            return;
+        }
+        syn_ack = *g;
+        syn_ack.th.flags &= (uint8_t)~TCP_SYN;
+        syn_ack.th.seq++;
+        syn_ack.seq_len--;
+        g = &syn_ack;
+        th = &g->th;
+    }
     /* first: sequence number */
     if (!acceptable(c, g, wnd)) {
         s->stats.tcp.drop_out_of_window++;
@@ -339,10 +370,6 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     }
     /* fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK */
     if (th->flags & TCP_SYN) {
-        if (c->state == TCPS_SYN_RECEIVED && th->seq == c->irs) {
-            tcp_send_syn(s, c); /* our SYN-ACK was lost: send it again */
-            return;
-        }
         challenge_ack(s, c);
         return;
     }
@@ -365,11 +392,20 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
             tcp_send_rst_for(s, ip, th, g->len);
             return;
         }
+        /* RFC 6298 5.7, as in syn_sent_input(): our SYN-ACK timed out. */
+        if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
+            c->rto = 3 * UST_SEC;
         tcp_set_state(s, c, TCPS_ESTABLISHED);
         if (c->parent)
             tcp_child_established(s, c);
     }
-    process_ack(s, c, g);
+    if (!process_ack(s, c, g)) {
+        /* RFC 9293 3.10.7.4 fifth: "If the ACK acks something not yet
+         * sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment,
+         * and return." Going on took its data and FIN (fixed: it did). */
+        tcp_output(s, c);
+        return;
+    }
     switch (c->state) {
     case TCPS_FIN_WAIT_1:
         if (our_fin_acked(c)) {
@@ -413,10 +449,12 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
                 return;
             }
             receive_data(s, c, g);
-            if (g->len >= c->snd_mss)
-                c->segs_unacked++;
-            else
-                c->segs_unacked += 2; /* small segments: ACK soon (like quickack) */
+            /* Every segment counts one, so every second one is ACKed at
+             * once (RFC 9293 3.8.6.3, SHLD-19). A small one used to count
+             * two, which ACKed every small segment at once: no delayed
+             * ACK (SHLD-18) for exactly the request/response traffic it
+             * exists for (RFC 1122 4.2.3.2: let the response carry it). */
+            c->segs_unacked++;
             break;
         default:
             break; /* the peer already sent its FIN: ignore */

@@ -89,6 +89,17 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     c->snd_nxt = c->snd_una; /* go back: resend from the first unacknowledged byte */
     tcp_arm_rto(s, c);
     tcp_output(s, c);
+    if (c->snd_wnd == 0 && c->snd_nxt == c->snd_una && c->snd_una != c->snd_max) {
+        /* The window closed with data in flight, so nothing above was
+         * sent: the RTO fired again and again into the zero window until
+         * tcp_max_retries killed a connection whose peer was alive and
+         * answering (fixed). Probe the window instead (RFC 9293 3.8.6.1,
+         * RFC 1122 4.2.2.17: open while the peer answers the probes);
+         * what was in flight goes again from snd_una once it opens. */
+        c->persist = true;
+        s->stats.tcp.window_probes++;
+        tcp_send_probe(s, c);
+    }
 }
 
 void tcp_timer(struct ust_stack *s, ust_time_t now)
