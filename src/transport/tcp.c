@@ -556,7 +556,9 @@ void tcp_release(struct ust_stack *s, struct sock *sk)
     }
     if (!c->fin_queued) {
         c->fin_queued = true;
-        if (c->state == TCPS_ESTABLISHED || c->state == TCPS_SYN_RECEIVED)
+        /* SYN-RECEIVED stays until our SYN is acknowledged; sync_input()
+         * then moves on to FIN-WAIT-1 and the FIN goes out. */
+        if (c->state == TCPS_ESTABLISHED)
             tcp_set_state(s, c, TCPS_FIN_WAIT_1);
         else if (c->state == TCPS_CLOSE_WAIT)
             tcp_set_state(s, c, TCPS_LAST_ACK);

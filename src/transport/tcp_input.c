@@ -398,6 +398,13 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         tcp_set_state(s, c, TCPS_ESTABLISHED);
         if (c->parent)
             tcp_child_established(s, c);
+        /* Closed or shut down while SYN-RECEIVED (a simultaneous open):
+         * the FIN was queued for now (RFC 9293 3.10.4), not sent
+         * (fixed: it went to FIN-WAIT-1 with the SYN unacknowledged, and
+         * a retransmission then sent a FIN in the SYN's sequence number;
+         * shutdown() left it ESTABLISHED with its FIN sent). */
+        if (c->fin_queued)
+            tcp_set_state(s, c, TCPS_FIN_WAIT_1);
     }
     if (!process_ack(s, c, g)) {
         /* RFC 9293 3.10.7.4 fifth: "If the ACK acks something not yet

@@ -1,31 +1,67 @@
 /* Run longer by hand: mkdir -p tests/fuzz/corpus-run && build-sim/bin/ust_fuzz_frame -max_total_time=3600 tests/fuzz/corpus-run tests/fuzz/corpus
  *
- * libFuzzer target: a sequence of frames, clock steps and pings pushed into
- * one stack. The stack has a capture device "eth0" at 192.0.2.2/24 (MAC
- * 02:00:00:00:00:02, default route via 192.0.2.1), a loopback device at
- * 127.0.0.1/8 and a ping endpoint with identifier 0x5501.
+ * libFuzzer target: a sequence of frames, clock steps, pings and socket calls
+ * pushed into one stack. The stack has a capture device "eth0" at
+ * 192.0.2.2/24 (MAC 02:00:00:00:00:02, default route via 192.0.2.1), a
+ * loopback device at 127.0.0.1/8, a ping endpoint with identifier 0x5501,
+ * UDP sockets (below), a TCP listener on port 80 (backlog 4; what arrives is
+ * accepted, up to 8 connections at a time, beyond that closed at once) and a
+ * TCP connection it opens at start from port 40000 to 192.0.2.1:80 (its SYN
+ * waits for ARP). TCP timers are short (MSL 2 s, FIN-WAIT-2 5 s, 4 data and
+ * 3 SYN retransmissions) and buffers small (send 16 kB, receive 8 kB).
  *
  * The input is a sequence of records [op:1][arg:2, big-endian][bytes]:
- *   op % 7 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0
- *   op % 7 == 1  LO     deliver the next min(arg, left) bytes as a packet on lo
- *   op % 7 == 2  CLOCK  advance the clock by arg ms in one jump, then poll (no bytes)
- *   op % 7 == 3  PING   the next min(arg, left) bytes are [dst:4][seq:2][payload]
- *                       (missing header bytes read as zero): send an echo request
- *   op % 7 == 4  RECV   read up to arg ping replies and arg datagrams (no bytes)
- *   op % 7 == 5  USEND  the next min(arg, left) bytes are [dst:4][port:2][payload]:
- *                       send them from the UDP socket bound to port 7
- *   op % 7 == 6  CSEND  send the next min(arg, left) bytes from the UDP socket
- *                       connected to 192.0.2.1:9 (ICMP errors come back to it)
+ *   op % 14 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0
+ *   op % 14 == 1  LO     deliver the next min(arg, left) bytes as a packet on lo
+ *   op % 14 == 2  CLOCK  advance the clock by arg ms in one jump, then poll (no bytes)
+ *   op % 14 == 3  PING   the next min(arg, left) bytes are [dst:4][seq:2][payload]
+ *                        (missing header bytes read as zero): send an echo request
+ *   op % 14 == 4  RECV   read up to arg ping replies and arg datagrams (no bytes)
+ *   op % 14 == 5  USEND  the next min(arg, left) bytes are [dst:4][port:2][payload]:
+ *                        send them from the UDP socket bound to port 7
+ *   op % 14 == 6  CSEND  send the next min(arg, left) bytes from the UDP socket
+ *                        connected to 192.0.2.1:9 (ICMP errors come back to it)
+ *   op % 14 == 7  TSEG   the next min(arg, left) bytes are [sport:2][dport:2]
+ *                        [seq:4][ack:4][flags:1][window:2][optcode:1][options]
+ *                        [payload] (missing header bytes read as zero): a TCP
+ *                        segment from 192.0.2.1 (MAC ..:01) to us, checksummed.
+ *                        optcode & 0x3f option bytes follow (at most 40; the
+ *                        header is padded with EOL to a multiple of 4); 0x40:
+ *                        ack is absolute, else it is relative to the ISS of
+ *                        the connection those ports name (if any), so inputs
+ *                        can complete handshakes; 0x80: a wrong checksum
+ *   op % 14 == 8  TSEND  the next min(arg, left) bytes are [sel:1][data]: send
+ *                        data on TCP socket sel (below); sel & 0x80: instead
+ *                        send 256 x (data bytes + 1) bytes of a pattern (<= 64 kB)
+ *   op % 14 == 9  TRECV  read up to ((arg >> 8) + 1) x 256 bytes from TCP socket
+ *                        arg & 0x7f, with MSG_PEEK when arg & 0x80 (no bytes)
+ *   op % 14 == 10 TCLOSE close TCP socket arg & 0xff; arg & 0x100: SO_LINGER 0
+ *                        first (abort: RST) (no bytes)
+ *   op % 14 == 11 TSHUT  shutdown(TCP socket arg & 0xff, (arg >> 8) % 3) (no bytes)
+ *   op % 14 == 12 TCONN  the next min(arg, left) bytes are [lport:2][dport:2]
+ *                        [dst:1]: if the outgoing slot is free, connect from
+ *                        lport (0: ephemeral) to dport (0: 80) of 192.0.2.1
+ *                        (192.0.2.3, which never answers ARP, when dst is odd)
+ *   op % 14 == 13 TOPT   a socket option on TCP socket arg & 0xff, chosen by
+ *                        (arg >> 8) % 8: TCP_NODELAY on/off, keepalive on
+ *                        (1 s idle and interval, 2 probes)/off, SO_LINGER 0,
+ *                        SO_RCVBUF, SO_ERROR, TCP_MAXSEG (no bytes)
+ * TCP socket sel: among the open ones (the outgoing connection first, then
+ * the accepted ones), number sel modulo how many there are.
  * UDP datagrams to port 7 of the stack are queued on the bound socket; the
  * fragments of anything reach reassembly.
  * tests/fuzz/make-corpus.py writes seed inputs in this format.
  *
  * Checked on every run (abort() on violation): every frame the stack
  * transmits is a sane Ethernet frame from our MAC (>= 60 bytes, ARP or IPv4
- * with valid lengths and checksums, our addresses as sender); the ARP cache
- * stays consistent; and after the sequence, ten minutes of virtual time later,
- * every timer has run out and no packet buffer is left. */
+ * with valid lengths and checksums, our addresses as sender; TCP segments
+ * parse with a valid checksum and sane flags); the ARP cache and the TCP
+ * connections (lists, queues, sequence variables, windows) stay consistent;
+ * socket calls fail only with errors a program must expect; and at the end,
+ * every socket closed and half an hour of virtual time later, every timer
+ * has run out, no connection is left and no packet buffer either. */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,18 +73,30 @@
 #include "harness.h"
 #include "wire/arp.h"
 #include "wire/bytes.h"
+#include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 #include "net/ip_frag.h"
+#include "transport/socket.h"
+#include "transport/tcp.h"
 #include "ustack/socket.h"
 
 #define FUZZ_PING_ID 0x5501
 #define FUZZ_START (1000 * UST_SEC)
 #define FUZZ_IP_LO UST_IP4(127, 0, 0, 1)
 
-enum { OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND, OP_COUNT };
+enum {
+    OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND,
+    OP_TSEG, OP_TSEND, OP_TRECV, OP_TCLOSE, OP_TSHUT, OP_TCONN, OP_TOPT,
+    OP_COUNT
+};
+
+#define FUZZ_TCP_PORT 80         /* the listener */
+#define FUZZ_TCP_LPORT 40000     /* the outgoing connection's first port */
+#define FUZZ_TCP_ACCEPTED 8      /* accepted connections kept open at once */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,6 +114,9 @@ struct fuzz {
     struct cap *cap;
     int eth, lo, ping;
     int udp, cudp;       /* UDP sockets: bound to port 7; connected to 192.0.2.1:9 */
+    int tlisten;         /* TCP listener on port 80 */
+    int tout;            /* the outgoing TCP connection; 0: none */
+    int tacc[FUZZ_TCP_ACCEPTED]; /* accepted TCP connections; 0: free slot */
     ust_time_t now;
     uint64_t eth_frames; /* delivered on eth0 */
 };
@@ -125,6 +176,26 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
         TX_CHECK(udp_parse(p + ip.hdr_len, (size_t)ip.total_len - ip.hdr_len, ip.src, ip.dst, &u) ==
                  WIRE_OK);
         TX_CHECK(u.checksum != 0); /* we always compute it */
+    }
+    if (ip.proto == IPV4_PROTO_TCP) {
+        /* Segments are cut to the MSS: never fragmented, never broadcast. */
+        TX_CHECK(!ipv4_is_fragment(&ip));
+        TX_CHECK(!ip_bcast);
+        struct tcp_repr t;
+        size_t tl = (size_t)ip.total_len - ip.hdr_len;
+        TX_CHECK(tcp_parse(p + ip.hdr_len, tl, ip.src, ip.dst, &t) == WIRE_OK);
+        size_t dlen = tl - t.hdr_len;
+        TX_CHECK(t.sport != 0 && t.dport != 0);
+        TX_CHECK((t.flags & ~(TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK)) == 0);
+        TX_CHECK(!((t.flags & TCP_SYN) && (t.flags & (TCP_FIN | TCP_RST))));
+        /* Only an active open's SYN and a RST answering an ACK lack ACK. */
+        TX_CHECK((t.flags & TCP_ACK) || t.flags == TCP_SYN || t.flags == TCP_RST);
+        TX_CHECK(!(t.flags & TCP_RST) || dlen == 0);
+        TX_CHECK(!(t.flags & TCP_SYN) || dlen == 0);
+        TX_CHECK(dlen <= 1460);
+        /* The MSS option on SYNs only, telling what a 1500-byte MTU takes. */
+        TX_CHECK((t.flags & TCP_SYN) ? t.mss == 1460 : t.mss == 0);
+        TX_CHECK(t.wscale < 0 && !t.sack_perm && !t.has_ts); /* not spoken yet */
     }
     if (ip.proto == IPV4_PROTO_ICMP && !ipv4_is_fragment(&ip)) {
         struct icmp_repr m;
@@ -192,11 +263,332 @@ static void check_arp(const struct fuzz *z)
     }
 }
 
+/* The TCP connections: lists, listener queues, sequence variables. */
+static void check_tcp(const struct fuzz *z)
+{
+    struct ust_stack *s = z->s;
+    unsigned n = 0;
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
+        n++;
+        CHECK(n <= 1000);
+        CHECK(c->next == NULL || c->next->prev == c);
+        CHECK((unsigned)c->state <= TCPS_TIME_WAIT);
+        if (c->sk)
+            CHECK(c->sk->tcp == c);
+        if (c->state == TCPS_LISTEN) {
+            unsigned ns = 0, na = 0;
+            const struct tcp_conn *last = NULL;
+            for (const struct tcp_conn *q = c->synq; q; q = q->qnext) {
+                ns++;
+                CHECK(q->parent == c && q->state == TCPS_SYN_RECEIVED && !q->sk);
+            }
+            for (const struct tcp_conn *q = c->acceptq; q; q = q->qnext) {
+                na++;
+                last = q;
+                CHECK(q->parent == c && !q->sk);
+            }
+            CHECK(ns == c->syn_qlen && na == c->accept_qlen);
+            CHECK(last == c->acceptq_tail);
+            CHECK(ns + na <= c->backlog);
+            continue;
+        }
+        if (c->state == TCPS_CLOSED) {
+            CHECK(c->sk != NULL); /* else it would have been freed */
+            CHECK(c->rto_at == UST_TIME_NEVER && c->tw_at == UST_TIME_NEVER);
+            continue;
+        }
+        /* Not in a queue, or waiting in the listener's. */
+        CHECK(c->parent == NULL || c->sk == NULL);
+        CHECK(tcp_lookup(s, c->laddr, c->lport, c->raddr, c->rport) == c);
+        CHECK(c->laddr == T_IP_US);
+        CHECK(seq_le(c->snd_una, c->snd_nxt) && seq_le(c->snd_nxt, c->snd_max));
+        CHECK(c->sndq.len <= c->sndq.cap && c->rcvq.len <= c->rcvq.cap);
+        CHECK(c->snd_mss > 0 && c->snd_mss <= 1460);
+        if (c->state == TCPS_SYN_SENT)
+            continue;
+        /* The advertised right edge is near rcv_nxt: ahead by at most the
+         * largest window, or behind by what the ring took beyond it. */
+        CHECK((uint32_t)(c->rcv_adv - c->rcv_nxt) <= 65535 ||
+              (uint32_t)(c->rcv_nxt - c->rcv_adv) <= c->rcvq.cap + 1);
+        if (c->state == TCPS_SYN_RECEIVED)
+            continue;
+        /* Synchronized: our SYN is acknowledged. In flight: bytes of the
+         * send ring, plus our FIN. */
+        CHECK(seq_gt(c->snd_una, c->iss));
+        CHECK(c->snd_max - c->snd_una <= c->sndq.len + (c->fin_sent ? 1u : 0u));
+        CHECK(!c->fin_sent || c->fin_queued);
+    }
+    CHECK(n == s->tcp->nconns);
+}
+
+/* Accept what the listener has (non-blocking); beyond the slots, close. */
+static void tcp_accept_all(struct fuzz *z)
+{
+    while (z->tlisten) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        int fd = ust_accept4(z->s, z->tlisten, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK);
+        if (fd < 0) {
+            CHECK(errno == EAGAIN);
+            return;
+        }
+        CHECK(fl == sizeof(from) && from.sin_family == AF_INET);
+        CHECK(ntohs(from.sin_port) != 0);
+        unsigned i = 0;
+        while (i < FUZZ_TCP_ACCEPTED && z->tacc[i])
+            i++;
+        if (i == FUZZ_TCP_ACCEPTED)
+            CHECK(ust_close(z->s, fd) == 0);
+        else
+            z->tacc[i] = fd;
+    }
+}
+
+/* Readiness as poll(2) reports it: only the flags that exist. */
+static void tcp_poll_all(struct fuzz *z)
+{
+    struct pollfd pfd[FUZZ_TCP_ACCEPTED + 2];
+    nfds_t n = 0;
+    if (z->tlisten)
+        pfd[n++] = (struct pollfd){.fd = z->tlisten, .events = POLLIN};
+    if (z->tout)
+        pfd[n++] = (struct pollfd){.fd = z->tout, .events = POLLIN | POLLOUT};
+    for (unsigned i = 0; i < FUZZ_TCP_ACCEPTED; i++)
+        if (z->tacc[i])
+            pfd[n++] = (struct pollfd){.fd = z->tacc[i], .events = POLLIN | POLLOUT};
+    if (n == 0)
+        return;
+    int r = ust_poll(z->s, pfd, n, 0);
+    CHECK(r >= 0 && (nfds_t)r <= n);
+    for (nfds_t i = 0; i < n; i++)
+        CHECK((pfd[i].revents & ~(POLLIN | POLLOUT | POLLERR | POLLHUP)) == 0);
+}
+
 static void step(struct fuzz *z)
 {
     ust_stack_poll(z->s, z->now);
+    tcp_accept_all(z);
+    tcp_poll_all(z);
     drain_tx(z);
     check_arp(z);
+    check_tcp(z);
+}
+
+/* ---- TCP ops ---- */
+
+/* Errors a TCP socket call may report to a program. */
+static bool tcp_errno_ok(int e)
+{
+    return e == EAGAIN || e == EPIPE || e == ENOTCONN || e == ECONNRESET || e == ETIMEDOUT ||
+           e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == ENOPROTOOPT;
+}
+
+/* The TCP socket that sel names (0 if none is open); *slot gets where it
+ * is kept (-1: the outgoing one). */
+static int tcp_pick(const struct fuzz *z, unsigned sel, int *slot)
+{
+    int fds[FUZZ_TCP_ACCEPTED + 1], slots[FUZZ_TCP_ACCEPTED + 1];
+    unsigned n = 0;
+    if (z->tout) {
+        slots[n] = -1;
+        fds[n++] = z->tout;
+    }
+    for (int i = 0; i < FUZZ_TCP_ACCEPTED; i++)
+        if (z->tacc[i]) {
+            slots[n] = i;
+            fds[n++] = z->tacc[i];
+        }
+    if (n == 0)
+        return 0;
+    *slot = slots[sel % n];
+    return fds[sel % n];
+}
+
+static void op_tconn(struct fuzz *z, const uint8_t *p, size_t n)
+{
+    if (z->tout)
+        return;
+    uint8_t a[5] = {0};
+    memcpy(a, p, n < sizeof(a) ? n : sizeof(a));
+    uint16_t lport = ld16(a), dport = ld16(a + 2);
+    ust_ip4_t dst = a[4] & 1 ? T_IP_OTHER : T_IP_PEER;
+    int fd = ust_socket(z->s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    CHECK(fd > 0);
+    int one = 1;
+    CHECK(ust_setsockopt(z->s, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(lport)};
+    if (lport && ust_bind(z->s, fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        CHECK(errno == EADDRINUSE || errno == EACCES);
+        CHECK(ust_close(z->s, fd) == 0);
+        return;
+    }
+    sin.sin_port = htons(dport ? dport : FUZZ_TCP_PORT);
+    sin.sin_addr.s_addr = htonl(dst);
+    int r = ust_connect(z->s, fd, (struct sockaddr *)&sin, sizeof(sin));
+    CHECK(r == -1);
+    if (errno != EINPROGRESS) {
+        /* the 4-tuple is taken (TIME-WAIT), or no port is free */
+        CHECK(errno == EADDRNOTAVAIL || errno == EADDRINUSE);
+        CHECK(ust_close(z->s, fd) == 0);
+        return;
+    }
+    z->tout = fd;
+}
+
+static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
+{
+    uint8_t h[16] = {0};
+    memcpy(h, p, n < sizeof(h) ? n : sizeof(h));
+    size_t left = n > sizeof(h) ? n - sizeof(h) : 0;
+    p += n - left;
+    struct tcp_repr th = {.sport = ld16(h), .dport = ld16(h + 2), .seq = ld32(h + 4),
+                          .ack = ld32(h + 8), .flags = h[12], .window = ld16(h + 13)};
+    uint8_t code = h[15];
+    size_t optlen = code & 0x3f;
+    if (optlen > 40)
+        optlen = 40;
+    if (optlen > left)
+        optlen = left;
+    if (!(code & 0x40)) {
+        const struct tcp_conn *c = tcp_lookup(z->s, T_IP_US, th.dport, T_IP_PEER, th.sport);
+        if (c)
+            th.ack += c->iss;
+    }
+    size_t hl = TCP_HDR_LEN + ((optlen + 3) & ~(size_t)3);
+    size_t dlen = left - optlen;
+    if (dlen > 1500 - IPV4_HDR_LEN - hl)
+        dlen = 1500 - IPV4_HDR_LEN - hl;
+    uint8_t seg[1500];
+    /* Emit a plain header in place, then splice the raw options in and fix
+     * the data offset and the checksum. */
+    tcp_emit(&th, T_IP_PEER, T_IP_US, seg, 0);
+    memset(seg + TCP_HDR_LEN, 0, hl - TCP_HDR_LEN);
+    memcpy(seg + TCP_HDR_LEN, p, optlen);
+    memcpy(seg + hl, p + optlen, dlen);
+    seg[12] = (uint8_t)((hl / 4) << 4);
+    seg[16] = seg[17] = 0;
+    uint16_t ck = cksum_fold(cksum_add(
+        ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)(hl + dlen)), seg, hl + dlen));
+    if (code & 0x80)
+        ck ^= 0x0101;
+    st16(seg + 16, ck);
+    uint8_t pkt[1500], frame[ETH_HDR_LEN + 1500];
+    size_t plen = build_ipv4(pkt, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x7cb, 0, 64, seg, hl + dlen);
+    size_t flen = build_eth(frame, t_mac_us, t_mac_peer, ETH_TYPE_IPV4, pkt, plen);
+    ust_stack_input(z->s, z->eth, frame, flen, z->now);
+    z->eth_frames++;
+}
+
+static void op_tsend(struct fuzz *z, const uint8_t *p, size_t n)
+{
+    static const uint8_t pattern[65536] = {1, 2, 3}; /* mostly zeros: fine */
+    if (n == 0)
+        return;
+    int slot;
+    int fd = tcp_pick(z, p[0], &slot);
+    if (!fd)
+        return;
+    const uint8_t *data = p + 1;
+    size_t len = n - 1;
+    if (p[0] & 0x80) {
+        data = pattern;
+        len = 256 * (n);
+        if (len > sizeof(pattern))
+            len = sizeof(pattern);
+    }
+    ssize_t r = ust_send(z->s, fd, data, len, MSG_NOSIGNAL);
+    CHECK(r >= 0 ? (size_t)r <= len : tcp_errno_ok(errno));
+    CHECK(len == 0 || r != 0);
+}
+
+static void op_trecv(struct fuzz *z, uint16_t arg)
+{
+    uint8_t buf[65536];
+    int slot;
+    int fd = tcp_pick(z, arg & 0x7f, &slot);
+    if (!fd)
+        return;
+    size_t want = ((size_t)(arg >> 8) + 1) * 256;
+    ssize_t r = ust_recv(z->s, fd, buf, want, (arg & 0x80) ? MSG_PEEK : 0);
+    CHECK(r >= 0 ? (size_t)r <= want : tcp_errno_ok(errno));
+}
+
+static void op_tclose(struct fuzz *z, uint16_t arg)
+{
+    int slot;
+    int fd = tcp_pick(z, arg & 0xff, &slot);
+    if (!fd)
+        return;
+    if (arg & 0x100) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        CHECK(ust_setsockopt(z->s, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+    }
+    CHECK(ust_close(z->s, fd) == 0);
+    CHECK(ust_close(z->s, fd) == -1 && errno == EBADF);
+    if (slot < 0)
+        z->tout = 0;
+    else
+        z->tacc[slot] = 0;
+}
+
+static void op_tshut(struct fuzz *z, uint16_t arg)
+{
+    static const int how[3] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+    int slot;
+    int fd = tcp_pick(z, arg & 0xff, &slot);
+    if (!fd)
+        return;
+    int r = ust_shutdown(z->s, fd, how[(arg >> 8) % 3]);
+    CHECK(r == 0 || errno == ENOTCONN);
+}
+
+static void op_topt(struct fuzz *z, uint16_t arg)
+{
+    int slot;
+    int fd = tcp_pick(z, arg & 0xff, &slot);
+    if (!fd)
+        return;
+    int v = 1, r = 0;
+    socklen_t vl = sizeof(v);
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    switch ((arg >> 8) % 8) {
+    case 0:
+    case 1:
+        v = (arg >> 8) % 8 == 0;
+        r = ust_setsockopt(z->s, fd, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v));
+        break;
+    case 2:
+        r = ust_setsockopt(z->s, fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+        CHECK(r == 0);
+        r = ust_setsockopt(z->s, fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+        CHECK(r == 0);
+        v = 2;
+        r = ust_setsockopt(z->s, fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+        CHECK(r == 0);
+        v = 1;
+        r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+        break;
+    case 3:
+        v = 0;
+        r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
+        break;
+    case 4:
+        r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        break;
+    case 5:
+        v = 2048;
+        r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+        break;
+    case 6:
+        r = ust_getsockopt(z->s, fd, SOL_SOCKET, SO_ERROR, &v, &vl);
+        CHECK(r != 0 || v >= 0);
+        break;
+    default:
+        r = ust_getsockopt(z->s, fd, IPPROTO_TCP, TCP_MAXSEG, &v, &vl);
+        CHECK(r != 0 || (v > 0 && v <= 1460));
+        break;
+    }
+    CHECK(r == 0);
 }
 
 static void fuzz_init(struct fuzz *z)
@@ -204,6 +596,15 @@ static void fuzz_init(struct fuzz *z)
     memset(z, 0, sizeof(*z));
     struct ust_config cfg;
     test_config(&cfg, 0x5eed); /* silent unless USTACK_LOG is set, for replays */
+    /* Short TCP timers, so that every connection can run its course
+     * within the virtual time the run ends with; small buffers, so that
+     * windows fill with little input. */
+    cfg.tcp_msl = 1 * UST_SEC;
+    cfg.tcp_fin_timeout = 5 * UST_SEC;
+    cfg.tcp_max_retries = 4;
+    cfg.tcp_syn_retries = 3;
+    cfg.tcp_sndbuf = 16384;
+    cfg.tcp_rcvbuf = 8192;
     z->now = FUZZ_START;
     CHECK(ust_stack_create(&cfg, &z->s) == 0);
     struct ust_device *d;
@@ -224,7 +625,16 @@ static void fuzz_init(struct fuzz *z)
     sin.sin_port = htons(9);
     sin.sin_addr.s_addr = htonl(T_IP_PEER);
     CHECK(ust_connect(z->s, z->cudp, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    z->tlisten = ust_socket(z->s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sin = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(FUZZ_TCP_PORT)};
+    CHECK(ust_bind(z->s, z->tlisten, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    CHECK(ust_listen(z->s, z->tlisten, 4) == 0);
     drain_tx(z); /* the gratuitous ARP */
+    /* The outgoing connection: its SYN waits for the peer's MAC. */
+    uint8_t conn[5] = {FUZZ_TCP_LPORT >> 8, FUZZ_TCP_LPORT & 0xff, 0, FUZZ_TCP_PORT, 0};
+    op_tconn(z, conn, sizeof(conn));
+    CHECK(z->tout > 0);
+    drain_tx(z);
 }
 
 static void op_ping(struct fuzz *z, const uint8_t *p, size_t n)
@@ -316,13 +726,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             op_usend(&z, data + off, n, op == OP_CSEND);
             off += n;
             break;
+        case OP_TSEG:
+            op_tseg(&z, data + off, n);
+            off += n;
+            break;
+        case OP_TSEND:
+            op_tsend(&z, data + off, n);
+            off += n;
+            break;
+        case OP_TRECV:
+            op_trecv(&z, arg);
+            break;
+        case OP_TCLOSE:
+            op_tclose(&z, arg);
+            break;
+        case OP_TSHUT:
+            op_tshut(&z, arg);
+            break;
+        case OP_TCONN:
+            op_tconn(&z, data + off, n);
+            off += n;
+            break;
+        case OP_TOPT:
+            op_topt(&z, arg);
+            break;
         }
         step(&z);
     }
 
-    /* Ten minutes later, having stepped through every deadline on the way:
-     * retries have given up, entries expired, the loopback queue is empty. */
-    ust_time_t end = z.now + 600 * UST_SEC;
+    /* Every TCP socket closed: what is left runs on its own (FIN
+     * retransmissions, persist probes, TIME-WAIT, orphaned FIN-WAIT-2)
+     * and must end by itself. */
+    if (z.tout)
+        CHECK(ust_close(z.s, z.tout) == 0);
+    for (unsigned i = 0; i < FUZZ_TCP_ACCEPTED; i++)
+        if (z.tacc[i])
+            CHECK(ust_close(z.s, z.tacc[i]) == 0);
+    CHECK(ust_close(z.s, z.tlisten) == 0);
+    z.tout = 0;
+    memset(z.tacc, 0, sizeof(z.tacc));
+    z.tlisten = 0;
+    drain_tx(&z);
+
+    /* Half an hour later, having stepped through every deadline on the
+     * way: retries have given up, entries expired, the loopback queue is
+     * empty, every connection is gone. (The longest: 5 retransmissions or
+     * probes backed off to 60 s each, then 2*MSL.) */
+    ust_time_t end = z.now + 1800 * UST_SEC;
     for (unsigned guard = 0;; guard++) {
         CHECK(guard < 100000); /* no timer may fire forever */
         ust_time_t d = ust_stack_next_deadline(z.s);
@@ -335,6 +785,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     z.now = end;
     step(&z);
     CHECK(ust_stack_next_deadline(z.s) == UST_TIME_NEVER);
+    CHECK(z.s->tcp->all == NULL && z.s->tcp->nconns == 0);
     const struct ust_stats *st = ust_stack_stats(z.s);
     CHECK(st->eth.rx == z.eth_frames);
     CHECK(ust_ping_close(z.s, z.ping) == 0);

@@ -4,14 +4,31 @@
 Usage: tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus)
 
 Each input is a sequence of records [op:1][arg:2, big-endian][bytes], as
-fuzz_frame.c reads them:
+fuzz_frame.c reads them (its header comment is the reference):
   0 ETH    arg bytes follow: a frame delivered on eth0
   1 LO     arg bytes follow: a bare IPv4 packet delivered on lo
   2 CLOCK  no bytes: the clock jumps by arg ms, then the stack polls
   3 PING   arg bytes follow: [dst:4][seq:2][payload]: send an echo request
-  4 RECV   no bytes: read up to arg ping replies
+  4 RECV   no bytes: read up to arg ping replies and datagrams
+  5 USEND  arg bytes follow: [dst:4][port:2][payload] from the UDP socket on port 7
+  6 CSEND  arg bytes follow: payload from the UDP socket connected to 192.0.2.1:9
+  7 TSEG   arg bytes follow: [sport:2][dport:2][seq:4][ack:4][flags:1][window:2]
+           [optcode:1][options][payload]: a TCP segment from 192.0.2.1; ack is
+           relative to the ISS of the connection the ports name (optcode 0x40:
+           absolute), optcode & 0x3f option bytes, 0x80: a bad checksum
+  8 TSEND  arg bytes follow: [sel:1][data] sent on TCP socket sel (sel & 0x80:
+           256 x arg bytes of a pattern instead)
+  9 TRECV  no bytes: read ((arg >> 8) + 1) x 256 bytes from TCP socket arg & 0x7f
+ 10 TCLOSE no bytes: close TCP socket arg & 0xff (arg & 0x100: SO_LINGER 0 first)
+ 11 TSHUT  no bytes: shutdown(TCP socket arg & 0xff, (SHUT_RD, SHUT_WR, SHUT_RDWR)[arg >> 8])
+ 12 TCONN  arg bytes follow: [lport:2][dport:2][dst:1]: connect out again
+ 13 TOPT   no bytes: socket option (arg >> 8) % 8 on TCP socket arg & 0xff
+TCP socket sel counts the open ones: the outgoing connection first (while it
+is open), then the accepted ones.
 The stack under test: eth0 02:00:00:00:00:02 at 192.0.2.2/24, default route
-via 192.0.2.1, lo at 127.0.0.1/8, ping identifier 0x5501.
+via 192.0.2.1, lo at 127.0.0.1/8, ping identifier 0x5501, a TCP listener on
+port 80 and a TCP connection from port 40000 to 192.0.2.1:80 (its SYN waits
+for the peer's MAC address).
 
 The output is deterministic; rerun after changing the format and commit the
 result.
@@ -40,7 +57,8 @@ LIMITED_BCAST = ip("255.255.255.255")
 LO = ip("127.0.0.1")
 PING_ID = 0x5501
 
-OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND = range(7)
+(OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND, OP_TSEG, OP_TSEND, OP_TRECV,
+ OP_TCLOSE, OP_TSHUT, OP_TCONN, OP_TOPT) = range(14)
 
 
 # ---- wire builders ----
@@ -167,6 +185,72 @@ def fragments(pkt_payload, proto, ident, size, order=None, src=PEER, dst=US):
 
 
 LEARN_PEER = ETH(arp_frame(2, PEER_MAC, PEER, US_MAC, US))
+
+# ---- TCP ----
+FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+LISTEN_PORT = 80      # the stack's listener
+OUT_PORT = 40000      # the stack's outgoing connection, to PEER:80
+SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
+
+
+def opt_mss(v=1460):
+    return struct.pack("!BBH", 2, 4, v)
+
+
+def TSEG(sport, dport, seq, ack=0, flags=ACK, window=65535, opts=b"", payload=b"",
+         absolute=False, bad_sum=False):
+    """A TCP segment from PEER; ack is relative to our ISS unless absolute."""
+    code = len(opts) | (0x40 if absolute else 0) | (0x80 if bad_sum else 0)
+    body = (struct.pack("!HHIIBHB", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, flags,
+                        window, code) + opts + payload)
+    return rec(OP_TSEG, len(body), body)
+
+
+def TSEND(sel, data=b"", bulk=False):
+    body = bytes([sel | (0x80 if bulk else 0)]) + data
+    return rec(OP_TSEND, len(body), body)
+
+
+def TRECV(sel, n256=0, peek=False):
+    return rec(OP_TRECV, (n256 << 8) | (0x80 if peek else 0) | sel)
+
+
+def TCLOSE(sel, abort=False):
+    return rec(OP_TCLOSE, (0x100 if abort else 0) | sel)
+
+
+def TSHUT(sel, how):
+    return rec(OP_TSHUT, (how << 8) | sel)
+
+
+def TCONN(lport=0, dport=0, other=False):
+    body = struct.pack("!HHB", lport, dport, 1 if other else 0)
+    return rec(OP_TCONN, len(body), body)
+
+
+def TOPT(sel, which):
+    return rec(OP_TOPT, (which << 8) | sel)
+
+
+def tcp_raw(sport, dport, seq, ack, flags, window=65535, doff=None, opts=b"", payload=b"",
+            src=PEER, dst=US):
+    """A TCP segment with a free-form data offset (for malformed headers)."""
+    hl = 20 + len(opts)
+    off = (hl // 4) if doff is None else doff
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, window, 0, 0) + opts
+    seg = hdr + payload
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(seg))
+    s = cksum(pseudo + seg)
+    return seg[:16] + struct.pack("!H", s) + seg[18:]
+
+
+def passive_open(sport, iss=1000, opts=None):
+    """The peer connects to port 80: SYN, then the ACK of our SYN-ACK."""
+    return (TSEG(sport, LISTEN_PORT, iss, 0, SYN, opts=opt_mss() if opts is None else opts, absolute=True)
+            + TSEG(sport, LISTEN_PORT, iss + 1, 1, ACK))
+
+
+ACTIVE_OPEN = LEARN_PEER + TSEG(LISTEN_PORT, OUT_PORT, 5000, 1, SYN | ACK, opts=opt_mss())
 
 
 def corpus():
@@ -297,6 +381,159 @@ def corpus():
     c["frag-missing-last"] = LEARN_PEER + fragments(big, 17, 0x104, 1480, order=[0, 1]) + CLOCK(31000)
     c["frag-echo-request"] = LEARN_PEER + fragments(echo(8, 0x55, 1, b"z" * 3000), 1, 0x105, 1480)
     c["ping-fragmented"] = LEARN_PEER + PING(PEER, 7, b"q" * 5000) + RECV(1)
+
+    # ---- TCP ----
+    # Passive open (socket 1: the outgoing connection is socket 0), a request,
+    # a response, our FIN first (we end in TIME-WAIT).
+    req = b"GET / HTTP/1.0\r\n\r\n"
+    resp = b"HTTP/1.0 200 OK\r\n\r\nhello"
+    c["tcp-passive-http"] = (LEARN_PEER + passive_open(5000)
+                             + TSEG(5000, 80, 1001, 1, PSH | ACK, payload=req) + TRECV(1)
+                             + TSEND(1, resp) + TSEG(5000, 80, 1001 + len(req), 1 + len(resp))
+                             + TCLOSE(1) + TSEG(5000, 80, 1001 + len(req), 2 + len(resp), FIN | ACK)
+                             + CLOCK(3000))
+    # Active open: the SYN-ACK for the outgoing connection, data both ways,
+    # the peer closes first (we go CLOSE-WAIT, LAST-ACK).
+    c["tcp-active-data"] = (ACTIVE_OPEN + TSEND(0, b"hello server") + CLOCK(1)
+                            + TSEG(80, OUT_PORT, 5001, 13, PSH | ACK, payload=b"hello client")
+                            + CLOCK(50) + TRECV(0) + TSEG(80, OUT_PORT, 5013, 13, FIN | ACK)
+                            + TRECV(0) + TSHUT(0, SHUT_WR) + TSEG(80, OUT_PORT, 5014, 14, ACK)
+                            + TRECV(0) + TCLOSE(0))
+    # SYN retransmissions give up: ETIMEDOUT on the outgoing connection.
+    c["tcp-syn-timeout"] = LEARN_PEER + CLOCK(20000) + CLOCK(20000) + TRECV(0) + TOPT(0, 6)
+    # RST for our SYN: connection refused; then connect again, elsewhere.
+    c["tcp-refused"] = (LEARN_PEER + TSEG(80, OUT_PORT, 0, 1, RST | ACK) + TRECV(0) + TSEND(0, b"x")
+                        + TCLOSE(0) + TCONN(0, 8080) + CLOCK(1)
+                        + TCONN(0, 8080, other=True) + CLOCK(5000))
+    c["tcp-connect-unresolved"] = (TCLOSE(0) + TCONN(0, 80, other=True)
+                                   + b"".join(CLOCK(1000) for _ in range(6)) + TRECV(0))
+    # Simultaneous open: the peer's SYN crosses ours, then its SYN-ACK.
+    c["tcp-simultaneous-open"] = (LEARN_PEER + TSEG(80, OUT_PORT, 7000, 0, SYN, opts=opt_mss(), absolute=True)
+                                  + TSEG(80, OUT_PORT, 7000, 1, SYN | ACK, opts=opt_mss())
+                                  + TSEG(80, OUT_PORT, 7001, 1, ACK) + TSEND(0, b"after simultaneous open"))
+    # Simultaneous close.
+    c["tcp-simultaneous-close"] = (ACTIVE_OPEN + TSHUT(0, SHUT_WR)
+                                   + TSEG(80, OUT_PORT, 5001, 1, FIN | ACK)
+                                   + TSEG(80, OUT_PORT, 5002, 2, ACK) + CLOCK(2500) + TCLOSE(0))
+    # Out-of-order, duplicate and overlapping data; the hole filled last.
+    data = bytes(range(256)) * 8
+    segs = [(0, 500), (1000, 1500), (500, 1000), (1200, 1800), (1500, 2048), (0, 700)]
+    c["tcp-reassembly"] = (LEARN_PEER + passive_open(5001, iss=0x7fffff00)
+                           + b"".join(TSEG(5001, 80, 0x7fffff01 + a, 1, ACK, payload=data[a:b])
+                                      for a, b in segs[:2])
+                           + TSEG(5001, 80, 0x7fffff01 + 1000, 1, ACK, payload=data[1000:1500])
+                           + b"".join(TSEG(5001, 80, 0x7fffff01 + a, 1, ACK, payload=data[a:b])
+                                      for a, b in segs[2:])
+                           + TRECV(1, 8) + CLOCK(100) + TRECV(1, 8))
+    # Sequence numbers wrapping through zero.
+    c["tcp-seq-wrap"] = (LEARN_PEER + passive_open(5002, iss=0xfffffff0)
+                         + TSEG(5002, 80, 0xfffffff1, 1, PSH | ACK, payload=b"w" * 100)
+                         + TSEG(5002, 80, 0xfffffff1 + 100, 1, FIN | ACK) + TRECV(1) + TCLOSE(1)
+                         + TSEG(5002, 80, 0xfffffff1 + 101, 2, ACK))
+    # Receive window full (8 kB), then read; the window update.
+    c["tcp-recv-window-full"] = (LEARN_PEER + passive_open(5003)
+                                 + b"".join(TSEG(5003, 80, 1001 + i * 1460, 1, ACK, payload=b"z" * 1460)
+                                            for i in range(7))
+                                 + TRECV(1, 15) + TSEG(5003, 80, 1001 + 7 * 1460, 1, ACK, payload=b"y" * 1460)
+                                 + TRECV(1, 255))
+    # The peer's zero window: persist probes, then the window opens.
+    c["tcp-zero-window"] = (ACTIVE_OPEN + TSEG(80, OUT_PORT, 5001, 1, ACK, window=0)
+                            + TSEND(0, b"waiting for a window") + CLOCK(1500) + CLOCK(3000)
+                            + TSEG(80, OUT_PORT, 5001, 1, ACK, window=0) + CLOCK(6000)
+                            + TSEG(80, OUT_PORT, 5001, 1, ACK, window=1000) + CLOCK(10)
+                            + TSEG(80, OUT_PORT, 5001, 21, ACK))
+    # A zero window, then our close: the orphan's probes give up.
+    c["tcp-zero-window-orphan"] = (ACTIVE_OPEN + TSEG(80, OUT_PORT, 5001, 1, ACK, window=0)
+                                   + TSEND(0, b"never sent") + TCLOSE(0) + CLOCK(60000))
+    # Bulk send, losses: duplicate ACKs (fast retransmit), partial ACKs, RTO.
+    c["tcp-fast-retransmit"] = (ACTIVE_OPEN + TSEND(0, b"\0" * 40, bulk=True) + CLOCK(1)
+                                + b"".join(TSEG(80, OUT_PORT, 5001, 1 + 1460, ACK) for _ in range(5))
+                                + TSEG(80, OUT_PORT, 5001, 1 + 3 * 1460, ACK)
+                                + TSEG(80, OUT_PORT, 5001, 1 + 6 * 1460, ACK) + CLOCK(2000)
+                                + CLOCK(4000) + TSEG(80, OUT_PORT, 5001, 1 + 10 * 1460, ACK))
+    c["tcp-rto-give-up"] = (ACTIVE_OPEN + TSEND(0, b"no one acks this") + CLOCK(30000)
+                            + CLOCK(60000) + TRECV(0) + TSEND(0, b"x"))
+    # RST: exact (reset), in window but not exact (challenge ACK), outside.
+    c["tcp-rst"] = (ACTIVE_OPEN + TSEG(80, OUT_PORT, 5100, 0, RST, absolute=True)
+                    + TSEG(80, OUT_PORT, 900000, 0, RST, absolute=True)
+                    + TSEG(80, OUT_PORT, 5001, 0, RST, absolute=True) + TRECV(0) + TSEND(0, b"x")
+                    + LEARN_PEER + passive_open(5004) + TSEG(5004, 80, 1001, 1, RST | ACK)
+                    + passive_open(5005) + TCLOSE(1, abort=True))
+    # RFC 5961: SYN in a synchronized state, an ACK from too long ago,
+    # one acknowledging the future; many, to reach the rate limit.
+    c["tcp-challenge"] = (ACTIVE_OPEN + TSEG(80, OUT_PORT, 6000, 0, SYN, absolute=True)
+                          + TSEG(80, OUT_PORT, 5001, 0x80000000, ACK)
+                          + TSEG(80, OUT_PORT, 5001, 500000, ACK, payload=b"future")
+                          + b"".join(TSEG(80, OUT_PORT, 5001 + i, 0, RST, absolute=True)
+                                     for i in range(1, 40)))
+    # SYN-RECEIVED: the SYN again (our SYN-ACK lost), a bad ACK, a RST.
+    c["tcp-syn-received"] = (LEARN_PEER + TSEG(5006, 80, 1000, 0, SYN, absolute=True)
+                             + TSEG(5006, 80, 1000, 0, SYN, absolute=True) + CLOCK(1200)
+                             + TSEG(5006, 80, 1001, 77, ACK) + TSEG(5006, 80, 1001, 0, RST, absolute=True)
+                             + TSEG(5007, 80, 2000, 0, SYN, absolute=True) + CLOCK(20000))
+    # A SYN flood beyond the backlog (4); then the accept slots (8) overflow.
+    c["tcp-backlog"] = (LEARN_PEER + b"".join(TSEG(6000 + i, 80, 100 * i, 0, SYN, absolute=True)
+                                              for i in range(8))
+                        + b"".join(passive_open(7000 + i) for i in range(12)) + CLOCK(100))
+    # Options: none (MSS 536), tiny MSS, window scale, SACK, timestamps,
+    # NOPs, EOL, zero and overrunning lengths.
+    c["tcp-options"] = (LEARN_PEER + passive_open(5010, opts=b"")
+                        + passive_open(5011, opts=struct.pack("!BBH", 2, 4, 64))
+                        + passive_open(5012, opts=b"\x01\x03\x03\x07\x04\x02\x08\x0a" + b"\0" * 8)
+                        + passive_open(5013, opts=b"\x01" * 40)
+                        + passive_open(5014, opts=b"\x02\x04\x05\xb4\x00\x00\x00\x00")
+                        + TSEG(5015, 80, 1, 0, SYN, opts=b"\x02\x00\x05\xb4", absolute=True)
+                        + TSEG(5016, 80, 1, 0, SYN, opts=b"\x02\x08\x05\xb4", absolute=True)
+                        + TSEG(5017, 80, 1, 0, SYN, opts=b"\x02\x03\x05\x00", absolute=True)
+                        + TSEG(5018, 80, 1, 0, SYN, opts=b"\x02\x04\x00\x00", absolute=True)
+                        + TSEND(1, b"x" * 100) + TSEND(2, b"y" * 100))
+    # Malformed headers: data offset too small or beyond the segment, SYN+FIN,
+    # SYN+RST, port 0, bad checksums, truncated.
+    c["tcp-malformed"] = (LEARN_PEER + b"".join(ETH(ip_frame(ipv4(PEER, US, 6, seg))) for seg in [
+        tcp_raw(5020, 80, 1, 0, SYN, doff=4), tcp_raw(5020, 80, 1, 0, SYN, doff=15),
+        tcp_raw(5020, 80, 1, 0, SYN | FIN), tcp_raw(5020, 80, 1, 0, SYN | RST),
+        tcp_raw(0, 80, 1, 0, SYN), tcp_raw(5020, 0, 1, 0, SYN), tcp_raw(5020, 80, 1, 0, SYN)[:19],
+        tcp_raw(5020, 81, 1, 0, SYN), tcp_raw(5020, 81, 1, 9, ACK), tcp_raw(5020, 81, 1, 0, RST)])
+        + TSEG(5021, 80, 1, 0, SYN, bad_sum=True, absolute=True)
+        + TSEG(5021, 80, 1, 0, 0xff, absolute=True) + TSEG(5021, 80, 1, 0, URG | ACK | PSH, absolute=True))
+    # TCP over the gateway (off-link source) and to a broadcast address.
+    c["tcp-odd-addresses"] = (LEARN_PEER
+                              + ETH(ip_frame(ipv4(REMOTE, US, 6, tcp_raw(5030, 80, 1, 0, SYN, src=REMOTE))))
+                              + ETH(ip_frame(ipv4(PEER, SUBNET_BCAST, 6,
+                                                  tcp_raw(5031, 80, 1, 0, SYN, dst=SUBNET_BCAST)),
+                                             dst_mac=BCAST_MAC))
+                              + CLOCK(2000))
+    # Half-close: the peer's FIN, we keep sending; shutdown(SHUT_RD) discards.
+    c["tcp-half-close"] = (LEARN_PEER + passive_open(5040)
+                           + TSEG(5040, 80, 1001, 1, FIN | ACK) + TRECV(1)
+                           + TSEND(1, b"still talking" * 50) + TSEG(5040, 80, 1002, 651, ACK)
+                           + TSHUT(1, SHUT_RDWR) + TSEG(5040, 80, 1002, 652, ACK) + TCLOSE(1)
+                           + passive_open(5041) + TSHUT(1, SHUT_RD)
+                           + TSEG(5041, 80, 1001, 1, ACK, payload=b"ignored") + TRECV(1))
+    # TIME-WAIT: a retransmitted FIN, then a new SYN reopening the pair.
+    c["tcp-time-wait"] = (ACTIVE_OPEN + TCLOSE(0) + TSEG(80, OUT_PORT, 5001, 2, FIN | ACK)
+                          + TSEG(80, OUT_PORT, 5001, 2, FIN | ACK) + CLOCK(500)
+                          + TCONN(OUT_PORT, 80) + CLOCK(2500) + TCONN(OUT_PORT, 80)
+                          + LEARN_PEER + passive_open(5050) + TCLOSE(1)
+                          + TSEG(5050, 80, 1001, 2, FIN | ACK)
+                          + TSEG(5050, 80, 90000, 0, SYN, opts=opt_mss(), absolute=True))
+    # Closing with unread data aborts (RST); FIN-WAIT-2 orphan times out.
+    c["tcp-close-unread"] = (LEARN_PEER + passive_open(5060)
+                             + TSEG(5060, 80, 1001, 1, ACK, payload=b"unread") + TCLOSE(1)
+                             + passive_open(5061) + TCLOSE(1) + TSEG(5061, 80, 1001, 2, ACK)
+                             + CLOCK(6000))
+    # Keepalive (1 s idle, 1 s interval, 2 probes), unanswered; options.
+    c["tcp-keepalive"] = (ACTIVE_OPEN + TOPT(0, 2) + TOPT(0, 0) + TOPT(0, 7) + CLOCK(1500)
+                          + CLOCK(1000) + TSEG(80, OUT_PORT, 5001, 1, ACK) + CLOCK(1000) + CLOCK(1000)
+                          + CLOCK(1000) + TRECV(0) + TOPT(0, 6))
+    # Data on a connection after we closed it (FIN-WAIT): RST.
+    c["tcp-data-after-close"] = (ACTIVE_OPEN + TCLOSE(0)
+                                 + TSEG(80, OUT_PORT, 5001, 1, ACK, payload=b"too late"))
+    # ICMP errors about our segments: port unreachable for the SYN.
+    quoted_syn = ipv4(US, PEER, 6, struct.pack("!HHI", OUT_PORT, 80, 0))[:28]
+    c["tcp-icmp-error"] = (LEARN_PEER + ETH(ip_frame(ipv4(PEER, US, 1, icmp(3, 3, 0, quoted_syn))))
+                           + ETH(ip_frame(ipv4(PEER, US, 1, icmp(3, 1, 0, quoted_syn))))
+                           + TRECV(0))
     return c
 
 

@@ -16,6 +16,10 @@
  *                    shrinks to a sliver too small to send into), the sender
  *                    probes (persist), the window update of the first read
  *                    is lost, probes find it and the transfer resumes.
+ *   simultaneous_open  both ends connect at once (the SYNs cross); one shuts
+ *                    down or closes while SYN-RECEIVED: its FIN follows the
+ *                    handshake, never a synchronized state with the SYN
+ *                    unacknowledged.
  *   destroy_open     stacks destroyed with TCP sockets open in every state.
  *
  * A failing seed is printed; replay it alone with USTACK_SEED=N (and, to see
@@ -804,6 +808,117 @@ static void slow_reader(void **state)
         slow_reader_one(seed, &f, seed % 2 ? 20 * 1460 : 65535);
 }
 
+/* ---- simultaneous open, closed before the handshake completes ---- */
+
+struct simopen {
+    struct pair *p;
+    int fa, fb;
+    int how;               /* SHUT_WR, or -1: close() */
+    bool acted, a_eof, b_eof, b_sent;
+    bool saw_syn_received; /* both ends were SYN-RECEIVED at once */
+    char got_a[64], got_b[64];
+    size_t na, nb;
+    bool bad_state;        /* a synchronized state with our SYN unacknowledged */
+};
+
+static const struct tcp_conn *only_conn(const struct ust_stack *s)
+{
+    return s->tcp->all && !s->tcp->all->next ? s->tcp->all : NULL;
+}
+
+static bool synced_without_syn_acked(const struct ust_stack *s)
+{
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
+        if (c->state >= TCPS_ESTABLISHED && c->state != TCPS_CLOSED && !seq_gt(c->snd_una, c->iss))
+            return true;
+    return false;
+}
+
+static bool simopen_step(void *ctx)
+{
+    struct simopen *o = ctx;
+    struct ust_stack *a = o->p->a, *b = o->p->b;
+    if (synced_without_syn_acked(a) || synced_without_syn_acked(b))
+        o->bad_state = true;
+    const struct tcp_conn *ca = only_conn(a), *cb = only_conn(b);
+    if (!o->acted && ca && cb && ca->state == TCPS_SYN_RECEIVED && cb->state == TCPS_SYN_RECEIVED) {
+        o->saw_syn_received = true;
+        /* a is done before the handshake is */
+        if (o->how < 0) {
+            assert_int_equal(ust_close(a, o->fa), 0);
+            o->fa = 0;
+        } else {
+            assert_int_equal(ust_shutdown(a, o->fa, o->how), 0);
+        }
+        o->acted = true;
+    }
+    if (!o->acted)
+        return false;
+    if (!o->b_sent && ust_send(b, o->fb, "from b", 6, 0) == 6)
+        o->b_sent = true;
+    ssize_t r;
+    while (!o->b_eof && (r = ust_recv(b, o->fb, o->got_b + o->nb, sizeof(o->got_b) - o->nb, 0)) >= 0) {
+        if (r == 0)
+            o->b_eof = true;
+        o->nb += (size_t)r;
+    }
+    while (o->fa && !o->a_eof &&
+           (r = ust_recv(a, o->fa, o->got_a + o->na, sizeof(o->got_a) - o->na, 0)) >= 0) {
+        if (r == 0)
+            o->a_eof = true;
+        o->na += (size_t)r;
+    }
+    if (o->b_eof && o->b_sent && ust_shutdown(b, o->fb, SHUT_WR) != 0)
+        assert_int_equal(errno, ENOTCONN);
+    return o->b_eof && (o->fa == 0 || o->a_eof);
+}
+
+/* Both ends connect to each other at the same instant: the SYNs cross and
+ * both are SYN-RECEIVED. One of them shuts down its sending side (or
+ * closes) right then: its FIN must follow the handshake, and the other end
+ * sees the end of the stream after the handshake completes. */
+static void simultaneous_open_one(uint64_t seed, int how)
+{
+    struct ust_faults f = {.delay = 5 * UST_MS};
+    struct pair p;
+    pair_init(&p, seed, &f);
+    struct simopen o = {.p = &p, .how = how};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(6000)};
+    struct sockaddr_in sb = {.sin_family = AF_INET, .sin_port = htons(6001)};
+    o.fa = ust_socket(p.a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    o.fb = ust_socket(p.b, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_int_equal(ust_bind(p.a, o.fa, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(ust_bind(p.b, o.fb, (struct sockaddr *)&sb, sizeof(sb)), 0);
+    sa.sin_addr.s_addr = htonl(IP_A);
+    sb.sin_addr.s_addr = htonl(IP_B);
+    assert_int_equal(ust_connect(p.a, o.fa, (struct sockaddr *)&sb, sizeof(sb)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    assert_int_equal(ust_connect(p.b, o.fb, (struct sockaddr *)&sa, sizeof(sa)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    bool ok = run(&p, 120 * UST_SEC, simopen_step, &o);
+    if (!ok || !o.saw_syn_received || o.bad_state)
+        fail_msg("simultaneous open, %s in SYN-RECEIVED: done %d, both SYN-RECEIVED %d, "
+                 "synchronized with the SYN unacknowledged %d, b got EOF %d, a got %zu bytes",
+                 how < 0 ? "close()" : "shutdown(SHUT_WR)", ok, o.saw_syn_received, o.bad_state,
+                 o.b_eof, o.na);
+    assert_int_equal(o.nb, 0); /* a sent nothing but its FIN */
+    if (o.fa) {
+        assert_int_equal(o.na, 6); /* a still reads what b sends */
+        assert_memory_equal(o.got_a, "from b", 6);
+        assert_int_equal(ust_close(p.a, o.fa), 0);
+    }
+    assert_int_equal(ust_close(p.b, o.fb), 0);
+    assert_drains(&p, seed);
+    pair_fini(&p);
+}
+
+static void simultaneous_open(void **state)
+{
+    (void)state;
+    simultaneous_open_one(300, SHUT_WR);
+    simultaneous_open_one(301, -1);
+}
+
 /* ---- destroying stacks with sockets still open ---- */
 
 struct accept_one {
@@ -850,6 +965,7 @@ int main(void)
         cmocka_unit_test(storm),
         cmocka_unit_test(half_close),
         cmocka_unit_test(slow_reader),
+        cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(destroy_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
