@@ -8,9 +8,11 @@
 #           release runner on it as 192.0.2.2 (log level warn);
 #   linux:  namespaces A and B joined by a veth pair (192.0.2.1 <-> 192.0.2.2),
 #           kernel to kernel: the reference.
-# The kernel-side tool (ping, udp_rr) is the same in both; only the responder
-# differs: ustack's runner, or the kernel (ICMP; for UDP, bench/udp_rr.c's
-# echo server on kernel sockets).
+# The kernel-side tool (ping, udp_rr, tcp_bulk) is the same in both; only the
+# responder differs: ustack's runner, or the kernel (ICMP; for UDP,
+# bench/udp_rr.c's echo server on kernel sockets; for TCP, bench/tcp_bulk.c's
+# sink). TCP from ustack to the kernel runs the tcpc example (release build,
+# next to the runner) in a namespace of its own with a TAP device.
 # Results: a table on stdout and build/bench/results.json.
 #
 # Safety: all traffic stays inside namespaces this script creates
@@ -24,7 +26,7 @@
 set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
-BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu)
+BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rx tcp_tx)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -35,12 +37,16 @@ FLOOD_COUNT=${BENCH_FLOOD_COUNT:-20000}
 UDP_RR_COUNT=${BENCH_UDP_RR_COUNT:-30000}   # round trips per run...
 UDP_RR_SECONDS=${BENCH_UDP_RR_SECONDS:-10}  # ...or this long, whichever ends first
 UDP_RR_SIZE=32
+TCP_MB=${BENCH_TCP_MB:-200}                 # MB per TCP bulk transfer
+TCPC=${TCPC_BIN:-$(dirname "$USTACK")/tcpc}
 HOST=192.0.2.1
 PEER=192.0.2.2
 
-NS_TAP="" NS_A="" NS_B=""
+NS_TAP="" NS_A="" NS_B="" NS_TCPC=""
 USTACK_PID=""
 ECHO_PID=""  # the kernel UDP echo server in $NS_B
+SINK_PID=""  # a tcp_bulk sink, while one runs
+TCPC_PID=""  # tcpc, while it runs
 WORK=""
 ROWS=()      # JSON objects, one per row
 
@@ -81,7 +87,12 @@ cleanup() {
         kill -TERM "$ECHO_PID" 2>/dev/null
         wait "$ECHO_PID" 2>/dev/null
     fi
-    for ns in "$NS_TAP" "$NS_A" "$NS_B"; do
+    for pid in "$SINK_PID" "$TCPC_PID"; do
+        [ -n "$pid" ] || continue
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     done
     [ -n "$WORK" ] && rm -rf "$WORK"
@@ -292,6 +303,104 @@ bench_udp_rr_1cpu() {
     udp_rr_rows "UDP request/response rate, 32 B, 1 CPU" 0
 }
 
+# ---- TCP bulk throughput ----
+#
+# tcp_rx: tcp_bulk (kernel sockets) sends TCP_MB MB to the runner's discard
+# port (9) and waits for the runner to close after the end of the stream;
+# linux: the same to a tcp_bulk sink in the veth peer. Timed by the sender,
+# connect() to the peer's close.
+# tcp_tx: the tcpc example sends TCP_MB MB (a pipe from /dev/zero) to a
+# tcp_bulk sink on the kernel side of its TAP device; linux: tcp_bulk sends
+# from the veth peer to a sink in namespace A. Timed by the sink, accept()
+# to the end of the stream.
+TCP_BULK=""
+build_tcp_bulk() {
+    [ -z "$TCP_BULK" ] || return 0
+    mkdir -p "$OUT_DIR"
+    TCP_BULK=$OUT_DIR/tcp_bulk
+    cc -O2 -Wall -Wextra -Werror -o "$TCP_BULK" "$ROOT/bench/tcp_bulk.c" || die "cannot build bench/tcp_bulk.c"
+}
+
+# start_sink NS ADDR PORT: a tcp_bulk sink for one connection, in the background.
+start_sink() {
+    local ready=$WORK/sink.ready
+    rm -f "$ready" "$WORK/sink.out"
+    ip netns exec "$1" "$TCP_BULK" sink "$2" "$3" "$ready" >"$WORK/sink.out" 2>&1 </dev/null &
+    SINK_PID=$!
+    await 10 test -s "$ready" || die "the tcp_bulk sink did not start: $(cat "$WORK/sink.out")"
+}
+
+# wait_sink: its Gbit/s, once the transfer is over.
+wait_sink() {
+    local bytes secs gbit
+    wait "$SINK_PID" || die "the tcp_bulk sink failed: $(cat "$WORK/sink.out")"
+    SINK_PID=""
+    read -r bytes secs gbit <"$WORK/sink.out"
+    [ "$bytes" -eq $((TCP_MB * 1024 * 1024)) ] || die "the sink got $bytes bytes, not $TCP_MB MB"
+    echo "$gbit"
+}
+
+# bulk_send NS HOST PORT: tcp_bulk send TCP_MB MB; prints its Gbit/s.
+bulk_send() {
+    local out bytes secs gbit
+    out=$(ip netns exec "$1" timeout 120 "$TCP_BULK" send "$2" "$3" $((TCP_MB * 1024 * 1024)) 2>&1) ||
+        die "tcp_bulk send in $1 failed: $out"
+    read -r bytes secs gbit <<<"$out"
+    say "tcp_bulk $1 -> $2:$3: $bytes bytes in ${secs}s: $gbit Gbit/s"
+    echo "$gbit"
+}
+
+bench_tcp_rx() {
+    local i uv=() lv=()
+    build_tcp_bulk
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(bulk_send "$NS_TAP" "$PEER" 9)")
+        start_sink "$NS_B" "$PEER" 5001
+        lv+=("$(bulk_send "$NS_A" "$PEER" 5001)")
+        wait_sink >/dev/null
+    done
+    row "TCP kernel -> ustack (discard), $TCP_MB MB" "Gbit/s" "$(printf '%s\n' "${uv[@]}" | median)" \
+        "$(printf '%s\n' "${lv[@]}" | median)" higher
+}
+
+setup_tcpc_ns() {
+    [ -z "$NS_TCPC" ] || return 0
+    [ -x "$TCPC" ] || die "no tcpc at $TCPC: run make build (or set TCPC_BIN)"
+    NS_TCPC="ust-bench-tcpc-$$"
+    new_ns "$NS_TCPC"
+    ip netns exec "$NS_TCPC" ip tuntap add dev tap0 mode tap
+    ip -n "$NS_TCPC" addr add "$HOST/24" dev tap0
+    ip -n "$NS_TCPC" link set tap0 up
+}
+
+# tcpc_once: tcpc sends TCP_MB MB to a sink on the kernel side; prints Gbit/s.
+tcpc_once() {
+    local rc=0 gbit
+    start_sink "$NS_TCPC" "$HOST" 5001
+    # shellcheck disable=SC2016 # the inner script's own arguments
+    ip netns exec "$NS_TCPC" timeout 120 bash -c \
+        'head -c "$1" /dev/zero | "$2" --tap tap0 --addr "$3/24" --log warn "$4" 5001 >/dev/null' \
+        tcpc $((TCP_MB * 1024 * 1024)) "$TCPC" "$PEER" "$HOST" 2>"$WORK/tcpc.log" </dev/null || rc=$?
+    [ "$rc" -eq 0 ] || die "tcpc failed (exit $rc): $(tail -n 5 "$WORK/tcpc.log")"
+    gbit=$(wait_sink)
+    say "tcpc -> $HOST:5001: $gbit Gbit/s (at the sink)"
+    echo "$gbit"
+}
+
+bench_tcp_tx() {
+    local i uv=() lv=()
+    build_tcp_bulk
+    setup_tcpc_ns
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(tcpc_once)")
+        start_sink "$NS_A" "$HOST" 5001
+        bulk_send "$NS_B" "$HOST" 5001 >/dev/null
+        lv+=("$(wait_sink)")
+    done
+    row "TCP ustack (tcpc) -> kernel, $TCP_MB MB" "Gbit/s" "$(printf '%s\n' "${uv[@]}" | median)" \
+        "$(printf '%s\n' "${lv[@]}" | median)" higher
+}
+
 # Flood ping: one request in flight, the next sent as soon as the reply
 # arrives, so the rate is 1 / (round trip + ping's own overhead).
 bench_ping_flood() {
@@ -311,15 +420,20 @@ done
 say "runner $USTACK; rounds $ROUNDS (median); kernel $(uname -r); $(nproc) CPUs"
 # Build the helpers of the selected benchmarks before measuring anything.
 for b in "${selected[@]}"; do
-    case "$b" in udp_rr*) build_udp_rr ;; esac
+    case "$b" in
+    udp_rr*) build_udp_rr ;;
+    tcp_*) build_tcp_bulk ;;
+    esac
 done
 setup_ustack
 setup_linux
 
-echo "ustack = kernel ping/udp_rr -> TAP -> ustack (user space); linux = kernel ping/udp_rr -> veth -> kernel"
+echo "ustack = kernel ping/udp_rr/tcp_bulk -> TAP -> ustack (user space), or tcpc on ustack -> TAP -> kernel;" \
+    "linux = the same kernel tools -> veth -> kernel"
 echo "ratio = ustack / linux; each figure is the median of $ROUNDS runs" \
     "(ping: $PING_COUNT requests every 2 ms; flood: $FLOOD_COUNT;" \
-    "udp rr: $UDP_RR_COUNT round trips or ${UDP_RR_SECONDS}s, one outstanding)"
+    "udp rr: $UDP_RR_COUNT round trips or ${UDP_RR_SECONDS}s, one outstanding;" \
+    "tcp: $TCP_MB MB one way)"
 row_header
 for b in "${selected[@]}"; do
     "bench_$b"
@@ -341,8 +455,9 @@ json=$OUT_DIR/results.json
     printf '  "flood_count": %s,\n' "$FLOOD_COUNT"
     printf '  "udp_rr_count": %s,\n' "$UDP_RR_COUNT"
     printf '  "udp_rr_seconds": %s,\n' "$UDP_RR_SECONDS"
-    printf '  "setup": {"ustack": "kernel ping/udp_rr -> TAP -> ustack runner (release, log warn)",\n'
-    printf '            "linux": "kernel ping/udp_rr -> veth -> kernel (two namespaces; UDP echo: udp_rr server)"},\n'
+    printf '  "tcp_mb": %s,\n' "$TCP_MB"
+    printf '  "setup": {"ustack": "kernel ping/udp_rr/tcp_bulk -> TAP -> ustack runner (release, log warn); tcpc -> TAP -> kernel tcp_bulk sink",\n'
+    printf '            "linux": "the same kernel tools -> veth -> kernel (two namespaces; UDP echo: udp_rr server; TCP: tcp_bulk sink)"},\n'
     printf '  "ratio": "ustack / linux",\n'
     printf '  "results": [\n'
     sep=,
