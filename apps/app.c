@@ -43,8 +43,42 @@ void app_usage_common(FILE *out)
             "  -l, --log LEVEL       error, warn, info, debug or trace (default: $USTACK_LOG,\n"
             "                        else info). trace prints every frame's headers.\n"
             "  -s, --seed N          seed for the stack's random numbers (default: random)\n"
+            "  -F, --faults SPEC     make the TAP link lossy, for testing where tc netem is\n"
+            "                        missing: drop=P,dup=P,reorder=P,corrupt=P (probabilities\n"
+            "                        0-1, applied to frames in both directions)\n"
             "  -h, --help            show this help\n",
             DEFAULT_TAP, DEFAULT_ADDR, DEFAULT_GATEWAY);
+}
+
+static int parse_faults(const char *spec, struct ust_faults *f)
+{
+    char buf[256];
+    if (strlen(spec) >= sizeof(buf))
+        return -1;
+    strcpy(buf, spec);
+    memset(f, 0, sizeof(*f));
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        char *end;
+        double p = strtod(eq + 1, &end);
+        if (*end || end == eq + 1 || p < 0 || p > 1)
+            return -1;
+        if (strcmp(tok, "drop") == 0)
+            f->drop = p;
+        else if (strcmp(tok, "dup") == 0)
+            f->duplicate = p;
+        else if (strcmp(tok, "reorder") == 0)
+            f->reorder = p;
+        else if (strcmp(tok, "corrupt") == 0)
+            f->corrupt = p;
+        else
+            return -1;
+    }
+    return 0;
 }
 
 int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short,
@@ -56,6 +90,7 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         {"gateway", required_argument, NULL, 'g'}, {"mac", required_argument, NULL, 'm'},
         {"pcap", required_argument, NULL, 'p'}, {"log", required_argument, NULL, 'l'},
         {"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+        {"faults", required_argument, NULL, 'F'},
     };
     struct option longopts[32];
     size_t n = 0;
@@ -65,7 +100,7 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         longopts[n++] = extra_long[i];
     memset(&longopts[n], 0, sizeof(longopts[n]));
     char shortopts[64];
-    snprintf(shortopts, sizeof(shortopts), "t:a:g:m:p:l:s:h%s", extra_short ? extra_short : "");
+    snprintf(shortopts, sizeof(shortopts), "t:a:g:m:p:l:s:hF:%s", extra_short ? extra_short : "");
 
     const char *addr = DEFAULT_ADDR, *gateway = DEFAULT_GATEWAY;
     int mac_set = 0;
@@ -115,6 +150,14 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
             o->seed_set = 1;
             break;
         }
+        case 'F':
+            if (parse_faults(optarg, &o->faults) != 0) {
+                fprintf(stderr, "--faults %s: expected drop=P,dup=P,reorder=P,corrupt=P with P in 0-1\n",
+                        optarg);
+                return -1;
+            }
+            o->faults_set = 1;
+            break;
         case 'h': return 1;
         case '?': return -1;
         default:
@@ -167,6 +210,17 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
                  o->tap, o->tap, o->tap);
     else
         app_logf(UST_LOG_INFO, "attached to existing TAP device %s", o->tap);
+    if (o->faults_set) {
+        struct ust_device *w;
+        err = ust_faulty_wrap(tap, o->seed_set ? o->seed : ust_clock_now(), &o->faults, &w);
+        if (err) {
+            tap->ops->destroy(tap);
+            return -1;
+        }
+        tap = w;
+        app_logf(UST_LOG_WARN, "injecting faults on %s: drop=%g, dup=%g, reorder=%g, corrupt=%g",
+                 o->tap, o->faults.drop, o->faults.duplicate, o->faults.reorder, o->faults.corrupt);
+    }
     if (o->pcap) {
         struct ust_device *w;
         err = ust_pcap_wrap(tap, o->pcap, &w);

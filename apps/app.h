@@ -22,6 +22,8 @@ struct app_opts {
     enum ust_log_level log;
     uint64_t seed;
     int seed_set;
+    struct ust_faults faults; /* --faults: injected on the TAP, both ways */
+    int faults_set;
 };
 
 /* The usage text of the common options. */

@@ -72,6 +72,15 @@ int ust_tap_open(const char *name, const uint8_t mac[6], struct ust_device **out
  * Wireshark and tcpdump read. Takes ownership of inner. */
 int ust_pcap_wrap(struct ust_device *inner, const char *path, struct ust_device **out);
 
+/* Wraps any device in a seeded fault injector: each frame received or
+ * transmitted is dropped, duplicated, reordered (swapped with the next
+ * frame in the same direction) or corrupted with the probabilities in f
+ * (delay, jitter and rate are not used). For testing against a real peer
+ * where tc netem is not available. Takes ownership of inner. */
+struct ust_faults;
+int ust_faulty_wrap(struct ust_device *inner, uint64_t seed, const struct ust_faults *f,
+                    struct ust_device **out);
+
 /* memlink: an in-process link joining two or more stacks, for tests and
  * simulation. A frame sent by one endpoint reaches every other endpoint (a
  * hub), after the fault injector had its way with it. Deterministic for a
