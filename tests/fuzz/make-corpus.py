@@ -534,6 +534,11 @@ def corpus():
     c["tcp-icmp-error"] = (LEARN_PEER + ETH(ip_frame(ipv4(PEER, US, 1, icmp(3, 3, 0, quoted_syn))))
                            + ETH(ip_frame(ipv4(PEER, US, 1, icmp(3, 1, 0, quoted_syn))))
                            + TRECV(0))
+    # Over the loopback: a SYN to port 80 from ourselves (the SYN-ACK loops
+    # back to a port with no connection: RST).
+    c["tcp-loopback"] = (LOP(ipv4(LO, LO, 6, tcp_raw(5070, 80, 1, 0, SYN, src=LO, dst=LO)))
+                         + LOP(ipv4(LO, US, 6, tcp_raw(5071, 80, 1, 0, SYN, src=LO, dst=US)))
+                         + CLOCK(10) + CLOCK(2000))
     return c
 
 
