@@ -26,7 +26,7 @@
 set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
-BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rx tcp_tx)
+BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -298,6 +298,40 @@ udp_rr_rows() {
 }
 
 bench_udp_rr() { udp_rr_rows "UDP request/response rate, 32 B"; }
+
+# TCP request/response: tcp_rr (kernel sockets, TCP_NODELAY) sends 1 byte
+# and waits for it to come back, over one connection. ustack: the runner's
+# TCP echo (port 7); linux: tcp_rr's own echo server in the veth peer.
+TCP_RR=""
+TCP_ECHO_PID=""
+bench_tcp_rr() {
+    if [ -z "$TCP_RR" ]; then
+        mkdir -p "$OUT_DIR"
+        TCP_RR=$OUT_DIR/tcp_rr
+        cc -O2 -Wall -Wextra -Werror -o "$TCP_RR" "$ROOT/bench/tcp_rr.c" || die "cannot build bench/tcp_rr.c"
+    fi
+    if [ -z "$TCP_ECHO_PID" ]; then
+        local ready=$WORK/tcpecho.ready
+        ip netns exec "$NS_B" "$TCP_RR" server 7 "$ready" 2>"$WORK/tcpecho.log" </dev/null &
+        TCP_ECHO_PID=$!
+        await 10 test -s "$ready" || die "the kernel TCP echo server did not start"
+    fi
+    local i uv=() lv=() out done_ elapsed rate rtt lost
+    for ((i = 0; i < ROUNDS; i++)); do
+        for side in "$NS_TAP" "$NS_A"; do
+            out=$(ip netns exec "$side" "$TCP_RR" client "$PEER" 7 "$UDP_RR_COUNT" "$UDP_RR_SECONDS" 2>&1) ||
+                die "tcp_rr in $side failed: $out"
+            read -r done_ elapsed rate rtt lost <<<"$out"
+            say "tcp_rr $side: $done_ round trips in ${elapsed}s: $rate/s, ${rtt}us each"
+            if [ "$side" = "$NS_TAP" ]; then uv+=("$rate"); else lv+=("$rate"); fi
+        done
+    done
+    kill "$TCP_ECHO_PID" 2>/dev/null || true
+    wait "$TCP_ECHO_PID" 2>/dev/null || true
+    TCP_ECHO_PID=""
+    row "TCP request/response rate, 1 B" "requests/s" \
+        "$(printf '%s\n' "${uv[@]}" | median)" "$(printf '%s\n' "${lv[@]}" | median)" higher
+}
 bench_udp_rr_1cpu() {
     command -v taskset >/dev/null || die "needs taskset (util-linux)"
     udp_rr_rows "UDP request/response rate, 32 B, 1 CPU" 0
