@@ -282,6 +282,20 @@ void app_stack_down(struct ust_stack *s, struct ust_runtime *rt)
     ust_stack_destroy(s);
 }
 
+int app_port_opt(int c, const char *arg, void *ctx)
+{
+    if (c != 'P')
+        return -1;
+    char *end;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || !*arg || v == 0 || v > 65535) {
+        fprintf(stderr, "--port %s: expected 1-65535\n", arg);
+        return -1;
+    }
+    *(uint16_t *)ctx = (uint16_t)v;
+    return 0;
+}
+
 int app_signals(void)
 {
     sigset_t mask;

@@ -42,6 +42,10 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
 int app_stack_up(const struct app_opts *o, struct ust_stack **s, struct ust_runtime **rt);
 void app_stack_down(struct ust_stack *s, struct ust_runtime *rt);
 
+/* For examples with a --port option: an on_opt callback whose ctx is a
+ * uint16_t to fill from -P/--port (1-65535). */
+int app_port_opt(int c, const char *arg, void *ctx);
+
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 (call before creating threads)
  * and returns a signalfd for them, or -1. */
 int app_signals(void);

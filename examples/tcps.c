@@ -14,25 +14,6 @@
 
 #include "../apps/app.h"
 
-struct args {
-    uint16_t port;
-};
-
-static int on_opt(int c, const char *arg, void *ctx)
-{
-    struct args *a = ctx;
-    if (c != 'P')
-        return -1;
-    char *end;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (*end || v == 0 || v > 65535) {
-        fprintf(stderr, "--port %s: expected 1-65535\n", arg);
-        return -1;
-    }
-    a->port = (uint16_t)v;
-    return 0;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: tcps [OPTIONS] [--port N]\n\n"
@@ -83,9 +64,9 @@ static void *serve(void *arg)
 int main(int argc, char **argv)
 {
     struct app_opts o;
-    struct args a = {.port = 7};
+    uint16_t port = 7;
     static const struct option extra[] = {{"port", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
-    int r = app_parse(argc, argv, &o, "P:", extra, on_opt, &a);
+    int r = app_parse(argc, argv, &o, "P:", extra, app_port_opt, &port);
     if (r != 0 || optind < argc) {
         usage(r > 0 ? stdout : stderr);
         return r > 0 ? 0 : 2;
@@ -96,16 +77,16 @@ int main(int argc, char **argv)
     if (sfd < 0 || app_stack_up(&o, &s, &rt) != 0)
         return 1;
     struct server srv = {.s = s, .lfd = ust_socket(s, AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(a.port)};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
     if (srv.lfd < 0 || ust_bind(s, srv.lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
         ust_listen(s, srv.lfd, 16) < 0) {
-        fprintf(stderr, "tcps: cannot listen on port %u: %s\n", a.port, strerror(errno));
+        fprintf(stderr, "tcps: cannot listen on port %u: %s\n", port, strerror(errno));
         app_stack_down(s, rt);
         return 1;
     }
     pthread_t th;
     pthread_create(&th, NULL, serve, &srv);
-    app_logf(UST_LOG_INFO, "tcps: echoing on TCP port %u", a.port);
+    app_logf(UST_LOG_INFO, "tcps: echoing on TCP port %u", port);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR1)
         ;

@@ -13,25 +13,6 @@
 
 #include "../apps/app.h"
 
-struct args {
-    uint16_t port;
-};
-
-static int on_opt(int c, const char *arg, void *ctx)
-{
-    struct args *a = ctx;
-    if (c != 'P')
-        return -1;
-    char *end;
-    unsigned long v = strtoul(arg, &end, 10);
-    if (*end || v == 0 || v > 65535) {
-        fprintf(stderr, "--port %s: expected 1-65535\n", arg);
-        return -1;
-    }
-    a->port = (uint16_t)v;
-    return 0;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: udps [OPTIONS] [--port N]\n\n"
@@ -70,9 +51,9 @@ static void *serve(void *arg)
 int main(int argc, char **argv)
 {
     struct app_opts o;
-    struct args a = {.port = 7};
+    uint16_t port = 7;
     static const struct option extra[] = {{"port", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
-    int r = app_parse(argc, argv, &o, "P:", extra, on_opt, &a);
+    int r = app_parse(argc, argv, &o, "P:", extra, app_port_opt, &port);
     if (r != 0 || optind < argc) {
         usage(r > 0 ? stdout : stderr);
         return r > 0 ? 0 : 2;
@@ -83,15 +64,15 @@ int main(int argc, char **argv)
     if (sfd < 0 || app_stack_up(&o, &s, &rt) != 0)
         return 1;
     struct server srv = {.s = s, .fd = ust_socket(s, AF_INET, SOCK_DGRAM, 0)};
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(a.port)};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
     if (srv.fd < 0 || ust_bind(s, srv.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-        fprintf(stderr, "udps: cannot bind port %u: %s\n", a.port, strerror(errno));
+        fprintf(stderr, "udps: cannot bind port %u: %s\n", port, strerror(errno));
         app_stack_down(s, rt);
         return 1;
     }
     pthread_t th;
     pthread_create(&th, NULL, serve, &srv);
-    app_logf(UST_LOG_INFO, "udps: echoing on UDP port %u", a.port);
+    app_logf(UST_LOG_INFO, "udps: echoing on UDP port %u", port);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo == SIGUSR1)
         ;
