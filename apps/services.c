@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "http.h"
 
 #define TCP_MAX_CLIENTS 1024
 #define IOBUF 16384
@@ -171,6 +172,8 @@ out:
 int service_start(struct service *svc, struct ust_stack *s)
 {
     svc->s = s;
+    if (svc->kind == SVC_HTTP && http_init(svc) != 0)
+        return -1;
     svc->fd = ust_socket(s, AF_INET, svc->type, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(svc->port)};
     int one = 1;
@@ -180,10 +183,16 @@ int service_start(struct service *svc, struct ust_stack *s)
         (tcp && (ust_listen(s, svc->fd, 128) < 0 || ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
         app_logf(UST_LOG_ERROR, "service %s: cannot serve %s port %u: %s", svc->name,
                  tcp ? "TCP" : "UDP", svc->port, strerror(errno));
+        if (svc->kind == SVC_HTTP)
+            http_fini(svc);
         return -1;
     }
-    if (pthread_create(&svc->thread, NULL, tcp ? tcp_main : udp_main, svc) != 0)
+    void *(*main_fn)(void *) = svc->kind == SVC_HTTP ? http_main : tcp ? tcp_main : udp_main;
+    if (pthread_create(&svc->thread, NULL, main_fn, svc) != 0) {
+        if (svc->kind == SVC_HTTP)
+            http_fini(svc);
         return -1;
+    }
     svc->running = true;
     app_logf(UST_LOG_INFO, "service %s: listening on %s port %u", svc->name, tcp ? "TCP" : "UDP",
              svc->port);
@@ -197,4 +206,6 @@ void service_stop(struct service *svc)
     ust_close(svc->s, svc->fd); /* blocked calls return EBADF / POLLNVAL */
     pthread_join(svc->thread, NULL);
     svc->running = false;
+    if (svc->kind == SVC_HTTP)
+        http_fini(svc);
 }

@@ -1,5 +1,6 @@
-/* The runner's classic services, written on the public socket API:
- * echo (RFC 862), discard (RFC 863) and chargen (RFC 864), over UDP and TCP. */
+/* The runner's services, written on the public socket API: echo (RFC 862),
+ * discard (RFC 863) and chargen (RFC 864) over UDP and TCP, and HTTP/1.1
+ * (apps/http.c) over TCP. */
 #ifndef USTACK_SERVICES_H
 #define USTACK_SERVICES_H
 
@@ -9,7 +10,7 @@
 
 #include "ustack/socket.h"
 
-enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN };
+enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP };
 
 struct service {
     const char *name;
@@ -20,6 +21,8 @@ struct service {
     int fd;                 /* the bound (and, for TCP, listening) socket */
     pthread_t thread;
     bool running;
+    const char *http_root;  /* SVC_HTTP: the directory served; NULL: built-in page */
+    char *http_root_real;   /* SVC_HTTP: its realpath (set by http_init) */
 };
 
 /* Binds, listens and starts the service's thread. 0, or -1 after logging. */

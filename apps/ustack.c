@@ -19,9 +19,14 @@ static void usage(FILE *out)
             "\n"
             "Runs the ustack TCP/IP stack on a Linux TAP device until SIGINT or SIGTERM.\n"
             "It answers ARP and ping, and serves echo (port 7, RFC 862), discard (port 9,\n"
-            "RFC 863) and chargen (port 19, RFC 864) over both TCP and UDP, many\n"
-            "connections at once. SIGUSR1 prints the counters; they are also printed on\n"
-            "exit.\n"
+            "RFC 863) and chargen (port 19, RFC 864) over both TCP and UDP, and HTTP/1.1\n"
+            "(TCP port 80: GET and HEAD, keep-alive), many connections at once. SIGUSR1\n"
+            "prints the counters; they are also printed on exit.\n"
+            "\n"
+            "Service options:\n"
+            "  -r, --http-root DIR   serve the files under DIR over HTTP (\"/\" is\n"
+            "                        DIR/index.html; nothing outside DIR is served).\n"
+            "                        Without it, a small built-in page is served at \"/\".\n"
             "\n");
     app_usage_common(out);
     fprintf(out,
@@ -29,7 +34,8 @@ static void usage(FILE *out)
             "Example:\n"
             "  make tap && build/bin/ustack        # then: ping 192.0.2.2\n"
             "                                      #   or: echo hi | nc -q1 192.0.2.2 7\n"
-            "                                      #   or: echo hi | nc -u -q1 192.0.2.2 7\n");
+            "                                      #   or: echo hi | nc -u -q1 192.0.2.2 7\n"
+            "                                      #   or: curl http://192.0.2.2/\n");
 }
 
 static void print_stats(struct ust_stack *s, struct ust_runtime *rt)
@@ -43,10 +49,27 @@ static void print_stats(struct ust_stack *s, struct ust_runtime *rt)
     fflush(stderr);
 }
 
+static int runner_opt(int c, const char *arg, void *ctx)
+{
+    if (c != 'r')
+        return -1;
+    if (!*arg) {
+        fprintf(stderr, "--http-root: expected a directory\n");
+        return -1;
+    }
+    *(const char **)ctx = arg;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct app_opts o;
-    int r = app_parse(argc, argv, &o, NULL, NULL, NULL, NULL);
+    const char *http_root = NULL;
+    static const struct option runner_long[] = {
+        {"http-root", required_argument, NULL, 'r'},
+        {NULL, 0, NULL, 0},
+    };
+    int r = app_parse(argc, argv, &o, "r:", runner_long, runner_opt, &http_root);
     if (r != 0) {
         usage(r > 0 ? stdout : stderr);
         return r > 0 ? 0 : 2;
@@ -72,6 +95,8 @@ int main(int argc, char **argv)
         {.name = "udp/echo", .type = SOCK_DGRAM, .kind = SVC_ECHO, .port = 7},
         {.name = "udp/discard", .type = SOCK_DGRAM, .kind = SVC_DISCARD, .port = 9},
         {.name = "udp/chargen", .type = SOCK_DGRAM, .kind = SVC_CHARGEN, .port = 19},
+        {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP, .port = 80,
+         .http_root = http_root},
     };
     const size_t nsvc = sizeof(services) / sizeof(services[0]);
     int rc = 0;

@@ -15,7 +15,7 @@ rc=0
 in_ns "$USTACK" --help >"$WORK/help.out" 2>"$WORK/help.err" || rc=$?
 assert_eq "--help exit code" "$rc" 0
 assert "--help prints the usage on stdout" grep -q "^Usage: ustack" "$WORK/help.out"
-for opt in --tap --addr --gateway --mac --pcap --log --seed --help; do
+for opt in --tap --addr --gateway --mac --pcap --log --seed --http-root --help; do
     assert "--help mentions $opt" grep -q -- "$opt" "$WORK/help.out"
 done
 assert_eq "--help writes nothing on stderr" "$(wc -c <"$WORK/help.err")" 0
