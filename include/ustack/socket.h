@@ -67,7 +67,10 @@ int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_
 /* SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
  * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get).
  * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- * TCP_MAXSEG (get). Buffer sizes apply to TCP at connect() or listen(). */
+ * TCP_MAXSEG (get), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
+ * other names fail with ENOENT; the default is "newreno"; accepted
+ * connections inherit the listener's). Buffer sizes apply to TCP at
+ * connect() or listen(). */
 int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
                    socklen_t len);
 int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, socklen_t *len);

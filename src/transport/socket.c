@@ -136,6 +136,30 @@ static ust_time_t tv_to_us(const struct timeval *tv)
     return (ust_time_t)tv->tv_sec * 1000000u + (ust_time_t)tv->tv_usec;
 }
 
+/* TCP_CONGESTION: a name, not necessarily NUL-terminated (as Linux). */
+static int set_congestion(struct tcp_conn *c, const void *val, unsigned len)
+{
+    char name[16];
+    if (!val)
+        return -EFAULT;
+    if (len >= sizeof(name))
+        len = sizeof(name) - 1;
+    memcpy(name, val, len);
+    name[len] = 0;
+    const struct tcp_cc_ops *cc = tcp_cc_find(name);
+    if (!cc)
+        return -ENOENT;
+    if (cc == c->cc)
+        return 0;
+    c->cc = cc;
+    /* Before the handshake init() runs at connect/SYN time. Later, the new
+     * module takes over the current cwnd/ssthresh with fresh state of its
+     * own (Linux likewise keeps the window across a switch). */
+    c->cubic = (struct cubic_state){0};
+    c->bytes_acked = 0;
+    return 0;
+}
+
 static int tcp_setopt(struct tcp_conn *c, int name, int v)
 {
     switch (name) {
@@ -166,6 +190,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
     if (level == IPPROTO_TCP) {
         if (sk->type != SOCK_STREAM || !sk->tcp)
             return -EOPNOTSUPP;
+        if (name == TCP_CONGESTION)
+            return set_congestion(sk->tcp, val, len);
         if (get_int(val, len, &v))
             return -EINVAL;
         return tcp_setopt(sk->tcp, name, v);
@@ -254,6 +280,17 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         case TCP_KEEPINTVL: return put_int(val, len, (int)c->keepintvl_s);
         case TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
         case TCP_MAXSEG: return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
+        case TCP_CONGESTION: {
+            /* Like Linux: the name, truncated to the buffer, NUL-padded. */
+            char cc_name[16] = {0};
+            if (!val || !len)
+                return -EINVAL;
+            strncpy(cc_name, c->cc->name, sizeof(cc_name) - 1);
+            unsigned n = *len < sizeof(cc_name) ? *len : (unsigned)sizeof(cc_name);
+            memcpy(val, cc_name, n);
+            *len = n;
+            return 0;
+        }
         default: return -ENOPROTOOPT;
         }
     }

@@ -263,6 +263,7 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->recover = c->iss; /* RFC 6582: no recovery point yet */
     c->snd_mss = tcp_mss_for(s, c->raddr);
+    c->now = s->now;
     c->cc->init(c);
     c->last_rx = s->now;
 }
@@ -287,6 +288,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
     c->keepidle_s = l->keepidle_s;
     c->keepintvl_s = l->keepintvl_s;
     c->keepcnt = l->keepcnt;
+    c->cc = l->cc;
     if (bufs_init(c, (uint32_t)l->sndq.cap, (uint32_t)l->rcvq.cap) != 0) {
         conn_free(s, c);
         return NULL;

@@ -7,7 +7,8 @@
  *   tcp_timer.c   retransmission (RFC 6298), persist, delayed ACK,
  *                 keepalive, TIME-WAIT
  *   tcp_cc.c      congestion control behind struct tcp_cc_ops: NewReno
- *                 (RFC 5681, RFC 6582) */
+ *                 (RFC 5681, RFC 6582)
+ *   tcp_cubic.c   CUBIC (RFC 9438), chosen per socket with TCP_CONGESTION */
 #ifndef USTACK_TRANSPORT_TCP_H
 #define USTACK_TRANSPORT_TCP_H
 
@@ -60,6 +61,25 @@ struct tcp_cc_ops {
 };
 
 extern const struct tcp_cc_ops tcp_newreno;
+extern const struct tcp_cc_ops tcp_cubic;
+/* The module called name ("newreno"/"reno", "cubic"), or NULL. */
+const struct tcp_cc_ops *tcp_cc_find(const char *name);
+
+/* CUBIC's per-connection state (RFC 9438 4.1), windows in segments. */
+struct cubic_state {
+    double w_max;              /* window before the last reduction */
+    double k;                  /* seconds until W_cubic reaches w_max */
+    double cwnd_epoch;         /* cwnd when the epoch began */
+    double w_est;              /* Reno-friendly estimate (4.3) */
+    double cwnd_prior;         /* cwnd before the last reduction */
+    double inc_bytes;          /* fractional growth not yet in cwnd */
+    ust_time_t epoch_start;    /* start of congestion avoidance; valid if in_epoch */
+    bool in_epoch;
+    bool after_rto;            /* first avoidance stage after a timeout (4.8) */
+};
+/* CUBIC's window function W_cubic(t) = C*(t-K)^3 + W_max (RFC 9438
+ * eq. 1), in segments, t in seconds since the epoch began (for tests). */
+double tcp_cubic_w_cubic(const struct cubic_state *st, double t);
 
 struct tcp_conn {
     enum tcp_state state;
@@ -105,6 +125,8 @@ struct tcp_conn {
     unsigned dupacks;
     bool in_recovery;
     uint32_t recover;          /* RFC 6582: snd_max when recovery began */
+    ust_time_t now;            /* the stack's clock, set before the hooks run */
+    struct cubic_state cubic;
 
     /* Deadlines (UST_TIME_NEVER when off). */
     ust_time_t rto_at;         /* retransmission, or zero-window probe when persist */

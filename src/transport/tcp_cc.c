@@ -3,6 +3,8 @@
  * bytes_acked of the connection it is given. */
 #include "transport/tcp.h"
 
+#include <string.h>
+
 static uint32_t half_flight(const struct tcp_conn *c)
 {
     uint32_t h = tcp_flight(c) / 2;
@@ -77,3 +79,12 @@ const struct tcp_cc_ops tcp_newreno = {
     .on_exit_recovery = nr_exit_recovery,
     .on_rto = nr_on_rto,
 };
+
+const struct tcp_cc_ops *tcp_cc_find(const char *name)
+{
+    if (strcmp(name, "newreno") == 0 || strcmp(name, "reno") == 0)
+        return &tcp_newreno;
+    if (strcmp(name, "cubic") == 0)
+        return &tcp_cubic;
+    return NULL;
+}

@@ -214,6 +214,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
 {
     const struct tcp_repr *th = &g->th;
     uint32_t ack = th->ack;
+    c->now = s->now; /* for the congestion control hooks */
     if (seq_gt(ack, c->snd_max)) {
         /* Acknowledges something not yet sent: ACK and drop. */
         s->stats.tcp.drop_bad_ack++;

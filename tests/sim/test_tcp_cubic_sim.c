@@ -1,0 +1,192 @@
+/* CUBIC (RFC 9438) end to end: two stacks on a lossy memlink, both ends
+ * set to "cubic" with TCP_CONGESTION (the accepted socket inherits it
+ * from the listener), 1 MB each way, byte-exact, the stacks clean after. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "ustack/socket.h"
+
+#include <netinet/tcp.h>
+
+struct pair {
+    struct ust_stack *a, *b;
+    struct ust_memlink *link;
+    ust_time_t now;
+};
+
+static void pair_init(struct pair *p, uint64_t seed, const struct ust_faults *f)
+{
+    struct ust_config cfg;
+    const uint8_t ma[6] = {2, 0, 0, 0, 0, 0xa}, mb[6] = {2, 0, 0, 0, 0, 0xb};
+    struct ust_device *d;
+    p->now = 1000 * UST_SEC;
+    assert_int_equal(ust_memlink_create(seed, &p->link), 0);
+    test_config(&cfg, seed);
+    assert_int_equal(ust_stack_create(&cfg, &p->a), 0);
+    test_config(&cfg, seed + 1);
+    assert_int_equal(ust_stack_create(&cfg, &p->b), 0);
+    assert_int_equal(ust_memlink_attach(p->link, "eth0", ma, &d), 0);
+    assert_true(ust_stack_add_device(p->a, d) >= 0);
+    assert_int_equal(ust_memlink_attach(p->link, "eth0", mb, &d), 0);
+    assert_true(ust_stack_add_device(p->b, d) >= 0);
+    assert_int_equal(ust_iface_add(p->a, "eth0", UST_IP4(192, 0, 2, 10), 24, p->now), 0);
+    assert_int_equal(ust_iface_add(p->b, "eth0", UST_IP4(192, 0, 2, 11), 24, p->now), 0);
+    if (f)
+        ust_memlink_set_faults(p->link, f);
+}
+
+static void pair_fini(struct pair *p)
+{
+    ust_stack_destroy(p->a);
+    ust_stack_destroy(p->b);
+    ust_memlink_release(p->link);
+}
+
+struct xfer {
+    struct pair *p;
+    int lfd, afd, cfd;
+    uint8_t *out_a, *out_b, *in_a, *in_b; /* a->b and b->a */
+    size_t n, sent_a, sent_b, got_a, got_b;
+    bool closed_a, closed_b, eof_a, eof_b;
+};
+
+static void set_cubic(struct ust_stack *s, int fd)
+{
+    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
+}
+
+static void expect_cubic(struct ust_stack *s, int fd)
+{
+    char name[16] = {0};
+    socklen_t len = sizeof(name);
+    assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    assert_string_equal(name, "cubic");
+}
+
+static bool step(void *ctx)
+{
+    struct xfer *x = ctx;
+    struct ust_stack *a = x->p->a, *b = x->p->b;
+    if (x->afd < 0) {
+        x->afd = ust_accept(a, x->lfd, NULL, NULL);
+        if (x->afd < 0)
+            return false;
+        ust_fcntl(a, x->afd, F_SETFL, O_NONBLOCK);
+        expect_cubic(a, x->afd);
+    }
+    /* a sends to b through afd; b sends to a through cfd */
+    if (x->sent_a < x->n) {
+        ssize_t r = ust_send(a, x->afd, x->out_a + x->sent_a, x->n - x->sent_a, 0);
+        if (r > 0)
+            x->sent_a += (size_t)r;
+    } else if (!x->closed_a) {
+        assert_int_equal(ust_shutdown(a, x->afd, SHUT_WR), 0);
+        x->closed_a = true;
+    }
+    if (x->sent_b < x->n) {
+        ssize_t r = ust_send(b, x->cfd, x->out_b + x->sent_b, x->n - x->sent_b, 0);
+        if (r > 0)
+            x->sent_b += (size_t)r;
+    } else if (!x->closed_b) {
+        assert_int_equal(ust_shutdown(b, x->cfd, SHUT_WR), 0);
+        x->closed_b = true;
+    }
+    for (;;) {
+        ssize_t r = ust_recv(b, x->cfd, x->in_a + x->got_a, x->n + 1 - x->got_a, 0);
+        if (r > 0) { x->got_a += (size_t)r; continue; }
+        if (r == 0) x->eof_b = true;
+        else assert_int_equal(errno, EAGAIN);
+        break;
+    }
+    for (;;) {
+        ssize_t r = ust_recv(a, x->afd, x->in_b + x->got_b, x->n + 1 - x->got_b, 0);
+        if (r > 0) { x->got_b += (size_t)r; continue; }
+        if (r == 0) x->eof_a = true;
+        else assert_int_equal(errno, EAGAIN);
+        break;
+    }
+    return x->eof_a && x->eof_b;
+}
+
+static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n)
+{
+    struct pair p;
+    pair_init(&p, seed, f);
+    struct xfer x = {.p = &p, .afd = -1, .n = n};
+    x.out_a = malloc(n); x.out_b = malloc(n); x.in_a = malloc(n + 1); x.in_b = malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        x.out_a[i] = (uint8_t)(i * 7 + seed);
+        x.out_b[i] = (uint8_t)(i * 13 + 3);
+    }
+    x.lfd = ust_socket(p.a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(7)};
+    assert_int_equal(ust_bind(p.a, x.lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    set_cubic(p.a, x.lfd);
+    assert_int_equal(ust_listen(p.a, x.lfd, 8), 0);
+    x.cfd = ust_socket(p.b, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    set_cubic(p.b, x.cfd);
+    sin.sin_addr.s_addr = htonl(UST_IP4(192, 0, 2, 10));
+    assert_int_equal(ust_connect(p.b, x.cfd, (struct sockaddr *)&sin, sizeof(sin)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    struct ust_stack *st[] = {p.a, p.b};
+    bool ok = sim_run(st, 2, &p.now, p.now + 600 * UST_SEC, step, &x);
+    if (!ok || x.got_a != n || x.got_b != n || memcmp(x.in_a, x.out_a, n) || memcmp(x.in_b, x.out_b, n))
+        fail_msg("seed %llu: transfer incomplete or corrupt: a->b %zu/%zu, b->a %zu/%zu, "
+                 "eof a=%d b=%d, same a->b=%d b->a=%d",
+                 (unsigned long long)seed, x.got_a, n, x.got_b, n, x.eof_a, x.eof_b,
+                 x.got_a == n && !memcmp(x.in_a, x.out_a, n), x.got_b == n && !memcmp(x.in_b, x.out_b, n));
+    if (f && f->drop > 0) {
+        const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
+        assert_true(sa->tcp.retransmits + sb->tcp.retransmits > 0);
+        assert_true(ust_memlink_stats(p.link)->dropped > 0);
+        if (getenv("USTACK_VERBOSE"))
+            print_message("seed %llu: retransmits %llu/%llu, fast %llu/%llu, rto %llu/%llu, dropped %llu\n",
+                          (unsigned long long)seed, (unsigned long long)sa->tcp.retransmits,
+                          (unsigned long long)sb->tcp.retransmits,
+                          (unsigned long long)sa->tcp.fast_retransmits,
+                          (unsigned long long)sb->tcp.fast_retransmits,
+                          (unsigned long long)sa->tcp.rto_timeouts,
+                          (unsigned long long)sb->tcp.rto_timeouts,
+                          (unsigned long long)ust_memlink_stats(p.link)->dropped);
+    }
+    expect_cubic(p.b, x.cfd);
+    assert_int_equal(ust_close(p.a, x.afd), 0);
+    assert_int_equal(ust_close(p.b, x.cfd), 0);
+    assert_int_equal(ust_close(p.a, x.lfd), 0);
+    /* TIME-WAIT and everything else runs out. */
+    sim_run(st, 2, &p.now, p.now + 300 * UST_SEC, NULL, NULL);
+    assert_int_equal(ust_stack_next_deadline(p.a), UST_TIME_NEVER);
+    assert_int_equal(ust_stack_next_deadline(p.b), UST_TIME_NEVER);
+    assert_int_equal(ust_stack_stats(p.a)->pkb.live, 0);
+    assert_int_equal(ust_stack_stats(p.b)->pkb.live, 0);
+    free(x.out_a); free(x.out_b); free(x.in_a); free(x.in_b);
+    pair_fini(&p);
+}
+
+static void clean_link(void **state)
+{
+    (void)state;
+    run_transfer(1, NULL, 1 << 20);
+}
+
+static void lossy_link(void **state)
+{
+    (void)state;
+    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05,
+                           .delay = 2 * UST_MS, .jitter = 1 * UST_MS};
+    for (uint64_t seed = 1; seed <= 10; seed++)
+        run_transfer(seed, &f, 1 << 20);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(clean_link), cmocka_unit_test(lossy_link)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
