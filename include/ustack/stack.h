@@ -61,8 +61,9 @@ struct ust_config {
     uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 range; default 49152-65535 */
 
     /* TCP (RFC 9293) */
-    uint32_t tcp_sndbuf, tcp_rcvbuf;  /* default SO_SNDBUF/SO_RCVBUF; default 65535
-                                         (the largest window without RFC 7323) */
+    uint32_t tcp_sndbuf, tcp_rcvbuf;  /* default SO_SNDBUF/SO_RCVBUF; default 256 KiB
+                                         (windows beyond 65535 need RFC 7323
+                                         scaling; receive rings cap at 4 MiB) */
     ust_time_t tcp_initial_rto;       /* RFC 6298 2.1; default 1 s */
     ust_time_t tcp_min_rto;           /* default 200 ms (Linux's; RFC 6298 says 1 s) */
     unsigned tcp_syn_retries;         /* SYN retransmissions before ETIMEDOUT; default 6 */

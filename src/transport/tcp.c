@@ -254,8 +254,20 @@ static int bufs_init(struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)
     return 0;
 }
 
-/* Without window scaling (RFC 7323, a later issue) the window is 16 bits. */
-static uint32_t rcvbuf_size(uint32_t want) { return want > 65535 ? 65535 : want; }
+/* With window scaling (RFC 7323) the window reaches 65535 << 14 bytes; the
+ * ring is kept to 4 MiB (a peer without scaling sees at most 65535). */
+#define TCP_MAX_RCVBUF (4u << 20)
+static uint32_t rcvbuf_size(uint32_t want) { return want > TCP_MAX_RCVBUF ? TCP_MAX_RCVBUF : want; }
+
+/* RFC 7323 2.3: the smallest shift that lets a window of cap bytes fit
+ * in the 16-bit field, at most 14. */
+static uint8_t wscale_for(uint32_t cap)
+{
+    uint8_t sh = 0;
+    while (sh < 14 && ((uint64_t)65535 << sh) < cap)
+        sh++;
+    return sh;
+}
 
 static void start_conn(struct ust_stack *s, struct tcp_conn *c)
 {
@@ -263,6 +275,9 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->recover = c->iss; /* RFC 6582: no recovery point yet */
     c->snd_mss = tcp_mss_for(s, c->raddr);
+    c->ws_ok = false;
+    c->snd_wscale = c->rcv_wscale = 0;
+    c->req_wscale = wscale_for((uint32_t)c->rcvq.cap);
     c->now = s->now;
     c->cc->init(c);
     c->last_rx = s->now;

@@ -97,6 +97,12 @@ struct tcp_conn {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t max_snd_wnd;      /* largest window the peer offered */
     uint16_t snd_mss;          /* segment size we send */
+    /* Window scaling (RFC 7323 2): in effect (ws_ok) only when both SYNs
+     * carried the option; otherwise both shifts are 0. */
+    bool ws_ok;
+    uint8_t snd_wscale;        /* the peer's shift: received windows << it */
+    uint8_t rcv_wscale;        /* ours: advertised windows >> it */
+    uint8_t req_wscale;        /* the shift our SYN offers (fits rcvq.cap) */
     bool fin_queued;           /* the application is done sending */
     bool fin_sent;
     uint32_t fin_seq;          /* our FIN's sequence number, once sent */

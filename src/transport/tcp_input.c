@@ -53,6 +53,13 @@ static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct i
      * forward: the acceptance window then spans ~2^31 (any blind segment
      * is in window) and receiver SWS avoidance is off. */
     c->rcv_adv = c->rcv_nxt;
+    /* RFC 7323 2.2: our SYN-ACK offers scaling only if the peer's SYN did
+     * (and then both sides scale). The SYN's own window is never scaled. */
+    if (th->wscale >= 0) {
+        c->ws_ok = true;
+        c->snd_wscale = (uint8_t)(th->wscale > 14 ? 14 : th->wscale);
+        c->rcv_wscale = c->req_wscale;
+    }
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
     c->snd_wl1 = th->seq;
@@ -97,6 +104,13 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
     if (peer_mss < c->snd_mss)
         c->snd_mss = peer_mss;
     c->cc->init(c);
+    /* RFC 7323 2.2: our SYN offered scaling; it is on if the peer's SYN
+     * (or SYN-ACK) carried the option too. Its window is unscaled. */
+    if (th->wscale >= 0) {
+        c->ws_ok = true;
+        c->snd_wscale = (uint8_t)(th->wscale > 14 ? 14 : th->wscale);
+        c->rcv_wscale = c->req_wscale;
+    }
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
     c->snd_wl1 = th->seq;
@@ -214,6 +228,8 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
 {
     const struct tcp_repr *th = &g->th;
     uint32_t ack = th->ack;
+    /* RFC 7323 2.3: windows are scaled except in segments with SYN. */
+    uint32_t wnd = (th->flags & TCP_SYN) ? th->window : (uint32_t)th->window << c->snd_wscale;
     c->now = s->now; /* for the congestion control hooks */
     if (seq_gt(ack, c->snd_max)) {
         /* Acknowledges something not yet sent: ACK and drop. */
@@ -259,7 +275,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         c->persist = false;
         tcp_wake(s, c);
     } else if (ack == c->snd_una && g->len == 0 && !(th->flags & (TCP_SYN | TCP_FIN)) &&
-               th->window == c->snd_wnd && c->snd_una != c->snd_max) {
+               wnd == c->snd_wnd && c->snd_una != c->snd_max) {
         /* RFC 5681 2: a duplicate ACK. */
         s->stats.tcp.dup_acks++;
         c->dupacks++;
@@ -277,7 +293,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
     /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
     if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {
         uint32_t old_wnd = c->snd_wnd;
-        c->snd_wnd = th->window;
+        c->snd_wnd = wnd;
         c->snd_wl1 = th->seq;
         c->snd_wl2 = ack;
         if (c->snd_wnd > c->max_snd_wnd)

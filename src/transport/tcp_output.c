@@ -11,17 +11,24 @@
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
+    /* The 16-bit field holds 65535 units of 2^rcv_wscale (RFC 7323 2.3;
+     * the shift is 0 without scaling). A window is only advertised in
+     * whole units, rounded down: never more than the ring can take. */
+    uint32_t unit_mask = ((uint32_t)1 << c->rcv_wscale) - 1;
+    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
     uint32_t space = (uint32_t)ring_space(&c->rcvq);
-    if (space > 65535)
-        space = 65535;
+    if (space > max)
+        space = max;
     uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     if (cur >= space)
-        return space;
+        return space & ~unit_mask;
     /* RFC 1122 4.2.3.3: move the right edge only by a worthwhile amount. */
     uint32_t step = (uint32_t)c->rcvq.cap / 2;
     if (step > c->snd_mss)
         step = c->snd_mss;
-    return space - cur >= step ? space : cur;
+    /* Keeping the edge where it is: what we advertised stays valid
+     * (rcv_adv), though the field can only say it rounded down. */
+    return (space - cur >= step ? space : cur) & ~unit_mask;
 }
 
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
@@ -33,9 +40,17 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
     if (flags & TCP_SYN)
         th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
     uint32_t wnd = tcp_rcv_window(c);
+    if (flags & TCP_SYN) {
+        /* RFC 7323 2.2: our SYN always offers scaling, our SYN-ACK only
+         * if the peer's SYN did; a SYN's window is never scaled. */
+        th.emit_ws = c->state == TCPS_SYN_SENT || c->ws_ok;
+        th.wscale = (int8_t)c->req_wscale;
+        if (wnd > 65535)
+            wnd = 65535;
+    }
     if (seq_gt(c->rcv_nxt + wnd, c->rcv_adv) || !(flags & TCP_ACK))
         c->rcv_adv = c->rcv_nxt + wnd;
-    th.window = (uint16_t)wnd;
+    th.window = (uint16_t)((flags & TCP_SYN) ? wnd : wnd >> c->rcv_wscale);
     size_t hl = tcp_hdr_len(&th);
     struct pkbuf *p = pkb_alloc(s, hl + len);
     if (!p)

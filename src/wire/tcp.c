@@ -67,6 +67,7 @@ int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct
     r->urgent = ld16(buf + 18);
     r->mss = 0;
     r->wscale = -1;
+    r->emit_ws = false;
     r->sack_perm = false;
     r->has_ts = false;
     r->tsval = r->tsecr = 0;
@@ -75,7 +76,7 @@ int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct
 
 size_t tcp_hdr_len(const struct tcp_repr *r)
 {
-    return TCP_HDR_LEN + (r->mss ? 4 : 0);
+    return TCP_HDR_LEN + (r->mss ? 4 : 0) + (r->emit_ws ? 4 : 0);
 }
 
 void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
@@ -95,6 +96,13 @@ void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf
         buf[20] = TCP_OPT_MSS;
         buf[21] = 4;
         st16(buf + 22, r->mss);
+    }
+    if (r->emit_ws) {
+        uint8_t *o = buf + TCP_HDR_LEN + (r->mss ? 4 : 0);
+        o[0] = TCP_OPT_NOP;
+        o[1] = TCP_OPT_WS;
+        o[2] = 3;
+        o[3] = (uint8_t)(r->wscale < 0 ? 0 : r->wscale > 14 ? 14 : r->wscale);
     }
     size_t len = hl + payload_len;
     st16(buf + 16, cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len),

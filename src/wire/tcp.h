@@ -33,9 +33,11 @@ struct tcp_repr {
     uint8_t hdr_len;     /* parse: from the data offset; emit: computed */
     uint16_t window;
     uint16_t urgent;
-    /* Options. Parsed all; emitted: MSS (when mss != 0). */
+    /* Options. Parsed all; emitted: MSS (when mss != 0) and window scale
+     * (when emit_ws: NOP + kind 3 with wscale). */
     uint16_t mss;        /* 0: absent */
-    int8_t wscale;       /* -1: absent */
+    int8_t wscale;       /* -1: absent (parse clamps to 14, RFC 7323 2.3) */
+    bool emit_ws;        /* emit: write the window scale option */
     bool sack_perm;
     bool has_ts;
     uint32_t tsval, tsecr;
@@ -46,7 +48,7 @@ struct tcp_repr {
  * and parses. WIRE_ETRUNC, WIRE_EHDRLEN (data offset or an option overruns),
  * WIRE_ECSUM, or WIRE_OK. The payload is buf[hdr_len..len). */
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r);
-/* Header length emit will write for r (20, or 24 with MSS). */
+/* Header length emit will write for r (20, +4 with MSS, +4 with WS). */
 size_t tcp_hdr_len(const struct tcp_repr *r);
 /* Writes the header (and options) in front of the payload_len bytes at
  * buf + tcp_hdr_len(r), with the checksum. */

@@ -195,7 +195,8 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
         TX_CHECK(dlen <= 1460);
         /* The MSS option on SYNs only, telling what a 1500-byte MTU takes. */
         TX_CHECK((t.flags & TCP_SYN) ? t.mss == 1460 : t.mss == 0);
-        TX_CHECK(t.wscale < 0 && !t.sack_perm && !t.has_ts); /* not spoken yet */
+        /* Window scale (RFC 7323 2) on SYNs only; SACK, timestamps not spoken yet. */
+        TX_CHECK(((t.flags & TCP_SYN) || t.wscale < 0) && !t.sack_perm && !t.has_ts);
     }
     if (ip.proto == IPV4_PROTO_ICMP && !ipv4_is_fragment(&ip)) {
         struct icmp_repr m;
@@ -308,7 +309,7 @@ static void check_tcp(const struct fuzz *z)
             continue;
         /* The advertised right edge is near rcv_nxt: ahead by at most the
          * largest window, or behind by what the ring took beyond it. */
-        CHECK((uint32_t)(c->rcv_adv - c->rcv_nxt) <= 65535 ||
+        CHECK((uint32_t)(c->rcv_adv - c->rcv_nxt) <= (65535u << c->rcv_wscale) ||
               (uint32_t)(c->rcv_nxt - c->rcv_adv) <= c->rcvq.cap + 1);
         if (c->state == TCPS_SYN_RECEIVED)
             continue;
