@@ -1,4 +1,6 @@
-/* TCP smoke: two stacks on a memlink, handshake, 1 MB each way, close. */
+/* TCP smoke: two stacks on a memlink, handshake, 1 MB each way, close; and
+ * the same with CUBIC (RFC 9438) chosen with TCP_CONGESTION on both ends
+ * (the accepted socket inherits it from the listener). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +12,8 @@
 
 #include "harness.h"
 #include "ustack/socket.h"
+
+#include <netinet/tcp.h>
 
 struct pair {
     struct ust_stack *a, *b;
@@ -45,8 +49,26 @@ static void pair_fini(struct pair *p)
     ust_memlink_release(p->link);
 }
 
+/* Congestion control for the run: NULL for the default. */
+static void set_cc(struct ust_stack *s, int fd, const char *cc)
+{
+    if (cc)
+        assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)), 0);
+}
+
+static void expect_cc(struct ust_stack *s, int fd, const char *cc)
+{
+    if (!cc)
+        return;
+    char name[16] = {0};
+    socklen_t len = sizeof(name);
+    assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    assert_string_equal(name, cc);
+}
+
 struct xfer {
     struct pair *p;
+    const char *cc;
     int lfd, afd, cfd;
     uint8_t *out_a, *out_b, *in_a, *in_b; /* a->b and b->a */
     size_t n, sent_a, sent_b, got_a, got_b;
@@ -61,9 +83,8 @@ static bool step(void *ctx)
         x->afd = ust_accept(a, x->lfd, NULL, NULL);
         if (x->afd < 0)
             return false;
-        int one = 1;
         ust_fcntl(a, x->afd, F_SETFL, O_NONBLOCK);
-        (void)one;
+        expect_cc(a, x->afd, x->cc);
     }
     /* a sends to b through afd; b sends to a through cfd */
     if (x->sent_a < x->n) {
@@ -99,11 +120,11 @@ static bool step(void *ctx)
     return x->eof_a && x->eof_b;
 }
 
-static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n)
+static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, const char *cc)
 {
     struct pair p;
     pair_init(&p, seed, f);
-    struct xfer x = {.p = &p, .afd = -1, .n = n};
+    struct xfer x = {.p = &p, .afd = -1, .n = n, .cc = cc};
     x.out_a = malloc(n); x.out_b = malloc(n); x.in_a = malloc(n + 1); x.in_b = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
         x.out_a[i] = (uint8_t)(i * 7 + seed);
@@ -112,8 +133,10 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n)
     x.lfd = ust_socket(p.a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(7)};
     assert_int_equal(ust_bind(p.a, x.lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    set_cc(p.a, x.lfd, cc);
     assert_int_equal(ust_listen(p.a, x.lfd, 8), 0);
     x.cfd = ust_socket(p.b, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    set_cc(p.b, x.cfd, cc);
     sin.sin_addr.s_addr = htonl(UST_IP4(192, 0, 2, 10));
     assert_int_equal(ust_connect(p.b, x.cfd, (struct sockaddr *)&sin, sizeof(sin)), -1);
     assert_int_equal(errno, EINPROGRESS);
@@ -138,6 +161,7 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n)
                           (unsigned long long)sb->tcp.rto_timeouts,
                           (unsigned long long)ust_memlink_stats(p.link)->dropped);
     }
+    expect_cc(p.b, x.cfd, cc);
     assert_int_equal(ust_close(p.a, x.afd), 0);
     assert_int_equal(ust_close(p.b, x.cfd), 0);
     assert_int_equal(ust_close(p.a, x.lfd), 0);
@@ -154,7 +178,7 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n)
 static void clean_link(void **state)
 {
     (void)state;
-    run_transfer(1, NULL, 1 << 20);
+    run_transfer(1, NULL, 1 << 20, NULL);
 }
 
 static void lossy_link(void **state)
@@ -163,7 +187,7 @@ static void lossy_link(void **state)
     struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .corrupt = 0.01,
                            .delay = 2 * UST_MS, .jitter = 1 * UST_MS};
     for (uint64_t seed = 1; seed <= 5; seed++)
-        run_transfer(seed, &f, 256 << 10);
+        run_transfer(seed, &f, 256 << 10, NULL);
 }
 
 static void very_lossy_link(void **state)
@@ -172,12 +196,29 @@ static void very_lossy_link(void **state)
     struct ust_faults f = {.drop = 0.2, .duplicate = 0.05, .reorder = 0.1, .corrupt = 0.02,
                            .delay = 5 * UST_MS, .jitter = 3 * UST_MS};
     for (uint64_t seed = 100; seed < 110; seed++)
-        run_transfer(seed, &f, 128 << 10);
+        run_transfer(seed, &f, 128 << 10, NULL);
+}
+
+static void cubic_clean_link(void **state)
+{
+    (void)state;
+    run_transfer(1, NULL, 1 << 20, "cubic");
+}
+
+static void cubic_lossy_link(void **state)
+{
+    (void)state;
+    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05,
+                           .delay = 2 * UST_MS, .jitter = 1 * UST_MS};
+    for (uint64_t seed = 1; seed <= 10; seed++)
+        run_transfer(seed, &f, 1 << 20, "cubic");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(clean_link), cmocka_unit_test(lossy_link),
-                                       cmocka_unit_test(very_lossy_link)};
+                                       cmocka_unit_test(very_lossy_link),
+                                       cmocka_unit_test(cubic_clean_link),
+                                       cmocka_unit_test(cubic_lossy_link)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
