@@ -59,7 +59,9 @@ int main(int argc, char **argv)
     }
     struct ust_stack *s;
     struct ust_runtime *rt;
-    if (app_signals() < 0 || app_stack_up(&o, &s, &rt) != 0)
+    /* No signalfd here: SIGINT and SIGTERM keep their default action, so
+     * Ctrl-C and timeout(1) end the client even inside a blocking call. */
+    if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
     int fd = ust_socket(s, AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
