@@ -274,6 +274,32 @@ def cmd_refused(host, port):
     fail("connect to %s:%d succeeded, expected ECONNREFUSED" % (host, port))
 
 
+def cmd_echo_server(port, ready):
+    """One connection on 192.0.2.1:port, echoed until the peer's FIN, then
+    FIN back. Reading and writing the socket directly cannot deadlock the
+    way `socat ... PIPE` can (socat blocks writing into a full pipe that
+    only it reads, and stops reading its socket)."""
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("192.0.2.1", port))
+    ls.listen(1)
+    ls.settimeout(STALL)
+    with open(ready, "w") as f:
+        f.write("ready\n")
+    s, _ = ls.accept()
+    s.settimeout(STALL)
+    n = 0
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        s.sendall(b)
+        n += len(b)
+    s.shutdown(socket.SHUT_WR)
+    s.close()
+    print(n)
+
+
 def main(argv):
     if len(argv) < 2:
         fail(__doc__)
@@ -284,6 +310,8 @@ def main(argv):
         cmd_discard(args[0], int(args[1]), args[2])
     elif cmd == "send" and len(args) == 3:
         cmd_send(args[0], int(args[1]), args[2])
+    elif cmd == "echo-server" and len(args) == 2:
+        cmd_echo_server(int(args[0]), args[1])
     elif cmd == "sink" and len(args) == 2:
         cmd_sink(int(args[0]), args[1])
     elif cmd == "chargen" and len(args) == 3:
