@@ -6,6 +6,7 @@
 #ifndef USTACK_DEVICE_H
 #define USTACK_DEVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,11 @@ struct ust_faults {
     ust_time_t reorder_delay; /* extra delay of reordered frames (default 1 ms) */
     uint64_t rate_bps;    /* 0: unlimited; else serialisation at this bit rate */
     size_t queue_limit;   /* frames waiting per endpoint; 0: default 1024 */
+    /* Optional, for tests that must lose exactly the frames they choose:
+     * called for every frame sent (under the link's lock, so it must not
+     * call back into the link); true drops it, counted as dropped. */
+    bool (*drop_if)(void *arg, const uint8_t *frame, size_t len);
+    void *drop_arg;
 };
 
 struct ust_memlink_stats {

@@ -9,6 +9,7 @@
 #ifndef USTACK_STACK_H
 #define USTACK_STACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,10 @@ struct ust_config {
     ust_time_t tcp_fin_timeout;       /* an orphaned FIN-WAIT-2 gives up; default 60 s */
     unsigned tcp_max_backlog;         /* listen() backlog cap; default 4096 */
     unsigned tcp_challenge_ack_rate;  /* RFC 5961 challenge ACKs per second; default 1000 */
+    bool tcp_timestamps;              /* offer RFC 7323 timestamps; default on */
+    bool tcp_sack;                    /* offer RFC 2018 SACK; default on */
+    const char *tcp_congestion;       /* "cubic" (default) or "newreno", read when the
+                                         stack is created; per socket: TCP_CONGESTION */
 };
 
 struct ust_stack;

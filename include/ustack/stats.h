@@ -64,6 +64,11 @@ struct ust_stats {
         uint64_t retransmits, rto_timeouts, fast_retransmits, dup_acks, ooo_segments;
         uint64_t challenge_acks, challenge_ack_limited;
         uint64_t delayed_acks, window_probes, keepalive_probes, icmp_errors;
+        uint64_t drop_paws;           /* RFC 7323 5: a timestamp older than TS.Recent */
+        uint64_t drop_no_ts;          /* RFC 7323 3.2: timestamps agreed, segment had none */
+        uint64_t sack_recoveries;     /* loss recoveries driven by SACK (RFC 6675) */
+        uint64_t sack_retransmits;    /* segments those retransmitted */
+        uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
     } tcp;
     struct {
         uint64_t alloc, free, live, peak;

@@ -43,6 +43,9 @@ void ust_config_init(struct ust_config *cfg)
     cfg->tcp_fin_timeout = 60 * UST_SEC;
     cfg->tcp_max_backlog = 4096;
     cfg->tcp_challenge_ack_rate = 1000;
+    cfg->tcp_timestamps = true;
+    cfg->tcp_sack = true;
+    cfg->tcp_congestion = "cubic";
 }
 
 int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
@@ -55,7 +58,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         cfg = &def;
     }
     if (cfg->arp_cache_size == 0 || cfg->arp_retry_interval == 0 || cfg->ip_default_ttl == 0 ||
-        cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi)
+        cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi ||
+        !cfg->tcp_congestion || !tcp_cc_find(cfg->tcp_congestion))
         return -EINVAL;
     struct ust_stack *s = calloc(1, sizeof(*s));
     if (!s)

@@ -78,6 +78,11 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
         base = src->busy_until + f->delay;
     }
     size_t limit = f->queue_limit ? f->queue_limit : MEMLINK_DEFAULT_QUEUE;
+    if (f->drop_if && f->drop_if(f->drop_arg, frame, len)) {
+        l->st.dropped++;
+        pthread_mutex_unlock(&l->mu);
+        return 0;
+    }
     for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++) {
         struct ml_endpoint *dst = l->eps[i];
         if (!dst || dst == src)

@@ -29,9 +29,13 @@ const char *tcp_state_name(enum tcp_state st)
 
 int tcp_init(struct ust_stack *s)
 {
+    const struct tcp_cc_ops *cc = tcp_cc_find(s->cfg.tcp_congestion ? s->cfg.tcp_congestion : "");
+    if (!cc)
+        return -EINVAL; /* an unknown congestion control name */
     struct tcp_stack *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
+    t->default_cc = cc;
     t->nbuckets = TCP_HASH_BUCKETS;
     t->hash = calloc(t->nbuckets, sizeof(*t->hash));
     if (!t->hash) {
@@ -143,7 +147,7 @@ static struct tcp_conn *conn_new(struct ust_stack *s)
     struct tcp_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->cc = &tcp_newreno;
+    c->cc = s->tcp->default_cc;
     c->rto = (uint32_t)s->cfg.tcp_initial_rto;
     c->rto_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
     c->keepidle_s = 7200;
@@ -278,6 +282,10 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
     c->req_wscale = wscale_for((uint32_t)c->rcvq.cap);
+    c->ts_ok = c->sack_ok = false;
+    c->seg_opts = 0;
+    c->ts_offset = (uint32_t)rng_next(&s->rng); /* RFC 7323 5.4, 7.1 */
+    c->sb.n = 0;
     c->now = s->now;
     c->cc->init(c);
     c->last_rx = s->now;

@@ -81,6 +81,25 @@ struct cubic_state {
  * eq. 1), in segments, t in seconds since the epoch began (for tests). */
 double tcp_cubic_w_cubic(const struct cubic_state *st, double t);
 
+/* The sender's SACK scoreboard (RFC 6675 2): the ranges above snd_una the
+ * peer reported holding, sorted, disjoint. Forgetting one (when full, the
+ * highest goes) is safe: it only means a needless retransmission. */
+#define TCP_SB_MAX 16
+struct tcp_scoreboard {
+    unsigned n;
+    struct tcp_sack_block r[TCP_SB_MAX];
+};
+/* Records a SACK block, merging with what touches it. */
+void tcp_sb_add(struct tcp_scoreboard *sb, uint32_t start, uint32_t end);
+/* Drops everything below una (the cumulative ACK moved). */
+void tcp_sb_ack(struct tcp_scoreboard *sb, uint32_t una);
+/* Bytes SACKed at or above seq. */
+uint32_t tcp_sb_sacked_above(const struct tcp_scoreboard *sb, uint32_t seq);
+/* The highest SACKed byte + 1 (HighSACK), or `una` when nothing is. */
+uint32_t tcp_sb_high(const struct tcp_scoreboard *sb, uint32_t una);
+/* Is seq inside a SACKed range? If so and end is not NULL, *end is its end. */
+bool tcp_sb_sacked(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t *end);
+
 struct tcp_conn {
     enum tcp_state state;
     struct sock *sk;           /* NULL: not accepted yet, or closed by the application */
@@ -103,6 +122,20 @@ struct tcp_conn {
     uint8_t snd_wscale;        /* the peer's shift: received windows << it */
     uint8_t rcv_wscale;        /* ours: advertised windows >> it */
     uint8_t req_wscale;        /* the shift our SYN offers (fits rcvq.cap) */
+    /* Timestamps (RFC 7323 3-5): in effect (ts_ok) when both SYNs carried
+     * them; then every segment but a RST carries them. */
+    bool ts_ok;
+    uint32_t ts_offset;        /* added to our millisecond clock (5.4) */
+    uint32_t ts_recent;        /* TS.Recent: the peer's value to echo */
+    ust_time_t ts_recent_at;   /* when ts_recent was set (24-day rule, 5.5) */
+    uint32_t last_ack_sent;    /* Last.ACK.sent (4.3) */
+    /* SACK (RFC 2018): in effect when both SYNs carried SACK-permitted. */
+    bool sack_ok;
+    uint32_t sack_recent;      /* receiver: a byte of the latest out-of-order segment */
+    struct tcp_scoreboard sb;  /* sender: what the peer SACKed (RFC 6675) */
+    uint32_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
+    uint32_t rescue_rxt;       /* RFC 6675 RescueRxt */
+    uint16_t seg_opts;         /* option bytes every data segment carries (TS: 12) */
     bool fin_queued;           /* the application is done sending */
     bool fin_sent;
     uint32_t fin_seq;          /* our FIN's sequence number, once sent */
@@ -120,6 +153,9 @@ struct tcp_conn {
     uint32_t srtt, rttvar, rto;
     bool rtt_valid;            /* srtt holds a measurement */
     bool rtt_timing;           /* one segment is being timed (Karn) */
+    bool rtt_ambiguous;        /* a retransmission stopped the timing: take
+                                  the next sample from timestamps */
+    uint32_t rtx_ts;           /* our timestamp clock at the latest retransmission */
     uint32_t rtt_seq;
     ust_time_t rtt_start;
     unsigned backoff;          /* consecutive timeouts */
@@ -165,6 +201,7 @@ struct tcp_stack {
     unsigned nconns;
     uint8_t isn_key[16];       /* RFC 6528 secret */
     struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */
+    const struct tcp_cc_ops *default_cc; /* from the configuration */
 };
 
 int tcp_init(struct ust_stack *s);
@@ -203,6 +240,28 @@ static inline uint32_t tcp_unsent(const struct tcp_conn *c)
     return (uint32_t)c->sndq.len > off ? (uint32_t)c->sndq.len - off : 0;
 }
 static inline uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_max - c->snd_una; }
+
+/* Sends data [seq, seq + len) from the send ring (with FIN if fin), as
+ * an ACK; arms the retransmission timer if it is off. */
+void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin);
+/* Our timestamp clock (RFC 7323 5.4): milliseconds plus the connection's offset. */
+static inline uint32_t tcp_ts_now(const struct ust_stack *s, const struct tcp_conn *c)
+{
+    return (uint32_t)(s->now / 1000) + c->ts_offset;
+}
+
+/* ---- tcp_sack.c (RFC 2018, RFC 6675) ---- */
+/* RFC 6675 IsLost(seq). */
+bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq);
+/* RFC 6675 SetPipe(): bytes presumed in the network. */
+uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+/* Loss detected with SACK: enter recovery (RFC 6675 5 (4)) and send. */
+void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c);
+/* In recovery: send while cwnd - pipe allows, as NextSeg() picks. */
+void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c);
+/* The receiver's SACK blocks for the next ACK (up to max), first the one
+ * holding the latest out-of-order segment (RFC 2018 4). */
+unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, unsigned max);
 
 /* ---- tcp_timer.c ---- */
 void tcp_timer(struct ust_stack *s, ust_time_t now);

@@ -11,6 +11,9 @@
 #include "wire/bytes.h"
 
 /* What one segment carries, once parsed. */
+/* RFC 7323 5.5: TS.Recent is no longer trusted after 24 days idle. */
+#define TCP_PAWS_IDLE ((ust_time_t)24 * 24 * 3600 * UST_SEC)
+
 struct seg {
     struct tcp_repr th;
     const uint8_t *data;
@@ -27,6 +30,36 @@ static void challenge_ack(struct ust_stack *s, struct tcp_conn *c)
     }
     s->stats.tcp.challenge_acks++;
     tcp_send_ack(s, c);
+}
+
+/* The options a SYN (or SYN-ACK) settles, with the MSS: window scaling
+ * (RFC 7323 2.2), timestamps (3.2) and SACK (RFC 2018 2). Each is in
+ * effect only when both SYNs carried it: a SYN-ACK offers only what the
+ * SYN did, and an active opener only offered what the stack's
+ * configuration allows. */
+static void negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th)
+{
+    if (th->wscale >= 0) {
+        c->ws_ok = true;
+        c->snd_wscale = (uint8_t)(th->wscale > 14 ? 14 : th->wscale);
+        c->rcv_wscale = c->req_wscale;
+    }
+    /* RFC 9293 3.7.1: the peer's MSS, 536 when it sent none. */
+    uint16_t peer_mss = th->mss ? th->mss : 536;
+    if (peer_mss < c->snd_mss)
+        c->snd_mss = peer_mss;
+    if (th->has_ts && s->cfg.tcp_timestamps) {
+        c->ts_ok = true;
+        c->ts_recent = th->tsval;
+        c->ts_recent_at = s->now;
+        /* Every segment now carries 12 option bytes: the data in a
+         * full-sized one shrinks by as much (RFC 7323 3.2; RFC 9293
+         * 3.7.1: the MSS counts no options). */
+        c->seg_opts = 12;
+        c->snd_mss -= 12;
+    }
+    if (th->sack_perm && s->cfg.tcp_sack)
+        c->sack_ok = true;
 }
 
 /* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
@@ -53,21 +86,11 @@ static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct i
      * forward: the acceptance window then spans ~2^31 (any blind segment
      * is in window) and receiver SWS avoidance is off. */
     c->rcv_adv = c->rcv_nxt;
-    /* RFC 7323 2.2: our SYN-ACK offers scaling only if the peer's SYN did
-     * (and then both sides scale). The SYN's own window is never scaled. */
-    if (th->wscale >= 0) {
-        c->ws_ok = true;
-        c->snd_wscale = (uint8_t)(th->wscale > 14 ? 14 : th->wscale);
-        c->rcv_wscale = c->req_wscale;
-    }
+    negotiate(s, c, th); /* the SYN's own window is never scaled */
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
     c->snd_wl1 = th->seq;
     c->snd_wl2 = c->iss;
-    /* RFC 9293 3.7.1: the peer's MSS, 536 when it sent none. */
-    uint16_t peer_mss = th->mss ? th->mss : 536;
-    if (peer_mss < c->snd_mss)
-        c->snd_mss = peer_mss;
     c->cc->init(c);
     tcp_send_syn(s, c); /* SYN-ACK */
 }
@@ -100,17 +123,8 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
     c->rcv_adv = c->rcv_nxt; /* as in listen_input() */
-    uint16_t peer_mss = th->mss ? th->mss : 536;
-    if (peer_mss < c->snd_mss)
-        c->snd_mss = peer_mss;
+    negotiate(s, c, th); /* its window is unscaled */
     c->cc->init(c);
-    /* RFC 7323 2.2: our SYN offered scaling; it is on if the peer's SYN
-     * (or SYN-ACK) carried the option too. Its window is unscaled. */
-    if (th->wscale >= 0) {
-        c->ws_ok = true;
-        c->snd_wscale = (uint8_t)(th->wscale > 14 ? 14 : th->wscale);
-        c->rcv_wscale = c->req_wscale;
-    }
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
     c->snd_wl1 = th->seq;
@@ -190,6 +204,7 @@ static void receive_data(struct ust_stack *s, struct tcp_conn *c, const struct s
             s->stats.tcp.drop_rcvbuf++;
     } else {
         s->stats.tcp.ooo_segments++;
+        c->sack_recent = seq; /* its block goes first (RFC 2018 4) */
         size_t n = ring_write_at(&c->rcvq, off, data, len);
         if (n && !asm_add(&c->ooo, off, (uint32_t)n))
             s->stats.tcp.drop_ooo_full++;
@@ -222,6 +237,27 @@ static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
     tcp_wake(s, c);
 }
 
+/* Records the segment's SACK blocks in the scoreboard (RFC 6675 Update()).
+ * Blocks must lie between the cumulative ACK and what was sent; a block
+ * at or below the ACK is a duplicate report (RFC 2883) and says nothing
+ * new. Returns whether any byte was newly SACKed. */
+static bool sack_update(struct tcp_conn *c, const struct tcp_repr *th)
+{
+    uint32_t low = seq_gt(th->ack, c->snd_una) ? th->ack : c->snd_una;
+    uint32_t before = tcp_sb_sacked_above(&c->sb, low);
+    for (unsigned i = 0; i < th->nsack; i++) {
+        uint32_t a = th->sack[i].start, b = th->sack[i].end;
+        if (!seq_lt(a, b) || !seq_gt(b, low) || seq_gt(b, c->snd_max) ||
+            b - a > c->snd_max - c->snd_una)
+            continue;
+        if (seq_lt(a, low))
+            a = low;
+        tcp_sb_add(&c->sb, a, b);
+    }
+    tcp_sb_ack(&c->sb, low);
+    return tcp_sb_sacked_above(&c->sb, low) > before;
+}
+
 /* Returns false when the segment must be dropped (it acknowledges
  * something not yet sent). */
 static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
@@ -237,6 +273,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         c->ack_now = true;
         return false;
     }
+    bool sacked_new = c->sack_ok && th->nsack && sack_update(c, th);
     if (seq_gt(ack, c->snd_una)) {
         uint32_t acked = ack - c->snd_una;
         /* Sequence numbers taken by a FIN are not in the ring. */
@@ -249,9 +286,26 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         c->snd_una = ack;
         if (seq_lt(c->snd_nxt, c->snd_una))
             c->snd_nxt = c->snd_una;
+        tcp_sb_ack(&c->sb, ack);
         if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
             tcp_rtt_sample(s, c, s->now - c->rtt_start);
             c->rtt_timing = false;
+            c->rtt_ambiguous = false;
+        } else if (c->rtt_ambiguous && !c->rtt_timing && c->ts_ok && th->has_ts &&
+                   seq_ge(th->tsecr, c->rtx_ts)) {
+            /* Karn's rule left nothing to time (a retransmission), but the
+             * echoed timestamp says which transmission this ACK answers
+             * (RFC 7323 4.1). An echo older than the retransmission
+             * answers the original, whose ACK was lost or late: that
+             * measures the loss, not the path (RFC 3522 reads the same
+             * sign as a spurious retransmission), so it is not used. The
+             * 1 ms tick is coarser than the timer above, which is why
+             * timestamps only fill in where that timer cannot. */
+            uint32_t ms = tcp_ts_now(s, c) - th->tsecr;
+            if (ms < 0x7fffffffu / 1000) {
+                tcp_rtt_sample(s, c, (ust_time_t)ms * 1000);
+                c->rtt_ambiguous = false;
+            }
         }
         c->backoff = 0;
         if (c->in_recovery) {
@@ -259,6 +313,9 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
                 c->in_recovery = false;
                 c->dupacks = 0;
                 c->cc->on_exit_recovery(c);
+            } else if (c->sack_ok) {
+                /* RFC 6675 5 (B): a partial ACK only updates the
+                 * scoreboard; tcp_output() sends what pipe allows. */
             } else {
                 /* RFC 6582 3.2 (5): a partial ACK: the next hole is lost too. */
                 c->cc->on_partial_ack(c, acked);
@@ -274,12 +331,16 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
             tcp_arm_rto(s, c); /* RFC 6298 5.3 */
         c->persist = false;
         tcp_wake(s, c);
-    } else if (ack == c->snd_una && g->len == 0 && !(th->flags & (TCP_SYN | TCP_FIN)) &&
-               wnd == c->snd_wnd && c->snd_una != c->snd_max) {
-        /* RFC 5681 2: a duplicate ACK. */
+    } else if (ack == c->snd_una && !(th->flags & (TCP_SYN | TCP_FIN)) &&
+               c->snd_una != c->snd_max &&
+               (c->sack_ok ? sacked_new : g->len == 0 && wnd == c->snd_wnd)) {
+        /* A duplicate ACK: RFC 5681 2, or with SACK one that reports
+         * newly SACKed data (RFC 6675 2). */
         s->stats.tcp.dup_acks++;
         c->dupacks++;
-        if (c->in_recovery) {
+        if (c->sack_ok) {
+            /* Entering recovery is decided below, for every ACK. */
+        } else if (c->in_recovery) {
             c->cc->on_dupack(c);
         } else if (c->dupacks == 3 &&
                    seq_gt(c->snd_una, c->recover)) { /* RFC 6582 4.1: not a stale loss */
@@ -290,6 +351,13 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
             tcp_retransmit_first(s, c);
         }
     }
+    /* RFC 6675 5: loss is declared after DupThresh duplicate ACKs, or
+     * when IsLost(HighACK + 1) says enough arrived above the first hole;
+     * never for losses that predate the last recovery (RFC 6582 4.1). */
+    if (c->sack_ok && !c->in_recovery && c->snd_una != c->snd_max &&
+        seq_gt(c->snd_una, c->recover) &&
+        (c->dupacks >= 3 || (sacked_new && tcp_sack_is_lost(c, c->snd_una))))
+        tcp_sack_enter_recovery(s, c);
     /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
     if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {
         uint32_t old_wnd = c->snd_wnd;
@@ -348,6 +416,22 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         g = &syn_ack;
         th = &g->th;
     }
+    /* PAWS (RFC 7323 5.3 R1): a timestamp older than TS.Recent marks an
+     * old duplicate, unless TS.Recent has sat idle for 24 days (5.5). And
+     * once timestamps are agreed every segment but a RST carries them
+     * (3.2: one without SHOULD be dropped silently). */
+    if (c->ts_ok && !(th->flags & TCP_RST)) {
+        if (!th->has_ts) {
+            s->stats.tcp.drop_no_ts++;
+            return;
+        }
+        if (seq_lt(th->tsval, c->ts_recent) && s->now - c->ts_recent_at <= TCP_PAWS_IDLE) {
+            s->stats.tcp.drop_paws++;
+            c->ack_now = true;
+            tcp_output(s, c);
+            return;
+        }
+    }
     /* first: sequence number */
     if (!acceptable(c, g, wnd)) {
         s->stats.tcp.drop_out_of_window++;
@@ -357,6 +441,14 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
             c->ack_now = true;
         tcp_output(s, c);
         return;
+    }
+    /* RFC 7323 4.3 / 5.3 R3: remember the timestamp to echo, from the
+     * segment that covers the last ACK we sent (so a delayed ACK echoes
+     * the earliest segment it answers). */
+    if (c->ts_ok && th->has_ts && seq_ge(th->tsval, c->ts_recent) &&
+        seq_le(th->seq, c->last_ack_sent)) {
+        c->ts_recent = th->tsval;
+        c->ts_recent_at = s->now;
     }
     /* second: RST (RFC 5961 3.2) */
     if (th->flags & TCP_RST) {

@@ -37,16 +37,37 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
     struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
     if (flags & TCP_ACK)
         th.ack = c->rcv_nxt;
-    if (flags & TCP_SYN)
-        th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
     uint32_t wnd = tcp_rcv_window(c);
     if (flags & TCP_SYN) {
-        /* RFC 7323 2.2: our SYN always offers scaling, our SYN-ACK only
-         * if the peer's SYN did; a SYN's window is never scaled. */
-        th.emit_ws = c->state == TCPS_SYN_SENT || c->ws_ok;
+        th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
+        /* RFC 7323 2.2, 3.2 and RFC 2018 2: our SYN offers window scaling,
+         * timestamps and SACK as configured; our SYN-ACK only what the
+         * peer's SYN offered. A SYN's window is never scaled. */
+        bool active = c->state == TCPS_SYN_SENT;
+        th.emit_ws = active || c->ws_ok;
         th.wscale = (int8_t)c->req_wscale;
+        th.has_ts = active ? s->cfg.tcp_timestamps : c->ts_ok;
+        th.sack_perm = active ? s->cfg.tcp_sack : c->sack_ok;
         if (wnd > 65535)
             wnd = 65535;
+    } else {
+        th.has_ts = c->ts_ok;
+    }
+    if (th.has_ts) {
+        th.tsval = tcp_ts_now(s, c);
+        th.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
+    }
+    if ((flags & (TCP_ACK | TCP_SYN | TCP_RST)) == TCP_ACK && c->sack_ok) {
+        /* SACK blocks where they fit: 3 beside a timestamp, 4 without,
+         * and in a data segment only in the room left below the MSS. */
+        unsigned max = c->ts_ok ? 3 : 4;
+        if (len) {
+            uint32_t room = c->snd_mss > len ? c->snd_mss - len : 0;
+            unsigned fit = room >= 12 ? (room - 4) / 8 : 0;
+            if (fit < max)
+                max = fit;
+        }
+        th.nsack = (uint8_t)tcp_sack_blocks(c, th.sack, max);
     }
     if (seq_gt(c->rcv_nxt + wnd, c->rcv_adv) || !(flags & TCP_ACK))
         c->rcv_adv = c->rcv_nxt + wnd;
@@ -63,10 +84,20 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->delack_at = UST_TIME_NEVER;
         c->segs_unacked = 0;
         c->ack_now = false;
+        c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
-    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u", c->lport, c->rport, seq,
-           th.ack, flags, len, wnd);
+    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s", c->lport, c->rport, seq,
+           th.ack, flags, len, wnd, th.nsack ? ", sack" : "");
     return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
+}
+
+void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
+{
+    xmit(s, c, seq, TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0), seq - c->snd_una, len);
+    if (c->rto_at == UST_TIME_NEVER || c->persist) {
+        c->persist = false;
+        tcp_arm_rto(s, c);
+    }
 }
 
 void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c)
@@ -143,6 +174,8 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
         return;
     s->stats.tcp.retransmits++;
     c->rtt_timing = false; /* Karn: never time a retransmission */
+    c->rtt_ambiguous = true;
+    c->rtx_ts = tcp_ts_now(s, c);
     xmit(s, c, c->snd_una, TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0), 0, len);
     if (seq_lt(c->snd_nxt, c->snd_una + len + fin))
         c->snd_nxt = c->snd_una + len + fin;
@@ -162,14 +195,38 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             tcp_send_ack(s, c);
         return;
     }
+    if (c->in_recovery && c->sack_ok) {
+        tcp_sack_recovery_output(s, c); /* RFC 6675: pipe, not flight, decides */
+        if (c->ack_now)
+            tcp_send_ack(s, c);
+        return;
+    }
+    /* A full segment's payload: the MSS less what SACK blocks we owe the
+     * peer will take in each segment's header. */
+    struct tcp_sack_block blk[TCP_MAX_SACK];
+    unsigned nblk = tcp_sack_blocks(c, blk, c->ts_ok ? 3 : 4);
+    uint32_t mss = c->snd_mss - (nblk ? 4 + 8 * nblk : 0);
     for (;;) {
+        /* Going back after a timeout: what the peer SACKed since need not
+         * go again (RFC 6675 5.1 keeps using the SACKs that arrive). */
+        uint32_t sacked_end;
+        while (seq_lt(c->snd_nxt, c->snd_max) && tcp_sb_sacked(&c->sb, c->snd_nxt, &sacked_end))
+            c->snd_nxt = seq_lt(sacked_end, c->snd_max) ? sacked_end : c->snd_max;
         uint32_t unsent = tcp_unsent(c);
         uint32_t win = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
         uint32_t in_flight = c->snd_nxt - c->snd_una;
         uint32_t usable = win > in_flight ? win - in_flight : 0;
         uint32_t len = unsent < usable ? unsent : usable;
-        if (len > c->snd_mss)
-            len = c->snd_mss;
+        if (len > mss)
+            len = mss;
+        if (seq_lt(c->snd_nxt, c->snd_max)) {
+            /* Retransmitting: stop at the next SACKed range. */
+            for (unsigned i = 0; i < c->sb.n; i++) {
+                uint32_t gap = c->sb.r[i].start - c->snd_nxt;
+                if (seq_gt(c->sb.r[i].start, c->snd_nxt) && gap < len)
+                    len = gap;
+            }
+        }
         uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
         bool fin = c->fin_queued && len == unsent && c->snd_nxt + len == data_end &&
                    (!c->fin_sent || c->snd_nxt + len == c->fin_seq);
@@ -183,7 +240,7 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             }
             break;
         }
-        if (len > 0 && len < c->snd_mss && !fin) {
+        if (len > 0 && len < mss && !fin && c->snd_nxt == c->snd_max) {
             /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small segment only when
              * nothing is in flight, unless TCP_NODELAY. */
             if (!c->nodelay && in_flight > 0)

@@ -77,6 +77,10 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
         return;
     }
     c->rtt_timing = false; /* Karn's rule */
+    c->rtt_ambiguous = true;
+    c->rtx_ts = tcp_ts_now(s, c);
+    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus, una=%u, max=%u", c->lport, c->rport,
+           c->backoff, c->rto, c->snd_una, c->snd_max);
     if (syn) {
         tcp_send_syn(s, c);
         tcp_arm_rto(s, c);
@@ -86,6 +90,9 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     c->cc->on_rto(c);
     c->in_recovery = false;
     c->dupacks = 0;
+    /* The receiver may have reneged: what it SACKed is forgotten (RFC 2018
+     * 8, RFC 6675 5.1); SACKs arriving from now on are used again. */
+    c->sb.n = 0;
     c->recover = c->snd_max; /* RFC 6582 3.2 (4): no fast retransmit for old losses */
     c->snd_nxt = c->snd_una; /* go back: resend from the first unacknowledged byte */
     tcp_arm_rto(s, c);

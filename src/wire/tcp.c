@@ -32,6 +32,20 @@ static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
             if (olen == 2)
                 r->sack_perm = true;
             break;
+        case TCP_OPT_SACK:
+            /* 2 + 8n bytes; a length that is not is ignored like an
+             * unknown option. Blocks beyond 4 cannot fit in 40 bytes. */
+            if (olen >= 10 && (olen - 2) % 8 == 0) {
+                unsigned n = (unsigned)(olen - 2) / 8;
+                if (n > TCP_MAX_SACK)
+                    n = TCP_MAX_SACK;
+                for (unsigned k = 0; k < n; k++) {
+                    r->sack[k].start = ld32(v + 8 * k);
+                    r->sack[k].end = ld32(v + 8 * k + 4);
+                }
+                r->nsack = (uint8_t)n;
+            }
+            break;
         case TCP_OPT_TS:
             if (olen == 10) {
                 r->has_ts = true;
@@ -71,12 +85,38 @@ int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct
     r->sack_perm = false;
     r->has_ts = false;
     r->tsval = r->tsecr = 0;
+    r->nsack = 0;
     return parse_options(buf + TCP_HDR_LEN, hl - TCP_HDR_LEN, r);
 }
 
-size_t tcp_hdr_len(const struct tcp_repr *r)
+/* The options' length: see struct tcp_repr for the layout. */
+static size_t opt_len(const struct tcp_repr *r)
 {
-    return TCP_HDR_LEN + (r->mss ? 4 : 0) + (r->emit_ws ? 4 : 0);
+    size_t n = 0;
+    if (r->mss)
+        n += 4;
+    if (r->sack_perm && r->has_ts)
+        n += 12; /* SACK-permitted (2) + timestamps (10), as Linux lays them out */
+    else if (r->sack_perm)
+        n += 4;  /* NOP NOP SACK-permitted */
+    else if (r->has_ts)
+        n += 12; /* NOP NOP timestamps */
+    if (r->emit_ws)
+        n += 4;  /* NOP window scale */
+    if (r->nsack)
+        n += 4 + 8 * (size_t)(r->nsack > TCP_MAX_SACK ? TCP_MAX_SACK : r->nsack); /* NOP NOP SACK */
+    return n;
+}
+
+size_t tcp_hdr_len(const struct tcp_repr *r) { return TCP_HDR_LEN + opt_len(r); }
+
+static uint8_t *put_ts(uint8_t *o, const struct tcp_repr *r)
+{
+    o[0] = TCP_OPT_TS;
+    o[1] = 10;
+    st32(o + 2, r->tsval);
+    st32(o + 6, r->tsecr);
+    return o + 10;
 }
 
 void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
@@ -92,17 +132,44 @@ void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf
     st16(buf + 14, r->window);
     st16(buf + 16, 0);
     st16(buf + 18, r->urgent);
+    uint8_t *o = buf + TCP_HDR_LEN;
     if (r->mss) {
-        buf[20] = TCP_OPT_MSS;
-        buf[21] = 4;
-        st16(buf + 22, r->mss);
+        o[0] = TCP_OPT_MSS;
+        o[1] = 4;
+        st16(o + 2, r->mss);
+        o += 4;
+    }
+    if (r->sack_perm) {
+        if (!r->has_ts) {
+            *o++ = TCP_OPT_NOP;
+            *o++ = TCP_OPT_NOP;
+        }
+        *o++ = TCP_OPT_SACK_PERM;
+        *o++ = 2;
+        if (r->has_ts)
+            o = put_ts(o, r);
+    } else if (r->has_ts) {
+        *o++ = TCP_OPT_NOP;
+        *o++ = TCP_OPT_NOP;
+        o = put_ts(o, r);
     }
     if (r->emit_ws) {
-        uint8_t *o = buf + TCP_HDR_LEN + (r->mss ? 4 : 0);
         o[0] = TCP_OPT_NOP;
         o[1] = TCP_OPT_WS;
         o[2] = 3;
         o[3] = (uint8_t)(r->wscale < 0 ? 0 : r->wscale > 14 ? 14 : r->wscale);
+        o += 4;
+    }
+    if (r->nsack) {
+        unsigned n = r->nsack > TCP_MAX_SACK ? TCP_MAX_SACK : r->nsack;
+        *o++ = TCP_OPT_NOP;
+        *o++ = TCP_OPT_NOP;
+        *o++ = TCP_OPT_SACK;
+        *o++ = (uint8_t)(2 + 8 * n);
+        for (unsigned k = 0; k < n; k++, o += 8) {
+            st32(o, r->sack[k].start);
+            st32(o + 4, r->sack[k].end);
+        }
     }
     size_t len = hl + payload_len;
     st16(buf + 16, cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len),

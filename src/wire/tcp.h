@@ -26,6 +26,14 @@
 #define TCP_OPT_SACK 5
 #define TCP_OPT_TS 8
 
+/* Largest number of SACK blocks in one segment: 4 fit in the 40 bytes of
+ * options, 3 next to a timestamp (RFC 2018 3). */
+#define TCP_MAX_SACK 4
+
+struct tcp_sack_block {
+    uint32_t start, end; /* [start, end): end is the first byte after */
+};
+
 struct tcp_repr {
     uint16_t sport, dport;
     uint32_t seq, ack;
@@ -33,14 +41,18 @@ struct tcp_repr {
     uint8_t hdr_len;     /* parse: from the data offset; emit: computed */
     uint16_t window;
     uint16_t urgent;
-    /* Options. Parsed all; emitted: MSS (when mss != 0) and window scale
-     * (when emit_ws: NOP + kind 3 with wscale). */
+    /* Options. Parse fills them all; emit writes, in this order and padded
+     * with NOPs to 32-bit words: MSS (when mss != 0), SACK-permitted (when
+     * sack_perm), timestamps (when has_ts), window scale (when emit_ws),
+     * SACK blocks (nsack of them). */
     uint16_t mss;        /* 0: absent */
     int8_t wscale;       /* -1: absent (parse clamps to 14, RFC 7323 2.3) */
     bool emit_ws;        /* emit: write the window scale option */
     bool sack_perm;
     bool has_ts;
     uint32_t tsval, tsecr;
+    uint8_t nsack;       /* SACK blocks (RFC 2018 3); parse keeps up to 4 */
+    struct tcp_sack_block sack[TCP_MAX_SACK];
 };
 
 /* Validates (length, data offset 5..15 within the segment, checksum over the
@@ -48,7 +60,7 @@ struct tcp_repr {
  * and parses. WIRE_ETRUNC, WIRE_EHDRLEN (data offset or an option overruns),
  * WIRE_ECSUM, or WIRE_OK. The payload is buf[hdr_len..len). */
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r);
-/* Header length emit will write for r (20, +4 with MSS, +4 with WS). */
+/* Header length emit will write for r: 20 plus the options above. */
 size_t tcp_hdr_len(const struct tcp_repr *r);
 /* Writes the header (and options) in front of the payload_len bytes at
  * buf + tcp_hdr_len(r), with the checksum. */

@@ -81,6 +81,7 @@
 #include "wire/udp.h"
 #include "net/ip_frag.h"
 #include "transport/socket.h"
+#include "transport/tcp_seq.h"
 #include "transport/tcp.h"
 #include "ustack/socket.h"
 
@@ -192,11 +193,24 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
         TX_CHECK((t.flags & TCP_ACK) || t.flags == TCP_SYN || t.flags == TCP_RST);
         TX_CHECK(!(t.flags & TCP_RST) || dlen == 0);
         TX_CHECK(!(t.flags & TCP_SYN) || dlen == 0);
+        /* Options and data together never exceed what the MSS allows. */
+        TX_CHECK(dlen + (t.hdr_len - TCP_HDR_LEN) <= 1460 + 20 || dlen == 0);
         TX_CHECK(dlen <= 1460);
         /* The MSS option on SYNs only, telling what a 1500-byte MTU takes. */
         TX_CHECK((t.flags & TCP_SYN) ? t.mss == 1460 : t.mss == 0);
-        /* Window scale (RFC 7323 2) on SYNs only; SACK, timestamps not spoken yet. */
-        TX_CHECK(((t.flags & TCP_SYN) || t.wscale < 0) && !t.sack_perm && !t.has_ts);
+        /* Window scale (RFC 7323 2) and SACK-permitted (RFC 2018 2) on
+         * SYNs only; a SYN's timestamp echoes nothing unless it answers. */
+        TX_CHECK(((t.flags & TCP_SYN) || t.wscale < 0) && (!t.sack_perm || (t.flags & TCP_SYN)));
+        TX_CHECK(!(t.flags == TCP_SYN && t.has_ts) || t.tsecr == 0);
+        /* SACK blocks (RFC 2018 3): only on ACKs, never on SYN or RST,
+         * each non-empty and above the cumulative ACK; 3 beside a
+         * timestamp, 4 without. */
+        if (t.nsack) {
+            TX_CHECK((t.flags & TCP_ACK) && !(t.flags & (TCP_SYN | TCP_RST)));
+            TX_CHECK(t.nsack <= (t.has_ts ? 3 : 4));
+            for (unsigned i = 0; i < t.nsack; i++)
+                TX_CHECK(seq_lt(t.sack[i].start, t.sack[i].end) && seq_gt(t.sack[i].start, t.ack));
+        }
     }
     if (ip.proto == IPV4_PROTO_ICMP && !ipv4_is_fragment(&ip)) {
         struct icmp_repr m;

@@ -257,7 +257,12 @@ static void socket_option(void **state)
     socklen_t len = sizeof(name);
     memset(name, 'x', sizeof(name));
     assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
-    assert_string_equal(name, "newreno"); /* the default */
+    assert_string_equal(name, "cubic"); /* the default */
+
+    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "newreno", 7), 0);
+    len = sizeof(name);
+    assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    assert_string_equal(name, "newreno");
 
     assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
     len = sizeof(name);
@@ -291,13 +296,37 @@ static void socket_option(void **state)
     ust_stack_destroy(s);
 }
 
+/* The stack-wide default comes from the configuration; a name no module
+ * has is refused when the stack is created. */
+static void configured_default(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    struct ust_stack *s;
+    test_config(&cfg, 1);
+    cfg.tcp_congestion = "newreno";
+    assert_int_equal(ust_stack_create(&cfg, &s), 0);
+    int fd = ust_socket(s, AF_INET, SOCK_STREAM, 0);
+    char name[16] = {0};
+    socklen_t len = sizeof(name);
+    assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
+    assert_string_equal(name, "newreno");
+    assert_int_equal(ust_close(s, fd), 0);
+    ust_stack_destroy(s);
+
+    cfg.tcp_congestion = "vegas";
+    assert_int_equal(ust_stack_create(&cfg, &s), -EINVAL);
+    cfg.tcp_congestion = NULL;
+    assert_int_equal(ust_stack_create(&cfg, &s), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(slow_start_and_init),    cmocka_unit_test(multiplicative_decrease_and_k),
         cmocka_unit_test(concave_convex_regions), cmocka_unit_test(reno_friendly_region),
         cmocka_unit_test(fast_convergence),       cmocka_unit_test(timeout),
-        cmocka_unit_test(socket_option),
+        cmocka_unit_test(socket_option),          cmocka_unit_test(configured_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,7 +205,8 @@ static void syn_offers_shift_for_buffer(void **state)
     connect_out(&t);
     assert_int_equal(t.o.th.wscale, OUR_SHIFT);
     assert_int_equal(t.o.th.mss, 1460);
-    assert_int_equal(t.o.th.hdr_len, 28); /* MSS, NOP, WS */
+    /* MSS, SACK-permitted, timestamps, NOP, WS */
+    assert_int_equal(t.o.th.hdr_len, 40);
     assert_int_equal(t.o.th.window, 65535); /* never scaled in a SYN */
     t_fini(&t);
 

@@ -1,0 +1,294 @@
+/* Selective acknowledgment: the receiver's SACK blocks (RFC 2018 4), the
+ * sender's scoreboard and SACK-based loss recovery (RFC 6675).
+ *
+ * Byte ranges are half-open, [start, end), in sequence space. RFC 6675
+ * speaks of HighRxt as "the highest sequence number retransmitted"; here
+ * high_rxt is one past it, the first byte not yet retransmitted. */
+#include "transport/tcp.h"
+
+#include <string.h>
+
+/* RFC 6675 2: DupThresh. */
+#define DUP_THRESH 3
+
+/* ---- the scoreboard ---- */
+
+void tcp_sb_add(struct tcp_scoreboard *sb, uint32_t start, uint32_t end)
+{
+    if (!seq_lt(start, end))
+        return;
+    /* Absorb every range that overlaps or touches [start, end). */
+    unsigned i = 0, w = 0;
+    struct tcp_sack_block out[TCP_SB_MAX + 1];
+    bool placed = false;
+    for (i = 0; i < sb->n; i++) {
+        struct tcp_sack_block r = sb->r[i];
+        if (seq_lt(r.end, start)) {
+            out[w++] = r; /* wholly below */
+        } else if (seq_gt(r.start, end)) {
+            if (!placed) {
+                out[w++] = (struct tcp_sack_block){start, end};
+                placed = true;
+            }
+            out[w++] = r; /* wholly above */
+        } else { /* overlapping or touching: merge */
+            if (seq_lt(r.start, start))
+                start = r.start;
+            if (seq_gt(r.end, end))
+                end = r.end;
+        }
+    }
+    if (!placed)
+        out[w++] = (struct tcp_sack_block){start, end};
+    if (w > TCP_SB_MAX)
+        w = TCP_SB_MAX; /* full: forget the highest range */
+    memcpy(sb->r, out, w * sizeof(out[0]));
+    sb->n = w;
+}
+
+void tcp_sb_ack(struct tcp_scoreboard *sb, uint32_t una)
+{
+    unsigned w = 0;
+    for (unsigned i = 0; i < sb->n; i++) {
+        struct tcp_sack_block r = sb->r[i];
+        if (seq_le(r.end, una))
+            continue;
+        if (seq_lt(r.start, una))
+            r.start = una;
+        sb->r[w++] = r;
+    }
+    sb->n = w;
+}
+
+uint32_t tcp_sb_sacked_above(const struct tcp_scoreboard *sb, uint32_t seq)
+{
+    uint32_t n = 0;
+    for (unsigned i = 0; i < sb->n; i++) {
+        const struct tcp_sack_block *r = &sb->r[i];
+        if (seq_ge(r->start, seq))
+            n += r->end - r->start;
+        else if (seq_gt(r->end, seq))
+            n += r->end - seq;
+    }
+    return n;
+}
+
+uint32_t tcp_sb_high(const struct tcp_scoreboard *sb, uint32_t una)
+{
+    return sb->n ? sb->r[sb->n - 1].end : una;
+}
+
+bool tcp_sb_sacked(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t *end)
+{
+    for (unsigned i = 0; i < sb->n; i++) {
+        if (seq_ge(seq, sb->r[i].start) && seq_lt(seq, sb->r[i].end)) {
+            if (end)
+                *end = sb->r[i].end;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* RFC 6675 4, IsLost(seq): DupThresh discontiguous SACKed ranges above it,
+ * or more than (DupThresh - 1) * SMSS SACKed bytes above it. */
+bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq)
+{
+    unsigned ranges = 0;
+    uint32_t bytes = 0;
+    for (unsigned i = 0; i < c->sb.n; i++) {
+        const struct tcp_sack_block *r = &c->sb.r[i];
+        if (seq_gt(r->end, seq)) {
+            ranges++;
+            bytes += r->end - (seq_gt(r->start, seq) ? r->start : seq);
+        }
+    }
+    return ranges >= DUP_THRESH || bytes > (DUP_THRESH - 1) * (uint32_t)c->snd_mss;
+}
+
+/* The holes: the unSACKed ranges between snd_una and snd_max. Calls
+ * fn(c, start, end, lost, arg) for each in order until fn returns true. */
+typedef bool (*hole_fn)(const struct tcp_conn *c, uint32_t start, uint32_t end, bool lost,
+                        void *arg);
+static void each_hole(const struct tcp_conn *c, hole_fn fn, void *arg)
+{
+    uint32_t at = c->snd_una;
+    for (unsigned i = 0; i <= c->sb.n; i++) {
+        uint32_t end = i < c->sb.n ? c->sb.r[i].start : c->snd_max;
+        if (seq_gt(end, c->snd_max))
+            end = c->snd_max;
+        if (seq_lt(at, end) && fn(c, at, end, i < c->sb.n && tcp_sack_is_lost(c, at), arg))
+            return;
+        if (i < c->sb.n && seq_gt(c->sb.r[i].end, at))
+            at = c->sb.r[i].end;
+    }
+}
+
+/* IsLost is the same for every byte of one hole: what lies above a hole
+ * is the same SACKed ranges, so the per-octet definitions of RFC 6675 are
+ * computed a hole at a time. */
+static bool pipe_hole(const struct tcp_conn *c, uint32_t start, uint32_t end, bool lost, void *arg)
+{
+    uint32_t *pipe = arg;
+    if (!lost) /* SetPipe (a): not lost, so still in the network */
+        *pipe += end - start;
+    if (seq_gt(c->high_rxt, start)) /* (b): retransmitted, in the network again */
+        *pipe += (seq_lt(c->high_rxt, end) ? c->high_rxt : end) - start;
+    return false;
+}
+
+uint32_t tcp_sack_pipe(const struct tcp_conn *c)
+{
+    uint32_t pipe = 0;
+    each_hole(c, pipe_hole, &pipe);
+    return pipe;
+}
+
+struct next_seg {
+    bool want_lost;     /* rule 1, else rule 3 */
+    uint32_t high_sack;
+    uint32_t start, end;
+    bool found;
+};
+
+static bool find_hole(const struct tcp_conn *c, uint32_t start, uint32_t end, bool lost, void *arg)
+{
+    struct next_seg *n = arg;
+    if (seq_ge(start, n->high_sack))
+        return true; /* (1.b), (3.b): only below the highest SACKed byte */
+    if (seq_lt(start, c->high_rxt))
+        start = c->high_rxt; /* (1.a), (3.a): not yet retransmitted */
+    if (!seq_lt(start, end) || (n->want_lost && !lost))
+        return false;
+    n->start = start;
+    n->end = end;
+    n->found = true;
+    return true;
+}
+
+/* Sends [seq, seq + len) again (len may be 0 for a lone FIN). */
+static uint32_t resend(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t end)
+{
+    uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
+    uint32_t len = end - seq;
+    bool fin = false;
+    if (len == 0)
+        return 0;
+    if (c->fin_sent && seq_gt(end, c->fin_seq)) {
+        fin = true;
+        len = data_end - seq;
+    }
+    if (len > c->snd_mss) {
+        len = c->snd_mss;
+        fin = false;
+    }
+    s->stats.tcp.retransmits++;
+    s->stats.tcp.sack_retransmits++;
+    c->rtt_ambiguous = true;
+    c->rtx_ts = tcp_ts_now(s, c);
+    tcp_xmit_data(s, c, seq, len, fin);
+    return len + fin;
+}
+
+void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c)
+{
+    uint32_t pipe = tcp_sack_pipe(c);
+    c->rtt_timing = false; /* Karn: nothing sent now is timed */
+    while (c->cwnd >= pipe + c->snd_mss) { /* RFC 6675 5 (C) */
+        struct next_seg n = {.want_lost = true, .high_sack = tcp_sb_high(&c->sb, c->snd_una)};
+        each_hole(c, find_hole, &n); /* NextSeg rule 1: a lost hole */
+        if (n.found) {
+            uint32_t sent = resend(s, c, n.start, n.end);
+            c->high_rxt = n.start + sent; /* (C.2) */
+            pipe += sent;                 /* (C.4) */
+            continue;
+        }
+        /* Rule 2: new data, as the receiver's window allows. */
+        uint32_t unsent = tcp_unsent(c);
+        uint32_t wnd_end = c->snd_una + c->snd_wnd;
+        uint32_t room = seq_gt(wnd_end, c->snd_max) ? wnd_end - c->snd_max : 0;
+        if (unsent > 0 && room > 0) {
+            uint32_t len = unsent < room ? unsent : room;
+            if (len > c->snd_mss)
+                len = c->snd_mss;
+            if (len < c->snd_mss && len < unsent)
+                break; /* a sliver of window: wait for more (sender SWS) */
+            tcp_xmit_data(s, c, c->snd_max, len, false);
+            c->snd_max += len;
+            c->snd_nxt = c->snd_max;
+            pipe += len; /* (C.3), (C.4) */
+            continue;
+        }
+        /* Rule 3: a hole not yet judged lost. */
+        n.want_lost = false;
+        each_hole(c, find_hole, &n);
+        if (n.found) {
+            uint32_t sent = resend(s, c, n.start, n.end);
+            c->high_rxt = n.start + sent;
+            pipe += sent;
+            continue;
+        }
+        /* Rule 4: one rescue retransmission of the last segment per
+         * recovery, when the cumulative ACK has passed RescueRxt. */
+        if (seq_gt(c->snd_una, c->rescue_rxt) && !tcp_sb_sacked(&c->sb, c->snd_max - 1, NULL)) {
+            uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
+            uint32_t start = data_end - c->snd_mss;
+            if (seq_lt(start, c->snd_una) || (uint32_t)c->sndq.len < c->snd_mss)
+                start = c->snd_una;
+            pipe += resend(s, c, start, c->snd_max);
+            c->rescue_rxt = c->recover;
+            continue;
+        }
+        break;
+    }
+}
+
+/* RFC 6675 5 (4): loss detected; enter recovery and retransmit the first
+ * hole. The congestion control module chooses ssthresh; the window is set
+ * to it, not inflated: pipe does the accounting inflation did in RFC 6582. */
+void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c)
+{
+    s->stats.tcp.fast_retransmits++;
+    s->stats.tcp.sack_recoveries++;
+    c->in_recovery = true;
+    c->recover = c->snd_max; /* (4.1) RecoveryPoint */
+    c->cc->on_enter_recovery(c);
+    c->cwnd = c->ssthresh;   /* (4.2) */
+    /* (4.3): the first hole, from snd_una to the first SACKed range. */
+    uint32_t first_end = c->snd_max;
+    if (c->sb.n && seq_gt(c->sb.r[0].start, c->snd_una))
+        first_end = c->sb.r[0].start;
+    uint32_t sent = resend(s, c, c->snd_una, first_end); /* (4.3) */
+    c->high_rxt = c->snd_una + sent;
+    c->rescue_rxt = c->high_rxt - 1;
+    tcp_sack_recovery_output(s, c); /* (5) */
+}
+
+/* ---- the receiver's SACK blocks (RFC 2018 4) ---- */
+
+unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, unsigned max)
+{
+    if (!c->sack_ok || asm_empty(&c->ooo) || max == 0)
+        return 0;
+    /* The first block holds the most recently received segment; the
+     * others follow in sequence order (RFC 2018 4 asks for the most
+     * recently reported ones; every block the assembler holds is
+     * repeated in each ACK while it fits, so none is forgotten). */
+    unsigned n = 0, first = c->ooo.n;
+    for (unsigned i = 0; i < c->ooo.n; i++) {
+        uint32_t a = c->rcv_nxt + c->ooo.r[i].start, b = c->rcv_nxt + c->ooo.r[i].end;
+        if (seq_ge(c->sack_recent, a) && seq_lt(c->sack_recent, b))
+            first = i;
+    }
+    if (first < c->ooo.n) {
+        out[n++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[first].start,
+                                           c->rcv_nxt + c->ooo.r[first].end};
+    }
+    for (unsigned i = 0; i < c->ooo.n && n < max; i++) {
+        if (i == first)
+            continue;
+        out[n++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[i].start,
+                                           c->rcv_nxt + c->ooo.r[i].end};
+    }
+    return n;
+}
