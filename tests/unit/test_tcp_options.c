@@ -1,0 +1,868 @@
+/* TCP options, segment by segment: window scaling (RFC 7323 2),
+ * timestamps and PAWS (RFC 7323 3-5), SACK blocks (RFC 2018) and the
+ * sender's SACK scoreboard and loss recovery (RFC 6675). The test plays
+ * the peer, 192.0.2.1, builds its segments by hand and pops what the
+ * fixture stack (192.0.2.2) sent from the capture device. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "transport/tcp.h"
+#include "ustack/socket.h"
+#include "wire/bytes.h"
+#include "wire/checksum.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+
+#define ETH_HDR 14
+#define TCP_OFF (ETH_HDR + IPV4_HDR_LEN)
+#define PISN 0x10000000u
+#define SA(x) ((struct sockaddr *)&(x))
+
+/* Default SO_RCVBUF 256 KiB: 65535 << 2 is 4 bytes short, so shift 3. */
+#define OUR_SHIFT 3
+
+static const uint8_t opt_mss[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};                    /* 1460 */
+static const uint8_t opt_mss1280_ws7[8] = {TCP_OPT_MSS, 4, 0x05, 0x00, TCP_OPT_NOP, TCP_OPT_WS, 3, 7};
+static const uint8_t opt_mss_ws0[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 0};
+static const uint8_t opt_mss_ws2[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 2};
+static const uint8_t opt_mss_ws20[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 20};
+
+struct out {
+    struct tcp_repr th;
+    size_t len;
+};
+
+struct t {
+    struct fixture f;
+    int lfd, fd;
+    uint16_t port, pport;
+    uint32_t iss, pseq, pack;
+    struct out o;
+};
+
+static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(a);
+    sin.sin_port = htons(port);
+    return sin;
+}
+
+static void seg_in(struct t *t, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+                   const uint8_t *opt, size_t optlen, const void *data, size_t len)
+{
+    uint8_t *buf = calloc(1, TCP_OFF + TCP_MAX_HDR_LEN + len);
+    assert_non_null(buf);
+    uint8_t *s = buf + TCP_OFF;
+    size_t hl = TCP_HDR_LEN + optlen;
+    st16(s, t->pport);
+    st16(s + 2, t->port);
+    st32(s + 4, seq);
+    st32(s + 8, ack);
+    s[12] = (uint8_t)((hl / 4) << 4);
+    s[13] = flags;
+    st16(s + 14, win);
+    if (optlen)
+        memcpy(s + TCP_HDR_LEN, opt, optlen);
+    if (len)
+        memcpy(s + hl, data, len);
+    st16(s + 16, cksum_fold(cksum_add(
+                     ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)(hl + len)), s,
+                     hl + len)));
+    size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, s, hl + len);
+    n = build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + ETH_HDR, n);
+    fixture_input(&t->f, buf, n);
+    free(buf);
+}
+
+/* The peer's next segment. */
+static void peer(struct t *t, uint8_t flags, uint16_t win, const uint8_t *opt, size_t optlen,
+                 const void *data, size_t len)
+{
+    seg_in(t, t->pseq, t->pack, flags, win, opt, optlen, data, len);
+    t->pseq += (uint32_t)len + !!(flags & (TCP_SYN)) + !!(flags & TCP_FIN);
+}
+
+static bool pop(struct t *t)
+{
+    uint8_t fr[2048];
+    size_t n = cap_pop(t->f.cap, fr, sizeof(fr));
+    if (n == 0)
+        return false;
+    struct ipv4_repr ip;
+    assert_int_equal(ipv4_parse(fr + ETH_HDR, n - ETH_HDR, &ip), WIRE_OK);
+    assert_int_equal(ip.proto, IPV4_PROTO_TCP);
+    const uint8_t *seg = fr + ETH_HDR + ip.hdr_len;
+    size_t sl = ip.total_len - ip.hdr_len;
+    assert_int_equal(tcp_parse(seg, sl, T_IP_US, T_IP_PEER, &t->o.th), WIRE_OK);
+    t->o.len = sl - t->o.th.hdr_len;
+    return true;
+}
+
+static struct tcp_conn *conn(struct t *t)
+{
+    struct tcp_conn *c = tcp_lookup(t->f.s, T_IP_US, t->port, T_IP_PEER, t->pport);
+    assert_non_null(c);
+    return c;
+}
+
+static void t_init_opts(struct t *t, int rcvbuf, bool ts, bool sack)
+{
+    struct ust_config cfg;
+    memset(t, 0, sizeof(*t));
+    test_config(&cfg, 7);
+    cfg.arp_reachable_time = 1000000 * UST_SEC;
+    cfg.tcp_timestamps = ts;
+    cfg.tcp_sack = sack;
+    if (rcvbuf)
+        cfg.tcp_rcvbuf = (uint32_t)rcvbuf;
+    fixture_init(&t->f, &cfg);
+    fixture_learn_peer(&t->f);
+    t->lfd = t->fd = -1;
+}
+
+static void t_init(struct t *t, int rcvbuf) { t_init_opts(t, rcvbuf, true, true); }
+
+static void t_fini(struct t *t)
+{
+    if (t->fd > 0)
+        ust_close(t->f.s, t->fd);
+    if (t->lfd > 0)
+        ust_close(t->f.s, t->lfd);
+    cap_clear(t->f.cap);
+    assert_int_equal(ust_stack_stats(t->f.s)->pkb.live, 0);
+    fixture_fini(&t->f);
+}
+
+/* Active open: pops our SYN (left in t->o). */
+static void connect_out(struct t *t)
+{
+    t->pport = 80;
+    t->fd = ust_socket(t->f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    assert_true(t->fd > 0);
+    int one = 1;
+    assert_int_equal(ust_setsockopt(t->f.s, t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
+    errno = 0;
+    assert_int_equal(ust_connect(t->f.s, t->fd, SA(sin), sizeof(sin)), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    assert_true(pop(t));
+    assert_int_equal(t->o.th.flags, TCP_SYN);
+    t->port = t->o.th.sport;
+    t->iss = t->o.th.seq;
+    t->pack = t->iss + 1;
+    t->pseq = PISN;
+}
+
+/* Passive open with the peer's SYN carrying opt; pops our SYN-ACK (left
+ * in t->o), does not complete the handshake. */
+static void syn_in(struct t *t, const uint8_t *opt, size_t optlen, uint16_t win)
+{
+    t->port = 80;
+    t->pport = 40000;
+    t->lfd = ust_socket(t->f.s, AF_INET, SOCK_STREAM, 0);
+    assert_true(t->lfd > 0);
+    struct sockaddr_in sin = sin_of(0, 80);
+    assert_int_equal(ust_bind(t->f.s, t->lfd, SA(sin), sizeof(sin)), 0);
+    assert_int_equal(ust_listen(t->f.s, t->lfd, 8), 0);
+    t->pseq = PISN;
+    t->pack = 0;
+    peer(t, TCP_SYN, win, opt, optlen, NULL, 0);
+    assert_true(pop(t));
+    assert_int_equal(t->o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t->o.th.ack, PISN + 1);
+    t->iss = t->o.th.seq;
+    t->pack = t->iss + 1;
+}
+
+static void accept_it(struct t *t)
+{
+    t->fd = ust_accept(t->f.s, t->lfd, NULL, NULL);
+    assert_true(t->fd > 0);
+    assert_int_equal(conn(t)->state, TCPS_ESTABLISHED);
+}
+
+/* Pops everything sent; returns the payload bytes. */
+static size_t drain(struct t *t)
+{
+    size_t total = 0;
+    while (pop(t))
+        total += t->o.len;
+    return total;
+}
+
+/* ---------------- the tests ---------------- */
+
+static void syn_offers_shift_for_buffer(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, OUR_SHIFT);
+    assert_int_equal(t.o.th.mss, 1460);
+    /* MSS, SACK-permitted, timestamps, NOP, WS */
+    assert_int_equal(t.o.th.hdr_len, 40);
+    assert_int_equal(t.o.th.window, 65535); /* never scaled in a SYN */
+    t_fini(&t);
+
+    /* Small buffer: shift 0 is still offered (we may scale their side). */
+    t_init(&t, 32768);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, 0);
+    assert_int_equal(t.o.th.window, 32768);
+    t_fini(&t);
+
+    /* Exactly 65535 fits unscaled; 65536 needs shift 1; 4 MiB shift 7. */
+    t_init(&t, 65535);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, 0);
+    t_fini(&t);
+    t_init(&t, 65536);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, 1);
+    t_fini(&t);
+    t_init(&t, 4 << 20);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, 7);
+    assert_int_equal(t.o.th.window, 65535);
+    t_fini(&t);
+}
+
+static void synack_offers_ws_only_if_syn_did(void **state)
+{
+    (void)state;
+    struct t t;
+    /* Peer without WS: no WS in the SYN-ACK, no scaling either way. */
+    t_init(&t, 0);
+    syn_in(&t, opt_mss, sizeof(opt_mss), 65535);
+    assert_int_equal(t.o.th.wscale, -1);
+    assert_int_equal(t.o.th.hdr_len, 24);
+    assert_int_equal(t.o.th.window, 65535);
+    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    accept_it(&t);
+    struct tcp_conn *c = conn(&t);
+    assert_false(c->ws_ok);
+    assert_int_equal(c->snd_wscale, 0);
+    assert_int_equal(c->rcv_wscale, 0);
+    assert_int_equal(c->snd_wnd, 100); /* not shifted */
+    t_fini(&t);
+
+    /* Peer with WS: the SYN-ACK answers with ours, its window unscaled. */
+    t_init(&t, 0);
+    syn_in(&t, opt_mss_ws2, sizeof(opt_mss_ws2), 1000);
+    assert_int_equal(t.o.th.wscale, OUR_SHIFT);
+    assert_int_equal(t.o.th.hdr_len, 28);
+    assert_int_equal(t.o.th.window, 65535);
+    c = conn(&t);
+    assert_int_equal(c->snd_wnd, 1000); /* the SYN's window: unscaled */
+    peer(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
+    accept_it(&t);
+    assert_true(c->ws_ok);
+    assert_int_equal(c->snd_wscale, 2);
+    assert_int_equal(c->rcv_wscale, OUR_SHIFT);
+    assert_int_equal(c->snd_wnd, 4000);
+    assert_int_equal(c->max_snd_wnd, 4000);
+    t_fini(&t);
+}
+
+/* With both: a window field of 100 at the peer's shift 7 lets us send
+ * 12800 bytes, and no more until it moves. */
+static void scaled_send_window(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    connect_out(&t);
+    peer(&t, TCP_SYN | TCP_ACK, 100, opt_mss1280_ws7, sizeof(opt_mss1280_ws7), NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_ACK);
+    assert_int_equal(t.o.th.wscale, -1); /* options on SYNs only */
+    struct tcp_conn *c = conn(&t);
+    assert_int_equal(c->state, TCPS_ESTABLISHED);
+    assert_true(c->ws_ok);
+    assert_int_equal(c->snd_wscale, 7);
+    assert_int_equal(c->rcv_wscale, OUR_SHIFT);
+    /* The SYN-ACK's window is not scaled: 100 bytes. */
+    assert_int_equal(c->snd_wnd, 100);
+    /* Our ACK's window is: space >> shift. */
+    assert_int_equal(t.o.th.window, (uint16_t)(ring_space(&c->rcvq) >> OUR_SHIFT));
+    c->cwnd = 1u << 20; /* only the peer's window limits */
+    static uint8_t data[40000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)i;
+    assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+    assert_int_equal(drain(&t), 100);
+    /* The ACK of those 100 bytes: window field 100, shift 7. */
+    t.pack += 100;
+    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    assert_int_equal(c->snd_wnd, 12800);
+    assert_int_equal(c->max_snd_wnd, 12800);
+    assert_int_equal(drain(&t), 12800);
+    assert_int_equal(c->snd_nxt - c->snd_una, 12800);
+    /* A duplicate of that ACK (same scaled window) sends nothing more. */
+    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    assert_int_equal(drain(&t), 0);
+    /* Field 101: 128 more bytes. */
+    peer(&t, TCP_ACK, 101, NULL, 0, NULL, 0);
+    assert_int_equal(c->snd_wnd, 12928);
+    t_fini(&t);
+}
+
+/* Our advertised window field is the free space >> our shift, and
+ * rcv_adv is the edge that field expresses. */
+static void advertised_window_is_scaled(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    syn_in(&t, opt_mss_ws0, sizeof(opt_mss_ws0), 65535);
+    assert_int_equal(t.o.th.window, 65535); /* SYN-ACK: unscaled, capped */
+    peer(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    accept_it(&t);
+    struct tcp_conn *c = conn(&t);
+    assert_int_equal(c->snd_wscale, 0);
+    assert_int_equal(c->rcv_wscale, OUR_SHIFT);
+    static uint8_t d[1460 * 2 + 3];
+    memset(d, 'x', sizeof(d));
+    /* Two full segments: an immediate ACK. */
+    peer(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
+    peer(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, t.pseq);
+    uint32_t space = (uint32_t)ring_space(&c->rcvq);
+    assert_int_equal(space, 256 * 1024 - 2920);
+    assert_int_equal(t.o.th.window, space >> OUR_SHIFT);
+    assert_int_equal(c->rcv_adv - c->rcv_nxt, (uint32_t)t.o.th.window << OUR_SHIFT);
+    assert_true((uint32_t)t.o.th.window << OUR_SHIFT <= space);
+    /* An odd number of bytes: the edge keeps to whole units. */
+    peer(&t, TCP_ACK | TCP_PSH, 65535, NULL, 0, d, 3);
+    for (int i = 0; i < 100 && cap_count(t.f.cap) == 0; i++)
+        fixture_advance_to(&t.f, ust_stack_next_deadline(t.f.s));
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, t.pseq);
+    uint32_t adv = (uint32_t)t.o.th.window << OUR_SHIFT;
+    assert_true(adv <= (uint32_t)ring_space(&c->rcvq));
+    /* What was advertised before still counts: never moved back. */
+    assert_true(seq_ge(c->rcv_adv, c->rcv_nxt + adv));
+    /* Reading everything opens it to the full buffer, in whole units. */
+    static uint8_t buf[8192];
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 2923);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.window, (256 * 1024) >> OUR_SHIFT);
+    assert_int_equal(c->rcv_adv - c->rcv_nxt, 256 * 1024);
+    t_fini(&t);
+}
+
+/* Without the peer's WS the receive window caps at 65535 however large
+ * the buffer, and the peer's windows are taken as they are. */
+static void no_scaling_caps_at_65535(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 4 << 20);
+    connect_out(&t);
+    assert_int_equal(t.o.th.wscale, 7); /* offered... */
+    peer(&t, TCP_SYN | TCP_ACK, 5000, opt_mss, sizeof(opt_mss), NULL, 0);
+    assert_true(pop(&t));
+    struct tcp_conn *c = conn(&t);
+    assert_false(c->ws_ok); /* ...but not taken up */
+    assert_int_equal(c->rcv_wscale, 0);
+    assert_int_equal(c->snd_wscale, 0);
+    assert_int_equal(t.o.th.window, 65535);
+    assert_int_equal(tcp_rcv_window(c), 65535);
+    assert_int_equal(c->rcv_adv - c->rcv_nxt, 65535);
+    peer(&t, TCP_ACK, 7000, NULL, 0, NULL, 0);
+    assert_int_equal(c->snd_wnd, 7000);
+    t_fini(&t);
+}
+
+/* RFC 7323 2.3: a shift above 14 is taken as 14. */
+static void peer_shift_clamped_to_14(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    syn_in(&t, opt_mss_ws20, sizeof(opt_mss_ws20), 65535);
+    assert_int_equal(t.o.th.wscale, OUR_SHIFT);
+    peer(&t, TCP_ACK, 3, NULL, 0, NULL, 0);
+    accept_it(&t);
+    struct tcp_conn *c = conn(&t);
+    assert_int_equal(c->snd_wscale, 14);
+    assert_int_equal(c->snd_wnd, 3u << 14);
+    t_fini(&t);
+
+    /* Same on the active side. */
+    t_init(&t, 0);
+    connect_out(&t);
+    peer(&t, TCP_SYN | TCP_ACK, 1, opt_mss_ws20, sizeof(opt_mss_ws20), NULL, 0);
+    c = conn(&t);
+    assert_int_equal(c->snd_wscale, 14);
+    assert_int_equal(c->snd_wnd, 1); /* the SYN-ACK's, unscaled */
+    peer(&t, TCP_ACK, 2, NULL, 0, NULL, 0);
+    assert_int_equal(c->snd_wnd, 2u << 14);
+    t_fini(&t);
+}
+
+/* Simultaneous open: both SYNs carried WS, so scaling is on. */
+static void simultaneous_open_scales(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    connect_out(&t);
+    peer(&t, TCP_SYN, 1000, opt_mss_ws2, sizeof(opt_mss_ws2), NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.wscale, OUR_SHIFT);
+    assert_int_equal(t.o.th.window, 65535);
+    struct tcp_conn *c = conn(&t);
+    assert_int_equal(c->state, TCPS_SYN_RECEIVED);
+    peer(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
+    assert_int_equal(c->state, TCPS_ESTABLISHED);
+    assert_int_equal(c->snd_wnd, 4000);
+    t_fini(&t);
+}
+
+
+/* ---------------- timestamps and SACK ---------------- */
+
+/* NOP NOP TS: 12 bytes. */
+static size_t put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+    o[0] = TCP_OPT_NOP;
+    o[1] = TCP_OPT_NOP;
+    o[2] = TCP_OPT_TS;
+    o[3] = 10;
+    st32(o + 4, tsval);
+    st32(o + 8, tsecr);
+    return 12;
+}
+
+/* put_ts, then NOP NOP SACK with n blocks of [a, b) given as offsets from base. */
+static size_t put_ts_sack(uint8_t *o, uint32_t tsval, uint32_t tsecr, uint32_t base,
+                          const uint32_t (*blk)[2], unsigned n)
+{
+    size_t k = put_ts(o, tsval, tsecr);
+    o[k++] = TCP_OPT_NOP;
+    o[k++] = TCP_OPT_NOP;
+    o[k++] = TCP_OPT_SACK;
+    o[k++] = (uint8_t)(2 + 8 * n);
+    for (unsigned i = 0; i < n; i++, k += 8) {
+        st32(o + k, base + blk[i][0]);
+        st32(o + k + 4, base + blk[i][1]);
+    }
+    return k;
+}
+
+/* MSS 1460, SACK-permitted, timestamps (tsval), NOP, WS 2: what Linux sends. */
+static size_t syn_opts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
+{
+    static const uint8_t head[6] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_SACK_PERM, 2};
+    memcpy(o, head, 6);
+    o[6] = TCP_OPT_TS;
+    o[7] = 10;
+    st32(o + 8, tsval);
+    st32(o + 12, tsecr);
+    o[16] = TCP_OPT_NOP;
+    o[17] = TCP_OPT_WS;
+    o[18] = 3;
+    o[19] = 2;
+    return 20;
+}
+
+static void syn_offers_ts_and_sack(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    connect_out(&t);
+    assert_true(t.o.th.sack_perm);
+    assert_true(t.o.th.has_ts);
+    assert_int_equal(t.o.th.tsecr, 0); /* nothing to echo yet */
+    assert_int_equal(t.o.th.nsack, 0);
+    t_fini(&t);
+
+    /* Switched off in the configuration: not offered. */
+    t_init_opts(&t, 0, false, false);
+    connect_out(&t);
+    assert_false(t.o.th.sack_perm);
+    assert_false(t.o.th.has_ts);
+    assert_int_equal(t.o.th.hdr_len, 28); /* MSS, NOP, WS */
+    t_fini(&t);
+}
+
+static void synack_answers_only_what_syn_offered(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    /* A SYN with neither: neither comes back, and neither is in effect. */
+    t_init(&t, 0);
+    syn_in(&t, opt_mss, sizeof(opt_mss), 65535);
+    assert_false(t.o.th.sack_perm);
+    assert_false(t.o.th.has_ts);
+    struct tcp_conn *c = conn(&t);
+    assert_false(c->ts_ok);
+    assert_false(c->sack_ok);
+    assert_int_equal(c->snd_mss, 1460);
+    t_fini(&t);
+
+    /* Both: both come back, the timestamp echoing the SYN's. */
+    t_init(&t, 0);
+    syn_in(&t, o, syn_opts(o, 5000, 0), 65535);
+    assert_true(t.o.th.sack_perm);
+    assert_true(t.o.th.has_ts);
+    assert_int_equal(t.o.th.tsecr, 5000);
+    c = conn(&t);
+    assert_true(c->ts_ok);
+    assert_true(c->sack_ok);
+    /* 12 bytes of every segment go to the timestamp (RFC 7323 3.2). */
+    assert_int_equal(c->snd_mss, 1448);
+    t_fini(&t);
+
+    /* Offered by the peer but switched off here: not answered. */
+    t_init_opts(&t, 0, false, false);
+    syn_in(&t, o, syn_opts(o, 5000, 0), 65535);
+    assert_false(t.o.th.sack_perm);
+    assert_false(t.o.th.has_ts);
+    assert_false(conn(&t)->ts_ok);
+    t_fini(&t);
+}
+
+/* Passive open with timestamps and SACK; the handshake completes. */
+static struct tcp_conn *open_ts(struct t *t, uint32_t tsval)
+{
+    uint8_t o[40];
+    syn_in(t, o, syn_opts(o, tsval, 0), 65535);
+    uint32_t our_ts = t->o.th.tsval;
+    peer(t, TCP_ACK, 65535, o, put_ts(o, tsval + 1, our_ts), NULL, 0);
+    accept_it(t);
+    return conn(t);
+}
+
+static void timestamps_echo_and_paws(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    t_init(&t, 0);
+    syn_in(&t, o, syn_opts(o, 1000, 0), 65535);
+    uint32_t our_ts = t.o.th.tsval;
+    struct tcp_conn *c = conn(&t);
+    /* Once agreed, a segment without timestamps is dropped silently
+     * (RFC 7323 3.2): this ACK does not complete the handshake. */
+    peer(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    assert_int_equal(c->state, TCPS_SYN_RECEIVED);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.drop_no_ts, 1);
+    assert_false(pop(&t));
+    peer(&t, TCP_ACK, 65535, o, put_ts(o, 1001, our_ts), NULL, 0);
+    accept_it(&t);
+    assert_int_equal(c->ts_recent, 1001);
+
+    /* Data: the ACK echoes its timestamp. Two segments: ACKed at once. */
+    static const char d[8] = "abcdefgh";
+    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1005, our_ts), d, 4);
+    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1006, our_ts), d + 4, 4);
+    assert_true(pop(&t));
+    assert_true(t.o.th.has_ts);
+    assert_int_equal(t.o.th.ack, PISN + 1 + 8);
+    /* RFC 7323 4.3: an ACK answering several segments echoes the
+     * earliest: only a segment starting at or before Last.ACK.sent moves
+     * TS.Recent, and the second began past it. */
+    assert_int_equal(t.o.th.tsecr, 1005);
+    assert_true(seq_ge(t.o.th.tsval, our_ts));
+
+    /* PAWS (5.3 R1): new data with an older timestamp is an old duplicate:
+     * dropped, answered with an ACK, the data never delivered. */
+    char buf[16];
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), MSG_DONTWAIT), 8);
+    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 900, our_ts), d, 4);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.drop_paws, 1);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, PISN + 1 + 8); /* not taken */
+    assert_int_equal(t.o.th.tsecr, 1005);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    assert_int_equal(errno, EAGAIN);
+
+    /* An out-of-order segment does not move TS.Recent (it lies beyond
+     * Last.ACK.sent); the one filling the hole does. */
+    t.pseq -= 4; /* the dropped one is still to come */
+    seg_in(&t, t.pseq + 100, t.pack, TCP_ACK, 65535, o, put_ts(o, 2000, our_ts), d, 4);
+    assert_true(pop(&t)); /* a duplicate ACK at once */
+    assert_int_equal(t.o.th.tsecr, 1005);
+    peer(&t, TCP_ACK, 65535, o, put_ts(o, 1500, our_ts), d, 4);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.tsecr, 1500);
+
+    /* A RST is exempt from PAWS (it must be able to clear a connection
+     * whose peer restarted its clock): in window, at rcv_nxt, it resets. */
+    seg_in(&t, c->rcv_nxt, 0, TCP_RST, 0, o, put_ts(o, 1, 0), NULL, 0);
+    assert_int_equal(c->state, TCPS_CLOSED);
+    t_fini(&t);
+}
+
+/* Our data segments leave room for the timestamp: 1448 bytes each. */
+static void timestamps_shrink_segments(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    struct tcp_conn *c = open_ts(&t, 7);
+    c->cwnd = 1u << 20;
+    static uint8_t data[4 * 1448]; /* whole segments: Nagle holds no tail */
+    assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+    size_t total = 0;
+    while (pop(&t)) {
+        assert_true(t.o.th.has_ts);
+        assert_int_equal(t.o.th.tsecr, 8);
+        assert_true(t.o.len <= 1448);
+        assert_true(t.o.len + t.o.th.hdr_len <= 1480);
+        total += t.o.len;
+    }
+    assert_int_equal(total, sizeof(data));
+    t_fini(&t);
+}
+
+static void sack_blocks_from_receiver(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    static const char d[100];
+    t_init(&t, 0);
+    struct tcp_conn *c = open_ts(&t, 100);
+    uint32_t base = t.pseq;
+    uint32_t our_ts = c->ts_offset;
+    (void)our_ts;
+    /* [1000, 1100): one block. */
+    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, base);
+    assert_int_equal(t.o.th.nsack, 1);
+    assert_int_equal(t.o.th.sack[0].start, base + 1000);
+    assert_int_equal(t.o.th.sack[0].end, base + 1100);
+    /* [3000, 3100): the newest first (RFC 2018 4). */
+    seg_in(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.nsack, 2);
+    assert_int_equal(t.o.th.sack[0].start, base + 3000);
+    assert_int_equal(t.o.th.sack[1].start, base + 1000);
+    /* [1100, 1200) grows the first range: that block goes first. */
+    seg_in(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.nsack, 2);
+    assert_int_equal(t.o.th.sack[0].start, base + 1000);
+    assert_int_equal(t.o.th.sack[0].end, base + 1200);
+    assert_int_equal(t.o.th.sack[1].start, base + 3000);
+    /* Four ranges: beside a timestamp only three blocks fit, the newest first. */
+    seg_in(&t, base + 5000, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
+    assert_true(pop(&t));
+    seg_in(&t, base + 7000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.nsack, 3);
+    assert_int_equal(t.o.th.sack[0].start, base + 7000);
+    assert_int_equal(t.o.th.hdr_len, 20 + 12 + 4 + 3 * 8);
+    /* The hole before the first range fills: the ACK jumps over it, and
+     * the blocks left are the others. */
+    static const char big[1000];
+    peer(&t, TCP_ACK, 65535, o, put_ts(o, 205, 0), big, 1000);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, base + 1200);
+    assert_int_equal(t.o.th.nsack, 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_true(seq_gt(t.o.th.sack[i].start, base + 1200));
+    t_fini(&t);
+
+    /* Without SACK agreed: never a block. */
+    t_init_opts(&t, 0, true, false);
+    open_ts(&t, 100);
+    base = t.pseq;
+    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.nsack, 0);
+    t_fini(&t);
+}
+
+static void scoreboard(void **state)
+{
+    (void)state;
+    struct tcp_scoreboard sb = {0};
+    tcp_sb_add(&sb, 3000, 4000);
+    tcp_sb_add(&sb, 1000, 2000);
+    tcp_sb_add(&sb, 2000, 2500); /* touches [1000, 2000): merged */
+    assert_int_equal(sb.n, 2);
+    assert_int_equal(sb.r[0].start, 1000);
+    assert_int_equal(sb.r[0].end, 2500);
+    tcp_sb_add(&sb, 2400, 3100); /* bridges both */
+    assert_int_equal(sb.n, 1);
+    assert_int_equal(sb.r[0].end, 4000);
+    tcp_sb_add(&sb, 5000, 5000); /* empty: ignored */
+    assert_int_equal(sb.n, 1);
+    assert_int_equal(tcp_sb_sacked_above(&sb, 0), 3000);
+    assert_int_equal(tcp_sb_sacked_above(&sb, 3500), 500);
+    uint32_t end = 0;
+    assert_true(tcp_sb_sacked(&sb, 1000, &end));
+    assert_int_equal(end, 4000);
+    assert_false(tcp_sb_sacked(&sb, 4000, NULL));
+    assert_int_equal(tcp_sb_high(&sb, 0), 4000);
+    /* The cumulative ACK eats what it covers. */
+    tcp_sb_ack(&sb, 1500);
+    assert_int_equal(sb.r[0].start, 1500);
+    tcp_sb_ack(&sb, 4000);
+    assert_int_equal(sb.n, 0);
+    assert_int_equal(tcp_sb_high(&sb, 77), 77);
+    /* Across the sequence wrap. */
+    tcp_sb_add(&sb, 0xfffffff0u, 0x10);
+    assert_int_equal(tcp_sb_sacked_above(&sb, 0xffffff00u), 0x20);
+    tcp_sb_ack(&sb, 0);
+    assert_int_equal(tcp_sb_sacked_above(&sb, 0), 0x10);
+    /* Full: the highest range is forgotten, never a lower one. */
+    memset(&sb, 0, sizeof(sb));
+    for (uint32_t i = 0; i <= TCP_SB_MAX; i++)
+        tcp_sb_add(&sb, 1000 * (i + 1), 1000 * (i + 1) + 100);
+    assert_int_equal(sb.n, TCP_SB_MAX);
+    assert_int_equal(sb.r[0].start, 1000);
+    assert_int_equal(sb.r[TCP_SB_MAX - 1].start, 1000 * TCP_SB_MAX);
+}
+
+/* The sender: 12 segments out, then the peer's SACKs drive RFC 6675. */
+static void sack_recovery_decisions(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    const uint32_t M = 1448;
+    t_init(&t, 0);
+    connect_out(&t);
+    uint32_t our_ts = t.o.th.tsval;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t)); /* our ACK */
+    struct tcp_conn *c = conn(&t);
+    assert_true(c->sack_ok);
+    assert_int_equal(c->snd_mss, M);
+    c->cwnd = 20 * M;
+    static uint8_t data[12 * 1448];
+    assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+    assert_int_equal(drain(&t), sizeof(data));
+    uint32_t una = t.iss + 1;
+    bool sacked[12] = {false};
+    uint32_t blk[2][2];
+
+    /* Segment 0 is lost. SACKs for 1, 1-2: not enough to call it lost. */
+    for (unsigned k = 1; k <= 2; k++) {
+        blk[0][0] = M;
+        blk[0][1] = (k + 1) * M;
+        seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+        assert_false(pop(&t));
+        assert_false(c->in_recovery);
+        assert_false(tcp_sack_is_lost(c, una));
+    }
+    /* 1-3: three segments above it (more than 2 SMSS, RFC 6675 IsLost):
+     * loss. Exactly segment 0 goes again, and the window is ssthresh. */
+    blk[0][1] = 4 * M;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    sacked[1] = sacked[2] = sacked[3] = true;
+    assert_true(c->in_recovery);
+    assert_true(tcp_sack_is_lost(c, una));
+    assert_int_equal(c->cwnd, c->ssthresh);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_int_equal(t.o.len, M);
+    assert_false(pop(&t));
+    assert_int_equal(c->recover, una + 12 * M);
+    /* Pipe: segments 4-11 still out, plus the retransmission of 0. */
+    assert_int_equal(tcp_sack_pipe(c), 9 * M);
+
+    /* Segment 4 was lost too: 5-11 arrive. It goes again, nothing else:
+     * not 0 (retransmitted already), not a SACKed one. */
+    blk[1][0] = 5 * M;
+    blk[1][1] = 12 * M;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 2), NULL, 0);
+    for (unsigned i = 5; i < 12; i++)
+        sacked[i] = true;
+    unsigned sent = 0;
+    while (pop(&t)) {
+        sent++;
+        assert_int_equal(t.o.th.seq, una + 4 * M);
+        assert_false(sacked[(t.o.th.seq - una) / M]);
+    }
+    assert_int_equal(sent, 1);
+    assert_int_equal(tcp_sack_pipe(c), 2 * M); /* the two retransmissions */
+
+    /* A partial ACK up to segment 4: still in recovery, nothing to send. */
+    seg_in(&t, t.pseq, una + 4 * M, TCP_ACK, 65535, o,
+           put_ts_sack(o, 54, our_ts, una, blk + 1, 1), NULL, 0);
+    assert_true(c->in_recovery);
+    assert_false(pop(&t));
+    /* Everything: recovery ends. */
+    seg_in(&t, t.pseq, una + 12 * M, TCP_ACK, 65535, o, put_ts(o, 55, our_ts), NULL, 0);
+    assert_false(c->in_recovery);
+    assert_int_equal(c->sb.n, 0);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_retransmits, 2);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_recoveries, 1);
+    t_fini(&t);
+}
+
+/* SACK blocks that are nonsense are ignored, not believed. */
+static void sack_blocks_validated(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    const uint32_t M = 1448;
+    t_init(&t, 0);
+    connect_out(&t);
+    uint32_t our_ts = t.o.th.tsval;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    struct tcp_conn *c = conn(&t);
+    c->cwnd = 20 * M;
+    static uint8_t data[4 * 1448];
+    assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+    drain(&t);
+    uint32_t una = t.iss + 1;
+    uint32_t bad[4][2] = {
+        {5 * M, 6 * M},         /* beyond what was sent */
+        {2 * M, M},             /* reversed */
+        {0u - 100, 0},          /* below the cumulative ACK (a D-SACK) */
+        {M, M},                 /* empty */
+    };
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, bad, 3), NULL, 0);
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, bad + 3, 1), NULL, 0);
+    assert_int_equal(c->sb.n, 0);
+    assert_false(c->in_recovery);
+    t_fini(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(syn_offers_shift_for_buffer),
+        cmocka_unit_test(synack_offers_ws_only_if_syn_did),
+        cmocka_unit_test(scaled_send_window),
+        cmocka_unit_test(advertised_window_is_scaled),
+        cmocka_unit_test(no_scaling_caps_at_65535),
+        cmocka_unit_test(peer_shift_clamped_to_14),
+        cmocka_unit_test(simultaneous_open_scales),
+        cmocka_unit_test(syn_offers_ts_and_sack),
+        cmocka_unit_test(synack_answers_only_what_syn_offered),
+        cmocka_unit_test(timestamps_echo_and_paws),
+        cmocka_unit_test(timestamps_shrink_segments),
+        cmocka_unit_test(sack_blocks_from_receiver),
+        cmocka_unit_test(scoreboard),
+        cmocka_unit_test(sack_recovery_decisions),
+        cmocka_unit_test(sack_blocks_validated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
