@@ -65,6 +65,10 @@ struct ust_config {
     uint32_t tcp_sndbuf, tcp_rcvbuf;  /* default SO_SNDBUF/SO_RCVBUF; default 256 KiB
                                          (windows beyond 65535 need RFC 7323
                                          scaling; receive rings cap at 4 MiB) */
+    uint32_t tcp_rcvbuf_max;          /* receive buffers not sized with SO_RCVBUF grow
+                                         with the connection's rate up to this;
+                                         default 4 MiB; <= tcp_rcvbuf turns it off */
+    uint32_t tcp_sndbuf_max;          /* the same for send buffers; default 4 MiB */
     ust_time_t tcp_initial_rto;       /* RFC 6298 2.1; default 1 s */
     ust_time_t tcp_min_rto;           /* default 200 ms (Linux's; RFC 6298 says 1 s) */
     unsigned tcp_syn_retries;         /* SYN retransmissions before ETIMEDOUT; default 6 */

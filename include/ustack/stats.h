@@ -69,6 +69,7 @@ struct ust_stats {
         uint64_t sack_recoveries;     /* loss recoveries driven by SACK (RFC 6675) */
         uint64_t sack_retransmits;    /* segments those retransmitted */
         uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
+        uint64_t sndbuf_grown;        /* send buffers enlarged by auto-tuning */
     } tcp;
     struct {
         uint64_t alloc, free, live, peak;

@@ -19,6 +19,25 @@ void ring_fini(struct ring *r)
     r->cap = r->len = r->head = 0;
 }
 
+int ring_grow(struct ring *r, size_t cap)
+{
+    if (cap <= r->cap)
+        return 0;
+    uint8_t *nb = malloc(cap);
+    if (!nb)
+        return -ENOMEM;
+    /* Every byte of the old ring, from the head on: the contents first,
+     * then what lies beyond them (out-of-order data), at the same offsets. */
+    size_t first = r->cap - r->head;
+    memcpy(nb, r->buf + r->head, first);
+    memcpy(nb + first, r->buf, r->head);
+    free(r->buf);
+    r->buf = nb;
+    r->cap = cap;
+    r->head = 0;
+    return 0;
+}
+
 /* Copies n bytes into the ring at absolute position pos (wrapping). */
 static void put(struct ring *r, size_t pos, const uint8_t *d, size_t n)
 {

@@ -17,6 +17,9 @@ struct ring {
 
 int ring_init(struct ring *r, size_t cap);
 void ring_fini(struct ring *r);
+/* Enlarges the ring to cap bytes (no smaller), keeping the contents and
+ * whatever was written beyond them; -ENOMEM leaves it as it was. */
+int ring_grow(struct ring *r, size_t cap);
 static inline size_t ring_space(const struct ring *r) { return r->cap - r->len; }
 /* Appends up to n bytes; returns how many fit. */
 size_t ring_write(struct ring *r, const void *data, size_t n);

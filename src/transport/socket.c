@@ -244,10 +244,13 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
             b = SOCK_MIN_BUF;
         if (b > SOCK_MAX_BUF)
             b = SOCK_MAX_BUF;
-        if (name == SO_RCVBUF)
+        if (name == SO_RCVBUF) {
             sk->rcvbuf = (uint32_t)b;
-        else
+            sk->rcvbuf_set = true;
+        } else {
             sk->sndbuf = (uint32_t)b;
+            sk->sndbuf_set = true;
+        }
         return 0;
     }
     case SO_REUSEADDR:

@@ -34,6 +34,8 @@ struct sock {
     bool laddr_auto;       /* laddr was filled in by connect(), not bind() */
     int so_error;          /* pending asynchronous error (positive errno) */
     uint32_t rcvbuf, sndbuf;
+    bool rcvbuf_set;       /* SO_RCVBUF was set: TCP does not auto-tune it */
+    bool sndbuf_set;       /* the same for SO_SNDBUF */
     ust_time_t rcvtimeo, sndtimeo; /* 0: wait forever */
     struct dgram *rxq, *rxq_tail;
     size_t rx_bytes;       /* charged against rcvbuf: payload + per-datagram overhead */

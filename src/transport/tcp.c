@@ -262,6 +262,12 @@ static int bufs_init(struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)
  * ring is kept to 4 MiB (a peer without scaling sees at most 65535). */
 #define TCP_MAX_RCVBUF (4u << 20)
 static uint32_t rcvbuf_size(uint32_t want) { return want > TCP_MAX_RCVBUF ? TCP_MAX_RCVBUF : want; }
+/* The auto-tuning ceiling: the configured one, within the ring's limit. */
+static uint32_t rcvbuf_max(const struct ust_stack *s, uint32_t cap)
+{
+    uint32_t m = rcvbuf_size(s->cfg.tcp_rcvbuf_max);
+    return m > cap ? m : cap;
+}
 
 /* RFC 7323 2.3: the smallest shift that lets a window of cap bytes fit
  * in the 16-bit field, at most 14. */
@@ -281,7 +287,11 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_mss = tcp_mss_for(s, c->raddr);
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
-    c->req_wscale = wscale_for((uint32_t)c->rcvq.cap);
+    /* An auto-tuned buffer may grow: offer the shift its ceiling needs. */
+    c->req_wscale = wscale_for(c->rcv_auto ? rcvbuf_max(s, (uint32_t)c->rcvq.cap)
+                                           : (uint32_t)c->rcvq.cap);
+    c->rcv_space_at = s->now;
+    c->rcv_copied = 0;
     c->ts_ok = c->sack_ok = false;
     c->seg_opts = 0;
     c->ts_offset = (uint32_t)rng_next(&s->rng); /* RFC 7323 5.4, 7.1 */
@@ -312,6 +322,8 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
     c->keepintvl_s = l->keepintvl_s;
     c->keepcnt = l->keepcnt;
     c->cc = l->cc;
+    c->rcv_auto = l->rcv_auto;
+    c->snd_auto = l->snd_auto;
     if (bufs_init(c, (uint32_t)l->sndq.cap, (uint32_t)l->rcvq.cap) != 0) {
         conn_free(s, c);
         return NULL;
@@ -393,7 +405,9 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     ring_fini(&c->sndq);
     ring_fini(&c->rcvq);
     c->sndq.cap = sk->sndbuf;
+    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
     c->rcvq.cap = rcvbuf_size(sk->rcvbuf);
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.cap;
     c->state = TCPS_LISTEN;
     char a[UST_IP4_STRLEN];
     debugf(s, "listening on %s:%u, backlog=%u", ust_ip4_format(c->laddr, a), c->lport, c->backlog);
@@ -444,6 +458,8 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
     }
     if (tcp_lookup(s, src, sk->lport, addr, port))
         return -EADDRNOTAVAIL;
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > rcvbuf_size(sk->rcvbuf);
+    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
     if (bufs_init(c, sk->sndbuf, rcvbuf_size(sk->rcvbuf)) != 0)
         return -ENOBUFS;
     sk->laddr = src;
@@ -459,6 +475,31 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
     debugf(s, "%u->%s:%u: connecting", c->lport, ust_ip4_format(addr, a), port);
     tcp_send_syn(s, c);
     return -EINPROGRESS;
+}
+
+/* Send-buffer auto-tuning: the buffer holds everything in flight plus
+ * what waits, so it must outgrow the window the congestion control and
+ * the peer allow, or it caps the rate below both. When the application
+ * finds it full, it grows to twice that window, up to cfg.tcp_sndbuf_max,
+ * unless the application sized it (SO_SNDBUF). */
+static void sndbuf_autotune(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!c->snd_auto)
+        return;
+    uint32_t wnd = c->cwnd < c->max_snd_wnd ? c->cwnd : c->max_snd_wnd;
+    uint64_t want = 2 * (uint64_t)wnd;
+    if (want <= c->sndq.cap)
+        return;
+    if (want < 2 * (uint64_t)c->sndq.cap)
+        want = 2 * (uint64_t)c->sndq.cap; /* in doublings: each growth copies */
+    uint64_t max = s->cfg.tcp_sndbuf_max > TCP_MAX_RCVBUF ? TCP_MAX_RCVBUF : s->cfg.tcp_sndbuf_max;
+    if (want > max)
+        want = max;
+    if (want <= c->sndq.cap || ring_grow(&c->sndq, (size_t)want) != 0)
+        return;
+    s->stats.tcp.sndbuf_grown++;
+    debugf(s, "%u->%u: send buffer grown to %llu bytes", c->lport, c->rport,
+           (unsigned long long)want);
 }
 
 ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len)
@@ -487,11 +528,46 @@ ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t l
     }
     if (c->fin_queued)
         return -EPIPE;
+    if (ring_space(&c->sndq) < len)
+        sndbuf_autotune(s, c);
     size_t n = ring_write(&c->sndq, buf, len);
     if (n == 0)
         return -EAGAIN;
     tcp_output(s, c);
     return (ssize_t)n;
+}
+
+/* Receive-buffer auto-tuning (in the manner of Linux's dynamic right-
+ * sizing): what the application reads in one round trip is what the path
+ * delivers; the window must be about twice that for the sender's window
+ * to keep growing, so the buffer grows whenever it is smaller, up to
+ * cfg.tcp_rcvbuf_max. A buffer the application sized (SO_RCVBUF) is left
+ * alone. The round trip is the handshake's or the data's, at least 1 ms:
+ * a shorter interval only makes the estimate lower. */
+static void rcvbuf_autotune(struct ust_stack *s, struct tcp_conn *c, uint32_t n)
+{
+    if (!c->rcv_auto)
+        return;
+    c->rcv_copied += n;
+    ust_time_t rtt = c->rtt_valid ? c->srtt : 100 * UST_MS;
+    if (rtt < UST_MS)
+        rtt = UST_MS;
+    if (s->now - c->rcv_space_at < rtt)
+        return;
+    uint64_t want = 2 * (uint64_t)c->rcv_copied + 16 * (uint64_t)c->snd_mss;
+    c->rcv_copied = 0;
+    c->rcv_space_at = s->now;
+    if (want <= c->rcvq.cap)
+        return;
+    uint32_t max = rcvbuf_max(s, (uint32_t)c->rcvq.cap);
+    uint64_t cap = want > 2 * (uint64_t)c->rcvq.cap ? want : 2 * (uint64_t)c->rcvq.cap;
+    if (cap > max)
+        cap = max;
+    if (cap <= c->rcvq.cap || ring_grow(&c->rcvq, (size_t)cap) != 0)
+        return;
+    s->stats.tcp.rcvbuf_grown++;
+    debugf(s, "%u->%u: receive buffer grown to %llu bytes", c->lport, c->rport,
+           (unsigned long long)cap);
 }
 
 ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags)
@@ -521,6 +597,7 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
     size_t n = ring_peek(&c->rcvq, 0, buf, len);
     if (!(flags & MSG_PEEK)) {
         ring_consume(&c->rcvq, n);
+        rcvbuf_autotune(s, c, (uint32_t)n);
         /* The window opened: tell the peer if it matters (RFC 1122
          * 4.2.3.3: by at least min(rcvbuf/2, MSS)). */
         uint32_t after = tcp_rcv_window(c);

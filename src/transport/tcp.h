@@ -145,6 +145,12 @@ struct tcp_conn {
     uint32_t rcv_adv;          /* right edge of the window we advertised */
     bool fin_received;
     bool shut_rd;              /* application will not read: discard */
+    /* Receive-buffer auto-tuning (tcp_recv): bytes the application read
+     * since rcv_space_at. */
+    bool rcv_auto;
+    bool snd_auto;             /* the send buffer grows with the window (tcp_send) */
+    uint32_t rcv_copied;
+    ust_time_t rcv_space_at;
 
     struct ring sndq, rcvq;
     struct assembler ooo;

@@ -26,6 +26,8 @@
  *                    holes in one window): with SACK (RFC 6675) exactly the
  *                    lost segments go again, and no timeout is needed;
  *                    without SACK the same transfer is byte-exact too.
+ *   rcvbuf_autotuning 16 MB over a 40 ms, 200 Mbit/s path: the receiver's
+ *                    buffer grows by itself and beats a fixed one 2 to 1.
  *
  * A failing seed is printed; replay it alone with USTACK_SEED=N (and, to see
  * every packet, USTACK_LOG=debug). USTACK_SEEDS=N runs N seeds instead of 100;
@@ -795,6 +797,7 @@ static void slow_reader_one(uint64_t seed, const struct ust_faults *f, uint32_t 
     struct pair p;
     pair_init(&p, seed, f);
     p.a->cfg.tcp_rcvbuf = rcvbuf; /* before the listener exists */
+    p.a->cfg.tcp_rcvbuf_max = 0; /* fixed, not auto-tuned: it must fill */
     const size_t n = 400000;
     uint8_t *data = malloc(n), *got = malloc(n + 1);
     fill_random(data, n, seed);
@@ -1054,6 +1057,35 @@ static bool drop_chosen(void *arg, const uint8_t *fr, size_t len)
     return false;
 }
 
+/* n bytes from a (port 9) to b, then both close and everything drains.
+ * Returns the virtual time the data took; the stacks' stats stay. */
+static ust_time_t one_way(struct pair *p, size_t n, uint64_t seed)
+{
+    uint8_t *out = malloc(n), *in = malloc(n + 1), *back = malloc(n + 1);
+    fill_random(out, n, seed);
+    struct xfer x = {.p = p, .afd = -1, .n = n, .out_a = out, .out_b = out, .in_a = in,
+                     .in_b = back};
+    x.lfd = listen_on(p->a, 9, 4);
+    x.cfd = connect_to(p->b, IP_A, 9);
+    ust_time_t start = p->now;
+    /* b sends nothing (counted as sent and received): it shuts down at once. */
+    x.sent_b = n;
+    x.got_b = n;
+    assert_true(run(p, 300 * UST_SEC, xfer_step, &x));
+    ust_time_t took = p->now - start;
+    assert_int_equal(x.err, 0);
+    assert_int_equal(x.got_a, n);
+    assert_memory_equal(in, out, n);
+    assert_int_equal(ust_close(p->a, x.afd), 0);
+    assert_int_equal(ust_close(p->b, x.cfd), 0);
+    assert_int_equal(ust_close(p->a, x.lfd), 0);
+    assert_drains(p, seed);
+    free(out);
+    free(in);
+    free(back);
+    return took;
+}
+
 static void sack_recovery_one(bool sack)
 {
     struct pair p;
@@ -1064,32 +1096,16 @@ static void sack_recovery_one(bool sack)
     pair_init(&p, 77, &f);
     p.a->cfg.tcp_sack = sack; /* read when each connection opens */
     p.b->cfg.tcp_sack = sack;
-    const size_t n = XFER_BYTES;
-    uint8_t *out = malloc(n), *in = malloc(n + 1), *back = malloc(n + 1);
-    fill_random(out, n, 77);
-    struct xfer x = {.p = &p, .afd = -1, .n = n, .out_a = out, .out_b = out, .in_a = in,
-                     .in_b = back};
-    x.lfd = listen_on(p.a, 9, 4);
-    x.cfd = connect_to(p.b, IP_A, 9);
-    ust_time_t start = p.now;
-    /* b sends nothing (counted as sent and received): n bytes a->b,
-     * then both shut down. */
-    x.sent_b = n;
-    x.got_b = n;
-    bool ok = run(&p, 100 * UST_SEC, xfer_step, &x);
+    ust_time_t took = one_way(&p, XFER_BYTES, 77);
     const struct ust_stats *sa = ust_stack_stats(p.a);
     if (getenv("USTACK_VERBOSE"))
         print_message("sack %d: %.3f s virtual, dropped %u, retransmits %llu (sack %llu, rto %llu), "
                       "recoveries %llu\n",
-                      sack, (double)(p.now - start) / UST_SEC, cl.dropped,
+                      sack, (double)took / UST_SEC, cl.dropped,
                       (unsigned long long)sa->tcp.retransmits,
                       (unsigned long long)sa->tcp.sack_retransmits,
                       (unsigned long long)sa->tcp.rto_timeouts,
                       (unsigned long long)sa->tcp.fast_retransmits);
-    assert_true(ok);
-    assert_int_equal(x.err, 0);
-    assert_int_equal(x.got_a, n);
-    assert_memory_equal(in, out, n);
     assert_int_equal(cl.dropped, SACK_LOSSES); /* every chosen segment was lost once */
     if (sack) {
         assert_true(sa->tcp.sack_recoveries > 0);
@@ -1100,13 +1116,6 @@ static void sack_recovery_one(bool sack)
         assert_int_equal(sa->tcp.sack_recoveries, 0);
         assert_true(sa->tcp.retransmits >= SACK_LOSSES);
     }
-    assert_int_equal(ust_close(p.a, x.afd), 0);
-    assert_int_equal(ust_close(p.b, x.cfd), 0);
-    assert_int_equal(ust_close(p.a, x.lfd), 0);
-    assert_drains(&p, 77);
-    free(out);
-    free(in);
-    free(back);
     pair_fini(&p);
 }
 
@@ -1115,6 +1124,47 @@ static void sack_recovery(void **state)
     (void)state;
     sack_recovery_one(true);
     sack_recovery_one(false);
+}
+
+/* ---- receive-buffer auto-tuning ---- */
+
+/* A long fat pipe: 40 ms round trip at 200 Mbit/s holds 1 MB, four times
+ * the default 256 KiB buffers. Auto-tuned, the buffers grow and the
+ * transfer runs near the link's rate; fixed, the window caps it at
+ * 256 KiB per round trip (52 Mbit/s). Virtual time, so exact. */
+static ust_time_t lfn_transfer(bool autotune, uint32_t *final_cap)
+{
+    struct pair p;
+    struct ust_faults f = {.delay = 20 * UST_MS, .rate_bps = 200000000, .queue_limit = 4096};
+    pair_init(&p, 78, &f);
+    if (!autotune) {
+        p.a->cfg.tcp_sndbuf_max = 0;
+        p.b->cfg.tcp_rcvbuf_max = 0;
+    }
+    /* Watch the receiver's buffer while the data flows. */
+    ust_time_t took = one_way(&p, 16u << 20, 78);
+    *final_cap = (uint32_t)(ust_stack_stats(p.b)->tcp.rcvbuf_grown +
+                            ust_stack_stats(p.a)->tcp.sndbuf_grown);
+    pair_fini(&p);
+    return took;
+}
+
+static void rcvbuf_autotuning(void **state)
+{
+    (void)state;
+    uint32_t grown_auto = 0, grown_fixed = 0;
+    ust_time_t t_auto = lfn_transfer(true, &grown_auto);
+    ust_time_t t_fixed = lfn_transfer(false, &grown_fixed);
+    if (getenv("USTACK_VERBOSE"))
+        print_message("16 MB over 40 ms x 200 Mbit/s: auto-tuned %.2f s (grown %u times), "
+                      "fixed 256 KiB %.2f s\n",
+                      (double)t_auto / UST_SEC, grown_auto, (double)t_fixed / UST_SEC);
+    assert_true(grown_auto > 0);
+    assert_int_equal(grown_fixed, 0);
+    /* Fixed: at most 256 KiB per 40 ms, so at least 2.5 s for 16 MB. */
+    assert_true(t_fixed >= 2 * UST_SEC + UST_SEC / 2);
+    /* Auto-tuned: well under that (the link alone needs 0.67 s). */
+    assert_true(t_auto * 2 < t_fixed);
 }
 
 int main(void)
@@ -1131,6 +1181,7 @@ int main(void)
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(destroy_open),
         cmocka_unit_test(sack_recovery),
+        cmocka_unit_test(rcvbuf_autotuning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,7 @@ static void t_init_opts(struct t *t, int rcvbuf, bool ts, bool sack)
     cfg.arp_reachable_time = 1000000 * UST_SEC;
     cfg.tcp_timestamps = ts;
     cfg.tcp_sack = sack;
+    cfg.tcp_rcvbuf_max = 0; /* fixed buffers: the shift follows their size */
     if (rcvbuf)
         cfg.tcp_rcvbuf = (uint32_t)rcvbuf;
     fixture_init(&t->f, &cfg);

@@ -20,6 +20,31 @@
 
 /* ---------------- ring ---------------- */
 
+/* Growing keeps the contents and what was written beyond them, even when
+ * both wrap around the end of the old buffer. */
+static void ring_grows(void **state)
+{
+    (void)state;
+    struct ring r;
+    char out[16] = {0};
+    assert_int_equal(ring_init(&r, 8), 0);
+    assert_int_equal(ring_write(&r, "xxxxxx", 6), 6);
+    ring_consume(&r, 6);                            /* head at 6 */
+    assert_int_equal(ring_write(&r, "abc", 3), 3);  /* wraps: 6, 7, 0 */
+    assert_int_equal(ring_write_at(&r, 1, "EF", 2), 2); /* beyond, after a gap */
+    assert_int_equal(ring_grow(&r, 4), 0);          /* smaller: nothing to do */
+    assert_int_equal(r.cap, 8);
+    assert_int_equal(ring_grow(&r, 20), 0);
+    assert_int_equal(r.cap, 20);
+    assert_int_equal(r.len, 3);
+    assert_int_equal(ring_space(&r), 17);
+    assert_int_equal(ring_write_at(&r, 0, "d", 1), 1); /* fill the gap */
+    ring_commit(&r, 3);
+    assert_int_equal(ring_peek(&r, 0, out, sizeof(out)), 6);
+    assert_memory_equal(out, "abcdEF", 6);
+    ring_fini(&r);
+}
+
 static void ring_wraps_around(void **state)
 {
     (void)state;
@@ -567,6 +592,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_wraps_around),
+        cmocka_unit_test(ring_grows),
         cmocka_unit_test(ring_peek_offsets),
         cmocka_unit_test(ring_write_at_then_commit),
         cmocka_unit_test(ring_of_size_zero),

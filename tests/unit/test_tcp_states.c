@@ -1925,6 +1925,7 @@ static void receive_window_fills_and_reopens(void **state)
     struct ust_config cfg;
     tcfg(&cfg);
     cfg.tcp_rcvbuf = 4000;
+    cfg.tcp_rcvbuf_max = 0; /* a fixed buffer, not auto-tuned */
     t_init(&t, &cfg);
     t_passive(&t, PISN, 0);
     assert_int_equal(t.o.th.window, 4000); /* the SYN-ACK's */
@@ -1972,6 +1973,7 @@ static void send_buffer_bounds_writes(void **state)
     struct ust_config cfg;
     tcfg(&cfg);
     cfg.tcp_sndbuf = 10000;
+    cfg.tcp_sndbuf_max = 0; /* fixed, not auto-tuned */
     t_init(&t, &cfg);
     t_passive(&t, PISN, 0);
     static uint8_t d[20000];
