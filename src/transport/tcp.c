@@ -223,8 +223,13 @@ void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
     char r[UST_IP4_STRLEN];
     debugf(s, "%u->%s:%u: %s -> %s", c->lport, ust_ip4_format(c->raddr, r), c->rport,
            tcp_state_name(c->state), tcp_state_name(st));
-    if (st == TCPS_ESTABLISHED)
+    if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;
+        debugf(s, "%u->%s:%u: mss %u, window scale %s (ours %u, theirs %u), timestamps %s, "
+               "sack %s, %s", c->lport, r, c->rport, c->snd_mss, c->ws_ok ? "on" : "off",
+               c->rcv_wscale, c->snd_wscale, c->ts_ok ? "on" : "off", c->sack_ok ? "on" : "off",
+               c->cc->name);
+    }
     c->state = st;
     tcp_wake(s, c);
 }
