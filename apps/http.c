@@ -5,8 +5,9 @@
  * One thread multiplexes the listener and every connection with ust_poll,
  * as the TCP services do. Each connection has two fixed buffers: the request
  * header (at most HTTP_HDR_MAX bytes) and one chunk buffer that carries the
- * response header, then the file, read() a chunk at a time as the socket
- * accepts it. Files are opened by realpath() and served only if that lies
+ * response header with the start of the file behind it, then the rest of the
+ * file, read() a chunk at a time as the socket accepts it. Nagle is off on
+ * connections (TCP_NODELAY), as nginx has it. Files are opened by realpath() and served only if that lies
  * under the root's realpath. */
 #include "http.h"
 
