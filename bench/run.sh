@@ -558,7 +558,12 @@ tcpc_once() {
     ip netns exec "$NS_TCPC" timeout 120 bash -c \
         'head -c "$1" /dev/zero | "$2" --tap tap0 --addr "$3/24" --log warn "$4" 5001 >/dev/null' \
         tcpc $((TCP_MB * 1024 * 1024)) "$TCPC" "$PEER" "$HOST" 2>"$WORK/tcpc.log" </dev/null || rc=$?
-    [ "$rc" -eq 0 ] || die "tcpc failed (exit $rc): $(tail -n 5 "$WORK/tcpc.log")"
+    if [ "$rc" -ne 0 ]; then
+        # Where it stuck: did the data reach the sink (which closes at the end)?
+        local sink="the sink is still waiting for the rest"
+        kill -0 "$SINK_PID" 2>/dev/null || sink="the sink ended: $(cat "$WORK/sink.out")"
+        die "tcpc failed (exit $rc; $sink): $(tail -n 5 "$WORK/tcpc.log")"
+    fi
     gbit=$(wait_sink)
     say "tcpc -> $HOST:5001: $gbit Gbit/s (at the sink)"
     echo "$gbit"
