@@ -5,14 +5,16 @@
  * One thread multiplexes the listener and every connection with ust_poll,
  * as the TCP services do. Each connection has two fixed buffers: the request
  * header (at most HTTP_HDR_MAX bytes) and one chunk buffer that carries the
- * response header, then the file, read() a chunk at a time as the socket
- * accepts it. Files are opened by realpath() and served only if that lies
+ * response header with the start of the file behind it, then the rest of the
+ * file, read() a chunk at a time as the socket accepts it. Nagle is off on
+ * connections (TCP_NODELAY), as nginx has it. Files are opened by realpath() and served only if that lies
  * under the root's realpath. */
 #include "http.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -472,16 +474,23 @@ static bool serve(struct service *svc, struct conn *c, short revents)
                 return false; /* nothing (complete) left to answer */
         }
         if (c->active) {
-            if (c->out_off == c->out_len && c->file_left > 0) {
-                size_t want = c->file_left < sizeof(c->out) ? (size_t)c->file_left : sizeof(c->out);
-                ssize_t r = read(c->file, c->out, want);
+            if (c->out_off == c->out_len)
+                c->out_off = c->out_len = 0;
+            /* Fill the buffer from the file behind what it holds, so the
+             * first chunk leaves with the response header: a small file
+             * goes out in one segment, not a header segment that Nagle
+             * sends alone and a body segment held until the header is
+             * acknowledged (a delayed ACK: 40 ms a request). */
+            if (c->file_left > 0 && c->out_len < sizeof(c->out)) {
+                size_t room = sizeof(c->out) - c->out_len;
+                size_t want = c->file_left < room ? (size_t)c->file_left : room;
+                ssize_t r = read(c->file, c->out + c->out_len, want);
                 if (r <= 0) {
                     app_logf(UST_LOG_WARN, "http: reading a file: %s",
                              r < 0 ? strerror(errno) : "it shrank while being sent");
                     return false;
                 }
-                c->out_len = (size_t)r;
-                c->out_off = 0;
+                c->out_len += (size_t)r;
                 c->file_left -= (unsigned long long)r;
             }
             if (c->out_off < c->out_len) {
@@ -571,6 +580,12 @@ void *http_main(void *arg)
                     continue;
                 }
                 memset(c, 0, offsetof(struct conn, in));
+                /* No Nagle (nginx's tcp_nodelay): the short last segment of
+                 * a response must not wait for the ACK of the segments
+                 * before it, which a client delays by up to 40 ms when it
+                 * has an odd number of them to acknowledge. */
+                int one = 1;
+                ust_setsockopt(s, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 c->fd = fd;
                 c->file = -1;
                 cl[n++] = c;

@@ -1,32 +1,75 @@
 #!/usr/bin/env bash
 # ustack benchmarks against the Linux kernel, measured in the same run.
 #   make bench                (builds the release runner first, then runs this)
-#   bench/run.sh [NAME...]    only the named benchmarks (see BENCHMARKS below)
+#   bench/run.sh [NAME...]    only the named benchmarks (see BENCHMARKS below),
+#                             in the order of BENCHMARKS
 #
 # Each benchmark measures the same thing twice:
 #   ustack: namespace T with a TAP device (192.0.2.1/24, the kernel) and the
-#           release runner on it as 192.0.2.2 (log level warn);
+#           release runner on it as 192.0.2.2 (log level warn, --http-root
+#           a temporary directory holding one HTTP_FILE_SIZE-byte index.html);
 #   linux:  namespaces A and B joined by a veth pair (192.0.2.1 <-> 192.0.2.2),
-#           kernel to kernel: the reference.
-# The kernel-side tool (ping, udp_rr, tcp_bulk) is the same in both; only the
-# responder differs: ustack's runner, or the kernel (ICMP; for UDP,
+#           kernel to kernel: the reference, with the veth offloads OFF
+#           (ethtool -K: tx, rx checksumming, sg, tso, gso, gro), since
+#           ustack has none of them; ratio = ustack / linux (offloads off).
+#           The throughput rows (tcp_rx, tcp_tx, memlink_tput) are also
+#           measured with every one of those offloads ON, in a column of
+#           their own ("linux offl", ratio "r. offl"), rounds alternating
+#           with the offloads-off ones. (The TAP device in T keeps the
+#           kernel's defaults; without a virtio-net header ustack could not
+#           use its offloads anyway.)
+# The kernel-side tool (ping, udp_rr, tcp_bulk, wrk) is the same in both;
+# only the responder differs: ustack's runner, or the kernel (ICMP; for UDP,
 # bench/udp_rr.c's echo server on kernel sockets; for TCP, bench/tcp_bulk.c's
-# sink). TCP from ustack to the kernel runs the tcpc example (release build,
-# next to the runner) in a namespace of its own with a TAP device.
+# sink; for HTTP, bench/http_kernel.c, described below). TCP from ustack to
+# the kernel runs the tcpc example (release build, next to the runner) in a
+# namespace of its own with a TAP device.
+#
+# HTTP (http_keepalive, http_close): wrk -t1 -c HTTP_CONNS -d HTTP_SECONDS
+# GETs / (index.html, HTTP_FILE_SIZE bytes, the same file both sides) over
+# persistent connections, or with `Connection: close` (a connection per
+# request: handshake, request, response, FIN exchange). The kernel server is
+# bench/http_kernel.c: the runner's own HTTP service, apps/http.c, compiled
+# unchanged on kernel sockets (its ust_* calls become the kernel's). That is
+# fairer than nginx, which would bring a different server (sendfile, its own
+# buffering and event loop) into the ratio, which should compare the stacks
+# only; and Debian's nginx package starts a system-wide service on install
+# where no policy-rc.d forbids it. http_close leaves the runner with
+# thousands of connections in TIME-WAIT (60 s), so it comes last.
+#
+# In-process (memlink_tput, memlink_callgrind): build/bin/memlink_tput
+# (bench/memlink_tput.c, built by CMake with the library) sends TCP_MB MB
+# between two ustack stacks joined by a memlink, one thread pumping both: no
+# system call and no thread hand-off on the data path, the stack's own cost.
+# Its linux column is kernel -> kernel TCP over the veth pair (tcp_bulk, the
+# same figure as tcp_rx's linux column, measured again unless tcp_rx ran):
+# two stacks on one machine either way, but the kernel's figure includes
+# its system calls and the veth hand-off. memlink_callgrind runs it under
+# callgrind (CALLGRIND_MB MB, virtual clock: deterministic) and reports
+# instructions per byte transferred (Ir counted inside the transfer loop
+# only / bytes), ustack only; the top functions by Ir go to
+# build/bench/callgrind_top.txt (and callgrind.out, callgrind_annotate.txt).
+#
 # Results: a table on stdout and build/bench/results.json.
 #
 # Safety: all traffic stays inside namespaces this script creates
-# (ust-bench-*-<pid>), on 192.0.2.0/24; the EXIT trap stops the runner by PID
-# and deletes the namespaces. Needs root; without it, prints SKIP and exits 0.
+# (ust-bench-*-<pid>), on 192.0.2.0/24; the EXIT trap stops the processes it
+# started, by PID, and deletes the namespaces. Needs root; without it, prints
+# SKIP and exits 0. Tools only the benchmarks use (wrk, ethtool, valgrind)
+# are installed here with apt-get when missing (need_pkg), not by
+# scripts/deps.sh, which make build and make test run.
 #
 # Adding a benchmark: write a function bench_NAME that measures both sides
-# (ustack_ns / linux_ns name the namespace to run the client in; the peer is
-# always $PEER) and calls `row METRIC UNIT USTACK LINUX lower|higher`, then add
-# NAME to BENCHMARKS.
+# (run the client in $NS_TAP for ustack and in $NS_A for linux; the peer is
+# always $PEER) and calls `row METRIC UNIT USTACK LINUX lower|higher
+# [LINUX_OFFLOADS_ON]` (LINUX may be n/a for a ustack-only figure), then add
+# NAME to BENCHMARKS; if it needs a package, need_pkg it in the start-up loop
+# at the bottom, before anything is measured.
 set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
-BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx)
+BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
+    memlink_tput memlink_callgrind http_keepalive http_close)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -39,6 +82,11 @@ UDP_RR_SECONDS=${BENCH_UDP_RR_SECONDS:-10}  # ...or this long, whichever ends fi
 UDP_RR_SIZE=32
 TCP_MB=${BENCH_TCP_MB:-200}                 # MB per TCP bulk transfer
 TCPC=${TCPC_BIN:-$(dirname "$USTACK")/tcpc}
+MEMLINK_TPUT=${MEMLINK_TPUT_BIN:-$(dirname "$USTACK")/memlink_tput}
+CALLGRIND_MB=${BENCH_CALLGRIND_MB:-32}      # MB through memlink_tput under callgrind
+HTTP_CONNS=${BENCH_HTTP_CONNS:-10}          # wrk -c
+HTTP_SECONDS=${BENCH_HTTP_SECONDS:-10}      # wrk -d, per run
+HTTP_FILE_SIZE=1024                         # bytes of the page fetched
 HOST=192.0.2.1
 PEER=192.0.2.2
 
@@ -47,6 +95,7 @@ USTACK_PID=""
 ECHO_PID=""  # the kernel UDP echo server in $NS_B
 SINK_PID=""  # a tcp_bulk sink, while one runs
 TCPC_PID=""  # tcpc, while it runs
+HTTP_KERNEL_PID=""  # bench/http_kernel in $NS_B
 WORK=""
 ROWS=()      # JSON objects, one per row
 
@@ -66,6 +115,22 @@ fi
 for c in ip ping awk cc; do
     command -v "$c" >/dev/null || die "needs $c (scripts/deps.sh installs it)"
 done
+
+# need_pkg COMMAND PACKAGE: installs PACKAGE with apt-get (as scripts/deps.sh
+# does) unless COMMAND is already there. For the tools only benchmarks use.
+APT_UPDATED=""
+need_pkg() {
+    command -v "$1" >/dev/null && return 0
+    command -v apt-get >/dev/null || die "needs $1 (Debian package $2)"
+    say "installing $2 (for $1)"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "$APT_UPDATED" ]; then
+        apt-get update -qq || die "apt-get update failed"
+        APT_UPDATED=1
+    fi
+    apt-get install -y -qq --no-install-recommends "$2" >/dev/null || die "cannot install $2"
+    command -v "$1" >/dev/null || die "$2 is installed but there is no $1"
+}
 [ -x "$USTACK" ] || die "no runner at $USTACK: run make build (or make bench)"
 
 # ---- set-up and tear-down ----
@@ -87,7 +152,7 @@ cleanup() {
         kill -TERM "$ECHO_PID" 2>/dev/null
         wait "$ECHO_PID" 2>/dev/null
     fi
-    for pid in "$SINK_PID" "$TCPC_PID"; do
+    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -103,6 +168,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ust-bench.XXXXXX")
+
+# The page both HTTP servers serve: an HTML file of exactly HTTP_FILE_SIZE bytes.
+WWW=$WORK/www
+mkdir -p "$WWW"
+awk -v size="$HTTP_FILE_SIZE" 'BEGIN {
+    head = "<!DOCTYPE html>\n<html><head><title>ustack bench</title></head><body>\n"
+    tail = "</body></html>\n"
+    body = ""
+    for (i = 0; length(head body tail) < size; i++)
+        body = body sprintf("<p>line %d of the benchmark page</p>\n", i)
+    page = head body tail
+    while (length(page) > size) { body = substr(body, 1, length(body) - 1); page = head body tail }
+    printf "%s", page
+}' >"$WWW/index.html"
+[ "$(wc -c <"$WWW/index.html")" -eq "$HTTP_FILE_SIZE" ] || die "cannot make the $HTTP_FILE_SIZE-byte page"
 
 new_ns() {
     ip netns add "$1"
@@ -135,7 +215,7 @@ setup_ustack() {
     fi
     # At warn level the runner says nothing when up: wait until it answers.
     ip netns exec "$NS_TAP" "${pdeath[@]}" "$USTACK" --tap tap0 --addr "$PEER/24" --log warn \
-        2>"$WORK/ustack.log" </dev/null &
+        --http-root "$WWW" 2>"$WORK/ustack.log" </dev/null &
     USTACK_PID=$!
     await 15 answers_ping "$NS_TAP" || die "ustack does not answer ping in $NS_TAP"
 }
@@ -150,7 +230,24 @@ setup_linux() {
     ip -n "$NS_B" addr add "$PEER/24" dev veth1
     ip -n "$NS_A" link set veth0 up
     ip -n "$NS_B" link set veth1 up
+    veth_offloads off
     await 15 answers_ping "$NS_A" || die "the veth peer does not answer ping"
+}
+
+# veth_offloads on|off: the veth pair's checksum, scatter-gather and
+# segmentation offloads (TSO, GSO, GRO), both ends. off is the reference.
+VETH_FEATURES="rx-checksumming|tx-checksumming|scatter-gather|tcp-segmentation-offload|generic-segmentation-offload|generic-receive-offload"
+veth_offloads() {
+    local st=$1 ns dev ns_dev
+    for ns_dev in "$NS_A:veth0" "$NS_B:veth1"; do
+        ns=${ns_dev%%:*} dev=${ns_dev#*:}
+        ip netns exec "$ns" ethtool -K "$dev" tx "$st" rx "$st" sg "$st" tso "$st" gso "$st" gro "$st" \
+            >/dev/null 2>&1 || die "ethtool -K $dev ... $st failed in $ns"
+        # Check: ethtool may leave a feature as it was without failing.
+        ip netns exec "$ns" ethtool -k "$dev" | awk -v st="$st" -v re="^($VETH_FEATURES):" '
+            $0 ~ re && $2 != st { bad = bad " " $1 $2 } END { if (bad != "") { print bad; exit 1 } }' \
+            >"$WORK/ethtool.out" || die "offloads of $dev in $ns not all $st:$(cat "$WORK/ethtool.out")"
+    done
 }
 
 # ---- measuring and reporting ----
@@ -200,19 +297,35 @@ measure() {
 }
 
 row_header() {
-    printf '%-52s | %10s | %10s | %6s | %s\n' "metric" "ustack" "linux" "ratio" "better"
-    printf '%s\n' "-----------------------------------------------------+------------+------------+--------+-----------------"
+    printf '%-60s | %10s | %10s | %6s | %10s | %7s | %s\n' \
+        "metric" "ustack" "linux" "ratio" "linux offl" "r. offl" "better"
+    printf '%s\n' "-------------------------------------------------------------+------------+------------+--------+------------+---------+-----------------"
 }
 
-# row METRIC UNIT USTACK LINUX lower|higher: print one table row and keep it
-# for the JSON. ratio = ustack / linux.
-row() {
-    local metric=$1 unit=$2 u=$3 l=$4 better=$5 ratio
-    ratio=$(awk -v u="$u" -v l="$l" 'BEGIN { if (l > 0) printf "%.2f", u / l; else print "null" }')
-    printf '%-52s | %10s | %10s | %6s | %s\n' "$metric ($unit)" "$u" "$l" "$ratio" "$better is better"
-    ROWS+=("$(printf '{"metric": "%s", "unit": "%s", "ustack": %s, "linux": %s, "ratio": %s, "better": "%s"}' \
-        "$metric" "$unit" "$u" "$l" "$ratio" "$better")")
+# ratio_of U L: U / L to 2 places, or null when L is not a positive number.
+ratio_of() {
+    awk -v u="$1" -v l="$2" 'BEGIN {
+        if (l ~ /^[0-9.eE+-]+$/ && l > 0 && u ~ /^[0-9.eE+-]+$/) printf "%.2f", u / l; else print "null" }'
 }
+
+# row METRIC UNIT USTACK LINUX lower|higher [LINUX_OFFLOADS_ON]: print one
+# table row and keep it for the JSON. LINUX is the veth reference with the
+# offloads off, or n/a (a ustack-only figure); ratio = ustack / linux.
+# LINUX_OFFLOADS_ON, for throughput rows: the same with the offloads on.
+row() {
+    local metric=$1 unit=$2 u=$3 l=$4 better=$5 lo=${6:-} r ro jl jlo
+    r=$(ratio_of "$u" "$l")
+    ro=$(ratio_of "$u" "$lo")
+    if [[ $l =~ ^[0-9.eE+-]+$ ]]; then jl=$l; else l=n/a jl=null; fi
+    if [[ $lo =~ ^[0-9.eE+-]+$ ]]; then jlo=$lo; else lo=- jlo=null; fi
+    printf '%-60s | %10s | %10s | %6s | %10s | %7s | %s\n' "$metric ($unit)" "$u" "$l" \
+        "${r/null/-}" "$lo" "${ro/null/-}" "$better is better"
+    ROWS+=("$(printf '{"metric": "%s", "unit": "%s", "ustack": %s, "linux": %s, "ratio": %s, "linux_offloads_on": %s, "ratio_offloads_on": %s, "better": "%s"}' \
+        "$metric" "$unit" "$u" "$jl" "$r" "$jlo" "$ro" "$better")")
+}
+
+# median_of VALUES...: the median of the arguments.
+median_of() { printf '%s\n' "$@" | median; }
 
 # ---- the benchmarks ----
 
@@ -384,17 +497,47 @@ bulk_send() {
     echo "$gbit"
 }
 
+# linux_rx_once: kernel -> kernel over the veth pair (A sends to a sink in
+# B); prints the sender's Gbit/s.
+linux_rx_once() {
+    local gbit
+    start_sink "$NS_B" "$PEER" 5001
+    gbit=$(bulk_send "$NS_A" "$PEER" 5001)
+    wait_sink >/dev/null
+    echo "$gbit"
+}
+
+# Medians of linux_rx_once with the offloads off and on, once measured
+# (tcp_rx; memlink_tput reuses them).
+LINUX_TCP_OFF="" LINUX_TCP_ON=""
+linux_tcp_reference() {
+    local i lv=() lov=()
+    [ -z "$LINUX_TCP_OFF" ] || return 0
+    build_tcp_bulk
+    for ((i = 0; i < ROUNDS; i++)); do
+        lv+=("$(linux_rx_once)")
+        veth_offloads on
+        lov+=("$(linux_rx_once)")
+        veth_offloads off
+    done
+    LINUX_TCP_OFF=$(median_of "${lv[@]}")
+    LINUX_TCP_ON=$(median_of "${lov[@]}")
+}
+
 bench_tcp_rx() {
-    local i uv=() lv=()
+    local i uv=() lv=() lov=()
     build_tcp_bulk
     for ((i = 0; i < ROUNDS; i++)); do
         uv+=("$(bulk_send "$NS_TAP" "$PEER" 9)")
-        start_sink "$NS_B" "$PEER" 5001
-        lv+=("$(bulk_send "$NS_A" "$PEER" 5001)")
-        wait_sink >/dev/null
+        lv+=("$(linux_rx_once)")
+        veth_offloads on
+        lov+=("$(linux_rx_once)")
+        veth_offloads off
     done
-    row "TCP kernel -> ustack (discard), $TCP_MB MB" "Gbit/s" "$(printf '%s\n' "${uv[@]}" | median)" \
-        "$(printf '%s\n' "${lv[@]}" | median)" higher
+    LINUX_TCP_OFF=$(median_of "${lv[@]}")
+    LINUX_TCP_ON=$(median_of "${lov[@]}")
+    row "TCP kernel -> ustack (discard), $TCP_MB MB" "Gbit/s" "$(median_of "${uv[@]}")" \
+        "$LINUX_TCP_OFF" higher "$LINUX_TCP_ON"
 }
 
 setup_tcpc_ns() {
@@ -415,24 +558,165 @@ tcpc_once() {
     ip netns exec "$NS_TCPC" timeout 120 bash -c \
         'head -c "$1" /dev/zero | "$2" --tap tap0 --addr "$3/24" --log warn "$4" 5001 >/dev/null' \
         tcpc $((TCP_MB * 1024 * 1024)) "$TCPC" "$PEER" "$HOST" 2>"$WORK/tcpc.log" </dev/null || rc=$?
-    [ "$rc" -eq 0 ] || die "tcpc failed (exit $rc): $(tail -n 5 "$WORK/tcpc.log")"
+    if [ "$rc" -ne 0 ]; then
+        # Where it stuck: did the data reach the sink (which closes at the end)?
+        local sink="the sink is still waiting for the rest"
+        kill -0 "$SINK_PID" 2>/dev/null || sink="the sink ended: $(cat "$WORK/sink.out")"
+        die "tcpc failed (exit $rc; $sink): $(tail -n 5 "$WORK/tcpc.log")"
+    fi
     gbit=$(wait_sink)
     say "tcpc -> $HOST:5001: $gbit Gbit/s (at the sink)"
     echo "$gbit"
 }
 
+# linux_tx_once: kernel -> kernel over the veth pair, B sends to a sink in
+# A; prints the sink's Gbit/s.
+linux_tx_once() {
+    start_sink "$NS_A" "$HOST" 5001
+    bulk_send "$NS_B" "$HOST" 5001 >/dev/null
+    wait_sink
+}
+
 bench_tcp_tx() {
-    local i uv=() lv=()
+    local i uv=() lv=() lov=()
     build_tcp_bulk
     setup_tcpc_ns
     for ((i = 0; i < ROUNDS; i++)); do
         uv+=("$(tcpc_once)")
-        start_sink "$NS_A" "$HOST" 5001
-        bulk_send "$NS_B" "$HOST" 5001 >/dev/null
-        lv+=("$(wait_sink)")
+        lv+=("$(linux_tx_once)")
+        veth_offloads on
+        lov+=("$(linux_tx_once)")
+        veth_offloads off
     done
-    row "TCP ustack (tcpc) -> kernel, $TCP_MB MB" "Gbit/s" "$(printf '%s\n' "${uv[@]}" | median)" \
-        "$(printf '%s\n' "${lv[@]}" | median)" higher
+    row "TCP ustack (tcpc) -> kernel, $TCP_MB MB" "Gbit/s" "$(median_of "${uv[@]}")" \
+        "$(median_of "${lv[@]}")" higher "$(median_of "${lov[@]}")"
+}
+
+# ---- in-process: two ustack stacks over a memlink ----
+
+# memlink_tput: TCP_MB MB from one ustack stack to another in one process,
+# one thread pumping both (see bench/memlink_tput.c); the median of ROUNDS
+# runs. linux: kernel -> kernel TCP over the veth pair (tcp_rx's linux
+# figure), the nearest kernel counterpart: two stacks on one machine, but
+# with system calls and the veth hand-off in the kernel's figure.
+bench_memlink_tput() {
+    local i uv=() out bytes secs gbit
+    for ((i = 0; i < ROUNDS; i++)); do
+        out=$(timeout 120 "$MEMLINK_TPUT" --bytes $((TCP_MB * 1024 * 1024)) 2>&1) ||
+            die "memlink_tput failed: $out"
+        read -r bytes secs gbit <<<"$out"
+        say "memlink_tput: $bytes bytes in ${secs}s: $gbit Gbit/s"
+        uv+=("$gbit")
+    done
+    linux_tcp_reference
+    row "TCP ustack -> ustack, memlink, 1 thread, $TCP_MB MB" "Gbit/s" "$(median_of "${uv[@]}")" \
+        "$LINUX_TCP_OFF" higher "$LINUX_TCP_ON"
+}
+
+# memlink_callgrind: memlink_tput under callgrind, CALLGRIND_MB MB, virtual
+# clock (the same instructions every run). Ir are counted inside its
+# transfer loop only (--toggle-collect), so the set-up, the handshake and
+# the teardown are not; the figure is that Ir / bytes transferred, both
+# stacks together (sender and receiver). The top 10 functions by their own
+# Ir go to callgrind_top.txt, the whole annotation to callgrind_annotate.txt.
+bench_memlink_callgrind() {
+    local bytes=$((CALLGRIND_MB * 1024 * 1024)) cg=$OUT_DIR/callgrind.out ir ipb
+    mkdir -p "$OUT_DIR"
+    timeout 600 valgrind --tool=callgrind --callgrind-out-file="$cg" --toggle-collect=transfer \
+        "$MEMLINK_TPUT" --bytes "$bytes" --clock virtual >"$WORK/callgrind.stdout" 2>"$WORK/callgrind.log" ||
+        die "memlink_tput under callgrind failed: $(tail -n 5 "$WORK/callgrind.log")"
+    ir=$(awk '/^totals:/ { print $2 }' "$cg")
+    [[ $ir =~ ^[0-9]+$ && $ir -gt 0 ]] || die "no Ir total in $cg"
+    ipb=$(awk -v i="$ir" -v b="$bytes" 'BEGIN { printf "%.2f", i / b }')
+    callgrind_annotate --inclusive=no "$cg" >"$OUT_DIR/callgrind_annotate.txt" 2>/dev/null ||
+        die "callgrind_annotate failed"
+    callgrind_annotate --inclusive=yes "$cg" >"$WORK/callgrind_inclusive.txt" 2>/dev/null ||
+        die "callgrind_annotate --inclusive=yes failed"
+    # Lines "  114,714,246 (40.43%)  ???:cksum_add [/path/object]" -> "Ir pct function object".
+    local fn_lines='s/^ *([0-9,]+) +\( *([0-9.]+)%\) +([^ ]+)( \[(.*)\])?$/\1 \2 \3 \5/p'
+    {
+        printf 'memlink_tput --bytes %s --clock virtual under callgrind, transfer loop only\n' "$bytes"
+        printf 'total %s Ir, %s Ir/byte (both stacks: sender and receiver)\n\n' "$ir" "$ipb"
+        printf 'Top 10 functions by their own Ir (inlined callees count as the caller):\n'
+        printf '%14s  %6s  %7s  %s\n' "Ir (self)" "%" "Ir/byte" "function (object)"
+        sed -En "$fn_lines" "$OUT_DIR/callgrind_annotate.txt" | awk -v b="$bytes" '
+            $3 != "PROGRAM" && n < 10 {
+                ir = $1; gsub(/,/, "", ir); fn = $3; sub(/.*:/, "", fn); obj = $4; sub(/.*\//, "", obj)
+                printf "%14s  %5s%%  %7.3f  %s (%s)\n", $1, $2, ir / b, fn, obj; n++ }'
+        printf '\nInclusive Ir of the main paths:\n'
+        sed -En "$fn_lines" "$WORK/callgrind_inclusive.txt" | awk -v b="$bytes" '
+            BEGIN { split("ust_send tcp_output ust_stack_poll tcp_input ust_recv ml_transmit cksum_add ring_write ring_peek", w, " ")
+                    for (i in w) want[w[i]] = 1 }
+            { fn = $3; sub(/.*:/, "", fn) }
+            (fn in want) && !(fn in seen) { seen[fn] = 1; ir = $1; gsub(/,/, "", ir)
+                printf "%14s  %5s%%  %7.3f  %s\n", $1, $2, ir / b, fn }'
+    } >"$OUT_DIR/callgrind_top.txt"
+    say "callgrind: $ir Ir for $bytes bytes: $ipb Ir/byte; top functions in $OUT_DIR/callgrind_top.txt"
+    row "TCP ustack -> ustack, memlink, callgrind, $CALLGRIND_MB MB" "Ir/byte" "$ipb" n/a lower
+}
+
+# ---- HTTP: wrk against the runner's HTTP service and the same code on
+# kernel sockets (bench/http_kernel.c; see the header) ----
+HTTP_KERNEL=""
+build_http_kernel() {
+    [ -z "$HTTP_KERNEL" ] || return 0
+    mkdir -p "$OUT_DIR"
+    HTTP_KERNEL=$OUT_DIR/http_kernel
+    cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I "$ROOT/include" -I "$ROOT/apps" -o "$HTTP_KERNEL" \
+        "$ROOT/bench/http_kernel.c" || die "cannot build bench/http_kernel.c"
+}
+
+start_http_kernel() {
+    [ -z "$HTTP_KERNEL_PID" ] || return 0
+    local ready=$WORK/http.ready
+    ip netns exec "$NS_B" "$HTTP_KERNEL" "$PEER" 80 "$WWW" "$ready" 2>"$WORK/http_kernel.log" </dev/null &
+    HTTP_KERNEL_PID=$!
+    await 10 test -s "$ready" || die "the kernel HTTP server did not start: $(cat "$WORK/http_kernel.log")"
+}
+
+# wrk_once NS [WRK ARGS...]: one wrk run against http://$PEER/; prints
+# requests/s. Non-2xx answers, or socket errors on more than 1% of the
+# requests, end the benchmark: the figure would not be of what it says.
+wrk_once() {
+    local ns=$1 out
+    shift
+    out=$(ip netns exec "$ns" timeout $((HTTP_SECONDS + 30)) wrk -t1 -c "$HTTP_CONNS" -d "${HTTP_SECONDS}s" \
+        "$@" "http://$PEER/" 2>&1) || die "wrk in $ns failed: $out"
+    awk -v ns="$ns" -v args="$*" '
+        / requests in / { n = $1 }
+        /^Requests\/sec:/ { rate = $2 }
+        /^ +Latency / { lat = $2 }
+        /Socket errors:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) { v = $i; sub(/,/, "", v); err += v } }
+        /Non-2xx or 3xx responses:/ { bad = $NF }
+        END {
+            printf "wrk %s%s: %d requests, %s/s, latency avg %s, %d socket errors, %d non-2xx\n",
+                ns, (args != "" ? " (" args ")" : ""), n, rate, lat, err, bad > "/dev/stderr"
+            if (rate == "" || n == 0 || bad > 0 || err > n / 100) exit 1
+            print rate
+        }' <<<"$out" || die "wrk in $ns: errors or no result: $out"
+}
+
+# http_rows METRIC [WRK ARGS...]: ROUNDS alternating runs each side.
+http_rows() {
+    local metric=$1 i uv=() lv=()
+    shift
+    start_http_kernel
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(wrk_once "$NS_TAP" "$@")")
+        lv+=("$(wrk_once "$NS_A" "$@")")
+    done
+    row "$metric" "requests/s" "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+}
+
+bench_http_keepalive() {
+    http_rows "HTTP GET $HTTP_FILE_SIZE B, keep-alive, wrk -c $HTTP_CONNS"
+}
+
+# A connection per request. ustack closes first (the server answers
+# Connection: close and sends its FIN), so each request leaves a connection
+# in TIME-WAIT in the runner for 60 s: later rounds run with more of them.
+bench_http_close() {
+    http_rows "HTTP GET $HTTP_FILE_SIZE B, Connection: close, wrk -c $HTTP_CONNS" -H "Connection: close"
 }
 
 # Flood ping: one request in flight, the next sent as soon as the reply
@@ -446,28 +730,55 @@ bench_ping_flood() {
 
 # ---- main ----
 
-selected=("${@:-${BENCHMARKS[@]}}")
-for b in "${selected[@]}"; do
+requested=("${@:-${BENCHMARKS[@]}}")
+for b in "${requested[@]}"; do
     declare -F "bench_$b" >/dev/null || die "no benchmark '$b' (have: ${BENCHMARKS[*]})"
+done
+# Run them in the order of BENCHMARKS, whatever the order asked: http_close
+# must come last (the TIME-WAIT connections it leaves in the runner).
+selected=()
+for b in "${BENCHMARKS[@]}"; do
+    for r in "${requested[@]}"; do
+        if [ "$r" = "$b" ]; then
+            selected+=("$b")
+            break
+        fi
+    done
 done
 
 say "runner $USTACK; rounds $ROUNDS (median); kernel $(uname -r); $(nproc) CPUs"
-# Build the helpers of the selected benchmarks before measuring anything.
+# Install and build what the selected benchmarks need before measuring anything.
+need_pkg ethtool ethtool # the veth offloads, for every linux figure
 for b in "${selected[@]}"; do
     case "$b" in
     udp_rr*) build_udp_rr ;;
     tcp_*) build_tcp_bulk ;;
+    memlink_*)
+        [ -x "$MEMLINK_TPUT" ] || die "no memlink_tput at $MEMLINK_TPUT: run make build (or set MEMLINK_TPUT_BIN)"
+        [ "$b" != memlink_tput ] || build_tcp_bulk
+        if [ "$b" = memlink_callgrind ]; then
+            need_pkg valgrind valgrind
+            need_pkg callgrind_annotate valgrind
+        fi
+        ;;
+    http_*)
+        need_pkg wrk wrk
+        build_http_kernel
+        ;;
     esac
 done
 setup_ustack
 setup_linux
 
-echo "ustack = kernel ping/udp_rr/tcp_bulk -> TAP -> ustack (user space), or tcpc on ustack -> TAP -> kernel;" \
-    "linux = the same kernel tools -> veth -> kernel"
-echo "ratio = ustack / linux; each figure is the median of $ROUNDS runs" \
+echo "ustack = kernel ping/udp_rr/tcp_bulk/wrk -> TAP -> ustack (user space), or tcpc on ustack -> TAP -> kernel," \
+    "or two ustack stacks in one process over a memlink (memlink rows);" \
+    "linux = the same kernel tools -> veth -> kernel (HTTP: bench/http_kernel.c, the runner's HTTP code on kernel sockets)," \
+    "veth offloads off; linux offl = the same with the veth offloads on (throughput rows)"
+echo "ratio = ustack / linux (offloads off); r. offl = ustack / linux offl; each figure is the median of $ROUNDS runs" \
     "(ping: $PING_COUNT requests every 2 ms; flood: $FLOOD_COUNT;" \
     "udp rr: $UDP_RR_COUNT round trips or ${UDP_RR_SECONDS}s, one outstanding;" \
-    "tcp: $TCP_MB MB one way)"
+    "tcp: $TCP_MB MB one way; http: wrk -t1 -c $HTTP_CONNS -d ${HTTP_SECONDS}s, a $HTTP_FILE_SIZE-byte page;" \
+    "callgrind: $CALLGRIND_MB MB, one run)"
 row_header
 for b in "${selected[@]}"; do
     "bench_$b"
@@ -490,9 +801,14 @@ json=$OUT_DIR/results.json
     printf '  "udp_rr_count": %s,\n' "$UDP_RR_COUNT"
     printf '  "udp_rr_seconds": %s,\n' "$UDP_RR_SECONDS"
     printf '  "tcp_mb": %s,\n' "$TCP_MB"
-    printf '  "setup": {"ustack": "kernel ping/udp_rr/tcp_bulk -> TAP -> ustack runner (release, log warn); tcpc -> TAP -> kernel tcp_bulk sink",\n'
-    printf '            "linux": "the same kernel tools -> veth -> kernel (two namespaces; UDP echo: udp_rr server; TCP: tcp_bulk sink)"},\n'
-    printf '  "ratio": "ustack / linux",\n'
+    printf '  "http_conns": %s,\n' "$HTTP_CONNS"
+    printf '  "http_seconds": %s,\n' "$HTTP_SECONDS"
+    printf '  "http_file_size": %s,\n' "$HTTP_FILE_SIZE"
+    printf '  "callgrind_mb": %s,\n' "$CALLGRIND_MB"
+    printf '  "setup": {"ustack": "kernel ping/udp_rr/tcp_bulk/wrk -> TAP -> ustack runner (release, log warn, --http-root); tcpc -> TAP -> kernel tcp_bulk sink; memlink rows: two ustack stacks in one process over a memlink, one thread (bench/memlink_tput.c)",\n'
+    printf '            "linux": "the same kernel tools -> veth -> kernel (two namespaces; UDP echo: udp_rr server; TCP: tcp_bulk sink; HTTP: bench/http_kernel.c, apps/http.c on kernel sockets; memlink rows: kernel -> kernel TCP over veth), veth offloads off (tx, rx, sg, tso, gso, gro)",\n'
+    printf '            "linux_offloads_on": "the same as linux with those veth offloads on, for the throughput rows (null elsewhere)"},\n'
+    printf '  "ratio": "ustack / linux (offloads off); ratio_offloads_on: ustack / linux_offloads_on",\n'
     printf '  "results": [\n'
     sep=,
     for ((i = 0; i < ${#ROWS[@]}; i++)); do

@@ -27,7 +27,8 @@ struct ml_endpoint {
     struct ml_frame *head, *tail;
     size_t qlen;
     ust_time_t busy_until; /* rate limit: when this sender's last frame is on the wire */
-    int efd;               /* eventfd, readable while frames wait: for event loops */
+    int efd;               /* eventfd, readable while frames wait: for event loops;
+                              -1 until ml_fd() is first called */
 };
 
 struct ust_memlink {
@@ -153,7 +154,20 @@ static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time
     return (int)n;
 }
 
-static int ml_fd(struct ust_device *dev) { return ((struct ml_endpoint *)dev->priv)->efd; }
+/* The eventfd is made on the first call, which only an event loop (the
+ * runtime) makes: a stack driven by ust_stack_poll() alone (tests,
+ * simulations, bench/memlink_tput) makes no system call per frame. Created
+ * readable if frames already wait. */
+static int ml_fd(struct ust_device *dev)
+{
+    struct ml_endpoint *ep = dev->priv;
+    pthread_mutex_lock(&ep->link->mu);
+    if (ep->efd < 0)
+        ep->efd = eventfd(ep->head ? 1 : 0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int fd = ep->efd;
+    pthread_mutex_unlock(&ep->link->mu);
+    return fd;
+}
 
 static ust_time_t ml_next_rx_at(struct ust_device *dev)
 {
@@ -254,7 +268,7 @@ int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t ma
     }
     ep->link = l;
     ep->dev = d;
-    ep->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ep->efd = -1; /* made by ml_fd() when an event loop asks for it */
     pthread_mutex_lock(&l->mu);
     l->eps[slot] = ep;
     l->refs++;

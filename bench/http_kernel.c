@@ -1,0 +1,90 @@
+/* http_kernel: the runner's HTTP/1.1 service (apps/http.c, compiled in
+ * unchanged) on kernel sockets: the kernel reference of bench/run.sh's HTTP
+ * benchmarks.
+ *
+ *   http_kernel ADDR PORT ROOT READYFILE
+ *       Serves the files under ROOT on ADDR:PORT (TCP) until killed; writes
+ *       READYFILE once listening. Warnings go to stderr.
+ *
+ * The ustack socket calls http.c makes (ust_recv, ust_send, ust_poll,
+ * ust_accept4, ...) are macros here for the kernel's own, which they mirror
+ * argument for argument (the stack pointer is evaluated and dropped). So the
+ * two sides of the benchmark run the same server code, one thread, the same
+ * poll loop, buffers and read() of the file per request; the only thing
+ * that differs is the TCP/IP stack underneath, which is what the benchmark
+ * compares. The listener is set up as service_start() sets up the runner's
+ * (SO_REUSEADDR, backlog 128, non-blocking).
+ *
+ * Built by bench/run.sh with cc (-I include -I apps); needs no library. */
+#include "app.h"
+#include "services.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ust_recv(s, fd, buf, len, flags) ((void)(s), recv((fd), (buf), (len), (flags)))
+#define ust_send(s, fd, buf, len, flags) ((void)(s), send((fd), (buf), (len), (flags)))
+#define ust_shutdown(s, fd, how) ((void)(s), shutdown((fd), (how)))
+#define ust_close(s, fd) ((void)(s), close(fd))
+#define ust_poll(s, fds, n, timeout) ((void)(s), poll((fds), (n), (timeout)))
+#define ust_accept4(s, fd, addr, len, flags) ((void)(s), accept4((fd), (addr), (len), (flags)))
+#define ust_setsockopt(s, fd, level, name, val, len) \
+    ((void)(s), setsockopt((fd), (level), (name), (val), (len)))
+
+#include "http.c"
+
+enum ust_log_level app_log_level = UST_LOG_WARN;
+
+void app_log(enum ust_log_level lvl, const char *func, const char *file, int line,
+             const char *fmt, ...)
+{
+    if (lvl > app_log_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "http_kernel: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (%s, %s:%d)\n", func, file, line);
+    va_end(ap);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: http_kernel ADDR PORT ROOT READYFILE\n");
+        return 2;
+    }
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
+    if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1) {
+        fprintf(stderr, "http_kernel: bad address %s\n", argv[1]);
+        return 2;
+    }
+    struct service svc = {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP,
+                          .port = ntohs(sin.sin_port), .http_root = argv[3]};
+    if (http_init(&svc) != 0)
+        return 1;
+    int one = 1;
+    svc.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (svc.fd < 0 || setsockopt(svc.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(svc.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(svc.fd, 128) < 0) {
+        fprintf(stderr, "http_kernel: cannot listen on %s:%s: %s\n", argv[1], argv[2],
+                strerror(errno));
+        return 1;
+    }
+    FILE *f = fopen(argv[4], "w");
+    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "http_kernel: %s: %s\n", argv[4], strerror(errno));
+        return 1;
+    }
+    http_main(&svc); /* returns only if poll fails */
+    http_fini(&svc);
+    return 1;
+}
