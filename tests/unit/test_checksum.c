@@ -125,6 +125,35 @@ static void all_ones(void **state)
     free(b);
 }
 
+/* With a starting sum: ref_sum's folded sum added to it, folded again. */
+static uint16_t reference(uint32_t sum, const uint8_t *p, size_t len)
+{
+    uint64_t acc = (uint64_t)sum + ref_sum(p, len);
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return (uint16_t)~acc;
+}
+
+/* Every short length, every alignment within a 64-bit word, and sums
+ * carried in from a pseudo-header, including ones near overflow. */
+static void matches_reference(void **state)
+{
+    (void)state;
+    static uint8_t buf[2100];
+    uint64_t x = 88172645463325252ull;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    memset(buf + 1000, 0xff, 600); /* long runs of carries */
+    const uint32_t sums[] = {0, 1, 0xffff, 0x1fffe, 0xfffffffeu};
+    for (size_t off = 0; off < 9; off++)
+        for (size_t len = 0; len + off <= sizeof(buf); len += len < 80 ? 1 : 37)
+            for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++)
+                assert_int_equal(cksum_fold(cksum_add(sums[k], buf + off, len)),
+                                 reference(sums[k], buf + off, len));
+}
+
 static void fold_values(void **state)
 {
     (void)state;
@@ -249,7 +278,7 @@ int main(void)
         cmocka_unit_test(odd_length_with_carry),
         cmocka_unit_test(all_zero),
         cmocka_unit_test(all_ones),
-        cmocka_unit_test(fold_values),
+        cmocka_unit_test(fold_values), cmocka_unit_test(matches_reference),
         cmocka_unit_test(large_start_sum_keeps_carries),
         cmocka_unit_test(known_ipv4_header),
         cmocka_unit_test(compose_even_pieces),
