@@ -103,7 +103,7 @@ struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t la, uint16_t lp, ust_
 struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t la, uint16_t lp)
 {
     struct tcp_conn *wild = NULL;
-    for (struct tcp_conn *c = s->tcp->all; c; c = c->next) {
+    for (struct tcp_conn *c = s->tcp->listeners; c; c = c->lnext) {
         if (c->state != TCPS_LISTEN || c->lport != lp)
             continue;
         if (c->laddr == la)
@@ -157,9 +157,35 @@ static struct tcp_conn *conn_new(struct ust_stack *s)
     c->next = s->tcp->all;
     if (c->next)
         c->next->prev = c;
+    else
+        s->tcp->all_tail = c;
     s->tcp->all = c;
     s->tcp->nconns++;
     return c;
+}
+
+static void all_unlink(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->tcp->all = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        s->tcp->all_tail = c->prev;
+    c->next = c->prev = NULL;
+}
+
+void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c)
+{
+    c->tw_at = s->now + 2 * s->cfg.tcp_msl;
+    if (s->tcp->all_tail == c)
+        return;
+    all_unlink(s, c);
+    c->prev = s->tcp->all_tail;
+    c->prev->next = c; /* the list had another connection: its tail */
+    s->tcp->all_tail = c;
 }
 
 static bool unlink_from(struct tcp_conn **head, struct tcp_conn *c)
@@ -198,12 +224,13 @@ static void conn_free(struct ust_stack *s, struct tcp_conn *c)
             l->acceptq_tail = a;
     }
     hash_remove(s, c); /* harmless if it was not hashed */
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->tcp->all = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    for (struct tcp_conn **pp = &s->tcp->listeners; *pp; pp = &(*pp)->lnext) {
+        if (*pp == c) {
+            *pp = c->lnext;
+            break;
+        }
+    }
+    all_unlink(s, c);
     s->tcp->nconns--;
     ring_fini(&c->sndq);
     ring_fini(&c->rcvq);
@@ -414,6 +441,8 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     c->rcvq.cap = rcvbuf_size(sk->rcvbuf);
     c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.cap;
     c->state = TCPS_LISTEN;
+    c->lnext = s->tcp->listeners;
+    s->tcp->listeners = c;
     char a[UST_IP4_STRLEN];
     debugf(s, "listening on %s:%u, backlog=%u", ust_ip4_format(c->laddr, a), c->lport, c->backlog);
     return 0;

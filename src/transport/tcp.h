@@ -107,6 +107,7 @@ struct tcp_conn {
     struct tcp_conn *next, *prev;      /* all connections of the stack */
     struct tcp_conn *hnext;            /* hash chain */
     struct tcp_conn *qnext;            /* listener's SYN or accept queue */
+    struct tcp_conn *lnext;            /* the stack's listeners */
 
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
@@ -201,7 +202,12 @@ struct tcp_conn {
 
 /* Stack-wide TCP state. */
 struct tcp_stack {
-    struct tcp_conn *all;
+    /* Every connection. TIME-WAIT ones form its tail, in the order their
+     * 2*MSL ends (tcp_time_wait_restart moves one there), so the timers
+     * look at the first of them only and never walk the rest: a server
+     * closing connections by the thousand keeps as many in TIME-WAIT. */
+    struct tcp_conn *all, *all_tail;
+    struct tcp_conn *listeners;
     struct tcp_conn **hash;    /* by 4-tuple: connections not listening */
     unsigned nbuckets;
     unsigned nconns;
@@ -275,6 +281,8 @@ ust_time_t tcp_next_deadline(const struct ust_stack *s);
 void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt);
 void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c);
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
+/* (Re)starts TIME-WAIT's 2*MSL: the connection moves to the list's tail. */
+void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);
 
 /* ---- tcp.c ---- */
 struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr,

@@ -436,7 +436,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     if (!acceptable(c, g, wnd)) {
         s->stats.tcp.drop_out_of_window++;
         if (c->state == TCPS_TIME_WAIT && (th->flags & TCP_FIN))
-            c->tw_at = s->now + 2 * s->cfg.tcp_msl; /* a retransmitted FIN */
+            tcp_time_wait_restart(s, c); /* a retransmitted FIN */
         if (!(th->flags & TCP_RST))
             c->ack_now = true;
         tcp_output(s, c);
@@ -543,7 +543,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     case TCPS_TIME_WAIT:
         if (th->flags & TCP_FIN) {
             c->ack_now = true;
-            c->tw_at = s->now + 2 * s->cfg.tcp_msl;
+            tcp_time_wait_restart(s, c);
         }
         tcp_output(s, c);
         return;
@@ -585,7 +585,9 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     }
     /* ACK policy: at once when asked to, after two full segments (RFC 1122
      * 4.2.3.2), otherwise within the delayed-ACK time. */
-    if (g->len > 0 && !c->ack_now) {
+    if (g->len > 0 && !c->ack_now && c->state != TCPS_TIME_WAIT) {
+        /* (Not in TIME-WAIT: the FIN that took us there was ACKed at once,
+         * and that state keeps no timer but its 2*MSL.) */
         if (c->segs_unacked >= 2)
             c->ack_now = true;
         else if (c->delack_at == UST_TIME_NEVER)

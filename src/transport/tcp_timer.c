@@ -40,8 +40,8 @@ void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt)
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 {
     tcp_set_state(s, c, TCPS_TIME_WAIT);
-    c->rto_at = c->keepalive_at = UST_TIME_NEVER;
-    c->tw_at = s->now + 2 * s->cfg.tcp_msl;
+    c->rto_at = c->keepalive_at = c->delack_at = UST_TIME_NEVER;
+    tcp_time_wait_restart(s, c);
 }
 
 static void on_rto(struct ust_stack *s, struct tcp_conn *c)
@@ -110,13 +110,34 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     }
 }
 
+/* TIME-WAIT connections at the list's tail, in order: close those whose
+ * time is up, stop at the first that still waits. (Connections in the
+ * tail that are not in TIME-WAIT are closed ones a socket still holds:
+ * they have no deadline.) */
+static void time_wait_expire(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
+{
+    while (c) {
+        struct tcp_conn *next = c->next;
+        if (c->state == TCPS_TIME_WAIT) {
+            if (c->tw_at > now)
+                return;
+            tcp_close_conn(s, c, 0); /* frees only c */
+        }
+        c = next;
+    }
+}
+
 void tcp_timer(struct ust_stack *s, ust_time_t now)
 {
     struct tcp_conn *next;
     for (struct tcp_conn *c = s->tcp->all; c; c = next) {
         next = c->next;
+        if (c->state == TCPS_TIME_WAIT) {
+            time_wait_expire(s, c, now);
+            return;
+        }
         if (c->tw_at <= now) {
-            /* TIME-WAIT over, or an orphan gave up waiting in FIN-WAIT-2. */
+            /* An orphan gave up waiting in FIN-WAIT-2. */
             tcp_close_conn(s, c, 0);
             next = s->tcp->all; /* the list may have changed: rescan */
             continue;
@@ -152,6 +173,12 @@ ust_time_t tcp_next_deadline(const struct ust_stack *s)
 {
     ust_time_t t = UST_TIME_NEVER;
     for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
+        if (c->state == TCPS_TIME_WAIT) {
+            /* The first of the tail ends first. */
+            if (c->tw_at < t)
+                t = c->tw_at;
+            break;
+        }
         if (c->rto_at < t)
             t = c->rto_at;
         if (c->delack_at < t)

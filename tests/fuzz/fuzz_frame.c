@@ -283,6 +283,26 @@ static void check_tcp(const struct fuzz *z)
 {
     struct ust_stack *s = z->s;
     unsigned n = 0;
+    /* TIME-WAIT connections are the list's tail, in the order they end
+     * (only closed ones may sit among them), and the next deadline is the
+     * earliest of every connection's, though it reads only the first. */
+    const struct tcp_conn *tw_seen = NULL;
+    ust_time_t earliest = UST_TIME_NEVER;
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
+        if (c->state == TCPS_TIME_WAIT) {
+            CHECK(!tw_seen || tw_seen->tw_at <= c->tw_at);
+            tw_seen = c;
+        } else if (tw_seen) {
+            CHECK(c->state == TCPS_CLOSED);
+        }
+        const ust_time_t d[4] = {c->rto_at, c->delack_at, c->keepalive_at, c->tw_at};
+        for (int i = 0; i < 4; i++)
+            earliest = d[i] < earliest ? d[i] : earliest;
+        CHECK(c->next != NULL || s->tcp->all_tail == c);
+    }
+    CHECK(tcp_next_deadline(s) == earliest);
+    for (const struct tcp_conn *l = s->tcp->listeners; l; l = l->lnext)
+        CHECK(l->state == TCPS_LISTEN);
     for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
         n++;
         CHECK(n <= 1000);

@@ -677,6 +677,35 @@ static void simultaneous_open_plain_ack(void **state)
 
 /* ================= closing ================= */
 
+/* Data and FIN in one segment take FIN-WAIT-2 to TIME-WAIT: the ACK goes
+ * at once, and TIME-WAIT keeps no timer but its 2 MSL (the fuzzer found a
+ * delayed ACK left armed there, which the TIME-WAIT tail of the connection
+ * list does not look at). */
+static void data_and_fin_into_time_wait(void **state)
+{
+    (void)state;
+    struct t t;
+    struct ust_config cfg;
+    tcfg(&cfg);
+    cfg.tcp_msl = 5 * UST_SEC;
+    t_open(&t, &cfg);
+    assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
+    EXPECT(&t, TCP_ACK | TCP_FIN, 0);
+    peer(&t, TCP_ACK, NULL, 0);
+    assert_int_equal(state_of(&t), TCPS_FIN_WAIT_2);
+    peer(&t, TCP_ACK | TCP_PSH | TCP_FIN, "bye", 3);
+    EXPECT(&t, TCP_ACK, 0);
+    assert_int_equal(state_of(&t), TCPS_TIME_WAIT);
+    assert_int_equal(tcp_next_deadline(t.f.s), t.f.now + 10 * UST_SEC);
+    char buf[8];
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 3);
+    assert_memory_equal(buf, "bye", 3);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 0);
+    fixture_advance_to(&t.f, t.f.now + 10 * UST_SEC);
+    EXPECT_NONE(&t);
+    t_fini(&t);
+}
+
 static void active_close(void **state)
 {
     (void)state;
@@ -2179,7 +2208,7 @@ int main(void)
         cmocka_unit_test(peer_mss_honoured),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
-        cmocka_unit_test(active_close),
+        cmocka_unit_test(active_close), cmocka_unit_test(data_and_fin_into_time_wait),
         cmocka_unit_test(active_close_keeps_socket),
         cmocka_unit_test(simultaneous_close),
         cmocka_unit_test(passive_close),
