@@ -80,6 +80,7 @@ struct ust_config {
     unsigned tcp_challenge_ack_rate;  /* RFC 5961 challenge ACKs per second; default 1000 */
     bool tcp_timestamps;              /* offer RFC 7323 timestamps; default on */
     bool tcp_sack;                    /* offer RFC 2018 SACK; default on */
+    bool tcp_loss_probes;             /* tail loss probes (RFC 8985 7); default on */
     const char *tcp_congestion;       /* "cubic" (default) or "newreno", read when the
                                          stack is created; per socket: TCP_CONGESTION */
 };

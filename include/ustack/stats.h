@@ -68,6 +68,8 @@ struct ust_stats {
         uint64_t drop_no_ts;          /* RFC 7323 3.2: timestamps agreed, segment had none */
         uint64_t sack_recoveries;     /* loss recoveries driven by SACK (RFC 6675) */
         uint64_t sack_retransmits;    /* segments those retransmitted */
+        uint64_t lost_retransmits;    /* retransmissions found lost (SACKs of later data) */
+        uint64_t loss_probes;         /* tail loss probes sent */
         uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
         uint64_t sndbuf_grown;        /* send buffers enlarged by auto-tuning */
     } tcp;

@@ -47,6 +47,7 @@ void ust_config_init(struct ust_config *cfg)
     cfg->tcp_challenge_ack_rate = 1000;
     cfg->tcp_timestamps = true;
     cfg->tcp_sack = true;
+    cfg->tcp_loss_probes = true;
     cfg->tcp_congestion = "cubic";
 }
 

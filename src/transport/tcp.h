@@ -136,6 +136,7 @@ struct tcp_conn {
     struct tcp_scoreboard sb;  /* sender: what the peer SACKed (RFC 6675) */
     uint32_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
     uint32_t rescue_rxt;       /* RFC 6675 RescueRxt */
+    uint32_t rtx_mark;         /* snd_max when the latest retransmission left */
     uint16_t seg_opts;         /* option bytes every data segment carries (TS: 12) */
     bool fin_queued;           /* the application is done sending */
     bool fin_sent;
@@ -180,6 +181,8 @@ struct tcp_conn {
     /* Deadlines (UST_TIME_NEVER when off). */
     ust_time_t rto_at;         /* retransmission, or zero-window probe when persist */
     bool persist;              /* rto_at is the persist timer */
+    bool tlp_armed;            /* rto_at is a tail loss probe (tcp_tlp_arm) */
+    bool tlp_out;              /* a probe went and no ACK has moved SND.UNA since */
     unsigned probes_out;       /* persist probes sent since the peer last spoke */
     ust_time_t delack_at;
     ust_time_t keepalive_at;
@@ -280,6 +283,9 @@ void tcp_timer(struct ust_stack *s, ust_time_t now);
 ust_time_t tcp_next_deadline(const struct ust_stack *s);
 void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt);
 void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c);
+/* Tail loss probe (after RFC 8985 7): brings the retransmission timer
+ * forward to 2*SRTT while data is in flight. */
+void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c);
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
 /* (Re)starts TIME-WAIT's 2*MSL: the connection moves to the list's tail. */
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);

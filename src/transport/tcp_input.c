@@ -313,6 +313,15 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
                 c->in_recovery = false;
                 c->dupacks = 0;
                 c->cc->on_exit_recovery(c);
+                /* With SACK the window leaves recovery at ssthresh, as
+                 * Linux ends its reduction. RFC 6582's min(ssthresh,
+                 * FlightSize + SMSS) is 1 segment when the ACK took
+                 * everything: the peer then holds its delayed ACK for
+                 * that lone segment, and at 1% loss the kernel's 40 ms
+                 * delayed ACKs cut a transfer to a tenth (measured:
+                 * 0.04 against 0.5 Gbit/s with the peer in quickack). */
+                if (c->sack_ok && c->cwnd < c->ssthresh)
+                    c->cwnd = c->ssthresh;
             } else if (c->sack_ok) {
                 /* RFC 6675 5 (B): a partial ACK only updates the
                  * scoreboard; tcp_output() sends what pipe allows. */
@@ -325,10 +334,14 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
             c->dupacks = 0;
             c->cc->on_ack(c, acked);
         }
-        if (c->snd_una == c->snd_max)
+        c->tlp_out = false;
+        if (c->snd_una == c->snd_max) {
             c->rto_at = UST_TIME_NEVER;
-        else
+            c->tlp_armed = false;
+        } else {
             tcp_arm_rto(s, c); /* RFC 6298 5.3 */
+            tcp_tlp_arm(s, c);
+        }
         c->persist = false;
         tcp_wake(s, c);
     } else if (ack == c->snd_una && !(th->flags & (TCP_SYN | TCP_FIN)) &&

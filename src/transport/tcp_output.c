@@ -206,6 +206,7 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
     struct tcp_sack_block blk[TCP_MAX_SACK];
     unsigned nblk = tcp_sack_blocks(c, blk, c->ts_ok ? 3 : 4);
     uint32_t mss = c->snd_mss - (nblk ? 4 + 8 * nblk : 0);
+    uint32_t max_before = c->snd_max;
     for (;;) {
         /* Going back after a timeout: what the peer SACKed since need not
          * go again (RFC 6675 5.1 keeps using the SACKs that arrive). */
@@ -283,6 +284,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         if (fin)
             break;
     }
+    if (seq_gt(c->snd_max, max_before))
+        tcp_tlp_arm(s, c); /* new data went: the tail may be lost */
     if (c->ack_now)
         tcp_send_ack(s, c);
 }

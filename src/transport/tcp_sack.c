@@ -184,6 +184,7 @@ static uint32_t resend(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, ui
     }
     s->stats.tcp.retransmits++;
     s->stats.tcp.sack_retransmits++;
+    c->rtx_mark = c->snd_max;
     c->rtt_ambiguous = true;
     c->rtx_ts = tcp_ts_now(s, c);
     tcp_xmit_data(s, c, seq, len, fin);
@@ -192,6 +193,19 @@ static uint32_t resend(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, ui
 
 void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c)
 {
+    /* A lost retransmission. RFC 6675 sends each hole once and leaves the
+     * rest to the retransmission timer, which at 1% loss costs more time
+     * than everything else together (a 200 ms timeout against a transfer
+     * of 100 ms). But when the peer SACKs data first sent after our
+     * latest retransmission left, every earlier retransmission should
+     * have arrived too (without reordering, as RACK, RFC 8985, assumes
+     * after its window): a hole still below HighRxt was lost again. Start
+     * the retransmissions over from SND.UNA. */
+    if (seq_lt(c->snd_una, c->high_rxt) && seq_gt(tcp_sb_high(&c->sb, c->snd_una), c->rtx_mark)) {
+        s->stats.tcp.lost_retransmits++;
+        c->high_rxt = c->snd_una;
+        c->rtx_mark = c->snd_max;
+    }
     uint32_t pipe = tcp_sack_pipe(c);
     c->rtt_timing = false; /* Karn: nothing sent now is timed */
     while (c->cwnd >= pipe + c->snd_mss) { /* RFC 6675 5 (C) */
@@ -231,10 +245,10 @@ void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c)
         /* Rule 4: one rescue retransmission of the last segment per
          * recovery, when the cumulative ACK has passed RescueRxt. */
         if (seq_gt(c->snd_una, c->rescue_rxt) && !tcp_sb_sacked(&c->sb, c->snd_max - 1, NULL)) {
-            uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
-            uint32_t start = data_end - c->snd_mss;
-            if (seq_lt(start, c->snd_una) || (uint32_t)c->sndq.len < c->snd_mss)
-                start = c->snd_una;
+            /* The last segment sent: up to SND.MAX, never into bytes
+             * of the buffer not yet sent. */
+            uint32_t start = c->snd_max - c->snd_una > c->snd_mss ? c->snd_max - c->snd_mss
+                                                                   : c->snd_una;
             pipe += resend(s, c, start, c->snd_max);
             c->rescue_rxt = c->recover;
             continue;

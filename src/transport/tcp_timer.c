@@ -15,6 +15,64 @@ void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
     if (r > TCP_MAX_RTO)
         r = TCP_MAX_RTO;
     c->rto_at = s->now + r;
+    c->tlp_armed = false;
+}
+
+/* A lost ACK or a lost last segment leaves nothing to clock the sender:
+ * without the probe only the retransmission timeout (200 ms at least)
+ * finds out, and at 1% loss those timeouts took most of a transfer's
+ * time. The probe timeout is 2*SRTT, at least 10 ms (as Linux), plus
+ * the peer's worst delayed ACK (200 ms) when only one segment is out;
+ * it never comes later than the RTO. One probe until an ACK moves
+ * SND.UNA. */
+void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!s->cfg.tcp_loss_probes || c->tlp_out || c->persist || !c->rtt_valid ||
+        c->snd_una == c->snd_max ||
+        c->backoff > 0 || c->snd_wnd == 0 ||
+        (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT))
+        return;
+    ust_time_t pto = 2 * (ust_time_t)c->srtt;
+    if (pto < 10 * UST_MS)
+        pto = 10 * UST_MS;
+    if (tcp_flight(c) <= c->snd_mss)
+        pto += 200 * UST_MS;
+    if (c->rto_at == UST_TIME_NEVER)
+        tcp_arm_rto(s, c);
+    if (s->now + pto < c->rto_at) {
+        c->rto_at = s->now + pto;
+        c->tlp_armed = true;
+    }
+}
+
+/* The probe: one new segment if the peer's window takes it, else the last
+ * segment again. Either makes the peer answer with where it stands. */
+static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
+{
+    c->tlp_armed = false;
+    c->tlp_out = true;
+    s->stats.tcp.loss_probes++;
+    uint32_t unsent = tcp_unsent(c);
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t room = seq_gt(wnd_end, c->snd_max) ? wnd_end - c->snd_max : 0;
+    if (unsent > 0 && room > 0 && c->snd_nxt == c->snd_max && !c->fin_sent) {
+        uint32_t len = unsent < c->snd_mss ? unsent : c->snd_mss;
+        if (len > room)
+            len = room;
+        tcp_xmit_data(s, c, c->snd_max, len, false);
+        c->snd_max += len;
+        c->snd_nxt = c->snd_max;
+    } else {
+        /* The last segment sent: it ends at SND.MAX (less the FIN's
+         * number), not at the end of the send buffer, which may hold
+         * bytes never sent. */
+        bool fin = c->fin_sent && c->snd_max == c->fin_seq + 1;
+        uint32_t end = c->snd_max - fin;
+        uint32_t start = end - c->snd_una > c->snd_mss ? end - c->snd_mss : c->snd_una;
+        s->stats.tcp.retransmits++;
+        tcp_xmit_data(s, c, start, end - start, fin);
+    }
+    tcp_arm_rto(s, c);
 }
 
 void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt)
@@ -46,6 +104,11 @@ void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 
 static void on_rto(struct ust_stack *s, struct tcp_conn *c)
 {
+    if (c->tlp_armed && c->snd_wnd > 0) {
+        tlp_fire(s, c);
+        return;
+    }
+    c->tlp_armed = false; /* the window closed meanwhile: a timeout after all */
     if (c->persist) {
         /* RFC 1122 4.2.2.17: keep the connection while the receiver
          * answers the probes; once tcp_max_retries in a row go unanswered

@@ -1369,6 +1369,39 @@ static void delayed_ack(void **state)
 
 /* ================= sending and timers ================= */
 
+/* A lone segment gets no answer: the tail loss probe sends it again after
+ * max(2*SRTT, 10 ms) + 200 ms (one segment out: the peer may be holding a
+ * delayed ACK), before the retransmission timeout; one probe only, then
+ * the timeout as usual. */
+static void tail_loss_probe(void **state)
+{
+    (void)state;
+    struct t t;
+    struct ust_config cfg;
+    tcfg(&cfg);
+    cfg.tcp_min_rto = 1 * UST_SEC;
+    t_open(&t, &cfg); /* SRTT 0 */
+    send_all(&t, "tail", 4);
+    EXPECT(&t, TCP_ACK, 4);
+    uint32_t seq = t.pack - 4;
+    ust_time_t t0 = t.f.now;
+    assert_int_equal(run_until_tx(&t.f, t0 + 60 * UST_SEC), t0 + 210 * UST_MS);
+    EXPECT_SEG(&t, TCP_ACK, seq, t.pseq, 4);
+    EXPECT_NONE(&t);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.loss_probes, 1);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.rto_timeouts, 0);
+    /* No second probe: the timeout, a full RTO after the probe. */
+    assert_int_equal(run_until_tx(&t.f, t0 + 60 * UST_SEC), t0 + 1210 * UST_MS);
+    EXPECT_SEG(&t, TCP_ACK, seq, t.pseq, 4);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.loss_probes, 1);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.rto_timeouts, 1);
+    /* The ACK: done, nothing armed. */
+    t.pack = seq + 4;
+    peer(&t, TCP_ACK, NULL, 0);
+    assert_int_equal(run_until_tx(&t.f, t.f.now + 60 * UST_SEC), UST_TIME_NEVER);
+    t_fini(&t);
+}
+
 static void retransmission_backoff_and_give_up(void **state)
 {
     (void)state;
@@ -1377,6 +1410,7 @@ static void retransmission_backoff_and_give_up(void **state)
     tcfg(&cfg);
     cfg.tcp_min_rto = 1 * UST_SEC; /* RFC 6298's floor: the RTO stays 1 s after a 0 RTT */
     cfg.tcp_max_retries = 3;
+    cfg.tcp_loss_probes = false; /* the timeouts alone (tail_loss_probe has the probe) */
     t_open(&t, &cfg);
     send_all(&t, "lost", 4);
     EXPECT(&t, TCP_ACK, 4);
@@ -2209,6 +2243,7 @@ int main(void)
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
         cmocka_unit_test(active_close), cmocka_unit_test(data_and_fin_into_time_wait),
+        cmocka_unit_test(tail_loss_probe),
         cmocka_unit_test(active_close_keeps_socket),
         cmocka_unit_test(simultaneous_close),
         cmocka_unit_test(passive_close),
