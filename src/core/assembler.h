@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ASM_MAX_RANGES 8
+#define ASM_MAX_RANGES 64
 
 struct assembler {
     unsigned n;

@@ -216,9 +216,10 @@ static void assembler_bounded(void **state)
     for (uint32_t i = 0; i < ASM_MAX_RANGES; i++)
         assert_true(asm_add(&a, 10 + 10 * i, 5));
     assert_int_equal(a.n, ASM_MAX_RANGES);
-    /* A ninth separate range is refused and nothing changes. */
+    /* One more separate range is refused and nothing changes. */
+    const uint32_t beyond = 10 * (ASM_MAX_RANGES + 2);
     struct assembler before = a;
-    assert_false(asm_add(&a, 200, 5));
+    assert_false(asm_add(&a, beyond, 5));
     assert_false(asm_add(&a, 0, 5));
     assert_false(asm_add(&a, 16, 2)); /* in a gap, touching nothing */
     assert_memory_equal(&a, &before, sizeof(a));
@@ -227,9 +228,10 @@ static void assembler_bounded(void **state)
     assert_int_equal(a.n, ASM_MAX_RANGES - 1);
     assert_int_equal(a.r[0].start, 10);
     assert_int_equal(a.r[0].end, 25);
-    assert_true(asm_add(&a, 200, 5)); /* room again */
+    assert_true(asm_add(&a, beyond, 5)); /* room again */
     assert_int_equal(a.n, ASM_MAX_RANGES);
-    assert_true(asm_add(&a, 80, 3)); /* overlaps the last-but-one: no new range */
+    /* overlaps the last-but-one original range: no new range */
+    assert_true(asm_add(&a, 10 + 10 * (ASM_MAX_RANGES - 2) + 2, 3));
     assert_int_equal(a.n, ASM_MAX_RANGES);
 }
 
