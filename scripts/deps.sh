@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     make cmake gcc clang libclang-rt-dev libcmocka-dev   # build, sanitizers, libFuzzer, cmocka
     binutils                                             # objdump for the global-state check
-    iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl  # interop tests
+    iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl iperf3  # interop tests
     python3                                              # fuzz corpus generator, helpers
 )
 
