@@ -591,10 +591,9 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
 }
 
 /* A data connection sending its cookie. */
-static void on_pending(struct server *sv, struct stream *st, short revents, ust_time_t now)
+static void on_pending(struct server *sv, struct stream *st, ust_time_t now)
 {
     struct test *t = &sv->t;
-    (void)revents;
     ssize_t n = ust_recv(sv->s, st->fd, st->cookie + st->cookie_len,
                          IPERF3_COOKIE_SIZE - st->cookie_len, 0);
     bool gone = n == 0 || (n < 0 && errno != EAGAIN);
@@ -623,8 +622,6 @@ static void on_pending(struct server *sv, struct stream *st, short revents, ust_
         start_test(sv, now);
 }
 
-static void count_progress(struct test *t, ust_time_t now) { t->last_progress = now; }
-
 /* How many bytes a sending stream may send now: pacing (-b) allows rate
  * bits per second per stream since the start; unpaced, any amount. */
 static uint64_t pace_allowance(const struct test *t, const struct stream *st, ust_time_t now)
@@ -644,7 +641,7 @@ static void on_stream(struct server *sv, struct stream *st, short revents, ust_t
             if (n > 0) {
                 st->bytes += (uint64_t)n;
                 st->last_rx = now;
-                count_progress(t, now);
+                t->last_progress = now;
                 continue;
             }
             if (n < 0 && errno == EAGAIN)
@@ -682,7 +679,7 @@ static void on_stream(struct server *sv, struct stream *st, short revents, ust_t
         if (n > 0) {
             st->bytes += (uint64_t)n;
             t->sent += (uint64_t)n;
-            count_progress(t, now);
+            t->last_progress = now;
             continue;
         }
         if (n < 0 && errno == EAGAIN)
@@ -898,7 +895,7 @@ void *iperf3_main(void *arg)
             if (r->kind == REF_CTRL)
                 on_ctrl(sv, rev, now);
             else if (r->kind == REF_PENDING)
-                on_pending(sv, r->st, rev, now);
+                on_pending(sv, r->st, now);
             else if (r->kind == REF_STREAM)
                 on_stream(sv, r->st, rev, now);
         }
