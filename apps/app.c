@@ -27,28 +27,43 @@ void app_log(enum ust_log_level lvl, const char *func, const char *file, int lin
     ust_log_stderr(NULL, lvl, func, file, line, msg);
 }
 
-void app_usage_common(FILE *out)
+/* The common options' help, one entry per option: its short letter and the
+ * text after "-X, ". */
+static const struct {
+    char letter;
+    const char *text;
+} common_help[] = {
+    {'t', "--tap NAME        TAP device to use (default " DEFAULT_TAP "). An existing device is\n"
+          "                        used as it is; a missing one is created (needs root or\n"
+          "                        CAP_NET_ADMIN), but then the host side has no address:\n"
+          "                        prefer `make tap`, which creates it with 192.0.2.1/24.\n"},
+    {'a', "--addr A.B.C.D/N  the stack's address and prefix length (default " DEFAULT_ADDR ")\n"},
+    {'g', "--gateway A.B.C.D default gateway, or \"none\" (default " DEFAULT_GATEWAY ")\n"},
+    {'m', "--mac MAC         the stack's MAC, e.g. 02:00:00:00:00:02 (default:\n"
+          "                        02:00 followed by the four bytes of the address)\n"},
+    {'p', "--pcap FILE       write every frame sent and received to FILE (pcap)\n"},
+    {'l', "--log LEVEL       error, warn, info, debug or trace (default: $USTACK_LOG,\n"
+          "                        else info). trace prints every frame's headers.\n"},
+    {'s', "--seed N          seed for the stack's random numbers (default: random)\n"},
+    {'F', "--faults SPEC     make the TAP link lossy, for testing where tc netem is\n"
+          "                        missing: drop=P,dup=P,reorder=P,corrupt=P (probabilities\n"
+          "                        0-1, applied to frames in both directions)\n"},
+    {'h', "--help            show this help\n"},
+};
+
+void app_usage_common_except(FILE *out, const char *taken)
 {
-    fprintf(out,
-            "Device and address options:\n"
-            "  -t, --tap NAME        TAP device to use (default %s). An existing device is\n"
-            "                        used as it is; a missing one is created (needs root or\n"
-            "                        CAP_NET_ADMIN), but then the host side has no address:\n"
-            "                        prefer `make tap`, which creates it with 192.0.2.1/24.\n"
-            "  -a, --addr A.B.C.D/N  the stack's address and prefix length (default %s)\n"
-            "  -g, --gateway A.B.C.D default gateway, or \"none\" (default %s)\n"
-            "  -m, --mac MAC         the stack's MAC, e.g. 02:00:00:00:00:02 (default:\n"
-            "                        02:00 followed by the four bytes of the address)\n"
-            "  -p, --pcap FILE       write every frame sent and received to FILE (pcap)\n"
-            "  -l, --log LEVEL       error, warn, info, debug or trace (default: $USTACK_LOG,\n"
-            "                        else info). trace prints every frame's headers.\n"
-            "  -s, --seed N          seed for the stack's random numbers (default: random)\n"
-            "  -F, --faults SPEC     make the TAP link lossy, for testing where tc netem is\n"
-            "                        missing: drop=P,dup=P,reorder=P,corrupt=P (probabilities\n"
-            "                        0-1, applied to frames in both directions)\n"
-            "  -h, --help            show this help\n",
-            DEFAULT_TAP, DEFAULT_ADDR, DEFAULT_GATEWAY);
+    fprintf(out, "Device and address options:\n");
+    for (size_t i = 0; i < sizeof(common_help) / sizeof(common_help[0]); i++) {
+        char c = common_help[i].letter;
+        if (taken && strchr(taken, c))
+            fprintf(out, "      %s", common_help[i].text); /* the long form only */
+        else
+            fprintf(out, "  -%c, %s", c, common_help[i].text);
+    }
 }
+
+void app_usage_common(FILE *out) { app_usage_common_except(out, NULL); }
 
 static int parse_faults(const char *spec, struct ust_faults *f)
 {
@@ -85,13 +100,24 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
               const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),
               void *ctx)
 {
+    /* The common options' long forms return LONG_COMMON + their letter, so
+     * that a program may take a common short letter for an option of its
+     * own (iperf3c's -t and -p, spelled as iperf3 spells them): a letter in
+     * extra_short is the program's, and the common option keeps its long
+     * form only. */
+    enum { LONG_COMMON = 0x100 };
     static const struct option common[] = {
-        {"tap", required_argument, NULL, 't'},  {"addr", required_argument, NULL, 'a'},
-        {"gateway", required_argument, NULL, 'g'}, {"mac", required_argument, NULL, 'm'},
-        {"pcap", required_argument, NULL, 'p'}, {"log", required_argument, NULL, 'l'},
-        {"seed", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
-        {"faults", required_argument, NULL, 'F'},
+        {"tap", required_argument, NULL, LONG_COMMON + 't'},
+        {"addr", required_argument, NULL, LONG_COMMON + 'a'},
+        {"gateway", required_argument, NULL, LONG_COMMON + 'g'},
+        {"mac", required_argument, NULL, LONG_COMMON + 'm'},
+        {"pcap", required_argument, NULL, LONG_COMMON + 'p'},
+        {"log", required_argument, NULL, LONG_COMMON + 'l'},
+        {"seed", required_argument, NULL, LONG_COMMON + 's'},
+        {"help", no_argument, NULL, LONG_COMMON + 'h'},
+        {"faults", required_argument, NULL, LONG_COMMON + 'F'},
     };
+    static const char common_short[] = "t:a:g:m:p:l:s:hF:";
     struct option longopts[32];
     size_t n = 0;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -100,7 +126,17 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         longopts[n++] = extra_long[i];
     memset(&longopts[n], 0, sizeof(longopts[n]));
     char shortopts[64];
-    snprintf(shortopts, sizeof(shortopts), "t:a:g:m:p:l:s:hF:%s", extra_short ? extra_short : "");
+    size_t sl = 0;
+    for (const char *c = common_short; *c; c++) {
+        if (*c == ':')
+            continue;
+        if (extra_short && strchr(extra_short, *c))
+            continue; /* the program's own */
+        shortopts[sl++] = *c;
+        if (c[1] == ':')
+            shortopts[sl++] = ':';
+    }
+    snprintf(shortopts + sl, sizeof(shortopts) - sl, "%s", extra_short ? extra_short : "");
 
     const char *addr = DEFAULT_ADDR, *gateway = DEFAULT_GATEWAY;
     int mac_set = 0;
@@ -114,6 +150,13 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
     }
     int c;
     while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (c < LONG_COMMON && c != '?' && c != ':' && extra_short && strchr(extra_short, c)) {
+            if (!on_opt || on_opt(c, optarg, ctx) != 0)
+                return -1;
+            continue;
+        }
+        if (c >= LONG_COMMON && c < 2 * LONG_COMMON)
+            c -= LONG_COMMON;
         switch (c) {
         case 't':
             if (strlen(optarg) == 0 || strlen(optarg) >= UST_DEV_NAME_MAX) {

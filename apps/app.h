@@ -28,9 +28,14 @@ struct app_opts {
 
 /* The usage text of the common options. */
 void app_usage_common(FILE *out);
+/* The same for a program that took some common short letters (taken) for
+ * options of its own: those common options are shown by long name only. */
+void app_usage_common_except(FILE *out, const char *taken);
 /* Parses the common options out of argv (getopt_long; the program's own
  * options are given as extra short/long lists and come back through
- * on_opt). Returns 0, or -1 after printing what is wrong. */
+ * on_opt). A letter in extra_short that is also a common option's is the
+ * program's; the common option then has its long form only. Returns 0, 1
+ * for --help, or -1 after printing what is wrong. */
 struct option;
 int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short,
               const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),

@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "iperf3.h"
 
 #define TCP_MAX_CLIENTS 1024
 #define IOBUF 16384
@@ -187,7 +188,10 @@ int service_start(struct service *svc, struct ust_stack *s)
             http_fini(svc);
         return -1;
     }
-    void *(*main_fn)(void *) = svc->kind == SVC_HTTP ? http_main : tcp ? tcp_main : udp_main;
+    void *(*main_fn)(void *) = svc->kind == SVC_HTTP     ? http_main
+                               : svc->kind == SVC_IPERF3 ? iperf3_main
+                               : tcp                     ? tcp_main
+                                                         : udp_main;
     if (pthread_create(&svc->thread, NULL, main_fn, svc) != 0) {
         if (svc->kind == SVC_HTTP)
             http_fini(svc);

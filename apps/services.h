@@ -1,6 +1,6 @@
 /* The runner's services, written on the public socket API: echo (RFC 862),
- * discard (RFC 863) and chargen (RFC 864) over UDP and TCP, and HTTP/1.1
- * (apps/http.c) over TCP. */
+ * discard (RFC 863) and chargen (RFC 864) over UDP and TCP, HTTP/1.1
+ * (apps/http.c) and iperf3 (apps/iperf3.c) over TCP. */
 #ifndef USTACK_SERVICES_H
 #define USTACK_SERVICES_H
 
@@ -10,7 +10,7 @@
 
 #include "ustack/socket.h"
 
-enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP };
+enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_IPERF3 };
 
 struct service {
     const char *name;
