@@ -37,6 +37,11 @@
 # where no policy-rc.d forbids it. http_close leaves the runner with
 # thousands of connections in TIME-WAIT (60 s), so it comes last.
 #
+# iperf3 (iperf3_rx, iperf3_tx): stock iperf3 -c -J for IPERF3_SECONDS, 1
+# and 4 streams, against the runner's iperf3 service and against the
+# kernel's iperf3 -s in B; iperf3_tx adds -R (the server sends).
+# Loss (tcp_loss_rx, tcp_loss_tx): see "TCP through loss" below.
+#
 # In-process (memlink_tput, memlink_callgrind): build/bin/memlink_tput
 # (bench/memlink_tput.c, built by CMake with the library) sends TCP_MB MB
 # between two ustack stacks joined by a memlink, one thread pumping both: no
@@ -69,7 +74,7 @@ set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
-    tcp_loss_rx tcp_loss_tx memlink_tput memlink_callgrind http_keepalive http_close)
+    tcp_loss_rx tcp_loss_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -81,6 +86,7 @@ UDP_RR_COUNT=${BENCH_UDP_RR_COUNT:-30000}   # round trips per run...
 UDP_RR_SECONDS=${BENCH_UDP_RR_SECONDS:-10}  # ...or this long, whichever ends first
 UDP_RR_SIZE=32
 TCP_MB=${BENCH_TCP_MB:-200}                 # MB per TCP bulk transfer
+IPERF3_SECONDS=${BENCH_IPERF3_SECONDS:-5}   # iperf3 -t
 LOSS_MB=${BENCH_LOSS_MB:-50}               # MB per TCP transfer through loss
 LOSS_PERMILLE=${BENCH_LOSS_PERMILLE:-10}    # frames lost each way, per mille
 TCPC=${TCPC_BIN:-$(dirname "$USTACK")/tcpc}
@@ -95,6 +101,7 @@ PEER=192.0.2.2
 NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS=""
 USTACK_PID=""
 LOSS_PID=""  # the runner with loss, in $NS_LOSS
+IPERF3_PID=""  # the kernel's iperf3 -s in $NS_B
 ECHO_PID=""  # the kernel UDP echo server in $NS_B
 SINK_PID=""  # a tcp_bulk sink, while one runs
 TCPC_PID=""  # tcpc, while it runs
@@ -155,7 +162,7 @@ cleanup() {
         kill -TERM "$ECHO_PID" 2>/dev/null
         wait "$ECHO_PID" 2>/dev/null
     fi
-    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID"; do
+    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -675,6 +682,52 @@ bench_tcp_loss_tx() {
         "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
 }
 
+# ---- iperf3: the stock tool against the runner's service ----
+# ustack: iperf3 -c in $NS_TAP against the runner's iperf3 service (port
+# 5201); linux: the same client in $NS_A against the kernel's iperf3 -s in
+# $NS_B. -R makes the server side send. The figure is iperf3's own
+# end.sum_received from -J.
+
+start_iperf3_kernel() {
+    [ -z "$IPERF3_PID" ] || return 0
+    ip netns exec "$NS_B" iperf3 -s -B "$PEER" >"$WORK/iperf3-s.log" 2>&1 </dev/null &
+    IPERF3_PID=$!
+    await 10 iperf3_listening || die "the kernel's iperf3 -s did not start: $(cat "$WORK/iperf3-s.log")"
+}
+iperf3_listening() { ip netns exec "$NS_B" ss -ltn | grep -q ":5201 "; }
+
+# iperf3_gbit NS [iperf3 args...]: Gbit/s received, from iperf3 -J.
+iperf3_gbit() {
+    local ns=$1 out
+    shift
+    out=$(ip netns exec "$ns" timeout $((IPERF3_SECONDS + 30)) iperf3 -c "$PEER" -t "$IPERF3_SECONDS" \
+        -J "$@" 2>&1) || die "iperf3 -c $PEER $* in $ns failed: $(echo "$out" | tail -n 3)"
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if "error" in d:
+    sys.exit("iperf3: " + d["error"])
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' <<<"$out" ||
+        die "iperf3 -c $PEER $* in $ns: no result in its JSON"
+}
+
+iperf3_rows() { # iperf3_rows WHAT [iperf3 args]: 1 stream and 4
+    local what=$1 streams i
+    shift
+    start_iperf3_kernel
+    for streams in 1 4; do
+        local uv=() lv=()
+        for ((i = 0; i < ROUNDS; i++)); do
+            uv+=("$(iperf3_gbit "$NS_TAP" -P "$streams" "$@")")
+            lv+=("$(iperf3_gbit "$NS_A" -P "$streams" "$@")")
+        done
+        row "iperf3 $what, $streams stream$([ "$streams" = 1 ] || echo s), ${IPERF3_SECONDS} s" "Gbit/s" \
+            "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+    done
+}
+bench_iperf3_rx() { iperf3_rows "kernel -> ustack"; }
+bench_iperf3_tx() { iperf3_rows "ustack -> kernel (-R)" -R; }
+
 # ---- in-process: two ustack stacks over a memlink ----
 
 # memlink_tput: TCP_MB MB from one ustack stack to another in one process,
@@ -835,6 +888,7 @@ need_pkg ethtool ethtool # the veth offloads, for every linux figure
 for b in "${selected[@]}"; do
     case "$b" in
     udp_rr*) build_udp_rr ;;
+    iperf3_*) need_pkg iperf3 iperf3 ;;
     tcp_loss_*)
         need_pkg nft nftables
         build_tcp_bulk
