@@ -356,7 +356,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         } else if (c->in_recovery) {
             c->cc->on_dupack(c);
         } else if (c->dupacks == 3 &&
-                   seq_gt(c->snd_una, c->recover)) { /* RFC 6582 4.1: not a stale loss */
+                   seq_ge(c->snd_una, c->recover)) { /* RFC 6582 4.1: not a stale loss */
             s->stats.tcp.fast_retransmits++;
             c->in_recovery = true;
             c->recover = c->snd_max;
@@ -366,9 +366,13 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
     }
     /* RFC 6675 5: loss is declared after DupThresh duplicate ACKs, or
      * when IsLost(HighACK + 1) says enough arrived above the first hole;
-     * never for losses that predate the last recovery (RFC 6582 4.1). */
+     * never for losses that predate the last recovery (RFC 6582 4.1:
+     * the ACK must cover more than `recover`, the highest sequence number
+     * sent then; ours is one past it, SND.MAX, so the test is >=. With >,
+     * losing the first segment sent after a recovery waited for the
+     * retransmission timeout: most of the timeouts at 1% loss). */
     if (c->sack_ok && !c->in_recovery && c->snd_una != c->snd_max &&
-        seq_gt(c->snd_una, c->recover) &&
+        seq_ge(c->snd_una, c->recover) &&
         (c->dupacks >= 3 || (sacked_new && tcp_sack_is_lost(c, c->snd_una))))
         tcp_sack_enter_recovery(s, c);
     /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */

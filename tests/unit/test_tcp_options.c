@@ -812,6 +812,24 @@ static void sack_recovery_decisions(void **state)
     assert_int_equal(c->sb.n, 0);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_retransmits, 2);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_recoveries, 1);
+
+    /* The first segment sent after that recovery is lost too: the ACK
+     * that ended it sits exactly at the old recovery point, and that is
+     * not a stale loss (RFC 6582 4.1 counts from the highest sequence
+     * number sent, one below SND.MAX): a new recovery starts at once,
+     * no timeout needed. */
+    uint32_t una2 = una + 12 * M;
+    assert_int_equal(c->recover, una2);
+    c->cwnd = 20 * M;
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 6 * M, 0), (ssize_t)(6 * M));
+    assert_int_equal(drain(&t), 6 * M);
+    blk[0][0] = M;
+    blk[0][1] = 4 * M;
+    seg_in(&t, t.pseq, una2, TCP_ACK, 65535, o, put_ts_sack(o, 56, our_ts, una2, blk, 1), NULL, 0);
+    assert_true(c->in_recovery);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una2);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_recoveries, 2);
     t_fini(&t);
 }
 
