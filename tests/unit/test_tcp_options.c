@@ -833,6 +833,46 @@ static void sack_recovery_decisions(void **state)
     t_fini(&t);
 }
 
+/* A retransmission that is lost too: once the peer SACKs data first sent
+ * after it left, it goes again, without waiting for the timeout. */
+static void lost_retransmission(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    const uint32_t M = 1448;
+    t_init(&t, 0);
+    connect_out(&t);
+    uint32_t our_ts = t.o.th.tsval;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    struct tcp_conn *c = conn(&t);
+    c->cwnd = 20 * M;
+    static uint8_t data[14 * 1448];
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 12 * M, 0), (ssize_t)(12 * M));
+    assert_int_equal(drain(&t), 12 * M);
+    uint32_t una = t.iss + 1;
+    uint32_t blk[2][2] = {{M, 4 * M}, {12 * M, 14 * M}};
+    /* Segment 0 lost; 1-3 SACKed: recovery, segment 0 again. */
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    assert_true(c->in_recovery);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_false(pop(&t));
+    /* Two new segments go after that retransmission... */
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 2 * M, 0), (ssize_t)(2 * M));
+    assert_int_equal(drain(&t), 2 * M);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.lost_retransmits, 0);
+    /* ...and arrive, while segment 0 is still missing: its retransmission
+     * was lost. */
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 2), NULL, 0);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.lost_retransmits, 1);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_int_equal(t.o.len, M);
+    t_fini(&t);
+}
+
 /* SACK blocks that are nonsense are ignored, not believed. */
 static void sack_blocks_validated(void **state)
 {
@@ -882,6 +922,7 @@ int main(void)
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
+        cmocka_unit_test(lost_retransmission),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
