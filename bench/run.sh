@@ -648,38 +648,34 @@ setup_ustack_loss() {
     await 15 answers_ping "$NS_LOSS" || die "the lossy runner does not answer ping in $NS_LOSS"
 }
 
-bench_tcp_loss_rx() {
+# loss_row METRIC USTACK_ONCE LINUX_ONCE: ROUNDS of each (LOSS_MB MB), the
+# kernel's with the nftables loss on; one row.
+loss_row() {
     local i uv=() lv=() saved=$TCP_MB
     build_tcp_bulk
-    setup_ustack_loss
     TCP_MB=$LOSS_MB
     for ((i = 0; i < ROUNDS; i++)); do
-        uv+=("$(bulk_send "$NS_LOSS" "$PEER" 9)")
+        uv+=("$("$2")")
         veth_loss on
-        lv+=("$(linux_rx_once)")
+        lv+=("$("$3")")
         veth_loss off
     done
     TCP_MB=$saved
-    row "TCP kernel -> ustack, $LOSS_PERMILLE/1000 lost each way, $LOSS_MB MB" "Gbit/s" \
+    row "$1, $LOSS_PERMILLE/1000 lost each way, $LOSS_MB MB" "Gbit/s" \
         "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
 }
 
+ustack_loss_rx_once() { bulk_send "$NS_LOSS" "$PEER" 9; }
+ustack_loss_tx_once() { TCPC_FAULTS="drop=0.$(printf '%03d' "$LOSS_PERMILLE")" tcpc_once; }
+
+bench_tcp_loss_rx() {
+    setup_ustack_loss
+    loss_row "TCP kernel -> ustack" ustack_loss_rx_once linux_rx_once
+}
+
 bench_tcp_loss_tx() {
-    local i uv=() lv=() saved=$TCP_MB
-    build_tcp_bulk
     setup_tcpc_ns
-    TCP_MB=$LOSS_MB
-    for ((i = 0; i < ROUNDS; i++)); do
-        TCPC_FAULTS="drop=0.$(printf '%03d' "$LOSS_PERMILLE")"
-        uv+=("$(tcpc_once)")
-        TCPC_FAULTS=""
-        veth_loss on
-        lv+=("$(linux_tx_once)")
-        veth_loss off
-    done
-    TCP_MB=$saved
-    row "TCP ustack (tcpc) -> kernel, $LOSS_PERMILLE/1000 lost each way, $LOSS_MB MB" "Gbit/s" \
-        "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+    loss_row "TCP ustack (tcpc) -> kernel" ustack_loss_tx_once linux_tx_once
 }
 
 # ---- iperf3: the stock tool against the runner's service ----
