@@ -132,7 +132,11 @@ struct tcp_conn {
     uint32_t last_ack_sent;    /* Last.ACK.sent (4.3) */
     /* SACK (RFC 2018): in effect when both SYNs carried SACK-permitted. */
     bool sack_ok;
-    uint32_t sack_recent;      /* receiver: a byte of the latest out-of-order segment */
+    /* Receiver: a byte of each of the latest out-of-order segments that
+     * opened or grew a different range, the newest first: their blocks
+     * lead each SACK option (RFC 2018 4). */
+    uint32_t sack_recent[TCP_MAX_SACK];
+    uint8_t sack_nrecent;
     struct tcp_scoreboard sb;  /* sender: what the peer SACKed (RFC 6675) */
     uint32_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
     uint32_t rescue_rxt;       /* RFC 6675 RescueRxt */
@@ -217,6 +221,9 @@ struct tcp_stack {
     uint8_t isn_key[16];       /* RFC 6528 secret */
     struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */
     const struct tcp_cc_ops *default_cc; /* from the configuration */
+    /* Set while tcp_input finishes a segment: an ACK it owes waits for the
+     * end of the poll step (see tcp_owe_ack). */
+    bool acks_wait;
 };
 
 int tcp_init(struct ust_stack *s);
@@ -233,6 +240,9 @@ void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8
 void tcp_output(struct ust_stack *s, struct tcp_conn *c);
 /* A bare ACK (with the current window). */
 void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c);
+/* The ACK c owes (ack_now) that no data segment carried: now, or at the
+ * end of the poll step while tcp_input holds acks_wait. */
+void tcp_owe_ack(struct ust_stack *s, struct tcp_conn *c);
 /* Zero-window and keepalive probe: an ACK one below snd_una. */
 void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c);
 /* SYN or SYN-ACK. */
@@ -274,8 +284,10 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c);
 /* In recovery: send while cwnd - pipe allows, as NextSeg() picks. */
 void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c);
-/* The receiver's SACK blocks for the next ACK (up to max), first the one
- * holding the latest out-of-order segment (RFC 2018 4). */
+/* Receiver: out-of-order data at seq went into the assembler. */
+void tcp_sack_note(struct tcp_conn *c, uint32_t seq);
+/* The receiver's SACK blocks for the next ACK (up to max): those of the
+ * latest out-of-order segments first, the newest first (RFC 2018 4). */
 unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, unsigned max);
 
 /* ---- tcp_timer.c ---- */

@@ -109,6 +109,20 @@ void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c)
     xmit(s, c, c->snd_max, TCP_ACK, 0, 0);
 }
 
+void tcp_owe_ack(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!c->ack_now)
+        return;
+    if (!s->tcp->acks_wait) {
+        tcp_send_ack(s, c);
+        return;
+    }
+    /* Due now: ust_stack_poll's timers send it once the frames read in
+     * this step are all in, one ACK for the lot. */
+    if (c->delack_at > s->now)
+        c->delack_at = s->now;
+}
+
 void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c)
 {
     /* One below what the peer expects, no data: it must answer with an ACK
@@ -190,15 +204,13 @@ static bool can_send_data(enum tcp_state st)
 void tcp_output(struct ust_stack *s, struct tcp_conn *c)
 {
     if (!can_send_data(c->state)) {
-        if (c->ack_now && c->state != TCPS_CLOSED && c->state != TCPS_LISTEN &&
-            c->state != TCPS_SYN_SENT)
-            tcp_send_ack(s, c);
+        if (c->state != TCPS_CLOSED && c->state != TCPS_LISTEN && c->state != TCPS_SYN_SENT)
+            tcp_owe_ack(s, c);
         return;
     }
     if (c->in_recovery && c->sack_ok) {
         tcp_sack_recovery_output(s, c); /* RFC 6675: pipe, not flight, decides */
-        if (c->ack_now)
-            tcp_send_ack(s, c);
+        tcp_owe_ack(s, c);
         return;
     }
     /* A full segment's payload: the MSS less what SACK blocks we owe the
@@ -286,6 +298,5 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
     }
     if (seq_gt(c->snd_max, max_before))
         tcp_tlp_arm(s, c); /* new data went: the tail may be lost */
-    if (c->ack_now)
-        tcp_send_ack(s, c);
+    tcp_owe_ack(s, c);
 }

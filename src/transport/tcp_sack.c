@@ -280,26 +280,59 @@ void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c)
 
 /* ---- the receiver's SACK blocks (RFC 2018 4) ---- */
 
+/* The assembler range holding sequence number seq, or -1. */
+static int ooo_range_of(const struct tcp_conn *c, uint32_t seq)
+{
+    uint32_t off = seq - c->rcv_nxt;
+    if (seq_lt(seq, c->rcv_nxt))
+        return -1;
+    for (unsigned i = 0; i < c->ooo.n; i++) {
+        if (off >= c->ooo.r[i].start && off < c->ooo.r[i].end)
+            return (int)i;
+    }
+    return -1;
+}
+
+void tcp_sack_note(struct tcp_conn *c, uint32_t seq)
+{
+    /* seq goes first; older entries stay in order unless their range is
+     * the same as seq's now, or gone (delivered in order). */
+    int r = ooo_range_of(c, seq);
+    unsigned n = 0;
+    uint32_t keep[TCP_MAX_SACK];
+    keep[n++] = seq;
+    for (unsigned i = 0; i < c->sack_nrecent && n < TCP_MAX_SACK; i++) {
+        int ri = ooo_range_of(c, c->sack_recent[i]);
+        if (ri >= 0 && ri != r)
+            keep[n++] = c->sack_recent[i];
+    }
+    memcpy(c->sack_recent, keep, n * sizeof(keep[0]));
+    c->sack_nrecent = (uint8_t)n;
+}
+
 unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, unsigned max)
 {
     if (!c->sack_ok || asm_empty(&c->ooo) || max == 0)
         return 0;
-    /* The first block holds the most recently received segment; the
-     * others follow in sequence order (RFC 2018 4 asks for the most
-     * recently reported ones; every block the assembler holds is
-     * repeated in each ACK while it fits, so none is forgotten). */
-    unsigned n = 0, first = c->ooo.n;
-    for (unsigned i = 0; i < c->ooo.n; i++) {
-        uint32_t a = c->rcv_nxt + c->ooo.r[i].start, b = c->rcv_nxt + c->ooo.r[i].end;
-        if (seq_ge(c->sack_recent, a) && seq_lt(c->sack_recent, b))
-            first = i;
-    }
-    if (first < c->ooo.n) {
-        out[n++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[first].start,
-                                           c->rcv_nxt + c->ooo.r[first].end};
+    /* First the ranges of the latest out-of-order segments, the newest
+     * first (RFC 2018 4: the first block holds the segment that triggered
+     * the ACK, the next ones repeat the most recently reported). A range
+     * that grew just before a new hole opened is thereby reported whole
+     * at least once more, even when ACKs are few (one per poll step): a
+     * sender that never learned of its end would take the bytes there for
+     * lost. The rest follow in sequence order while they fit. */
+    bool used[ASM_MAX_RANGES] = {false};
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->sack_nrecent && n < max; i++) {
+        int r = ooo_range_of(c, c->sack_recent[i]);
+        if (r < 0 || used[r])
+            continue;
+        used[r] = true;
+        out[n++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[r].start,
+                                           c->rcv_nxt + c->ooo.r[r].end};
     }
     for (unsigned i = 0; i < c->ooo.n && n < max; i++) {
-        if (i == first)
+        if (used[i])
             continue;
         out[n++] = (struct tcp_sack_block){c->rcv_nxt + c->ooo.r[i].start,
                                            c->rcv_nxt + c->ooo.r[i].end};

@@ -206,7 +206,8 @@ void tcp_timer(struct ust_stack *s, ust_time_t now)
             continue;
         }
         if (c->delack_at <= now) {
-            s->stats.tcp.delayed_acks++;
+            if (!c->ack_now)
+                s->stats.tcp.delayed_acks++; /* else one owed at once (tcp_owe_ack) */
             tcp_send_ack(s, c);
         }
         if (c->keepalive_at <= now) {

@@ -747,7 +747,6 @@ static bool slow_step(void *ctx)
         if (c->persist && c->rto_at != UST_TIME_NEVER)
             w->saw_persist = true;
     for (const struct tcp_conn *c = a->tcp->all; c; c = c->next) {
-        if (getenv("DBGW") && c->state == TCPS_ESTABLISHED) print_message("t=%llu win=%u adv-nxt=%d len=%zu cap=%zu\n", (unsigned long long)w->p->now, tcp_rcv_window(c), (int)(c->rcv_adv - c->rcv_nxt), c->rcvq.len, c->rcvq.cap);
         if (c->state == TCPS_ESTABLISHED && tcp_rcv_window(c) == 0 && c->rcv_adv == c->rcv_nxt)
             w->saw_zero_window = true;
     }

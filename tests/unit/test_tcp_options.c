@@ -46,6 +46,7 @@ struct t {
     uint16_t port, pport;
     uint32_t iss, pseq, pack;
     struct out o;
+    bool batch; /* seg_in only hands frames in: the poll step is the test's */
 };
 
 static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
@@ -81,7 +82,10 @@ static void seg_in(struct t *t, uint32_t seq, uint32_t ack, uint8_t flags, uint1
                      hl + len)));
     size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, s, hl + len);
     n = build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + ETH_HDR, n);
-    fixture_input(&t->f, buf, n);
+    if (t->batch)
+        ust_stack_input(t->f.s, t->f.dev, buf, n, t->f.now);
+    else
+        fixture_input(&t->f, buf, n);
     free(buf);
 }
 
@@ -674,6 +678,12 @@ static void sack_blocks_from_receiver(void **state)
     assert_int_equal(t.o.th.nsack, 3);
     assert_int_equal(t.o.th.sack[0].start, base + 7000);
     assert_int_equal(t.o.th.hdr_len, 20 + 12 + 4 + 3 * 8);
+    /* ...then the most recently reported ones (RFC 2018 4), not the
+     * lowest: [5000, 5100), then [1000, 1200), which grew after [3000,
+     * 3100) was first reported. */
+    assert_int_equal(t.o.th.sack[1].start, base + 5000);
+    assert_int_equal(t.o.th.sack[2].start, base + 1000);
+    assert_int_equal(t.o.th.sack[2].end, base + 1200);
     /* The hole before the first range fills: the ACK jumps over it, and
      * the blocks left are the others. */
     static const char big[1000];
@@ -692,6 +702,76 @@ static void sack_blocks_from_receiver(void **state)
     seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 0);
+    t_fini(&t);
+}
+
+/* Frames handed in together (one poll step) get one ACK, except that a
+ * segment opening a new out-of-order range is ACKed at once; without SACK
+ * every duplicate ACK goes at once. */
+static void acks_per_poll_step(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    static const char d[100];
+    t_init(&t, 0);
+    struct tcp_conn *c = open_ts(&t, 100);
+    uint32_t base = t.pseq;
+    t.batch = true;
+
+    /* Four in order: nothing until the step ends, then one ACK for all. */
+    for (unsigned i = 0; i < 4; i++)
+        peer(&t, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    assert_int_equal(cap_count(t.f.cap), 0);
+    ust_stack_poll(t.f.s, t.f.now);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, base + 400);
+    assert_false(pop(&t));
+    base += 400;
+
+    /* Out of order: [1000, 1100) opens a range, ACKed at once. */
+    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, base);
+    assert_int_equal(t.o.th.nsack, 1);
+    /* Two more growing it wait... */
+    seg_in(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
+    seg_in(&t, base + 1200, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
+    assert_false(pop(&t));
+    /* ...until [3000, 3100) opens another: that ACK reports the first
+     * range whole, as its second block. */
+    seg_in(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.nsack, 2);
+    assert_int_equal(t.o.th.sack[0].start, base + 3000);
+    assert_int_equal(t.o.th.sack[1].start, base + 1000);
+    assert_int_equal(t.o.th.sack[1].end, base + 1300);
+    ust_stack_poll(t.f.s, t.f.now);
+    assert_false(pop(&t)); /* nothing was left owed */
+    /* Growing [3000, ...) again waits for the end of the step. */
+    seg_in(&t, base + 3100, t.pack, TCP_ACK, 65535, o, put_ts(o, 205, 0), d, 100);
+    assert_false(pop(&t));
+    assert_int_equal(ust_stack_next_deadline(t.f.s), t.f.now); /* due now */
+    ust_stack_poll(t.f.s, t.f.now);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.sack[0].end, base + 3200);
+    assert_false(pop(&t));
+    assert_int_equal(t.f.s->stats.tcp.delayed_acks, 0); /* none waited for the timer */
+    (void)c;
+    t_fini(&t);
+
+    /* Without SACK each duplicate ACK is a loss signal: one per segment. */
+    t_init_opts(&t, 0, true, false);
+    open_ts(&t, 100);
+    base = t.pseq;
+    t.batch = true;
+    for (unsigned i = 0; i < 3; i++)
+        seg_in(&t, base + 1000 + 100 * i, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_true(pop(&t));
+        assert_int_equal(t.o.th.ack, base);
+    }
+    assert_false(pop(&t));
     t_fini(&t);
 }
 
@@ -919,6 +999,7 @@ int main(void)
         cmocka_unit_test(timestamps_echo_and_paws),
         cmocka_unit_test(timestamps_shrink_segments),
         cmocka_unit_test(sack_blocks_from_receiver),
+        cmocka_unit_test(acks_per_poll_step),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
