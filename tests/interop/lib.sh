@@ -82,6 +82,16 @@ assert_ge() {
     fi
 }
 
+# assert_le DESCRIPTION ACTUAL MAXIMUM (integers)
+assert_le() {
+    [[ $2 =~ ^[0-9]+$ ]] || fail "$1: '$2' is not a number"
+    if [ "$2" -le "$3" ]; then
+        log "ok: $1 ($2 <= $3)"
+    else
+        fail "$1: got $2, expected at most $3"
+    fi
+}
+
 # assert_eq DESCRIPTION ACTUAL EXPECTED
 assert_eq() {
     if [ "$2" = "$3" ]; then
