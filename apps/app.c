@@ -322,6 +322,12 @@ int app_stack_up(const struct app_opts *o, struct ust_stack **sp, struct ust_run
 void app_stack_down(struct ust_stack *s, struct ust_runtime *rt)
 {
     ust_runtime_stop(rt);
+    /* At debug level the whole story ends with the counters (the runner
+     * prints them at any level, on SIGUSR1 and on exit). */
+    if (app_log_level >= UST_LOG_DEBUG) {
+        fprintf(stderr, "---- ustack counters ----\n");
+        ust_stats_print(ust_stack_stats(s), stderr, 0);
+    }
     ust_stack_destroy(s);
 }
 

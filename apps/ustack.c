@@ -161,7 +161,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < nsvc; i++)
         service_stop(&services[i]);
-    print_stats(s, rt);
+    if (app_log_level < UST_LOG_DEBUG)
+        print_stats(s, rt); /* at debug level app_stack_down prints them */
     app_stack_down(s, rt);
     close(sfd);
     app_logf(UST_LOG_INFO, "ustack stopped");
