@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,11 @@ static int do_send(const char *host, const char *port, uint64_t total)
     if (fd < 0)
         die("socket");
     bounded(fd);
+    /* TCP_BULK_CC names the congestion control (the kernel's default is
+     * whatever this machine's is: bbr on some, cubic on most). */
+    const char *cc = getenv("TCP_BULK_CC");
+    if (cc && *cc && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)) < 0)
+        die("setsockopt TCP_CONGESTION");
     double t0 = now_s();
     if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
         die("connect");
