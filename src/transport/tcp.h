@@ -280,6 +280,9 @@ static inline uint32_t tcp_ts_now(const struct ust_stack *s, const struct tcp_co
 bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq);
 /* RFC 6675 SetPipe(): bytes presumed in the network. */
 uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+/* RFC 5827 Early Retransmit with SACK: too few segments out for
+ * DupThresh, and enough of them SACKed to declare SND.UNA lost. */
+bool tcp_sack_early_lost(const struct tcp_conn *c);
 /* Loss detected with SACK: enter recovery (RFC 6675 5 (4)) and send. */
 void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c);
 /* In recovery: send while cwnd - pipe allows, as NextSeg() picks. */

@@ -375,10 +375,13 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
      * the ACK must cover more than `recover`, the highest sequence number
      * sent then; ours is one past it, SND.MAX, so the test is >=. With >,
      * losing the first segment sent after a recovery waited for the
-     * retransmission timeout: most of the timeouts at 1% loss). */
+     * retransmission timeout: most of the timeouts at 1% loss). With
+     * fewer than four segments out and nothing new to send, RFC 5827's
+     * lower threshold (tcp_sack_early_lost). */
     if (c->sack_ok && !c->in_recovery && c->snd_una != c->snd_max &&
         seq_ge(c->snd_una, c->recover) &&
-        (c->dupacks >= 3 || (sacked_new && tcp_sack_is_lost(c, c->snd_una))))
+        (c->dupacks >= 3 ||
+         (sacked_new && (tcp_sack_is_lost(c, c->snd_una) || tcp_sack_early_lost(c)))))
         tcp_sack_enter_recovery(s, c);
     /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
     if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {

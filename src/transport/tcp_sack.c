@@ -106,6 +106,33 @@ bool tcp_sack_is_lost(const struct tcp_conn *c, uint32_t seq)
     return ranges >= DUP_THRESH || bytes > (DUP_THRESH - 1) * (uint32_t)c->snd_mss;
 }
 
+/* RFC 5827 (Early Retransmit), SACK variant: with fewer than DupThresh + 1
+ * segments out and no new segment allowed to follow (nothing unsent, or
+ * the peer's window full), DupThresh can never be reached, and the end of
+ * a transfer that lost one of its last three segments waited for the
+ * timeout. There, oseg - 1 segments SACKed above SND.UNA declare it lost
+ * (in bytes: more than oseg - 2 full segments). No delay is added before
+ * it (RFC 5827 6 leaves that optional): reordering is rare on the paths
+ * this stack serves, and a spurious retransmission costs one segment. */
+bool tcp_sack_early_lost(const struct tcp_conn *c)
+{
+    uint32_t flight = c->snd_max - c->snd_una;
+    uint32_t mss = c->snd_mss;
+    uint32_t oseg = (flight + mss - 1) / mss;
+    if (oseg < 2 || oseg > DUP_THRESH)
+        return false;
+    bool more = tcp_unsent(c) > 0 && seq_gt(c->snd_una + c->snd_wnd, c->snd_max);
+    if (more)
+        return false;
+    uint32_t bytes = 0;
+    for (unsigned i = 0; i < c->sb.n; i++) {
+        const struct tcp_sack_block *r = &c->sb.r[i];
+        if (seq_gt(r->end, c->snd_una))
+            bytes += r->end - (seq_gt(r->start, c->snd_una) ? r->start : c->snd_una);
+    }
+    return bytes > (oseg - 2) * mss;
+}
+
 /* The holes: the unSACKed ranges between snd_una and snd_max. Calls
  * fn(c, start, end, lost, arg) for each in order until fn returns true. */
 typedef bool (*hole_fn)(const struct tcp_conn *c, uint32_t start, uint32_t end, bool lost,

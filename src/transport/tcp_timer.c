@@ -30,8 +30,9 @@ void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
     if (!s->cfg.tcp_loss_probes || c->tlp_out || c->persist || !c->rtt_valid ||
         c->snd_una == c->snd_max ||
         c->backoff > 0 || c->snd_wnd == 0 ||
-        (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT))
-        return;
+        (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT &&
+         c->state != TCPS_FIN_WAIT_1 && c->state != TCPS_CLOSING && c->state != TCPS_LAST_ACK))
+        return; /* (the states that send data: a transfer's tail is sent closing) */
     ust_time_t pto = 2 * (ust_time_t)c->srtt;
     if (pto < 10 * UST_MS)
         pto = 10 * UST_MS;
@@ -142,8 +143,8 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     c->rtt_timing = false; /* Karn's rule */
     c->rtt_ambiguous = true;
     c->rtx_ts = tcp_ts_now(s, c);
-    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus, una=%u, max=%u", c->lport, c->rport,
-           c->backoff, c->rto, c->snd_una, c->snd_max);
+    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus (srtt %uus, rttvar %uus), una=%u, max=%u",
+           c->lport, c->rport, c->backoff, c->rto, c->srtt, c->rttvar, c->snd_una, c->snd_max);
     if (syn) {
         tcp_send_syn(s, c);
         tcp_arm_rto(s, c);

@@ -953,6 +953,73 @@ static void lost_retransmission(void **state)
     t_fini(&t);
 }
 
+/* The tail of a transfer, closed: three segments and the FIN out, the
+ * first lost. DupThresh (three SACKed segments) cannot be reached, so
+ * RFC 5827's early retransmit declares it lost when the other two are
+ * SACKed; before that, the tail loss probe is armed in FIN-WAIT-1 too. */
+static void early_retransmit_at_the_tail(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    const uint32_t M = 1448;
+    t_init(&t, 0);
+    connect_out(&t);
+    uint32_t our_ts = t.o.th.tsval;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    struct tcp_conn *c = conn(&t);
+    /* One segment first; the application closes with the rest queued. */
+    c->cwnd = M;
+    static uint8_t data[4 * 1448];
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 3 * M + 500, 0), (ssize_t)(3 * M + 500));
+    assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
+    assert_int_equal(drain(&t), M);
+    assert_int_equal(c->state, TCPS_FIN_WAIT_1);
+    /* Its ACK sends the tail, in FIN-WAIT-1: the probe guards it. */
+    c->cwnd = 20 * M;
+    uint32_t una = t.iss + 1 + M;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts(o, 51, our_ts), NULL, 0);
+    assert_int_equal(drain(&t), 2 * M + 500);
+    assert_true(c->fin_sent);
+    assert_true(c->tlp_armed);
+    /* Its first segment is lost. The second SACKed: one above the hole,
+     * and oseg - 1 = 2 are needed. */
+    uint32_t blk[1][2] = {{M, 2 * M}};
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    assert_false(c->in_recovery);
+    assert_false(pop(&t));
+    /* The third and the FIN too: lost, the first segment goes again now. */
+    blk[0][1] = 2 * M + 500 + 1;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 1), NULL, 0);
+    assert_false(tcp_sack_is_lost(c, una)); /* RFC 6675 alone would wait */
+    assert_true(c->in_recovery);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_int_equal(t.o.len, M);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.rto_timeouts, 0);
+    t_fini(&t);
+
+    /* With more data waiting for room in the window the rule stays out:
+     * new segments will bring DupThresh SACKs. */
+    t_init(&t, 0);
+    connect_out(&t);
+    our_ts = t.o.th.tsval;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    c = conn(&t);
+    c->cwnd = 3 * M; /* the congestion window, not the peer's, holds it */
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 3 * M, 0), (ssize_t)(3 * M));
+    assert_int_equal(drain(&t), 3 * M);
+    assert_int_equal(ust_send(t.f.s, t.fd, data, M, 0), (ssize_t)M);
+    blk[0][0] = M;
+    blk[0][1] = 3 * M;
+    una = t.iss + 1;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    assert_false(tcp_sack_early_lost(c));
+    t_fini(&t);
+}
+
 /* SACK blocks that are nonsense are ignored, not believed. */
 static void sack_blocks_validated(void **state)
 {
@@ -1000,6 +1067,7 @@ int main(void)
         cmocka_unit_test(timestamps_shrink_segments),
         cmocka_unit_test(sack_blocks_from_receiver),
         cmocka_unit_test(acks_per_poll_step),
+        cmocka_unit_test(early_retransmit_at_the_tail),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
