@@ -143,8 +143,11 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     c->rtt_timing = false; /* Karn's rule */
     c->rtt_ambiguous = true;
     c->rtx_ts = tcp_ts_now(s, c);
-    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus (srtt %uus, rttvar %uus), una=%u, max=%u",
-           c->lport, c->rport, c->backoff, c->rto, c->srtt, c->rttvar, c->snd_una, c->snd_max);
+    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus (srtt %uus, rttvar %uus), una=%u, max=%u, "
+           "%s, %u SACKed ranges, %s",
+           c->lport, c->rport, c->backoff, c->rto, c->srtt, c->rttvar, c->snd_una, c->snd_max,
+           c->in_recovery ? "in recovery" : "not in recovery", c->sb.n,
+           c->tlp_out ? "after a loss probe" : "no loss probe");
     if (syn) {
         tcp_send_syn(s, c);
         tcp_arm_rto(s, c);
