@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct stream {
     bool closed;           /* EOF or error: no longer polled */
     uint64_t bytes;        /* moved since the test started */
     uint64_t base;         /* bytes at the end of the omitted seconds */
+    uint32_t retrans_base; /* TCP_INFO's total_retrans then */
     uint64_t target;       /* draining: bytes the client sent */
     ust_time_t last_rx;    /* when data last arrived */
 };
@@ -383,6 +385,17 @@ static double stream_seconds(const struct test *t, const struct stream *st)
     return end > start ? (double)(end - start) / 1e6 : 0;
 }
 
+/* The segments the stack sent again on the stream (TCP_INFO), or 0. */
+static uint32_t total_retrans(struct server *sv, const struct stream *st)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (ust_getsockopt(sv->s, st->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+        len < offsetof(struct tcp_info, tcpi_total_retrans) + sizeof(ti.tcpi_total_retrans))
+        return 0;
+    return ti.tcpi_total_retrans;
+}
+
 static void send_results(struct server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
@@ -393,16 +406,18 @@ static void send_results(struct server *sv, ust_time_t now)
         return;
     }
     iperf3_cpu_read(&t->cpu, &r->cpu_total, &r->cpu_user, &r->cpu_system);
-    /* We do not count retransmissions per connection: 0 when we sent
-     * ("unknown"), -1 when we only received, as iperf3 does. */
-    r->sender_has_retransmits = (t->prm.reverse || t->prm.bidirectional) ? 0 : -1;
+    /* Retransmissions from TCP_INFO where we sent; -1 (none) where we
+     * only received, as iperf3 does. */
+    r->sender_has_retransmits = (t->prm.reverse || t->prm.bidirectional) ? 1 : -1;
     uint64_t rx = 0, tx = 0;
     double secs = 0;
     for (size_t i = 0; i < t->nstreams; i++) {
         const struct stream *st = t->streams[i];
         double s = stream_seconds(t, st);
         r->streams[i] = (struct iperf3_stream_result){
-            .id = st->id, .bytes = counted(st), .retransmits = -1, .start_time = 0, .end_time = s};
+            .id = st->id, .bytes = counted(st),
+            .retransmits = st->sender ? (int64_t)(total_retrans(sv, st) - st->retrans_base) : -1,
+            .start_time = 0, .end_time = s};
         if (st->sender)
             tx += counted(st);
         else
@@ -772,8 +787,10 @@ static void check_timers(struct server *sv, ust_time_t now)
         return;
     if (t->phase == PH_RUNNING && t->omitting && now >= t->omit_end) {
         t->omitting = false;
-        for (size_t i = 0; i < t->nstreams; i++)
+        for (size_t i = 0; i < t->nstreams; i++) {
             t->streams[i]->base = t->streams[i]->bytes;
+            t->streams[i]->retrans_base = total_retrans(sv, t->streams[i]);
+        }
     }
     if (t->phase == PH_DRAIN && now >= t->deadline) {
         app_logf(UST_LOG_DEBUG, "iperf3: %s: bytes still missing after %llu ms, reporting what arrived",

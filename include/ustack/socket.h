@@ -68,9 +68,13 @@ int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_
  * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get).
  * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_MAXSEG (get), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
- * other names fail with ENOENT; the default is "newreno"; accepted
- * connections inherit the listener's). Buffer sizes apply to TCP at
- * connect() or listen(). */
+ * other names fail with ENOENT; the default is the stack's tcp_congestion,
+ * "cubic" unless configured; accepted connections inherit the listener's),
+ * TCP_INFO (get: <netinet/tcp.h>'s struct tcp_info, truncated to the
+ * buffer as Linux does; state, options, RTO, RTT and RTTVAR in
+ * microseconds, MSS, cwnd and ssthresh in segments, unacked and SACKed
+ * segments, total retransmissions; fields the stack does not keep are 0).
+ * Buffer sizes apply to TCP at connect() or listen(). */
 int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
                    socklen_t len);
 int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, socklen_t *len);

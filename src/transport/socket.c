@@ -269,10 +269,57 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
     }
 }
 
+/* TCP_INFO: Linux's struct tcp_info (glibc's part of it), as far as this
+ * stack keeps the figures; the rest stays 0. Times in microseconds,
+ * windows in segments, as Linux. */
+static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val, unsigned *len)
+{
+    static const uint8_t linux_state[] = {
+        [TCPS_CLOSED] = TCP_CLOSE,          [TCPS_LISTEN] = TCP_LISTEN,
+        [TCPS_SYN_SENT] = TCP_SYN_SENT,     [TCPS_SYN_RECEIVED] = TCP_SYN_RECV,
+        [TCPS_ESTABLISHED] = TCP_ESTABLISHED, [TCPS_FIN_WAIT_1] = TCP_FIN_WAIT1,
+        [TCPS_FIN_WAIT_2] = TCP_FIN_WAIT2,  [TCPS_CLOSE_WAIT] = TCP_CLOSE_WAIT,
+        [TCPS_CLOSING] = TCP_CLOSING,       [TCPS_LAST_ACK] = TCP_LAST_ACK,
+        [TCPS_TIME_WAIT] = TCP_TIME_WAIT,
+    };
+    if (!val || !len)
+        return -EINVAL;
+    struct tcp_info ti;
+    memset(&ti, 0, sizeof(ti));
+    uint32_t mss = c->snd_mss ? c->snd_mss : 536;
+    ti.tcpi_state = linux_state[c->state];
+    ti.tcpi_ca_state = c->in_recovery ? TCP_CA_Recovery : c->backoff ? TCP_CA_Loss : TCP_CA_Open;
+    ti.tcpi_retransmits = (uint8_t)(c->backoff > 255 ? 255 : c->backoff);
+    ti.tcpi_backoff = ti.tcpi_retransmits;
+    ti.tcpi_probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
+    ti.tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
+                                (c->ws_ok ? TCPI_OPT_WSCALE : 0));
+    ti.tcpi_snd_wscale = c->snd_wscale & 15;
+    ti.tcpi_rcv_wscale = c->rcv_wscale & 15;
+    ti.tcpi_rto = c->rto;
+    ti.tcpi_ato = (uint32_t)s->cfg.tcp_delack;
+    ti.tcpi_snd_mss = mss;
+    ti.tcpi_rcv_mss = mss;
+    ti.tcpi_advmss = tcp_mss_for(s, c->raddr);
+    ti.tcpi_unacked = (c->snd_max - c->snd_una + mss - 1) / mss;
+    ti.tcpi_sacked = tcp_sb_sacked_above(&c->sb, c->snd_una) / mss;
+    ti.tcpi_rtt = c->srtt;
+    ti.tcpi_rttvar = c->rttvar;
+    ti.tcpi_snd_cwnd = c->cwnd / mss;
+    ti.tcpi_snd_ssthresh = c->ssthresh / mss;
+    ti.tcpi_reordering = 3; /* DupThresh */
+    ti.tcpi_rcv_space = (uint32_t)c->rcvq.cap;
+    ti.tcpi_total_retrans = c->total_retrans;
+    /* Like Linux: as much as the caller's buffer takes. */
+    unsigned n = *len < sizeof(ti) ? *len : (unsigned)sizeof(ti);
+    memcpy(val, &ti, n);
+    *len = n;
+    return 0;
+}
+
 int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val,
                 unsigned *len)
 {
-    (void)s;
     if (level == IPPROTO_TCP) {
         struct tcp_conn *c = sk->tcp;
         if (sk->type != SOCK_STREAM || !c)
@@ -283,6 +330,7 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         case TCP_KEEPINTVL: return put_int(val, len, (int)c->keepintvl_s);
         case TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
         case TCP_MAXSEG: return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
+        case TCP_INFO: return get_tcp_info(s, c, val, len);
         case TCP_CONGESTION: {
             /* Like Linux: the name, truncated to the buffer, NUL-padded. */
             char cc_name[16] = {0};

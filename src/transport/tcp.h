@@ -171,6 +171,7 @@ struct tcp_conn {
     uint32_t rtt_seq;
     ust_time_t rtt_start;
     unsigned backoff;          /* consecutive timeouts */
+    uint32_t total_retrans;    /* segments sent again (TCP_INFO's tcpi_total_retrans) */
 
     /* Congestion control. */
     const struct tcp_cc_ops *cc;
@@ -257,6 +258,13 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c);
 /* The window we would advertise now (receiver SWS avoidance, RFC 1122 4.2.3.3). */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /* Bytes of the send queue not yet sent. */
+/* A segment goes again: the stack's counter and the connection's. */
+static inline void tcp_count_retransmit(struct ust_stack *s, struct tcp_conn *c)
+{
+    s->stats.tcp.retransmits++;
+    c->total_retrans++;
+}
+
 static inline uint32_t tcp_unsent(const struct tcp_conn *c)
 {
     uint32_t off = c->snd_nxt - c->snd_una;

@@ -186,7 +186,7 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
     bool fin = c->fin_sent && len == c->sndq.len;
     if (len == 0 && !fin)
         return;
-    s->stats.tcp.retransmits++;
+    tcp_count_retransmit(s, c);
     c->rtt_timing = false; /* Karn: never time a retransmission */
     c->rtt_ambiguous = true;
     c->rtx_ts = tcp_ts_now(s, c);
@@ -279,7 +279,7 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             c->rtt_start = s->now;
         }
         if (!new_data)
-            s->stats.tcp.retransmits++;
+            tcp_count_retransmit(s, c);
         uint8_t flags = TCP_ACK | (len == unsent && len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
         xmit(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len);
         c->snd_nxt += len + fin;

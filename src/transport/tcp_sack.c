@@ -209,7 +209,7 @@ static uint32_t resend(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, ui
         len = c->snd_mss;
         fin = false;
     }
-    s->stats.tcp.retransmits++;
+    tcp_count_retransmit(s, c);
     s->stats.tcp.sack_retransmits++;
     c->rtx_mark = c->snd_max;
     c->rtt_ambiguous = true;

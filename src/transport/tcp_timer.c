@@ -70,7 +70,7 @@ static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
         bool fin = c->fin_sent && c->snd_max == c->fin_seq + 1;
         uint32_t end = c->snd_max - fin;
         uint32_t start = end - c->snd_una > c->snd_mss ? end - c->snd_mss : c->snd_una;
-        s->stats.tcp.retransmits++;
+        tcp_count_retransmit(s, c);
         tcp_xmit_data(s, c, start, end - start, fin);
     }
     tcp_arm_rto(s, c);

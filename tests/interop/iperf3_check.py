@@ -7,8 +7,10 @@
       with bytes moved; sum_sent and sum_received with bytes > 0 and
       bits_per_second > 0, received <= sent; with --bytes, the sender sent
       exactly N (the test was -n N); with --equal, received == sent; with
-      --seconds, the sender's seconds within [S - 0.25, S + 1]. Prints one
-      line with both sides' throughput.
+      --seconds, the sender's seconds within [S - 0.25, S + 1]; with
+      --retransmits, sum_sent reports the sender's retransmissions (an
+      integer >= 0: ustack's come from TCP_INFO). Prints one line with both
+      sides' throughput.
   iperf3_check.py same CLIENT SERVER
       the figures the client got from the server (iperf3c's -J) are the
       server's own (iperf3 -s -J): sum_sent and sum_received bytes agree on
@@ -75,6 +77,10 @@ def result(path, label, args):
     secs = opt(args, "--seconds", float)
     if secs is not None and not secs - 0.25 <= sent["seconds"] <= secs + 1:
         fail("%s: the sender's seconds are %.3f, expected about %g" % (label, sent["seconds"], secs))
+    if "--retransmits" in args:
+        r = sent.get("retransmits")
+        if not isinstance(r, int) or r < 0:
+            fail("%s: sum_sent does not report the sender's retransmissions: %s" % (label, sent))
     print("%s: sender %d bytes in %.2f s = %.0f Mbit/s, receiver %d bytes in %.2f s = %.0f Mbit/s"
           % (label, sent["bytes"], sent["seconds"], sent["bits_per_second"] / 1e6,
              recv["bytes"], recv["seconds"], recv["bits_per_second"] / 1e6))

@@ -57,8 +57,8 @@ client default
 assert "default (10 s): JSON results right" "${CHECK[@]}" result "$WORK/default.json" "iperf3 -c" \
     --streams 1 --reverse 0 --seconds 10 --equal
 client reverse -R -t 3
-assert "-R: the server sends" "${CHECK[@]}" result "$WORK/reverse.json" "iperf3 -c -R" \
-    --streams 1 --reverse 1 --seconds 3
+assert "-R: the server sends, and reports its retransmissions" "${CHECK[@]}" result \
+    "$WORK/reverse.json" "iperf3 -c -R" --streams 1 --reverse 1 --seconds 3 --retransmits
 client p4 -P 4 -t 3
 assert "-P 4: four streams" "${CHECK[@]}" result "$WORK/p4.json" "iperf3 -c -P 4" \
     --streams 4 --reverse 0 --seconds 3 --equal
@@ -70,7 +70,7 @@ assert "-t 2" "${CHECK[@]}" result "$WORK/t2.json" "iperf3 -c -t 2" --streams 1 
     --seconds 2 --equal
 client rp4 -R -P 4 -t 2
 assert "-R -P 4" "${CHECK[@]}" result "$WORK/rp4.json" "iperf3 -c -R -P 4" --streams 4 --reverse 1 \
-    --seconds 2
+    --seconds 2 --retransmits
 client rn20 -R -n 20M
 assert "-R -n 20M: we send exactly 20 MiB, all received" "${CHECK[@]}" result "$WORK/rn20.json" \
     "iperf3 -c -R -n 20M" --streams 1 --reverse 1 --bytes 20971520 --equal

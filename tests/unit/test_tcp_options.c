@@ -998,6 +998,27 @@ static void early_retransmit_at_the_tail(void **state)
     assert_int_equal(t.o.th.seq, una);
     assert_int_equal(t.o.len, M);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.rto_timeouts, 0);
+    /* TCP_INFO tells the story: in recovery, one retransmission, two of
+     * the three segments out SACKed. */
+    struct tcp_info ti;
+    socklen_t tl = sizeof(ti);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+    assert_int_equal(tl, sizeof(ti));
+    assert_int_equal(ti.tcpi_state, TCP_FIN_WAIT1);
+    assert_int_equal(ti.tcpi_ca_state, TCP_CA_Recovery);
+    assert_int_equal(ti.tcpi_options, TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+    assert_int_equal(ti.tcpi_snd_mss, M);
+    assert_int_equal(ti.tcpi_total_retrans, 1);
+    assert_int_equal(ti.tcpi_unacked, 3);
+    assert_int_equal(ti.tcpi_sacked, 1); /* 1448 + 500 + FIN bytes: one whole segment */
+    assert_int_equal(ti.tcpi_snd_cwnd, c->cwnd / M);
+    assert_int_equal(ti.tcpi_rtt, c->srtt);
+    /* A short buffer gets the start of it, as from Linux. */
+    tl = 8;
+    uint8_t head[8];
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_INFO, head, &tl), 0);
+    assert_int_equal(tl, 8);
+    assert_int_equal(head[0], TCP_FIN_WAIT1);
     t_fini(&t);
 
     /* With more data waiting for room in the window the rule stays out:
