@@ -70,6 +70,7 @@ struct ust_stats {
         uint64_t sack_retransmits;    /* segments those retransmitted */
         uint64_t lost_retransmits;    /* retransmissions found lost (SACKs of later data) */
         uint64_t loss_probes;         /* tail loss probes sent */
+        uint64_t probe_repairs;       /* probe timer resent a hole SACKs showed lost */
         uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
         uint64_t sndbuf_grown;        /* send buffers enlarged by auto-tuning */
     } tcp;

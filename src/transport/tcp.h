@@ -291,6 +291,11 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 /* RFC 5827 Early Retransmit with SACK: too few segments out for
  * DupThresh, and enough of them SACKed to declare SND.UNA lost. */
 bool tcp_sack_early_lost(const struct tcp_conn *c);
+/* The probe timer fired (tcp_timer.c) with SACKed data above a hole at
+ * SND.UNA: the hole is lost (what RACK's reordering timer, RFC 8985 6.2,
+ * would decide by now). Enters recovery, or resends it if recovery
+ * already sent it once; returns false when there is no such hole. */
+bool tcp_sack_probe_repair(struct ust_stack *s, struct tcp_conn *c);
 /* Loss detected with SACK: enter recovery (RFC 6675 5 (4)) and send. */
 void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c);
 /* In recovery: send while cwnd - pipe allows, as NextSeg() picks. */

@@ -305,6 +305,23 @@ void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c)
     tcp_sack_recovery_output(s, c); /* (5) */
 }
 
+bool tcp_sack_probe_repair(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!c->sack_ok || c->sb.n == 0 || tcp_sb_sacked(&c->sb, c->snd_una, NULL))
+        return false;
+    if (!c->in_recovery && seq_ge(c->snd_una, c->recover)) {
+        tcp_sack_enter_recovery(s, c); /* a loss: the window comes down once */
+        return true;
+    }
+    /* In recovery (or a loss from the window the last one repaired): the
+     * hole's retransmission was lost too. Start the retransmissions over. */
+    s->stats.tcp.lost_retransmits++;
+    uint32_t first_end = seq_gt(c->sb.r[0].start, c->snd_una) ? c->sb.r[0].start : c->snd_max;
+    uint32_t sent = resend(s, c, c->snd_una, first_end);
+    c->high_rxt = c->snd_una + sent;
+    return true;
+}
+
 /* ---- the receiver's SACK blocks (RFC 2018 4) ---- */
 
 /* The assembler range holding sequence number seq, or -1. */

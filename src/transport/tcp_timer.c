@@ -52,6 +52,19 @@ static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
 {
     c->tlp_armed = false;
     c->tlp_out = true;
+    /* SACKs above a hole at SND.UNA and still no ACK for it, PTO (at
+     * least 2 SRTT) after the last transmission: RACK would have marked
+     * it lost by now (RFC 8985 6.2: one RTT plus a reordering window
+     * after it left), and we keep no send times to run that timer. So
+     * the hole goes again instead of a probe. Without this, a lost
+     * retransmission with nothing sent after it, or a loss whose SACKs
+     * came while recovery could not start, waited for the timeout: at 1%
+     * loss most of ustack -> kernel's remaining timeouts. */
+    if (tcp_sack_probe_repair(s, c)) {
+        s->stats.tcp.probe_repairs++;
+        tcp_arm_rto(s, c);
+        return;
+    }
     s->stats.tcp.loss_probes++;
     uint32_t unsent = tcp_unsent(c);
     uint32_t wnd_end = c->snd_una + c->snd_wnd;

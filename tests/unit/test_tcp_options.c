@@ -1041,6 +1041,93 @@ static void early_retransmit_at_the_tail(void **state)
     t_fini(&t);
 }
 
+/* The probe timer with SACKs above a hole at SND.UNA: the hole goes
+ * again at the probe time, not at the timeout. Once when the ACK that
+ * would have started recovery was lost; once for a retransmission lost in
+ * recovery with nothing sent after it to reveal that. */
+static void probe_timer_repairs_holes(void **state)
+{
+    (void)state;
+    struct t t;
+    uint8_t o[40];
+    const uint32_t M = 1448;
+    t_init(&t, 0);
+    connect_out(&t);
+    uint32_t our_ts = t.o.th.tsval;
+    t.f.now += 1000; /* the handshake took 1 ms: SRTT 1 ms, PTO 10 ms */
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    struct tcp_conn *c = conn(&t);
+    assert_true(c->rtt_valid);
+    c->cwnd = 20 * M;
+    static uint8_t data[10 * 1448];
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 10 * M, 0), (ssize_t)(10 * M));
+    assert_int_equal(drain(&t), 10 * M);
+    uint32_t una = t.iss + 1;
+    ust_time_t sent_at = t.f.now;
+    /* Segment 0 lost; only one SACK (for 1-2) arrives: the one for 1-3
+     * that would have declared the loss was lost. */
+    uint32_t blk[1][2] = {{M, 3 * M}};
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    assert_false(c->in_recovery);
+    assert_false(pop(&t));
+    /* PTO later: segment 0 again, and recovery (the window comes down). */
+    fixture_advance_to(&t.f, ust_stack_next_deadline(t.f.s));
+    assert_true(t.f.now < sent_at + 200 * UST_MS); /* before the timeout */
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_int_equal(t.o.len, M);
+    assert_true(c->in_recovery);
+    assert_int_equal(c->cwnd, c->ssthresh);
+    const struct ust_stats *st = ust_stack_stats(t.f.s);
+    assert_int_equal(st->tcp.probe_repairs, 1);
+    assert_int_equal(st->tcp.loss_probes, 0);
+    assert_int_equal(st->tcp.rto_timeouts, 0);
+    t_fini(&t);
+
+    /* Recovery entered the usual way (1-3 SACKed), and its retransmission
+     * of segment 0 is lost while everything else arrives: nothing was
+     * sent after it, so no SACK can tell. The probe timer (armed when
+     * the flight left) sends it once more. */
+    t_init(&t, 0);
+    connect_out(&t);
+    our_ts = t.o.th.tsval;
+    t.f.now += 1000;
+    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
+    assert_true(pop(&t));
+    c = conn(&t);
+    c->cwnd = 20 * M;
+    assert_int_equal(ust_send(t.f.s, t.fd, data, 10 * M, 0), (ssize_t)(10 * M));
+    assert_int_equal(drain(&t), 10 * M);
+    una = t.iss + 1;
+    blk[0][1] = 4 * M;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    assert_true(c->in_recovery);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    while (pop(&t))
+        ;
+    blk[0][1] = 10 * M;
+    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    while (pop(&t))
+        ;
+    ust_time_t t1 = t.f.now;
+    st = ust_stack_stats(t.f.s);
+    fixture_advance_to(&t.f, ust_stack_next_deadline(t.f.s));
+    assert_true(t.f.now < t1 + 200 * UST_MS);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.seq, una);
+    assert_int_equal(t.o.len, M);
+    assert_int_equal(st->tcp.probe_repairs, 1);
+    assert_int_equal(st->tcp.lost_retransmits, 1);
+    assert_int_equal(st->tcp.rto_timeouts, 0);
+    /* It arrives: everything is acknowledged, recovery ends. */
+    seg_in(&t, t.pseq, una + 10 * M, TCP_ACK, 65535, o, put_ts(o, 53, our_ts), NULL, 0);
+    assert_false(c->in_recovery);
+    assert_int_equal(c->rto_at, UST_TIME_NEVER); /* nothing out: no timer */
+    t_fini(&t);
+}
+
 /* SACK blocks that are nonsense are ignored, not believed. */
 static void sack_blocks_validated(void **state)
 {
@@ -1089,6 +1176,7 @@ int main(void)
         cmocka_unit_test(sack_blocks_from_receiver),
         cmocka_unit_test(acks_per_poll_step),
         cmocka_unit_test(early_retransmit_at_the_tail),
+        cmocka_unit_test(probe_timer_repairs_holes),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
