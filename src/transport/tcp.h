@@ -217,7 +217,8 @@ struct tcp_stack {
     struct tcp_conn *all, *all_tail;
     struct tcp_conn *listeners;
     struct tcp_conn **hash;    /* by 4-tuple: connections not listening */
-    unsigned nbuckets;
+    unsigned nbuckets;         /* doubles when nhashed exceeds it (tcp.c) */
+    unsigned nhashed;
     unsigned nconns;
     uint8_t isn_key[16];       /* RFC 6528 secret */
     struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */

@@ -1128,6 +1128,42 @@ static void probe_timer_repairs_holes(void **state)
     t_fini(&t);
 }
 
+/* The connection table grows: 2500 half-open connections (a server that
+ * closes per request keeps as many in TIME-WAIT) double it twice, and
+ * every one is still found. */
+static void connection_table_grows(void **state)
+{
+    (void)state;
+    struct t t;
+    t_init(&t, 0);
+    t.port = 80;
+    t.lfd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = sin_of(0, 80);
+    assert_int_equal(ust_bind(t.f.s, t.lfd, SA(sin), sizeof(sin)), 0);
+    assert_int_equal(ust_listen(t.f.s, t.lfd, 4096), 0);
+    unsigned before = t.f.s->tcp->nbuckets;
+    enum { N = 2500 };
+    for (unsigned i = 0; i < N; i++) {
+        t.pport = (uint16_t)(20000 + i);
+        seg_in(&t, PISN, 0, TCP_SYN, 65535, NULL, 0, NULL, 0);
+        assert_true(pop(&t));
+        assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    }
+    assert_int_equal(t.f.s->tcp->nhashed, N);
+    assert_int_equal(t.f.s->tcp->nbuckets, 4 * before);
+    for (unsigned i = 0; i < N; i++) {
+        struct tcp_conn *c = tcp_lookup(t.f.s, T_IP_US, 80, T_IP_PEER, (uint16_t)(20000 + i));
+        assert_non_null(c);
+        assert_int_equal(c->state, TCPS_SYN_RECEIVED);
+    }
+    /* The last one completes its handshake through the grown table. */
+    t.pport = 20000 + N - 1;
+    struct tcp_conn *c = conn(&t);
+    seg_in(&t, PISN + 1, c->iss + 1, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    assert_int_equal(c->state, TCPS_ESTABLISHED);
+    t_fini(&t);
+}
+
 /* SACK blocks that are nonsense are ignored, not believed. */
 static void sack_blocks_validated(void **state)
 {
@@ -1177,6 +1213,7 @@ int main(void)
         cmocka_unit_test(acks_per_poll_step),
         cmocka_unit_test(early_retransmit_at_the_tail),
         cmocka_unit_test(probe_timer_repairs_holes),
+        cmocka_unit_test(connection_table_grows),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
