@@ -486,6 +486,25 @@ static size_t syn_opts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
     return 20;
 }
 
+/* An active open that agrees on timestamps and SACK, the SYN-ACK coming
+ * rtt_us after our SYN; returns the connection with its window opened to
+ * cwnd, and our SYN's timestamp in *our_ts. */
+static struct tcp_conn *open_sack_sender(struct t *t, ust_time_t rtt_us, uint32_t cwnd,
+                                         uint32_t *our_ts)
+{
+    uint8_t o[40];
+    t_init(t, 0);
+    connect_out(t);
+    *our_ts = t->o.th.tsval;
+    t->f.now += rtt_us;
+    peer(t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, *our_ts), NULL, 0);
+    assert_true(pop(t));
+    struct tcp_conn *c = conn(t);
+    assert_true(c->sack_ok && c->ts_ok);
+    c->cwnd = cwnd;
+    return c;
+}
+
 static void syn_offers_ts_and_sack(void **state)
 {
     (void)state;
@@ -963,14 +982,9 @@ static void early_retransmit_at_the_tail(void **state)
     struct t t;
     uint8_t o[40];
     const uint32_t M = 1448;
-    t_init(&t, 0);
-    connect_out(&t);
-    uint32_t our_ts = t.o.th.tsval;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    struct tcp_conn *c = conn(&t);
+    uint32_t our_ts;
     /* One segment first; the application closes with the rest queued. */
-    c->cwnd = M;
+    struct tcp_conn *c = open_sack_sender(&t, 0, M, &our_ts);
     static uint8_t data[4 * 1448];
     assert_int_equal(ust_send(t.f.s, t.fd, data, 3 * M + 500, 0), (ssize_t)(3 * M + 500));
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
@@ -1023,13 +1037,7 @@ static void early_retransmit_at_the_tail(void **state)
 
     /* With more data waiting for room in the window the rule stays out:
      * new segments will bring DupThresh SACKs. */
-    t_init(&t, 0);
-    connect_out(&t);
-    our_ts = t.o.th.tsval;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    c = conn(&t);
-    c->cwnd = 3 * M; /* the congestion window, not the peer's, holds it */
+    c = open_sack_sender(&t, 0, 3 * M, &our_ts); /* cwnd, not the peer, holds it */
     assert_int_equal(ust_send(t.f.s, t.fd, data, 3 * M, 0), (ssize_t)(3 * M));
     assert_int_equal(drain(&t), 3 * M);
     assert_int_equal(ust_send(t.f.s, t.fd, data, M, 0), (ssize_t)M);
@@ -1051,15 +1059,10 @@ static void probe_timer_repairs_holes(void **state)
     struct t t;
     uint8_t o[40];
     const uint32_t M = 1448;
-    t_init(&t, 0);
-    connect_out(&t);
-    uint32_t our_ts = t.o.th.tsval;
-    t.f.now += 1000; /* the handshake took 1 ms: SRTT 1 ms, PTO 10 ms */
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    struct tcp_conn *c = conn(&t);
+    uint32_t our_ts;
+    /* The handshake takes 1 ms: SRTT 1 ms, PTO 10 ms. */
+    struct tcp_conn *c = open_sack_sender(&t, 1000, 20 * M, &our_ts);
     assert_true(c->rtt_valid);
-    c->cwnd = 20 * M;
     static uint8_t data[10 * 1448];
     assert_int_equal(ust_send(t.f.s, t.fd, data, 10 * M, 0), (ssize_t)(10 * M));
     assert_int_equal(drain(&t), 10 * M);
@@ -1089,14 +1092,7 @@ static void probe_timer_repairs_holes(void **state)
      * of segment 0 is lost while everything else arrives: nothing was
      * sent after it, so no SACK can tell. The probe timer (armed when
      * the flight left) sends it once more. */
-    t_init(&t, 0);
-    connect_out(&t);
-    our_ts = t.o.th.tsval;
-    t.f.now += 1000;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    c = conn(&t);
-    c->cwnd = 20 * M;
+    c = open_sack_sender(&t, 1000, 20 * M, &our_ts);
     assert_int_equal(ust_send(t.f.s, t.fd, data, 10 * M, 0), (ssize_t)(10 * M));
     assert_int_equal(drain(&t), 10 * M);
     una = t.iss + 1;
