@@ -494,8 +494,14 @@ static bool serve(struct service *svc, struct conn *c, short revents)
                 c->file_left -= (unsigned long long)r;
             }
             if (c->out_off < c->out_len) {
+                /* The last bytes before a close wait for the FIN (MSG_MORE):
+                 * one segment, so the client reads the end of the response
+                 * and the end of the stream together and does not close
+                 * first (it would keep the TIME-WAIT, which piles up in a
+                 * client making a connection per request). */
+                int more = c->close_after && c->file_left == 0 ? MSG_MORE : 0;
                 ssize_t w = ust_send(s, c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                                     MSG_NOSIGNAL);
+                                     MSG_NOSIGNAL | more);
                 if (w < 0 && errno != EAGAIN)
                     return false;
                 if (w > 0) {

@@ -50,8 +50,11 @@ int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *l
 /* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR. */
 int ust_shutdown(struct ust_stack *s, int fd, int how);
 /* flags: MSG_DONTWAIT, MSG_NOSIGNAL (ustack never raises SIGPIPE: a write
- * to a closed TCP connection fails with EPIPE). TCP: a blocking send waits
- * until all of buf is queued; non-blocking queues what fits or EAGAIN. */
+ * to a closed TCP connection fails with EPIPE), MSG_MORE (TCP: more data
+ * follows, so a partial last segment waits for the next send, for
+ * shutdown or close, or 200 ms at most; UDP ignores it). TCP: a blocking
+ * send waits until all of buf is queued; non-blocking queues what fits or
+ * EAGAIN. */
 ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
                    const struct sockaddr *to, socklen_t tolen);
 ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int flags);

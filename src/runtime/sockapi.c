@@ -212,7 +212,7 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
 {
     ust_ip4_t a = 0;
     uint16_t port = 0;
-    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL))
+    if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE))
         return ret(-EOPNOTSUPP);
     if (to) {
         int r = sin_from(to, tolen, &a, &port);
@@ -234,7 +234,7 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
         ust_time_t deadline = deadline_after(sk->sndtimeo);
         size_t done = 0;
         for (;;) {
-            r = tcp_send(s, sk, (const uint8_t *)buf + done, len - done);
+            r = tcp_send(s, sk, (const uint8_t *)buf + done, len - done, flags & MSG_MORE);
             if (r > 0)
                 done += (size_t)r;
             if (done == len && len > 0)

@@ -570,7 +570,7 @@ static void sndbuf_autotune(struct ust_stack *s, struct tcp_conn *c)
            (unsigned long long)want);
 }
 
-ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len)
+ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len, bool more)
 {
     struct tcp_conn *c = sk->tcp;
     if (!c)
@@ -601,6 +601,7 @@ ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t l
     size_t n = ring_write(&c->sndq, buf, len);
     if (n == 0)
         return -EAGAIN;
+    c->more = more;
     tcp_output(s, c);
     return (ssize_t)n;
 }

@@ -197,6 +197,8 @@ struct tcp_conn {
 
     /* Options. */
     bool nodelay, keepalive;
+    bool more;                 /* the latest send said MSG_MORE: a partial segment waits */
+    bool corked;               /* rto_at is MSG_MORE's ceiling (TCP_CORK_MAX) */
     unsigned keepidle_s, keepintvl_s, keepcnt, keep_probes;
     ust_time_t last_rx;
 
@@ -344,7 +346,12 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog);
 /* 0: a connection, *out set (its socket not yet created); -EAGAIN. */
 int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out);
 int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
-ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len);
+#define TCP_CORK_MAX (200 * UST_MS) /* MSG_MORE holds a partial segment at most this long */
+
+/* Queues data and sends what may go. more: MSG_MORE, the application has
+ * more to send, so a partial last segment waits for it (for shutdown or
+ * close, or TCP_CORK_MAX at most). */
+ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len, bool more);
 ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags);
 int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how);
 /* The socket is closed: orderly close, or abort (RST) when data is unread

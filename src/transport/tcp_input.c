@@ -343,6 +343,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         if (c->snd_una == c->snd_max) {
             c->rto_at = UST_TIME_NEVER;
             c->tlp_armed = false;
+            c->corked = false;
         } else {
             tcp_arm_rto(s, c); /* RFC 6298 5.3 */
             tcp_tlp_arm(s, c);

@@ -254,6 +254,18 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             break;
         }
         if (len > 0 && len < mss && !fin && c->snd_nxt == c->snd_max) {
+            /* MSG_MORE: the application has more to say; the partial
+             * segment waits for it, for the FIN, or TCP_CORK_MAX (the
+             * ceiling Linux puts on TCP_CORK, which MSG_MORE stands for
+             * per call). A server that answers and closes so sends its
+             * last bytes and the FIN together. */
+            if (c->more && len == unsent) {
+                if (c->rto_at == UST_TIME_NEVER) {
+                    c->corked = true;
+                    c->rto_at = s->now + TCP_CORK_MAX;
+                }
+                break;
+            }
             /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small segment only when
              * nothing is in flight, unless TCP_NODELAY. */
             if (!c->nodelay && in_flight > 0)

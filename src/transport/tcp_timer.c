@@ -16,6 +16,7 @@ void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
         r = TCP_MAX_RTO;
     c->rto_at = s->now + r;
     c->tlp_armed = false;
+    c->corked = false;
 }
 
 /* A lost ACK or a lost last segment leaves nothing to clock the sender:
@@ -118,6 +119,12 @@ void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 
 static void on_rto(struct ust_stack *s, struct tcp_conn *c)
 {
+    if (c->corked) { /* MSG_MORE waited long enough: send what there is */
+        c->corked = false;
+        c->more = false;
+        tcp_output(s, c);
+        return;
+    }
     if (c->tlp_armed && c->snd_wnd > 0) {
         tlp_fire(s, c);
         return;

@@ -1160,6 +1160,53 @@ static void connection_table_grows(void **state)
     t_fini(&t);
 }
 
+/* MSG_MORE: a partial segment waits for more data, for the FIN, or
+ * TCP_CORK_MAX; a send without it lets everything go. */
+static void msg_more_holds_a_partial_segment(void **state)
+{
+    (void)state;
+    struct t t;
+    static const char d[300];
+    t_init(&t, 0);
+    struct tcp_conn *c = open_ts(&t, 7);
+    /* Held, then sent with the FIN in one segment at shutdown. */
+    assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
+    assert_false(pop(&t));
+    assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, 100);
+    assert_true(t.o.th.flags & TCP_FIN);
+    assert_false(pop(&t));
+    (void)c;
+    t_fini(&t);
+
+    /* Held, then released by a send without MSG_MORE: all of it goes. */
+    t_init(&t, 0);
+    c = open_ts(&t, 7);
+    assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
+    assert_false(pop(&t));
+    assert_int_equal(ust_send(t.f.s, t.fd, d, 50, 0), 50);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, 150);
+    assert_false(t.o.th.flags & TCP_FIN);
+    t_fini(&t);
+
+    /* Held, and nothing follows: it goes after TCP_CORK_MAX. */
+    t_init(&t, 0);
+    c = open_ts(&t, 7);
+    ust_time_t t0 = t.f.now;
+    assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
+    assert_false(pop(&t));
+    assert_int_equal(ust_stack_next_deadline(t.f.s), t0 + TCP_CORK_MAX);
+    fixture_advance_to(&t.f, t0 + TCP_CORK_MAX - 1);
+    assert_false(pop(&t));
+    fixture_advance_to(&t.f, t0 + TCP_CORK_MAX);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, 100);
+    assert_int_equal(c->rto_at, t.f.now + c->rto); /* now the data's own timer */
+    t_fini(&t);
+}
+
 /* SACK blocks that are nonsense are ignored, not believed. */
 static void sack_blocks_validated(void **state)
 {
@@ -1210,6 +1257,7 @@ int main(void)
         cmocka_unit_test(early_retransmit_at_the_tail),
         cmocka_unit_test(probe_timer_repairs_holes),
         cmocka_unit_test(connection_table_grows),
+        cmocka_unit_test(msg_more_holds_a_partial_segment),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),
