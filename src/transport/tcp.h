@@ -261,6 +261,13 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c);
 /* The window we would advertise now (receiver SWS avoidance, RFC 1122 4.2.3.3). */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /* Bytes of the send queue not yet sent. */
+/* The states in which data (and the FIN) may still be sent. */
+static inline bool tcp_can_send_data(enum tcp_state st)
+{
+    return st == TCPS_ESTABLISHED || st == TCPS_CLOSE_WAIT || st == TCPS_FIN_WAIT_1 ||
+           st == TCPS_LAST_ACK || st == TCPS_CLOSING;
+}
+
 /* A segment goes again: the stack's counter and the connection's. */
 static inline void tcp_count_retransmit(struct ust_stack *s, struct tcp_conn *c)
 {

@@ -195,15 +195,9 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
         c->snd_nxt = c->snd_una + len + fin;
 }
 
-static bool can_send_data(enum tcp_state st)
-{
-    return st == TCPS_ESTABLISHED || st == TCPS_CLOSE_WAIT || st == TCPS_FIN_WAIT_1 ||
-           st == TCPS_LAST_ACK || st == TCPS_CLOSING;
-}
-
 void tcp_output(struct ust_stack *s, struct tcp_conn *c)
 {
-    if (!can_send_data(c->state)) {
+    if (!tcp_can_send_data(c->state)) {
         if (c->state != TCPS_CLOSED && c->state != TCPS_LISTEN && c->state != TCPS_SYN_SENT)
             tcp_owe_ack(s, c);
         return;

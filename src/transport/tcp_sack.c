@@ -124,13 +124,7 @@ bool tcp_sack_early_lost(const struct tcp_conn *c)
     bool more = tcp_unsent(c) > 0 && seq_gt(c->snd_una + c->snd_wnd, c->snd_max);
     if (more)
         return false;
-    uint32_t bytes = 0;
-    for (unsigned i = 0; i < c->sb.n; i++) {
-        const struct tcp_sack_block *r = &c->sb.r[i];
-        if (seq_gt(r->end, c->snd_una))
-            bytes += r->end - (seq_gt(r->start, c->snd_una) ? r->start : c->snd_una);
-    }
-    return bytes > (oseg - 2) * mss;
+    return tcp_sb_sacked_above(&c->sb, c->snd_una) > (oseg - 2) * mss;
 }
 
 /* The holes: the unSACKed ranges between snd_una and snd_max. Calls

@@ -31,9 +31,8 @@ void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
     if (!s->cfg.tcp_loss_probes || c->tlp_out || c->persist || !c->rtt_valid ||
         c->snd_una == c->snd_max ||
         c->backoff > 0 || c->snd_wnd == 0 ||
-        (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT &&
-         c->state != TCPS_FIN_WAIT_1 && c->state != TCPS_CLOSING && c->state != TCPS_LAST_ACK))
-        return; /* (the states that send data: a transfer's tail is sent closing) */
+        !tcp_can_send_data(c->state)) /* a transfer's tail is often sent closing */
+        return;
     ust_time_t pto = 2 * (ust_time_t)c->srtt;
     if (pto < 10 * UST_MS)
         pto = 10 * UST_MS;

@@ -843,15 +843,9 @@ static void sack_recovery_decisions(void **state)
     struct t t;
     uint8_t o[40];
     const uint32_t M = 1448;
-    t_init(&t, 0);
-    connect_out(&t);
-    uint32_t our_ts = t.o.th.tsval;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t)); /* our ACK */
-    struct tcp_conn *c = conn(&t);
-    assert_true(c->sack_ok);
+    uint32_t our_ts;
+    struct tcp_conn *c = open_sack_sender(&t, 0, 20 * M, &our_ts); /* asserts SACK agreed */
     assert_int_equal(c->snd_mss, M);
-    c->cwnd = 20 * M;
     static uint8_t data[12 * 1448];
     assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
     assert_int_equal(drain(&t), sizeof(data));
@@ -940,13 +934,8 @@ static void lost_retransmission(void **state)
     struct t t;
     uint8_t o[40];
     const uint32_t M = 1448;
-    t_init(&t, 0);
-    connect_out(&t);
-    uint32_t our_ts = t.o.th.tsval;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    struct tcp_conn *c = conn(&t);
-    c->cwnd = 20 * M;
+    uint32_t our_ts;
+    struct tcp_conn *c = open_sack_sender(&t, 0, 20 * M, &our_ts);
     static uint8_t data[14 * 1448];
     assert_int_equal(ust_send(t.f.s, t.fd, data, 12 * M, 0), (ssize_t)(12 * M));
     assert_int_equal(drain(&t), 12 * M);
@@ -1214,13 +1203,8 @@ static void sack_blocks_validated(void **state)
     struct t t;
     uint8_t o[40];
     const uint32_t M = 1448;
-    t_init(&t, 0);
-    connect_out(&t);
-    uint32_t our_ts = t.o.th.tsval;
-    peer(&t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, our_ts), NULL, 0);
-    assert_true(pop(&t));
-    struct tcp_conn *c = conn(&t);
-    c->cwnd = 20 * M;
+    uint32_t our_ts;
+    struct tcp_conn *c = open_sack_sender(&t, 0, 20 * M, &our_ts);
     static uint8_t data[4 * 1448];
     assert_int_equal(ust_send(t.f.s, t.fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
     drain(&t);
