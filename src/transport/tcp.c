@@ -362,7 +362,6 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->seg_opts = 0;
     c->ts_offset = (uint32_t)rng_next(&s->rng); /* RFC 7323 5.4, 7.1 */
     c->sb.n = 0;
-    c->now = s->now;
     c->cc->init(c);
     c->last_rx = s->now;
 }

@@ -43,12 +43,13 @@ struct tcp_conn;
 struct sock;
 
 /* Congestion control: a pure module that only touches the connection's
- * cwnd/ssthresh fields through these hooks. */
+ * cwnd/ssthresh fields through these hooks. The clock reaches it as an
+ * argument, where a hook needs one. */
 struct tcp_cc_ops {
     const char *name;
     void (*init)(struct tcp_conn *c);
-    /* New data acknowledged outside recovery. */
-    void (*on_ack)(struct tcp_conn *c, uint32_t acked);
+    /* New data acknowledged outside recovery, at time now. */
+    void (*on_ack)(struct tcp_conn *c, uint32_t acked, ust_time_t now);
     /* Third duplicate ACK: loss detected, entering fast recovery. */
     void (*on_enter_recovery)(struct tcp_conn *c);
     /* Further duplicate ACK during recovery. */
@@ -180,7 +181,6 @@ struct tcp_conn {
     unsigned dupacks;
     bool in_recovery;
     uint32_t recover;          /* RFC 6582: snd_max when recovery began */
-    ust_time_t now;            /* the stack's clock, set before the hooks run */
     struct cubic_state cubic;
 
     /* Deadlines (UST_TIME_NEVER when off). */

@@ -21,8 +21,9 @@ static void nr_init(struct tcp_conn *c)
     c->bytes_acked = 0;
 }
 
-static void nr_on_ack(struct tcp_conn *c, uint32_t acked)
+static void nr_on_ack(struct tcp_conn *c, uint32_t acked, ust_time_t now)
 {
+    (void)now; /* NewReno's window grows by ACKs, not by time */
     if (c->cwnd < c->ssthresh) {
         /* Slow start, with appropriate byte counting (RFC 3465, L = 1). */
         c->cwnd += acked < c->snd_mss ? acked : c->snd_mss;

@@ -4,8 +4,7 @@
  * W_est when that is larger. Loss recovery keeps RFC 6582's mechanics
  * (inflate on duplicate ACKs, deflate on partial ACKs) around CUBIC's
  * ssthresh = cwnd * beta_cubic. Touches only cwnd, ssthresh, bytes_acked
- * and c->cubic; reads c->now (set by the caller before each hook), srtt
- * and backoff. Windows are computed in segments, in doubles. */
+ * and c->cubic; reads srtt and backoff; on_ack is given the time. Windows are computed in segments, in doubles. */
 #include "transport/tcp.h"
 
 #define CUBIC_C 0.4
@@ -52,11 +51,11 @@ static void cu_init(struct tcp_conn *c)
 }
 
 /* The start of a congestion avoidance stage (RFC 9438 4.2, 4.8). */
-static void epoch_begin(struct tcp_conn *c, double cwnd)
+static void epoch_begin(struct tcp_conn *c, double cwnd, ust_time_t now)
 {
     struct cubic_state *st = &c->cubic;
     st->in_epoch = true;
-    st->epoch_start = c->now;
+    st->epoch_start = now;
     st->cwnd_epoch = cwnd;
     st->w_est = cwnd;
     st->inc_bytes = 0;
@@ -71,7 +70,7 @@ static void epoch_begin(struct tcp_conn *c, double cwnd)
     }
 }
 
-static void cu_on_ack(struct tcp_conn *c, uint32_t acked)
+static void cu_on_ack(struct tcp_conn *c, uint32_t acked, ust_time_t now)
 {
     struct cubic_state *st = &c->cubic;
     double mss = c->snd_mss;
@@ -81,9 +80,9 @@ static void cu_on_ack(struct tcp_conn *c, uint32_t acked)
     }
     double cwnd = c->cwnd / mss;
     if (!st->in_epoch)
-        epoch_begin(c, cwnd);
+        epoch_begin(c, cwnd, now);
     double segs = acked / mss;
-    double t = (double)(c->now - st->epoch_start) / 1e6;
+    double t = (double)(now - st->epoch_start) / 1e6;
     double rtt = c->rtt_valid ? c->srtt / 1e6 : 0.0;
 
     /* 4.3: the Reno-friendly estimate; alpha becomes 1 once W_est has

@@ -271,7 +271,6 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
     uint32_t ack = th->ack;
     /* RFC 7323 2.3: windows are scaled except in segments with SYN. */
     uint32_t wnd = (th->flags & TCP_SYN) ? th->window : (uint32_t)th->window << c->snd_wscale;
-    c->now = s->now; /* for the congestion control hooks */
     if (seq_gt(ack, c->snd_max)) {
         /* Acknowledges something not yet sent: ACK and drop. */
         s->stats.tcp.drop_bad_ack++;
@@ -337,7 +336,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
             }
         } else {
             c->dupacks = 0;
-            c->cc->on_ack(c, acked);
+            c->cc->on_ack(c, acked, s->now);
         }
         c->tlp_out = false;
         if (c->snd_una == c->snd_max) {

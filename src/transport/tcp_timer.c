@@ -172,7 +172,6 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
         tcp_arm_rto(s, c);
         return;
     }
-    c->now = s->now;
     c->cc->on_rto(c);
     c->in_recovery = false;
     c->dupacks = 0;

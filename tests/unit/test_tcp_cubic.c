@@ -38,7 +38,6 @@ static void conn_setup(struct tcp_conn *c, uint32_t cwnd_segs)
     memset(c, 0, sizeof(*c));
     c->snd_mss = MSS;
     c->cc = &tcp_cubic;
-    c->now = 1000 * UST_SEC;
     c->cc->init(c);
     c->cwnd = cwnd_segs * MSS;
     c->snd_una = 1;
@@ -56,22 +55,24 @@ static void loss(struct tcp_conn *c)
 static void slow_start_and_init(void **state)
 {
     (void)state;
+    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
     conn_setup(&c, 4);
     c.cc->init(&c);
     assert_int_equal(c.cwnd, 4 * MSS); /* RFC 5681 IW: min(4*MSS, max(2*MSS, 4380)) */
     assert_int_equal(c.ssthresh, 0xffffffffu);
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_int_equal(c.cwnd, 5 * MSS);
-    c.cc->on_ack(&c, 3 * MSS); /* byte counting, L = 1 */
+    c.cc->on_ack(&c, 3 * MSS, now); /* byte counting, L = 1 */
     assert_int_equal(c.cwnd, 6 * MSS);
-    c.cc->on_ack(&c, 100);
+    c.cc->on_ack(&c, 100, now);
     assert_int_equal(c.cwnd, 6 * MSS + 100);
 }
 
 static void multiplicative_decrease_and_k(void **state)
 {
     (void)state;
+    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
     conn_setup(&c, 100);
     c.cc->on_enter_recovery(&c);
@@ -85,7 +86,7 @@ static void multiplicative_decrease_and_k(void **state)
 
     /* The first ACK of congestion avoidance starts the epoch: K from eq. 2,
      * i.e. C * K^3 = W_max * (1 - beta). */
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_true(c.cubic.in_epoch);
     double k = c.cubic.k;
     assert_near(RC * k * k * k, 100.0 * (1 - RBETA), 1e-6);
@@ -114,61 +115,63 @@ static double expected_increase(double cwnd, double t, double rtt, double k, dou
 static void concave_convex_regions(void **state)
 {
     (void)state;
+    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
     conn_setup(&c, 100);
     loss(&c);
-    ust_time_t t0 = c.now;
-    c.cc->on_ack(&c, MSS); /* epoch begins */
+    ust_time_t t0 = now;
+    c.cc->on_ack(&c, MSS, now); /* epoch begins */
     double k = c.cubic.k;
     c.srtt = 100000; /* 100 ms */
     c.rtt_valid = true;
     c.cubic.inc_bytes = 0;
 
     /* Concave: t = 2 s < K. */
-    c.now = t0 + 2 * UST_SEC;
+    now = t0 + 2 * UST_SEC;
     uint32_t before = c.cwnd;
     double want = expected_increase(before / (double)MSS, 2.0, 0.1, k, 100.0);
     assert_true(rfc_w_cubic(2.0, k, 100.0) > c.cubic.w_est); /* not Reno-friendly */
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want > 100.0); /* far below W_max: fast growth */
 
     /* Near the plateau (t = K) the growth almost stops. */
     c.cwnd = 99 * MSS;
     c.cubic.inc_bytes = 0;
-    c.now = t0 + (ust_time_t)(k * 1e6);
+    now = t0 + (ust_time_t)(k * 1e6);
     before = c.cwnd;
     want = expected_increase(99.0, k, 0.1, k, 100.0);
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want < 15.0);
 
     /* Convex: t = 6 s > K, above W_max. */
     c.cwnd = 101 * MSS;
     c.cubic.inc_bytes = 0;
-    c.now = t0 + 6 * UST_SEC;
+    now = t0 + 6 * UST_SEC;
     before = c.cwnd;
     want = expected_increase(101.0, 6.0, 0.1, k, 100.0);
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want > 10.0);
 
     /* Far out the target is clamped to 1.5 * cwnd: half a segment per ACK. */
     c.cubic.inc_bytes = 0;
-    c.now = t0 + 30 * UST_SEC;
+    now = t0 + 30 * UST_SEC;
     before = c.cwnd;
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_near(c.cwnd - before, 0.5 * MSS, 1.0);
 }
 
 static void reno_friendly_region(void **state)
 {
     (void)state;
+    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
     conn_setup(&c, 100);
     loss(&c);
-    ust_time_t t0 = c.now;
-    c.cc->on_ack(&c, MSS);
+    ust_time_t t0 = now;
+    c.cc->on_ack(&c, MSS, now);
     double k = c.cubic.k;
     /* W_est (4.3) starts at cwnd_epoch and grows by alpha_cubic segments
      * per window of ACKs, alpha = 3(1-beta)/(1+beta). */
@@ -177,12 +180,12 @@ static void reno_friendly_region(void **state)
     assert_near(w_est, 70.0 + RALPHA * 1.0 / 70.0, 1e-9);
 
     /* Make the Reno estimate win: W_est > W_cubic(t). */
-    c.now = t0 + UST_SEC / 2;
+    now = t0 + UST_SEC / 2;
     c.cubic.w_est = 90.0;
     c.cubic.inc_bytes = 0;
     uint32_t before = c.cwnd;
     assert_true(rfc_w_cubic(0.5, k, 100.0) < 90.0);
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     double est = 90.0 + RALPHA * 1.0 / (before / (double)MSS); /* W_est < cwnd_prior */
     assert_near(c.cubic.w_est, est, 1e-9);
     assert_near(c.cwnd, est * MSS, 1.0); /* cwnd = W_est */
@@ -190,7 +193,7 @@ static void reno_friendly_region(void **state)
     /* Once W_est reaches cwnd_prior (100), alpha becomes 1. */
     c.cubic.w_est = 100.0;
     before = c.cwnd;
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_near(c.cubic.w_est, 100.0 + 1.0 / (before / (double)MSS), 1e-9);
 }
 
@@ -221,6 +224,7 @@ static void fast_convergence(void **state)
 static void timeout(void **state)
 {
     (void)state;
+    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
     conn_setup(&c, 100);
     c.backoff = 1;
@@ -233,11 +237,11 @@ static void timeout(void **state)
     assert_int_equal(c.ssthresh, 70 * MSS);
     /* Slow start up to ssthresh... */
     while (c.cwnd < c.ssthresh)
-        c.cc->on_ack(&c, MSS);
+        c.cc->on_ack(&c, MSS, now);
     assert_int_equal(c.cwnd, 70 * MSS);
     assert_false(c.cubic.in_epoch);
     /* ...then 4.8: K = 0, W_max = W_est = cwnd at the start of the stage. */
-    c.cc->on_ack(&c, MSS);
+    c.cc->on_ack(&c, MSS, now);
     assert_true(c.cubic.in_epoch);
     assert_near(c.cubic.k, 0.0, 1e-12);
     assert_near(c.cubic.w_max, 70.0, 1e-9);
