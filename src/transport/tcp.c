@@ -183,7 +183,8 @@ static struct tcp_conn *conn_new(struct ust_stack *s)
         return NULL;
     c->cc = s->tcp->default_cc;
     c->rto = (uint32_t)s->cfg.tcp_initial_rto;
-    c->rto_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
+    tcp_timer_stop(c);
+    c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
     c->keepidle_s = 7200;
     c->keepintvl_s = 75;
     c->keepcnt = 9;
@@ -304,7 +305,8 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
     }
     hash_remove(s, c);
     c->state = TCPS_CLOSED;
-    c->rto_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
+    tcp_timer_stop(c);
+    c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
     tcp_wake(s, c);
     /* Without a socket (closed by the application, or never accepted)
      * nobody will look at it again; otherwise the socket keeps the CLOSED

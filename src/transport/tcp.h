@@ -42,6 +42,18 @@ const char *tcp_state_name(enum tcp_state st);
 struct tcp_conn;
 struct sock;
 
+/* What the sender's one timer (timer_at) is armed for. Data in flight
+ * is always covered by RETRANSMIT or PROBE; the other two replace them
+ * only when nothing waits for an acknowledgment, or (PERSIST) when the
+ * peer's window closed on it. */
+enum tcp_timer {
+    TCP_TIMER_IDLE = 0,     /* not armed: timer_at is UST_TIME_NEVER */
+    TCP_TIMER_RETRANSMIT,   /* retransmission timeout (RFC 6298) */
+    TCP_TIMER_PROBE,        /* tail loss probe, before the RTO (after RFC 8985 7) */
+    TCP_TIMER_PERSIST,      /* zero-window probe (RFC 9293 3.8.6.1) */
+    TCP_TIMER_CORK,         /* MSG_MORE's ceiling: the held partial segment goes */
+};
+
 /* Congestion control: a pure module that only touches the connection's
  * cwnd/ssthresh fields through these hooks. The clock reaches it as an
  * argument, where a hook needs one. */
@@ -183,10 +195,10 @@ struct tcp_conn {
     uint32_t recover;          /* RFC 6582: snd_max when recovery began */
     struct cubic_state cubic;
 
-    /* Deadlines (UST_TIME_NEVER when off). */
-    ust_time_t rto_at;         /* retransmission, or zero-window probe when persist */
-    bool persist;              /* rto_at is the persist timer */
-    bool tlp_armed;            /* rto_at is a tail loss probe (tcp_tlp_arm) */
+    /* Deadlines (UST_TIME_NEVER when off). The sender has one timer,
+     * armed for one of the purposes of enum tcp_timer. */
+    enum tcp_timer timer;
+    ust_time_t timer_at;
     bool tlp_out;              /* a probe went and no ACK has moved SND.UNA since */
     unsigned probes_out;       /* persist probes sent since the peer last spoke */
     ust_time_t delack_at;
@@ -198,7 +210,6 @@ struct tcp_conn {
     /* Options. */
     bool nodelay, keepalive;
     bool more;                 /* the latest send said MSG_MORE: a partial segment waits */
-    bool corked;               /* rto_at is MSG_MORE's ceiling (TCP_CORK_MAX) */
     unsigned keepidle_s, keepintvl_s, keepcnt, keep_probes;
     ust_time_t last_rx;
 
@@ -320,7 +331,25 @@ unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, u
 void tcp_timer(struct ust_stack *s, ust_time_t now);
 ust_time_t tcp_next_deadline(const struct ust_stack *s);
 void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt);
+/* Arms the sender's timer for kind at deadline at. */
+static inline void tcp_timer_set(struct tcp_conn *c, enum tcp_timer kind, ust_time_t at)
+{
+    c->timer = kind;
+    c->timer_at = at;
+}
+static inline void tcp_timer_stop(struct tcp_conn *c)
+{
+    tcp_timer_set(c, TCP_TIMER_IDLE, UST_TIME_NEVER);
+}
+/* Is data in flight covered: will the timer retransmit or probe? */
+static inline bool tcp_timer_covers_flight(const struct tcp_conn *c)
+{
+    return c->timer == TCP_TIMER_RETRANSMIT || c->timer == TCP_TIMER_PROBE;
+}
+/* The retransmission timer: RTO from now, backed off (RFC 6298 5.5). */
 void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c);
+/* The persist timer: the same interval, for a zero-window probe. */
+void tcp_arm_persist(struct ust_stack *s, struct tcp_conn *c);
 /* Tail loss probe (after RFC 8985 7): brings the retransmission timer
  * forward to 2*SRTT while data is in flight. */
 void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c);

@@ -140,7 +140,7 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
         if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
             c->rto = 3 * UST_SEC;
         c->backoff = 0;
-        c->rto_at = UST_TIME_NEVER;
+        tcp_timer_stop(c);
         tcp_set_state(s, c, TCPS_ESTABLISHED);
         if (c->keepalive)
             c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
@@ -149,7 +149,7 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
     } else {
         /* Simultaneous open: SYN-RECEIVED, and a SYN-ACK with our ISS. */
         tcp_set_state(s, c, TCPS_SYN_RECEIVED);
-        c->rto_at = UST_TIME_NEVER;
+        tcp_timer_stop(c);
         tcp_send_syn(s, c);
     }
 }
@@ -340,14 +340,11 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         }
         c->tlp_out = false;
         if (c->snd_una == c->snd_max) {
-            c->rto_at = UST_TIME_NEVER;
-            c->tlp_armed = false;
-            c->corked = false;
+            tcp_timer_stop(c); /* RFC 6298 5.2 */
         } else {
             tcp_arm_rto(s, c); /* RFC 6298 5.3 */
             tcp_tlp_arm(s, c);
         }
-        c->persist = false;
         tcp_wake(s, c);
     } else if (ack == c->snd_una && !(th->flags & (TCP_SYN | TCP_FIN)) &&
                c->snd_una != c->snd_max &&
@@ -394,9 +391,8 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         /* Leave persist when the window opened. An answer to a probe
          * that offers the same sliver (too small to send into) keeps the
          * probes going, backed off. */
-        if (c->snd_wnd > old_wnd && c->persist) {
-            c->persist = false;
-            c->rto_at = UST_TIME_NEVER;
+        if (c->snd_wnd > old_wnd && c->timer == TCP_TIMER_PERSIST) {
+            tcp_timer_stop(c);
             c->backoff = 0;
         }
     }

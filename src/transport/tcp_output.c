@@ -94,10 +94,8 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
 {
     xmit(s, c, seq, TCP_ACK | TCP_PSH | (fin ? TCP_FIN : 0), seq - c->snd_una, len);
-    if (c->rto_at == UST_TIME_NEVER || c->persist) {
-        c->persist = false;
+    if (!tcp_timer_covers_flight(c))
         tcp_arm_rto(s, c);
-    }
 }
 
 void tcp_send_ack(struct ust_stack *s, struct tcp_conn *c)
@@ -142,7 +140,7 @@ void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_nxt = c->iss + 1;
     if (seq_gt(c->snd_nxt, c->snd_max))
         c->snd_max = c->snd_nxt;
-    if (c->rto_at == UST_TIME_NEVER)
+    if (c->timer == TCP_TIMER_IDLE)
         tcp_arm_rto(s, c);
 }
 
@@ -241,10 +239,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             /* Data waits for a window the peer does not offer: probe it
              * (persist timer, RFC 9293 3.8.6.1) when nothing else will. */
             if (unsent > 0 && c->snd_wnd == 0 && c->snd_nxt == c->snd_una &&
-                c->rto_at == UST_TIME_NEVER) {
-                c->persist = true;
-                tcp_arm_rto(s, c);
-            }
+                c->timer == TCP_TIMER_IDLE)
+                tcp_arm_persist(s, c);
             break;
         }
         if (len > 0 && len < mss && !fin && c->snd_nxt == c->snd_max) {
@@ -254,10 +250,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
              * per call). A server that answers and closes so sends its
              * last bytes and the FIN together. */
             if (c->more && len == unsent) {
-                if (c->rto_at == UST_TIME_NEVER) {
-                    c->corked = true;
-                    c->rto_at = s->now + TCP_CORK_MAX;
-                }
+                if (c->timer == TCP_TIMER_IDLE)
+                    tcp_timer_set(c, TCP_TIMER_CORK, s->now + TCP_CORK_MAX);
                 break;
             }
             /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small segment only when
@@ -271,10 +265,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
                  * the receiver's window update is lost, both sides wait
                  * forever. Probe as for a zero window (RFC 1122 4.2.3.4's
                  * override timer; Linux arms its probe timer alike). */
-                if (in_flight == 0 && c->rto_at == UST_TIME_NEVER) {
-                    c->persist = true;
-                    tcp_arm_rto(s, c);
-                }
+                if (in_flight == 0 && c->timer == TCP_TIMER_IDLE)
+                    tcp_arm_persist(s, c);
                 break;
             }
         }
@@ -295,10 +287,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             c->fin_sent = true;
             c->fin_seq = c->snd_nxt - 1;
         }
-        if (c->rto_at == UST_TIME_NEVER || c->persist) {
-            c->persist = false;
-            tcp_arm_rto(s, c);
-        }
+        if (!tcp_timer_covers_flight(c))
+            tcp_arm_rto(s, c); /* RFC 6298 5.1 (a cork or persist timer gives way) */
         if (fin)
             break;
     }

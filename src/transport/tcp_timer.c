@@ -7,16 +7,25 @@
 
 #define TCP_MAX_RTO (60 * UST_SEC)
 
-void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
+/* RTO from now, doubled for each timeout in a row (RFC 6298 5.5). */
+static ust_time_t backed_off(const struct ust_stack *s, const struct tcp_conn *c)
 {
     uint64_t r = c->rto;
     for (unsigned i = 0; i < c->backoff && r < TCP_MAX_RTO; i++)
-        r *= 2; /* RFC 6298 5.5: back off */
+        r *= 2;
     if (r > TCP_MAX_RTO)
         r = TCP_MAX_RTO;
-    c->rto_at = s->now + r;
-    c->tlp_armed = false;
-    c->corked = false;
+    return s->now + r;
+}
+
+void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
+{
+    tcp_timer_set(c, TCP_TIMER_RETRANSMIT, backed_off(s, c));
+}
+
+void tcp_arm_persist(struct ust_stack *s, struct tcp_conn *c)
+{
+    tcp_timer_set(c, TCP_TIMER_PERSIST, backed_off(s, c));
 }
 
 /* A lost ACK or a lost last segment leaves nothing to clock the sender:
@@ -28,7 +37,7 @@ void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
  * SND.UNA. */
 void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
 {
-    if (!s->cfg.tcp_loss_probes || c->tlp_out || c->persist || !c->rtt_valid ||
+    if (!s->cfg.tcp_loss_probes || c->tlp_out || c->timer == TCP_TIMER_PERSIST || !c->rtt_valid ||
         c->snd_una == c->snd_max ||
         c->backoff > 0 || c->snd_wnd == 0 ||
         !tcp_can_send_data(c->state)) /* a transfer's tail is often sent closing */
@@ -38,19 +47,16 @@ void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
         pto = 10 * UST_MS;
     if (tcp_flight(c) <= c->snd_mss)
         pto += 200 * UST_MS;
-    if (c->rto_at == UST_TIME_NEVER)
+    if (!tcp_timer_covers_flight(c))
         tcp_arm_rto(s, c);
-    if (s->now + pto < c->rto_at) {
-        c->rto_at = s->now + pto;
-        c->tlp_armed = true;
-    }
+    if (s->now + pto < c->timer_at)
+        tcp_timer_set(c, TCP_TIMER_PROBE, s->now + pto);
 }
 
 /* The probe: one new segment if the peer's window takes it, else the last
  * segment again. Either makes the peer answer with where it stands. */
 static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
 {
-    c->tlp_armed = false;
     c->tlp_out = true;
     /* SACKs above a hole at SND.UNA and still no ACK for it, PTO (at
      * least 2 SRTT) after the last transmission: RACK would have marked
@@ -112,41 +118,33 @@ void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt)
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 {
     tcp_set_state(s, c, TCPS_TIME_WAIT);
-    c->rto_at = c->keepalive_at = c->delack_at = UST_TIME_NEVER;
+    tcp_timer_stop(c);
+    c->keepalive_at = c->delack_at = UST_TIME_NEVER;
     tcp_time_wait_restart(s, c);
 }
 
-static void on_rto(struct ust_stack *s, struct tcp_conn *c)
+/* The persist timer: probe the zero window. RFC 1122 4.2.2.17: keep the
+ * connection while the receiver answers the probes; once tcp_max_retries
+ * in a row go unanswered the peer is gone (Linux's tcp_retries2 / orphan
+ * retries), or an orphan facing a dead peer's zero window never ends. */
+static void persist_fire(struct ust_stack *s, struct tcp_conn *c)
 {
-    if (c->corked) { /* MSG_MORE waited long enough: send what there is */
-        c->corked = false;
-        c->more = false;
-        tcp_output(s, c);
+    if (c->probes_out >= s->cfg.tcp_max_retries) {
+        s->stats.tcp.timeouts++;
+        tcp_close_conn(s, c, ETIMEDOUT);
         return;
     }
-    if (c->tlp_armed && c->snd_wnd > 0) {
-        tlp_fire(s, c);
-        return;
-    }
-    c->tlp_armed = false; /* the window closed meanwhile: a timeout after all */
-    if (c->persist) {
-        /* RFC 1122 4.2.2.17: keep the connection while the receiver
-         * answers the probes; once tcp_max_retries in a row go unanswered
-         * the peer is gone (Linux's tcp_retries2 / orphan retries). Without
-         * this an orphan facing a dead peer's zero window never ends. */
-        if (c->probes_out >= s->cfg.tcp_max_retries) {
-            s->stats.tcp.timeouts++;
-            tcp_close_conn(s, c, ETIMEDOUT);
-            return;
-        }
-        c->probes_out++;
-        s->stats.tcp.window_probes++;
-        tcp_send_probe(s, c);
-        if (c->backoff < 16)
-            c->backoff++; /* probe ever more slowly, but never give up */
-        tcp_arm_rto(s, c);
-        return;
-    }
+    c->probes_out++;
+    s->stats.tcp.window_probes++;
+    tcp_send_probe(s, c);
+    if (c->backoff < 16)
+        c->backoff++; /* probe ever more slowly, but never give up */
+    tcp_arm_persist(s, c);
+}
+
+/* The retransmission timeout (RFC 6298 5.4-5.7). */
+static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
+{
     s->stats.tcp.rto_timeouts++;
     c->backoff++;
     bool syn = c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
@@ -184,15 +182,39 @@ static void on_rto(struct ust_stack *s, struct tcp_conn *c)
     tcp_output(s, c);
     if (c->snd_wnd == 0 && c->snd_nxt == c->snd_una && c->snd_una != c->snd_max) {
         /* The window closed with data in flight, so nothing above was
-         * sent: the RTO fired again and again into the zero window until
-         * tcp_max_retries killed a connection whose peer was alive and
-         * answering (fixed). Probe the window instead (RFC 9293 3.8.6.1,
-         * RFC 1122 4.2.2.17: open while the peer answers the probes);
-         * what was in flight goes again from snd_una once it opens. */
-        c->persist = true;
+         * sent. Timeouts into a zero window would end, after
+         * tcp_max_retries, a connection whose peer is alive and
+         * answering: probe the window instead (RFC 9293 3.8.6.1, RFC 1122
+         * 4.2.2.17); what was in flight goes again from snd_una once it
+         * opens. */
+        tcp_arm_persist(s, c);
         s->stats.tcp.window_probes++;
         tcp_send_probe(s, c);
     }
+}
+
+/* The sender's timer expired: do what it was armed for. */
+static void timer_fire(struct ust_stack *s, struct tcp_conn *c, enum tcp_timer kind)
+{
+    switch (kind) {
+    case TCP_TIMER_CORK: /* MSG_MORE waited long enough: send what there is */
+        c->more = false;
+        tcp_output(s, c);
+        return;
+    case TCP_TIMER_PROBE:
+        if (c->snd_wnd > 0) {
+            tlp_fire(s, c);
+            return;
+        }
+        break; /* the window closed meanwhile: a timeout after all */
+    case TCP_TIMER_PERSIST:
+        persist_fire(s, c);
+        return;
+    case TCP_TIMER_RETRANSMIT:
+    case TCP_TIMER_IDLE:
+        break;
+    }
+    rto_fire(s, c);
 }
 
 /* TIME-WAIT connections at the list's tail, in order: close those whose
@@ -247,10 +269,11 @@ void tcp_timer(struct ust_stack *s, ust_time_t now)
                 c->keepalive_at = now + (ust_time_t)c->keepintvl_s * UST_SEC;
             }
         }
-        if (c->rto_at <= now) {
-            c->rto_at = UST_TIME_NEVER;
-            on_rto(s, c);
-            next = s->tcp->all; /* on_rto may have freed c */
+        if (c->timer_at <= now) {
+            enum tcp_timer kind = c->timer;
+            tcp_timer_stop(c);
+            timer_fire(s, c, kind);
+            next = s->tcp->all; /* timer_fire may have freed c */
         }
     }
 }
@@ -265,8 +288,8 @@ ust_time_t tcp_next_deadline(const struct ust_stack *s)
                 t = c->tw_at;
             break;
         }
-        if (c->rto_at < t)
-            t = c->rto_at;
+        if (c->timer_at < t)
+            t = c->timer_at;
         if (c->delack_at < t)
             t = c->delack_at;
         if (c->keepalive_at < t)

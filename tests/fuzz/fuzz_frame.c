@@ -295,7 +295,7 @@ static void check_tcp(const struct fuzz *z)
         } else if (tw_seen) {
             CHECK(c->state == TCPS_CLOSED);
         }
-        const ust_time_t d[4] = {c->rto_at, c->delack_at, c->keepalive_at, c->tw_at};
+        const ust_time_t d[4] = {c->timer_at, c->delack_at, c->keepalive_at, c->tw_at};
         for (int i = 0; i < 4; i++)
             earliest = d[i] < earliest ? d[i] : earliest;
         CHECK(c->next != NULL || s->tcp->all_tail == c);
@@ -329,9 +329,14 @@ static void check_tcp(const struct fuzz *z)
         }
         if (c->state == TCPS_CLOSED) {
             CHECK(c->sk != NULL); /* else it would have been freed */
-            CHECK(c->rto_at == UST_TIME_NEVER && c->tw_at == UST_TIME_NEVER);
+            CHECK(c->timer == TCP_TIMER_IDLE && c->tw_at == UST_TIME_NEVER);
             continue;
         }
+        /* The timer's kind and deadline agree, and data in flight is
+         * always covered by a timer that will resend or probe it. */
+        CHECK((c->timer == TCP_TIMER_IDLE) == (c->timer_at == UST_TIME_NEVER));
+        if (c->snd_una != c->snd_max && c->state != TCPS_TIME_WAIT)
+            CHECK(c->timer != TCP_TIMER_IDLE && c->timer != TCP_TIMER_CORK);
         /* Not in a queue, or waiting in the listener's. */
         CHECK(c->parent == NULL || c->sk == NULL);
         CHECK(tcp_lookup(s, c->laddr, c->lport, c->raddr, c->rport) == c);

@@ -744,7 +744,7 @@ static bool slow_step(void *ctx)
     }
     pump_send(b, w->cfd, w->data, w->n, &w->sent, &w->shut, &w->err);
     for (const struct tcp_conn *c = b->tcp->all; c; c = c->next)
-        if (c->persist && c->rto_at != UST_TIME_NEVER)
+        if (c->timer == TCP_TIMER_PERSIST)
             w->saw_persist = true;
     for (const struct tcp_conn *c = a->tcp->all; c; c = c->next) {
         if (c->state == TCPS_ESTABLISHED && tcp_rcv_window(c) == 0 && c->rcv_adv == c->rcv_nxt)

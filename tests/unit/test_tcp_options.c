@@ -985,7 +985,7 @@ static void early_retransmit_at_the_tail(void **state)
     seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts(o, 51, our_ts), NULL, 0);
     assert_int_equal(drain(&t), 2 * M + 500);
     assert_true(c->fin_sent);
-    assert_true(c->tlp_armed);
+    assert_int_equal(c->timer, TCP_TIMER_PROBE);
     /* Its first segment is lost. The second SACKed: one above the hole,
      * and oseg - 1 = 2 are needed. */
     uint32_t blk[1][2] = {{M, 2 * M}};
@@ -1109,7 +1109,7 @@ static void probe_timer_repairs_holes(void **state)
     /* It arrives: everything is acknowledged, recovery ends. */
     seg_in(&t, t.pseq, una + 10 * M, TCP_ACK, 65535, o, put_ts(o, 53, our_ts), NULL, 0);
     assert_false(c->in_recovery);
-    assert_int_equal(c->rto_at, UST_TIME_NEVER); /* nothing out: no timer */
+    assert_int_equal(c->timer, TCP_TIMER_IDLE); /* nothing out: no timer */
     t_fini(&t);
 }
 
@@ -1192,7 +1192,42 @@ static void msg_more_holds_a_partial_segment(void **state)
     fixture_advance_to(&t.f, t0 + TCP_CORK_MAX);
     assert_true(pop(&t));
     assert_int_equal(t.o.len, 100);
-    assert_int_equal(c->rto_at, t.f.now + c->rto); /* now the data's own timer */
+    assert_int_equal(c->timer, TCP_TIMER_RETRANSMIT); /* now the data's own timer */
+    assert_int_equal(c->timer_at, t.f.now + c->rto);
+    t_fini(&t);
+}
+
+/* A partial segment held by MSG_MORE and completed to a full one by the
+ * next send goes at once, and with its retransmission timer: the cork's
+ * ceiling, armed for the partial segment, is no timer for data in flight.
+ * (It stood in for one: when it fired with nothing left to send, a lost
+ * segment had no timer at all and the connection waited forever.) */
+static void msg_more_completed_segment_is_timed(void **state)
+{
+    (void)state;
+    struct t t;
+    static const char d[1448];
+    t_init(&t, 0);
+    struct tcp_conn *c = open_ts(&t, 7);
+    uint32_t mss = c->snd_mss;
+    uint32_t seq = c->snd_nxt;
+    assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
+    assert_false(pop(&t));
+    assert_int_equal(ust_send(t.f.s, t.fd, d, mss - 100, MSG_MORE), (ssize_t)(mss - 100));
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, mss);
+    /* The segment is lost: the peer says nothing. It must go again. */
+    ust_time_t t0 = t.f.now;
+    bool again = false;
+    for (;;) {
+        ust_time_t d_at = ust_stack_next_deadline(t.f.s);
+        if (again || d_at > t0 + 10 * UST_SEC)
+            break; /* (the next deadline without a timer: ARP's refresh) */
+        fixture_advance_to(&t.f, d_at);
+        while (pop(&t))
+            again = again || (t.o.th.seq == seq && t.o.len == mss);
+    }
+    assert_true(again);
     t_fini(&t);
 }
 
@@ -1242,6 +1277,7 @@ int main(void)
         cmocka_unit_test(probe_timer_repairs_holes),
         cmocka_unit_test(connection_table_grows),
         cmocka_unit_test(msg_more_holds_a_partial_segment),
+        cmocka_unit_test(msg_more_completed_segment_is_timed),
         cmocka_unit_test(scoreboard),
         cmocka_unit_test(sack_recovery_decisions),
         cmocka_unit_test(sack_blocks_validated),

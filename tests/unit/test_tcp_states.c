@@ -698,7 +698,7 @@ static void data_and_fin_into_time_wait(void **state)
     assert_int_equal(state_of(&t), TCPS_TIME_WAIT);
     const struct tcp_conn *c = tcp_lookup(t.f.s, T_IP_US, t.port, T_IP_PEER, t.pport);
     assert_int_equal(c->delack_at, UST_TIME_NEVER);
-    assert_int_equal(c->rto_at, UST_TIME_NEVER);
+    assert_int_equal(c->timer, TCP_TIMER_IDLE);
     assert_int_equal(tcp_next_deadline(t.f.s), t.f.now + 10 * UST_SEC);
     char buf[8];
     assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 3);
