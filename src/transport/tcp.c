@@ -182,6 +182,7 @@ static struct tcp_conn *conn_new(struct ust_stack *s)
     if (!c)
         return NULL;
     c->cc = s->tcp->default_cc;
+    c->rec = &tcp_newreno_recovery;
     c->rto = (uint32_t)s->cfg.tcp_initial_rto;
     tcp_timer_stop(c);
     c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
@@ -361,6 +362,7 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->rcv_space_at = s->now;
     c->rcv_copied = 0;
     c->ts_ok = c->sack_ok = false;
+    c->rec = &tcp_newreno_recovery; /* until the handshake agrees on SACK */
     c->seg_opts = 0;
     c->ts_offset = (uint32_t)rng_next(&s->rng); /* RFC 7323 5.4, 7.1 */
     c->sb.n = 0;

@@ -73,6 +73,38 @@ struct tcp_cc_ops {
     void (*on_rto)(struct tcp_conn *c);
 };
 
+/* Loss recovery, chosen when the handshake settles whether SACK is in
+ * effect: RFC 6675 with it (tcp_sack.c), RFC 5681 fast retransmit and
+ * RFC 6582 NewReno without (tcp_recovery.c). process_ack() calls these
+ * at the RFC's steps; the congestion control sets the windows they work
+ * with. */
+struct tcp_recovery_ops {
+    const char *name;
+    /* Takes what an ACK reports beyond SEG.ACK (SACK blocks); true when
+     * that tells of data newly received above the cumulative ACK. */
+    bool (*update)(struct tcp_conn *c, const struct tcp_repr *th);
+    /* Whether an ACK that leaves SND.UNA in place is a duplicate (RFC
+     * 5681 2; RFC 6675 2). news: what update() returned. */
+    bool (*is_dupack)(const struct tcp_conn *c, uint32_t seg_len, uint32_t wnd, bool news);
+    /* After every ACK: detect a loss, enter recovery and retransmit
+     * (dup: the ACK was a duplicate, counted in c->dupacks). */
+    void (*detect_loss)(struct ust_stack *s, struct tcp_conn *c, bool dup, bool news);
+    /* In recovery, SND.UNA moved by acked but not past the recovery point. */
+    void (*partial_ack)(struct ust_stack *s, struct tcp_conn *c, uint32_t acked);
+    /* SND.UNA reached the recovery point: recovery ends. */
+    void (*exit)(struct ust_stack *s, struct tcp_conn *c);
+    /* Sends while in recovery instead of tcp_output's loop; NULL: the loop. */
+    void (*output)(struct ust_stack *s, struct tcp_conn *c);
+    /* The probe timer fired: resend a hole at SND.UNA that the ACKs show
+     * lost, instead of probing; false when there is none. NULL: never. */
+    bool (*probe_repair)(struct ust_stack *s, struct tcp_conn *c);
+};
+
+extern const struct tcp_recovery_ops tcp_newreno_recovery;
+extern const struct tcp_recovery_ops tcp_sack_recovery;
+/* The common end of a recovery: the congestion control's window. */
+void tcp_recovery_end(struct tcp_conn *c);
+
 extern const struct tcp_cc_ops tcp_newreno;
 extern const struct tcp_cc_ops tcp_cubic;
 /* The module called name ("newreno"/"reno", "cubic"), or NULL. */
@@ -186,8 +218,9 @@ struct tcp_conn {
     unsigned backoff;          /* consecutive timeouts */
     uint32_t total_retrans;    /* segments sent again (TCP_INFO's tcpi_total_retrans) */
 
-    /* Congestion control. */
+    /* Congestion control and loss recovery. */
     const struct tcp_cc_ops *cc;
+    const struct tcp_recovery_ops *rec; /* tcp_sack_recovery when sack_ok */
     uint32_t cwnd, ssthresh;
     uint32_t bytes_acked;      /* congestion avoidance accumulator (RFC 5681 3.1) */
     unsigned dupacks;
@@ -312,15 +345,6 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 /* RFC 5827 Early Retransmit with SACK: too few segments out for
  * DupThresh, and enough of them SACKed to declare SND.UNA lost. */
 bool tcp_sack_early_lost(const struct tcp_conn *c);
-/* The probe timer fired (tcp_timer.c) with SACKed data above a hole at
- * SND.UNA: the hole is lost (what RACK's reordering timer, RFC 8985 6.2,
- * would decide by now). Enters recovery, or resends it if recovery
- * already sent it once; returns false when there is no such hole. */
-bool tcp_sack_probe_repair(struct ust_stack *s, struct tcp_conn *c);
-/* Loss detected with SACK: enter recovery (RFC 6675 5 (4)) and send. */
-void tcp_sack_enter_recovery(struct ust_stack *s, struct tcp_conn *c);
-/* In recovery: send while cwnd - pipe allows, as NextSeg() picks. */
-void tcp_sack_recovery_output(struct ust_stack *s, struct tcp_conn *c);
 /* Receiver: out-of-order data at seq went into the assembler. */
 void tcp_sack_note(struct tcp_conn *c, uint32_t seq);
 /* The receiver's SACK blocks for the next ACK (up to max): those of the

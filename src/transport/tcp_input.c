@@ -58,8 +58,10 @@ static void negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_
         c->seg_opts = 12;
         c->snd_mss -= 12;
     }
-    if (th->sack_perm && s->cfg.tcp_sack)
+    if (th->sack_perm && s->cfg.tcp_sack) {
         c->sack_ok = true;
+        c->rec = &tcp_sack_recovery;
+    }
 }
 
 /* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
@@ -242,101 +244,101 @@ static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
     tcp_wake(s, c);
 }
 
-/* Records the segment's SACK blocks in the scoreboard (RFC 6675 Update()).
- * Blocks must lie between the cumulative ACK and what was sent; a block
- * at or below the ACK is a duplicate report (RFC 2883) and says nothing
- * new. Returns whether any byte was newly SACKed. */
-static bool sack_update(struct tcp_conn *c, const struct tcp_repr *th)
+/* SND.UNA moves to ack: the send ring lets go of what the peer has. */
+static void take_acked(struct tcp_conn *c, uint32_t ack)
 {
-    uint32_t low = seq_gt(th->ack, c->snd_una) ? th->ack : c->snd_una;
-    uint32_t before = tcp_sb_sacked_above(&c->sb, low);
-    for (unsigned i = 0; i < th->nsack; i++) {
-        uint32_t a = th->sack[i].start, b = th->sack[i].end;
-        if (!seq_lt(a, b) || !seq_gt(b, low) || seq_gt(b, c->snd_max) ||
-            b - a > c->snd_max - c->snd_una)
-            continue;
-        if (seq_lt(a, low))
-            a = low;
-        tcp_sb_add(&c->sb, a, b);
-    }
-    tcp_sb_ack(&c->sb, low);
-    return tcp_sb_sacked_above(&c->sb, low) > before;
+    /* Sequence numbers taken by a FIN are not in the ring. */
+    uint32_t data_acked = ack - c->snd_una;
+    if (c->fin_sent && seq_gt(ack, c->fin_seq))
+        data_acked--;
+    if (data_acked > c->sndq.len)
+        data_acked = (uint32_t)c->sndq.len;
+    ring_consume(&c->sndq, data_acked);
+    c->snd_una = ack;
+    if (seq_lt(c->snd_nxt, c->snd_una))
+        c->snd_nxt = c->snd_una;
+    tcp_sb_ack(&c->sb, ack);
 }
 
-/* Returns false when the segment must be dropped (it acknowledges
+/* An RTT sample from an ACK that moved SND.UNA (RFC 6298 3, RFC 7323 4). */
+static void rtt_from_ack(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th)
+{
+    if (c->rtt_timing && seq_gt(th->ack, c->rtt_seq)) {
+        tcp_rtt_sample(s, c, s->now - c->rtt_start);
+        c->rtt_timing = false;
+        c->rtt_ambiguous = false;
+    } else if (c->rtt_ambiguous && !c->rtt_timing && c->ts_ok && th->has_ts &&
+               seq_ge(th->tsecr, c->rtx_ts)) {
+        /* Karn's rule left nothing to time (a retransmission), but the
+         * echoed timestamp says which transmission this ACK answers
+         * (RFC 7323 4.1). An echo older than the retransmission answers
+         * the original, whose ACK was lost or late: that measures the
+         * loss, not the path (RFC 3522 reads the same sign as a spurious
+         * retransmission), so it is not used. The 1 ms tick is coarser
+         * than the timer above, which is why timestamps only fill in
+         * where that timer cannot. */
+        uint32_t ms = tcp_ts_now(s, c) - th->tsecr;
+        if (ms < 0x7fffffffu / 1000) {
+            tcp_rtt_sample(s, c, (ust_time_t)ms * 1000);
+            c->rtt_ambiguous = false;
+        }
+    }
+}
+
+/* The send window (RFC 9293 3.10.7.4, fifth, ESTABLISHED): taken from the
+ * newest segment, by SND.WL1 and SND.WL2. */
+static void update_window(struct tcp_conn *c, const struct tcp_repr *th, uint32_t wnd)
+{
+    if (!seq_lt(c->snd_wl1, th->seq) && !(c->snd_wl1 == th->seq && seq_le(c->snd_wl2, th->ack)))
+        return;
+    uint32_t old_wnd = c->snd_wnd;
+    c->snd_wnd = wnd;
+    c->snd_wl1 = th->seq;
+    c->snd_wl2 = th->ack;
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
+    /* Leave persist when the window opened. An answer to a probe that
+     * offers the same sliver (too small to send into) keeps the probes
+     * going, backed off. */
+    if (c->snd_wnd > old_wnd && c->timer == TCP_TIMER_PERSIST) {
+        tcp_timer_stop(c);
+        c->backoff = 0;
+    }
+}
+
+/* The ACK field (RFC 9293 3.10.7.4, fifth). Loss recovery is the
+ * connection's tcp_recovery_ops: SACK (RFC 6675) or NewReno (RFC 6582).
+ * Returns false when the segment must be dropped (it acknowledges
  * something not yet sent). */
 static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
 {
     const struct tcp_repr *th = &g->th;
+    const struct tcp_recovery_ops *rec = c->rec;
     uint32_t ack = th->ack;
     /* RFC 7323 2.3: windows are scaled except in segments with SYN. */
     uint32_t wnd = (th->flags & TCP_SYN) ? th->window : (uint32_t)th->window << c->snd_wscale;
     if (seq_gt(ack, c->snd_max)) {
-        /* Acknowledges something not yet sent: ACK and drop. */
+        /* "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
+         * then send an ACK, drop the segment, and return." */
         s->stats.tcp.drop_bad_ack++;
         c->ack_now = true;
         return false;
     }
-    bool sacked_new = c->sack_ok && th->nsack && sack_update(c, th);
+    bool news = rec->update(c, th);
+    bool dup = false;
     if (seq_gt(ack, c->snd_una)) {
+        /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK." */
         uint32_t acked = ack - c->snd_una;
-        /* Sequence numbers taken by a FIN are not in the ring. */
-        uint32_t data_acked = acked;
-        if (c->fin_sent && seq_gt(ack, c->fin_seq))
-            data_acked--;
-        if (data_acked > c->sndq.len)
-            data_acked = (uint32_t)c->sndq.len;
-        ring_consume(&c->sndq, data_acked);
-        c->snd_una = ack;
-        if (seq_lt(c->snd_nxt, c->snd_una))
-            c->snd_nxt = c->snd_una;
-        tcp_sb_ack(&c->sb, ack);
-        if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
-            tcp_rtt_sample(s, c, s->now - c->rtt_start);
-            c->rtt_timing = false;
-            c->rtt_ambiguous = false;
-        } else if (c->rtt_ambiguous && !c->rtt_timing && c->ts_ok && th->has_ts &&
-                   seq_ge(th->tsecr, c->rtx_ts)) {
-            /* Karn's rule left nothing to time (a retransmission), but the
-             * echoed timestamp says which transmission this ACK answers
-             * (RFC 7323 4.1). An echo older than the retransmission
-             * answers the original, whose ACK was lost or late: that
-             * measures the loss, not the path (RFC 3522 reads the same
-             * sign as a spurious retransmission), so it is not used. The
-             * 1 ms tick is coarser than the timer above, which is why
-             * timestamps only fill in where that timer cannot. */
-            uint32_t ms = tcp_ts_now(s, c) - th->tsecr;
-            if (ms < 0x7fffffffu / 1000) {
-                tcp_rtt_sample(s, c, (ust_time_t)ms * 1000);
-                c->rtt_ambiguous = false;
-            }
-        }
+        take_acked(c, ack);
+        rtt_from_ack(s, c, th);
         c->backoff = 0;
-        if (c->in_recovery) {
-            if (seq_ge(ack, c->recover)) {
-                c->in_recovery = false;
-                c->dupacks = 0;
-                c->cc->on_exit_recovery(c);
-                /* With SACK the window leaves recovery at ssthresh, as
-                 * Linux ends its reduction. RFC 6582's min(ssthresh,
-                 * FlightSize + SMSS) is 1 segment when the ACK took
-                 * everything: the peer then holds its delayed ACK for
-                 * that lone segment, and at 1% loss the kernel's 40 ms
-                 * delayed ACKs cut a transfer to a tenth (measured:
-                 * 0.04 against 0.5 Gbit/s with the peer in quickack). */
-                if (c->sack_ok && c->cwnd < c->ssthresh)
-                    c->cwnd = c->ssthresh;
-            } else if (c->sack_ok) {
-                /* RFC 6675 5 (B): a partial ACK only updates the
-                 * scoreboard; tcp_output() sends what pipe allows. */
-            } else {
-                /* RFC 6582 3.2 (5): a partial ACK: the next hole is lost too. */
-                c->cc->on_partial_ack(c, acked);
-                tcp_retransmit_first(s, c);
-            }
-        } else {
+        if (!c->in_recovery) {
             c->dupacks = 0;
             c->cc->on_ack(c, acked, s->now);
+        } else if (seq_ge(ack, c->recover)) {
+            rec->exit(s, c);
+        } else {
+            rec->partial_ack(s, c, acked);
         }
         c->tlp_out = false;
         if (c->snd_una == c->snd_max) {
@@ -347,55 +349,15 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         }
         tcp_wake(s, c);
     } else if (ack == c->snd_una && !(th->flags & (TCP_SYN | TCP_FIN)) &&
-               c->snd_una != c->snd_max &&
-               (c->sack_ok ? sacked_new : g->len == 0 && wnd == c->snd_wnd)) {
-        /* A duplicate ACK: RFC 5681 2, or with SACK one that reports
-         * newly SACKed data (RFC 6675 2). */
+               c->snd_una != c->snd_max && rec->is_dupack(c, g->len, wnd, news)) {
+        /* "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
+         * ignored", but for loss detection (RFC 5681 3.2). */
         s->stats.tcp.dup_acks++;
         c->dupacks++;
-        if (c->sack_ok) {
-            /* Entering recovery is decided below, for every ACK. */
-        } else if (c->in_recovery) {
-            c->cc->on_dupack(c);
-        } else if (c->dupacks == 3 &&
-                   seq_ge(c->snd_una, c->recover)) { /* RFC 6582 4.1: not a stale loss */
-            s->stats.tcp.fast_retransmits++;
-            c->in_recovery = true;
-            c->recover = c->snd_max;
-            c->cc->on_enter_recovery(c);
-            tcp_retransmit_first(s, c);
-        }
+        dup = true;
     }
-    /* RFC 6675 5: loss is declared after DupThresh duplicate ACKs, or
-     * when IsLost(HighACK + 1) says enough arrived above the first hole;
-     * never for losses that predate the last recovery (RFC 6582 4.1:
-     * the ACK must cover more than `recover`, the highest sequence number
-     * sent then; ours is one past it, SND.MAX, so the test is >=. With >,
-     * losing the first segment sent after a recovery waited for the
-     * retransmission timeout: most of the timeouts at 1% loss). With
-     * fewer than four segments out and nothing new to send, RFC 5827's
-     * lower threshold (tcp_sack_early_lost). */
-    if (c->sack_ok && !c->in_recovery && c->snd_una != c->snd_max &&
-        seq_ge(c->snd_una, c->recover) &&
-        (c->dupacks >= 3 ||
-         (sacked_new && (tcp_sack_is_lost(c, c->snd_una) || tcp_sack_early_lost(c)))))
-        tcp_sack_enter_recovery(s, c);
-    /* Window update (RFC 9293 3.10.7.4, fifth, ESTABLISHED). */
-    if (seq_lt(c->snd_wl1, th->seq) || (c->snd_wl1 == th->seq && seq_le(c->snd_wl2, ack))) {
-        uint32_t old_wnd = c->snd_wnd;
-        c->snd_wnd = wnd;
-        c->snd_wl1 = th->seq;
-        c->snd_wl2 = ack;
-        if (c->snd_wnd > c->max_snd_wnd)
-            c->max_snd_wnd = c->snd_wnd;
-        /* Leave persist when the window opened. An answer to a probe
-         * that offers the same sliver (too small to send into) keeps the
-         * probes going, backed off. */
-        if (c->snd_wnd > old_wnd && c->timer == TCP_TIMER_PERSIST) {
-            tcp_timer_stop(c);
-            c->backoff = 0;
-        }
-    }
+    rec->detect_loss(s, c, dup, news);
+    update_window(c, th, wnd);
     return true;
 }
 

@@ -200,8 +200,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             tcp_owe_ack(s, c);
         return;
     }
-    if (c->in_recovery && c->sack_ok) {
-        tcp_sack_recovery_output(s, c); /* RFC 6675: pipe, not flight, decides */
+    if (c->in_recovery && c->rec->output) {
+        c->rec->output(s, c); /* RFC 6675: pipe, not flight, decides */
         tcp_owe_ack(s, c);
         return;
     }

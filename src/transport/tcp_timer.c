@@ -66,7 +66,7 @@ static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
      * retransmission with nothing sent after it, or a loss whose SACKs
      * came while recovery could not start, waited for the timeout: at 1%
      * loss most of ustack -> kernel's remaining timeouts. */
-    if (tcp_sack_probe_repair(s, c)) {
+    if (c->rec->probe_repair && c->rec->probe_repair(s, c)) {
         s->stats.tcp.probe_repairs++;
         tcp_arm_rto(s, c);
         return;
