@@ -312,8 +312,23 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
     /* Without a socket (closed by the application, or never accepted)
      * nobody will look at it again; otherwise the socket keeps the CLOSED
      * connection to report err. */
-    if (c->sk == NULL)
+    if (c->sk != NULL)
+        return;
+    if (s->tcp->timer_pass) { /* the timers' walk still holds it */
+        c->reap_next = s->tcp->reap;
+        s->tcp->reap = c;
+        return;
+    }
+    conn_free(s, c);
+}
+
+void tcp_reap(struct ust_stack *s)
+{
+    while (s->tcp->reap) {
+        struct tcp_conn *c = s->tcp->reap;
+        s->tcp->reap = c->reap_next;
         conn_free(s, c);
+    }
 }
 
 static int bufs_init(struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)

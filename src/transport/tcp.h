@@ -153,6 +153,7 @@ struct tcp_conn {
     struct tcp_conn *hnext;            /* hash chain */
     struct tcp_conn *qnext;            /* listener's SYN or accept queue */
     struct tcp_conn *lnext;            /* the stack's listeners */
+    struct tcp_conn *reap_next;        /* closed during a timer pass (tcp_reap) */
 
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
@@ -272,6 +273,10 @@ struct tcp_stack {
     /* Set while tcp_input finishes a segment: an ACK it owes waits for the
      * end of the poll step (see tcp_owe_ack). */
     bool acks_wait;
+    /* Set while tcp_timer walks the connections: those closed meanwhile
+     * wait in `reap` to be freed when the walk ends. */
+    bool timer_pass;
+    struct tcp_conn *reap;
 };
 
 int tcp_init(struct ust_stack *s);
@@ -395,6 +400,8 @@ void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st);
 /* The connection is over: report err (0 for an orderly end) to its socket
  * and free it unless the socket still holds it. */
 void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err);
+/* Frees the connections closed during the timer pass. */
+void tcp_reap(struct ust_stack *s);
 uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr);
 /* Readiness of a TCP socket, for sock_events(). */
 short tcp_events(const struct tcp_conn *c);

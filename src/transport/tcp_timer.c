@@ -228,54 +228,63 @@ static void time_wait_expire(struct ust_stack *s, struct tcp_conn *c, ust_time_t
         if (c->state == TCPS_TIME_WAIT) {
             if (c->tw_at > now)
                 return;
-            tcp_close_conn(s, c, 0); /* frees only c */
+            tcp_close_conn(s, c, 0);
         }
         c = next;
     }
 }
 
+/* One connection's due deadlines. */
+static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
+{
+    if (c->tw_at <= now) {
+        tcp_close_conn(s, c, 0); /* an orphan gave up waiting in FIN-WAIT-2 */
+        return;
+    }
+    if (c->delack_at <= now) {
+        if (!c->ack_now)
+            s->stats.tcp.delayed_acks++; /* else one owed at once (tcp_owe_ack) */
+        tcp_send_ack(s, c);
+    }
+    if (c->keepalive_at <= now) {
+        if (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT) {
+            c->keepalive_at = UST_TIME_NEVER;
+        } else if (c->keep_probes >= c->keepcnt) {
+            s->stats.tcp.timeouts++;
+            tcp_close_conn(s, c, ETIMEDOUT);
+            return;
+        } else {
+            s->stats.tcp.keepalive_probes++;
+            c->keep_probes++;
+            tcp_send_probe(s, c);
+            c->keepalive_at = now + (ust_time_t)c->keepintvl_s * UST_SEC;
+        }
+    }
+    if (c->timer_at <= now) {
+        enum tcp_timer kind = c->timer;
+        tcp_timer_stop(c);
+        timer_fire(s, c, kind);
+    }
+}
+
+/* One walk of the connections whose deadlines may be due. A connection
+ * closed meanwhile is not freed until the walk ends (tcp_close_conn
+ * hands it to tcp_reap), so the walk goes straight on: restarting it
+ * after every close cost a walk of all connections per timeout. */
 void tcp_timer(struct ust_stack *s, ust_time_t now)
 {
+    s->tcp->timer_pass = true;
     struct tcp_conn *next;
     for (struct tcp_conn *c = s->tcp->all; c; c = next) {
         next = c->next;
         if (c->state == TCPS_TIME_WAIT) {
             time_wait_expire(s, c, now);
-            return;
+            break;
         }
-        if (c->tw_at <= now) {
-            /* An orphan gave up waiting in FIN-WAIT-2. */
-            tcp_close_conn(s, c, 0);
-            next = s->tcp->all; /* the list may have changed: rescan */
-            continue;
-        }
-        if (c->delack_at <= now) {
-            if (!c->ack_now)
-                s->stats.tcp.delayed_acks++; /* else one owed at once (tcp_owe_ack) */
-            tcp_send_ack(s, c);
-        }
-        if (c->keepalive_at <= now) {
-            if (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT) {
-                c->keepalive_at = UST_TIME_NEVER;
-            } else if (c->keep_probes >= c->keepcnt) {
-                s->stats.tcp.timeouts++;
-                tcp_close_conn(s, c, ETIMEDOUT);
-                next = s->tcp->all;
-                continue;
-            } else {
-                s->stats.tcp.keepalive_probes++;
-                c->keep_probes++;
-                tcp_send_probe(s, c);
-                c->keepalive_at = now + (ust_time_t)c->keepintvl_s * UST_SEC;
-            }
-        }
-        if (c->timer_at <= now) {
-            enum tcp_timer kind = c->timer;
-            tcp_timer_stop(c);
-            timer_fire(s, c, kind);
-            next = s->tcp->all; /* timer_fire may have freed c */
-        }
+        conn_timers(s, c, now);
     }
+    s->tcp->timer_pass = false;
+    tcp_reap(s);
 }
 
 ust_time_t tcp_next_deadline(const struct ust_stack *s)
