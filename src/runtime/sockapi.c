@@ -6,7 +6,7 @@
 
 #include "runtime/runtime_priv.h"
 #include "transport/socket.h"
-#include "transport/tcp.h"
+#include "transport/tcp_user.h"
 #include "transport/udp.h"
 #include "ustack/runtime.h"
 #include "ustack/socket.h"
@@ -57,26 +57,60 @@ static ust_time_t deadline_after(ust_time_t timeo)
     return timeo ? ust_clock_now() + timeo : 0;
 }
 
-/* TCP connect: start the handshake; a blocking socket waits for its end. */
+/* One try of a socket call under the lock: its result, or -EAGAIN when
+ * it should be tried again once some socket's readiness has changed. */
+typedef ssize_t (*try_fn)(struct ust_stack *s, struct sock *sk, void *arg);
+
+/* Blocking on top of the non-blocking core: tries the call until it gives
+ * something other than -EAGAIN. A blocking call (wait, with a runtime)
+ * waits on the runtime between tries, until timeo has passed (SO_RCVTIMEO,
+ * SO_SNDTIMEO; 0: no limit), and then tries once more. The socket may be
+ * closed while the caller waits: -EBADF. */
+static ssize_t retry(struct ust_stack *s, struct ust_runtime *rt, int fd, bool wait,
+                     ust_time_t timeo, try_fn fn, void *arg)
+{
+    ust_time_t deadline = deadline_after(timeo);
+    for (;;) {
+        struct sock *sk = sock_get(s, fd);
+        if (!sk)
+            return -EBADF;
+        ssize_t r = fn(s, sk, arg);
+        if (r != -EAGAIN || !wait || !rt)
+            return r;
+        if (!rt_wait(rt, deadline)) {
+            sk = sock_get(s, fd);
+            return sk ? fn(s, sk, arg) : -EBADF;
+        }
+    }
+}
+
+/* Would a call on sk wait (flags: MSG_DONTWAIT)? */
+static bool blocking(const struct ust_runtime *rt, const struct sock *sk, int flags)
+{
+    return rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
+}
+
+/* The end of a TCP handshake: 0, the error that ended it, or -EAGAIN. */
+static ssize_t try_connected(struct ust_stack *s, struct sock *sk, void *arg)
+{
+    (void)s, (void)arg;
+    if (!sk->tcp)
+        return -EBADF;
+    if (tcp_connecting(sk->tcp))
+        return -EAGAIN;
+    return -sock_take_error(sk);
+}
+
+/* TCP connect: start the handshake; a blocking socket waits for its end
+ * (SO_SNDTIMEO bounds the wait: then EINPROGRESS, as Linux). */
 static int stream_connect(struct ust_stack *s, struct ust_runtime *rt, int fd, struct sock *sk,
                           ust_ip4_t a, uint16_t port)
 {
     int r = tcp_connect(s, sk, a, port);
-    if (r != -EINPROGRESS || !rt || (sk->flags & SOCK_F_NONBLOCK))
+    if (r != -EINPROGRESS || !blocking(rt, sk, 0))
         return r;
-    ust_time_t deadline = deadline_after(sk->sndtimeo);
-    for (;;) {
-        struct tcp_conn *c = sk->tcp;
-        if (c && c->state != TCPS_SYN_SENT && c->state != TCPS_SYN_RECEIVED)
-            break;
-        if (!c || !rt_wait(rt, deadline))
-            return c ? -EINPROGRESS : -EBADF; /* SO_SNDTIMEO: as Linux */
-        if (!(sk = sock_get(s, fd)))
-            return -EBADF;
-    }
-    if (sk->so_error)
-        return -sock_take_error(sk);
-    return 0;
+    r = (int)retry(s, rt, fd, true, sk->sndtimeo, try_connected, NULL);
+    return r == -EAGAIN ? -EINPROGRESS : r;
 }
 
 int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
@@ -142,48 +176,34 @@ int ust_listen(struct ust_stack *s, int fd, int backlog)
     return (int)ret(r);
 }
 
+static ssize_t try_accept(struct ust_stack *s, struct sock *sk, void *arg)
+{
+    return tcp_accept(s, sk, (struct tcp_conn **)arg);
+}
+
 int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
         return (int)ret(-EINVAL);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    int r;
     struct tcp_conn *c = NULL;
+    ust_ip4_t ra = 0;
+    uint16_t rp = 0;
+    int r;
     if (!sk)
         r = -EBADF;
     else if (sk->type != SOCK_STREAM)
         r = -EOPNOTSUPP;
-    else {
-        ust_time_t deadline = deadline_after(sk->rcvtimeo);
-        for (;;) {
-            r = tcp_accept(s, sk, &c);
-            if (r != -EAGAIN || !rt || (sk->flags & SOCK_F_NONBLOCK))
-                break;
-            bool woken = rt_wait(rt, deadline);
-            if (!(sk = sock_get(s, fd))) {
-                r = -EBADF;
-                break;
-            }
-            if (!woken) {
-                r = tcp_accept(s, sk, &c);
-                break;
-            }
-        }
-    }
-    ust_ip4_t ra = 0;
-    uint16_t rp = 0;
+    else
+        r = (int)retry(s, rt, fd, blocking(rt, sk, 0), sk->rcvtimeo, try_accept, &c);
     if (r == 0) {
-        int h = sock_open_tcp_for(s, c, (flags & SOCK_NONBLOCK) != 0, sk);
-        if (h < 0) {
-            tcp_send_rst_conn(s, c);
-            tcp_close_conn(s, c, 0);
-            r = h;
-        } else {
-            r = h;
-            ra = c->raddr;
-            rp = c->rport;
-        }
+        /* The listener is still there: retry just returned from it. */
+        r = sock_open_tcp_for(s, c, (flags & SOCK_NONBLOCK) != 0, sock_get(s, fd));
+        if (r < 0)
+            tcp_abort(s, c);
+        else
+            (void)tcp_peer(c, &ra, &rp);
     }
     rt_leave(s, rt);
     if (r >= 0 && addr && len)
@@ -207,6 +227,26 @@ int ust_shutdown(struct ust_stack *s, int fd, int how)
     return (int)ret(r);
 }
 
+/* A TCP send in pieces, as room in the send buffer allows. */
+struct send_args {
+    const uint8_t *buf;
+    size_t len, done;
+    bool more;
+};
+
+static ssize_t try_send(struct ust_stack *s, struct sock *sk, void *arg)
+{
+    struct send_args *a = arg;
+    ssize_t r = tcp_send(s, sk, a->buf + a->done, a->len - a->done, a->more);
+    if (r > 0)
+        a->done += (size_t)r;
+    if (a->len == 0)
+        return r == -EAGAIN ? 0 : r; /* nothing to wait for */
+    if (a->done == a->len)
+        return (ssize_t)a->done;
+    return r < 0 && r != -EAGAIN ? r : -EAGAIN;
+}
+
 ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
                    const struct sockaddr *to, socklen_t tolen)
 {
@@ -222,37 +262,19 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
     ssize_t r;
-    if (!sk)
+    if (!sk) {
         r = -EBADF;
-    else if (sk->type == SOCK_DGRAM)
+    } else if (sk->type == SOCK_DGRAM) {
         r = udp_sendto(s, sk, buf, len, to ? &a : NULL, port); /* never waits */
-    else if (len && !buf)
+    } else if (len && !buf) {
         r = -EFAULT;
-    else {
-        /* TCP: queue everything, waiting for room when blocking. */
-        bool wait = rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
-        ust_time_t deadline = deadline_after(sk->sndtimeo);
-        size_t done = 0;
-        for (;;) {
-            r = tcp_send(s, sk, (const uint8_t *)buf + done, len - done, flags & MSG_MORE);
-            if (r > 0)
-                done += (size_t)r;
-            if (done == len && len > 0)
-                break;
-            if ((r < 0 && r != -EAGAIN) || !wait || len == 0)
-                break;
-            bool woken = rt_wait(rt, deadline);
-            if (!(sk = sock_get(s, fd))) {
-                r = -EBADF;
-                break;
-            }
-            if (!woken)
-                break;
-        }
-        if (done > 0)
-            r = (ssize_t)done; /* a partial write is a success */
-        else if (len == 0 && r == -EAGAIN)
-            r = 0;
+    } else {
+        /* TCP: queue everything, waiting for room when blocking; a
+         * partial write is a success, whatever ended it. */
+        struct send_args sa = {.buf = buf, .len = len, .more = (flags & MSG_MORE) != 0};
+        r = retry(s, rt, fd, blocking(rt, sk, flags), sk->sndtimeo, try_send, &sa);
+        if (sa.done > 0)
+            r = (ssize_t)sa.done;
     }
     rt_leave(s, rt);
     return ret(r);
@@ -261,6 +283,25 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
 ssize_t ust_send(struct ust_stack *s, int fd, const void *buf, size_t len, int flags)
 {
     return ust_sendto(s, fd, buf, len, flags, NULL, 0);
+}
+
+struct recv_args {
+    void *buf;
+    size_t len;
+    int flags;
+    ust_ip4_t addr; /* the sender (UDP) or the peer (TCP) */
+    uint16_t port;
+};
+
+static ssize_t try_recv(struct ust_stack *s, struct sock *sk, void *arg)
+{
+    struct recv_args *a = arg;
+    if (sk->type == SOCK_DGRAM)
+        return udp_recvfrom(s, sk, a->buf, a->len, a->flags, &a->addr, &a->port);
+    ssize_t r = tcp_recv(s, sk, a->buf, a->len, a->flags);
+    if (r >= 0 && sk->tcp)
+        (void)tcp_peer(sk->tcp, &a->addr, &a->port);
+    return r;
 }
 
 ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int flags,
@@ -272,36 +313,13 @@ ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int fla
         return ret(-EFAULT);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
+    struct recv_args ra = {.buf = buf, .len = len, .flags = flags};
     ssize_t r = -EBADF;
-    ust_ip4_t a = 0;
-    uint16_t port = 0;
-    if (sk) {
-        ust_time_t deadline = deadline_after(sk->rcvtimeo);
-        bool wait = rt && !(sk->flags & SOCK_F_NONBLOCK) && !(flags & MSG_DONTWAIT);
-        for (;;) {
-            r = sk->type == SOCK_DGRAM ? udp_recvfrom(s, sk, buf, len, flags, &a, &port)
-                                       : tcp_recv(s, sk, buf, len, flags);
-            if (r != -EAGAIN || !wait)
-                break;
-            bool woken = rt_wait(rt, deadline);
-            if (!(sk = sock_get(s, fd))) {
-                r = -EBADF; /* closed while we waited */
-                break;
-            }
-            if (!woken) { /* SO_RCVTIMEO expired: one last look, then EAGAIN */
-                r = sk->type == SOCK_DGRAM ? udp_recvfrom(s, sk, buf, len, flags, &a, &port)
-                                           : tcp_recv(s, sk, buf, len, flags);
-                break;
-            }
-        }
-        if (r >= 0 && sk && sk->type == SOCK_STREAM && sk->tcp) {
-            a = sk->tcp->raddr;
-            port = sk->tcp->rport;
-        }
-    }
+    if (sk)
+        r = retry(s, rt, fd, blocking(rt, sk, flags), sk->rcvtimeo, try_recv, &ra);
     rt_leave(s, rt);
     if (r >= 0)
-        sin_to(from, fromlen, a, port);
+        sin_to(from, fromlen, ra.addr, ra.port);
     return ret(r);
 }
 
@@ -329,13 +347,9 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
     uint16_t port = 0;
     if (!sk)
         r = -EBADF;
-    else if (peer && sk->type == SOCK_STREAM) {
-        struct tcp_conn *c = sk->tcp;
-        if (!c || c->state == TCPS_CLOSED || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT)
-            r = -ENOTCONN;
-        else
-            a = c->raddr, port = c->rport;
-    } else if (peer && !sk->connected)
+    else if (peer && sk->type == SOCK_STREAM)
+        r = sk->tcp ? tcp_peer(sk->tcp, &a, &port) : -ENOTCONN;
+    else if (peer && !sk->connected)
         r = -ENOTCONN;
     else if (peer)
         a = sk->raddr, port = sk->rport;

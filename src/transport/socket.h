@@ -61,7 +61,6 @@ static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
  * sockets of the same type (and, for TCP, connections whose socket is
  * gone, e.g. in TIME-WAIT). 0, -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
 int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
-int tcp_sock_init(struct ust_stack *s, struct sock *sk);
 /* A socket for an accepted connection, inheriting the listener's options. */
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
                       const struct sock *listener);

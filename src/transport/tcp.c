@@ -1,6 +1,8 @@
-/* TCP connections: the table, initial sequence numbers, and the operations
- * the socket layer calls (RFC 9293 3.10.1-3.10.6: OPEN, SEND, RECEIVE,
- * CLOSE, ABORT). */
+/* TCP connections: the table (a hash by 4-tuple, the list the timers
+ * walk, the listeners), initial sequence numbers (RFC 6528), and a
+ * connection's life from its opening, passive (tcp_new_child) or active
+ * (tcp_open_active), to its end (tcp_close_conn, tcp_conn_free). What
+ * the socket layer calls is in tcp_user.c. */
 #include "transport/tcp.h"
 
 #include <errno.h>
@@ -52,14 +54,12 @@ int tcp_init(struct ust_stack *s)
     return 0;
 }
 
-static void conn_free(struct ust_stack *s, struct tcp_conn *c);
-
 void tcp_fini(struct ust_stack *s)
 {
     if (!s->tcp)
         return;
     while (s->tcp->all)
-        conn_free(s, s->tcp->all);
+        tcp_conn_free(s, s->tcp->all);
     free(s->tcp->hash);
     free(s->tcp);
     s->tcp = NULL;
@@ -176,7 +176,7 @@ uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr)
     return (uint16_t)(mss > 65495 ? 65495 : mss);
 }
 
-static struct tcp_conn *conn_new(struct ust_stack *s)
+struct tcp_conn *tcp_conn_new(struct ust_stack *s)
 {
     struct tcp_conn *c = calloc(1, sizeof(*c));
     if (!c)
@@ -235,7 +235,7 @@ static bool unlink_from(struct tcp_conn **head, struct tcp_conn *c)
     return true;
 }
 
-static void conn_free(struct ust_stack *s, struct tcp_conn *c)
+void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
 {
     /* A listener's children die with it: queued connections are reset. */
     while (c->synq || c->acceptq) {
@@ -247,7 +247,7 @@ static void conn_free(struct ust_stack *s, struct tcp_conn *c)
         ch->parent = NULL;
         if (ch->state != TCPS_CLOSED)
             tcp_send_rst_conn(s, ch);
-        conn_free(s, ch);
+        tcp_conn_free(s, ch);
     }
     if (c->parent) {
         struct tcp_conn *l = c->parent;
@@ -319,7 +319,7 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
         s->tcp->reap = c;
         return;
     }
-    conn_free(s, c);
+    tcp_conn_free(s, c);
 }
 
 void tcp_reap(struct ust_stack *s)
@@ -327,7 +327,7 @@ void tcp_reap(struct ust_stack *s)
     while (s->tcp->reap) {
         struct tcp_conn *c = s->tcp->reap;
         s->tcp->reap = c->reap_next;
-        conn_free(s, c);
+        tcp_conn_free(s, c);
     }
 }
 
@@ -342,14 +342,9 @@ static int bufs_init(struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)
     return 0;
 }
 
-/* With window scaling (RFC 7323) the window reaches 65535 << 14 bytes; the
- * ring is kept to 4 MiB (a peer without scaling sees at most 65535). */
-#define TCP_MAX_RCVBUF (4u << 20)
-static uint32_t rcvbuf_size(uint32_t want) { return want > TCP_MAX_RCVBUF ? TCP_MAX_RCVBUF : want; }
-/* The auto-tuning ceiling: the configured one, within the ring's limit. */
-static uint32_t rcvbuf_max(const struct ust_stack *s, uint32_t cap)
+uint32_t tcp_rcvbuf_max(const struct ust_stack *s, uint32_t cap)
 {
-    uint32_t m = rcvbuf_size(s->cfg.tcp_rcvbuf_max);
+    uint32_t m = tcp_buf_cap(s->cfg.tcp_rcvbuf_max);
     return m > cap ? m : cap;
 }
 
@@ -372,7 +367,7 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
     /* An auto-tuned buffer may grow: offer the shift its ceiling needs. */
-    c->req_wscale = wscale_for(c->rcv_auto ? rcvbuf_max(s, (uint32_t)c->rcvq.cap)
+    c->req_wscale = wscale_for(c->rcv_auto ? tcp_rcvbuf_max(s, (uint32_t)c->rcvq.cap)
                                            : (uint32_t)c->rcvq.cap);
     c->rcv_space_at = s->now;
     c->rcv_copied = 0;
@@ -393,7 +388,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
         s->stats.tcp.drop_backlog++;
         return NULL;
     }
-    struct tcp_conn *c = conn_new(s);
+    struct tcp_conn *c = tcp_conn_new(s);
     if (!c)
         return NULL;
     c->laddr = laddr;
@@ -409,7 +404,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
     c->rcv_auto = l->rcv_auto;
     c->snd_auto = l->snd_auto;
     if (bufs_init(c, (uint32_t)l->sndq.cap, (uint32_t)l->rcvq.cap) != 0) {
-        conn_free(s, c);
+        tcp_conn_free(s, c);
         return NULL;
     }
     start_conn(s, c);
@@ -437,332 +432,21 @@ void tcp_child_established(struct ust_stack *s, struct tcp_conn *c)
     tcp_wake(s, l);
 }
 
-short tcp_events(const struct tcp_conn *c)
+int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf,
+                    ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr, uint16_t rport)
 {
-    if (!c)
-        return POLLHUP;
-    short ev = 0;
-    switch (c->state) {
-    case TCPS_LISTEN:
-        return c->acceptq ? POLLIN : 0;
-    case TCPS_CLOSED:
-        /* Never connected, reset, or timed out: readable (EOF or the
-         * error), writable (the error), hung up. */
-        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR) : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
-    case TCPS_SYN_SENT:
-    case TCPS_SYN_RECEIVED:
-        return 0;
-    default:
-        break;
-    }
-    if (c->rcvq.len > 0 || c->fin_received || c->shut_rd)
-        ev |= POLLIN;
-    if (!c->fin_queued && ring_space(&c->sndq) > 0)
-        ev |= POLLOUT;
-    if (c->fin_received && c->fin_queued)
-        ev |= POLLHUP;
-    return ev;
-}
-
-/* ---- the socket layer's calls ---- */
-
-int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c)
-        return -EINVAL;
-    if (c->state == TCPS_LISTEN) {
-        c->backlog = backlog <= 0 ? 1 : (unsigned)backlog;
-        return 0;
-    }
-    if (c->state != TCPS_CLOSED || c->error)
-        return -EINVAL;
-    if (!sk->lport) {
-        int err = sock_bind_port(s, sk, 0, 0);
-        if (err)
-            return err;
-    }
-    c->laddr = sk->laddr;
-    c->lport = sk->lport;
-    c->backlog = backlog <= 0 ? 1 : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog : (unsigned)backlog;
-    /* The buffers' sizes are what children inherit (rings of size 0 here). */
-    ring_fini(&c->sndq);
-    ring_fini(&c->rcvq);
-    c->sndq.cap = sk->sndbuf;
-    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    c->rcvq.cap = rcvbuf_size(sk->rcvbuf);
-    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.cap;
-    c->state = TCPS_LISTEN;
-    c->lnext = s->tcp->listeners;
-    s->tcp->listeners = c;
-    char a[UST_IP4_STRLEN];
-    debugf(s, "listening on %s:%u, backlog=%u", ust_ip4_format(c->laddr, a), c->lport, c->backlog);
-    return 0;
-}
-
-int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out)
-{
-    struct tcp_conn *l = sk->tcp;
-    if (!l || l->state != TCPS_LISTEN)
-        return -EINVAL;
-    struct tcp_conn *c = l->acceptq;
-    if (!c)
-        return -EAGAIN;
-    l->acceptq = c->qnext;
-    if (!l->acceptq)
-        l->acceptq_tail = NULL;
-    l->accept_qlen--;
-    c->qnext = NULL;
-    c->parent = NULL;
-    (void)s;
-    *out = c;
-    return 0;
-}
-
-int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c)
-        return -EINVAL;
-    switch (c->state) {
-    case TCPS_CLOSED: break;
-    case TCPS_SYN_SENT: return -EALREADY;
-    case TCPS_LISTEN: return -EINVAL;
-    default: return -EISCONN;
-    }
-    if (c->error)
-        return -EISCONN; /* a used socket: Linux wants a new one too */
-    if (port == 0 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
-        return addr == 0 || port == 0 ? -EINVAL : -ENETUNREACH;
-    ust_ip4_t src = sk->laddr ? sk->laddr : ipv4_source_for(s, addr);
-    if (src == 0)
-        return -ENETUNREACH;
-    if (!sk->lport) {
-        int err = sock_bind_port(s, sk, 0, 0);
-        if (err)
-            return err;
-    }
-    if (tcp_lookup(s, src, sk->lport, addr, port))
-        return -EADDRNOTAVAIL;
-    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > rcvbuf_size(sk->rcvbuf);
-    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    if (bufs_init(c, sk->sndbuf, rcvbuf_size(sk->rcvbuf)) != 0)
+    if (bufs_init(c, sndbuf, rcvbuf) != 0)
         return -ENOBUFS;
-    sk->laddr = src;
-    c->laddr = src;
-    c->lport = sk->lport;
-    c->raddr = addr;
-    c->rport = port;
+    c->laddr = laddr;
+    c->lport = lport;
+    c->raddr = raddr;
+    c->rport = rport;
     start_conn(s, c);
     hash_insert(s, c);
     c->state = TCPS_SYN_SENT;
     s->stats.tcp.active_opens++;
     char a[UST_IP4_STRLEN];
-    debugf(s, "%u->%s:%u: connecting", c->lport, ust_ip4_format(addr, a), port);
+    debugf(s, "%u->%s:%u: connecting", c->lport, ust_ip4_format(raddr, a), rport);
     tcp_send_syn(s, c);
-    return -EINPROGRESS;
-}
-
-/* Send-buffer auto-tuning: the buffer holds everything in flight plus
- * what waits, so it must outgrow the window the congestion control and
- * the peer allow, or it caps the rate below both. When the application
- * finds it full, it grows to twice that window, up to cfg.tcp_sndbuf_max,
- * unless the application sized it (SO_SNDBUF). */
-static void sndbuf_autotune(struct ust_stack *s, struct tcp_conn *c)
-{
-    if (!c->snd_auto)
-        return;
-    uint32_t wnd = c->cwnd < c->max_snd_wnd ? c->cwnd : c->max_snd_wnd;
-    uint64_t want = 2 * (uint64_t)wnd;
-    if (want <= c->sndq.cap)
-        return;
-    if (want < 2 * (uint64_t)c->sndq.cap)
-        want = 2 * (uint64_t)c->sndq.cap; /* in doublings: each growth copies */
-    uint64_t max = s->cfg.tcp_sndbuf_max > TCP_MAX_RCVBUF ? TCP_MAX_RCVBUF : s->cfg.tcp_sndbuf_max;
-    if (want > max)
-        want = max;
-    if (want <= c->sndq.cap || ring_grow(&c->sndq, (size_t)want) != 0)
-        return;
-    s->stats.tcp.sndbuf_grown++;
-    debugf(s, "%u->%u: send buffer grown to %llu bytes", c->lport, c->rport,
-           (unsigned long long)want);
-}
-
-ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len, bool more)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c)
-        return -EPIPE;
-    if (c->error) {
-        int e = c->error;
-        c->error = 0;
-        sk->so_error = 0;
-        return e == ECONNRESET || e == ETIMEDOUT || e == ECONNREFUSED ? -e : -EPIPE;
-    }
-    switch (c->state) {
-    case TCPS_ESTABLISHED:
-    case TCPS_CLOSE_WAIT:
-        break;
-    case TCPS_SYN_SENT:
-    case TCPS_SYN_RECEIVED:
-        return -EAGAIN; /* not yet: a blocking caller waits */
-    case TCPS_CLOSED:
-    case TCPS_LISTEN:
-        return c->iss ? -EPIPE : -ENOTCONN;
-    default:
-        return -EPIPE;
-    }
-    if (c->fin_queued)
-        return -EPIPE;
-    if (ring_space(&c->sndq) < len)
-        sndbuf_autotune(s, c);
-    size_t n = ring_write(&c->sndq, buf, len);
-    if (n == 0)
-        return -EAGAIN;
-    c->more = more;
-    tcp_output(s, c);
-    return (ssize_t)n;
-}
-
-/* Receive-buffer auto-tuning (in the manner of Linux's dynamic right-
- * sizing): what the application reads in one round trip is what the path
- * delivers; the window must be about twice that for the sender's window
- * to keep growing, so the buffer grows whenever it is smaller, up to
- * cfg.tcp_rcvbuf_max. A buffer the application sized (SO_RCVBUF) is left
- * alone. The round trip is the handshake's or the data's, at least 1 ms:
- * a shorter interval only makes the estimate lower. */
-static void rcvbuf_autotune(struct ust_stack *s, struct tcp_conn *c, uint32_t n)
-{
-    if (!c->rcv_auto)
-        return;
-    c->rcv_copied += n;
-    ust_time_t rtt = c->rtt_valid ? c->srtt : 100 * UST_MS;
-    if (rtt < UST_MS)
-        rtt = UST_MS;
-    if (s->now - c->rcv_space_at < rtt)
-        return;
-    uint64_t want = 2 * (uint64_t)c->rcv_copied + 16 * (uint64_t)c->snd_mss;
-    c->rcv_copied = 0;
-    c->rcv_space_at = s->now;
-    if (want <= c->rcvq.cap)
-        return;
-    uint32_t max = rcvbuf_max(s, (uint32_t)c->rcvq.cap);
-    uint64_t cap = want > 2 * (uint64_t)c->rcvq.cap ? want : 2 * (uint64_t)c->rcvq.cap;
-    if (cap > max)
-        cap = max;
-    if (cap <= c->rcvq.cap || ring_grow(&c->rcvq, (size_t)cap) != 0)
-        return;
-    s->stats.tcp.rcvbuf_grown++;
-    debugf(s, "%u->%u: receive buffer grown to %llu bytes", c->lport, c->rport,
-           (unsigned long long)cap);
-}
-
-ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c)
-        return 0;
-    if (c->rcvq.len == 0) {
-        if (c->error) {
-            int e = c->error;
-            c->error = 0;
-            sk->so_error = 0;
-            return -e;
-        }
-        if (c->fin_received || c->shut_rd)
-            return 0; /* end of stream */
-        switch (c->state) {
-        case TCPS_CLOSED:
-            return c->iss ? 0 : -ENOTCONN;
-        case TCPS_LISTEN:
-            return -ENOTCONN;
-        default:
-            return -EAGAIN;
-        }
-    }
-    uint32_t before = tcp_rcv_window(c);
-    size_t n = ring_peek(&c->rcvq, 0, buf, len);
-    if (!(flags & MSG_PEEK)) {
-        ring_consume(&c->rcvq, n);
-        rcvbuf_autotune(s, c, (uint32_t)n);
-        /* The window opened: tell the peer if it matters (RFC 1122
-         * 4.2.3.3: by at least min(rcvbuf/2, MSS)). */
-        uint32_t after = tcp_rcv_window(c);
-        if (after > before && c->state != TCPS_CLOSED && !c->fin_received &&
-            (before < c->snd_mss || after - before >= c->snd_mss))
-            tcp_send_ack(s, c);
-    }
-    return (ssize_t)n;
-}
-
-int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT ||
-        (c->state == TCPS_CLOSED && !c->iss))
-        return -ENOTCONN;
-    if (how == SHUT_RD || how == SHUT_RDWR) {
-        c->shut_rd = true;
-        ring_consume(&c->rcvq, c->rcvq.len);
-    }
-    if ((how == SHUT_WR || how == SHUT_RDWR) && !c->fin_queued) {
-        c->fin_queued = true;
-        if (c->state == TCPS_ESTABLISHED)
-            tcp_set_state(s, c, TCPS_FIN_WAIT_1);
-        else if (c->state == TCPS_CLOSE_WAIT)
-            tcp_set_state(s, c, TCPS_LAST_ACK);
-        tcp_output(s, c);
-    }
-    tcp_wake(s, c);
-    return 0;
-}
-
-void tcp_release(struct ust_stack *s, struct sock *sk)
-{
-    struct tcp_conn *c = sk->tcp;
-    if (!c)
-        return;
-    sk->tcp = NULL;
-    c->sk = NULL;
-    switch (c->state) {
-    case TCPS_CLOSED:
-    case TCPS_LISTEN:
-    case TCPS_SYN_SENT:
-        conn_free(s, c);
-        return;
-    case TCPS_TIME_WAIT:
-        return; /* runs its course */
-    default:
-        break;
-    }
-    /* RFC 1122 4.2.2.13 / RFC 2525: closing with unread data, or with
-     * SO_LINGER set to zero, aborts with a RST. */
-    if (c->rcvq.len > 0 || (sk->linger_on && sk->linger_s == 0)) {
-        s->stats.tcp.aborts++;
-        tcp_send_rst_conn(s, c);
-        tcp_close_conn(s, c, 0);
-        return;
-    }
-    if (!c->fin_queued) {
-        c->fin_queued = true;
-        /* SYN-RECEIVED stays until our SYN is acknowledged; sync_input()
-         * then moves on to FIN-WAIT-1 and the FIN goes out. */
-        if (c->state == TCPS_ESTABLISHED)
-            tcp_set_state(s, c, TCPS_FIN_WAIT_1);
-        else if (c->state == TCPS_CLOSE_WAIT)
-            tcp_set_state(s, c, TCPS_LAST_ACK);
-    }
-    tcp_output(s, c);
-    if (c->state == TCPS_FIN_WAIT_2)
-        c->tw_at = s->now + s->cfg.tcp_fin_timeout; /* orphaned: do not wait forever */
-}
-
-int tcp_sock_init(struct ust_stack *s, struct sock *sk)
-{
-    struct tcp_conn *c = conn_new(s);
-    if (!c)
-        return -ENOMEM;
-    c->sk = sk;
-    sk->tcp = c;
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "core/ring.h"
 #include "core/stack_priv.h"
 #include "transport/tcp_seq.h"
+#include "transport/tcp_user.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
@@ -386,16 +387,24 @@ void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
 /* (Re)starts TIME-WAIT's 2*MSL: the connection moves to the list's tail. */
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);
 
-/* ---- tcp.c ---- */
+/* ---- tcp.c: the connection table and a connection's life ---- */
 struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr,
                             uint16_t rport);
 struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport);
+/* A new connection, CLOSED, in the stack's list (not in the table). */
+struct tcp_conn *tcp_conn_new(struct ust_stack *s);
+/* Frees c, unlinking it from every list (a listener's children are reset). */
+void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c);
 /* A child of listener l for the SYN described (SYN-RECEIVED), or NULL when
  * the backlog is full. */
 struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
                                uint16_t lport, ust_ip4_t raddr, uint16_t rport);
 /* SYN-RECEIVED child became ESTABLISHED: move it to the accept queue. */
 void tcp_child_established(struct ust_stack *s, struct tcp_conn *c);
+/* Active open (RFC 9293 3.10.1): c gets its buffers, the 4-tuple and an
+ * ISS, enters the table and sends its SYN (SYN-SENT). 0 or -ENOBUFS. */
+int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf,
+                    ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr, uint16_t rport);
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st);
 /* The connection is over: report err (0 for an orderly end) to its socket
  * and free it unless the socket still holds it. */
@@ -403,26 +412,15 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err);
 /* Frees the connections closed during the timer pass. */
 void tcp_reap(struct ust_stack *s);
 uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr);
-/* Readiness of a TCP socket, for sock_events(). */
-short tcp_events(const struct tcp_conn *c);
 /* Something the socket's waiters care about changed. */
 void tcp_wake(struct ust_stack *s, struct tcp_conn *c);
 
-/* What the socket layer calls (all -errno). */
-int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog);
-/* 0: a connection, *out set (its socket not yet created); -EAGAIN. */
-int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out);
-int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
-#define TCP_CORK_MAX (200 * UST_MS) /* MSG_MORE holds a partial segment at most this long */
-
-/* Queues data and sends what may go. more: MSG_MORE, the application has
- * more to send, so a partial last segment waits for it (for shutdown or
- * close, or TCP_CORK_MAX at most). */
-ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len, bool more);
-ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags);
-int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how);
-/* The socket is closed: orderly close, or abort (RST) when data is unread
- * or linger 0 is set. */
-void tcp_release(struct ust_stack *s, struct sock *sk);
+/* With window scaling (RFC 7323) a window reaches 65535 << 14 bytes; the
+ * rings are kept to 4 MiB (a peer without scaling sees at most 65535). */
+#define TCP_MAX_BUF (4u << 20)
+static inline uint32_t tcp_buf_cap(uint32_t want) { return want > TCP_MAX_BUF ? TCP_MAX_BUF : want; }
+/* The receive buffer's auto-tuning ceiling: the configured one, within
+ * TCP_MAX_BUF, and never below the buffer's size now (cap). */
+uint32_t tcp_rcvbuf_max(const struct ust_stack *s, uint32_t cap);
 
 #endif

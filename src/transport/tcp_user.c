@@ -1,0 +1,352 @@
+/* What the socket layer calls (RFC 9293 3.9.1, the user/TCP interface:
+ * OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS), and the send and receive
+ * buffers' auto-tuning those calls drive. The connection table and a
+ * connection's life are in tcp.c. */
+#include "transport/tcp_user.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "net/ipv4.h"
+#include "transport/socket.h"
+#include "transport/tcp.h"
+
+short tcp_events(const struct tcp_conn *c)
+{
+    if (!c)
+        return POLLHUP;
+    short ev = 0;
+    switch (c->state) {
+    case TCPS_LISTEN:
+        return c->acceptq ? POLLIN : 0;
+    case TCPS_CLOSED:
+        /* Never connected, reset, or timed out: readable (EOF or the
+         * error), writable (the error), hung up. */
+        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR) : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
+    case TCPS_SYN_SENT:
+    case TCPS_SYN_RECEIVED:
+        return 0;
+    default:
+        break;
+    }
+    if (c->rcvq.len > 0 || c->fin_received || c->shut_rd)
+        ev |= POLLIN;
+    if (!c->fin_queued && ring_space(&c->sndq) > 0)
+        ev |= POLLOUT;
+    if (c->fin_received && c->fin_queued)
+        ev |= POLLHUP;
+    return ev;
+}
+
+int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c)
+        return -EINVAL;
+    if (c->state == TCPS_LISTEN) {
+        c->backlog = backlog <= 0 ? 1 : (unsigned)backlog;
+        return 0;
+    }
+    if (c->state != TCPS_CLOSED || c->error)
+        return -EINVAL;
+    if (!sk->lport) {
+        int err = sock_bind_port(s, sk, 0, 0);
+        if (err)
+            return err;
+    }
+    c->laddr = sk->laddr;
+    c->lport = sk->lport;
+    c->backlog = backlog <= 0 ? 1 : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog : (unsigned)backlog;
+    /* The buffers' sizes are what children inherit (rings of size 0 here). */
+    ring_fini(&c->sndq);
+    ring_fini(&c->rcvq);
+    c->sndq.cap = sk->sndbuf;
+    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
+    c->rcvq.cap = tcp_buf_cap(sk->rcvbuf);
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.cap;
+    c->state = TCPS_LISTEN;
+    c->lnext = s->tcp->listeners;
+    s->tcp->listeners = c;
+    char a[UST_IP4_STRLEN];
+    debugf(s, "listening on %s:%u, backlog=%u", ust_ip4_format(c->laddr, a), c->lport, c->backlog);
+    return 0;
+}
+
+int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out)
+{
+    struct tcp_conn *l = sk->tcp;
+    if (!l || l->state != TCPS_LISTEN)
+        return -EINVAL;
+    struct tcp_conn *c = l->acceptq;
+    if (!c)
+        return -EAGAIN;
+    l->acceptq = c->qnext;
+    if (!l->acceptq)
+        l->acceptq_tail = NULL;
+    l->accept_qlen--;
+    c->qnext = NULL;
+    c->parent = NULL;
+    (void)s;
+    *out = c;
+    return 0;
+}
+
+int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c)
+        return -EINVAL;
+    switch (c->state) {
+    case TCPS_CLOSED: break;
+    case TCPS_SYN_SENT: return -EALREADY;
+    case TCPS_LISTEN: return -EINVAL;
+    default: return -EISCONN;
+    }
+    if (c->error)
+        return -EISCONN; /* a used socket: Linux wants a new one too */
+    if (port == 0 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
+        return addr == 0 || port == 0 ? -EINVAL : -ENETUNREACH;
+    ust_ip4_t src = sk->laddr ? sk->laddr : ipv4_source_for(s, addr);
+    if (src == 0)
+        return -ENETUNREACH;
+    if (!sk->lport) {
+        int err = sock_bind_port(s, sk, 0, 0);
+        if (err)
+            return err;
+    }
+    if (tcp_lookup(s, src, sk->lport, addr, port))
+        return -EADDRNOTAVAIL;
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > tcp_buf_cap(sk->rcvbuf);
+    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
+    int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), src, sk->lport, addr, port);
+    if (err)
+        return err;
+    sk->laddr = src;
+    return -EINPROGRESS;
+}
+
+/* Send-buffer auto-tuning: the buffer holds everything in flight plus
+ * what waits, so it must outgrow the window the congestion control and
+ * the peer allow, or it caps the rate below both. When the application
+ * finds it full, it grows to twice that window, up to cfg.tcp_sndbuf_max,
+ * unless the application sized it (SO_SNDBUF). */
+static void sndbuf_autotune(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (!c->snd_auto)
+        return;
+    uint32_t wnd = c->cwnd < c->max_snd_wnd ? c->cwnd : c->max_snd_wnd;
+    uint64_t want = 2 * (uint64_t)wnd;
+    if (want <= c->sndq.cap)
+        return;
+    if (want < 2 * (uint64_t)c->sndq.cap)
+        want = 2 * (uint64_t)c->sndq.cap; /* in doublings: each growth copies */
+    uint64_t max = s->cfg.tcp_sndbuf_max > TCP_MAX_BUF ? TCP_MAX_BUF : s->cfg.tcp_sndbuf_max;
+    if (want > max)
+        want = max;
+    if (want <= c->sndq.cap || ring_grow(&c->sndq, (size_t)want) != 0)
+        return;
+    s->stats.tcp.sndbuf_grown++;
+    debugf(s, "%u->%u: send buffer grown to %llu bytes", c->lport, c->rport,
+           (unsigned long long)want);
+}
+
+ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t len, bool more)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c)
+        return -EPIPE;
+    if (c->error) {
+        int e = c->error;
+        c->error = 0;
+        sk->so_error = 0;
+        return e == ECONNRESET || e == ETIMEDOUT || e == ECONNREFUSED ? -e : -EPIPE;
+    }
+    switch (c->state) {
+    case TCPS_ESTABLISHED:
+    case TCPS_CLOSE_WAIT:
+        break;
+    case TCPS_SYN_SENT:
+    case TCPS_SYN_RECEIVED:
+        return -EAGAIN; /* not yet: a blocking caller waits */
+    case TCPS_CLOSED:
+    case TCPS_LISTEN:
+        return c->iss ? -EPIPE : -ENOTCONN;
+    default:
+        return -EPIPE;
+    }
+    if (c->fin_queued)
+        return -EPIPE;
+    if (ring_space(&c->sndq) < len)
+        sndbuf_autotune(s, c);
+    size_t n = ring_write(&c->sndq, buf, len);
+    if (n == 0)
+        return -EAGAIN;
+    c->more = more;
+    tcp_output(s, c);
+    return (ssize_t)n;
+}
+
+/* Receive-buffer auto-tuning (in the manner of Linux's dynamic right-
+ * sizing): what the application reads in one round trip is what the path
+ * delivers; the window must be about twice that for the sender's window
+ * to keep growing, so the buffer grows whenever it is smaller, up to
+ * cfg.tcp_rcvbuf_max. A buffer the application sized (SO_RCVBUF) is left
+ * alone. The round trip is the handshake's or the data's, at least 1 ms:
+ * a shorter interval only makes the estimate lower. */
+static void rcvbuf_autotune(struct ust_stack *s, struct tcp_conn *c, uint32_t n)
+{
+    if (!c->rcv_auto)
+        return;
+    c->rcv_copied += n;
+    ust_time_t rtt = c->rtt_valid ? c->srtt : 100 * UST_MS;
+    if (rtt < UST_MS)
+        rtt = UST_MS;
+    if (s->now - c->rcv_space_at < rtt)
+        return;
+    uint64_t want = 2 * (uint64_t)c->rcv_copied + 16 * (uint64_t)c->snd_mss;
+    c->rcv_copied = 0;
+    c->rcv_space_at = s->now;
+    if (want <= c->rcvq.cap)
+        return;
+    uint32_t max = tcp_rcvbuf_max(s, (uint32_t)c->rcvq.cap);
+    uint64_t cap = want > 2 * (uint64_t)c->rcvq.cap ? want : 2 * (uint64_t)c->rcvq.cap;
+    if (cap > max)
+        cap = max;
+    if (cap <= c->rcvq.cap || ring_grow(&c->rcvq, (size_t)cap) != 0)
+        return;
+    s->stats.tcp.rcvbuf_grown++;
+    debugf(s, "%u->%u: receive buffer grown to %llu bytes", c->lport, c->rport,
+           (unsigned long long)cap);
+}
+
+ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, int flags)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c)
+        return 0;
+    if (c->rcvq.len == 0) {
+        if (c->error) {
+            int e = c->error;
+            c->error = 0;
+            sk->so_error = 0;
+            return -e;
+        }
+        if (c->fin_received || c->shut_rd)
+            return 0; /* end of stream */
+        switch (c->state) {
+        case TCPS_CLOSED:
+            return c->iss ? 0 : -ENOTCONN;
+        case TCPS_LISTEN:
+            return -ENOTCONN;
+        default:
+            return -EAGAIN;
+        }
+    }
+    uint32_t before = tcp_rcv_window(c);
+    size_t n = ring_peek(&c->rcvq, 0, buf, len);
+    if (!(flags & MSG_PEEK)) {
+        ring_consume(&c->rcvq, n);
+        rcvbuf_autotune(s, c, (uint32_t)n);
+        /* The window opened: tell the peer if it matters (RFC 1122
+         * 4.2.3.3: by at least min(rcvbuf/2, MSS)). */
+        uint32_t after = tcp_rcv_window(c);
+        if (after > before && c->state != TCPS_CLOSED && !c->fin_received &&
+            (before < c->snd_mss || after - before >= c->snd_mss))
+            tcp_send_ack(s, c);
+    }
+    return (ssize_t)n;
+}
+
+int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT ||
+        (c->state == TCPS_CLOSED && !c->iss))
+        return -ENOTCONN;
+    if (how == SHUT_RD || how == SHUT_RDWR) {
+        c->shut_rd = true;
+        ring_consume(&c->rcvq, c->rcvq.len);
+    }
+    if ((how == SHUT_WR || how == SHUT_RDWR) && !c->fin_queued) {
+        c->fin_queued = true;
+        if (c->state == TCPS_ESTABLISHED)
+            tcp_set_state(s, c, TCPS_FIN_WAIT_1);
+        else if (c->state == TCPS_CLOSE_WAIT)
+            tcp_set_state(s, c, TCPS_LAST_ACK);
+        tcp_output(s, c);
+    }
+    tcp_wake(s, c);
+    return 0;
+}
+
+void tcp_release(struct ust_stack *s, struct sock *sk)
+{
+    struct tcp_conn *c = sk->tcp;
+    if (!c)
+        return;
+    sk->tcp = NULL;
+    c->sk = NULL;
+    switch (c->state) {
+    case TCPS_CLOSED:
+    case TCPS_LISTEN:
+    case TCPS_SYN_SENT:
+        tcp_conn_free(s, c);
+        return;
+    case TCPS_TIME_WAIT:
+        return; /* runs its course */
+    default:
+        break;
+    }
+    /* RFC 1122 4.2.2.13 / RFC 2525: closing with unread data, or with
+     * SO_LINGER set to zero, aborts with a RST. */
+    if (c->rcvq.len > 0 || (sk->linger_on && sk->linger_s == 0)) {
+        s->stats.tcp.aborts++;
+        tcp_send_rst_conn(s, c);
+        tcp_close_conn(s, c, 0);
+        return;
+    }
+    if (!c->fin_queued) {
+        c->fin_queued = true;
+        /* SYN-RECEIVED stays until our SYN is acknowledged; sync_input()
+         * then moves on to FIN-WAIT-1 and the FIN goes out. */
+        if (c->state == TCPS_ESTABLISHED)
+            tcp_set_state(s, c, TCPS_FIN_WAIT_1);
+        else if (c->state == TCPS_CLOSE_WAIT)
+            tcp_set_state(s, c, TCPS_LAST_ACK);
+    }
+    tcp_output(s, c);
+    if (c->state == TCPS_FIN_WAIT_2)
+        c->tw_at = s->now + s->cfg.tcp_fin_timeout; /* orphaned: do not wait forever */
+}
+
+int tcp_sock_init(struct ust_stack *s, struct sock *sk)
+{
+    struct tcp_conn *c = tcp_conn_new(s);
+    if (!c)
+        return -ENOMEM;
+    c->sk = sk;
+    sk->tcp = c;
+    return 0;
+}
+
+void tcp_abort(struct ust_stack *s, struct tcp_conn *c)
+{
+    tcp_send_rst_conn(s, c);
+    tcp_close_conn(s, c, 0);
+}
+
+bool tcp_connecting(const struct tcp_conn *c)
+{
+    return c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
+}
+
+int tcp_peer(const struct tcp_conn *c, ust_ip4_t *addr, uint16_t *port)
+{
+    *addr = c->raddr;
+    *port = c->rport;
+    if (c->state == TCPS_CLOSED || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT)
+        return -ENOTCONN;
+    return 0;
+}
