@@ -4,8 +4,8 @@
  * a system call itself. Time is passed in (`now`, monotonic microseconds),
  * frames come in through ust_stack_input() or a device's receive hook during
  * ust_stack_poll(), and leave through the devices' transmit hooks. A stack is
- * not thread-safe: one thread drives it (the runtime of a later release adds
- * locking around it). */
+ * not thread-safe: one thread drives it, or a runtime (ustack/runtime.h)
+ * does, with a lock that every socket call takes. */
 #ifndef USTACK_STACK_H
 #define USTACK_STACK_H
 

@@ -1,6 +1,6 @@
 /* The socket table: handles with generations, options, readiness. The
- * protocol-specific parts live in udp.c (and tcp*.c later). Everything here
- * is sans-I/O and non-blocking; blocking is the runtime's business. */
+ * protocol-specific parts live in udp.c and tcp_user.c. Everything here is
+ * sans-I/O and non-blocking; blocking is the runtime's business. */
 #ifndef USTACK_TRANSPORT_SOCKET_H
 #define USTACK_TRANSPORT_SOCKET_H
 

@@ -83,10 +83,10 @@ static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct i
         return; /* backlog full: drop, the peer retries */
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
-    /* The right edge starts at rcv_nxt. Left at 0 (calloc), it reads as
-     * up to 2^31 ahead for half of all ISNs, and xmit() only ever moves it
-     * forward: the acceptance window then spans ~2^31 (any blind segment
-     * is in window) and receiver SWS avoidance is off. */
+    /* The right edge starts at rcv_nxt. xmit() only ever moves it
+     * forward, so a stale edge (0 would read as up to 2^31 ahead for half
+     * of all ISNs) would open the acceptance window to any blind segment
+     * and turn receiver SWS avoidance off. */
     c->rcv_adv = c->rcv_nxt;
     negotiate(s, c, th); /* the SYN's own window is never scaled */
     c->snd_wnd = th->window;
@@ -138,7 +138,7 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
         }
         c->rtt_timing = false;
         /* RFC 6298 5.7: the SYN timed out and no RTT was measured, so the
-         * RTO MUST be 3 s when data starts (fixed: it stayed at 1 s). */
+         * RTO MUST be 3 s when data starts. */
         if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
             c->rto = 3 * UST_SEC;
         c->backoff = 0;
@@ -380,8 +380,8 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     if (c->state == TCPS_SYN_RECEIVED && (th->flags & TCP_SYN) && th->seq == c->irs) {
         /* The peer's SYN again: it sits just left of the window, so the
          * check below would drop it and answer a bare ACK, which a peer in
-         * SYN-SENT ignores (the branch meant for it below was dead).
-         * Without ACK: our SYN-ACK was lost, send it again. With an
+         * SYN-SENT ignores. Without ACK: our SYN-ACK was lost, send it
+         * again. With an
          * acceptable ACK: the SYN-ACK of a simultaneous open (RFC 9293
          * figure 8, line 6), which completes the handshake: take it as the
          * ACK it carries. */
@@ -492,17 +492,15 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         if (c->parent)
             tcp_child_established(s, c);
         /* Closed or shut down while SYN-RECEIVED (a simultaneous open):
-         * the FIN was queued for now (RFC 9293 3.10.4), not sent
-         * (fixed: it went to FIN-WAIT-1 with the SYN unacknowledged, and
-         * a retransmission then sent a FIN in the SYN's sequence number;
-         * shutdown() left it ESTABLISHED with its FIN sent). */
+         * the FIN was queued for now (RFC 9293 3.10.4), not sent, since
+         * our SYN still held its sequence number; it goes now. */
         if (c->fin_queued)
             tcp_set_state(s, c, TCPS_FIN_WAIT_1);
     }
     if (!process_ack(s, c, g)) {
         /* RFC 9293 3.10.7.4 fifth: "If the ACK acks something not yet
          * sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment,
-         * and return." Going on took its data and FIN (fixed: it did). */
+         * and return": its data and FIN are not taken either. */
         tcp_output(s, c);
         return;
     }
@@ -550,10 +548,11 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
             }
             ack_at_once = receive_data(s, c, g);
             /* Every segment counts one, so every second one is ACKed at
-             * once (RFC 9293 3.8.6.3, SHLD-19). A small one used to count
-             * two, which ACKed every small segment at once: no delayed
-             * ACK (SHLD-18) for exactly the request/response traffic it
-             * exists for (RFC 1122 4.2.3.2: let the response carry it). */
+             * once (RFC 9293 3.8.6.3, SHLD-19), small ones too: counting
+             * a small one as two would ACK each at once, and so never
+             * delay an ACK (SHLD-18) for the request/response traffic
+             * that delay exists for (RFC 1122 4.2.3.2: let the response
+             * carry it). */
             c->segs_unacked++;
             break;
         default:
