@@ -206,9 +206,10 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
             return 0; /* accepted and meaningless, as on Linux */
         sk->tcp->keepalive = v != 0;
         if (v && (sk->tcp->state == TCPS_ESTABLISHED || sk->tcp->state == TCPS_CLOSE_WAIT))
-            sk->tcp->keepalive_at = s->now + (ust_time_t)sk->tcp->keepidle_s * UST_SEC;
+            tcp_set_deadline(s, sk->tcp, &sk->tcp->keepalive_at,
+                             s->now + (ust_time_t)sk->tcp->keepidle_s * UST_SEC);
         else if (!v)
-            sk->tcp->keepalive_at = UST_TIME_NEVER;
+            tcp_set_deadline(s, sk->tcp, &sk->tcp->keepalive_at, UST_TIME_NEVER);
         return 0;
     case SO_LINGER: {
         struct linger l;

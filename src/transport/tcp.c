@@ -61,6 +61,7 @@ void tcp_fini(struct ust_stack *s)
     while (s->tcp->all)
         tcp_conn_free(s, s->tcp->all);
     free(s->tcp->hash);
+    free(s->tcp->heap);
     free(s->tcp);
     s->tcp = NULL;
 }
@@ -178,14 +179,15 @@ uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr)
 
 struct tcp_conn *tcp_conn_new(struct ust_stack *s)
 {
+    if (tcp_heap_reserve(s) != 0)
+        return NULL;
     struct tcp_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     c->cc = s->tcp->default_cc;
     c->rec = &tcp_newreno_recovery;
     c->rto = (uint32_t)s->cfg.tcp_initial_rto;
-    tcp_timer_stop(c);
-    c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
+    c->timer_at = c->delack_at = c->keepalive_at = c->tw_at = c->due = UST_TIME_NEVER;
     c->keepidle_s = 7200;
     c->keepintvl_s = 75;
     c->keepcnt = 9;
@@ -193,8 +195,6 @@ struct tcp_conn *tcp_conn_new(struct ust_stack *s)
     c->next = s->tcp->all;
     if (c->next)
         c->next->prev = c;
-    else
-        s->tcp->all_tail = c;
     s->tcp->all = c;
     s->tcp->nconns++;
     return c;
@@ -208,20 +208,12 @@ static void all_unlink(struct ust_stack *s, struct tcp_conn *c)
         s->tcp->all = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    else
-        s->tcp->all_tail = c->prev;
     c->next = c->prev = NULL;
 }
 
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c)
 {
-    c->tw_at = s->now + 2 * s->cfg.tcp_msl;
-    if (s->tcp->all_tail == c)
-        return;
-    all_unlink(s, c);
-    c->prev = s->tcp->all_tail;
-    c->prev->next = c; /* the list had another connection: its tail */
-    s->tcp->all_tail = c;
+    tcp_set_deadline(s, c, &c->tw_at, s->now + 2 * s->cfg.tcp_msl);
 }
 
 static bool unlink_from(struct tcp_conn **head, struct tcp_conn *c)
@@ -267,6 +259,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
         }
     }
     all_unlink(s, c);
+    tcp_heap_remove(s, c);
     s->tcp->nconns--;
     ring_fini(&c->sndq);
     ring_fini(&c->rcvq);
@@ -306,8 +299,9 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
     }
     hash_remove(s, c);
     c->state = TCPS_CLOSED;
-    tcp_timer_stop(c);
-    c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
+    c->timer = TCP_TIMER_IDLE;
+    c->timer_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
+    tcp_heap_remove(s, c);
     tcp_wake(s, c);
     /* Without a socket (closed by the application, or never accepted)
      * nobody will look at it again; otherwise the socket keeps the CLOSED

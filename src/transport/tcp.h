@@ -155,6 +155,7 @@ struct tcp_conn {
     struct tcp_conn *qnext;            /* listener's SYN or accept queue */
     struct tcp_conn *lnext;            /* the stack's listeners */
     struct tcp_conn *reap_next;        /* closed during a timer pass (tcp_reap) */
+    struct tcp_conn *due_next;         /* due in this timer pass (tcp_timer) */
 
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
@@ -230,15 +231,19 @@ struct tcp_conn {
     uint32_t recover;          /* RFC 6582: snd_max when recovery began */
     struct cubic_state cubic;
 
-    /* Deadlines (UST_TIME_NEVER when off). The sender has one timer,
-     * armed for one of the purposes of enum tcp_timer. */
+    /* Deadlines (UST_TIME_NEVER when off), set only through
+     * tcp_set_deadline and tcp_timer_set, which keep the connection in
+     * the stack's timer heap at the earliest of them (due). The sender
+     * has one timer, armed for one of the purposes of enum tcp_timer. */
     enum tcp_timer timer;
     ust_time_t timer_at;
-    bool tlp_out;              /* a probe went and no ACK has moved SND.UNA since */
-    unsigned probes_out;       /* persist probes sent since the peer last spoke */
     ust_time_t delack_at;
     ust_time_t keepalive_at;
     ust_time_t tw_at;          /* TIME-WAIT end, or orphan FIN-WAIT-2 give-up */
+    ust_time_t due;            /* the earliest of the four: its key in the heap */
+    unsigned heap_pos;         /* its index in the heap + 1; 0: not in it */
+    bool tlp_out;              /* a probe went and no ACK has moved SND.UNA since */
+    unsigned probes_out;       /* persist probes sent since the peer last spoke */
     unsigned segs_unacked;     /* full segments received since our last ACK */
     bool ack_now;
 
@@ -258,11 +263,15 @@ struct tcp_conn {
 
 /* Stack-wide TCP state. */
 struct tcp_stack {
-    /* Every connection. TIME-WAIT ones form its tail, in the order their
-     * 2*MSL ends (tcp_time_wait_restart moves one there), so the timers
-     * look at the first of them only and never walk the rest: a server
-     * closing connections by the thousand keeps as many in TIME-WAIT. */
-    struct tcp_conn *all, *all_tail;
+    /* Every connection. */
+    struct tcp_conn *all;
+    /* The connections with a deadline, in a binary min-heap by `due`
+     * (tcp_timer.c): the next deadline is the top, and a poll step looks
+     * only at connections that are due, however many wait idle or in
+     * TIME-WAIT. heap_cap grows with the connections (tcp_conn_new), so
+     * filing one never fails. */
+    struct tcp_conn **heap;
+    unsigned heap_n, heap_cap;
     struct tcp_conn *listeners;
     struct tcp_conn **hash;    /* by 4-tuple: connections not listening */
     unsigned nbuckets;         /* doubles when nhashed exceeds it (tcp.c) */
@@ -361,16 +370,24 @@ unsigned tcp_sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, u
 void tcp_timer(struct ust_stack *s, ust_time_t now);
 ust_time_t tcp_next_deadline(const struct ust_stack *s);
 void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt);
+/* Sets one of c's deadlines (&c->delack_at, &c->keepalive_at,
+ * &c->tw_at) and files c in the timer heap by its earliest. */
+void tcp_set_deadline(struct ust_stack *s, struct tcp_conn *c, ust_time_t *which, ust_time_t at);
 /* Arms the sender's timer for kind at deadline at. */
-static inline void tcp_timer_set(struct tcp_conn *c, enum tcp_timer kind, ust_time_t at)
+static inline void tcp_timer_set(struct ust_stack *s, struct tcp_conn *c, enum tcp_timer kind,
+                                 ust_time_t at)
 {
     c->timer = kind;
-    c->timer_at = at;
+    tcp_set_deadline(s, c, &c->timer_at, at);
 }
-static inline void tcp_timer_stop(struct tcp_conn *c)
+static inline void tcp_timer_stop(struct ust_stack *s, struct tcp_conn *c)
 {
-    tcp_timer_set(c, TCP_TIMER_IDLE, UST_TIME_NEVER);
+    tcp_timer_set(s, c, TCP_TIMER_IDLE, UST_TIME_NEVER);
 }
+/* Room in the heap for one more connection: 0 or -ENOMEM. */
+int tcp_heap_reserve(struct ust_stack *s);
+/* Takes c out of the heap (it is being freed). */
+void tcp_heap_remove(struct ust_stack *s, struct tcp_conn *c);
 /* Is data in flight covered: will the timer retransmit or probe? */
 static inline bool tcp_timer_covers_flight(const struct tcp_conn *c)
 {
@@ -384,7 +401,7 @@ void tcp_arm_persist(struct ust_stack *s, struct tcp_conn *c);
  * forward to 2*SRTT while data is in flight. */
 void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c);
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
-/* (Re)starts TIME-WAIT's 2*MSL: the connection moves to the list's tail. */
+/* (Re)starts TIME-WAIT's 2*MSL. */
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);
 
 /* ---- tcp.c: the connection table and a connection's life ---- */

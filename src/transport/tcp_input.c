@@ -142,16 +142,16 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
         if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
             c->rto = 3 * UST_SEC;
         c->backoff = 0;
-        tcp_timer_stop(c);
+        tcp_timer_stop(s, c);
         tcp_set_state(s, c, TCPS_ESTABLISHED);
         if (c->keepalive)
-            c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
+            tcp_set_deadline(s, c, &c->keepalive_at, s->now + (ust_time_t)c->keepidle_s * UST_SEC);
         c->ack_now = true;
         tcp_output(s, c); /* the ACK, and any data queued meanwhile */
     } else {
         /* Simultaneous open: SYN-RECEIVED, and a SYN-ACK with our ISS. */
         tcp_set_state(s, c, TCPS_SYN_RECEIVED);
-        tcp_timer_stop(c);
+        tcp_timer_stop(s, c);
         tcp_send_syn(s, c);
     }
 }
@@ -287,7 +287,8 @@ static void rtt_from_ack(struct ust_stack *s, struct tcp_conn *c, const struct t
 
 /* The send window (RFC 9293 3.10.7.4, fifth, ESTABLISHED): taken from the
  * newest segment, by SND.WL1 and SND.WL2. */
-static void update_window(struct tcp_conn *c, const struct tcp_repr *th, uint32_t wnd)
+static void update_window(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th,
+                          uint32_t wnd)
 {
     if (!seq_lt(c->snd_wl1, th->seq) && !(c->snd_wl1 == th->seq && seq_le(c->snd_wl2, th->ack)))
         return;
@@ -301,7 +302,7 @@ static void update_window(struct tcp_conn *c, const struct tcp_repr *th, uint32_
      * offers the same sliver (too small to send into) keeps the probes
      * going, backed off. */
     if (c->snd_wnd > old_wnd && c->timer == TCP_TIMER_PERSIST) {
-        tcp_timer_stop(c);
+        tcp_timer_stop(s, c);
         c->backoff = 0;
     }
 }
@@ -342,7 +343,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         }
         c->tlp_out = false;
         if (c->snd_una == c->snd_max) {
-            tcp_timer_stop(c); /* RFC 6298 5.2 */
+            tcp_timer_stop(s, c); /* RFC 6298 5.2 */
         } else {
             tcp_arm_rto(s, c); /* RFC 6298 5.3 */
             tcp_tlp_arm(s, c);
@@ -357,7 +358,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         dup = true;
     }
     rec->detect_loss(s, c, dup, news);
-    update_window(c, th, wnd);
+    update_window(s, c, th, wnd);
     return true;
 }
 
@@ -479,7 +480,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     c->keep_probes = 0;
     c->probes_out = 0;
     if (c->keepalive && c->state != TCPS_TIME_WAIT)
-        c->keepalive_at = s->now + (ust_time_t)c->keepidle_s * UST_SEC;
+        tcp_set_deadline(s, c, &c->keepalive_at, s->now + (ust_time_t)c->keepidle_s * UST_SEC);
     if (c->state == TCPS_SYN_RECEIVED) {
         if (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) {
             tcp_send_rst_for(s, ip, th, g->len);
@@ -509,7 +510,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         if (our_fin_acked(c)) {
             tcp_set_state(s, c, TCPS_FIN_WAIT_2);
             if (!c->sk)
-                c->tw_at = s->now + s->cfg.tcp_fin_timeout;
+                tcp_set_deadline(s, c, &c->tw_at, s->now + s->cfg.tcp_fin_timeout);
         }
         break;
     case TCPS_CLOSING:
@@ -574,7 +575,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         if (c->segs_unacked >= 2)
             c->ack_now = true;
         else if (c->delack_at == UST_TIME_NEVER)
-            c->delack_at = s->now + s->cfg.tcp_delack;
+            tcp_set_deadline(s, c, &c->delack_at, s->now + s->cfg.tcp_delack);
     }
     /* "At once" means at the end of this poll step: the frames read
      * together (a TAP read batch, up to 64) get one ACK, not one each.

@@ -81,7 +81,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
     tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
     s->stats.tcp.tx++;
     if (flags & TCP_ACK) {
-        c->delack_at = UST_TIME_NEVER;
+        tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);
         c->segs_unacked = 0;
         c->ack_now = false;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
@@ -118,7 +118,7 @@ void tcp_owe_ack(struct ust_stack *s, struct tcp_conn *c)
     /* Due now: ust_stack_poll's timers send it once the frames read in
      * this step are all in, one ACK for the lot. */
     if (c->delack_at > s->now)
-        c->delack_at = s->now;
+        tcp_set_deadline(s, c, &c->delack_at, s->now);
 }
 
 void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c)
@@ -251,7 +251,7 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
              * last bytes and the FIN together. */
             if (c->more && len == unsent) {
                 if (c->timer == TCP_TIMER_IDLE)
-                    tcp_timer_set(c, TCP_TIMER_CORK, s->now + TCP_CORK_MAX);
+                    tcp_timer_set(s, c, TCP_TIMER_CORK, s->now + TCP_CORK_MAX);
                 break;
             }
             /* Nagle (RFC 896, RFC 1122 4.2.3.4): a small segment only when

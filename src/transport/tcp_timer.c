@@ -4,6 +4,7 @@
 #include "transport/tcp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #define TCP_MAX_RTO (60 * UST_SEC)
 
@@ -20,12 +21,12 @@ static ust_time_t backed_off(const struct ust_stack *s, const struct tcp_conn *c
 
 void tcp_arm_rto(struct ust_stack *s, struct tcp_conn *c)
 {
-    tcp_timer_set(c, TCP_TIMER_RETRANSMIT, backed_off(s, c));
+    tcp_timer_set(s, c, TCP_TIMER_RETRANSMIT, backed_off(s, c));
 }
 
 void tcp_arm_persist(struct ust_stack *s, struct tcp_conn *c)
 {
-    tcp_timer_set(c, TCP_TIMER_PERSIST, backed_off(s, c));
+    tcp_timer_set(s, c, TCP_TIMER_PERSIST, backed_off(s, c));
 }
 
 /* A lost ACK or a lost last segment leaves nothing to clock the sender:
@@ -50,7 +51,7 @@ void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
     if (!tcp_timer_covers_flight(c))
         tcp_arm_rto(s, c);
     if (s->now + pto < c->timer_at)
-        tcp_timer_set(c, TCP_TIMER_PROBE, s->now + pto);
+        tcp_timer_set(s, c, TCP_TIMER_PROBE, s->now + pto);
 }
 
 /* The probe: one new segment if the peer's window takes it, else the last
@@ -118,8 +119,9 @@ void tcp_rtt_sample(struct ust_stack *s, struct tcp_conn *c, ust_time_t rtt)
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c)
 {
     tcp_set_state(s, c, TCPS_TIME_WAIT);
-    tcp_timer_stop(c);
-    c->keepalive_at = c->delack_at = UST_TIME_NEVER;
+    tcp_timer_stop(s, c);
+    tcp_set_deadline(s, c, &c->keepalive_at, UST_TIME_NEVER);
+    tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);
     tcp_time_wait_restart(s, c);
 }
 
@@ -217,23 +219,6 @@ static void timer_fire(struct ust_stack *s, struct tcp_conn *c, enum tcp_timer k
     rto_fire(s, c);
 }
 
-/* TIME-WAIT connections at the list's tail, in order: close those whose
- * time is up, stop at the first that still waits. (Connections in the
- * tail that are not in TIME-WAIT are closed ones a socket still holds:
- * they have no deadline.) */
-static void time_wait_expire(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
-{
-    while (c) {
-        struct tcp_conn *next = c->next;
-        if (c->state == TCPS_TIME_WAIT) {
-            if (c->tw_at > now)
-                return;
-            tcp_close_conn(s, c, 0);
-        }
-        c = next;
-    }
-}
-
 /* One connection's due deadlines. */
 static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
 {
@@ -248,7 +233,7 @@ static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
     }
     if (c->keepalive_at <= now) {
         if (c->state != TCPS_ESTABLISHED && c->state != TCPS_CLOSE_WAIT) {
-            c->keepalive_at = UST_TIME_NEVER;
+            tcp_set_deadline(s, c, &c->keepalive_at, UST_TIME_NEVER);
         } else if (c->keep_probes >= c->keepcnt) {
             s->stats.tcp.timeouts++;
             tcp_close_conn(s, c, ETIMEDOUT);
@@ -257,54 +242,158 @@ static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
             s->stats.tcp.keepalive_probes++;
             c->keep_probes++;
             tcp_send_probe(s, c);
-            c->keepalive_at = now + (ust_time_t)c->keepintvl_s * UST_SEC;
+            tcp_set_deadline(s, c, &c->keepalive_at, now + (ust_time_t)c->keepintvl_s * UST_SEC);
         }
     }
     if (c->timer_at <= now) {
         enum tcp_timer kind = c->timer;
-        tcp_timer_stop(c);
+        tcp_timer_stop(s, c);
         timer_fire(s, c, kind);
     }
 }
 
-/* One walk of the connections whose deadlines may be due. A connection
- * closed meanwhile is not freed until the walk ends (tcp_close_conn
- * hands it to tcp_reap), so the walk goes straight on: restarting it
- * after every close cost a walk of all connections per timeout. */
+/* ---- the timer heap: connections by their earliest deadline ---- */
+
+static ust_time_t earliest(const struct tcp_conn *c)
+{
+    ust_time_t t = c->timer_at;
+    if (c->delack_at < t)
+        t = c->delack_at;
+    if (c->keepalive_at < t)
+        t = c->keepalive_at;
+    if (c->tw_at < t)
+        t = c->tw_at;
+    return t;
+}
+
+static void heap_put(struct tcp_stack *t, unsigned i, struct tcp_conn *c)
+{
+    t->heap[i] = c;
+    c->heap_pos = i + 1;
+}
+
+static void sift_up(struct tcp_stack *t, unsigned i)
+{
+    struct tcp_conn *c = t->heap[i];
+    while (i > 0) {
+        unsigned up = (i - 1) / 2;
+        if (t->heap[up]->due <= c->due)
+            break;
+        heap_put(t, i, t->heap[up]);
+        i = up;
+    }
+    heap_put(t, i, c);
+}
+
+static void sift_down(struct tcp_stack *t, unsigned i)
+{
+    struct tcp_conn *c = t->heap[i];
+    for (;;) {
+        unsigned l = 2 * i + 1, m = i;
+        ust_time_t key = c->due;
+        if (l < t->heap_n && t->heap[l]->due < key)
+            m = l, key = t->heap[l]->due;
+        if (l + 1 < t->heap_n && t->heap[l + 1]->due < key)
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_put(t, i, t->heap[m]);
+        i = m;
+    }
+    heap_put(t, i, c);
+}
+
+int tcp_heap_reserve(struct ust_stack *s)
+{
+    struct tcp_stack *t = s->tcp;
+    if (t->nconns < t->heap_cap)
+        return 0;
+    unsigned cap = t->heap_cap ? 2 * t->heap_cap : 64;
+    struct tcp_conn **h = realloc(t->heap, cap * sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    t->heap = h;
+    t->heap_cap = cap;
+    return 0;
+}
+
+void tcp_heap_remove(struct ust_stack *s, struct tcp_conn *c)
+{
+    struct tcp_stack *t = s->tcp;
+    if (!c->heap_pos)
+        return;
+    unsigned i = c->heap_pos - 1;
+    c->heap_pos = 0;
+    struct tcp_conn *last = t->heap[--t->heap_n];
+    if (last == c)
+        return;
+    heap_put(t, i, last);
+    sift_up(t, i);
+    sift_down(t, last->heap_pos - 1);
+}
+
+/* Files c by its earliest deadline: in, moved, or out of the heap. */
+static void refile(struct ust_stack *s, struct tcp_conn *c)
+{
+    struct tcp_stack *t = s->tcp;
+    ust_time_t due = earliest(c);
+    if (due == UST_TIME_NEVER) {
+        tcp_heap_remove(s, c);
+        c->due = due;
+        return;
+    }
+    if (!c->heap_pos) {
+        c->due = due;
+        heap_put(t, t->heap_n++, c); /* room reserved by tcp_conn_new */
+        sift_up(t, t->heap_n - 1);
+        return;
+    }
+    if (due == c->due)
+        return;
+    bool earlier = due < c->due;
+    c->due = due;
+    if (earlier)
+        sift_up(t, c->heap_pos - 1);
+    else
+        sift_down(t, c->heap_pos - 1);
+}
+
+void tcp_set_deadline(struct ust_stack *s, struct tcp_conn *c, ust_time_t *which, ust_time_t at)
+{
+    *which = at;
+    refile(s, c);
+}
+
+/* A poll step's timers: the connections that are due come off the heap
+ * first, then each does what is due and goes back by its next deadline.
+ * One that is due again at once (an ACK that found no buffer) waits for
+ * the next step, so the pass always ends. A connection closed meanwhile
+ * is not freed before the pass ends (tcp_close_conn hands it to
+ * tcp_reap): nothing the pass holds goes away under it. */
 void tcp_timer(struct ust_stack *s, ust_time_t now)
 {
-    s->tcp->timer_pass = true;
-    struct tcp_conn *next;
-    for (struct tcp_conn *c = s->tcp->all; c; c = next) {
-        next = c->next;
-        if (c->state == TCPS_TIME_WAIT) {
-            time_wait_expire(s, c, now);
-            break;
-        }
-        conn_timers(s, c, now);
+    struct tcp_stack *t = s->tcp;
+    struct tcp_conn *due = NULL, **tail = &due; /* in the order they fell due */
+    while (t->heap_n && t->heap[0]->due <= now) {
+        struct tcp_conn *c = t->heap[0];
+        tcp_heap_remove(s, c);
+        *tail = c;
+        tail = &c->due_next;
     }
-    s->tcp->timer_pass = false;
+    t->timer_pass = true;
+    for (struct tcp_conn *c = due, *next; c; c = next) {
+        next = c->due_next;
+        c->due_next = NULL;
+        c->due = UST_TIME_NEVER;
+        conn_timers(s, c, now);
+        refile(s, c);
+    }
+    t->timer_pass = false;
     tcp_reap(s);
 }
 
 ust_time_t tcp_next_deadline(const struct ust_stack *s)
 {
-    ust_time_t t = UST_TIME_NEVER;
-    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
-        if (c->state == TCPS_TIME_WAIT) {
-            /* The first of the tail ends first. */
-            if (c->tw_at < t)
-                t = c->tw_at;
-            break;
-        }
-        if (c->timer_at < t)
-            t = c->timer_at;
-        if (c->delack_at < t)
-            t = c->delack_at;
-        if (c->keepalive_at < t)
-            t = c->keepalive_at;
-        if (c->tw_at < t)
-            t = c->tw_at;
-    }
-    return t;
+    const struct tcp_stack *t = s->tcp;
+    return t->heap_n ? t->heap[0]->due : UST_TIME_NEVER;
 }

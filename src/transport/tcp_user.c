@@ -318,7 +318,7 @@ void tcp_release(struct ust_stack *s, struct sock *sk)
     }
     tcp_output(s, c);
     if (c->state == TCPS_FIN_WAIT_2)
-        c->tw_at = s->now + s->cfg.tcp_fin_timeout; /* orphaned: do not wait forever */
+        tcp_set_deadline(s, c, &c->tw_at, s->now + s->cfg.tcp_fin_timeout); /* orphaned: do not wait forever */
 }
 
 int tcp_sock_init(struct ust_stack *s, struct sock *sk)

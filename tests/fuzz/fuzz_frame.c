@@ -283,23 +283,29 @@ static void check_tcp(const struct fuzz *z)
 {
     struct ust_stack *s = z->s;
     unsigned n = 0;
-    /* TIME-WAIT connections are the list's tail, in the order they end
-     * (only closed ones may sit among them), and the next deadline is the
-     * earliest of every connection's, though it reads only the first. */
-    const struct tcp_conn *tw_seen = NULL;
+    /* Every connection with a deadline is in the timer heap, keyed by the
+     * earliest of its deadlines, the heap is ordered, and the next
+     * deadline is the earliest of every connection's. */
+    const struct tcp_stack *t = s->tcp;
     ust_time_t earliest = UST_TIME_NEVER;
-    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next) {
-        if (c->state == TCPS_TIME_WAIT) {
-            CHECK(!tw_seen || tw_seen->tw_at <= c->tw_at);
-            tw_seen = c;
-        } else if (tw_seen) {
-            CHECK(c->state == TCPS_CLOSED);
-        }
+    unsigned filed = 0;
+    for (const struct tcp_conn *c = t->all; c; c = c->next) {
         const ust_time_t d[4] = {c->timer_at, c->delack_at, c->keepalive_at, c->tw_at};
+        ust_time_t mine = UST_TIME_NEVER;
         for (int i = 0; i < 4; i++)
-            earliest = d[i] < earliest ? d[i] : earliest;
-        CHECK(c->next != NULL || s->tcp->all_tail == c);
+            mine = d[i] < mine ? d[i] : mine;
+        earliest = mine < earliest ? mine : earliest;
+        if (mine == UST_TIME_NEVER) {
+            CHECK(c->heap_pos == 0);
+            continue;
+        }
+        filed++;
+        CHECK(c->heap_pos > 0 && c->heap_pos <= t->heap_n && t->heap[c->heap_pos - 1] == c);
+        CHECK(c->due == mine);
     }
+    CHECK(filed == t->heap_n && t->heap_n <= t->heap_cap);
+    for (unsigned i = 1; i < t->heap_n; i++)
+        CHECK(t->heap[(i - 1) / 2]->due <= t->heap[i]->due);
     CHECK(tcp_next_deadline(s) == earliest);
     for (const struct tcp_conn *l = s->tcp->listeners; l; l = l->lnext)
         CHECK(l->state == TCPS_LISTEN);
