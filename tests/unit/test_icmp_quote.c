@@ -1,6 +1,6 @@
-/* ICMP errors (RFC 792, RFC 1122 3.2.2): which transport hears an error
- * (the one its quote names), and what soft and hard errors do to a UDP
- * socket and a TCP connection attempt. */
+/* ICMP errors (RFC 792, RFC 1122 3.2.2): the quoted datagram parsed once
+ * (src/wire/icmp_error.c), the table from (type, code) to errno and
+ * hard/soft, and ICMP handing the error to the transport the quote names. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include "ustack/socket.h"
 #include "wire/bytes.h"
 #include "wire/icmp.h"
+#include "wire/icmp_error.h"
 #include "wire/ipv4.h"
 
 #define ETH_HDR 14
@@ -38,6 +39,171 @@ static size_t make_quote(uint8_t *q, size_t hl, uint8_t proto, size_t l4_len)
     q[0] = (uint8_t)(0x40 | hl / 4);
     memcpy(q + hl, l4, l4_len);
     return hl + l4_len;
+}
+
+/* ---------------- the quote ---------------- */
+
+static void quote_classic(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    size_t n = make_quote(q, 20, IPV4_PROTO_UDP, 8);
+    struct icmp_quote r;
+    memset(&r, 0xa5, sizeof(r));
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_OK);
+    assert_int_equal(r.version, 4);
+    assert_int_equal(r.proto, IPV4_PROTO_UDP);
+    assert_int_equal(r.addr.v4.src, T_IP_US);
+    assert_int_equal(r.addr.v4.dst, T_IP_PEER);
+    assert_int_equal(r.sport, LPORT);
+    assert_int_equal(r.dport, RPORT);
+    assert_ptr_equal(r.l4, q + 20);
+    assert_int_equal(r.l4_len, 8);
+    assert_int_equal(ld32(r.l4 + 4), 0x11223344);
+}
+
+/* RFC 1812 4.3.2.3: routers may quote more than 8 bytes; all of it stays
+ * reachable through l4/l4_len. */
+static void quote_longer_than_eight(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    size_t n = make_quote(q, 20, IPV4_PROTO_TCP, 60);
+    struct icmp_quote r;
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_OK);
+    assert_int_equal(r.proto, IPV4_PROTO_TCP);
+    assert_ptr_equal(r.l4, q + 20);
+    assert_int_equal(r.l4_len, 60);
+}
+
+/* The ports come after the options, wherever IHL puts them. */
+static void quote_with_options(void **state)
+{
+    (void)state;
+    for (size_t hl = 24; hl <= IPV4_MAX_HDR_LEN; hl += 4) {
+        uint8_t q[128];
+        size_t n = make_quote(q, hl, IPV4_PROTO_UDP, 8);
+        struct icmp_quote r;
+        assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_OK);
+        assert_int_equal(r.sport, LPORT);
+        assert_int_equal(r.dport, RPORT);
+        assert_ptr_equal(r.l4, q + hl);
+        assert_int_equal(r.l4_len, 8);
+        assert_int_equal(r.addr.v4.dst, T_IP_PEER);
+    }
+}
+
+/* Every cut short of the header and 8 bytes after it is refused: below
+ * 20 bytes and inside the 8 as truncated, inside the options as an IHL
+ * beyond the bytes quoted. */
+static void quote_truncated(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    struct icmp_quote r;
+    size_t n = make_quote(q, 20, IPV4_PROTO_UDP, 8);
+    for (size_t len = 0; len < n; len++)
+        assert_int_equal(icmp_quote_parse(q, len, &r), WIRE_ETRUNC);
+    n = make_quote(q, IPV4_MAX_HDR_LEN, IPV4_PROTO_TCP, 8);
+    for (size_t len = 0; len < n; len++) {
+        int want = len < IPV4_HDR_LEN ? WIRE_ETRUNC
+                   : len < IPV4_MAX_HDR_LEN ? WIRE_EHDRLEN
+                                            : WIRE_ETRUNC;
+        assert_int_equal(icmp_quote_parse(q, len, &r), want);
+    }
+}
+
+static void quote_bad_ihl(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    struct icmp_quote r;
+    size_t n = make_quote(q, 20, IPV4_PROTO_UDP, 8);
+    for (uint8_t ihl = 0; ihl < 5; ihl++) {
+        q[0] = (uint8_t)(0x40 | ihl);
+        assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_EHDRLEN);
+    }
+    /* IHL 6 with 8 bytes after 20: the ports would be read 4 bytes late,
+     * and only 4 transport bytes are left. */
+    q[0] = 0x46;
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_ETRUNC);
+    q[0] = 0x4f;
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_EHDRLEN);
+}
+
+static void quote_wrong_version(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    struct icmp_quote r;
+    size_t n = make_quote(q, 20, IPV4_PROTO_UDP, 8);
+    const uint8_t versions[] = {0, 1, 5, 6, 15};
+    for (size_t i = 0; i < sizeof(versions); i++) {
+        q[0] = (uint8_t)(versions[i] << 4 | 5);
+        assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_EVERSION);
+    }
+    /* The version is looked at before the IHL, as ipv4_parse does. */
+    q[0] = 0x60;
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_EVERSION);
+}
+
+/* The quoted header is what the sender of the error saw (RFC 1812 lets a
+ * router have changed it): its checksum and total length are not held
+ * against it. */
+static void quote_checksum_and_total_length_not_checked(void **state)
+{
+    (void)state;
+    uint8_t q[128];
+    struct icmp_quote r;
+    size_t n = make_quote(q, 20, IPV4_PROTO_UDP, 8);
+    q[10] ^= 0xff;
+    st16(q + 2, 0);
+    assert_int_equal(icmp_quote_parse(q, n, &r), WIRE_OK);
+    assert_int_equal(r.dport, RPORT);
+}
+
+/* ---------------- the table ---------------- */
+
+static void expect_class(uint8_t type, uint8_t code, int err, bool hard)
+{
+    const struct icmp_err_class *c = icmp_err_classify(type, code);
+    assert_non_null(c);
+    assert_int_equal(c->err, err);
+    assert_int_equal(c->hard, hard);
+}
+
+static void table_destination_unreachable(void **state)
+{
+    (void)state;
+    expect_class(ICMP_DEST_UNREACH, ICMP_NET_UNREACH, ENETUNREACH, true);
+    expect_class(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, EHOSTUNREACH, true);
+    expect_class(ICMP_DEST_UNREACH, ICMP_PROTO_UNREACH, ENOPROTOOPT, true);
+    expect_class(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ECONNREFUSED, true);
+    /* Path MTU discovery's message ends nothing: we never set DF. */
+    expect_class(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, EMSGSIZE, false);
+    for (unsigned code = 5; code < 256; code++)
+        expect_class(ICMP_DEST_UNREACH, (uint8_t)code, EHOSTUNREACH, true);
+}
+
+static void table_other_errors_are_soft(void **state)
+{
+    (void)state;
+    const uint8_t types[] = {ICMP_SOURCE_QUENCH, ICMP_REDIRECT, ICMP_TIME_EXCEEDED,
+                             ICMP_PARAM_PROBLEM};
+    for (size_t i = 0; i < sizeof(types); i++)
+        for (unsigned code = 0; code < 256; code++)
+            expect_class(types[i], (uint8_t)code, EHOSTUNREACH, false);
+}
+
+/* The table knows exactly the types icmp_is_error() calls errors. */
+static void table_covers_the_error_types(void **state)
+{
+    (void)state;
+    for (unsigned type = 0; type < 256; type++) {
+        bool err = icmp_is_error((uint8_t)type);
+        for (unsigned code = 0; code < 256; code += 51)
+            assert_int_equal(icmp_err_classify((uint8_t)type, (uint8_t)code) != NULL, err);
+    }
 }
 
 /* ---------------- dispatch through the stack ---------------- */
@@ -182,6 +348,16 @@ static void soft_errors_spare_the_attempt(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(quote_classic),
+        cmocka_unit_test(quote_longer_than_eight),
+        cmocka_unit_test(quote_with_options),
+        cmocka_unit_test(quote_truncated),
+        cmocka_unit_test(quote_bad_ihl),
+        cmocka_unit_test(quote_wrong_version),
+        cmocka_unit_test(quote_checksum_and_total_length_not_checked),
+        cmocka_unit_test(table_destination_unreachable),
+        cmocka_unit_test(table_other_errors_are_soft),
+        cmocka_unit_test(table_covers_the_error_types),
         cmocka_unit_test(error_goes_to_the_quoted_protocol),
         cmocka_unit_test(soft_errors_spare_the_attempt),
     };
