@@ -1,5 +1,5 @@
 /* The iperf3 protocol (as spoken by esnet's iperf3 3.x), for the runner's
- * iperf3 service (apps/iperf3.c) and the iperf3c example.
+ * iperf3 service (apps/iperf3.c) and the iperf3 client (apps/iperf3c.c).
  *
  * A test, as the client sees it:
  *  1. It opens the control connection to port 5201 and sends a cookie:

@@ -1,7 +1,7 @@
 /* The iperf3 protocol's messages: parameters and results as JSON, their
  * length-prefixed framing on the control connection, the cookie, stream
  * ids, error texts. Shared by the runner's service and the iperf3c
- * example; written from iperf3's documented and observed behaviour (see
+ * client; written from iperf3's documented and observed behaviour (see
  * iperf3.h for the exchange). */
 #include "iperf3.h"
 

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../apps/app.h"
-#include "../apps/iperf3.h"
-#include "../apps/json.h"
+#include "app.h"
+#include "iperf3.h"
+#include "json.h"
 
 #define SEC 1000000ull
 #define STEP_TIMEOUT_MS 30000       /* each step of the exchange */
