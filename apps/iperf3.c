@@ -89,11 +89,7 @@ struct test {
     uint64_t sent;         /* total bytes sent, all streams */
     char *sendbuf;
     struct iperf3_cpu cpu;
-    /* control input: a state byte, or a JSON message */
-    uint8_t hdr[4];
-    size_t hdr_len;
-    char *msg;
-    size_t msg_len, msg_got;
+    struct iperf3_json_rx rx; /* control input: a JSON message coming in */
 };
 
 struct closing {
@@ -167,7 +163,7 @@ static void test_reset(struct server *sv, ust_time_t now, bool linger_ctrl)
             ust_close(sv->s, t->ctrl);
     }
     free(t->sendbuf);
-    free(t->msg);
+    iperf3_json_rx_reset(&t->rx);
     unsigned gen = t->gen + 1;
     memset(t, 0, sizeof(*t));
     t->gen = gen;
@@ -180,8 +176,9 @@ static void test_reset(struct server *sv, ust_time_t now, bool linger_ctrl)
 /* Sends all of buf on the control connection. Messages are small and the
  * connection's send buffer is otherwise empty, so a short write means the
  * client is not reading: -1. */
-static int ctrl_send(struct server *sv, const void *buf, size_t len)
+static int ctrl_send(void *server, const void *buf, size_t len)
 {
+    struct server *sv = server;
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = ust_send(sv->s, sv->t.ctrl, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -198,11 +195,10 @@ static int send_state(struct server *sv, int8_t state)
     return ctrl_send(sv, &state, 1);
 }
 
-/* A JSON message: 4-byte big-endian length, then the text. */
-static int send_json(struct server *sv, const char *json, size_t len)
+static ssize_t ctrl_recv(void *server, void *buf, size_t len)
 {
-    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-    return ctrl_send(sv, hdr, 4) == 0 && ctrl_send(sv, json, len) == 0 ? 0 : -1;
+    struct server *sv = server;
+    return ust_recv(sv->s, sv->t.ctrl, buf, len, 0);
 }
 
 /* Ends the test with SERVER_ERROR, iperf3's error number and an errno. */
@@ -213,12 +209,9 @@ static void fail_test(struct server *sv, ust_time_t now, int ierr, int err, cons
              phase_name(t->phase), why);
     bool sent = false;
     if (t->ctrl >= 0) {
-        uint8_t msg[9] = {(uint8_t)IPERF3_SERVER_ERROR};
-        uint32_t a = (uint32_t)ierr, b = (uint32_t)err;
-        for (int i = 0; i < 4; i++) {
-            msg[1 + i] = (uint8_t)(a >> (24 - 8 * i));
-            msg[5 + i] = (uint8_t)(b >> (24 - 8 * i));
-        }
+        uint8_t msg[1 + 2 * IPERF3_INT_SIZE] = {(uint8_t)IPERF3_SERVER_ERROR};
+        iperf3_put32(msg + 1, (uint32_t)ierr);
+        iperf3_put32(msg + 1 + IPERF3_INT_SIZE, (uint32_t)err);
         sent = ctrl_send(sv, msg, sizeof(msg)) == 0;
     }
     test_reset(sv, now, sent);
@@ -230,56 +223,6 @@ static void drop_test(struct server *sv, ust_time_t now, const char *why)
     app_logf(UST_LOG_WARN, "iperf3: %s: test ended in %s: %s", sv->t.peer, phase_name(sv->t.phase),
              why);
     test_reset(sv, now, false);
-}
-
-/* Reads a JSON message from the control connection, as far as it has
- * arrived. 1: complete (t->msg, t->msg_len), 0: more to come, -1: EOF or
- * error (errno; EMSGSIZE for an oversized length). */
-static int read_json(struct server *sv)
-{
-    struct test *t = &sv->t;
-    while (t->hdr_len < 4) {
-        ssize_t n = ust_recv(sv->s, t->ctrl, t->hdr + t->hdr_len, 4 - t->hdr_len, 0);
-        if (n == 0) {
-            errno = ECONNRESET;
-            return -1;
-        }
-        if (n < 0)
-            return errno == EAGAIN ? 0 : -1;
-        t->hdr_len += (size_t)n;
-    }
-    if (!t->msg) {
-        t->msg_len = (size_t)t->hdr[0] << 24 | (size_t)t->hdr[1] << 16 | (size_t)t->hdr[2] << 8 |
-                     (size_t)t->hdr[3];
-        if (t->msg_len == 0 || t->msg_len > IPERF3_MAX_JSON) {
-            errno = EMSGSIZE;
-            return -1;
-        }
-        t->msg = malloc(t->msg_len);
-        t->msg_got = 0;
-        if (!t->msg) {
-            errno = ENOMEM;
-            return -1;
-        }
-    }
-    while (t->msg_got < t->msg_len) {
-        ssize_t n = ust_recv(sv->s, t->ctrl, t->msg + t->msg_got, t->msg_len - t->msg_got, 0);
-        if (n == 0) {
-            errno = ECONNRESET;
-            return -1;
-        }
-        if (n < 0)
-            return errno == EAGAIN ? 0 : -1;
-        t->msg_got += (size_t)n;
-    }
-    return 1;
-}
-
-static void msg_done(struct test *t)
-{
-    free(t->msg);
-    t->msg = NULL;
-    t->msg_len = t->msg_got = t->hdr_len = 0;
 }
 
 /* ---- starting ---- */
@@ -352,12 +295,12 @@ static void got_params(struct server *sv, ust_time_t now)
     struct test *t = &sv->t;
     int ierr;
     char why[160];
-    if (iperf3_params_parse(t->msg, t->msg_len, &t->prm, &ierr, why, sizeof(why)) != 0) {
-        msg_done(t);
+    if (iperf3_params_parse(t->rx.msg, t->rx.len, &t->prm, &ierr, why, sizeof(why)) != 0) {
+        iperf3_json_rx_reset(&t->rx);
         fail_test(sv, now, ierr, 0, why);
         return;
     }
-    msg_done(t);
+    iperf3_json_rx_reset(&t->rx);
     t->want = t->prm.parallel * (t->prm.bidirectional ? 2 : 1);
     if (t->prm.window)
         app_logf(UST_LOG_DEBUG, "iperf3: %s: window %u asked for; streams keep the listener's buffers",
@@ -442,7 +385,8 @@ static void send_results(struct server *sv, ust_time_t now)
     size_t len;
     char *json = iperf3_results_build(r, &len);
     free(r);
-    if (!json || send_json(sv, json, len) != 0 || send_state(sv, IPERF3_DISPLAY_RESULTS) != 0) {
+    if (!json || iperf3_json_send(ctrl_send, sv, json, len) != 0 ||
+        send_state(sv, IPERF3_DISPLAY_RESULTS) != 0) {
         free(json);
         drop_test(sv, now, "cannot send the results");
         return;
@@ -472,12 +416,12 @@ static void got_client_results(struct server *sv, ust_time_t now)
     struct iperf3_results *r = malloc(sizeof(*r));
     char why[160];
     if (!r) {
-        msg_done(t);
+        iperf3_json_rx_reset(&t->rx);
         drop_test(sv, now, "out of memory");
         return;
     }
-    int rc = iperf3_results_parse(t->msg, t->msg_len, r, why, sizeof(why));
-    msg_done(t);
+    int rc = iperf3_results_parse(t->rx.msg, t->rx.len, r, why, sizeof(why));
+    iperf3_json_rx_reset(&t->rx);
     if (rc != 0) {
         free(r);
         fail_test(sv, now, IPERF3_IE_RECVRESULTS, 0, why);
@@ -560,7 +504,7 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
     }
     case PH_PARAMS:
     case PH_RESULTS: {
-        int rc = read_json(sv);
+        int rc = iperf3_json_recv(&t->rx, ctrl_recv, sv);
         if (rc < 0) {
             if (errno == EMSGSIZE)
                 fail_test(sv, now, t->phase == PH_PARAMS ? IPERF3_IE_RECVPARAMS : IPERF3_IE_RECVRESULTS,

@@ -1,5 +1,5 @@
 /* The iperf3 protocol (as spoken by esnet's iperf3 3.x), for the runner's
- * iperf3 service (apps/iperf3.c) and the iperf3c example.
+ * iperf3 service (apps/iperf3.c) and the iperf3 client (apps/iperf3c.c).
  *
  * A test, as the client sees it:
  *  1. It opens the control connection to port 5201 and sends a cookie:
@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define IPERF3_PORT 5201
 #define IPERF3_COOKIE_SIZE 37       /* 36 characters and a NUL */
@@ -125,6 +126,39 @@ int iperf3_stream_id(unsigned index);
 void iperf3_make_cookie(char cookie[IPERF3_COOKIE_SIZE]);
 /* The text iperf3 prints for an error number, or NULL if unknown here. */
 const char *iperf3_error_text(int ierr);
+
+/* ---- the control connection's framing ----
+ * A JSON message is its length (4 bytes, big-endian; 1 to IPERF3_MAX_JSON)
+ * followed by the text; SERVER_ERROR's two numbers are 4-byte big-endian
+ * too. The framing does no I/O of its own: the caller lends it a way to
+ * send (all of buf, as the caller's connection does it: 0, or -1 with
+ * errno) and to receive (as recv(2): bytes, 0 at the end of the stream,
+ * -1 with errno, EAGAIN when nothing has arrived yet). The server reads
+ * without blocking, message pieces as they come; iperf3c blocks. */
+typedef int (*iperf3_send_fn)(void *ctx, const void *buf, size_t len);
+typedef ssize_t (*iperf3_recv_fn)(void *ctx, void *buf, size_t len);
+
+#define IPERF3_INT_SIZE 4 /* a 32-bit big-endian number on the wire */
+void iperf3_put32(uint8_t b[IPERF3_INT_SIZE], uint32_t v);
+uint32_t iperf3_get32(const uint8_t b[IPERF3_INT_SIZE]);
+
+/* Sends the length, then the text: 0, or -1 (errno from send). */
+int iperf3_json_send(iperf3_send_fn send, void *ctx, const char *json, size_t len);
+
+/* A JSON message on its way in. All zero before its first byte. */
+struct iperf3_json_rx {
+    uint8_t hdr[IPERF3_INT_SIZE];
+    size_t hdr_len;
+    char *msg;             /* malloc'ed once the length is in */
+    size_t len, got;
+};
+/* Receives as much of the message as recv gives. 1: complete (rx->msg,
+ * rx->len; rx still owns msg), 0: recv said EAGAIN (call again when more
+ * has arrived), -1 with errno: ECONNRESET (the stream ended), EMSGSIZE (a
+ * length of 0 or above IPERF3_MAX_JSON), ENOMEM, or recv's error. */
+int iperf3_json_recv(struct iperf3_json_rx *rx, iperf3_recv_fn recv, void *ctx);
+/* Frees the message, if any, and readies rx for the next one. */
+void iperf3_json_rx_reset(struct iperf3_json_rx *rx);
 
 /* A CPU-time meter: percentages of one CPU since it was started. */
 struct iperf3_cpu {

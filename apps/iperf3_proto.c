@@ -1,9 +1,11 @@
-/* The iperf3 protocol's messages: parameters and results as JSON, the
- * cookie, stream ids, error texts. Shared by the runner's service and the
- * iperf3c example; written from iperf3's documented and observed behaviour
- * (see iperf3.h for the exchange). */
+/* The iperf3 protocol's messages: parameters and results as JSON, their
+ * length-prefixed framing on the control connection, the cookie, stream
+ * ids, error texts. Shared by the runner's service and the iperf3c
+ * client; written from iperf3's documented and observed behaviour (see
+ * iperf3.h for the exchange). */
 #include "iperf3.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +345,73 @@ const char *iperf3_error_text(int ierr)
     case IPERF3_IE_STREAMID: return "stream has an invalid id";
     default: return NULL;
     }
+}
+
+void iperf3_put32(uint8_t b[IPERF3_INT_SIZE], uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+uint32_t iperf3_get32(const uint8_t b[IPERF3_INT_SIZE])
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+int iperf3_json_send(iperf3_send_fn send, void *ctx, const char *json, size_t len)
+{
+    uint8_t hdr[IPERF3_INT_SIZE];
+    iperf3_put32(hdr, (uint32_t)len);
+    return send(ctx, hdr, sizeof(hdr)) == 0 && send(ctx, json, len) == 0 ? 0 : -1;
+}
+
+int iperf3_json_recv(struct iperf3_json_rx *rx, iperf3_recv_fn recv, void *ctx)
+{
+    for (;;) {
+        void *to;
+        size_t want;
+        if (rx->hdr_len < IPERF3_INT_SIZE) {
+            to = rx->hdr + rx->hdr_len;
+            want = IPERF3_INT_SIZE - rx->hdr_len;
+        } else {
+            if (!rx->msg) {
+                rx->len = iperf3_get32(rx->hdr);
+                if (rx->len == 0 || rx->len > IPERF3_MAX_JSON) {
+                    errno = EMSGSIZE;
+                    return -1;
+                }
+                rx->msg = malloc(rx->len);
+                rx->got = 0;
+                if (!rx->msg) {
+                    errno = ENOMEM;
+                    return -1;
+                }
+            }
+            if (rx->got == rx->len)
+                return 1;
+            to = rx->msg + rx->got;
+            want = rx->len - rx->got;
+        }
+        ssize_t n = recv(ctx, to, want);
+        if (n == 0) {
+            errno = ECONNRESET;
+            return -1;
+        }
+        if (n < 0)
+            return errno == EAGAIN ? 0 : -1;
+        if (rx->hdr_len < IPERF3_INT_SIZE)
+            rx->hdr_len += (size_t)n;
+        else
+            rx->got += (size_t)n;
+    }
+}
+
+void iperf3_json_rx_reset(struct iperf3_json_rx *rx)
+{
+    free(rx->msg);
+    *rx = (struct iperf3_json_rx){0};
 }
 
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }

@@ -8,9 +8,12 @@
 #include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
+#include "wire/icmp_error.h"
 
 static void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
                          const struct icmp_repr *m);
+static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
+                          const struct icmp_repr *m);
 
 void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
                 const uint8_t *payload, size_t len, bool bcast)
@@ -62,15 +65,38 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
     case ICMP_REDIRECT:
     case ICMP_TIME_EXCEEDED:
     case ICMP_PARAM_PROBLEM:
-        /* RFC 1122 3.2.2: pass the error to the transport protocol of the
-         * datagram it quotes. */
         s->stats.icmp.rx_error++;
-        udp_icmp_error(s, m.type, m.code, m.payload, m.payload_len);
-        tcp_icmp_error(s, m.type, m.code, m.payload, m.payload_len);
+        error_deliver(s, ip, &m);
         break;
     default:
         s->stats.icmp.drop_unknown_type++;
         break;
+    }
+}
+
+/* RFC 1122 3.2.2: an error goes to the transport protocol of the datagram
+ * it quotes. The quote is parsed here, once; the transport gets it parsed,
+ * with what the error means to its socket. */
+static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
+                          const struct icmp_repr *m)
+{
+    struct icmp_quote q;
+    if (icmp_quote_parse(m->payload, m->payload_len, &q) != WIRE_OK) {
+        char sa[UST_IP4_STRLEN];
+        debugf(s, "src=%s, type=%u, code=%u, quote=%zu bytes: unreadable quote",
+               ust_ip4_format(ip->src, sa), m->type, m->code, m->payload_len);
+        return;
+    }
+    const struct icmp_err_class *e = icmp_err_classify(m->type, m->code);
+    switch (q.proto) {
+    case IPV4_PROTO_UDP:
+        udp_icmp_error(s, &q, e);
+        break;
+    case IPV4_PROTO_TCP:
+        tcp_icmp_error(s, &q, e);
+        break;
+    default:
+        break; /* ICMP (our echo requests) and the rest: no one to tell */
     }
 }
 

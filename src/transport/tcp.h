@@ -21,6 +21,7 @@
 #include "core/stack_priv.h"
 #include "transport/tcp_seq.h"
 #include "transport/tcp_user.h"
+#include "wire/icmp_error.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
@@ -294,9 +295,10 @@ void tcp_fini(struct ust_stack *s);
 
 /* ---- tcp_input.c ---- */
 void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *seg, size_t len);
-/* An ICMP error about one of our segments (quote: IP header + 8 bytes). */
-void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *quote,
-                    size_t len);
+/* An ICMP error about one of our segments (q->proto is TCP): a hard one
+ * ends the connection attempt it concerns with e->err. */
+void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
+                    const struct icmp_err_class *e);
 
 /* ---- tcp_output.c ---- */
 /* Sends whatever the windows, Nagle and the state allow. */

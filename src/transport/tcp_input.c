@@ -645,32 +645,20 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
         sync_input(s, c, ip, &g);
 }
 
-void tcp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *q, size_t len)
+void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
+                    const struct icmp_err_class *e)
 {
-    if (len < IPV4_HDR_LEN || (q[0] >> 4) != 4)
-        return;
-    size_t hl = (size_t)(q[0] & 15) * 4;
-    if (hl < IPV4_HDR_LEN || len < hl + 8 || q[9] != IPV4_PROTO_TCP)
-        return;
-    ust_ip4_t src = ld32(q + 12), dst = ld32(q + 16);
-    uint16_t sport = ld16(q + hl), dport = ld16(q + hl + 2);
-    uint32_t seq = ld32(q + hl + 4);
-    struct tcp_conn *c = tcp_lookup(s, src, sport, dst, dport);
+    uint32_t seq = ld32(q->l4 + 4); /* after the ports (RFC 9293 3.1) */
+    struct tcp_conn *c = tcp_lookup(s, q->addr.v4.src, q->sport, q->addr.v4.dst, q->dport);
     /* RFC 5927 4.1: only believe errors quoting a sequence number in flight. */
     if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
         return;
-    if (type != ICMP_DEST_UNREACH)
-        return; /* time exceeded, parameter problem: soft, ignored */
-    int err = code == ICMP_PORT_UNREACH ? ECONNREFUSED
-              : code == ICMP_PROTO_UNREACH ? ENOPROTOOPT
-              : code == ICMP_NET_UNREACH ? ENETUNREACH
-              : code == ICMP_FRAG_NEEDED ? 0 : EHOSTUNREACH;
-    if (err == 0)
-        return; /* path MTU discovery is not implemented; we do not set DF */
+    if (!e->hard)
+        return; /* time exceeded, parameter problem, ...: wire/icmp_error.c */
     s->stats.tcp.icmp_errors++;
-    /* RFC 1122 4.2.3.9 / RFC 5927: hard errors abort a connection that is
-     * still being set up; for established ones they are soft errors, which
-     * (like Linux without IP_RECVERR) we do not report. */
+    /* RFC 1122 4.2.3.9 / RFC 5927 5.2: hard errors abort a connection that
+     * is still being set up; for established ones they are soft errors,
+     * which (like Linux without IP_RECVERR) we do not report. */
     if (c->state == TCPS_SYN_SENT)
-        tcp_close_conn(s, c, err);
+        tcp_close_conn(s, c, e->err);
 }

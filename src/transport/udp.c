@@ -259,37 +259,18 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
     enqueue(s, best, ip->src, u.sport, data, dlen);
 }
 
-static int icmp_errno(uint8_t type, uint8_t code)
+void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
+                    const struct icmp_err_class *e)
 {
-    if (type == ICMP_DEST_UNREACH) {
-        switch (code) {
-        case ICMP_NET_UNREACH: return ENETUNREACH;
-        case ICMP_PROTO_UNREACH: return ENOPROTOOPT;
-        case ICMP_PORT_UNREACH: return ECONNREFUSED;
-        case ICMP_FRAG_NEEDED: return EMSGSIZE;
-        default: return EHOSTUNREACH;
-        }
-    }
-    return EHOSTUNREACH; /* time exceeded, parameter problem */
-}
-
-void udp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *q, size_t len)
-{
-    /* The quoted header: version 4, a sane IHL and 8 bytes of UDP after it. */
-    if (len < IPV4_HDR_LEN || (q[0] >> 4) != 4)
-        return;
-    size_t hl = (size_t)(q[0] & 15) * 4;
-    if (hl < IPV4_HDR_LEN || len < hl + UDP_HDR_LEN || q[9] != IPV4_PROTO_UDP)
-        return;
-    ust_ip4_t src = ld32(q + 12), dst = ld32(q + 16);
-    uint16_t sport = ld16(q + hl), dport = ld16(q + hl + 2);
-    /* Like Linux without IP_RECVERR: only connected sockets hear of it. */
+    ust_ip4_t src = q->addr.v4.src, dst = q->addr.v4.dst;
+    /* RFC 1122 4.1.3.3: every error goes up; like Linux without
+     * IP_RECVERR, only connected sockets hear of it. */
     for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
         struct sock *sk = &s->socks[i];
-        if (!sk->used || sk->type != SOCK_DGRAM || !sk->connected || sk->lport != sport ||
-            sk->raddr != dst || sk->rport != dport || (sk->laddr && sk->laddr != src))
+        if (!sk->used || sk->type != SOCK_DGRAM || !sk->connected || sk->lport != q->sport ||
+            sk->raddr != dst || sk->rport != q->dport || (sk->laddr && sk->laddr != src))
             continue;
-        sk->so_error = icmp_errno(type, code);
+        sk->so_error = e->err;
         s->stats.udp.icmp_errors++;
         sock_notify(s);
     }

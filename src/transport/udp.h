@@ -5,15 +5,17 @@
 #include <sys/types.h>
 
 #include "transport/socket.h"
+#include "wire/icmp_error.h"
 #include "wire/ipv4.h"
 
 /* pkt: the whole IP datagram (for ICMP port unreachable); payload/len: the
  * UDP segment. bcast: addressed to an IP or link broadcast. */
 void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
                const uint8_t *payload, size_t len, bool bcast);
-/* An ICMP error quoting one of our datagrams (quote: its IP header + 8). */
-void udp_icmp_error(struct ust_stack *s, uint8_t type, uint8_t code, const uint8_t *quote,
-                    size_t len);
+/* An ICMP error quoting one of our datagrams (q->proto is UDP): the
+ * connected sockets it concerns get e->err as their pending error. */
+void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
+                    const struct icmp_err_class *e);
 
 int udp_bind(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
 /* addr 0 and port 0: dissolve the association (AF_UNSPEC). */

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../apps/app.h"
-#include "../apps/iperf3.h"
-#include "../apps/json.h"
+#include "app.h"
+#include "iperf3.h"
+#include "json.h"
 
 #define SEC 1000000ull
 #define STEP_TIMEOUT_MS 30000       /* each step of the exchange */
@@ -172,9 +172,16 @@ static int on_opt(int c, const char *arg, void *ctx)
 
 /* ---- the control connection (blocking, with timeouts) ---- */
 
-static int ctrl_write(struct client *c, const void *buf, size_t len)
+static int ctrl_write(void *client, const void *buf, size_t len)
 {
+    struct client *c = client;
     return ust_send(c->s, c->ctrl, buf, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+static ssize_t ctrl_recv(void *client, void *buf, size_t len)
+{
+    struct client *c = client;
+    return ust_recv(c->s, c->ctrl, buf, len, 0);
 }
 
 static int ctrl_read(struct client *c, void *buf, size_t len)
@@ -192,23 +199,18 @@ static int ctrl_read(struct client *c, void *buf, size_t len)
     return 0;
 }
 
-static uint32_t be32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 /* Explains a state message that is not the one expected. */
 static void unexpected(struct client *c, int8_t state, const char *waiting_for)
 {
     if (state == IPERF3_ACCESS_DENIED) {
         fprintf(stderr, "iperf3c: the server is busy running a test; try again later\n");
     } else if (state == IPERF3_SERVER_ERROR) {
-        uint8_t b[8];
+        uint8_t b[2 * IPERF3_INT_SIZE];
         if (ctrl_read(c, b, sizeof(b)) != 0) {
             fprintf(stderr, "iperf3c: the server reported an error (unreadable)\n");
             return;
         }
-        int ierr = (int)be32(b), err = (int)be32(b + 4);
+        int ierr = (int)iperf3_get32(b), err = (int)iperf3_get32(b + IPERF3_INT_SIZE);
         const char *text = iperf3_error_text(ierr);
         fprintf(stderr, "iperf3c: the server reported an error: %s (iperf3 error %d)%s%s\n",
                 text ? text : "unknown error", ierr, err ? ": " : "", err ? strerror(err) : "");
@@ -236,28 +238,18 @@ static int expect_state(struct client *c, int8_t want, const char *name)
     return 0;
 }
 
-static int send_json(struct client *c, const char *json, size_t len)
-{
-    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-    return ctrl_write(c, hdr, 4) == 0 && ctrl_write(c, json, len) == 0 ? 0 : -1;
-}
-
+/* A JSON message (malloc'ed), or NULL with errno (EAGAIN: timed out). */
 static char *read_json(struct client *c, size_t *len)
 {
-    uint8_t hdr[4];
-    if (ctrl_read(c, hdr, 4) != 0)
-        return NULL;
-    *len = be32(hdr);
-    if (*len == 0 || *len > IPERF3_MAX_JSON) {
-        errno = EMSGSIZE;
-        return NULL;
-    }
-    char *buf = malloc(*len);
-    if (!buf || ctrl_read(c, buf, *len) != 0) {
-        free(buf);
+    struct iperf3_json_rx rx = {0};
+    if (iperf3_json_recv(&rx, ctrl_recv, c) != 1) {
+        int err = errno;
+        iperf3_json_rx_reset(&rx);
+        errno = err;
         return NULL;
     }
-    return buf;
+    *len = rx.len;
+    return rx.msg;
 }
 
 static int connect_to(struct client *c, int *fd)
@@ -294,7 +286,7 @@ static int setup(struct client *c)
         return -1;
     size_t len;
     char *json = iperf3_params_build(&o->prm, &len);
-    int rc = json ? send_json(c, json, len) : -1;
+    int rc = json ? iperf3_json_send(ctrl_write, c, json, len) : -1;
     free(json);
     if (rc != 0) {
         fprintf(stderr, "iperf3c: sending the parameters failed\n");
@@ -473,7 +465,7 @@ static int run(struct client *c)
     size_t len;
     char *json = iperf3_results_build(mine, &len);
     free(mine);
-    int rc = json ? send_json(c, json, len) : -1;
+    int rc = json ? iperf3_json_send(ctrl_write, c, json, len) : -1;
     free(json);
     if (rc != 0) {
         fprintf(stderr, "iperf3c: sending our results failed\n");
