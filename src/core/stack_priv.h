@@ -106,7 +106,4 @@ struct ust_stack {
     void *runtime;         /* the runtime driving this stack, if any (edge) */
 };
 
-/* Pretty-prints a frame's headers at trace level (core/dump.c). */
-void dump_frame(struct ust_stack *s, const char *dir, int dev, const uint8_t *frame, size_t len);
-
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dump.h"
 #include "net/arp.h"
 #include "net/ethernet.h"
 #include "net/ipv4.h"
@@ -90,7 +91,7 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
         return;
     if (now > s->now)
         s->now = now;
-    dump_frame(s, "in", dev, frame, len);
+    dump_frame(s, "in", s->ifs[dev].dev, frame, len);
     if (s->ifs[dev].dev->type == UST_DEV_LOOPBACK)
         ipv4_input(s, dev, frame, len, false);
     else
@@ -110,7 +111,7 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
         frame = padded;
         len = ETH_MIN_FRAME;
     }
-    dump_frame(s, "out", dev, frame, len);
+    dump_frame(s, "out", d, frame, len);
     int err = d->ops->transmit(d, frame, len, s->now);
     if (err) {
         s->stats.eth.tx_errors++;
