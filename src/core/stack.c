@@ -7,6 +7,7 @@
 #include "net/arp.h"
 #include "net/icmp.h"
 #include "net/ip_frag.h"
+#include "net/netif.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -70,12 +71,10 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
     rng_seed(&s->rng, cfg->seed);
     s->ip_next_id = (uint16_t)rng_next(&s->rng);
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
-    s->rxcap = 2048;
-    s->rxbuf = malloc(s->rxcap);
-    if (!s->rxbuf || arp_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
+    if (netif_init(s) != 0 || arp_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
         sock_fini(s);
         arp_fini(s);
-        free(s->rxbuf);
+        netif_fini(s);
         free(s);
         return -ENOMEM;
     }
@@ -93,30 +92,16 @@ void ust_stack_destroy(struct ust_stack *s)
     reasm_fini(s);
     arp_fini(s);
     icmp_fini(s);
-    for (int i = 0; i < s->nifs; i++)
-        s->ifs[i].dev->ops->destroy(s->ifs[i].dev);
+    netif_fini(s);
     pkb_pool_drain(s);
-    free(s->rxbuf);
     free(s);
 }
 
 int ust_stack_poll(struct ust_stack *s, ust_time_t now)
 {
-    int frames = 0;
     if (now > s->now)
         s->now = now;
-    for (int i = 0; i < s->nifs; i++) {
-        struct ust_device *d = s->ifs[i].dev;
-        if (!d->ops->receive || s->ifs[i].external_rx)
-            continue;
-        for (int n = 0; n < UST_RX_BATCH; n++) {
-            int len = d->ops->receive(d, s->rxbuf, s->rxcap, s->now);
-            if (len <= 0)
-                break;
-            ust_stack_input(s, i, s->rxbuf, (size_t)len, s->now);
-            frames++;
-        }
-    }
+    int frames = netif_poll(s);
     if (arp_next_deadline(s) <= s->now)
         arp_timer(s, s->now);
     if (reasm_next_deadline(s) <= s->now)
@@ -135,14 +120,9 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     ust_time_t td = tcp_next_deadline(s);
     if (td < t)
         t = td;
-    for (int i = 0; i < s->nifs; i++) {
-        struct ust_device *d = s->ifs[i].dev;
-        if (d->ops->next_rx_at) {
-            ust_time_t r = d->ops->next_rx_at(d);
-            if (r < t)
-                t = r;
-        }
-    }
+    ust_time_t nd = netif_next_deadline(s);
+    if (nd < t)
+        t = nd;
     return t;
 }
 

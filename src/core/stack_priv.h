@@ -11,26 +11,15 @@
 #include "core/rng.h"
 #include "ustack/stack.h"
 
-#define UST_MAX_DEVICES 8
 #define UST_MAX_ROUTES 32
 #define UST_MAX_PING 8
 #define UST_PING_QUEUE 16
-#define UST_RX_BATCH 64 /* frames pulled from one device per poll */
 #define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
+struct netif_table;
 struct sock;
 struct reasm;
 struct tcp_stack;
-
-/* A device the stack owns, and the IPv4 interface configured on it. */
-struct netif {
-    struct ust_device *dev;
-    bool up;               /* has an address */
-    bool external_rx;      /* the runtime reads this device itself (outside the lock) */
-    ust_ip4_t addr;
-    unsigned prefix_len;
-    ust_ip4_t mask;
-};
 
 struct route {
     ust_ip4_t prefix, mask;
@@ -76,8 +65,7 @@ struct ust_stack {
     struct ust_stats stats;
     ust_time_t now;        /* the latest time the stack was given */
 
-    struct netif ifs[UST_MAX_DEVICES];
-    int nifs;
+    struct netif_table *ifs; /* devices and their interfaces (net/netif.h) */
 
     struct route routes[UST_MAX_ROUTES];
     int nroutes;
@@ -90,9 +78,6 @@ struct ust_stack {
 
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;
-
-    uint8_t *rxbuf;        /* one frame pulled from a device */
-    size_t rxcap;
 
     struct reasm *reasm;   /* datagrams being reassembled, oldest first */
     size_t reasm_mem;

@@ -85,7 +85,7 @@ static struct arp_entry *entry_alloc(struct ust_stack *s)
 static void arp_send(struct ust_stack *s, int dev, uint16_t op, const uint8_t eth_dst[6],
                      const uint8_t tha[6], ust_ip4_t tpa)
 {
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     struct pkbuf *p = pkb_alloc(s, ARP_LEN);
     if (!p)
         return;
@@ -113,7 +113,7 @@ static void send_request(struct ust_stack *s, struct arp_entry *e, const uint8_t
 void arp_announce(struct ust_stack *s, int dev)
 {
     static const uint8_t zero[6];
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     s->stats.arp.tx_announce++;
     char a[UST_IP4_STRLEN];
     infof(s, "dev=%s, addr=%s: gratuitous ARP announcement", nif->dev->name,
@@ -146,7 +146,7 @@ static void entry_resolved(struct ust_stack *s, struct arp_entry *e, const uint8
 /* RFC 826, "Packet Reception". */
 void arp_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len)
 {
-    struct ust_device *d = s->ifs[dev].dev;
+    struct ust_device *d = s->ifs->at[dev].dev;
     struct arp_repr r;
     int err = arp_parse(data, len, &r);
     if (err != WIRE_OK) {

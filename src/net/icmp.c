@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/ipv4.h"
+#include "net/netif.h"
 #include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
@@ -29,7 +30,7 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         return;
     }
     s->stats.icmp.rx++;
-    debugf(s, "dev=%s, src=%s, type=%u, code=%u, len=%zu", s->ifs[dev].dev->name,
+    debugf(s, "dev=%s, src=%s, type=%u, code=%u, len=%zu", s->ifs->at[dev].dev->name,
            ust_ip4_format(ip->src, sa), m.type, m.code, len);
     switch (m.type) {
     case ICMP_ECHO_REQUEST: {

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/netif.h"
+
 static int route_insert(struct ust_stack *s, ust_ip4_t prefix, unsigned len, ust_ip4_t gw, int dev)
 {
     for (int i = 0; i < s->nroutes; i++)
@@ -19,7 +21,7 @@ static int route_insert(struct ust_stack *s, ust_ip4_t prefix, unsigned len, ust
     r->dev = dev;
     char p[UST_IP4_STRLEN], g[UST_IP4_STRLEN];
     infof(s, "route=%s/%u, gateway=%s, dev=%s", ust_ip4_format(prefix, p), len,
-          gw ? ust_ip4_format(gw, g) : "direct", s->ifs[dev].dev->name);
+          gw ? ust_ip4_format(gw, g) : "direct", s->ifs->at[dev].dev->name);
     return 0;
 }
 
@@ -35,8 +37,8 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
         return -EINVAL;
     int dev = -1;
     if (devname) {
-        for (int i = 0; i < s->nifs; i++)
-            if (strncmp(s->ifs[i].dev->name, devname, UST_DEV_NAME_MAX) == 0)
+        for (int i = 0; i < s->ifs->n; i++)
+            if (strncmp(s->ifs->at[i].dev->name, devname, UST_DEV_NAME_MAX) == 0)
                 dev = i;
         if (dev < 0)
             return -ENODEV;
@@ -44,8 +46,8 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
     if (gateway) {
         /* The gateway must be on a link we are connected to. */
         int gdev = -1;
-        for (int i = 0; i < s->nifs; i++) {
-            const struct netif *nif = &s->ifs[i];
+        for (int i = 0; i < s->ifs->n; i++) {
+            const struct netif *nif = &s->ifs->at[i];
             if (nif->up && (gateway & nif->mask) == (nif->addr & nif->mask) && (dev < 0 || dev == i)) {
                 gdev = i;
                 break;
@@ -81,7 +83,7 @@ int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *
         if ((dst & r->mask) == r->prefix && (!best || r->prefix_len > best->prefix_len))
             best = r;
     }
-    if (!best || !s->ifs[best->dev].up)
+    if (!best || !s->ifs->at[best->dev].up)
         return -ENETUNREACH;
     *dev = best->dev;
     *next_hop = best->gateway ? best->gateway : dst;
