@@ -16,6 +16,7 @@
 #define UST_PING_QUEUE 16
 #define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
+struct arp_table;
 struct netif_table;
 struct sock;
 struct reasm;
@@ -26,24 +27,6 @@ struct route {
     unsigned prefix_len;
     ust_ip4_t gateway;     /* 0: connected */
     int dev;
-};
-
-enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
-
-struct arp_entry {
-    uint8_t state;
-    bool used;             /* looked up since the last refresh */
-    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
-     * compared with: a uint8_t wrapped at 256, so the pending queue grew
-     * without bound and resolution never gave up for settings above 255. */
-    unsigned retries;      /* requests sent after the first */
-    unsigned npending;
-    int dev;
-    ust_ip4_t ip;
-    uint8_t mac[6];
-    ust_time_t expires;    /* RESOLVED: entry dies; INCOMPLETE: next request */
-    ust_time_t refresh_at; /* RESOLVED: re-probe if used (UST_TIME_NEVER once sent) */
-    struct pkbuf *pending, *pending_tail;
 };
 
 struct ping_reply_slot {
@@ -70,7 +53,7 @@ struct ust_stack {
     struct route routes[UST_MAX_ROUTES];
     int nroutes;
 
-    struct arp_entry *arp;  /* cfg.arp_cache_size entries */
+    struct arp_table *arp;  /* the neighbour cache (net/arp.h) */
 
     uint16_t ip_next_id;
     struct tbucket icmp_bucket;
