@@ -8,6 +8,7 @@
 #include "net/icmp.h"
 #include "net/ip_frag.h"
 #include "net/netif.h"
+#include "net/route.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -71,8 +72,10 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
     rng_seed(&s->rng, cfg->seed);
     s->ip_next_id = (uint16_t)rng_next(&s->rng);
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
-    if (netif_init(s) != 0 || arp_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
+    if (netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 || sock_init(s) != 0 ||
+        tcp_init(s) != 0) {
         sock_fini(s);
+        route_fini(s);
         arp_fini(s);
         netif_fini(s);
         free(s);
@@ -92,6 +95,7 @@ void ust_stack_destroy(struct ust_stack *s)
     reasm_fini(s);
     arp_fini(s);
     icmp_fini(s);
+    route_fini(s);
     netif_fini(s);
     pkb_pool_drain(s);
     free(s);

@@ -11,23 +11,16 @@
 #include "core/rng.h"
 #include "ustack/stack.h"
 
-#define UST_MAX_ROUTES 32
 #define UST_MAX_PING 8
 #define UST_PING_QUEUE 16
 #define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
 struct arp_table;
 struct netif_table;
+struct route_table;
 struct sock;
 struct reasm;
 struct tcp_stack;
-
-struct route {
-    ust_ip4_t prefix, mask;
-    unsigned prefix_len;
-    ust_ip4_t gateway;     /* 0: connected */
-    int dev;
-};
 
 struct ping_reply_slot {
     struct ust_ping_reply r;
@@ -50,8 +43,7 @@ struct ust_stack {
 
     struct netif_table *ifs; /* devices and their interfaces (net/netif.h) */
 
-    struct route routes[UST_MAX_ROUTES];
-    int nroutes;
+    struct route_table *routes; /* the routing table (net/route.h) */
 
     struct arp_table *arp;  /* the neighbour cache (net/arp.h) */
 
