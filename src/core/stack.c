@@ -7,6 +7,7 @@
 #include "net/arp.h"
 #include "net/icmp.h"
 #include "net/ip_frag.h"
+#include "net/ipv4.h"
 #include "net/netif.h"
 #include "net/route.h"
 #include "transport/socket.h"
@@ -70,14 +71,14 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         return -ENOMEM;
     s->cfg = *cfg;
     rng_seed(&s->rng, cfg->seed);
-    s->ip_next_id = (uint16_t)rng_next(&s->rng);
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
-    if (netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 || sock_init(s) != 0 ||
-        tcp_init(s) != 0) {
+    if (ipv4_init(s) != 0 || netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 ||
+        sock_init(s) != 0 || tcp_init(s) != 0) {
         sock_fini(s);
         route_fini(s);
         arp_fini(s);
         netif_fini(s);
+        ipv4_fini(s);
         free(s);
         return -ENOMEM;
     }
@@ -92,7 +93,7 @@ void ust_stack_destroy(struct ust_stack *s)
         return;
     sock_fini(s);
     tcp_fini(s);
-    reasm_fini(s);
+    ipv4_fini(s);
     arp_fini(s);
     icmp_fini(s);
     route_fini(s);

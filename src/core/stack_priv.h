@@ -13,13 +13,12 @@
 
 #define UST_MAX_PING 8
 #define UST_PING_QUEUE 16
-#define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
 struct arp_table;
+struct ipv4_stack;
 struct netif_table;
 struct route_table;
 struct sock;
-struct reasm;
 struct tcp_stack;
 
 struct ping_reply_slot {
@@ -47,16 +46,12 @@ struct ust_stack {
 
     struct arp_table *arp;  /* the neighbour cache (net/arp.h) */
 
-    uint16_t ip_next_id;
+    struct ipv4_stack *ip;  /* the id counter, reassembly (net/ipv4.h) */
     struct tbucket icmp_bucket;
     struct ping_ep ping[UST_MAX_PING];
 
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;
-
-    struct reasm *reasm;   /* datagrams being reassembled, oldest first */
-    size_t reasm_mem;
-    unsigned reasm_n;
 
     struct sock *socks;    /* cfg.max_sockets slots */
     unsigned sock_next;    /* where the search for a free slot starts */

@@ -2,6 +2,7 @@
 #include "net/ipv4.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/icmp.h"
@@ -11,6 +12,25 @@
 #include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
+
+int ipv4_init(struct ust_stack *s)
+{
+    struct ipv4_stack *ip = calloc(1, sizeof(*ip));
+    if (!ip)
+        return -ENOMEM;
+    ip->next_id = (uint16_t)rng_next(&s->rng);
+    s->ip = ip;
+    return 0;
+}
+
+void ipv4_fini(struct ust_stack *s)
+{
+    if (!s->ip)
+        return;
+    reasm_fini(s);
+    free(s->ip);
+    s->ip = NULL;
+}
 
 bool ipv4_is_local(const struct ust_stack *s, ust_ip4_t a)
 {
@@ -194,7 +214,7 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     struct ipv4_repr ip = {
         .tos = 0,
         .total_len = (uint16_t)total,
-        .id = s->ip_next_id++,
+        .id = s->ip->next_id++,
         .frag = df ? IPV4_FLAG_DF : 0,
         .ttl = ttl ? ttl : s->cfg.ip_default_ttl,
         .proto = proto,
