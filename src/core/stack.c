@@ -5,10 +5,10 @@
 
 #include "core/stack_priv.h"
 #include "net/arp.h"
-#include "net/icmp.h"
 #include "net/ip_frag.h"
 #include "net/ipv4.h"
 #include "net/netif.h"
+#include "net/ping.h"
 #include "net/route.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
@@ -73,8 +73,9 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
     rng_seed(&s->rng, cfg->seed);
     tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
     if (ipv4_init(s) != 0 || netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 ||
-        sock_init(s) != 0 || tcp_init(s) != 0) {
+        ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
         sock_fini(s);
+        ping_fini(s);
         route_fini(s);
         arp_fini(s);
         netif_fini(s);
@@ -95,7 +96,7 @@ void ust_stack_destroy(struct ust_stack *s)
     tcp_fini(s);
     ipv4_fini(s);
     arp_fini(s);
-    icmp_fini(s);
+    ping_fini(s);
     route_fini(s);
     netif_fini(s);
     pkb_pool_drain(s);

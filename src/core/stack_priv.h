@@ -11,28 +11,14 @@
 #include "core/rng.h"
 #include "ustack/stack.h"
 
-#define UST_MAX_PING 8
-#define UST_PING_QUEUE 16
 
 struct arp_table;
 struct ipv4_stack;
 struct netif_table;
+struct ping_table;
 struct route_table;
 struct sock;
 struct tcp_stack;
-
-struct ping_reply_slot {
-    struct ust_ping_reply r;
-    struct pkbuf *payload; /* payload bytes, or NULL when empty */
-};
-
-struct ping_ep {
-    bool used;
-    uint16_t id;
-    uint32_t gen;          /* bumped on close, so stale handles fail */
-    unsigned head, count;
-    struct ping_reply_slot q[UST_PING_QUEUE];
-};
 
 struct ust_stack {
     struct ust_config cfg;
@@ -48,7 +34,7 @@ struct ust_stack {
 
     struct ipv4_stack *ip;  /* the id counter, reassembly (net/ipv4.h) */
     struct tbucket icmp_bucket;
-    struct ping_ep ping[UST_MAX_PING];
+    struct ping_table *ping; /* ping endpoints (net/ping.h) */
 
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;

@@ -1,5 +1,5 @@
 /* ICMP (RFC 792, RFC 1122 3.2.2): echo, errors with their rate limit and
- * the rules about when never to send one, and ping endpoints. */
+ * the rules about when never to send one. Ping endpoints: net/ping.h. */
 #ifndef USTACK_NET_ICMP_H
 #define USTACK_NET_ICMP_H
 
@@ -16,7 +16,5 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
  * forbids it or the rate limit says no. */
 void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t rest,
                      const struct ipv4_repr *ip, const uint8_t *pkt, bool bcast);
-
-void icmp_fini(struct ust_stack *s);
 
 #endif
