@@ -5,6 +5,7 @@
 
 #include "core/stack_priv.h"
 #include "net/arp.h"
+#include "net/icmp.h"
 #include "net/ip_frag.h"
 #include "net/ipv4.h"
 #include "net/netif.h"
@@ -71,11 +72,11 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         return -ENOMEM;
     s->cfg = *cfg;
     rng_seed(&s->rng, cfg->seed);
-    tbucket_init(&s->icmp_bucket, cfg->icmp_rate_per_sec, cfg->icmp_burst, 0);
     if (ipv4_init(s) != 0 || netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 ||
-        ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
+        icmp_init(s) != 0 || ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
         sock_fini(s);
         ping_fini(s);
+        icmp_fini(s);
         route_fini(s);
         arp_fini(s);
         netif_fini(s);
@@ -97,6 +98,7 @@ void ust_stack_destroy(struct ust_stack *s)
     ipv4_fini(s);
     arp_fini(s);
     ping_fini(s);
+    icmp_fini(s);
     route_fini(s);
     netif_fini(s);
     pkb_pool_drain(s);

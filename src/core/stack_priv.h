@@ -13,6 +13,7 @@
 
 
 struct arp_table;
+struct icmp_stack;
 struct ipv4_stack;
 struct netif_table;
 struct ping_table;
@@ -33,7 +34,7 @@ struct ust_stack {
     struct arp_table *arp;  /* the neighbour cache (net/arp.h) */
 
     struct ipv4_stack *ip;  /* the id counter, reassembly (net/ipv4.h) */
-    struct tbucket icmp_bucket;
+    struct icmp_stack *icmp; /* the error rate limit (net/icmp.h) */
     struct ping_table *ping; /* ping endpoints (net/ping.h) */
 
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */

@@ -2,6 +2,7 @@
 #include "net/icmp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/ipv4.h"
@@ -90,7 +91,7 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
         s->stats.icmp.error_suppressed++;
         return;
     }
-    if (!tbucket_take(&s->icmp_bucket, s->now)) {
+    if (!tbucket_take(&s->icmp->errors, s->now)) {
         s->stats.icmp.rate_limited++;
         return;
     }
@@ -110,4 +111,20 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
     char sa[UST_IP4_STRLEN];
     debugf(s, "dst=%s, type=%u, code=%u", ust_ip4_format(ip->src, sa), type, code);
     ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
+}
+
+int icmp_init(struct ust_stack *s)
+{
+    struct icmp_stack *icmp = calloc(1, sizeof(*icmp));
+    if (!icmp)
+        return -ENOMEM;
+    tbucket_init(&icmp->errors, s->cfg.icmp_rate_per_sec, s->cfg.icmp_burst, 0);
+    s->icmp = icmp;
+    return 0;
+}
+
+void icmp_fini(struct ust_stack *s)
+{
+    free(s->icmp);
+    s->icmp = NULL;
 }

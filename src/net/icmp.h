@@ -3,9 +3,20 @@
 #ifndef USTACK_NET_ICMP_H
 #define USTACK_NET_ICMP_H
 
+#include "core/ratelimit.h"
 #include "core/stack_priv.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+
+/* ICMP's state. Owned by icmp.c. */
+struct icmp_stack {
+    /* The budget for the errors we send (RFC 1812 4.3.2.8):
+     * cfg.icmp_rate_per_sec, bursts of cfg.icmp_burst. */
+    struct tbucket errors;
+};
+
+int icmp_init(struct ust_stack *s);
+void icmp_fini(struct ust_stack *s);
 
 /* pkt: the whole IP packet (for quoting); payload/len: the ICMP message.
  * bcast: the datagram was addressed to a broadcast (IP or link). */
