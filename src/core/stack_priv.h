@@ -1,4 +1,13 @@
-/* struct ust_stack: every piece of state the library has lives here. */
+/* struct ust_stack: the instance, as every layer sees it.
+ *
+ * Everything the library keeps lives in it or hangs from it: there is no
+ * global state (ARCHITECTURE.md, principle 1). Its own members are what
+ * all the layers share: the configuration, the clock, the generator, the
+ * counters and the buffer pool. Each layer's state is a struct that layer
+ * declares in its header and allocates in its *_init(); the instance
+ * holds a pointer to it. So this header includes no layer (core/ is the
+ * leaf the layers include), and a layer's fields can be read only where
+ * its header is included. stack/stack.c makes and frees them all. */
 #ifndef USTACK_CORE_STACK_PRIV_H
 #define USTACK_CORE_STACK_PRIV_H
 
@@ -7,10 +16,8 @@
 
 #include "core/log.h"
 #include "core/pkbuf.h"
-#include "core/ratelimit.h"
 #include "core/rng.h"
 #include "ustack/stack.h"
-
 
 struct arp_table;
 struct icmp_stack;
@@ -27,23 +34,21 @@ struct ust_stack {
     struct ust_stats stats;
     ust_time_t now;        /* the latest time the stack was given */
 
-    struct netif_table *ifs; /* devices and their interfaces (net/netif.h) */
-
-    struct route_table *routes; /* the routing table (net/route.h) */
-
-    struct arp_table *arp;  /* the neighbour cache (net/arp.h) */
-
-    struct ipv4_stack *ip;  /* the id counter, reassembly (net/ipv4.h) */
-    struct icmp_stack *icmp; /* the error rate limit (net/icmp.h) */
-    struct ping_table *ping; /* ping endpoints (net/ping.h) */
-
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;
+
+    /* Each layer's state, owned by the module named. */
+    struct netif_table *ifs;    /* devices and interfaces: net/netif.c */
+    struct arp_table *arp;      /* the neighbour cache: net/arp.c */
+    struct route_table *routes; /* the routing table: net/route.c */
+    struct ipv4_stack *ip;      /* IP ids, reassembly: net/ipv4.c, net/ip_frag.c */
+    struct icmp_stack *icmp;    /* the error rate limit: net/icmp.c */
+    struct ping_table *ping;    /* ping endpoints: net/ping.c */
 
     struct sock *socks;    /* cfg.max_sockets slots */
     unsigned sock_next;    /* where the search for a free slot starts */
     uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
-    struct tcp_stack *tcp; /* connections, ISN key (transport/tcp.h) */
+    struct tcp_stack *tcp; /* connections, ISN key: transport/tcp.c */
 
     void *runtime;         /* the runtime driving this stack, if any (edge) */
 };

@@ -1,4 +1,8 @@
-/* The stack instance: creation, the poll step and its deadline. */
+/* The stack instance: the composition root. It creates every layer's
+ * state, runs the layers' timers from the poll step and takes the earliest
+ * of their deadlines. It is the one file that includes every layer; the
+ * layers themselves see the instance through core/stack_priv.h, which
+ * includes none of them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +58,24 @@ void ust_config_init(struct ust_config *cfg)
     cfg->tcp_congestion = "cubic";
 }
 
+/* Frees what ust_stack_create made, whether it finished or not (each
+ * *_fini accepts state that was never made). Sockets go first: they
+ * point at TCP's connections. Devices go last, after every packet queued
+ * for them (ARP, ping replies) has been freed into the pool. */
+static void stack_free(struct ust_stack *s)
+{
+    sock_fini(s);
+    tcp_fini(s);
+    ipv4_fini(s);
+    arp_fini(s);
+    ping_fini(s);
+    icmp_fini(s);
+    route_fini(s);
+    netif_fini(s);
+    pkb_pool_drain(s);
+    free(s);
+}
+
 int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
 {
     struct ust_config def;
@@ -72,16 +94,12 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         return -ENOMEM;
     s->cfg = *cfg;
     rng_seed(&s->rng, cfg->seed);
-    if (ipv4_init(s) != 0 || netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 ||
+    /* Each layer's state, the lowest first. ipv4_init (the first IP id)
+     * and tcp_init (the ISN key) draw from the generator, in that order:
+     * what a seed produces depends on it. */
+    if (netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 || ipv4_init(s) != 0 ||
         icmp_init(s) != 0 || ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
-        sock_fini(s);
-        ping_fini(s);
-        icmp_fini(s);
-        route_fini(s);
-        arp_fini(s);
-        netif_fini(s);
-        ipv4_fini(s);
-        free(s);
+        stack_free(s);
         return -ENOMEM;
     }
     debugf(s, "stack created, seed=%llu", (unsigned long long)cfg->seed);
@@ -91,18 +109,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
 
 void ust_stack_destroy(struct ust_stack *s)
 {
-    if (!s)
-        return;
-    sock_fini(s);
-    tcp_fini(s);
-    ipv4_fini(s);
-    arp_fini(s);
-    ping_fini(s);
-    icmp_fini(s);
-    route_fini(s);
-    netif_fini(s);
-    pkb_pool_drain(s);
-    free(s);
+    if (s)
+        stack_free(s);
 }
 
 int ust_stack_poll(struct ust_stack *s, ust_time_t now)
