@@ -101,15 +101,7 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
     return idx;
 }
 
-struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
-{
-    for (int i = 0; i < s->ifs->n; i++)
-        if (strncmp(s->ifs->at[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
-            return s->ifs->at[i].dev;
-    return NULL;
-}
-
-static int dev_index(struct ust_stack *s, const char *name)
+int netif_index(const struct ust_stack *s, const char *name)
 {
     for (int i = 0; i < s->ifs->n; i++)
         if (strncmp(s->ifs->at[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
@@ -117,10 +109,16 @@ static int dev_index(struct ust_stack *s, const char *name)
     return -1;
 }
 
+struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
+{
+    int i = netif_index(s, name);
+    return i >= 0 ? s->ifs->at[i].dev : NULL;
+}
+
 int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsigned prefix_len,
                   ust_time_t now)
 {
-    int d = dev_index(s, devname);
+    int d = netif_index(s, devname);
     if (d < 0)
         return -ENODEV;
     if (prefix_len > 32 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)

@@ -38,6 +38,9 @@ int netif_poll(struct ust_stack *s);
 /* The earliest time a device has a frame due (memlink delays, loopback). */
 ust_time_t netif_next_deadline(const struct ust_stack *s);
 
+/* The index of the device called name, or -1. */
+int netif_index(const struct ust_stack *s, const char *name);
+
 /* Hands a finished frame to the device's driver, counting and tracing it.
  * Pads Ethernet frames to the 60-byte minimum. Consumes p. */
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p);

@@ -50,13 +50,8 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
     if (prefix_len > 32 || (prefix & ~prefix_mask(prefix_len)) != 0)
         return -EINVAL;
     int dev = -1;
-    if (devname) {
-        for (int i = 0; i < s->ifs->n; i++)
-            if (strncmp(s->ifs->at[i].dev->name, devname, UST_DEV_NAME_MAX) == 0)
-                dev = i;
-        if (dev < 0)
-            return -ENODEV;
-    }
+    if (devname && (dev = netif_index(s, devname)) < 0)
+        return -ENODEV;
     if (gateway) {
         /* The gateway must be on a link we are connected to. */
         int gdev = -1;
