@@ -1,7 +1,10 @@
 /* Trace-level frame dumps, in the spirit of microps' *_dump() helpers. */
+#include "core/dump.h"
+
 #include <stdio.h>
 
-#include "core/stack_priv.h"
+#include "core/log.h"
+#include "ustack/stack.h"
 #include "wire/arp.h"
 #include "wire/bytes.h"
 #include "wire/ethernet.h"
@@ -43,11 +46,11 @@ static void dump_ipv4(struct ust_stack *s, const uint8_t *p, size_t len)
     }
 }
 
-void dump_frame(struct ust_stack *s, const char *dir, int dev, const uint8_t *frame, size_t len)
+void dump_frame(struct ust_stack *s, const char *dir, const struct ust_device *d,
+                const uint8_t *frame, size_t len)
 {
     if (ust_stack_log_level(s) < UST_LOG_TRACE)
         return;
-    struct ust_device *d = s->ifs[dev].dev;
     tracef(s, "%s dev=%s, len=%zu", dir, d->name, len);
     if (d->type == UST_DEV_LOOPBACK) {
         dump_ipv4(s, frame, len);

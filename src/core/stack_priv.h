@@ -1,4 +1,13 @@
-/* struct ust_stack: every piece of state the library has lives here. */
+/* struct ust_stack: the instance, as every layer sees it.
+ *
+ * Everything the library keeps lives in it or hangs from it: there is no
+ * global state (ARCHITECTURE.md, principle 1). Its own members are what
+ * all the layers share: the configuration, the clock, the generator, the
+ * counters and the buffer pool. Each layer's state is a struct that layer
+ * declares in its header and allocates in its *_init(); the instance
+ * holds a pointer to it. So this header includes no layer (core/ is the
+ * leaf the layers include), and a layer's fields can be read only where
+ * its header is included. stack/stack.c makes and frees them all. */
 #ifndef USTACK_CORE_STACK_PRIV_H
 #define USTACK_CORE_STACK_PRIV_H
 
@@ -7,68 +16,17 @@
 
 #include "core/log.h"
 #include "core/pkbuf.h"
-#include "core/ratelimit.h"
 #include "core/rng.h"
 #include "ustack/stack.h"
 
-#define UST_MAX_DEVICES 8
-#define UST_MAX_ROUTES 32
-#define UST_MAX_PING 8
-#define UST_PING_QUEUE 16
-#define UST_RX_BATCH 64 /* frames pulled from one device per poll */
-#define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
-
+struct arp_table;
+struct icmp_stack;
+struct ipv4_stack;
+struct netif_table;
+struct ping_table;
+struct route_table;
 struct sock;
-struct reasm;
 struct tcp_stack;
-
-/* A device the stack owns, and the IPv4 interface configured on it. */
-struct netif {
-    struct ust_device *dev;
-    bool up;               /* has an address */
-    bool external_rx;      /* the runtime reads this device itself (outside the lock) */
-    ust_ip4_t addr;
-    unsigned prefix_len;
-    ust_ip4_t mask;
-};
-
-struct route {
-    ust_ip4_t prefix, mask;
-    unsigned prefix_len;
-    ust_ip4_t gateway;     /* 0: connected */
-    int dev;
-};
-
-enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
-
-struct arp_entry {
-    uint8_t state;
-    bool used;             /* looked up since the last refresh */
-    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
-     * compared with: a uint8_t wrapped at 256, so the pending queue grew
-     * without bound and resolution never gave up for settings above 255. */
-    unsigned retries;      /* requests sent after the first */
-    unsigned npending;
-    int dev;
-    ust_ip4_t ip;
-    uint8_t mac[6];
-    ust_time_t expires;    /* RESOLVED: entry dies; INCOMPLETE: next request */
-    ust_time_t refresh_at; /* RESOLVED: re-probe if used (UST_TIME_NEVER once sent) */
-    struct pkbuf *pending, *pending_tail;
-};
-
-struct ping_reply_slot {
-    struct ust_ping_reply r;
-    struct pkbuf *payload; /* payload bytes, or NULL when empty */
-};
-
-struct ping_ep {
-    bool used;
-    uint16_t id;
-    uint32_t gen;          /* bumped on close, so stale handles fail */
-    unsigned head, count;
-    struct ping_reply_slot q[UST_PING_QUEUE];
-};
 
 struct ust_stack {
     struct ust_config cfg;
@@ -76,37 +34,23 @@ struct ust_stack {
     struct ust_stats stats;
     ust_time_t now;        /* the latest time the stack was given */
 
-    struct netif ifs[UST_MAX_DEVICES];
-    int nifs;
-
-    struct route routes[UST_MAX_ROUTES];
-    int nroutes;
-
-    struct arp_entry *arp;  /* cfg.arp_cache_size entries */
-
-    uint16_t ip_next_id;
-    struct tbucket icmp_bucket;
-    struct ping_ep ping[UST_MAX_PING];
-
     struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;
 
-    uint8_t *rxbuf;        /* one frame pulled from a device */
-    size_t rxcap;
-
-    struct reasm *reasm;   /* datagrams being reassembled, oldest first */
-    size_t reasm_mem;
-    unsigned reasm_n;
+    /* Each layer's state, owned by the module named. */
+    struct netif_table *ifs;    /* devices and interfaces: net/netif.c */
+    struct arp_table *arp;      /* the neighbour cache: net/arp.c */
+    struct route_table *routes; /* the routing table: net/route.c */
+    struct ipv4_stack *ip;      /* IP ids, reassembly: net/ipv4.c, net/ip_frag.c */
+    struct icmp_stack *icmp;    /* the error rate limit: net/icmp.c */
+    struct ping_table *ping;    /* ping endpoints: net/ping.c */
 
     struct sock *socks;    /* cfg.max_sockets slots */
     unsigned sock_next;    /* where the search for a free slot starts */
     uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
-    struct tcp_stack *tcp; /* connections, ISN key (transport/tcp.h) */
+    struct tcp_stack *tcp; /* connections, ISN key: transport/tcp.c */
 
     void *runtime;         /* the runtime driving this stack, if any (edge) */
 };
-
-/* Pretty-prints a frame's headers at trace level (core/dump.c). */
-void dump_frame(struct ust_stack *s, const char *dir, int dev, const uint8_t *frame, size_t len);
 
 #endif

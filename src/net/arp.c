@@ -19,8 +19,13 @@ static const char *op_name(uint16_t op)
 
 int arp_init(struct ust_stack *s)
 {
-    s->arp = calloc(s->cfg.arp_cache_size, sizeof(*s->arp));
-    return s->arp ? 0 : -ENOMEM;
+    unsigned n = s->cfg.arp_cache_size;
+    struct arp_table *t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->entry[0]));
+    if (!t)
+        return -ENOMEM;
+    t->size = n;
+    s->arp = t;
+    return 0;
 }
 
 static void drop_pending(struct ust_stack *s, struct arp_entry *e)
@@ -45,17 +50,17 @@ void arp_fini(struct ust_stack *s)
 {
     if (!s->arp)
         return;
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++)
-        if (s->arp[i].state != ARP_FREE)
-            entry_free(s, &s->arp[i]);
+    for (unsigned i = 0; i < s->arp->size; i++)
+        if (s->arp->entry[i].state != ARP_FREE)
+            entry_free(s, &s->arp->entry[i]);
     free(s->arp);
     s->arp = NULL;
 }
 
 static struct arp_entry *entry_find(struct ust_stack *s, int dev, ust_ip4_t ip)
 {
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        struct arp_entry *e = &s->arp[i];
+    for (unsigned i = 0; i < s->arp->size; i++) {
+        struct arp_entry *e = &s->arp->entry[i];
         if (e->state != ARP_FREE && e->dev == dev && e->ip == ip)
             return e;
     }
@@ -67,8 +72,8 @@ static struct arp_entry *entry_find(struct ust_stack *s, int dev, ust_ip4_t ip)
 static struct arp_entry *entry_alloc(struct ust_stack *s)
 {
     struct arp_entry *victim = NULL;
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        struct arp_entry *e = &s->arp[i];
+    for (unsigned i = 0; i < s->arp->size; i++) {
+        struct arp_entry *e = &s->arp->entry[i];
         if (e->state == ARP_FREE)
             return e;
         if (!victim || (e->state == ARP_RESOLVED && victim->state != ARP_RESOLVED) ||
@@ -85,7 +90,7 @@ static struct arp_entry *entry_alloc(struct ust_stack *s)
 static void arp_send(struct ust_stack *s, int dev, uint16_t op, const uint8_t eth_dst[6],
                      const uint8_t tha[6], ust_ip4_t tpa)
 {
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     struct pkbuf *p = pkb_alloc(s, ARP_LEN);
     if (!p)
         return;
@@ -113,7 +118,7 @@ static void send_request(struct ust_stack *s, struct arp_entry *e, const uint8_t
 void arp_announce(struct ust_stack *s, int dev)
 {
     static const uint8_t zero[6];
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     s->stats.arp.tx_announce++;
     char a[UST_IP4_STRLEN];
     infof(s, "dev=%s, addr=%s: gratuitous ARP announcement", nif->dev->name,
@@ -146,7 +151,7 @@ static void entry_resolved(struct ust_stack *s, struct arp_entry *e, const uint8
 /* RFC 826, "Packet Reception". */
 void arp_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len)
 {
-    struct ust_device *d = s->ifs[dev].dev;
+    struct ust_device *d = s->ifs->at[dev].dev;
     struct arp_repr r;
     int err = arp_parse(data, len, &r);
     if (err != WIRE_OK) {
@@ -258,8 +263,8 @@ int arp_resolve(struct ust_stack *s, int dev, ust_ip4_t ip, struct pkbuf *p, uin
 void arp_timer(struct ust_stack *s, ust_time_t now)
 {
     char a[UST_IP4_STRLEN];
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        struct arp_entry *e = &s->arp[i];
+    for (unsigned i = 0; i < s->arp->size; i++) {
+        struct arp_entry *e = &s->arp->entry[i];
         if (e->state == ARP_RESOLVED) {
             if (now >= e->expires) {
                 debugf(s, "ip=%s: entry expired", ust_ip4_format(e->ip, a));
@@ -289,8 +294,8 @@ void arp_timer(struct ust_stack *s, ust_time_t now)
 ust_time_t arp_next_deadline(const struct ust_stack *s)
 {
     ust_time_t t = UST_TIME_NEVER;
-    for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        const struct arp_entry *e = &s->arp[i];
+    for (unsigned i = 0; i < s->arp->size; i++) {
+        const struct arp_entry *e = &s->arp->entry[i];
         if (e->state == ARP_FREE)
             continue;
         ust_time_t d = e->expires;

@@ -5,6 +5,31 @@
 
 #include "core/stack_priv.h"
 
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
+
+struct arp_entry {
+    uint8_t state;
+    bool used;             /* looked up since the last refresh */
+    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
+     * compared with: a uint8_t wrapped at 256, so the pending queue grew
+     * without bound and resolution never gave up for settings above 255. */
+    unsigned retries;      /* requests sent after the first */
+    unsigned npending;
+    int dev;
+    ust_ip4_t ip;
+    uint8_t mac[6];
+    ust_time_t expires;    /* RESOLVED: entry dies; INCOMPLETE: next request */
+    ust_time_t refresh_at; /* RESOLVED: re-probe if used (UST_TIME_NEVER once sent) */
+    struct pkbuf *pending, *pending_tail;
+};
+
+/* The neighbour cache: cfg.arp_cache_size entries, allocated once.
+ * Owned by arp.c. */
+struct arp_table {
+    unsigned size;
+    struct arp_entry entry[];
+};
+
 int arp_init(struct ust_stack *s);
 void arp_fini(struct ust_stack *s);
 

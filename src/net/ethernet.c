@@ -11,7 +11,7 @@
 
 void eth_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
 {
-    struct ust_device *d = s->ifs[dev].dev;
+    struct ust_device *d = s->ifs->at[dev].dev;
     struct eth_repr eh;
     s->stats.eth.rx++;
     s->stats.eth.rx_bytes += len;
@@ -51,7 +51,7 @@ int eth_output(struct ust_stack *s, int dev, struct pkbuf *p, const uint8_t dst[
 {
     struct eth_repr eh;
     memcpy(eh.dst, dst, ETH_ADDR_LEN);
-    memcpy(eh.src, s->ifs[dev].dev->mac, ETH_ADDR_LEN);
+    memcpy(eh.src, s->ifs->at[dev].dev->mac, ETH_ADDR_LEN);
     eh.type = type;
     eth_emit(&eh, pkb_push(p, ETH_HDR_LEN));
     return netif_transmit(s, dev, p);

@@ -1,11 +1,22 @@
 /* ICMP (RFC 792, RFC 1122 3.2.2): echo, errors with their rate limit and
- * the rules about when never to send one, and ping endpoints. */
+ * the rules about when never to send one. Ping endpoints: net/ping.h. */
 #ifndef USTACK_NET_ICMP_H
 #define USTACK_NET_ICMP_H
 
+#include "core/ratelimit.h"
 #include "core/stack_priv.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
+
+/* ICMP's state. Owned by icmp.c. */
+struct icmp_stack {
+    /* The budget for the errors we send (RFC 1812 4.3.2.8):
+     * cfg.icmp_rate_per_sec, bursts of cfg.icmp_burst. */
+    struct tbucket errors;
+};
+
+int icmp_init(struct ust_stack *s);
+void icmp_fini(struct ust_stack *s);
 
 /* pkt: the whole IP packet (for quoting); payload/len: the ICMP message.
  * bcast: the datagram was addressed to a broadcast (IP or link). */
@@ -16,7 +27,5 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
  * forbids it or the rate limit says no. */
 void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t rest,
                      const struct ipv4_repr *ip, const uint8_t *pkt, bool bcast);
-
-void icmp_fini(struct ust_stack *s);
 
 #endif

@@ -44,32 +44,33 @@ struct reasm {
 
 static void reasm_free(struct ust_stack *s, struct reasm *r)
 {
-    struct reasm **pp = &s->reasm;
+    struct reasm_queue *q = &s->ip->reasm;
+    struct reasm **pp = &q->head;
     while (*pp && *pp != r)
         pp = &(*pp)->next;
     if (*pp)
         *pp = r->next;
-    s->reasm_mem -= r->cap + sizeof(*r);
-    s->reasm_n--;
+    q->mem -= r->cap + sizeof(*r);
+    q->n--;
     free(r->buf);
     free(r);
 }
 
 void reasm_fini(struct ust_stack *s)
 {
-    while (s->reasm)
-        reasm_free(s, s->reasm);
+    while (s->ip->reasm.head)
+        reasm_free(s, s->ip->reasm.head);
 }
 
-unsigned reasm_count(const struct ust_stack *s) { return s->reasm_n; }
-size_t reasm_memory(const struct ust_stack *s) { return s->reasm_mem; }
+unsigned reasm_count(const struct ust_stack *s) { return s->ip->reasm.n; }
+size_t reasm_memory(const struct ust_stack *s) { return s->ip->reasm.mem; }
 
 /* Makes room for `need` more bytes within the stack's budget by dropping
  * the oldest datagrams other than `keep`. */
 static bool reasm_reserve(struct ust_stack *s, size_t need, const struct reasm *keep)
 {
-    while (s->reasm_mem + need > s->cfg.reasm_mem_max) {
-        struct reasm *victim = s->reasm;
+    while (s->ip->reasm.mem + need > s->cfg.reasm_mem_max) {
+        struct reasm *victim = s->ip->reasm.head;
         while (victim && victim == keep)
             victim = victim->next;
         if (!victim)
@@ -83,8 +84,9 @@ static bool reasm_reserve(struct ust_stack *s, size_t need, const struct reasm *
 static struct reasm *reasm_find(struct ust_stack *s, const struct ipv4_repr *ip, int dev,
                                 bool bcast)
 {
-    struct reasm **tail = &s->reasm;
-    for (struct reasm *r = s->reasm; r; r = r->next) {
+    struct reasm_queue *q = &s->ip->reasm;
+    struct reasm **tail = &q->head;
+    for (struct reasm *r = q->head; r; r = r->next) {
         if (r->src == ip->src && r->dst == ip->dst && r->id == ip->id && r->proto == ip->proto)
             return r;
         tail = &r->next;
@@ -104,8 +106,8 @@ static struct reasm *reasm_find(struct ust_stack *s, const struct ipv4_repr *ip,
      * extended by later ones, so a trickle cannot hold memory forever. */
     r->expires = s->now + s->cfg.reasm_timeout;
     *tail = r;
-    s->reasm_mem += sizeof(*r);
-    s->reasm_n++;
+    q->mem += sizeof(*r);
+    q->n++;
     return r;
 }
 
@@ -221,7 +223,7 @@ void reasm_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const
             reasm_drop(s, r, &s->stats.ip.reasm_evicted);
             return;
         }
-        s->reasm_mem += ncap - r->cap;
+        s->ip->reasm.mem += ncap - r->cap;
         r->buf = nb;
         r->cap = ncap;
     }
@@ -244,8 +246,8 @@ void reasm_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const
 
 void reasm_timer(struct ust_stack *s, ust_time_t now)
 {
-    while (s->reasm && s->reasm->expires <= now) {
-        struct reasm *r = s->reasm;
+    while (s->ip->reasm.head && s->ip->reasm.head->expires <= now) {
+        struct reasm *r = s->ip->reasm.head;
         s->stats.ip.reasm_timeout++;
         if (r->hdr_len) {
             /* RFC 792 / RFC 1122 3.2.1.4: time exceeded, fragment
@@ -272,7 +274,8 @@ void reasm_timer(struct ust_stack *s, ust_time_t now)
 
 ust_time_t reasm_next_deadline(const struct ust_stack *s)
 {
-    return s->reasm ? s->reasm->expires : UST_TIME_NEVER;
+    const struct reasm *r = s->ip->reasm.head;
+    return r ? r->expires : UST_TIME_NEVER;
 }
 
 int frag_output(struct ust_stack *s, int dev, ust_ip4_t next_hop, const struct ipv4_repr *ip,

@@ -5,6 +5,19 @@
 #include "core/stack_priv.h"
 #include "wire/ipv4.h"
 
+#define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
+
+struct reasm;
+
+/* The datagrams being reassembled, oldest first, and the bytes they hold
+ * (at most cfg.reasm_mem_max). Part of IPv4's state (net/ipv4.h); only
+ * ip_frag.c looks inside. */
+struct reasm_queue {
+    struct reasm *head;
+    size_t mem;
+    unsigned n;
+};
+
 /* Takes a fragment (already validated, addressed to us). When it completes a
  * datagram, delivers the whole datagram with ipv4_deliver(). */
 void reasm_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,

@@ -2,6 +2,7 @@
 #include "net/ipv4.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/icmp.h"
@@ -12,10 +13,29 @@
 #include "transport/udp.h"
 #include "wire/bytes.h"
 
+int ipv4_init(struct ust_stack *s)
+{
+    struct ipv4_stack *ip = calloc(1, sizeof(*ip));
+    if (!ip)
+        return -ENOMEM;
+    ip->next_id = (uint16_t)rng_next(&s->rng);
+    s->ip = ip;
+    return 0;
+}
+
+void ipv4_fini(struct ust_stack *s)
+{
+    if (!s->ip)
+        return;
+    reasm_fini(s);
+    free(s->ip);
+    s->ip = NULL;
+}
+
 bool ipv4_is_local(const struct ust_stack *s, ust_ip4_t a)
 {
-    for (int i = 0; i < s->nifs; i++)
-        if (s->ifs[i].up && s->ifs[i].addr == a)
+    for (int i = 0; i < s->ifs->n; i++)
+        if (s->ifs->at[i].up && s->ifs->at[i].addr == a)
             return true;
     return false;
 }
@@ -46,7 +66,7 @@ static void count_parse_error(struct ust_stack *s, int err)
 
 void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, bool link_bcast)
 {
-    struct ust_device *d = s->ifs[dev].dev;
+    struct ust_device *d = s->ifs->at[dev].dev;
     struct ipv4_repr ip;
     s->stats.ip.rx++;
     int err = ipv4_parse(data, len, &ip);
@@ -125,8 +145,8 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
 
 static int loopback_dev(const struct ust_stack *s)
 {
-    for (int i = 0; i < s->nifs; i++)
-        if (s->ifs[i].up && s->ifs[i].dev->type == UST_DEV_LOOPBACK)
+    for (int i = 0; i < s->ifs->n; i++)
+        if (s->ifs->at[i].up && s->ifs->at[i].dev->type == UST_DEV_LOOPBACK)
             return i;
     return -1;
 }
@@ -154,8 +174,8 @@ ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst)
     if (pick_route(s, dst, &dev, &next_hop) != 0)
         return 0;
     /* As Linux does: talking to one of our addresses, that address is the source. */
-    return s->ifs[dev].dev->type == UST_DEV_LOOPBACK && ipv4_is_local(s, dst) ? dst
-                                                                              : s->ifs[dev].addr;
+    return s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK && ipv4_is_local(s, dst) ? dst
+                                                                              : s->ifs->at[dev].addr;
 }
 
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
@@ -170,7 +190,7 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         pkb_free(s, p);
         return -ENETUNREACH;
     }
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     if (src == 0)
         src = ipv4_source_for(s, dst);
     /* RFC 1122 3.2.1.3: 0/8 is never a destination; 127/8 never leaves the
@@ -194,7 +214,7 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     struct ipv4_repr ip = {
         .tos = 0,
         .total_len = (uint16_t)total,
-        .id = s->ip_next_id++,
+        .id = s->ip->next_id++,
         .frag = df ? IPV4_FLAG_DF : 0,
         .ttl = ttl ? ttl : s->cfg.ip_default_ttl,
         .proto = proto,

@@ -4,7 +4,19 @@
 #define USTACK_NET_IPV4_H
 
 #include "core/stack_priv.h"
+#include "net/ip_frag.h"
 #include "wire/ipv4.h"
+
+/* IPv4's state. Owned by ipv4.c; the reassembly queue by ip_frag.c. */
+struct ipv4_stack {
+    uint16_t next_id;      /* Identification of the next datagram we send */
+    struct reasm_queue reasm;
+};
+
+/* ipv4_init draws the first identification from the stack's generator. */
+int ipv4_init(struct ust_stack *s);
+/* Drops the datagrams being reassembled, and the state. */
+void ipv4_fini(struct ust_stack *s);
 
 /* data/len: the packet from the link (may carry link padding after it).
  * link_bcast: it arrived in a link-layer broadcast frame. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dump.h"
 #include "net/arp.h"
 #include "net/ethernet.h"
 #include "net/ipv4.h"
@@ -12,25 +13,85 @@
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
+int netif_init(struct ust_stack *s)
+{
+    struct netif_table *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->rxcap = 2048;
+    t->rxbuf = malloc(t->rxcap);
+    if (!t->rxbuf) {
+        free(t);
+        return -ENOMEM;
+    }
+    s->ifs = t;
+    return 0;
+}
+
+void netif_fini(struct ust_stack *s)
+{
+    struct netif_table *t = s->ifs;
+    if (!t)
+        return;
+    for (int i = 0; i < t->n; i++)
+        t->at[i].dev->ops->destroy(t->at[i].dev);
+    free(t->rxbuf);
+    free(t);
+    s->ifs = NULL;
+}
+
+int netif_poll(struct ust_stack *s)
+{
+    struct netif_table *t = s->ifs;
+    int frames = 0;
+    for (int i = 0; i < t->n; i++) {
+        struct ust_device *d = t->at[i].dev;
+        if (!d->ops->receive || t->at[i].external_rx)
+            continue;
+        for (int n = 0; n < UST_RX_BATCH; n++) {
+            int len = d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
+            if (len <= 0)
+                break;
+            ust_stack_input(s, i, t->rxbuf, (size_t)len, s->now);
+            frames++;
+        }
+    }
+    return frames;
+}
+
+ust_time_t netif_next_deadline(const struct ust_stack *s)
+{
+    ust_time_t t = UST_TIME_NEVER;
+    for (int i = 0; i < s->ifs->n; i++) {
+        struct ust_device *d = s->ifs->at[i].dev;
+        if (d->ops->next_rx_at) {
+            ust_time_t r = d->ops->next_rx_at(d);
+            if (r < t)
+                t = r;
+        }
+    }
+    return t;
+}
+
 int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
 {
     if (!dev)
         return -EINVAL;
-    if (s->nifs >= UST_MAX_DEVICES || ust_stack_device(s, dev->name)) {
-        int err = s->nifs >= UST_MAX_DEVICES ? -ENOSPC : -EEXIST;
+    if (s->ifs->n >= UST_MAX_DEVICES || ust_stack_device(s, dev->name)) {
+        int err = s->ifs->n >= UST_MAX_DEVICES ? -ENOSPC : -EEXIST;
         dev->ops->destroy(dev);
         return err;
     }
-    int idx = s->nifs++;
-    memset(&s->ifs[idx], 0, sizeof(s->ifs[idx]));
-    s->ifs[idx].dev = dev;
+    int idx = s->ifs->n++;
+    memset(&s->ifs->at[idx], 0, sizeof(s->ifs->at[idx]));
+    s->ifs->at[idx].dev = dev;
     size_t need = (size_t)dev->mtu + ETH_HDR_LEN;
-    if (need > s->rxcap) {
+    if (need > s->ifs->rxcap) {
         /* The receive buffer must hold the largest frame of any device. */
-        uint8_t *nb = realloc(s->rxbuf, need);
+        uint8_t *nb = realloc(s->ifs->rxbuf, need);
         if (nb) {
-            s->rxbuf = nb;
-            s->rxcap = need;
+            s->ifs->rxbuf = nb;
+            s->ifs->rxcap = need;
         }
     }
     char mac[18];
@@ -40,31 +101,29 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
     return idx;
 }
 
-struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
+int netif_index(const struct ust_stack *s, const char *name)
 {
-    for (int i = 0; i < s->nifs; i++)
-        if (strncmp(s->ifs[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
-            return s->ifs[i].dev;
-    return NULL;
-}
-
-static int dev_index(struct ust_stack *s, const char *name)
-{
-    for (int i = 0; i < s->nifs; i++)
-        if (strncmp(s->ifs[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
+    for (int i = 0; i < s->ifs->n; i++)
+        if (strncmp(s->ifs->at[i].dev->name, name, UST_DEV_NAME_MAX) == 0)
             return i;
     return -1;
+}
+
+struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
+{
+    int i = netif_index(s, name);
+    return i >= 0 ? s->ifs->at[i].dev : NULL;
 }
 
 int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsigned prefix_len,
                   ust_time_t now)
 {
-    int d = dev_index(s, devname);
+    int d = netif_index(s, devname);
     if (d < 0)
         return -ENODEV;
     if (prefix_len > 32 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
         return -EINVAL;
-    struct netif *nif = &s->ifs[d];
+    struct netif *nif = &s->ifs->at[d];
     if (nif->up)
         return -EEXIST;
     if (now > s->now)
@@ -86,12 +145,12 @@ int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsi
 
 void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
 {
-    if (dev < 0 || dev >= s->nifs || !frame)
+    if (dev < 0 || dev >= s->ifs->n || !frame)
         return;
     if (now > s->now)
         s->now = now;
-    dump_frame(s, "in", dev, frame, len);
-    if (s->ifs[dev].dev->type == UST_DEV_LOOPBACK)
+    dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
+    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
         ipv4_input(s, dev, frame, len, false);
     else
         eth_input(s, dev, frame, len);
@@ -99,7 +158,7 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
 
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
 {
-    struct ust_device *d = s->ifs[dev].dev;
+    struct ust_device *d = s->ifs->at[dev].dev;
     const uint8_t *frame = pkb_data(p);
     size_t len = p->len;
     uint8_t padded[ETH_MIN_FRAME];
@@ -110,7 +169,7 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
         frame = padded;
         len = ETH_MIN_FRAME;
     }
-    dump_frame(s, "out", dev, frame, len);
+    dump_frame(s, "out", d, frame, len);
     int err = d->ops->transmit(d, frame, len, s->now);
     if (err) {
         s->stats.eth.tx_errors++;
@@ -125,7 +184,7 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
 
 int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t next_hop)
 {
-    struct netif *nif = &s->ifs[dev];
+    struct netif *nif = &s->ifs->at[dev];
     if (nif->dev->type == UST_DEV_LOOPBACK)
         return netif_transmit(s, dev, p);
     if (next_hop == 0xffffffffu || (nif->up && next_hop == netif_bcast(nif) && nif->prefix_len < 31))

@@ -5,6 +5,42 @@
 
 #include "core/stack_priv.h"
 
+#define UST_MAX_DEVICES 8
+#define UST_RX_BATCH 64 /* frames pulled from one device per poll */
+
+/* A device the stack owns, and the IPv4 interface configured on it. */
+struct netif {
+    struct ust_device *dev;
+    bool up;               /* has an address */
+    bool external_rx;      /* the runtime reads this device itself (outside the lock) */
+    ust_ip4_t addr;
+    unsigned prefix_len;
+    ust_ip4_t mask;
+};
+
+/* The stack's devices, at the index ust_stack_add_device() returned, and
+ * the buffer ust_stack_poll() receives into. Owned by netif.c. */
+struct netif_table {
+    struct netif at[UST_MAX_DEVICES];
+    int n;
+    uint8_t *rxbuf;        /* one frame pulled from a device */
+    size_t rxcap;          /* the largest frame of any device */
+};
+
+int netif_init(struct ust_stack *s);
+/* Destroys the devices (the stack owns them once added) and the table. */
+void netif_fini(struct ust_stack *s);
+
+/* Feeds the stack up to UST_RX_BATCH frames from each device it reads
+ * itself (not those the runtime reads: external_rx). Returns the number of
+ * frames. */
+int netif_poll(struct ust_stack *s);
+/* The earliest time a device has a frame due (memlink delays, loopback). */
+ust_time_t netif_next_deadline(const struct ust_stack *s);
+
+/* The index of the device called name, or -1. */
+int netif_index(const struct ust_stack *s, const char *name);
+
 /* Hands a finished frame to the device's driver, counting and tracing it.
  * Pads Ethernet frames to the 60-byte minimum. Consumes p. */
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p);
@@ -17,7 +53,7 @@ int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t n
 /* The interface on dev, or NULL if it has no address. */
 static inline struct netif *netif_get(struct ust_stack *s, int dev)
 {
-    return (dev >= 0 && dev < s->nifs && s->ifs[dev].up) ? &s->ifs[dev] : NULL;
+    return (dev >= 0 && dev < s->ifs->n && s->ifs->at[dev].up) ? &s->ifs->at[dev] : NULL;
 }
 
 static inline ust_ip4_t netif_bcast(const struct netif *nif)

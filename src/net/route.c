@@ -2,16 +2,32 @@
 #include "net/route.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "net/netif.h"
+
+int route_init(struct ust_stack *s)
+{
+    s->routes = calloc(1, sizeof(*s->routes));
+    return s->routes ? 0 : -ENOMEM;
+}
+
+void route_fini(struct ust_stack *s)
+{
+    free(s->routes);
+    s->routes = NULL;
+}
 
 static int route_insert(struct ust_stack *s, ust_ip4_t prefix, unsigned len, ust_ip4_t gw, int dev)
 {
-    for (int i = 0; i < s->nroutes; i++)
-        if (s->routes[i].prefix == prefix && s->routes[i].prefix_len == len)
+    struct route_table *t = s->routes;
+    for (int i = 0; i < t->n; i++)
+        if (t->at[i].prefix == prefix && t->at[i].prefix_len == len)
             return -EEXIST;
-    if (s->nroutes >= UST_MAX_ROUTES)
+    if (t->n >= UST_MAX_ROUTES)
         return -ENOSPC;
-    struct route *r = &s->routes[s->nroutes++];
+    struct route *r = &t->at[t->n++];
     r->prefix = prefix;
     r->prefix_len = len;
     r->mask = prefix_mask(len);
@@ -19,7 +35,7 @@ static int route_insert(struct ust_stack *s, ust_ip4_t prefix, unsigned len, ust
     r->dev = dev;
     char p[UST_IP4_STRLEN], g[UST_IP4_STRLEN];
     infof(s, "route=%s/%u, gateway=%s, dev=%s", ust_ip4_format(prefix, p), len,
-          gw ? ust_ip4_format(gw, g) : "direct", s->ifs[dev].dev->name);
+          gw ? ust_ip4_format(gw, g) : "direct", s->ifs->at[dev].dev->name);
     return 0;
 }
 
@@ -34,18 +50,13 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
     if (prefix_len > 32 || (prefix & ~prefix_mask(prefix_len)) != 0)
         return -EINVAL;
     int dev = -1;
-    if (devname) {
-        for (int i = 0; i < s->nifs; i++)
-            if (strncmp(s->ifs[i].dev->name, devname, UST_DEV_NAME_MAX) == 0)
-                dev = i;
-        if (dev < 0)
-            return -ENODEV;
-    }
+    if (devname && (dev = netif_index(s, devname)) < 0)
+        return -ENODEV;
     if (gateway) {
         /* The gateway must be on a link we are connected to. */
         int gdev = -1;
-        for (int i = 0; i < s->nifs; i++) {
-            const struct netif *nif = &s->ifs[i];
+        for (int i = 0; i < s->ifs->n; i++) {
+            const struct netif *nif = &s->ifs->at[i];
             if (nif->up && (gateway & nif->mask) == (nif->addr & nif->mask) && (dev < 0 || dev == i)) {
                 gdev = i;
                 break;
@@ -62,11 +73,11 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
 
 int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len)
 {
-    for (int i = 0; i < s->nroutes; i++) {
-        if (s->routes[i].prefix == prefix && s->routes[i].prefix_len == prefix_len) {
-            memmove(&s->routes[i], &s->routes[i + 1],
-                    (size_t)(s->nroutes - i - 1) * sizeof(s->routes[0]));
-            s->nroutes--;
+    struct route_table *t = s->routes;
+    for (int i = 0; i < t->n; i++) {
+        if (t->at[i].prefix == prefix && t->at[i].prefix_len == prefix_len) {
+            memmove(&t->at[i], &t->at[i + 1], (size_t)(t->n - i - 1) * sizeof(t->at[0]));
+            t->n--;
             return 0;
         }
     }
@@ -75,13 +86,14 @@ int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len)
 
 int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop)
 {
+    const struct route_table *t = s->routes;
     const struct route *best = NULL;
-    for (int i = 0; i < s->nroutes; i++) {
-        const struct route *r = &s->routes[i];
+    for (int i = 0; i < t->n; i++) {
+        const struct route *r = &t->at[i];
         if ((dst & r->mask) == r->prefix && (!best || r->prefix_len > best->prefix_len))
             best = r;
     }
-    if (!best || !s->ifs[best->dev].up)
+    if (!best || !s->ifs->at[best->dev].up)
         return -ENETUNREACH;
     *dev = best->dev;
     *next_hop = best->gateway ? best->gateway : dst;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/netif.h"
 #include "ustack/runtime.h"
 
 static void wake_waiters(struct ust_runtime *rt)
@@ -81,10 +82,10 @@ static int read_batch(struct ust_runtime *rt)
     struct ust_stack *s = rt->s;
     int n = 0;
     ust_time_t now = ust_clock_now();
-    for (int i = 0; i < s->nifs && n < RT_RX_BATCH; i++) {
-        if (!s->ifs[i].external_rx)
+    for (int i = 0; i < s->ifs->n && n < RT_RX_BATCH; i++) {
+        if (!s->ifs->at[i].external_rx)
             continue;
-        struct ust_device *d = s->ifs[i].dev;
+        struct ust_device *d = s->ifs->at[i].dev;
         while (n < RT_RX_BATCH) {
             int len = d->ops->receive(d, rt->rxbuf + (size_t)n * rt->rxslot, rt->rxslot, now);
             if (len <= 0)
@@ -160,14 +161,14 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         err = -errno;
         goto fail;
     }
-    rt->rxslot = s->rxcap;
+    rt->rxslot = s->ifs->rxcap;
     rt->rxbuf = malloc(RT_RX_BATCH * rt->rxslot);
     if (!rt->rxbuf) {
         err = -ENOMEM;
         goto fail;
     }
-    for (int i = 0; i < s->nifs; i++) {
-        struct ust_device *d = s->ifs[i].dev;
+    for (int i = 0; i < s->ifs->n; i++) {
+        struct ust_device *d = s->ifs->at[i].dev;
         int fd = d->ops->fd ? d->ops->fd(d) : -1;
         if (fd < 0)
             continue;
@@ -178,9 +179,9 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
             goto fail;
         }
     }
-    for (int i = 0; i < s->nifs; i++) {
-        struct ust_device *d = s->ifs[i].dev;
-        s->ifs[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 && d->ops->receive;
+    for (int i = 0; i < s->ifs->n; i++) {
+        struct ust_device *d = s->ifs->at[i].dev;
+        s->ifs->at[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 && d->ops->receive;
     }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -220,8 +221,8 @@ void ust_runtime_stop(struct ust_runtime *rt)
     ust_runtime_kick(rt);
     pthread_join(rt->thread, NULL);
     rt->s->runtime = NULL;
-    for (int i = 0; i < rt->s->nifs; i++)
-        rt->s->ifs[i].external_rx = false;
+    for (int i = 0; i < rt->s->ifs->n; i++)
+        rt->s->ifs->at[i].external_rx = false;
     free(rt->rxbuf);
     pthread_cond_destroy(&rt->cv);
     pthread_mutex_destroy(&rt->mu);

@@ -14,6 +14,7 @@
 
 #include "core/siphash.h"
 #include "net/ipv4.h"
+#include "net/netif.h"
 #include "net/route.h"
 #include "transport/socket.h"
 
@@ -167,11 +168,11 @@ uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr)
     ust_ip4_t nh;
     uint32_t mtu = 576;
     if (ipv4_is_local(s, raddr)) {
-        for (int i = 0; i < s->nifs; i++)
-            if (s->ifs[i].up && s->ifs[i].dev->type == UST_DEV_LOOPBACK)
-                mtu = s->ifs[i].dev->mtu;
+        for (int i = 0; i < s->ifs->n; i++)
+            if (s->ifs->at[i].up && s->ifs->at[i].dev->type == UST_DEV_LOOPBACK)
+                mtu = s->ifs->at[i].dev->mtu;
     } else if (route_lookup(s, raddr, &dev, &nh) == 0) {
-        mtu = s->ifs[dev].dev->mtu;
+        mtu = s->ifs->at[dev].dev->mtu;
     }
     uint32_t mss = mtu - IPV4_HDR_LEN - TCP_HDR_LEN;
     return (uint16_t)(mss > 65495 ? 65495 : mss);

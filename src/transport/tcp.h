@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "core/assembler.h"
+#include "core/ratelimit.h"
 #include "core/ring.h"
 #include "core/stack_priv.h"
 #include "transport/tcp_seq.h"

@@ -10,6 +10,7 @@
 
 #include "net/icmp.h"
 #include "net/ipv4.h"
+#include "net/netif.h"
 #include "wire/bytes.h"
 #include "wire/udp.h"
 
@@ -61,8 +62,8 @@ static bool is_bcast_dst(const struct ust_stack *s, ust_ip4_t a)
 {
     if (a == 0xffffffffu)
         return true;
-    for (int i = 0; i < s->nifs; i++) {
-        const struct netif *nif = &s->ifs[i];
+    for (int i = 0; i < s->ifs->n; i++) {
+        const struct netif *nif = &s->ifs->at[i];
         if (nif->up && nif->prefix_len < 31 && (a & nif->mask) == (nif->addr & nif->mask) &&
             (a | nif->mask) == 0xffffffffu)
             return true;

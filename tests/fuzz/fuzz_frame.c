@@ -79,6 +79,7 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
+#include "net/arp.h"
 #include "net/ip_frag.h"
 #include "transport/socket.h"
 #include "transport/tcp_seq.h"
@@ -253,7 +254,7 @@ static void check_arp(const struct fuzz *z)
 {
     const struct ust_stack *s = z->s;
     for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-        const struct arp_entry *e = &s->arp[i];
+        const struct arp_entry *e = &s->arp->entry[i];
         if (e->state == ARP_FREE) {
             CHECK(e->pending == NULL && e->npending == 0);
             continue;

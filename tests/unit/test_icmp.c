@@ -11,7 +11,7 @@
 
 #include "harness.h"
 #include "core/ratelimit.h"
-#include "core/stack_priv.h" /* UST_PING_QUEUE */
+#include "net/ping.h" /* UST_PING_QUEUE */
 #include "net/icmp.h"
 #include "wire/bytes.h"
 
