@@ -57,7 +57,8 @@ struct ust_config {
     unsigned icmp_burst;             /* default 10 */
 
     /* Sockets */
-    unsigned max_sockets;            /* default 1024 */
+    unsigned max_sockets;            /* sockets open at once, at most 2^20; the table
+                                        grows to it on demand; default 131072 */
     uint32_t udp_rcvbuf;             /* default SO_RCVBUF; default 212992 (as Linux) */
     uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 range; default 49152-65535 */
 

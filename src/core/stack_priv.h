@@ -25,7 +25,7 @@ struct ipv4_stack;
 struct netif_table;
 struct ping_table;
 struct route_table;
-struct sock;
+struct sock_table;
 struct tcp_stack;
 
 struct ust_stack {
@@ -45,8 +45,7 @@ struct ust_stack {
     struct icmp_stack *icmp;    /* the error rate limit: net/icmp.c */
     struct ping_table *ping;    /* ping endpoints: net/ping.c */
 
-    struct sock *socks;    /* cfg.max_sockets slots */
-    unsigned sock_next;    /* where the search for a free slot starts */
+    struct sock_table *socks; /* the sockets: transport/socket.c */
     uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp; /* connections, ISN key: transport/tcp.c */
 

@@ -35,7 +35,7 @@ void ust_config_init(struct ust_config *cfg)
     cfg->icmp_burst = 10;
     cfg->reasm_timeout = 30 * UST_SEC;
     cfg->reasm_mem_max = 4u << 20;
-    cfg->max_sockets = 1024;
+    cfg->max_sockets = 1u << 17; /* 131,072: the table grows to it as sockets open */
     cfg->udp_rcvbuf = 212992;
     cfg->ephemeral_lo = 49152;
     cfg->ephemeral_hi = 65535;

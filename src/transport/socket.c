@@ -14,76 +14,176 @@
 #include "transport/tcp.h"
 #include "transport/udp.h"
 
-#define SOCK_SLOT_BITS 16
-#define SOCK_GEN_MASK 0x7fffu
+#define SOCK_GEN_MASK ((1u << (31 - SOCK_SLOT_BITS)) - 1)
 #define SOCK_MIN_BUF 2048u
 #define SOCK_MAX_BUF (16u << 20)
+#define SOCK_NONE UINT32_MAX
+#define PORT_BUCKETS 4096 /* the table of bound sockets, by local port */
+
+/* The socket table grows with demand up to cfg.max_sockets: slots are
+ * added in doublings, each struct sock allocated once and never moved
+ * (connections point at theirs). Free slots wait in a FIFO list, so a
+ * closed slot is the last to be used again and a handle's number repeats
+ * only after every free slot has been used as often as 2^11 times. */
+struct sock_table {
+    struct sock **slot;
+    unsigned nslots, nused;
+    unsigned free_head, free_tail; /* slot indices, SOCK_NONE when empty */
+    struct sock *by_port[2][PORT_BUCKETS]; /* [0] UDP, [1] TCP */
+};
 
 int sock_init(struct ust_stack *s)
 {
-    if (s->cfg.max_sockets == 0 || s->cfg.max_sockets > (1u << SOCK_SLOT_BITS))
+    if (s->cfg.max_sockets == 0 || s->cfg.max_sockets > SOCK_MAX_SOCKETS)
         return -EINVAL;
-    s->socks = calloc(s->cfg.max_sockets, sizeof(*s->socks));
-    return s->socks ? 0 : -ENOMEM;
+    s->socks = calloc(1, sizeof(*s->socks));
+    if (!s->socks)
+        return -ENOMEM;
+    s->socks->free_head = s->socks->free_tail = SOCK_NONE;
+    return 0;
 }
 
 void sock_fini(struct ust_stack *s)
 {
-    if (!s->socks)
+    struct sock_table *t = s->socks;
+    if (!t)
         return;
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-        if (s->socks[i].used) {
-            udp_release(s, &s->socks[i]);
+    for (unsigned i = 0; i < t->nslots; i++) {
+        struct sock *sk = t->slot[i];
+        if (sk->used) {
+            udp_release(s, sk);
             /* tcp_fini frees the connections; unlink both ways, or
-             * conn_free() writes through c->sk into the array freed below
+             * tcp_conn_free() writes through c->sk into a freed socket
              * (a stack destroyed with a TCP socket still open). */
-            if (s->socks[i].tcp)
-                s->socks[i].tcp->sk = NULL;
-            s->socks[i].tcp = NULL;
+            if (sk->tcp)
+                sk->tcp->sk = NULL;
+            sk->tcp = NULL;
         }
+        free(sk);
     }
-    free(s->socks);
+    free(t->slot);
+    free(t);
     s->socks = NULL;
+}
+
+static void free_push(struct sock_table *t, struct sock *sk)
+{
+    sk->free_next = SOCK_NONE;
+    if (t->free_tail == SOCK_NONE)
+        t->free_head = sk->slot;
+    else
+        t->slot[t->free_tail]->free_next = sk->slot;
+    t->free_tail = sk->slot;
+}
+
+/* More slots, up to cfg.max_sockets: -EMFILE at the limit, -ENOMEM. */
+static int grow(struct ust_stack *s)
+{
+    struct sock_table *t = s->socks;
+    unsigned n = t->nslots < 8 ? 16 : 2 * t->nslots;
+    if (n > s->cfg.max_sockets)
+        n = s->cfg.max_sockets;
+    if (n <= t->nslots)
+        return -EMFILE;
+    struct sock **v = realloc(t->slot, n * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    t->slot = v;
+    while (t->nslots < n) {
+        struct sock *sk = calloc(1, sizeof(*sk));
+        if (!sk)
+            return t->free_head != SOCK_NONE ? 0 : -ENOMEM;
+        sk->slot = t->nslots;
+        t->slot[t->nslots++] = sk;
+        free_push(t, sk);
+    }
+    return 0;
 }
 
 int sock_open(struct ust_stack *s, int type, bool nonblock)
 {
-    /* Next fit: start after the slot handed out last, so a closed slot is
-     * the last to be reused and a handle's number repeats only after
-     * max_sockets x 32,767 opens. */
-    for (unsigned n = 0; n < s->cfg.max_sockets; n++) {
-        unsigned i = (s->sock_next + n) % s->cfg.max_sockets;
-        struct sock *sk = &s->socks[i];
-        if (sk->used)
-            continue;
-        s->sock_next = i + 1;
-        uint32_t gen = (sk->gen + 1) & SOCK_GEN_MASK;
-        memset(sk, 0, sizeof(*sk));
-        sk->gen = gen ? gen : 1;
-        sk->used = true;
-        sk->type = type;
-        sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
-        sk->rcvbuf = type == SOCK_STREAM ? s->cfg.tcp_rcvbuf : s->cfg.udp_rcvbuf;
-        sk->sndbuf = type == SOCK_STREAM ? s->cfg.tcp_sndbuf : s->cfg.udp_rcvbuf;
-        if (type == SOCK_STREAM && tcp_sock_init(s, sk) != 0) {
-            sk->used = false;
-            return -ENOMEM;
-        }
-        return (int)((sk->gen << SOCK_SLOT_BITS) | i);
+    struct sock_table *t = s->socks;
+    if (t->free_head == SOCK_NONE) {
+        int err = grow(s);
+        if (err)
+            return err;
     }
-    return -EMFILE;
+    struct sock *sk = t->slot[t->free_head];
+    t->free_head = sk->free_next;
+    if (t->free_head == SOCK_NONE)
+        t->free_tail = SOCK_NONE;
+    unsigned slot = sk->slot;
+    uint32_t gen = (sk->gen + 1) & SOCK_GEN_MASK;
+    memset(sk, 0, sizeof(*sk));
+    sk->slot = slot;
+    sk->gen = gen ? gen : 1;
+    sk->used = true;
+    sk->type = type;
+    sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
+    sk->rcvbuf = type == SOCK_STREAM ? s->cfg.tcp_rcvbuf : s->cfg.udp_rcvbuf;
+    sk->sndbuf = type == SOCK_STREAM ? s->cfg.tcp_sndbuf : s->cfg.udp_rcvbuf;
+    if (type == SOCK_STREAM && tcp_sock_init(s, sk) != 0) {
+        sk->used = false;
+        free_push(t, sk);
+        return -ENOMEM;
+    }
+    t->nused++;
+    return (int)((sk->gen << SOCK_SLOT_BITS) | slot);
 }
 
 struct sock *sock_get(struct ust_stack *s, int h)
 {
     if (h <= 0)
         return NULL;
-    unsigned slot = (unsigned)h & ((1u << SOCK_SLOT_BITS) - 1);
+    unsigned slot = (unsigned)h & (SOCK_MAX_SOCKETS - 1);
     unsigned gen = (unsigned)h >> SOCK_SLOT_BITS;
-    if (slot >= s->cfg.max_sockets)
+    if (slot >= s->socks->nslots)
         return NULL;
-    struct sock *sk = &s->socks[slot];
+    struct sock *sk = s->socks->slot[slot];
     return sk->used && sk->gen == gen ? sk : NULL;
+}
+
+unsigned sock_count(const struct ust_stack *s)
+{
+    return s->socks->nused;
+}
+
+/* ---- bound sockets, by local port ---- */
+
+static struct sock **bucket_of(struct ust_stack *s, int type, uint16_t port)
+{
+    return &s->socks->by_port[type == SOCK_STREAM][port % PORT_BUCKETS];
+}
+
+/* sk takes addr:port (its lport was 0). */
+static void port_take(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+{
+    struct sock **b = bucket_of(s, sk->type, port);
+    sk->laddr = addr;
+    sk->lport = port;
+    sk->port_next = *b;
+    *b = sk;
+}
+
+static void port_leave(struct ust_stack *s, struct sock *sk)
+{
+    if (!sk->lport)
+        return;
+    for (struct sock **pp = bucket_of(s, sk->type, sk->lport); *pp; pp = &(*pp)->port_next) {
+        if (*pp == sk) {
+            *pp = sk->port_next;
+            break;
+        }
+    }
+    sk->port_next = NULL;
+}
+
+struct sock *sock_on_port(struct ust_stack *s, int type, uint16_t port, const struct sock *prev)
+{
+    struct sock *sk = prev ? prev->port_next : *bucket_of(s, type, port);
+    while (sk && sk->lport != port)
+        sk = sk->port_next;
+    return sk;
 }
 
 int sock_close(struct ust_stack *s, int h)
@@ -93,7 +193,10 @@ int sock_close(struct ust_stack *s, int h)
         return -EBADF;
     udp_release(s, sk);
     tcp_release(s, sk);
+    port_leave(s, sk);
     sk->used = false; /* the generation stays, so the handle is dead for good */
+    s->socks->nused--;
+    free_push(s->socks, sk);
     sock_notify(s);
     return 0;
 }
@@ -380,9 +483,9 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
 
 static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
 {
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-        const struct sock *o = &s->socks[i];
-        if (!o->used || o == me || o->type != me->type || o->lport != port)
+    for (const struct sock *o = sock_on_port(s, me->type, port, NULL); o;
+         o = sock_on_port(s, me->type, port, o)) {
+        if (o == me)
             continue;
         if (o->laddr != 0 && addr != 0 && o->laddr != addr)
             continue; /* different specific addresses never clash */
@@ -390,15 +493,10 @@ static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t add
             continue; /* UDP: both asked to share */
         return true;
     }
-    if (me->type == SOCK_STREAM) {
-        /* Connections whose socket is gone (TIME-WAIT, closing) keep their
-         * port, unless SO_REUSEADDR says the new socket may take it. */
-        for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
-            if (!c->sk && c->lport == port && !(me->flags & SOCK_F_REUSEADDR) &&
-                (c->laddr == addr || addr == 0))
-                return true;
-    }
-    return false;
+    /* Connections whose socket is gone (TIME-WAIT, closing) keep their
+     * port, unless SO_REUSEADDR says the new socket may take it. */
+    return me->type == SOCK_STREAM && !(me->flags & SOCK_F_REUSEADDR) &&
+           tcp_port_orphaned(s, addr, port);
 }
 
 int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
@@ -421,9 +519,41 @@ int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_
     } else if (port_clash(s, sk, addr, port)) {
         return -EADDRINUSE;
     }
-    sk->laddr = addr;
-    sk->lport = port;
+    port_take(s, sk, addr, port);
     return 0;
+}
+
+/* Could a connection to raddr:rport from laddr take port? */
+static bool connect_port_free(struct ust_stack *s, const struct sock *me, ust_ip4_t laddr,
+                              uint16_t port, ust_ip4_t raddr, uint16_t rport)
+{
+    if (tcp_lookup(s, laddr, port, raddr, rport))
+        return false;
+    for (const struct sock *o = sock_on_port(s, SOCK_STREAM, port, NULL); o;
+         o = sock_on_port(s, SOCK_STREAM, port, o)) {
+        if (o == me || (o->laddr != 0 && o->laddr != laddr))
+            continue;
+        if (!o->tcp || !tcp_has_remote(o->tcp))
+            return false; /* listening, or bound without a connection */
+    }
+    return true;
+}
+
+int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust_ip4_t raddr,
+                      uint16_t rport)
+{
+    if (sk->lport)
+        return -EINVAL;
+    uint32_t lo = s->cfg.ephemeral_lo, n = (uint32_t)s->cfg.ephemeral_hi - lo + 1;
+    uint32_t start = rng_below(&s->rng, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint16_t p = (uint16_t)(lo + (start + i) % n);
+        if (connect_port_free(s, sk, laddr, p, raddr, rport)) {
+            port_take(s, sk, laddr, p);
+            return 0;
+        }
+    }
+    return -EADDRNOTAVAIL;
 }
 
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
@@ -435,8 +565,7 @@ int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
     struct sock *sk = sock_get(s, h);
     sk->type = SOCK_STREAM;
     sk->tcp = c;
-    sk->laddr = c->laddr;
-    sk->lport = c->lport;
+    port_take(s, sk, c->laddr, c->lport);
     sk->sndbuf = listener->sndbuf;
     sk->rcvbuf = listener->rcvbuf;
     sk->linger_on = listener->linger_on;

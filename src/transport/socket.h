@@ -25,6 +25,9 @@ struct tcp_conn;
 
 struct sock {
     bool used;
+    unsigned slot;         /* its index in the table */
+    unsigned free_next;    /* the next free slot, while this one is free */
+    struct sock *port_next; /* the next socket bound in the same port bucket */
     int type;              /* SOCK_DGRAM or SOCK_STREAM */
     uint32_t gen;          /* bumped on close: stale handles fail with EBADF */
     unsigned flags;        /* SOCK_F_* */
@@ -48,9 +51,16 @@ struct sock {
 int sock_init(struct ust_stack *s);
 void sock_fini(struct ust_stack *s);
 
-/* Socket handles: positive ints, (generation << 16) | slot. */
+/* Socket handles: positive ints, (generation << SOCK_SLOT_BITS) | slot. */
+#define SOCK_SLOT_BITS 20 /* up to 2^20 sockets; 11 bits of generation */
+#define SOCK_MAX_SOCKETS (1u << SOCK_SLOT_BITS)
 int sock_open(struct ust_stack *s, int type, bool nonblock);
 struct sock *sock_get(struct ust_stack *s, int h);
+/* The sockets of a type (SOCK_DGRAM, SOCK_STREAM) bound to a local port,
+ * one after another: start with prev NULL, then pass the one returned. */
+struct sock *sock_on_port(struct ust_stack *s, int type, uint16_t port, const struct sock *prev);
+/* Sockets open now. */
+unsigned sock_count(const struct ust_stack *s);
 int sock_close(struct ust_stack *s, int h);
 /* POLLIN/POLLOUT/POLLERR/POLLHUP as Linux would report them. */
 short sock_events(const struct sock *sk);
@@ -61,6 +71,12 @@ static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
  * sockets of the same type (and, for TCP, connections whose socket is
  * gone, e.g. in TIME-WAIT). 0, -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
 int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+/* Binds an unbound TCP socket for a connection from laddr to raddr:rport
+ * (RFC 6056 algorithm 1): an ephemeral port that no listening or merely
+ * bound socket holds and whose 4-tuple is free. As on Linux, a port serves
+ * one connection to each remote endpoint. 0 or -EADDRNOTAVAIL. */
+int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust_ip4_t raddr,
+                      uint16_t rport);
 /* A socket for an accepted connection, inheriting the listener's options. */
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
                       const struct sock *listener);

@@ -112,12 +112,12 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
     if (src == 0)
         return -ENETUNREACH;
     if (!sk->lport) {
-        int err = sock_bind_port(s, sk, 0, 0);
+        int err = sock_bind_connect(s, sk, src, addr, port);
         if (err)
             return err;
-    }
-    if (tcp_lookup(s, src, sk->lport, addr, port))
+    } else if (tcp_lookup(s, src, sk->lport, addr, port)) {
         return -EADDRNOTAVAIL;
+    }
     c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > tcp_buf_cap(sk->rcvbuf);
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
     int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), src, sk->lport, addr, port);
@@ -335,6 +335,20 @@ void tcp_abort(struct ust_stack *s, struct tcp_conn *c)
 {
     tcp_send_rst_conn(s, c);
     tcp_close_conn(s, c, 0);
+}
+
+bool tcp_has_remote(const struct tcp_conn *c)
+{
+    return c->raddr != 0;
+}
+
+bool tcp_port_orphaned(struct ust_stack *s, ust_ip4_t addr, uint16_t port)
+{
+    /* A walk of every connection: only an explicit bind() asks. */
+    for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
+        if (!c->sk && c->lport == port && (c->laddr == addr || addr == 0))
+            return true;
+    return false;
 }
 
 bool tcp_connecting(const struct tcp_conn *c)

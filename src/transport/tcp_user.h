@@ -40,6 +40,12 @@ void tcp_abort(struct ust_stack *s, struct tcp_conn *c);
 
 /* STATUS. Readiness, as poll(2) reports it (POLLIN, POLLOUT, ...). */
 short tcp_events(const struct tcp_conn *c);
+/* Does c belong to one remote endpoint (it connected, or was accepted)?
+ * Connections to other endpoints may then share its local port. */
+bool tcp_has_remote(const struct tcp_conn *c);
+/* Does a connection whose socket is gone (closing, TIME-WAIT) hold
+ * addr:port (addr 0: any address)? */
+bool tcp_port_orphaned(struct ust_stack *s, ust_ip4_t addr, uint16_t port);
 /* Is the handshake still going on (SYN-SENT, SYN-RECEIVED)? */
 bool tcp_connecting(const struct tcp_conn *c);
 /* The peer's address and port (0 if none was ever set); -ENOTCONN, with

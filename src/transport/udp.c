@@ -216,10 +216,8 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
         /* Every socket bound to the port (on any address or that broadcast
          * address) gets its own copy. */
         bool any = false;
-        for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-            struct sock *sk = &s->socks[i];
-            if (!sk->used || sk->type != SOCK_DGRAM || sk->lport != u.dport)
-                continue;
+        for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, u.dport, NULL); sk;
+             sk = sock_on_port(s, SOCK_DGRAM, u.dport, sk)) {
             if (sk->laddr != 0 && sk->laddr != ip->dst)
                 continue;
             if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
@@ -235,10 +233,8 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
      * wildcard). */
     struct sock *best = NULL;
     int best_score = -1;
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-        struct sock *sk = &s->socks[i];
-        if (!sk->used || sk->type != SOCK_DGRAM || sk->lport != u.dport)
-            continue;
+    for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, u.dport, NULL); sk;
+         sk = sock_on_port(s, SOCK_DGRAM, u.dport, sk)) {
         if (sk->laddr != 0 && sk->laddr != ip->dst)
             continue;
         if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
@@ -266,10 +262,10 @@ void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
     ust_ip4_t src = q->addr.v4.src, dst = q->addr.v4.dst;
     /* RFC 1122 4.1.3.3: every error goes up; like Linux without
      * IP_RECVERR, only connected sockets hear of it. */
-    for (unsigned i = 0; i < s->cfg.max_sockets; i++) {
-        struct sock *sk = &s->socks[i];
-        if (!sk->used || sk->type != SOCK_DGRAM || !sk->connected || sk->lport != q->sport ||
-            sk->raddr != dst || sk->rport != q->dport || (sk->laddr && sk->laddr != src))
+    for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, q->sport, NULL); sk;
+         sk = sock_on_port(s, SOCK_DGRAM, q->sport, sk)) {
+        if (!sk->connected || sk->raddr != dst || sk->rport != q->dport ||
+            (sk->laddr && sk->laddr != src))
             continue;
         sk->so_error = e->err;
         s->stats.udp.icmp_errors++;
