@@ -70,6 +70,9 @@ struct ust_config {
                                          with the connection's rate up to this;
                                          default 4 MiB; <= tcp_rcvbuf turns it off */
     uint32_t tcp_sndbuf_max;          /* the same for send buffers; default 4 MiB */
+    size_t tcp_mem_max;               /* memory all TCP buffers may hold together (Linux's
+                                         tcp_mem); a buffer takes memory only while it
+                                         holds data; default 256 MiB */
     ust_time_t tcp_initial_rto;       /* RFC 6298 2.1; default 1 s */
     ust_time_t tcp_min_rto;           /* default 200 ms (Linux's; RFC 6298 says 1 s) */
     unsigned tcp_syn_retries;         /* SYN retransmissions before ETIMEDOUT; default 6 */

@@ -73,6 +73,10 @@ struct ust_stats {
         uint64_t probe_repairs;       /* probe timer resent a hole SACKs showed lost */
         uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
         uint64_t sndbuf_grown;        /* send buffers enlarged by auto-tuning */
+        /* Defences and their cost (issue 11). */
+        uint64_t drop_nomem;          /* data not taken: buffer memory (tcp_mem_max) spent */
+        uint64_t conns;               /* connections now (a gauge) */
+        uint64_t buf_bytes;           /* memory the socket buffers hold now (a gauge) */
     } tcp;
     struct {
         uint64_t alloc, free, live, peak;

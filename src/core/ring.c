@@ -4,38 +4,97 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ring_init(struct ring *r, size_t cap)
+void ring_init(struct ring *r, size_t limit, struct ring_budget *budget)
 {
-    r->buf = malloc(cap ? cap : 1);
-    r->cap = cap;
-    r->head = r->len = 0;
-    return r->buf ? 0 : -ENOMEM;
+    memset(r, 0, sizeof(*r));
+    r->limit = limit;
+    r->budget = budget;
 }
 
 void ring_fini(struct ring *r)
 {
+    if (r->budget)
+        *r->budget->used -= r->cap;
     free(r->buf);
     r->buf = NULL;
     r->cap = r->len = r->head = 0;
 }
 
-int ring_grow(struct ring *r, size_t cap)
+void ring_set_limit(struct ring *r, size_t limit)
 {
-    if (cap <= r->cap)
-        return 0;
+    if (limit > r->limit)
+        r->limit = limit;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = RING_MIN_ALLOC;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
+/* Would the budget allow growing from r->cap to cap? */
+static int budget_allows(const struct ring *r, size_t cap)
+{
+    return !r->budget || *r->budget->used - r->cap + cap <= r->budget->max;
+}
+
+/* Moves the contents (and what lies beyond them) into a buffer of cap bytes. */
+static int regrow(struct ring *r, size_t cap)
+{
     uint8_t *nb = malloc(cap);
     if (!nb)
         return -ENOMEM;
-    /* Every byte of the old ring, from the head on: the contents first,
-     * then what lies beyond them (out-of-order data), at the same offsets. */
-    size_t first = r->cap - r->head;
-    memcpy(nb, r->buf + r->head, first);
-    memcpy(nb + first, r->buf, r->head);
-    free(r->buf);
+    if (r->buf) {
+        /* Every byte of the old ring, from the head on: the contents
+         * first, then what lies beyond them (out-of-order data), at the
+         * same offsets. */
+        size_t first = r->cap - r->head;
+        memcpy(nb, r->buf + r->head, first);
+        memcpy(nb + first, r->buf, r->head);
+        free(r->buf);
+    }
+    if (r->budget)
+        *r->budget->used += cap - r->cap;
     r->buf = nb;
     r->cap = cap;
     r->head = 0;
     return 0;
+}
+
+int ring_reserve(struct ring *r, size_t n)
+{
+    if (n > r->limit)
+        n = r->limit;
+    if (n <= r->cap)
+        return 0;
+    size_t want = pow2_at_least(n);
+    if (!r->buf && r->last_cap > want)
+        want = r->last_cap; /* it was this busy before */
+    if (want > r->limit)
+        want = r->limit;
+    if (budget_allows(r, want))
+        return regrow(r, want);
+    /* Under the budget's bound: what is needed, else what is left. */
+    size_t need = pow2_at_least(n) < r->limit ? pow2_at_least(n) : r->limit;
+    if (budget_allows(r, need))
+        return regrow(r, need);
+    size_t left = (size_t)(r->budget->max - (*r->budget->used - r->cap));
+    size_t cap = RING_MIN_ALLOC;
+    while (cap * 2 <= left)
+        cap *= 2;
+    if (cap <= left && cap > r->cap)
+        regrow(r, cap);
+    return -ENOMEM;
+}
+
+void ring_release(struct ring *r)
+{
+    if (r->len || !r->buf)
+        return;
+    r->last_cap = r->cap;
+    ring_fini(r);
 }
 
 /* Copies n bytes into the ring at absolute position pos (wrapping). */
@@ -48,10 +107,27 @@ static void put(struct ring *r, size_t pos, const uint8_t *d, size_t n)
         memcpy(r->buf, d + first, n - first);
 }
 
+/* How many of n bytes at off past the contents fit, in the limit and in
+ * memory (taken as needed). */
+static size_t room_at(struct ring *r, size_t off, size_t n)
+{
+    size_t space = ring_space(r);
+    if (off >= space)
+        return 0;
+    if (n > space - off)
+        n = space - off;
+    size_t end = r->len + off + n;
+    if (end > r->cap && ring_reserve(r, end) != 0) {
+        /* No memory for all of it: what the ring already has room for. */
+        size_t have = r->cap > r->len + off ? r->cap - r->len - off : 0;
+        n = n < have ? n : have;
+    }
+    return n;
+}
+
 size_t ring_write(struct ring *r, const void *data, size_t n)
 {
-    if (n > ring_space(r))
-        n = ring_space(r);
+    n = room_at(r, 0, n);
     if (n) {
         put(r, r->head + r->len, data, n);
         r->len += n;
@@ -85,11 +161,7 @@ void ring_consume(struct ring *r, size_t n)
 
 size_t ring_write_at(struct ring *r, size_t off, const void *data, size_t n)
 {
-    size_t space = ring_space(r);
-    if (off >= space)
-        return 0;
-    if (n > space - off)
-        n = space - off;
+    n = room_at(r, off, n);
     if (n)
         put(r, r->head + r->len + off, data, n);
     return n;
@@ -97,7 +169,10 @@ size_t ring_write_at(struct ring *r, size_t off, const void *data, size_t n)
 
 void ring_commit(struct ring *r, size_t n)
 {
+    size_t written = r->cap - r->len; /* at most what memory exists for */
     if (n > ring_space(r))
         n = ring_space(r);
+    if (n > written)
+        n = written;
     r->len += n;
 }

@@ -3,32 +3,58 @@
  * The bytes from `head` for `len` bytes are the buffer's contents. The
  * receive side may also write beyond the contents (out-of-order data) with
  * ring_write_at() and make it part of the contents later with ring_commit().
- * Pure: touches only its own struct. */
+ *
+ * `limit` is the buffer's size as the socket sees it (SO_SNDBUF,
+ * SO_RCVBUF, what a window is computed from); memory is taken only as
+ * bytes arrive, in doublings up to the limit, and given back with
+ * ring_release() when the ring is empty, so an idle connection holds
+ * none. Rings may share a budget that bounds the memory of them all.
+ * Pure: touches only its own struct and its budget. */
 #ifndef USTACK_CORE_RING_H
 #define USTACK_CORE_RING_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct ring {
-    uint8_t *buf;
-    size_t cap, head, len;
+#define RING_MIN_ALLOC 4096 /* the smallest allocation, unless the limit is smaller */
+
+struct ring_budget {
+    uint64_t *used; /* bytes the rings that share it hold: the owner's figure
+                       (TCP's is the gauge stats.tcp.buf_bytes) */
+    uint64_t max;   /* their bound */
 };
 
-int ring_init(struct ring *r, size_t cap);
+struct ring {
+    uint8_t *buf;
+    size_t cap;      /* bytes allocated: 0 until data comes */
+    size_t limit;    /* the most it may hold */
+    size_t head, len;
+    size_t last_cap; /* cap when it was last released: a busy ring gets it back at once */
+    struct ring_budget *budget; /* NULL: unbounded */
+};
+
+/* An empty ring that may hold limit bytes. Allocates nothing. */
+void ring_init(struct ring *r, size_t limit, struct ring_budget *budget);
 void ring_fini(struct ring *r);
-/* Enlarges the ring to cap bytes (no smaller), keeping the contents and
- * whatever was written beyond them; -ENOMEM leaves it as it was. */
-int ring_grow(struct ring *r, size_t cap);
-static inline size_t ring_space(const struct ring *r) { return r->cap - r->len; }
-/* Appends up to n bytes; returns how many fit. */
+/* Raises the limit (auto-tuning); a lower one than now is ignored. */
+void ring_set_limit(struct ring *r, size_t limit);
+static inline size_t ring_space(const struct ring *r) { return r->limit - r->len; }
+/* Memory for n bytes from the head (contents and what lies beyond), at
+ * most the limit: 0, or -ENOMEM when the allocation or the budget falls
+ * short (the ring may then have grown as far as the budget allowed). */
+int ring_reserve(struct ring *r, size_t n);
+/* Gives the memory back if the ring is empty. The caller knows that
+ * nothing waits beyond the contents (no out-of-order data). */
+void ring_release(struct ring *r);
+/* Appends up to n bytes; returns how many fit (in the limit and in the
+ * memory the ring could get). */
 size_t ring_write(struct ring *r, const void *data, size_t n);
 /* Copies up to n bytes starting `off` bytes into the contents; returns how many. */
 size_t ring_peek(const struct ring *r, size_t off, void *out, size_t n);
 /* Drops n bytes (at most len) from the front. */
 void ring_consume(struct ring *r, size_t n);
 /* Writes up to n bytes at `off` bytes past the end of the contents, without
- * growing them; returns how many fit in the free space. */
+ * growing them; returns how many fit. */
 size_t ring_write_at(struct ring *r, size_t off, const void *data, size_t n);
 /* Makes n bytes past the end part of the contents. */
 void ring_commit(struct ring *r, size_t n);

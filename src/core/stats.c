@@ -40,7 +40,8 @@ static const struct counter_name counters[] = {
     C(tcp, delayed_acks), C(tcp, window_probes), C(tcp, keepalive_probes), C(tcp, icmp_errors),
     C(tcp, drop_paws), C(tcp, drop_no_ts), C(tcp, sack_recoveries), C(tcp, sack_retransmits),
     C(tcp, lost_retransmits), C(tcp, loss_probes), C(tcp, probe_repairs),
-    C(tcp, rcvbuf_grown), C(tcp, sndbuf_grown),
+    C(tcp, rcvbuf_grown), C(tcp, sndbuf_grown), C(tcp, drop_nomem),
+    C(tcp, conns), C(tcp, buf_bytes),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
 

@@ -43,6 +43,7 @@ void ust_config_init(struct ust_config *cfg)
     cfg->tcp_rcvbuf = 256 * 1024;
     cfg->tcp_rcvbuf_max = 4 * 1024 * 1024;
     cfg->tcp_sndbuf_max = 4 * 1024 * 1024;
+    cfg->tcp_mem_max = (size_t)256 << 20;
     cfg->tcp_initial_rto = 1 * UST_SEC;
     cfg->tcp_min_rto = 200 * UST_MS;
     cfg->tcp_syn_retries = 6;

@@ -412,7 +412,7 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     ti.tcpi_snd_cwnd = c->cwnd / mss;
     ti.tcpi_snd_ssthresh = c->ssthresh / mss;
     ti.tcpi_reordering = 3; /* DupThresh */
-    ti.tcpi_rcv_space = (uint32_t)c->rcvq.cap;
+    ti.tcpi_rcv_space = (uint32_t)c->rcvq.limit;
     ti.tcpi_total_retrans = c->total_retrans;
     /* Like Linux: as much as the caller's buffer takes. */
     unsigned n = *len < sizeof(ti) ? *len : (unsigned)sizeof(ti);

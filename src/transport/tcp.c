@@ -40,6 +40,8 @@ int tcp_init(struct ust_stack *s)
     if (!t)
         return -ENOMEM;
     t->default_cc = cc;
+    t->mem.used = &s->stats.tcp.buf_bytes;
+    t->mem.max = s->cfg.tcp_mem_max;
     t->nbuckets = TCP_HASH_BUCKETS;
     t->hash = calloc(t->nbuckets, sizeof(*t->hash));
     if (!t->hash) {
@@ -197,7 +199,7 @@ struct tcp_conn *tcp_conn_new(struct ust_stack *s)
     if (c->next)
         c->next->prev = c;
     s->tcp->all = c;
-    s->tcp->nconns++;
+    s->stats.tcp.conns = ++s->tcp->nconns;
     return c;
 }
 
@@ -261,7 +263,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
     }
     all_unlink(s, c);
     tcp_heap_remove(s, c);
-    s->tcp->nconns--;
+    s->stats.tcp.conns = --s->tcp->nconns;
     ring_fini(&c->sndq);
     ring_fini(&c->rcvq);
     if (c->sk)
@@ -326,15 +328,12 @@ void tcp_reap(struct ust_stack *s)
     }
 }
 
-static int bufs_init(struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)
+/* The buffers' sizes; their memory comes as data does (core/ring.h),
+ * from the stack's budget for socket buffers. */
+static void bufs_init(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf)
 {
-    if (ring_init(&c->sndq, sndbuf) != 0)
-        return -ENOMEM;
-    if (ring_init(&c->rcvq, rcvbuf) != 0) {
-        ring_fini(&c->sndq);
-        return -ENOMEM;
-    }
-    return 0;
+    ring_init(&c->sndq, sndbuf, &s->tcp->mem);
+    ring_init(&c->rcvq, rcvbuf, &s->tcp->mem);
 }
 
 uint32_t tcp_rcvbuf_max(const struct ust_stack *s, uint32_t cap)
@@ -362,8 +361,8 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
     /* An auto-tuned buffer may grow: offer the shift its ceiling needs. */
-    c->req_wscale = wscale_for(c->rcv_auto ? tcp_rcvbuf_max(s, (uint32_t)c->rcvq.cap)
-                                           : (uint32_t)c->rcvq.cap);
+    c->req_wscale = wscale_for(c->rcv_auto ? tcp_rcvbuf_max(s, (uint32_t)c->rcvq.limit)
+                                           : (uint32_t)c->rcvq.limit);
     c->rcv_space_at = s->now;
     c->rcv_copied = 0;
     c->ts_ok = c->sack_ok = false;
@@ -398,10 +397,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
     c->cc = l->cc;
     c->rcv_auto = l->rcv_auto;
     c->snd_auto = l->snd_auto;
-    if (bufs_init(c, (uint32_t)l->sndq.cap, (uint32_t)l->rcvq.cap) != 0) {
-        tcp_conn_free(s, c);
-        return NULL;
-    }
+    bufs_init(s, c, (uint32_t)l->sndq.limit, (uint32_t)l->rcvq.limit);
     start_conn(s, c);
     c->state = TCPS_SYN_RECEIVED;
     c->parent = l;
@@ -430,8 +426,7 @@ void tcp_child_established(struct ust_stack *s, struct tcp_conn *c)
 int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf,
                     ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr, uint16_t rport)
 {
-    if (bufs_init(c, sndbuf, rcvbuf) != 0)
-        return -ENOBUFS;
+    bufs_init(s, c, sndbuf, rcvbuf);
     c->laddr = laddr;
     c->lport = lport;
     c->raddr = raddr;

@@ -89,8 +89,9 @@ struct tcp_recovery_ops {
     /* Whether an ACK that leaves SND.UNA in place is a duplicate (RFC
      * 5681 2; RFC 6675 2). news: what update() returned. */
     bool (*is_dupack)(const struct tcp_conn *c, uint32_t seg_len, uint32_t wnd, bool news);
-    /* After every ACK: detect a loss, enter recovery and retransmit
-     * (dup: the ACK was a duplicate, counted in c->dupacks). */
+    /* After an ACK that was a duplicate (dup, counted in c->dupacks) or
+     * told of new data (news): detect a loss, enter recovery and
+     * retransmit. */
     void (*detect_loss)(struct ust_stack *s, struct tcp_conn *c, bool dup, bool news);
     /* In recovery, SND.UNA moved by acked but not past the recovery point. */
     void (*partial_ack)(struct ust_stack *s, struct tcp_conn *c, uint32_t acked);
@@ -280,6 +281,7 @@ struct tcp_stack {
     unsigned nhashed;
     unsigned nconns;
     uint8_t isn_key[16];       /* RFC 6528 secret */
+    struct ring_budget mem;    /* every connection's buffers: cfg.tcp_mem_max */
     struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */
     const struct tcp_cc_ops *default_cc; /* from the configuration */
     /* Set while tcp_input finishes a segment: an ACK it owes waits for the

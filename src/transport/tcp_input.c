@@ -171,6 +171,19 @@ static bool acceptable(const struct tcp_conn *c, const struct seg *g, uint32_t w
            seq_in(seq + g->seq_len - 1, c->rcv_nxt, c->rcv_nxt + wnd);
 }
 
+/* Data the receive buffer did not take all of: it was full (room), or
+ * the memory for it could not be had (the stack's budget for socket
+ * buffers, cfg.tcp_mem_max). The peer sends it again. */
+static void count_short(struct ust_stack *s, size_t len, size_t room, size_t took)
+{
+    if (took == len)
+        return;
+    if (took < room)
+        s->stats.tcp.drop_nomem++;
+    else
+        s->stats.tcp.drop_rcvbuf++;
+}
+
 /* The seventh step: data in order goes into the receive ring, data out of
  * order into its place beyond, recorded by the assembler. Returns true
  * when the ACK must not wait for the end of the poll step: the segment
@@ -194,6 +207,7 @@ static bool receive_data(struct ust_stack *s, struct tcp_conn *c, const struct s
         return false;
     }
     uint32_t off = seq - c->rcv_nxt;
+    size_t room = ring_space(&c->rcvq) > off ? ring_space(&c->rcvq) - off : 0;
     if (off == 0) {
         size_t n = ring_write(&c->rcvq, data, len);
         asm_advance(&c->ooo, (uint32_t)n);
@@ -204,13 +218,13 @@ static bool receive_data(struct ust_stack *s, struct tcp_conn *c, const struct s
             c->ack_now = true; /* filling a hole: tell the sender at once */
         if (n + more > 0)
             tcp_wake(s, c);
-        if (n < len)
-            s->stats.tcp.drop_rcvbuf++;
+        count_short(s, len, room, n);
         return false;
     }
     s->stats.tcp.ooo_segments++;
     unsigned ranges = c->ooo.n;
     size_t n = ring_write_at(&c->rcvq, off, data, len);
+    count_short(s, len, room, n);
     if (n && !asm_add(&c->ooo, off, (uint32_t)n))
         s->stats.tcp.drop_ooo_full++;
     else if (n && c->sack_ok)
@@ -254,6 +268,7 @@ static void take_acked(struct tcp_conn *c, uint32_t ack)
     if (data_acked > c->sndq.len)
         data_acked = (uint32_t)c->sndq.len;
     ring_consume(&c->sndq, data_acked);
+    ring_release(&c->sndq); /* if it emptied: an idle connection holds no memory */
     c->snd_una = ack;
     if (seq_lt(c->snd_nxt, c->snd_una))
         c->snd_nxt = c->snd_una;
@@ -325,7 +340,7 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         c->ack_now = true;
         return false;
     }
-    bool news = rec->update(c, th);
+    bool news = th->nsack && rec->update(c, th);
     bool dup = false;
     if (seq_gt(ack, c->snd_una)) {
         /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK." */
@@ -357,7 +372,8 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         c->dupacks++;
         dup = true;
     }
-    rec->detect_loss(s, c, dup, news);
+    if (dup || news) /* the ACKs that tell of a loss */
+        rec->detect_loss(s, c, dup, news);
     update_window(s, c, th, wnd);
     return true;
 }

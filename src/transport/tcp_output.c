@@ -23,7 +23,7 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
     if (cur >= space)
         return space & ~unit_mask;
     /* RFC 1122 4.2.3.3: move the right edge only by a worthwhile amount. */
-    uint32_t step = (uint32_t)c->rcvq.cap / 2;
+    uint32_t step = (uint32_t)c->rcvq.limit / 2;
     if (step > c->snd_mss)
         step = c->snd_mss;
     /* Keeping the edge where it is: what we advertised stays valid

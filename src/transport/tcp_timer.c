@@ -360,6 +360,8 @@ static void refile(struct ust_stack *s, struct tcp_conn *c)
 
 void tcp_set_deadline(struct ust_stack *s, struct tcp_conn *c, ust_time_t *which, ust_time_t at)
 {
+    if (*which == at)
+        return; /* (every ACK sent clears the delayed ACK: most often unset) */
     *which = at;
     refile(s, c);
 }

@@ -60,12 +60,10 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     c->lport = sk->lport;
     c->backlog = backlog <= 0 ? 1 : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog : (unsigned)backlog;
     /* The buffers' sizes are what children inherit (rings of size 0 here). */
-    ring_fini(&c->sndq);
-    ring_fini(&c->rcvq);
-    c->sndq.cap = sk->sndbuf;
+    ring_init(&c->sndq, sk->sndbuf, &s->tcp->mem);
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    c->rcvq.cap = tcp_buf_cap(sk->rcvbuf);
-    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.cap;
+    ring_init(&c->rcvq, tcp_buf_cap(sk->rcvbuf), &s->tcp->mem);
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.limit;
     c->state = TCPS_LISTEN;
     c->lnext = s->tcp->listeners;
     s->tcp->listeners = c;
@@ -138,15 +136,16 @@ static void sndbuf_autotune(struct ust_stack *s, struct tcp_conn *c)
         return;
     uint32_t wnd = c->cwnd < c->max_snd_wnd ? c->cwnd : c->max_snd_wnd;
     uint64_t want = 2 * (uint64_t)wnd;
-    if (want <= c->sndq.cap)
+    if (want <= c->sndq.limit)
         return;
-    if (want < 2 * (uint64_t)c->sndq.cap)
-        want = 2 * (uint64_t)c->sndq.cap; /* in doublings: each growth copies */
+    if (want < 2 * (uint64_t)c->sndq.limit)
+        want = 2 * (uint64_t)c->sndq.limit; /* in doublings */
     uint64_t max = s->cfg.tcp_sndbuf_max > TCP_MAX_BUF ? TCP_MAX_BUF : s->cfg.tcp_sndbuf_max;
     if (want > max)
         want = max;
-    if (want <= c->sndq.cap || ring_grow(&c->sndq, (size_t)want) != 0)
+    if (want <= c->sndq.limit)
         return;
+    ring_set_limit(&c->sndq, (size_t)want);
     s->stats.tcp.sndbuf_grown++;
     debugf(s, "%u->%u: send buffer grown to %llu bytes", c->lport, c->rport,
            (unsigned long long)want);
@@ -208,14 +207,15 @@ static void rcvbuf_autotune(struct ust_stack *s, struct tcp_conn *c, uint32_t n)
     uint64_t want = 2 * (uint64_t)c->rcv_copied + 16 * (uint64_t)c->snd_mss;
     c->rcv_copied = 0;
     c->rcv_space_at = s->now;
-    if (want <= c->rcvq.cap)
+    if (want <= c->rcvq.limit)
         return;
-    uint32_t max = tcp_rcvbuf_max(s, (uint32_t)c->rcvq.cap);
-    uint64_t cap = want > 2 * (uint64_t)c->rcvq.cap ? want : 2 * (uint64_t)c->rcvq.cap;
+    uint32_t max = tcp_rcvbuf_max(s, (uint32_t)c->rcvq.limit);
+    uint64_t cap = want > 2 * (uint64_t)c->rcvq.limit ? want : 2 * (uint64_t)c->rcvq.limit;
     if (cap > max)
         cap = max;
-    if (cap <= c->rcvq.cap || ring_grow(&c->rcvq, (size_t)cap) != 0)
+    if (cap <= c->rcvq.limit)
         return;
+    ring_set_limit(&c->rcvq, (size_t)cap);
     s->stats.tcp.rcvbuf_grown++;
     debugf(s, "%u->%u: receive buffer grown to %llu bytes", c->lport, c->rport,
            (unsigned long long)cap);
@@ -248,6 +248,8 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
     size_t n = ring_peek(&c->rcvq, 0, buf, len);
     if (!(flags & MSG_PEEK)) {
         ring_consume(&c->rcvq, n);
+        if (asm_empty(&c->ooo))
+            ring_release(&c->rcvq); /* if it emptied: an idle connection holds no memory */
         rcvbuf_autotune(s, c, (uint32_t)n);
         /* The window opened: tell the peer if it matters (RFC 1122
          * 4.2.3.3: by at least min(rcvbuf/2, MSS)). */
@@ -268,6 +270,8 @@ int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
     if (how == SHUT_RD || how == SHUT_RDWR) {
         c->shut_rd = true;
         ring_consume(&c->rcvq, c->rcvq.len);
+        if (asm_empty(&c->ooo))
+            ring_release(&c->rcvq);
     }
     if ((how == SHUT_WR || how == SHUT_RDWR) && !c->fin_queued) {
         c->fin_queued = true;

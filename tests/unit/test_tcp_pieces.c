@@ -27,17 +27,20 @@ static void ring_grows(void **state)
     (void)state;
     struct ring r;
     char out[16] = {0};
-    assert_int_equal(ring_init(&r, 8), 0);
+    ring_init(&r, 8, NULL);
     assert_int_equal(ring_write(&r, "xxxxxx", 6), 6);
+    assert_int_equal(r.cap, 8);                     /* at most the limit */
     ring_consume(&r, 6);                            /* head at 6 */
     assert_int_equal(ring_write(&r, "abc", 3), 3);  /* wraps: 6, 7, 0 */
     assert_int_equal(ring_write_at(&r, 1, "EF", 2), 2); /* beyond, after a gap */
-    assert_int_equal(ring_grow(&r, 4), 0);          /* smaller: nothing to do */
-    assert_int_equal(r.cap, 8);
-    assert_int_equal(ring_grow(&r, 20), 0);
+    ring_set_limit(&r, 4);                          /* smaller: nothing to do */
+    assert_int_equal(r.limit, 8);
+    ring_set_limit(&r, 20);
+    assert_int_equal(r.limit, 20);
+    assert_int_equal(ring_space(&r), 17);
+    assert_int_equal(ring_reserve(&r, 20), 0);      /* more memory: a copy */
     assert_int_equal(r.cap, 20);
     assert_int_equal(r.len, 3);
-    assert_int_equal(ring_space(&r), 17);
     assert_int_equal(ring_write_at(&r, 0, "d", 1), 1); /* fill the gap */
     ring_commit(&r, 3);
     assert_int_equal(ring_peek(&r, 0, out, sizeof(out)), 6);
@@ -45,11 +48,75 @@ static void ring_grows(void **state)
     ring_fini(&r);
 }
 
+/* Memory follows the data: none until bytes come, doublings as they
+ * accumulate, none again once the ring is released empty, and at once
+ * the size it had when data comes back. */
+static void ring_memory_follows_data(void **state)
+{
+    (void)state;
+    static char big[20000];
+    char out[8];
+    uint64_t used = 0;
+    struct ring_budget b = {.used = &used, .max = 1u << 20};
+    struct ring r;
+    ring_init(&r, 1u << 20, &b);
+    assert_int_equal(r.cap, 0);
+    assert_int_equal(ring_space(&r), 1u << 20);
+    assert_int_equal(ring_write(&r, big, 100), 100);
+    assert_int_equal(r.cap, RING_MIN_ALLOC);
+    assert_int_equal(used, RING_MIN_ALLOC);
+    assert_int_equal(ring_write_at(&r, 9000, "EF", 2), 2); /* beyond: grows to cover it */
+    assert_int_equal(r.cap, 16384);
+    assert_int_equal(ring_write(&r, big, 10000), 10000);
+    assert_int_equal(r.cap, 16384);
+    assert_int_equal(used, 16384);
+    assert_int_equal(ring_peek(&r, 100 + 8999, out, 1), 1); /* the gap's last byte */
+    ring_consume(&r, r.len);
+    ring_release(&r);
+    assert_int_equal(r.cap, 0);
+    assert_int_equal(used, 0);
+    assert_int_equal(ring_write(&r, "z", 1), 1);
+    assert_int_equal(r.cap, 16384); /* as busy as before */
+    assert_int_equal(ring_peek(&r, 0, out, sizeof(out)), 1);
+    assert_memory_equal(out, "z", 1);
+    ring_release(&r); /* not empty: kept */
+    assert_int_equal(r.cap, 16384);
+    ring_fini(&r);
+    assert_int_equal(used, 0);
+}
+
+/* Rings that share a budget get no memory beyond it: a write takes what
+ * the ring already has, and memory given back serves the others. */
+static void ring_budget_bounds_all(void **state)
+{
+    (void)state;
+    static char big[9000];
+    uint64_t used = 0;
+    struct ring_budget b = {.used = &used, .max = 3 * RING_MIN_ALLOC};
+    struct ring x, y;
+    ring_init(&x, 1u << 20, &b);
+    ring_init(&y, 1u << 20, &b);
+    assert_int_equal(ring_write(&x, big, 5000), 5000); /* 8192 */
+    assert_int_equal(used, 2 * RING_MIN_ALLOC);
+    assert_int_equal(ring_write(&y, big, 9000), 4096); /* only 4096 left */
+    assert_int_equal(used, 3 * RING_MIN_ALLOC);
+    assert_int_equal(ring_write(&x, big, 4000), 3192); /* x fills its 8192 */
+    assert_int_equal(ring_write(&x, big, 1), 0);
+    assert_int_equal(ring_write_at(&y, 10, big, 1), 0);
+    ring_consume(&x, x.len);
+    ring_release(&x);
+    assert_int_equal(used, RING_MIN_ALLOC);
+    assert_int_equal(ring_write(&y, big, 4000), 4000); /* y grows into it */
+    ring_fini(&x);
+    ring_fini(&y);
+    assert_int_equal(used, 0);
+}
+
 static void ring_wraps_around(void **state)
 {
     (void)state;
     struct ring r;
-    assert_int_equal(ring_init(&r, 8), 0);
+    ring_init(&r, 8, NULL);
     assert_int_equal(ring_space(&r), 8);
     assert_int_equal(ring_write(&r, "abcde", 5), 5);
     ring_consume(&r, 3);
@@ -85,7 +152,7 @@ static void ring_peek_offsets(void **state)
 {
     (void)state;
     struct ring r;
-    assert_int_equal(ring_init(&r, 10), 0);
+    ring_init(&r, 10, NULL);
     assert_int_equal(ring_write(&r, "0123456", 7), 7);
     ring_consume(&r, 5); /* head 5, contents "56" */
     assert_int_equal(ring_write(&r, "789ab", 5), 5); /* wraps: "56789ab" */
@@ -114,7 +181,7 @@ static void ring_write_at_then_commit(void **state)
     (void)state;
     struct ring r;
     char out[32];
-    assert_int_equal(ring_init(&r, 16), 0);
+    ring_init(&r, 16, NULL);
     assert_int_equal(ring_write(&r, "ab", 2), 2);
     /* Out-of-order bytes 3 past the end of the contents: not visible yet. */
     assert_int_equal(ring_write_at(&r, 3, "fgh", 3), 3);
@@ -138,7 +205,7 @@ static void ring_write_at_then_commit(void **state)
     ring_fini(&r);
 
     /* write_at that wraps around the end of the buffer. */
-    assert_int_equal(ring_init(&r, 8), 0);
+    ring_init(&r, 8, NULL);
     assert_int_equal(ring_write(&r, "012345", 6), 6);
     ring_consume(&r, 6); /* empty, head 6 */
     assert_int_equal(ring_write_at(&r, 1, "BCDE", 4), 4); /* positions 7,0,1,2 */
@@ -154,7 +221,7 @@ static void ring_of_size_zero(void **state)
     (void)state;
     struct ring r;
     char out[4];
-    assert_int_equal(ring_init(&r, 0), 0);
+    ring_init(&r, 0, NULL);
     assert_int_equal(ring_space(&r), 0);
     assert_int_equal(ring_write(&r, "x", 1), 0);
     assert_int_equal(ring_write_at(&r, 0, "x", 1), 0);
@@ -595,6 +662,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring_wraps_around),
         cmocka_unit_test(ring_grows),
+        cmocka_unit_test(ring_memory_follows_data),
+        cmocka_unit_test(ring_budget_bounds_all),
         cmocka_unit_test(ring_peek_offsets),
         cmocka_unit_test(ring_write_at_then_commit),
         cmocka_unit_test(ring_of_size_zero),
