@@ -236,6 +236,16 @@ size_t build_echo_request(uint8_t *buf, ust_ip4_t src, ust_ip4_t dst, uint16_t i
     return build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + 14, n);
 }
 
+struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(a);
+    sin.sin_port = htons(port);
+    return sin;
+}
+
 bool sim_run(struct ust_stack **stacks, int n, ust_time_t *now, ust_time_t until,
              bool (*cond)(void *ctx), void *ctx)
 {

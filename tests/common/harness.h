@@ -6,6 +6,7 @@
 #ifndef USTACK_TEST_HARNESS_H
 #define USTACK_TEST_HARNESS_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,18 @@ size_t build_icmp(uint8_t *buf, uint8_t type, uint8_t code, uint32_t rest, const
 /* Ethernet + IPv4 + ICMP echo request from the peer to us. */
 size_t build_echo_request(uint8_t *buf, ust_ip4_t src, ust_ip4_t dst, uint16_t id, uint16_t seq,
                           const void *data, size_t len);
+
+/* ---- sockets ---- */
+/* An AF_INET address: a in host order (0: any), port. */
+struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port);
+#define SA(x) ((struct sockaddr *)&(x))
+/* A call that must fail with -1 and errno err (needs cmocka and errno.h). */
+#define assert_fails(call, err)                                                                    \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        assert_int_equal((long)(call), -1);                                                        \
+        assert_int_equal(errno, (err));                                                            \
+    } while (0)
 
 /* ---- simulation helpers ---- */
 /* Polls every stack at the earliest deadline among them until cond(ctx)

@@ -20,8 +20,6 @@
 #include "ustack/runtime.h"
 #include "ustack/socket.h"
 
-#define SA(x) ((struct sockaddr *)&(x))
-
 static const ust_ip4_t addr_of[2] = {UST_IP4(10, 0, 0, 1), UST_IP4(10, 0, 0, 2)};
 
 struct pair {
@@ -29,16 +27,6 @@ struct pair {
     struct ust_stack *s[2];
     struct ust_runtime *rt[2];
 };
-
-static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    return sin;
-}
 
 static int open_bound(struct ust_stack *s, uint16_t port, int type)
 {

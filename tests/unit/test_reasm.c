@@ -40,16 +40,6 @@ static void fill_pattern(uint8_t *buf, size_t len, uint32_t seed)
         buf[i] = (uint8_t)lcg_next(&seed);
 }
 
-static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    return sin;
-}
-
 /* The IP payload of a UDP datagram from the peer to us: header + data. */
 static size_t make_udp(uint8_t *out, const uint8_t *data, size_t len, ust_ip4_t src)
 {

@@ -24,7 +24,6 @@
 #define ETH_HDR 14
 #define TCP_OFF (ETH_HDR + IPV4_HDR_LEN)
 #define PISN 0x10000000u
-#define SA(x) ((struct sockaddr *)&(x))
 
 /* Default SO_RCVBUF 256 KiB: 65535 << 2 is 4 bytes short, so shift 3. */
 #define OUR_SHIFT 3
@@ -48,16 +47,6 @@ struct t {
     struct out o;
     bool batch; /* seg_in only hands frames in: the poll step is the test's */
 };
-
-static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    return sin;
-}
 
 static void seg_in(struct t *t, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
                    const uint8_t *opt, size_t optlen, const void *data, size_t len)

@@ -28,15 +28,6 @@
 #define PISN 0x10000000u                  /* the peer's usual ISN */
 #define GONE (-1)                         /* state_of(): no connection */
 
-#define SA(x) ((struct sockaddr *)&(x))
-
-#define assert_fails(call, err)                                                                    \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        assert_int_equal((long)(call), -1);                                                        \
-        assert_int_equal(errno, (err));                                                            \
-    } while (0)
-
 static const uint8_t opt_mss1460[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};
 static const uint8_t opt_mss536[4] = {TCP_OPT_MSS, 4, 0x02, 0x18};
 
@@ -60,16 +51,6 @@ struct t {
     uint16_t pwin;        /* the window the peer offers */
     struct out o;         /* the last segment popped */
 };
-
-static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    return sin;
-}
 
 static void tcp_csum(uint8_t *tcp, size_t len)
 {

@@ -28,26 +28,6 @@ static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 /* ---- helpers ---- */
 
-static struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port)
-{
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(a);
-    sin.sin_port = htons(port);
-    return sin;
-}
-
-#define SA(x) ((struct sockaddr *)&(x))
-
-/* errno after a call that must fail with -1. */
-#define assert_fails(call, err)                                                                    \
-    do {                                                                                           \
-        errno = 0;                                                                                 \
-        assert_int_equal((long)(call), -1);                                                        \
-        assert_int_equal(errno, (err));                                                            \
-    } while (0)
-
 static int sock_new(struct fixture *f)
 {
     int fd = ust_socket(f->s, AF_INET, SOCK_DGRAM, 0);
