@@ -1,208 +1,54 @@
 /* TCP options, segment by segment: window scaling (RFC 7323 2),
  * timestamps and PAWS (RFC 7323 3-5), SACK blocks (RFC 2018) and the
  * sender's SACK scoreboard and loss recovery (RFC 6675). The test plays
- * the peer, 192.0.2.1, builds its segments by hand and pops what the
- * fixture stack (192.0.2.2) sent from the capture device. */
+ * the peer (tests/common/tcp_peer.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "tcp_peer.h"
 #include "transport/tcp.h"
 #include "ustack/socket.h"
-#include "wire/bytes.h"
-#include "wire/checksum.h"
-#include "wire/ipv4.h"
 #include "wire/tcp.h"
-
-#define ETH_HDR 14
-#define TCP_OFF (ETH_HDR + IPV4_HDR_LEN)
-#define PISN 0x10000000u
 
 /* Default SO_RCVBUF 256 KiB: 65535 << 2 is 4 bytes short, so shift 3. */
 #define OUR_SHIFT 3
 
-static const uint8_t opt_mss[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};                    /* 1460 */
 static const uint8_t opt_mss1280_ws7[8] = {TCP_OPT_MSS, 4, 0x05, 0x00, TCP_OPT_NOP, TCP_OPT_WS, 3, 7};
 static const uint8_t opt_mss_ws0[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 0};
 static const uint8_t opt_mss_ws2[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 2};
 static const uint8_t opt_mss_ws20[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 20};
 
-struct out {
-    struct tcp_repr th;
-    size_t len;
-};
-
-struct t {
-    struct fixture f;
-    int lfd, fd;
-    uint16_t port, pport;
-    uint32_t iss, pseq, pack;
-    struct out o;
-    bool batch; /* seg_in only hands frames in: the poll step is the test's */
-};
-
-static void seg_in(struct t *t, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
-                   const uint8_t *opt, size_t optlen, const void *data, size_t len)
-{
-    uint8_t *buf = calloc(1, TCP_OFF + TCP_MAX_HDR_LEN + len);
-    assert_non_null(buf);
-    uint8_t *s = buf + TCP_OFF;
-    size_t hl = TCP_HDR_LEN + optlen;
-    st16(s, t->pport);
-    st16(s + 2, t->port);
-    st32(s + 4, seq);
-    st32(s + 8, ack);
-    s[12] = (uint8_t)((hl / 4) << 4);
-    s[13] = flags;
-    st16(s + 14, win);
-    if (optlen)
-        memcpy(s + TCP_HDR_LEN, opt, optlen);
-    if (len)
-        memcpy(s + hl, data, len);
-    st16(s + 16, cksum_fold(cksum_add(
-                     ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)(hl + len)), s,
-                     hl + len)));
-    size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, s, hl + len);
-    n = build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + ETH_HDR, n);
-    if (t->batch)
-        ust_stack_input(t->f.s, t->f.dev, buf, n, t->f.now);
-    else
-        fixture_input(&t->f, buf, n);
-    free(buf);
-}
-
-/* The peer's next segment. */
-static void peer(struct t *t, uint8_t flags, uint16_t win, const uint8_t *opt, size_t optlen,
-                 const void *data, size_t len)
-{
-    seg_in(t, t->pseq, t->pack, flags, win, opt, optlen, data, len);
-    t->pseq += (uint32_t)len + !!(flags & (TCP_SYN)) + !!(flags & TCP_FIN);
-}
-
-static bool pop(struct t *t)
-{
-    uint8_t fr[2048];
-    size_t n = cap_pop(t->f.cap, fr, sizeof(fr));
-    if (n == 0)
-        return false;
-    struct ipv4_repr ip;
-    assert_int_equal(ipv4_parse(fr + ETH_HDR, n - ETH_HDR, &ip), WIRE_OK);
-    assert_int_equal(ip.proto, IPV4_PROTO_TCP);
-    const uint8_t *seg = fr + ETH_HDR + ip.hdr_len;
-    size_t sl = ip.total_len - ip.hdr_len;
-    assert_int_equal(tcp_parse(seg, sl, T_IP_US, T_IP_PEER, &t->o.th), WIRE_OK);
-    t->o.len = sl - t->o.th.hdr_len;
-    return true;
-}
-
-static struct tcp_conn *conn(struct t *t)
-{
-    struct tcp_conn *c = tcp_lookup(t->f.s, T_IP_US, t->port, T_IP_PEER, t->pport);
-    assert_non_null(c);
-    return c;
-}
-
-static void t_init_opts(struct t *t, int rcvbuf, bool ts, bool sack)
+/* The fixture with timestamps and SACK on or off, and a receive buffer of
+ * rcvbuf bytes (0: the default). */
+static void t_init_opts(struct tcp_peer *t, int rcvbuf, bool ts, bool sack)
 {
     struct ust_config cfg;
-    memset(t, 0, sizeof(*t));
-    test_config(&cfg, 7);
-    cfg.arp_reachable_time = 1000000 * UST_SEC;
+    t_config(&cfg);
     cfg.tcp_timestamps = ts;
     cfg.tcp_sack = sack;
     cfg.tcp_rcvbuf_max = 0; /* fixed buffers: the shift follows their size */
     if (rcvbuf)
         cfg.tcp_rcvbuf = (uint32_t)rcvbuf;
-    fixture_init(&t->f, &cfg);
-    fixture_learn_peer(&t->f);
-    t->lfd = t->fd = -1;
+    t_init(t, &cfg);
 }
 
-static void t_init(struct t *t, int rcvbuf) { t_init_opts(t, rcvbuf, true, true); }
-
-static void t_fini(struct t *t)
-{
-    if (t->fd > 0)
-        ust_close(t->f.s, t->fd);
-    if (t->lfd > 0)
-        ust_close(t->f.s, t->lfd);
-    cap_clear(t->f.cap);
-    assert_int_equal(ust_stack_stats(t->f.s)->pkb.live, 0);
-    fixture_fini(&t->f);
-}
-
-/* Active open: pops our SYN (left in t->o). */
-static void connect_out(struct t *t)
-{
-    t->pport = 80;
-    t->fd = ust_socket(t->f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    assert_true(t->fd > 0);
-    int one = 1;
-    assert_int_equal(ust_setsockopt(t->f.s, t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
-    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
-    errno = 0;
-    assert_int_equal(ust_connect(t->f.s, t->fd, SA(sin), sizeof(sin)), -1);
-    assert_int_equal(errno, EINPROGRESS);
-    assert_true(pop(t));
-    assert_int_equal(t->o.th.flags, TCP_SYN);
-    t->port = t->o.th.sport;
-    t->iss = t->o.th.seq;
-    t->pack = t->iss + 1;
-    t->pseq = PISN;
-}
-
-/* Passive open with the peer's SYN carrying opt; pops our SYN-ACK (left
- * in t->o), does not complete the handshake. */
-static void syn_in(struct t *t, const uint8_t *opt, size_t optlen, uint16_t win)
-{
-    t->port = 80;
-    t->pport = 40000;
-    t->lfd = ust_socket(t->f.s, AF_INET, SOCK_STREAM, 0);
-    assert_true(t->lfd > 0);
-    struct sockaddr_in sin = sin_of(0, 80);
-    assert_int_equal(ust_bind(t->f.s, t->lfd, SA(sin), sizeof(sin)), 0);
-    assert_int_equal(ust_listen(t->f.s, t->lfd, 8), 0);
-    t->pseq = PISN;
-    t->pack = 0;
-    peer(t, TCP_SYN, win, opt, optlen, NULL, 0);
-    assert_true(pop(t));
-    assert_int_equal(t->o.th.flags, TCP_SYN | TCP_ACK);
-    assert_int_equal(t->o.th.ack, PISN + 1);
-    t->iss = t->o.th.seq;
-    t->pack = t->iss + 1;
-}
-
-static void accept_it(struct t *t)
-{
-    t->fd = ust_accept(t->f.s, t->lfd, NULL, NULL);
-    assert_true(t->fd > 0);
-    assert_int_equal(conn(t)->state, TCPS_ESTABLISHED);
-}
-
-/* Pops everything sent; returns the payload bytes. */
-static size_t drain(struct t *t)
-{
-    size_t total = 0;
-    while (pop(t))
-        total += t->o.len;
-    return total;
-}
+/* Timestamps and SACK on. */
+static void t_init_rcvbuf(struct tcp_peer *t, int rcvbuf) { t_init_opts(t, rcvbuf, true, true); }
 
 /* ---------------- the tests ---------------- */
 
 static void syn_offers_shift_for_buffer(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    connect_out(&t);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, OUR_SHIFT);
     assert_int_equal(t.o.th.mss, 1460);
     /* MSS, SACK-permitted, timestamps, NOP, WS */
@@ -211,23 +57,23 @@ static void syn_offers_shift_for_buffer(void **state)
     t_fini(&t);
 
     /* Small buffer: shift 0 is still offered (we may scale their side). */
-    t_init(&t, 32768);
-    connect_out(&t);
+    t_init_rcvbuf(&t, 32768);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, 0);
     assert_int_equal(t.o.th.window, 32768);
     t_fini(&t);
 
     /* Exactly 65535 fits unscaled; 65536 needs shift 1; 4 MiB shift 7. */
-    t_init(&t, 65535);
-    connect_out(&t);
+    t_init_rcvbuf(&t, 65535);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, 0);
     t_fini(&t);
-    t_init(&t, 65536);
-    connect_out(&t);
+    t_init_rcvbuf(&t, 65536);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, 1);
     t_fini(&t);
-    t_init(&t, 4 << 20);
-    connect_out(&t);
+    t_init_rcvbuf(&t, 4 << 20);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, 7);
     assert_int_equal(t.o.th.window, 65535);
     t_fini(&t);
@@ -236,16 +82,16 @@ static void syn_offers_shift_for_buffer(void **state)
 static void synack_offers_ws_only_if_syn_did(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     /* Peer without WS: no WS in the SYN-ACK, no scaling either way. */
-    t_init(&t, 0);
-    syn_in(&t, opt_mss, sizeof(opt_mss), 65535);
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, opt_mss1460, sizeof(opt_mss1460));
     assert_int_equal(t.o.th.wscale, -1);
     assert_int_equal(t.o.th.hdr_len, 24);
     assert_int_equal(t.o.th.window, 65535);
-    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
-    accept_it(&t);
-    struct tcp_conn *c = conn(&t);
+    peer_opt(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    t_accept(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_false(c->ws_ok);
     assert_int_equal(c->snd_wscale, 0);
     assert_int_equal(c->rcv_wscale, 0);
@@ -253,15 +99,15 @@ static void synack_offers_ws_only_if_syn_did(void **state)
     t_fini(&t);
 
     /* Peer with WS: the SYN-ACK answers with ours, its window unscaled. */
-    t_init(&t, 0);
-    syn_in(&t, opt_mss_ws2, sizeof(opt_mss_ws2), 1000);
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 1000, opt_mss_ws2, sizeof(opt_mss_ws2));
     assert_int_equal(t.o.th.wscale, OUR_SHIFT);
     assert_int_equal(t.o.th.hdr_len, 28);
     assert_int_equal(t.o.th.window, 65535);
-    c = conn(&t);
+    c = t_conn(&t);
     assert_int_equal(c->snd_wnd, 1000); /* the SYN's window: unscaled */
-    peer(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
-    accept_it(&t);
+    peer_opt(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
+    t_accept(&t);
     assert_true(c->ws_ok);
     assert_int_equal(c->snd_wscale, 2);
     assert_int_equal(c->rcv_wscale, OUR_SHIFT);
@@ -275,14 +121,14 @@ static void synack_offers_ws_only_if_syn_did(void **state)
 static void scaled_send_window(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    connect_out(&t);
-    peer(&t, TCP_SYN | TCP_ACK, 100, opt_mss1280_ws7, sizeof(opt_mss1280_ws7), NULL, 0);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_connect(&t, true);
+    peer_opt(&t, TCP_SYN | TCP_ACK, 100, opt_mss1280_ws7, sizeof(opt_mss1280_ws7), NULL, 0);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.flags, TCP_ACK);
     assert_int_equal(t.o.th.wscale, -1); /* options on SYNs only */
-    struct tcp_conn *c = conn(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_int_equal(c->state, TCPS_ESTABLISHED);
     assert_true(c->ws_ok);
     assert_int_equal(c->snd_wscale, 7);
@@ -299,16 +145,16 @@ static void scaled_send_window(void **state)
     assert_int_equal(drain(&t), 100);
     /* The ACK of those 100 bytes: window field 100, shift 7. */
     t.pack += 100;
-    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
     assert_int_equal(c->snd_wnd, 12800);
     assert_int_equal(c->max_snd_wnd, 12800);
     assert_int_equal(drain(&t), 12800);
     assert_int_equal(c->snd_nxt - c->snd_una, 12800);
     /* A duplicate of that ACK (same scaled window) sends nothing more. */
-    peer(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 100, NULL, 0, NULL, 0);
     assert_int_equal(drain(&t), 0);
     /* Field 101: 128 more bytes. */
-    peer(&t, TCP_ACK, 101, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 101, NULL, 0, NULL, 0);
     assert_int_equal(c->snd_wnd, 12928);
     t_fini(&t);
 }
@@ -318,20 +164,20 @@ static void scaled_send_window(void **state)
 static void advertised_window_is_scaled(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    syn_in(&t, opt_mss_ws0, sizeof(opt_mss_ws0), 65535);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, opt_mss_ws0, sizeof(opt_mss_ws0));
     assert_int_equal(t.o.th.window, 65535); /* SYN-ACK: unscaled, capped */
-    peer(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
-    accept_it(&t);
-    struct tcp_conn *c = conn(&t);
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    t_accept(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_int_equal(c->snd_wscale, 0);
     assert_int_equal(c->rcv_wscale, OUR_SHIFT);
     static uint8_t d[1460 * 2 + 3];
     memset(d, 'x', sizeof(d));
     /* Two full segments: an immediate ACK. */
-    peer(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
-    peer(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.ack, t.pseq);
     uint32_t space = (uint32_t)ring_space(&c->rcvq);
@@ -340,7 +186,7 @@ static void advertised_window_is_scaled(void **state)
     assert_int_equal(c->rcv_adv - c->rcv_nxt, (uint32_t)t.o.th.window << OUR_SHIFT);
     assert_true((uint32_t)t.o.th.window << OUR_SHIFT <= space);
     /* An odd number of bytes: the edge keeps to whole units. */
-    peer(&t, TCP_ACK | TCP_PSH, 65535, NULL, 0, d, 3);
+    peer_opt(&t, TCP_ACK | TCP_PSH, 65535, NULL, 0, d, 3);
     for (int i = 0; i < 100 && cap_count(t.f.cap) == 0; i++)
         fixture_advance_to(&t.f, ust_stack_next_deadline(t.f.s));
     assert_true(pop(&t));
@@ -363,20 +209,20 @@ static void advertised_window_is_scaled(void **state)
 static void no_scaling_caps_at_65535(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 4 << 20);
-    connect_out(&t);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 4 << 20);
+    t_connect(&t, true);
     assert_int_equal(t.o.th.wscale, 7); /* offered... */
-    peer(&t, TCP_SYN | TCP_ACK, 5000, opt_mss, sizeof(opt_mss), NULL, 0);
+    peer_opt(&t, TCP_SYN | TCP_ACK, 5000, opt_mss1460, sizeof(opt_mss1460), NULL, 0);
     assert_true(pop(&t));
-    struct tcp_conn *c = conn(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_false(c->ws_ok); /* ...but not taken up */
     assert_int_equal(c->rcv_wscale, 0);
     assert_int_equal(c->snd_wscale, 0);
     assert_int_equal(t.o.th.window, 65535);
     assert_int_equal(tcp_rcv_window(c), 65535);
     assert_int_equal(c->rcv_adv - c->rcv_nxt, 65535);
-    peer(&t, TCP_ACK, 7000, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 7000, NULL, 0, NULL, 0);
     assert_int_equal(c->snd_wnd, 7000);
     t_fini(&t);
 }
@@ -385,25 +231,25 @@ static void no_scaling_caps_at_65535(void **state)
 static void peer_shift_clamped_to_14(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    syn_in(&t, opt_mss_ws20, sizeof(opt_mss_ws20), 65535);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, opt_mss_ws20, sizeof(opt_mss_ws20));
     assert_int_equal(t.o.th.wscale, OUR_SHIFT);
-    peer(&t, TCP_ACK, 3, NULL, 0, NULL, 0);
-    accept_it(&t);
-    struct tcp_conn *c = conn(&t);
+    peer_opt(&t, TCP_ACK, 3, NULL, 0, NULL, 0);
+    t_accept(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_int_equal(c->snd_wscale, 14);
     assert_int_equal(c->snd_wnd, 3u << 14);
     t_fini(&t);
 
     /* Same on the active side. */
-    t_init(&t, 0);
-    connect_out(&t);
-    peer(&t, TCP_SYN | TCP_ACK, 1, opt_mss_ws20, sizeof(opt_mss_ws20), NULL, 0);
-    c = conn(&t);
+    t_init_rcvbuf(&t, 0);
+    t_connect(&t, true);
+    peer_opt(&t, TCP_SYN | TCP_ACK, 1, opt_mss_ws20, sizeof(opt_mss_ws20), NULL, 0);
+    c = t_conn(&t);
     assert_int_equal(c->snd_wscale, 14);
     assert_int_equal(c->snd_wnd, 1); /* the SYN-ACK's, unscaled */
-    peer(&t, TCP_ACK, 2, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 2, NULL, 0, NULL, 0);
     assert_int_equal(c->snd_wnd, 2u << 14);
     t_fini(&t);
 }
@@ -412,17 +258,17 @@ static void peer_shift_clamped_to_14(void **state)
 static void simultaneous_open_scales(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    connect_out(&t);
-    peer(&t, TCP_SYN, 1000, opt_mss_ws2, sizeof(opt_mss_ws2), NULL, 0);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_connect(&t, true);
+    peer_opt(&t, TCP_SYN, 1000, opt_mss_ws2, sizeof(opt_mss_ws2), NULL, 0);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(t.o.th.wscale, OUR_SHIFT);
     assert_int_equal(t.o.th.window, 65535);
-    struct tcp_conn *c = conn(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_int_equal(c->state, TCPS_SYN_RECEIVED);
-    peer(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 1000, NULL, 0, NULL, 0);
     assert_int_equal(c->state, TCPS_ESTABLISHED);
     assert_int_equal(c->snd_wnd, 4000);
     t_fini(&t);
@@ -431,64 +277,20 @@ static void simultaneous_open_scales(void **state)
 
 /* ---------------- timestamps and SACK ---------------- */
 
-/* NOP NOP TS: 12 bytes. */
-static size_t put_ts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-    o[0] = TCP_OPT_NOP;
-    o[1] = TCP_OPT_NOP;
-    o[2] = TCP_OPT_TS;
-    o[3] = 10;
-    st32(o + 4, tsval);
-    st32(o + 8, tsecr);
-    return 12;
-}
-
-/* put_ts, then NOP NOP SACK with n blocks of [a, b) given as offsets from base. */
-static size_t put_ts_sack(uint8_t *o, uint32_t tsval, uint32_t tsecr, uint32_t base,
-                          const uint32_t (*blk)[2], unsigned n)
-{
-    size_t k = put_ts(o, tsval, tsecr);
-    o[k++] = TCP_OPT_NOP;
-    o[k++] = TCP_OPT_NOP;
-    o[k++] = TCP_OPT_SACK;
-    o[k++] = (uint8_t)(2 + 8 * n);
-    for (unsigned i = 0; i < n; i++, k += 8) {
-        st32(o + k, base + blk[i][0]);
-        st32(o + k + 4, base + blk[i][1]);
-    }
-    return k;
-}
-
-/* MSS 1460, SACK-permitted, timestamps (tsval), NOP, WS 2: what Linux sends. */
-static size_t syn_opts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
-{
-    static const uint8_t head[6] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_SACK_PERM, 2};
-    memcpy(o, head, 6);
-    o[6] = TCP_OPT_TS;
-    o[7] = 10;
-    st32(o + 8, tsval);
-    st32(o + 12, tsecr);
-    o[16] = TCP_OPT_NOP;
-    o[17] = TCP_OPT_WS;
-    o[18] = 3;
-    o[19] = 2;
-    return 20;
-}
-
 /* An active open that agrees on timestamps and SACK, the SYN-ACK coming
  * rtt_us after our SYN; returns the connection with its window opened to
  * cwnd, and our SYN's timestamp in *our_ts. */
-static struct tcp_conn *open_sack_sender(struct t *t, ust_time_t rtt_us, uint32_t cwnd,
+static struct tcp_conn *open_sack_sender(struct tcp_peer *t, ust_time_t rtt_us, uint32_t cwnd,
                                          uint32_t *our_ts)
 {
     uint8_t o[40];
-    t_init(t, 0);
-    connect_out(t);
+    t_init_rcvbuf(t, 0);
+    t_connect(t, true);
     *our_ts = t->o.th.tsval;
     t->f.now += rtt_us;
-    peer(t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, *our_ts), NULL, 0);
+    peer_opt(t, TCP_SYN | TCP_ACK, 65535, o, syn_opts(o, 50, *our_ts), NULL, 0);
     assert_true(pop(t));
-    struct tcp_conn *c = conn(t);
+    struct tcp_conn *c = t_conn(t);
     assert_true(c->sack_ok && c->ts_ok);
     c->cwnd = cwnd;
     return c;
@@ -497,9 +299,9 @@ static struct tcp_conn *open_sack_sender(struct t *t, ust_time_t rtt_us, uint32_
 static void syn_offers_ts_and_sack(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
-    connect_out(&t);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
+    t_connect(&t, true);
     assert_true(t.o.th.sack_perm);
     assert_true(t.o.th.has_ts);
     assert_int_equal(t.o.th.tsecr, 0); /* nothing to echo yet */
@@ -508,7 +310,7 @@ static void syn_offers_ts_and_sack(void **state)
 
     /* Switched off in the configuration: not offered. */
     t_init_opts(&t, 0, false, false);
-    connect_out(&t);
+    t_connect(&t, true);
     assert_false(t.o.th.sack_perm);
     assert_false(t.o.th.has_ts);
     assert_int_equal(t.o.th.hdr_len, 28); /* MSS, NOP, WS */
@@ -518,26 +320,26 @@ static void syn_offers_ts_and_sack(void **state)
 static void synack_answers_only_what_syn_offered(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     /* A SYN with neither: neither comes back, and neither is in effect. */
-    t_init(&t, 0);
-    syn_in(&t, opt_mss, sizeof(opt_mss), 65535);
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, opt_mss1460, sizeof(opt_mss1460));
     assert_false(t.o.th.sack_perm);
     assert_false(t.o.th.has_ts);
-    struct tcp_conn *c = conn(&t);
+    struct tcp_conn *c = t_conn(&t);
     assert_false(c->ts_ok);
     assert_false(c->sack_ok);
     assert_int_equal(c->snd_mss, 1460);
     t_fini(&t);
 
     /* Both: both come back, the timestamp echoing the SYN's. */
-    t_init(&t, 0);
-    syn_in(&t, o, syn_opts(o, 5000, 0), 65535);
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, o, syn_opts(o, 5000, 0));
     assert_true(t.o.th.sack_perm);
     assert_true(t.o.th.has_ts);
     assert_int_equal(t.o.th.tsecr, 5000);
-    c = conn(&t);
+    c = t_conn(&t);
     assert_true(c->ts_ok);
     assert_true(c->sack_ok);
     /* 12 bytes of every segment go to the timestamp (RFC 7323 3.2). */
@@ -546,47 +348,47 @@ static void synack_answers_only_what_syn_offered(void **state)
 
     /* Offered by the peer but switched off here: not answered. */
     t_init_opts(&t, 0, false, false);
-    syn_in(&t, o, syn_opts(o, 5000, 0), 65535);
+    t_syn(&t, PISN, 65535, o, syn_opts(o, 5000, 0));
     assert_false(t.o.th.sack_perm);
     assert_false(t.o.th.has_ts);
-    assert_false(conn(&t)->ts_ok);
+    assert_false(t_conn(&t)->ts_ok);
     t_fini(&t);
 }
 
 /* Passive open with timestamps and SACK; the handshake completes. */
-static struct tcp_conn *open_ts(struct t *t, uint32_t tsval)
+static struct tcp_conn *open_ts(struct tcp_peer *t, uint32_t tsval)
 {
     uint8_t o[40];
-    syn_in(t, o, syn_opts(o, tsval, 0), 65535);
+    t_syn(t, PISN, 65535, o, syn_opts(o, tsval, 0));
     uint32_t our_ts = t->o.th.tsval;
-    peer(t, TCP_ACK, 65535, o, put_ts(o, tsval + 1, our_ts), NULL, 0);
-    accept_it(t);
-    return conn(t);
+    peer_opt(t, TCP_ACK, 65535, o, put_ts(o, tsval + 1, our_ts), NULL, 0);
+    t_accept(t);
+    return t_conn(t);
 }
 
 static void timestamps_echo_and_paws(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
-    t_init(&t, 0);
-    syn_in(&t, o, syn_opts(o, 1000, 0), 65535);
+    t_init_rcvbuf(&t, 0);
+    t_syn(&t, PISN, 65535, o, syn_opts(o, 1000, 0));
     uint32_t our_ts = t.o.th.tsval;
-    struct tcp_conn *c = conn(&t);
+    struct tcp_conn *c = t_conn(&t);
     /* Once agreed, a segment without timestamps is dropped silently
      * (RFC 7323 3.2): this ACK does not complete the handshake. */
-    peer(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
     assert_int_equal(c->state, TCPS_SYN_RECEIVED);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.drop_no_ts, 1);
     assert_false(pop(&t));
-    peer(&t, TCP_ACK, 65535, o, put_ts(o, 1001, our_ts), NULL, 0);
-    accept_it(&t);
+    peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 1001, our_ts), NULL, 0);
+    t_accept(&t);
     assert_int_equal(c->ts_recent, 1001);
 
     /* Data: the ACK echoes its timestamp. Two segments: ACKed at once. */
     static const char d[8] = "abcdefgh";
-    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1005, our_ts), d, 4);
-    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1006, our_ts), d + 4, 4);
+    peer_opt(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1005, our_ts), d, 4);
+    peer_opt(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 1006, our_ts), d + 4, 4);
     assert_true(pop(&t));
     assert_true(t.o.th.has_ts);
     assert_int_equal(t.o.th.ack, PISN + 1 + 8);
@@ -600,7 +402,7 @@ static void timestamps_echo_and_paws(void **state)
      * dropped, answered with an ACK, the data never delivered. */
     char buf[16];
     assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), MSG_DONTWAIT), 8);
-    peer(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 900, our_ts), d, 4);
+    peer_opt(&t, TCP_ACK | TCP_PSH, 65535, o, put_ts(o, 900, our_ts), d, 4);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.drop_paws, 1);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.ack, PISN + 1 + 8); /* not taken */
@@ -611,16 +413,16 @@ static void timestamps_echo_and_paws(void **state)
     /* An out-of-order segment does not move TS.Recent (it lies beyond
      * Last.ACK.sent); the one filling the hole does. */
     t.pseq -= 4; /* the dropped one is still to come */
-    seg_in(&t, t.pseq + 100, t.pack, TCP_ACK, 65535, o, put_ts(o, 2000, our_ts), d, 4);
+    peer_seg(&t, t.pseq + 100, t.pack, TCP_ACK, 65535, o, put_ts(o, 2000, our_ts), d, 4);
     assert_true(pop(&t)); /* a duplicate ACK at once */
     assert_int_equal(t.o.th.tsecr, 1005);
-    peer(&t, TCP_ACK, 65535, o, put_ts(o, 1500, our_ts), d, 4);
+    peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 1500, our_ts), d, 4);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.tsecr, 1500);
 
     /* A RST is exempt from PAWS (it must be able to clear a connection
      * whose peer restarted its clock): in window, at rcv_nxt, it resets. */
-    seg_in(&t, c->rcv_nxt, 0, TCP_RST, 0, o, put_ts(o, 1, 0), NULL, 0);
+    peer_seg(&t, c->rcv_nxt, 0, TCP_RST, 0, o, put_ts(o, 1, 0), NULL, 0);
     assert_int_equal(c->state, TCPS_CLOSED);
     t_fini(&t);
 }
@@ -629,8 +431,8 @@ static void timestamps_echo_and_paws(void **state)
 static void timestamps_shrink_segments(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
     struct tcp_conn *c = open_ts(&t, 7);
     c->cwnd = 1u << 20;
     static uint8_t data[4 * 1448]; /* whole segments: Nagle holds no tail */
@@ -650,38 +452,38 @@ static void timestamps_shrink_segments(void **state)
 static void sack_blocks_from_receiver(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     static const char d[100];
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     struct tcp_conn *c = open_ts(&t, 100);
     uint32_t base = t.pseq;
     uint32_t our_ts = c->ts_offset;
     (void)our_ts;
     /* [1000, 1100): one block. */
-    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    peer_seg(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.ack, base);
     assert_int_equal(t.o.th.nsack, 1);
     assert_int_equal(t.o.th.sack[0].start, base + 1000);
     assert_int_equal(t.o.th.sack[0].end, base + 1100);
     /* [3000, 3100): the newest first (RFC 2018 4). */
-    seg_in(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
+    peer_seg(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 2);
     assert_int_equal(t.o.th.sack[0].start, base + 3000);
     assert_int_equal(t.o.th.sack[1].start, base + 1000);
     /* [1100, 1200) grows the first range: that block goes first. */
-    seg_in(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
+    peer_seg(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 2);
     assert_int_equal(t.o.th.sack[0].start, base + 1000);
     assert_int_equal(t.o.th.sack[0].end, base + 1200);
     assert_int_equal(t.o.th.sack[1].start, base + 3000);
     /* Four ranges: beside a timestamp only three blocks fit, the newest first. */
-    seg_in(&t, base + 5000, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
+    peer_seg(&t, base + 5000, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
     assert_true(pop(&t));
-    seg_in(&t, base + 7000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
+    peer_seg(&t, base + 7000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 3);
     assert_int_equal(t.o.th.sack[0].start, base + 7000);
@@ -695,7 +497,7 @@ static void sack_blocks_from_receiver(void **state)
     /* The hole before the first range fills: the ACK jumps over it, and
      * the blocks left are the others. */
     static const char big[1000];
-    peer(&t, TCP_ACK, 65535, o, put_ts(o, 205, 0), big, 1000);
+    peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 205, 0), big, 1000);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.ack, base + 1200);
     assert_int_equal(t.o.th.nsack, 3);
@@ -707,7 +509,7 @@ static void sack_blocks_from_receiver(void **state)
     t_init_opts(&t, 0, true, false);
     open_ts(&t, 100);
     base = t.pseq;
-    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+    peer_seg(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 0);
     t_fini(&t);
@@ -719,17 +521,17 @@ static void sack_blocks_from_receiver(void **state)
 static void acks_per_poll_step(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     static const char d[100];
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     struct tcp_conn *c = open_ts(&t, 100);
     uint32_t base = t.pseq;
     t.batch = true;
 
     /* Four in order: nothing until the step ends, then one ACK for all. */
     for (unsigned i = 0; i < 4; i++)
-        peer(&t, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+        peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
     assert_int_equal(cap_count(t.f.cap), 0);
     ust_stack_poll(t.f.s, t.f.now);
     assert_true(pop(&t));
@@ -738,17 +540,17 @@ static void acks_per_poll_step(void **state)
     base += 400;
 
     /* Out of order: [1000, 1100) opens a range, ACKed at once. */
-    seg_in(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
+    peer_seg(&t, base + 1000, t.pack, TCP_ACK, 65535, o, put_ts(o, 201, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.ack, base);
     assert_int_equal(t.o.th.nsack, 1);
     /* Two more growing it wait... */
-    seg_in(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
-    seg_in(&t, base + 1200, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
+    peer_seg(&t, base + 1100, t.pack, TCP_ACK, 65535, o, put_ts(o, 202, 0), d, 100);
+    peer_seg(&t, base + 1200, t.pack, TCP_ACK, 65535, o, put_ts(o, 203, 0), d, 100);
     assert_false(pop(&t));
     /* ...until [3000, 3100) opens another: that ACK reports the first
      * range whole, as its second block. */
-    seg_in(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
+    peer_seg(&t, base + 3000, t.pack, TCP_ACK, 65535, o, put_ts(o, 204, 0), d, 100);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.nsack, 2);
     assert_int_equal(t.o.th.sack[0].start, base + 3000);
@@ -757,7 +559,7 @@ static void acks_per_poll_step(void **state)
     ust_stack_poll(t.f.s, t.f.now);
     assert_false(pop(&t)); /* nothing was left owed */
     /* Growing [3000, ...) again waits for the end of the step. */
-    seg_in(&t, base + 3100, t.pack, TCP_ACK, 65535, o, put_ts(o, 205, 0), d, 100);
+    peer_seg(&t, base + 3100, t.pack, TCP_ACK, 65535, o, put_ts(o, 205, 0), d, 100);
     assert_false(pop(&t));
     assert_int_equal(ust_stack_next_deadline(t.f.s), t.f.now); /* due now */
     ust_stack_poll(t.f.s, t.f.now);
@@ -774,7 +576,7 @@ static void acks_per_poll_step(void **state)
     base = t.pseq;
     t.batch = true;
     for (unsigned i = 0; i < 3; i++)
-        seg_in(&t, base + 1000 + 100 * i, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
+        peer_seg(&t, base + 1000 + 100 * i, t.pack, TCP_ACK, 65535, o, put_ts(o, 200, 0), d, 100);
     for (unsigned i = 0; i < 3; i++) {
         assert_true(pop(&t));
         assert_int_equal(t.o.th.ack, base);
@@ -829,7 +631,7 @@ static void scoreboard(void **state)
 static void sack_recovery_decisions(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     const uint32_t M = 1448;
     uint32_t our_ts;
@@ -846,7 +648,7 @@ static void sack_recovery_decisions(void **state)
     for (unsigned k = 1; k <= 2; k++) {
         blk[0][0] = M;
         blk[0][1] = (k + 1) * M;
-        seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+        peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
         assert_false(pop(&t));
         assert_false(c->in_recovery);
         assert_false(tcp_sack_is_lost(c, una));
@@ -854,7 +656,7 @@ static void sack_recovery_decisions(void **state)
     /* 1-3: three segments above it (more than 2 SMSS, RFC 6675 IsLost):
      * loss. Exactly segment 0 goes again, and the window is ssthresh. */
     blk[0][1] = 4 * M;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
     sacked[1] = sacked[2] = sacked[3] = true;
     assert_true(c->in_recovery);
     assert_true(tcp_sack_is_lost(c, una));
@@ -871,7 +673,7 @@ static void sack_recovery_decisions(void **state)
      * not 0 (retransmitted already), not a SACKed one. */
     blk[1][0] = 5 * M;
     blk[1][1] = 12 * M;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 2), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 2), NULL, 0);
     for (unsigned i = 5; i < 12; i++)
         sacked[i] = true;
     unsigned sent = 0;
@@ -884,12 +686,12 @@ static void sack_recovery_decisions(void **state)
     assert_int_equal(tcp_sack_pipe(c), 2 * M); /* the two retransmissions */
 
     /* A partial ACK up to segment 4: still in recovery, nothing to send. */
-    seg_in(&t, t.pseq, una + 4 * M, TCP_ACK, 65535, o,
+    peer_seg(&t, t.pseq, una + 4 * M, TCP_ACK, 65535, o,
            put_ts_sack(o, 54, our_ts, una, blk + 1, 1), NULL, 0);
     assert_true(c->in_recovery);
     assert_false(pop(&t));
     /* Everything: recovery ends. */
-    seg_in(&t, t.pseq, una + 12 * M, TCP_ACK, 65535, o, put_ts(o, 55, our_ts), NULL, 0);
+    peer_seg(&t, t.pseq, una + 12 * M, TCP_ACK, 65535, o, put_ts(o, 55, our_ts), NULL, 0);
     assert_false(c->in_recovery);
     assert_int_equal(c->sb.n, 0);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.sack_retransmits, 2);
@@ -907,7 +709,7 @@ static void sack_recovery_decisions(void **state)
     assert_int_equal(drain(&t), 6 * M);
     blk[0][0] = M;
     blk[0][1] = 4 * M;
-    seg_in(&t, t.pseq, una2, TCP_ACK, 65535, o, put_ts_sack(o, 56, our_ts, una2, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una2, TCP_ACK, 65535, o, put_ts_sack(o, 56, our_ts, una2, blk, 1), NULL, 0);
     assert_true(c->in_recovery);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, una2);
@@ -920,7 +722,7 @@ static void sack_recovery_decisions(void **state)
 static void lost_retransmission(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     const uint32_t M = 1448;
     uint32_t our_ts;
@@ -931,7 +733,7 @@ static void lost_retransmission(void **state)
     uint32_t una = t.iss + 1;
     uint32_t blk[2][2] = {{M, 4 * M}, {12 * M, 14 * M}};
     /* Segment 0 lost; 1-3 SACKed: recovery, segment 0 again. */
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
     assert_true(c->in_recovery);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, una);
@@ -942,7 +744,7 @@ static void lost_retransmission(void **state)
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.lost_retransmits, 0);
     /* ...and arrive, while segment 0 is still missing: its retransmission
      * was lost. */
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 2), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 2), NULL, 0);
     assert_int_equal(ust_stack_stats(t.f.s)->tcp.lost_retransmits, 1);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, una);
@@ -957,7 +759,7 @@ static void lost_retransmission(void **state)
 static void early_retransmit_at_the_tail(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     const uint32_t M = 1448;
     uint32_t our_ts;
@@ -971,19 +773,19 @@ static void early_retransmit_at_the_tail(void **state)
     /* Its ACK sends the tail, in FIN-WAIT-1: the probe guards it. */
     c->cwnd = 20 * M;
     uint32_t una = t.iss + 1 + M;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts(o, 51, our_ts), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts(o, 51, our_ts), NULL, 0);
     assert_int_equal(drain(&t), 2 * M + 500);
     assert_true(c->fin_sent);
     assert_int_equal(c->timer, TCP_TIMER_PROBE);
     /* Its first segment is lost. The second SACKed: one above the hole,
      * and oseg - 1 = 2 are needed. */
     uint32_t blk[1][2] = {{M, 2 * M}};
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
     assert_false(c->in_recovery);
     assert_false(pop(&t));
     /* The third and the FIN too: lost, the first segment goes again now. */
     blk[0][1] = 2 * M + 500 + 1;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 53, our_ts, una, blk, 1), NULL, 0);
     assert_false(tcp_sack_is_lost(c, una)); /* RFC 6675 alone would wait */
     assert_true(c->in_recovery);
     assert_true(pop(&t));
@@ -1022,7 +824,7 @@ static void early_retransmit_at_the_tail(void **state)
     blk[0][0] = M;
     blk[0][1] = 3 * M;
     una = t.iss + 1;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
     assert_false(tcp_sack_early_lost(c));
     t_fini(&t);
 }
@@ -1034,7 +836,7 @@ static void early_retransmit_at_the_tail(void **state)
 static void probe_timer_repairs_holes(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     const uint32_t M = 1448;
     uint32_t our_ts;
@@ -1049,7 +851,7 @@ static void probe_timer_repairs_holes(void **state)
     /* Segment 0 lost; only one SACK (for 1-2) arrives: the one for 1-3
      * that would have declared the loss was lost. */
     uint32_t blk[1][2] = {{M, 3 * M}};
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
     assert_false(c->in_recovery);
     assert_false(pop(&t));
     /* PTO later: segment 0 again, and recovery (the window comes down). */
@@ -1075,14 +877,14 @@ static void probe_timer_repairs_holes(void **state)
     assert_int_equal(drain(&t), 10 * M);
     una = t.iss + 1;
     blk[0][1] = 4 * M;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
     assert_true(c->in_recovery);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, una);
     while (pop(&t))
         ;
     blk[0][1] = 10 * M;
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, blk, 1), NULL, 0);
     while (pop(&t))
         ;
     ust_time_t t1 = t.f.now;
@@ -1096,7 +898,7 @@ static void probe_timer_repairs_holes(void **state)
     assert_int_equal(st->tcp.lost_retransmits, 1);
     assert_int_equal(st->tcp.rto_timeouts, 0);
     /* It arrives: everything is acknowledged, recovery ends. */
-    seg_in(&t, t.pseq, una + 10 * M, TCP_ACK, 65535, o, put_ts(o, 53, our_ts), NULL, 0);
+    peer_seg(&t, t.pseq, una + 10 * M, TCP_ACK, 65535, o, put_ts(o, 53, our_ts), NULL, 0);
     assert_false(c->in_recovery);
     assert_int_equal(c->timer, TCP_TIMER_IDLE); /* nothing out: no timer */
     t_fini(&t);
@@ -1108,8 +910,8 @@ static void probe_timer_repairs_holes(void **state)
 static void connection_table_grows(void **state)
 {
     (void)state;
-    struct t t;
-    t_init(&t, 0);
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 0);
     t.port = 80;
     t.lfd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(0, 80);
@@ -1119,7 +921,7 @@ static void connection_table_grows(void **state)
     enum { N = 2500 };
     for (unsigned i = 0; i < N; i++) {
         t.pport = (uint16_t)(20000 + i);
-        seg_in(&t, PISN, 0, TCP_SYN, 65535, NULL, 0, NULL, 0);
+        peer_seg(&t, PISN, 0, TCP_SYN, 65535, NULL, 0, NULL, 0);
         assert_true(pop(&t));
         assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
     }
@@ -1132,8 +934,8 @@ static void connection_table_grows(void **state)
     }
     /* The last one completes its handshake through the grown table. */
     t.pport = 20000 + N - 1;
-    struct tcp_conn *c = conn(&t);
-    seg_in(&t, PISN + 1, c->iss + 1, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    struct tcp_conn *c = t_conn(&t);
+    peer_seg(&t, PISN + 1, c->iss + 1, TCP_ACK, 65535, NULL, 0, NULL, 0);
     assert_int_equal(c->state, TCPS_ESTABLISHED);
     t_fini(&t);
 }
@@ -1143,9 +945,9 @@ static void connection_table_grows(void **state)
 static void msg_more_holds_a_partial_segment(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     static const char d[300];
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     struct tcp_conn *c = open_ts(&t, 7);
     /* Held, then sent with the FIN in one segment at shutdown. */
     assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
@@ -1159,7 +961,7 @@ static void msg_more_holds_a_partial_segment(void **state)
     t_fini(&t);
 
     /* Held, then released by a send without MSG_MORE: all of it goes. */
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     c = open_ts(&t, 7);
     assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
     assert_false(pop(&t));
@@ -1170,7 +972,7 @@ static void msg_more_holds_a_partial_segment(void **state)
     t_fini(&t);
 
     /* Held, and nothing follows: it goes after TCP_CORK_MAX. */
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     c = open_ts(&t, 7);
     ust_time_t t0 = t.f.now;
     assert_int_equal(ust_send(t.f.s, t.fd, d, 100, MSG_MORE), 100);
@@ -1194,9 +996,9 @@ static void msg_more_holds_a_partial_segment(void **state)
 static void msg_more_completed_segment_is_timed(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     static const char d[1448];
-    t_init(&t, 0);
+    t_init_rcvbuf(&t, 0);
     struct tcp_conn *c = open_ts(&t, 7);
     uint32_t mss = c->snd_mss;
     uint32_t seq = c->snd_nxt;
@@ -1224,7 +1026,7 @@ static void msg_more_completed_segment_is_timed(void **state)
 static void sack_blocks_validated(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     uint8_t o[40];
     const uint32_t M = 1448;
     uint32_t our_ts;
@@ -1239,8 +1041,8 @@ static void sack_blocks_validated(void **state)
         {0u - 100, 0},          /* below the cumulative ACK (a D-SACK) */
         {M, M},                 /* empty */
     };
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, bad, 3), NULL, 0);
-    seg_in(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, bad + 3, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, bad, 3), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, bad + 3, 1), NULL, 0);
     assert_int_equal(c->sb.n, 0);
     assert_false(c->in_recovery);
     t_fini(&t);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "tcp_peer.h"
 #include "transport/tcp.h"
 #include "ustack/socket.h"
 #include "wire/bytes.h"
@@ -23,327 +24,12 @@
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
-#define ETH_HDR 14
-#define TCP_OFF (ETH_HDR + IPV4_HDR_LEN) /* TCP header in a frame */
-#define PISN 0x10000000u                  /* the peer's usual ISN */
-#define GONE (-1)                         /* state_of(): no connection */
-
-static const uint8_t opt_mss1460[4] = {TCP_OPT_MSS, 4, 0x05, 0xb4};
-static const uint8_t opt_mss536[4] = {TCP_OPT_MSS, 4, 0x02, 0x18};
-
-/* ---------------- the peer's side ---------------- */
-
-/* What the stack sent, parsed. */
-struct out {
-    struct tcp_repr th;
-    size_t len; /* payload bytes */
-    uint8_t data[2048];
-};
-
-/* One connection between the fixture and the peer, from the peer's view. */
-struct t {
-    struct fixture f;
-    int lfd, fd;          /* our listening and connected sockets */
-    uint16_t port, pport; /* ours, the peer's */
-    uint32_t iss;         /* our ISS */
-    uint32_t pseq;        /* the peer's next sequence number */
-    uint32_t pack;        /* the next sequence number the peer expects from us */
-    uint16_t pwin;        /* the window the peer offers */
-    struct out o;         /* the last segment popped */
-};
-
-static void tcp_csum(uint8_t *tcp, size_t len)
-{
-    st16(tcp + 16, 0);
-    st16(tcp + 16, cksum_fold(cksum_add(
-                       ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)len), tcp, len)));
-}
-
-/* Ethernet + IPv4 + TCP from the peer to us, correct checksums (optlen a
- * multiple of 4). Returns the frame length. */
-static size_t seg_frame(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                        uint8_t flags, uint16_t win, const uint8_t *opt, size_t optlen,
-                        const void *data, size_t len)
-{
-    uint8_t *t = buf + TCP_OFF;
-    size_t hl = TCP_HDR_LEN + optlen;
-    memset(t, 0, TCP_HDR_LEN);
-    st16(t, sport);
-    st16(t + 2, dport);
-    st32(t + 4, seq);
-    st32(t + 8, ack);
-    t[12] = (uint8_t)((hl / 4) << 4);
-    t[13] = flags;
-    st16(t + 14, win);
-    if (optlen)
-        memcpy(t + TCP_HDR_LEN, opt, optlen);
-    if (len)
-        memcpy(t + hl, data, len);
-    tcp_csum(t, hl + len);
-    size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, t, hl + len);
-    return build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + ETH_HDR, n);
-}
-
-static void seg_in(struct fixture *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                   uint8_t flags, uint16_t win, const uint8_t *opt, size_t optlen, const void *data,
-                   size_t len)
-{
-    uint8_t *buf = malloc(TCP_OFF + TCP_MAX_HDR_LEN + len);
-    assert_non_null(buf);
-    size_t n = seg_frame(buf, sport, dport, seq, ack, flags, win, opt, optlen, data, len);
-    fixture_input(f, buf, n);
-    free(buf);
-}
-
-/* The peer sends the next segment of the connection. */
-static void peer_opt(struct t *t, uint8_t flags, const uint8_t *opt, size_t optlen,
-                     const void *data, size_t len)
-{
-    seg_in(&t->f, t->pport, t->port, t->pseq, t->pack, flags, t->pwin, opt, optlen, data, len);
-    t->pseq += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
-}
-
-static void peer(struct t *t, uint8_t flags, const void *data, size_t len)
-{
-    peer_opt(t, flags, NULL, 0, data, len);
-}
-
-/* A segment at an explicit sequence number; the peer's state is unchanged. */
-static void peer_at(struct t *t, uint32_t seq, uint8_t flags, const void *data, size_t len)
-{
-    seg_in(&t->f, t->pport, t->port, seq, t->pack, flags, t->pwin, NULL, 0, data, len);
-}
-
-/* Pops the next frame; it must be IPv4/TCP from us to the peer with good
- * checksums. false when nothing was sent. */
-static bool pop(struct fixture *f, struct out *o)
-{
-    uint8_t fr[2048];
-    size_t n = cap_pop(f->cap, fr, sizeof(fr));
-    if (n == 0)
-        return false;
-    assert_true(n >= ETH_HDR + IPV4_HDR_LEN + TCP_HDR_LEN);
-    assert_memory_equal(fr, t_mac_peer, 6);
-    assert_memory_equal(fr + 6, t_mac_us, 6);
-    assert_int_equal(ld16(fr + 12), 0x0800);
-    struct ipv4_repr ip;
-    assert_int_equal(ipv4_parse(fr + ETH_HDR, n - ETH_HDR, &ip), WIRE_OK);
-    assert_int_equal(ip.proto, IPV4_PROTO_TCP);
-    assert_int_equal(ip.src, T_IP_US);
-    assert_int_equal(ip.dst, T_IP_PEER);
-    const uint8_t *seg = fr + ETH_HDR + ip.hdr_len;
-    size_t sl = ip.total_len - ip.hdr_len;
-    assert_int_equal(tcp_parse(seg, sl, T_IP_US, T_IP_PEER, &o->th), WIRE_OK);
-    o->len = sl - o->th.hdr_len;
-    memcpy(o->data, seg + o->th.hdr_len, o->len);
-    return true;
-}
-
-/* Checks the segment last popped (PSH is not compared). */
-static void check_seg_(struct t *t, int line, uint8_t flags, uint32_t seq, uint32_t ack, size_t len)
-{
-    const struct tcp_repr *h = &t->o.th;
-    if ((h->flags & ~TCP_PSH) != flags || h->seq != seq || ((flags & TCP_ACK) && h->ack != ack) ||
-        t->o.len != len || h->sport != t->port || h->dport != t->pport)
-        fail_msg("line %d: got flags 0x%02x seq %u ack %u len %zu ports %u->%u; wanted flags 0x%02x "
-                 "seq %u ack %u len %zu ports %u->%u",
-                 line, h->flags, h->seq, h->ack, t->o.len, h->sport, h->dport, flags, seq, ack, len,
-                 t->port, t->pport);
-}
-
-static void expect_seg_(struct t *t, int line, uint8_t flags, uint32_t seq, uint32_t ack, size_t len)
-{
-    if (!pop(&t->f, &t->o))
-        fail_msg("line %d: nothing sent (wanted flags 0x%02x, seq %u, len %zu)", line, flags, seq,
-                 len);
-    check_seg_(t, line, flags, seq, ack, len);
-}
-
-/* The next segment from us, in order: at t->pack, acknowledging t->pseq. */
-static void expect_next_(struct t *t, int line, uint8_t flags, size_t len)
-{
-    expect_seg_(t, line, flags, t->pack, t->pseq, len);
-    t->pack += (uint32_t)len + !!(flags & TCP_SYN) + !!(flags & TCP_FIN);
-}
-
-static void expect_none_(struct fixture *f, int line)
-{
-    struct out o;
-    if (pop(f, &o))
-        fail_msg("line %d: unexpected segment flags 0x%02x seq %u ack %u len %zu", line, o.th.flags,
-                 o.th.seq, o.th.ack, o.len);
-}
-
-/* A SYN-ACK acknowledging `ack`: our ISS is learnt from it. */
-static void expect_synack_(struct t *t, int line, uint32_t ack)
-{
-    if (!pop(&t->f, &t->o))
-        fail_msg("line %d: no SYN-ACK", line);
-    check_seg_(t, line, TCP_SYN | TCP_ACK, t->o.th.seq, ack, 0);
-    t->iss = t->o.th.seq;
-}
-
-#define EXPECT(t, flags, len) expect_next_((t), __LINE__, (flags), (len))
-#define EXPECT_SEG(t, flags, seq, ack, len) expect_seg_((t), __LINE__, (flags), (seq), (ack), (len))
-#define EXPECT_NONE(t) expect_none_(&(t)->f, __LINE__)
-#define EXPECT_SYNACK(t, ack) expect_synack_((t), __LINE__, (ack))
-
-/* Steps the clock from deadline to deadline until the stack sends
- * something; returns that time, or UST_TIME_NEVER when nothing is sent up
- * to `limit` (the clock is then at limit). */
-static ust_time_t run_until_tx(struct fixture *f, ust_time_t limit)
-{
-    for (int i = 0; i < 100000 && cap_count(f->cap) == 0; i++) {
-        ust_time_t d = ust_stack_next_deadline(f->s);
-        if (d > limit) {
-            fixture_advance_to(f, limit);
-            return cap_count(f->cap) ? f->now : UST_TIME_NEVER;
-        }
-        fixture_advance_to(f, d > f->now ? d : f->now);
-    }
-    assert_true(cap_count(f->cap) > 0);
-    return f->now;
-}
-
-static int state_of(struct t *t)
-{
-    struct tcp_conn *c = tcp_lookup(t->f.s, T_IP_US, t->port, T_IP_PEER, t->pport);
-    return c ? (int)c->state : GONE;
-}
-
-static short events(struct fixture *f, int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
-    assert_true(ust_poll(f->s, &p, 1, 0) >= 0);
-    return p.revents;
-}
-
-static int so_error(struct fixture *f, int fd)
-{
-    int v = -1;
-    socklen_t l = sizeof(v);
-    assert_int_equal(ust_getsockopt(f->s, fd, SOL_SOCKET, SO_ERROR, &v, &l), 0);
-    return v;
-}
-
-static void set_int(struct fixture *f, int fd, int level, int name, int v)
-{
-    assert_int_equal(ust_setsockopt(f->s, fd, level, name, &v, sizeof(v)), 0);
-}
-
-static const struct ust_stats *st(struct t *t) { return ust_stack_stats(t->f.s); }
-
-/* Test config: ARP entries outlive every test, so no ARP traffic mixes in
- * with the segments. */
-static void tcfg(struct ust_config *cfg)
-{
-    test_config(cfg, 7);
-    cfg->arp_reachable_time = 1000000 * UST_SEC;
-}
-
-static void t_init(struct t *t, const struct ust_config *cfg)
-{
-    struct ust_config c;
-    memset(t, 0, sizeof(*t));
-    if (!cfg) {
-        tcfg(&c);
-        cfg = &c;
-    }
-    fixture_init(&t->f, cfg);
-    fixture_learn_peer(&t->f);
-    t->lfd = t->fd = -1;
-    t->pwin = 65535;
-}
-
-static void t_fini(struct t *t)
-{
-    if (t->fd > 0)
-        ust_close(t->f.s, t->fd);
-    if (t->lfd > 0)
-        ust_close(t->f.s, t->lfd);
-    cap_clear(t->f.cap);
-    assert_int_equal(ust_stack_stats(t->f.s)->pkb.live, 0);
-    fixture_fini(&t->f);
-}
-
-static int listener(struct t *t, uint16_t port, int backlog)
-{
-    int fd = ust_socket(t->f.s, AF_INET, SOCK_STREAM, 0);
-    assert_true(fd > 0);
-    struct sockaddr_in sin = sin_of(0, port);
-    assert_int_equal(ust_bind(t->f.s, fd, SA(sin), sizeof(sin)), 0);
-    assert_int_equal(ust_listen(t->f.s, fd, backlog), 0);
-    return fd;
-}
-
-/* Passive open on port 80 from peer port 40000 with ISN pisn; the peer's
- * ACK comes `rtt` after our SYN-ACK. Leaves t->fd accepted. */
-static void t_passive(struct t *t, uint32_t pisn, ust_time_t rtt)
-{
-    t->port = 80;
-    t->pport = 40000;
-    if (t->lfd < 0)
-        t->lfd = listener(t, 80, 8);
-    t->pseq = pisn;
-    t->pack = 0;
-    peer_opt(t, TCP_SYN, opt_mss1460, 4, NULL, 0);
-    EXPECT_SYNACK(t, pisn + 1);
-    t->pack = t->iss + 1;
-    if (rtt)
-        fixture_advance_to(&t->f, t->f.now + rtt);
-    peer(t, TCP_ACK, NULL, 0);
-    EXPECT_NONE(t);
-    t->fd = ust_accept(t->f.s, t->lfd, NULL, NULL);
-    assert_true(t->fd > 0);
-    assert_int_equal(state_of(t), TCPS_ESTABLISHED);
-}
-
-/* Active open to the peer's port 80; the SYN-ACK carries opt. */
-static void t_active(struct t *t, const uint8_t *opt, size_t optlen)
-{
-    t->pport = 80;
-    t->fd = ust_socket(t->f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    assert_true(t->fd > 0);
-    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
-    assert_fails(ust_connect(t->f.s, t->fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t->f, &t->o));
-    assert_int_equal(t->o.th.flags, TCP_SYN);
-    t->port = t->o.th.sport;
-    t->iss = t->o.th.seq;
-    t->pack = t->iss + 1;
-    t->pseq = PISN;
-    peer_opt(t, TCP_SYN | TCP_ACK, opt, optlen, NULL, 0);
-    EXPECT(t, TCP_ACK, 0);
-    assert_int_equal(state_of(t), TCPS_ESTABLISHED);
-}
-
-/* Established connection, passive open, handshake RTT 0. */
-static void t_open(struct t *t, const struct ust_config *cfg)
-{
-    t_init(t, cfg);
-    t_passive(t, PISN, 0);
-}
-
-static void expect_recv(struct t *t, const void *want, size_t len)
-{
-    char buf[4096];
-    assert_true(len <= sizeof(buf));
-    ssize_t n = ust_recv(t->f.s, t->fd, buf, sizeof(buf), 0);
-    assert_int_equal(n, (ssize_t)len);
-    assert_memory_equal(buf, want, len);
-}
-
-static void send_all(struct t *t, const void *data, size_t len)
-{
-    assert_int_equal(ust_send(t->f.s, t->fd, data, len, 0), (ssize_t)len);
-}
-
 /* ================= opening ================= */
 
 static void passive_open(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     assert_fails(ust_accept(t.f.s, t.lfd, NULL, NULL), EAGAIN);
@@ -351,8 +37,8 @@ static void passive_open(void **state)
     t.port = 80;
     t.pport = 40000;
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN, opt_mss1460, 4, NULL, 0);
-    assert_true(pop(&t.f, &t.o));
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
     assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(t.o.th.ack, PISN + 1);
     assert_int_equal(t.o.th.mss, 1460); /* 1500 - 40 */
@@ -393,7 +79,7 @@ static void passive_open(void **state)
 static void listen_answers_ack_with_rst_and_ignores_rst(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;
@@ -414,16 +100,16 @@ static void listen_answers_ack_with_rst_and_ignores_rst(void **state)
 static void syn_received_retransmits_syn_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_syn_retries = 2;
     t_init(&t, &cfg);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;
     t.pport = 40000;
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
     ust_time_t t0 = t.f.now;
     EXPECT_SYNACK(&t, PISN + 1);
     /* The peer did not get it and sends its SYN again: the SYN-ACK again. */
@@ -446,7 +132,7 @@ static void syn_received_retransmits_syn_ack(void **state)
 static void syn_received_rst_returns_to_listen(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;
@@ -475,13 +161,13 @@ static void syn_received_rst_returns_to_listen(void **state)
 static void active_open(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     assert_int_equal(t.o.th.flags, TCP_SYN);
     assert_int_equal(t.o.th.mss, 1460);
     assert_int_equal(t.o.th.window, 65535);
@@ -498,7 +184,7 @@ static void active_open(void **state)
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), EAGAIN);
     /* SYN-ACK -> ACK, ESTABLISHED, writable. */
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN | TCP_ACK, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(t.o.th.ack, PISN + 1);
     EXPECT_NONE(&t);
@@ -515,13 +201,13 @@ static void active_open(void **state)
 static void active_open_bad_syn_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     t.pseq = PISN;
@@ -544,7 +230,7 @@ static void active_open_bad_syn_ack(void **state)
     assert_int_equal(state_of(&t), TCPS_SYN_SENT);
     assert_int_equal(so_error(&t.f, t.fd), 0);
     /* The real one still works. */
-    peer_opt(&t, TCP_SYN | TCP_ACK, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     t_fini(&t);
@@ -552,7 +238,7 @@ static void active_open_bad_syn_ack(void **state)
 
 static void check_peer_mss(const uint8_t *opt, size_t optlen)
 {
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t_active(&t, opt, optlen);
     int v = 0;
@@ -570,7 +256,7 @@ static void check_peer_mss(const uint8_t *opt, size_t optlen)
     int segs = 0;
     for (int round = 0; total < sizeof(data) && round < 20; round++) {
         size_t before = total;
-        while (pop(&t.f, &t.o)) {
+        while (pop(&t)) {
             assert_int_equal(t.o.th.seq, base + total);
             assert_true(t.o.len > 0 && t.o.len <= 536);
             assert_memory_equal(t.o.data, data + total, t.o.len);
@@ -598,18 +284,18 @@ static void peer_mss_honoured(void **state)
 static void simultaneous_open(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     /* RFC 9293 figure 8: the peer's SYN crosses ours. */
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
     assert_int_equal(state_of(&t), TCPS_SYN_RECEIVED);
     t.pack = t.iss;
     EXPECT(&t, TCP_SYN | TCP_ACK, 0);
@@ -621,7 +307,7 @@ static void simultaneous_open(void **state)
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     assert_int_equal(events(&t.f, t.fd), POLLOUT);
     /* Anything we said about it can only be a bare ACK. */
-    while (pop(&t.f, &t.o)) {
+    while (pop(&t)) {
         assert_int_equal(t.o.th.flags, TCP_ACK);
         assert_int_equal(t.o.th.ack, PISN + 1);
     }
@@ -635,13 +321,13 @@ static void simultaneous_open(void **state)
 static void simultaneous_open_plain_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     t.pseq = PISN;
@@ -665,9 +351,9 @@ static void simultaneous_open_plain_ack(void **state)
 static void data_and_fin_into_time_wait(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_msl = 5 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
@@ -693,9 +379,9 @@ static void data_and_fin_into_time_wait(void **state)
 static void active_close(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_msl = 5 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
@@ -731,9 +417,9 @@ static void active_close(void **state)
 static void active_close_keeps_socket(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_msl = 1 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
@@ -754,16 +440,16 @@ static void active_close_keeps_socket(void **state)
 static void simultaneous_close(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_msl = 2 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
     EXPECT(&t, TCP_ACK | TCP_FIN, 0);
     assert_int_equal(state_of(&t), TCPS_FIN_WAIT_1);
     /* The peer's FIN crosses ours: it does not acknowledge our FIN yet. */
-    seg_in(&t.f, t.pport, t.port, t.pseq, t.pack - 1, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, t.pack - 1, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL, 0);
     t.pseq++;
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_CLOSING);
@@ -783,7 +469,7 @@ static void simultaneous_close(void **state)
 static void passive_close(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_ACK | TCP_FIN, NULL, 0);
     EXPECT(&t, TCP_ACK, 0); /* at once */
@@ -811,7 +497,7 @@ static void passive_close(void **state)
 static void last_ack_retransmits_fin(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_ACK | TCP_FIN, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
@@ -831,7 +517,7 @@ static void last_ack_retransmits_fin(void **state)
 static void half_close_keeps_receiving(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
     EXPECT(&t, TCP_ACK | TCP_FIN, 0);
@@ -862,7 +548,7 @@ static void half_close_keeps_receiving(void **state)
 static void close_with_unread_data_resets(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_ACK | TCP_PSH, "unread", 6);
     fixture_advance_to(&t.f, t.f.now + UST_SEC);
@@ -883,7 +569,7 @@ static void close_with_unread_data_resets(void **state)
 static void linger_zero_resets(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     send_all(&t, "data", 4);
     EXPECT(&t, TCP_ACK, 4);
@@ -900,7 +586,7 @@ static void linger_zero_resets(void **state)
 static void rst_in_established(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_RST, NULL, 0);
     EXPECT_NONE(&t);
@@ -917,7 +603,7 @@ static void rst_in_established(void **state)
 static void send_after_rst(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_RST | TCP_ACK, NULL, 0);
     assert_int_equal(state_of(&t), GONE);
@@ -930,14 +616,14 @@ static void send_after_rst(void **state)
 static void connect_refused(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     for (int round = 0; round < 2; round++) {
         t.pport = 80;
         t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
         assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-        assert_true(pop(&t.f, &t.o));
+        assert_true(pop(&t));
         t.port = t.o.th.sport;
         /* What a closed port answers a SYN with: <SEQ=0><ACK=ISS+1><RST,ACK>. */
         seg_in(&t.f, 80, t.port, 0, t.o.th.seq + 1, TCP_RST | TCP_ACK, 0, NULL, 0, NULL, 0);
@@ -960,7 +646,7 @@ static void connect_refused(void **state)
 static void no_listener_gets_rst(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.port = 9999;
     t.pport = 40000;
@@ -991,7 +677,7 @@ static void no_listener_gets_rst(void **state)
 static void rst_in_window_gets_challenge_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer_at(&t, t.pseq + 100, TCP_RST, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
@@ -1023,7 +709,7 @@ static void rst_in_window_gets_challenge_ack(void **state)
 static void syn_in_established_gets_challenge_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer_at(&t, t.pseq, TCP_SYN, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
@@ -1041,7 +727,7 @@ static void syn_in_established_gets_challenge_ack(void **state)
 static void old_ack_gets_challenge_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     /* Some data out and acknowledged, so snd_una moves. */
     static uint8_t data[1000];
@@ -1050,14 +736,14 @@ static void old_ack_gets_challenge_ack(void **state)
     peer(&t, TCP_ACK, NULL, 0);
     uint64_t bad = st(&t)->tcp.drop_bad_ack;
     /* Older than snd_una - max window (65535): challenge ACK, data dropped. */
-    seg_in(&t.f, t.pport, t.port, t.pseq, t.pack - 70000, TCP_ACK, t.pwin, NULL, 0, "old", 3);
+    peer_seg(&t, t.pseq, t.pack - 70000, TCP_ACK, t.pwin, NULL, 0, "old", 3);
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(st(&t)->tcp.challenge_acks, 1);
     assert_int_equal(st(&t)->tcp.drop_bad_ack, bad + 1);
     char b[8];
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), EAGAIN);
     /* Old but within the window: an ordinary duplicate, data accepted. */
-    seg_in(&t.f, t.pport, t.port, t.pseq, t.pack - 500, TCP_ACK, t.pwin, NULL, 0, "new", 3);
+    peer_seg(&t, t.pseq, t.pack - 500, TCP_ACK, t.pwin, NULL, 0, "new", 3);
     t.pseq += 3;
     expect_recv(&t, "new", 3);
     assert_int_equal(st(&t)->tcp.challenge_acks, 1);
@@ -1068,15 +754,15 @@ static void old_ack_gets_challenge_ack(void **state)
 static void ack_of_unsent_data_is_dropped(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     /* RFC 9293 3.10.7.4 fifth: SEG.ACK > SND.NXT: send an ACK, drop the
      * segment and return (its data is not taken). */
-    seg_in(&t.f, t.pport, t.port, t.pseq, t.pack + 1000, TCP_ACK, t.pwin, NULL, 0, "bogus", 5);
+    peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK, t.pwin, NULL, 0, "bogus", 5);
     EXPECT(&t, TCP_ACK, 0);
     char b[8];
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), EAGAIN);
-    seg_in(&t.f, t.pport, t.port, t.pseq, t.pack + 1000, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL,
+    peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL,
            0);
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
@@ -1089,9 +775,9 @@ static void ack_of_unsent_data_is_dropped(void **state)
 static void challenge_ack_rate_limit(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_challenge_ack_rate = 5;
     t_open(&t, &cfg);
     for (int i = 0; i < 50; i++)
@@ -1122,9 +808,9 @@ static void challenge_ack_rate_limit(void **state)
 static void time_wait_ignores_rst(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_msl = 3 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
@@ -1149,7 +835,7 @@ static void time_wait_ignores_rst(void **state)
 static void time_wait_reopened_by_new_syn(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
     t.fd = -1;
@@ -1164,7 +850,7 @@ static void time_wait_reopened_by_new_syn(void **state)
     /* RFC 9293 3.6.1 / RFC 6191: a SYN beyond the old sequence space
      * starts a new incarnation at once. */
     uint32_t pisn2 = t.pseq + 100000;
-    seg_in(&t.f, t.pport, t.port, pisn2, 0, TCP_SYN, 65535, opt_mss1460, 4, NULL, 0);
+    peer_seg(&t, pisn2, 0, TCP_SYN, 65535, opt_mss1460, 4, NULL, 0);
     EXPECT_SYNACK(&t, pisn2 + 1);
     assert_int_equal(state_of(&t), TCPS_SYN_RECEIVED);
     t.pseq = pisn2 + 1;
@@ -1182,7 +868,7 @@ static void time_wait_reopened_by_new_syn(void **state)
 static void out_of_window_data_is_acked_not_taken(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     /* Beyond the right edge. */
     peer_at(&t, t.pseq + 70000, TCP_ACK, "far", 3);
@@ -1207,7 +893,7 @@ static void out_of_window_data_is_acked_not_taken(void **state)
 static void out_of_order_is_reassembled(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     uint8_t d[400];
     for (int i = 0; i < 400; i++)
@@ -1237,7 +923,7 @@ static void out_of_order_is_reassembled(void **state)
 static void sequence_wrap_receive(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t_passive(&t, 0xffffff00u, 0);
     uint8_t d[400];
@@ -1269,7 +955,7 @@ static void sequence_wrap_receive(void **state)
 static void sequence_wrap_send(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.port = 45000;
@@ -1280,7 +966,7 @@ static void sequence_wrap_send(void **state)
     assert_int_equal(ust_bind(t.f.s, t.fd, SA(local), sizeof(local)), 0);
     ust_time_t t1 = t.f.now;
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     uint32_t iss1 = t.o.th.seq;
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
     assert_int_equal(t1 % 4, 0);
@@ -1289,12 +975,12 @@ static void sequence_wrap_send(void **state)
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     assert_int_equal(ust_bind(t.f.s, t.fd, SA(local), sizeof(local)), 0);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, 0xffffff00u);
     t.iss = 0xffffff00u;
     t.pack = 0xffffff01u;
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN | TCP_ACK, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
     /* 600 bytes across 2^32, lost once, retransmitted, acknowledged. */
     uint8_t d[700];
@@ -1323,7 +1009,7 @@ static void sequence_wrap_send(void **state)
 static void delayed_ack(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL); /* tcp_delack 40 ms */
     peer(&t, TCP_ACK | TCP_PSH, "small", 5);
     EXPECT_NONE(&t);
@@ -1360,9 +1046,9 @@ static void delayed_ack(void **state)
 static void tail_loss_probe(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_min_rto = 1 * UST_SEC;
     t_open(&t, &cfg); /* SRTT 0 */
     send_all(&t, "tail", 4);
@@ -1389,9 +1075,9 @@ static void tail_loss_probe(void **state)
 static void retransmission_backoff_and_give_up(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_min_rto = 1 * UST_SEC; /* RFC 6298's floor: the RTO stays 1 s after a 0 RTT */
     cfg.tcp_max_retries = 3;
     cfg.tcp_loss_probes = false; /* the timeouts alone (tail_loss_probe has the probe) */
@@ -1426,7 +1112,7 @@ static void retransmission_backoff_and_give_up(void **state)
 static void rtt_estimation(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL); /* tcp_min_rto 200 ms */
     /* The handshake takes 100 ms: SRTT 100, RTTVAR 50, RTO 100 + 4*50 = 300 ms. */
     t_passive(&t, PISN, 100 * UST_MS);
@@ -1460,7 +1146,7 @@ static void rtt_estimation(void **state)
 static void rto_floor(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t_passive(&t, PISN, 10 * UST_MS); /* 10 + 4*5 = 30 ms, below the 200 ms floor */
     send_all(&t, "x", 1);
@@ -1475,9 +1161,9 @@ static void rto_floor(void **state)
 static void syn_retransmission_and_give_up(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_syn_retries = 2;
     t_init(&t, &cfg);
     t.pport = 80;
@@ -1485,7 +1171,7 @@ static void syn_retransmission_and_give_up(void **state)
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     ust_time_t t0 = t.f.now;
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     ust_time_t want[] = {1, 3};
@@ -1509,14 +1195,14 @@ static void syn_retransmission_and_give_up(void **state)
 static void rto_after_syn_timeout_is_3s(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     ust_time_t t0 = t.f.now;
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     t.pack = t.iss + 1;
@@ -1524,7 +1210,7 @@ static void rto_after_syn_timeout_is_3s(void **state)
     EXPECT_SEG(&t, TCP_SYN, t.iss, 0, 0);
     fixture_advance_to(&t.f, t0 + 1500 * UST_MS);
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN | TCP_ACK, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
     /* RFC 6298 5.7: the SYN timed out and no RTT was measured, so data
      * starts with an RTO of 3 s. */
@@ -1546,7 +1232,7 @@ static void rto_after_syn_timeout_is_3s(void **state)
     t.port = 80;
     t.pport = 40000;
     t.pseq = PISN;
-    peer_opt(&t, TCP_SYN, opt_mss1460, 4, NULL, 0);
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
     EXPECT_SYNACK(&t, PISN + 1);
     t.pack = t.iss + 1;
     t0 = t.f.now;
@@ -1567,7 +1253,7 @@ static void rto_after_syn_timeout_is_3s(void **state)
 static void fast_retransmit_and_newreno(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     /* The initial window is 3 segments of 1460 (RFC 5681: min(4*MSS,
      * max(2*MSS, 4380))). */
@@ -1583,20 +1269,20 @@ static void fast_retransmit_and_newreno(void **state)
     EXPECT_NONE(&t);
     /* Segment 1 was lost: three duplicate ACKs. */
     for (int i = 0; i < 2; i++) {
-        seg_in(&t.f, t.pport, t.port, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+        peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
         EXPECT_NONE(&t);
     }
-    seg_in(&t.f, t.pport, t.port, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_SEG(&t, TCP_ACK, una, t.pseq, 1460);
     assert_memory_equal(t.o.data, d, 1460);
     EXPECT_NONE(&t);
     assert_int_equal(st(&t)->tcp.fast_retransmits, 1);
     assert_int_equal(st(&t)->tcp.dup_acks, 3);
     /* More duplicates only inflate the window: nothing new to send. */
-    seg_in(&t.f, t.pport, t.port, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_NONE(&t);
     /* A partial ACK (segment 2 was lost too): it goes at once (RFC 6582). */
-    seg_in(&t.f, t.pport, t.port, t.pseq, una + 1460, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, una + 1460, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_SEG(&t, TCP_ACK, una + 1460, t.pseq, 1460);
     assert_memory_equal(t.o.data, d + 1460, 1460);
     EXPECT_NONE(&t);
@@ -1618,9 +1304,9 @@ static void fast_retransmit_and_newreno(void **state)
 static void zero_window_persist(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_max_retries = 3; /* the probes are not retransmissions */
     t_open(&t, &cfg);        /* RTO 200 ms */
     t.pwin = 0;
@@ -1660,7 +1346,7 @@ static void zero_window_persist(void **state)
 static void nagle(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     send_all(&t, "a", 1);
     EXPECT(&t, TCP_ACK, 1); /* nothing in flight: at once */
@@ -1696,7 +1382,7 @@ static void nagle(void **state)
 static void keepalive_gives_up(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     set_int(&t.f, t.fd, IPPROTO_TCP, TCP_KEEPIDLE, 1);
     set_int(&t.f, t.fd, IPPROTO_TCP, TCP_KEEPINTVL, 1);
@@ -1714,7 +1400,7 @@ static void keepalive_gives_up(void **state)
     fixture_advance_to(&t.f, t0 + 4 * UST_SEC);
     assert_int_equal(state_of(&t), GONE);
     /* Whether a last RST goes out is the implementation's choice. */
-    while (pop(&t.f, &t.o))
+    while (pop(&t))
         assert_true(t.o.th.flags & TCP_RST);
     char b[4];
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), ETIMEDOUT);
@@ -1725,7 +1411,7 @@ static void keepalive_gives_up(void **state)
 static void keepalive_answered(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     set_int(&t.f, t.fd, IPPROTO_TCP, TCP_KEEPIDLE, 1);
     set_int(&t.f, t.fd, IPPROTO_TCP, TCP_KEEPINTVL, 1);
@@ -1760,7 +1446,7 @@ static void keepalive_answered(void **state)
 static void syn_flood_bounded_by_backlog(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 4);
     t_passive(&t, PISN, 0); /* an established, accepted connection */
@@ -1769,10 +1455,9 @@ static void syn_flood_bounded_by_backlog(void **state)
         seg_in(&t.f, (uint16_t)(50000 + i), 80, 1000u * i, 0, TCP_SYN, 65535, opt_mss1460, 4,
                NULL, 0);
     int synacks = 0;
-    struct out o;
-    while (pop(&t.f, &o)) {
-        assert_int_equal(o.th.flags, TCP_SYN | TCP_ACK);
-        assert_int_equal(o.th.dport, 50000 + synacks);
+    while (pop(&t)) {
+        assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+        assert_int_equal(t.o.th.dport, 50000 + synacks);
         synacks++;
     }
     assert_int_equal(synacks, 4);
@@ -1791,9 +1476,9 @@ static void syn_flood_bounded_by_backlog(void **state)
 }
 
 /* Nothing was sent and the listener started no connection. */
-static void expect_silence(struct t *t, int line)
+static void expect_silence(struct tcp_peer *t, int line)
 {
-    expect_none_(&t->f, line);
+    expect_none_(t, line);
     struct tcp_conn *l = tcp_find_listener(t->f.s, T_IP_US, 80);
     assert_non_null(l);
     if (l->syn_qlen != 0)
@@ -1803,7 +1488,7 @@ static void expect_silence(struct t *t, int line)
 static void malformed_segments_are_dropped(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;
@@ -1864,7 +1549,7 @@ static void malformed_segments_are_dropped(void **state)
 static void truncated_syn_is_dropped(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;
@@ -1907,9 +1592,9 @@ static void truncated_syn_is_dropped(void **state)
 static void orphan_fin_wait_2_times_out(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_fin_timeout = 5 * UST_SEC;
     t_open(&t, &cfg);
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
@@ -1931,7 +1616,7 @@ static void orphan_fin_wait_2_times_out(void **state)
 static void data_after_close_resets(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     assert_int_equal(ust_close(t.f.s, t.fd), 0);
     t.fd = -1;
@@ -1948,7 +1633,7 @@ static void data_after_close_resets(void **state)
 static void shut_rd_discards(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_open(&t, NULL);
     peer(&t, TCP_ACK | TCP_PSH, "before", 6);
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_RD), 0);
@@ -1968,9 +1653,9 @@ static void shut_rd_discards(void **state)
 static void receive_window_fills_and_reopens(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_rcvbuf = 4000;
     cfg.tcp_rcvbuf_max = 0; /* a fixed buffer, not auto-tuned */
     t_init(&t, &cfg);
@@ -2016,9 +1701,9 @@ static void receive_window_fills_and_reopens(void **state)
 static void send_buffer_bounds_writes(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_sndbuf = 10000;
     cfg.tcp_sndbuf_max = 0; /* fixed, not auto-tuned */
     t_init(&t, &cfg);
@@ -2031,7 +1716,7 @@ static void send_buffer_bounds_writes(void **state)
     assert_fails(ust_send(t.f.s, t.fd, d, 1, 0), EAGAIN);
     assert_int_equal(events(&t.f, t.fd) & POLLOUT, 0);
     size_t got = 0;
-    while (pop(&t.f, &t.o)) {
+    while (pop(&t)) {
         assert_int_equal(t.o.th.seq, t.pack + got);
         assert_memory_equal(t.o.data, d + got, t.o.len);
         got += t.o.len;
@@ -2045,7 +1730,7 @@ static void send_buffer_bounds_writes(void **state)
     size_t sent = 14380;
     for (int round = 0; got < sent && round < 50; round++) {
         size_t before = got;
-        while (pop(&t.f, &t.o)) {
+        while (pop(&t)) {
             assert_int_equal(t.o.th.seq, t.pack + (got - before));
             assert_memory_equal(t.o.data, d + got, t.o.len);
             got += t.o.len;
@@ -2065,7 +1750,7 @@ static void send_buffer_bounds_writes(void **state)
 static void closing_listener_resets_queued(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.lfd = listener(&t, 80, 8);
     /* One child established but not accepted, one still in SYN-RECEIVED. */
@@ -2085,17 +1770,16 @@ static void closing_listener_resets_queued(void **state)
     assert_int_equal(ust_close(t.f.s, t.lfd), 0);
     t.lfd = -1;
     /* Both get a RST, in some order. */
-    struct out o;
     int seen = 0;
-    while (pop(&t.f, &o)) {
-        assert_int_equal(o.th.flags & TCP_RST, TCP_RST);
-        if (o.th.dport == 40000) {
-            assert_int_equal(o.th.seq, iss_a + 1);
-            assert_int_equal(o.th.ack, pseq_a);
+    while (pop(&t)) {
+        assert_int_equal(t.o.th.flags & TCP_RST, TCP_RST);
+        if (t.o.th.dport == 40000) {
+            assert_int_equal(t.o.th.seq, iss_a + 1);
+            assert_int_equal(t.o.th.ack, pseq_a);
             seen |= 1;
         } else {
-            assert_int_equal(o.th.dport, 40001);
-            assert_int_equal(o.th.seq, iss_b + 1);
+            assert_int_equal(t.o.th.dport, 40001);
+            assert_int_equal(t.o.th.seq, iss_b + 1);
             seen |= 2;
         }
     }
@@ -2107,7 +1791,7 @@ static void closing_listener_resets_queued(void **state)
 
 /* An ICMP error from the peer quoting a segment we sent (IP header and
  * the first 8 bytes). */
-static void icmp_error_in(struct t *t, uint8_t type, uint8_t code, uint32_t seq)
+static void icmp_error_in(struct tcp_peer *t, uint8_t type, uint8_t code, uint32_t seq)
 {
     uint8_t q[28], tcp8[8], fr[128];
     st16(tcp8, t->port);
@@ -2124,13 +1808,13 @@ static void icmp_error_in(struct t *t, uint8_t type, uint8_t code, uint32_t seq)
 static void icmp_errors(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     t_init(&t, NULL);
     t.pport = 80;
     t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
     assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
-    assert_true(pop(&t.f, &t.o));
+    assert_true(pop(&t));
     t.port = t.o.th.sport;
     t.iss = t.o.th.seq;
     /* RFC 5927: an error quoting a sequence number we never sent is
@@ -2158,9 +1842,9 @@ static void icmp_errors(void **state)
 static void zero_window_with_data_in_flight(void **state)
 {
     (void)state;
-    struct t t;
+    struct tcp_peer t;
     struct ust_config cfg;
-    tcfg(&cfg);
+    t_config(&cfg);
     cfg.tcp_max_retries = 4;
     t_open(&t, &cfg); /* RTO 200 ms */
     static uint8_t d[3 * 1460];
@@ -2172,7 +1856,7 @@ static void zero_window_with_data_in_flight(void **state)
     /* The peer took the first segment only (the others were lost) and its
      * buffer is full: it ACKs it with a zero window. */
     t.pwin = 0;
-    seg_in(&t.f, t.pport, t.port, t.pseq, una + 1460, TCP_ACK, 0, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, una + 1460, TCP_ACK, 0, NULL, 0, NULL, 0);
     EXPECT_NONE(&t);
     /* RFC 9293 3.8.6.1: the sender must keep probing the window; while
      * the peer answers, the connection must not time out (here well past
@@ -2181,12 +1865,12 @@ static void zero_window_with_data_in_flight(void **state)
     int probes = 0;
     for (int i = 0; i < 12; i++) {
         assert_true(run_until_tx(&t.f, t0 + 3600 * UST_SEC) != UST_TIME_NEVER);
-        while (pop(&t.f, &t.o)) {
+        while (pop(&t)) {
             assert_int_equal(t.o.th.flags & (TCP_SYN | TCP_RST | TCP_FIN), 0);
             assert_true(seq_le(t.o.th.seq, una + 1460));
             probes++;
         }
-        seg_in(&t.f, t.pport, t.port, t.pseq, una + 1460, TCP_ACK, 0, NULL, 0, NULL, 0);
+        peer_seg(&t, t.pseq, una + 1460, TCP_ACK, 0, NULL, 0, NULL, 0);
         assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     }
     assert_true(probes >= 12);
@@ -2194,17 +1878,17 @@ static void zero_window_with_data_in_flight(void **state)
     /* The window opens: what was in flight is sent again (in slow start
      * after the timeout, so the peer's ACKs clock it out). */
     cap_clear(t.f.cap);
-    seg_in(&t.f, t.pport, t.port, t.pseq, una + 1460, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    peer_seg(&t, t.pseq, una + 1460, TCP_ACK, 65535, NULL, 0, NULL, 0);
     uint32_t end = una + 1460;
     for (int i = 0; i < 10 && seq_lt(end, una + 3 * 1460); i++) {
         assert_true(cap_count(t.f.cap) > 0);
-        while (pop(&t.f, &t.o)) {
+        while (pop(&t)) {
             assert_true(seq_le(t.o.th.seq, end));
             assert_memory_equal(t.o.data, d, t.o.len);
             if (seq_gt(t.o.th.seq + (uint32_t)t.o.len, end))
                 end = t.o.th.seq + (uint32_t)t.o.len;
         }
-        seg_in(&t.f, t.pport, t.port, t.pseq, end, TCP_ACK, 65535, NULL, 0, NULL, 0);
+        peer_seg(&t, t.pseq, end, TCP_ACK, 65535, NULL, 0, NULL, 0);
     }
     assert_int_equal(end, una + 3 * 1460);
     t.pack = end;
