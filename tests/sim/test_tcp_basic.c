@@ -11,43 +11,10 @@
 #include <string.h>
 
 #include "harness.h"
+#include "pair.h"
 #include "ustack/socket.h"
 
 #include <netinet/tcp.h>
-
-struct pair {
-    struct ust_stack *a, *b;
-    struct ust_memlink *link;
-    ust_time_t now;
-};
-
-static void pair_init(struct pair *p, uint64_t seed, const struct ust_faults *f)
-{
-    struct ust_config cfg;
-    const uint8_t ma[6] = {2, 0, 0, 0, 0, 0xa}, mb[6] = {2, 0, 0, 0, 0, 0xb};
-    struct ust_device *d;
-    p->now = 1000 * UST_SEC;
-    assert_int_equal(ust_memlink_create(seed, &p->link), 0);
-    test_config(&cfg, seed);
-    assert_int_equal(ust_stack_create(&cfg, &p->a), 0);
-    test_config(&cfg, seed + 1);
-    assert_int_equal(ust_stack_create(&cfg, &p->b), 0);
-    assert_int_equal(ust_memlink_attach(p->link, "eth0", ma, &d), 0);
-    assert_true(ust_stack_add_device(p->a, d) >= 0);
-    assert_int_equal(ust_memlink_attach(p->link, "eth0", mb, &d), 0);
-    assert_true(ust_stack_add_device(p->b, d) >= 0);
-    assert_int_equal(ust_iface_add(p->a, "eth0", UST_IP4(192, 0, 2, 10), 24, p->now), 0);
-    assert_int_equal(ust_iface_add(p->b, "eth0", UST_IP4(192, 0, 2, 11), 24, p->now), 0);
-    if (f)
-        ust_memlink_set_faults(p->link, f);
-}
-
-static void pair_fini(struct pair *p)
-{
-    ust_stack_destroy(p->a);
-    ust_stack_destroy(p->b);
-    ust_memlink_release(p->link);
-}
 
 /* Congestion control for the run: NULL for the default. */
 static void set_cc(struct ust_stack *s, int fd, const char *cc)
@@ -123,7 +90,7 @@ static bool step(void *ctx)
 static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, const char *cc)
 {
     struct pair p;
-    pair_init(&p, seed, f);
+    pair_init(&p, seed, NULL, NULL, f);
     struct xfer x = {.p = &p, .afd = -1, .n = n, .cc = cc};
     x.out_a = malloc(n); x.out_b = malloc(n); x.in_a = malloc(n + 1); x.in_b = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
@@ -137,11 +104,10 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, co
     assert_int_equal(ust_listen(p.a, x.lfd, 8), 0);
     x.cfd = ust_socket(p.b, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     set_cc(p.b, x.cfd, cc);
-    sin.sin_addr.s_addr = htonl(UST_IP4(192, 0, 2, 10));
+    sin.sin_addr.s_addr = htonl(PAIR_IP_A);
     assert_int_equal(ust_connect(p.b, x.cfd, (struct sockaddr *)&sin, sizeof(sin)), -1);
     assert_int_equal(errno, EINPROGRESS);
-    struct ust_stack *st[] = {p.a, p.b};
-    bool ok = sim_run(st, 2, &p.now, p.now + 600 * UST_SEC, step, &x);
+    bool ok = pair_run(&p, 600 * UST_SEC, step, &x);
     if (!ok || x.got_a != n || x.got_b != n || memcmp(x.in_a, x.out_a, n) || memcmp(x.in_b, x.out_b, n))
         fail_msg("seed %llu: transfer incomplete or corrupt: a->b %zu/%zu, b->a %zu/%zu, "
                  "eof a=%d b=%d, same a->b=%d b->a=%d",
@@ -166,7 +132,7 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, co
     assert_int_equal(ust_close(p.b, x.cfd), 0);
     assert_int_equal(ust_close(p.a, x.lfd), 0);
     /* TIME-WAIT and everything else runs out. */
-    sim_run(st, 2, &p.now, p.now + 300 * UST_SEC, NULL, NULL);
+    pair_run(&p, 300 * UST_SEC, NULL, NULL);
     assert_int_equal(ust_stack_next_deadline(p.a), UST_TIME_NEVER);
     assert_int_equal(ust_stack_next_deadline(p.b), UST_TIME_NEVER);
     assert_int_equal(ust_stack_stats(p.a)->pkb.live, 0);

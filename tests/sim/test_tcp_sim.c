@@ -44,11 +44,12 @@
 
 #include "core/stack_priv.h"
 #include "harness.h"
+#include "pair.h"
 #include "transport/tcp.h"
 #include "ustack/socket.h"
 
-#define IP_A UST_IP4(192, 0, 2, 10) /* the server side */
-#define IP_B UST_IP4(192, 0, 2, 11) /* the client side */
+#define IP_A PAIR_IP_A /* the server side */
+#define IP_B PAIR_IP_B /* the client side */
 #define XFER_BYTES (1u << 20)
 #define DEFAULT_SEEDS 100
 #define SETTLE_TIME (300 * UST_SEC) /* close handshake, retransmissions included */
@@ -85,46 +86,16 @@ static void fill_random(uint8_t *buf, size_t n, uint64_t seed)
 
 /* ---- two stacks on a link ---- */
 
-struct pair {
-    struct ust_stack *a, *b;
-    struct ust_memlink *link;
-    ust_time_t now;
-};
-
-static void pair_init(struct pair *p, uint64_t seed, const struct ust_faults *f)
+/* Stacks seeded apart from each other and from the link, with room for
+ * the storm's sockets. */
+static void pair_open(struct pair *p, uint64_t seed, const struct ust_faults *f)
 {
-    struct ust_config cfg;
-    const uint8_t ma[6] = {2, 0, 0, 0, 0, 0xa}, mb[6] = {2, 0, 0, 0, 0, 0xb};
-    struct ust_device *d;
-    p->now = 1000 * UST_SEC;
-    assert_int_equal(ust_memlink_create(seed, &p->link), 0);
-    test_config(&cfg, seed * 2 + 1);
-    cfg.max_sockets = 2048;
-    assert_int_equal(ust_stack_create(&cfg, &p->a), 0);
-    test_config(&cfg, seed * 2 + 2);
-    cfg.max_sockets = 2048;
-    assert_int_equal(ust_stack_create(&cfg, &p->b), 0);
-    assert_int_equal(ust_memlink_attach(p->link, "eth0", ma, &d), 0);
-    assert_true(ust_stack_add_device(p->a, d) >= 0);
-    assert_int_equal(ust_memlink_attach(p->link, "eth0", mb, &d), 0);
-    assert_true(ust_stack_add_device(p->b, d) >= 0);
-    assert_int_equal(ust_iface_add(p->a, "eth0", IP_A, 24, p->now), 0);
-    assert_int_equal(ust_iface_add(p->b, "eth0", IP_B, 24, p->now), 0);
-    if (f)
-        ust_memlink_set_faults(p->link, f);
-}
-
-static void pair_fini(struct pair *p)
-{
-    ust_stack_destroy(p->a);
-    ust_stack_destroy(p->b);
-    ust_memlink_release(p->link);
-}
-
-static bool run(struct pair *p, ust_time_t for_us, bool (*cond)(void *), void *ctx)
-{
-    struct ust_stack *st[] = {p->a, p->b};
-    return sim_run(st, 2, &p->now, p->now + for_us, cond, ctx);
+    struct ust_config ca, cb;
+    test_config(&ca, seed * 2 + 1);
+    ca.max_sockets = 2048;
+    test_config(&cb, seed * 2 + 2);
+    cb.max_sockets = 2048;
+    pair_init(p, seed, &ca, &cb, f);
 }
 
 static int listen_on(struct ust_stack *s, uint16_t port, int backlog)
@@ -176,12 +147,12 @@ static const char *unsettled_state(const struct ust_stack *s)
  * ARP entries have aged out too, no deadline at all and no packet buffer. */
 static void assert_drains(struct pair *p, uint64_t seed)
 {
-    if (!run(p, SETTLE_TIME, settled, p))
+    if (!pair_run(p, SETTLE_TIME, settled, p))
         fail_msg("seed %llu: a connection is still %s/%s %llu s after close "
                  "(replay: USTACK_SEED=%llu)",
                  (unsigned long long)seed, unsettled_state(p->a), unsettled_state(p->b),
                  (unsigned long long)(SETTLE_TIME / UST_SEC), (unsigned long long)seed);
-    run(p, 2 * p->a->cfg.tcp_msl + UST_SEC, NULL, NULL);
+    pair_run(p, 2 * p->a->cfg.tcp_msl + UST_SEC, NULL, NULL);
     if (tcp_next_deadline(p->a) != UST_TIME_NEVER || tcp_next_deadline(p->b) != UST_TIME_NEVER ||
         p->a->tcp->all || p->b->tcp->all)
         fail_msg("seed %llu: TCP still busy 2*MSL after settling: conns a=%u b=%u (%s/%s), "
@@ -191,7 +162,7 @@ static void assert_drains(struct pair *p, uint64_t seed)
                  (unsigned long long)tcp_next_deadline(p->a),
                  (unsigned long long)tcp_next_deadline(p->b), (unsigned long long)p->now,
                  (unsigned long long)seed);
-    run(p, p->a->cfg.arp_reachable_time + 10 * UST_SEC, NULL, NULL);
+    pair_run(p, p->a->cfg.arp_reachable_time + 10 * UST_SEC, NULL, NULL);
     assert_int_equal(ust_stack_next_deadline(p->a), UST_TIME_NEVER);
     assert_int_equal(ust_stack_next_deadline(p->b), UST_TIME_NEVER);
     assert_int_equal(ust_stack_stats(p->a)->pkb.live, 0);
@@ -294,7 +265,7 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
     const size_t n = XFER_BYTES;
     struct ust_faults f = faults_for(seed);
     struct pair p;
-    pair_init(&p, seed, &f);
+    pair_open(&p, seed, &f);
     fill_random(out_a, n, seed * 3 + 1);
     fill_random(out_b, n, seed * 3 + 2);
     struct xfer x = {.p = &p, .afd = -1, .n = n, .out_a = out_a, .out_b = out_b,
@@ -302,7 +273,7 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
     x.lfd = listen_on(p.a, 5001, 8);
     x.cfd = connect_to(p.b, IP_A, 5001);
     ust_time_t start = p.now;
-    bool ok = run(&p, 900 * UST_SEC, xfer_step, &x);
+    bool ok = pair_run(&p, 900 * UST_SEC, xfer_step, &x);
     const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
     if (getenv("USTACK_VERBOSE"))
         print_message("seed %llu: drop %.2f dup %.3f reorder %.3f corrupt %.3f delay %llu us "
@@ -543,13 +514,13 @@ static bool storm_step(void *ctx)
 static void storm_run(uint64_t seed, const struct ust_faults *f, int backlog, bool retry_timeouts)
 {
     struct pair p;
-    pair_init(&p, seed, f);
+    pair_open(&p, seed, f);
     struct storm *st = calloc(1, sizeof(*st));
     st->p = &p;
     st->lfd = listen_on(p.a, 7, backlog);
     st->retry_timeouts = retry_timeouts;
     ust_time_t start = p.now;
-    bool ok = run(&p, 1800 * UST_SEC, storm_step, st);
+    bool ok = pair_run(&p, 1800 * UST_SEC, storm_step, st);
     if (!ok || st->err) {
         for (const struct tcp_conn *c = p.a->tcp->all; c; c = c->next)
             print_message("  server: %u->%u %s syn_q %u accept_q %u backoff %u parent %d\n", c->lport,
@@ -656,7 +627,7 @@ static bool halfclose_step(void *ctx)
 static void half_close_one(uint64_t seed, const struct ust_faults *f)
 {
     struct pair p;
-    pair_init(&p, seed, f);
+    pair_open(&p, seed, f);
     const size_t nreq = 100000, nresp = 300000;
     uint8_t *req = malloc(nreq), *resp = malloc(nresp);
     uint8_t *got_req = malloc(nreq + 1), *got_resp = malloc(nresp + 1);
@@ -666,7 +637,7 @@ static void half_close_one(uint64_t seed, const struct ust_faults *f)
                           .nresp = nresp, .got_req = got_req, .got_resp = got_resp};
     h.lfd = listen_on(p.a, 80, 4);
     h.cfd = connect_to(p.b, IP_A, 80);
-    bool ok = run(&p, 600 * UST_SEC, halfclose_step, &h);
+    bool ok = pair_run(&p, 600 * UST_SEC, halfclose_step, &h);
     if (!ok || h.err || h.got_req_n != nreq || memcmp(got_req, req, nreq) ||
         h.got_resp_n != nresp || memcmp(got_resp, resp, nresp))
         fail_msg("half-close seed %llu: request %zu/%zu, response %zu/%zu, eof srv=%d cli=%d, "
@@ -781,7 +752,7 @@ static void slow_run(struct pair *p, struct slow *w, ust_time_t limit)
             t = p->now + 1;
         if (t > end)
             t = end;
-        run(p, t - p->now, slow_step, w);
+        pair_run(p, t - p->now, slow_step, w);
     }
 }
 
@@ -794,7 +765,7 @@ static void slow_run(struct pair *p, struct slow *w, ust_time_t limit)
 static void slow_reader_one(uint64_t seed, const struct ust_faults *f, uint32_t rcvbuf)
 {
     struct pair p;
-    pair_init(&p, seed, f);
+    pair_open(&p, seed, f);
     p.a->cfg.tcp_rcvbuf = rcvbuf; /* before the listener exists */
     p.a->cfg.tcp_rcvbuf_max = 0; /* fixed, not auto-tuned: it must fill */
     const size_t n = 400000;
@@ -925,7 +896,7 @@ static void simultaneous_open_one(uint64_t seed, int how)
 {
     struct ust_faults f = {.delay = 5 * UST_MS};
     struct pair p;
-    pair_init(&p, seed, &f);
+    pair_open(&p, seed, &f);
     struct simopen o = {.p = &p, .how = how};
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(6000)};
     struct sockaddr_in sb = {.sin_family = AF_INET, .sin_port = htons(6001)};
@@ -939,7 +910,7 @@ static void simultaneous_open_one(uint64_t seed, int how)
     assert_int_equal(errno, EINPROGRESS);
     assert_int_equal(ust_connect(p.b, o.fb, (struct sockaddr *)&sa, sizeof(sa)), -1);
     assert_int_equal(errno, EINPROGRESS);
-    bool ok = run(&p, 120 * UST_SEC, simopen_step, &o);
+    bool ok = pair_run(&p, 120 * UST_SEC, simopen_step, &o);
     if (!ok || !o.saw_syn_received || o.bad_state)
         fail_msg("simultaneous open, %s in SYN-RECEIVED: done %d, both SYN-RECEIVED %d, "
                  "synchronized with the SYN unacknowledged %d, b got EOF %d, a got %zu bytes",
@@ -991,17 +962,17 @@ static void destroy_open(void **state)
 {
     (void)state;
     struct pair p;
-    pair_init(&p, 4242, NULL);
+    pair_open(&p, 4242, NULL);
     struct accept_one a = {.p = &p, .afd = -1};
     a.lfd = listen_on(p.a, 7, 4);
     int cfd = connect_to(p.b, IP_A, 7);
-    assert_true(run(&p, 10 * UST_SEC, accepted, &a));
+    assert_true(pair_run(&p, 10 * UST_SEC, accepted, &a));
     int waiting = connect_to(p.b, IP_A, 7); /* established, never accepted */
-    run(&p, UST_SEC, NULL, NULL);
+    pair_run(&p, UST_SEC, NULL, NULL);
     static uint8_t junk[200000];
     assert_true(ust_send(p.b, cfd, junk, sizeof(junk), 0) > 0);
     assert_true(ust_send(p.a, a.afd, junk, sizeof(junk), 0) > 0);
-    run(&p, 2 * UST_MS, NULL, NULL);
+    pair_run(&p, 2 * UST_MS, NULL, NULL);
     int nowhere = connect_to(p.b, UST_IP4(192, 0, 2, 99), 7); /* SYN-SENT, ARP pending */
     (void)waiting;
     (void)nowhere;
@@ -1070,7 +1041,7 @@ static ust_time_t one_way(struct pair *p, size_t n, uint64_t seed)
     /* b sends nothing (counted as sent and received): it shuts down at once. */
     x.sent_b = n;
     x.got_b = n;
-    assert_true(run(p, 300 * UST_SEC, xfer_step, &x));
+    assert_true(pair_run(p, 300 * UST_SEC, xfer_step, &x));
     ust_time_t took = p->now - start;
     assert_int_equal(x.err, 0);
     assert_int_equal(x.got_a, n);
@@ -1092,7 +1063,7 @@ static void sack_recovery_one(bool sack)
     struct chosen_loss cl = {.sport = 9};
     f.drop_if = drop_chosen;
     f.drop_arg = &cl;
-    pair_init(&p, 77, &f);
+    pair_open(&p, 77, &f);
     p.a->cfg.tcp_sack = sack; /* read when each connection opens */
     p.b->cfg.tcp_sack = sack;
     ust_time_t took = one_way(&p, XFER_BYTES, 77);
@@ -1135,7 +1106,7 @@ static ust_time_t lfn_transfer(bool autotune, uint32_t *final_cap)
 {
     struct pair p;
     struct ust_faults f = {.delay = 20 * UST_MS, .rate_bps = 200000000, .queue_limit = 4096};
-    pair_init(&p, 78, &f);
+    pair_open(&p, 78, &f);
     if (!autotune) {
         p.a->cfg.tcp_sndbuf_max = 0;
         p.b->cfg.tcp_rcvbuf_max = 0;
