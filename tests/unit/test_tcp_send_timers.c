@@ -227,13 +227,25 @@ static void rto_after_syn_timeout_is_3s(void **state)
     t_fini(&t);
 }
 
+/* Three duplicate ACKs without SACK: fast retransmit and NewReno's fast
+ * recovery (RFC 6582 3.2), pinned to NewReno (CUBIC is the default), with
+ * its window arithmetic checked at each step. */
 static void fast_retransmit_and_newreno(void **state)
 {
     (void)state;
     struct tcp_peer t;
-    t_open(&t, NULL);
+    struct ust_config cfg;
+    t_config(&cfg);
+    cfg.tcp_congestion = "newreno";
+    t_open(&t, &cfg);
+    struct tcp_conn *c = t_conn(&t);
+    assert_string_equal(c->cc->name, "newreno");
+    assert_false(c->sack_ok); /* the peer's SYN offered none: RFC 6582, not 6675 */
     /* The initial window is 3 segments of 1460 (RFC 5681: min(4*MSS,
-     * max(2*MSS, 4380))). */
+     * max(2*MSS, 4380))), and 1 byte: the ACK that completed the
+     * handshake acknowledged our SYN, and slow start counted it. */
+    assert_int_equal(c->cwnd, 4380 + 1);
+    assert_int_equal(c->ssthresh, 0xffffffffu);
     static uint8_t d[3 * 1460];
     for (size_t i = 0; i < sizeof(d); i++)
         d[i] = (uint8_t)(i * 5 + 3);
@@ -249,23 +261,41 @@ static void fast_retransmit_and_newreno(void **state)
         peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
         EXPECT_NONE(&t);
     }
+    assert_int_equal(c->cwnd, 4380 + 1); /* duplicates before the third change nothing */
     peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_SEG(&t, TCP_ACK, una, t.pseq, 1460);
     assert_memory_equal(t.o.data, d, 1460);
     EXPECT_NONE(&t);
     assert_int_equal(st(&t)->tcp.fast_retransmits, 1);
     assert_int_equal(st(&t)->tcp.dup_acks, 3);
-    /* More duplicates only inflate the window: nothing new to send. */
+    /* RFC 6582 3.2 (2): ssthresh = max(FlightSize / 2, 2 * SMSS) = 2920
+     * (FlightSize 4380), cwnd = ssthresh + 3 * SMSS. */
+    assert_true(c->in_recovery);
+    assert_int_equal(c->recover, una + 3 * 1460);
+    assert_int_equal(c->ssthresh, 2920);
+    assert_int_equal(c->cwnd, 2920 + 3 * 1460);
+    /* More duplicates only inflate the window (3.2 (3): one SMSS each):
+     * nothing new to send. */
     peer_seg(&t, t.pseq, una, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_NONE(&t);
+    assert_int_equal(c->cwnd, 2920 + 4 * 1460);
     /* A partial ACK (segment 2 was lost too): it goes at once (RFC 6582). */
     peer_seg(&t, t.pseq, una + 1460, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
     EXPECT_SEG(&t, TCP_ACK, una + 1460, t.pseq, 1460);
     assert_memory_equal(t.o.data, d + 1460, 1460);
     EXPECT_NONE(&t);
+    /* 3.2 (5): deflated by the 1460 bytes acknowledged, one SMSS added back. */
+    assert_true(c->in_recovery);
+    assert_int_equal(c->cwnd, 2920 + 4 * 1460 - 1460 + 1460);
+    assert_int_equal(c->ssthresh, 2920);
     /* The full ACK ends recovery. */
     peer(&t, TCP_ACK, NULL, 0);
     EXPECT_NONE(&t);
+    /* 3.2 (6), option 1: cwnd = min(ssthresh, FlightSize + SMSS), and
+     * nothing is in flight any more. */
+    assert_false(c->in_recovery);
+    assert_int_equal(c->cwnd, 1460);
+    assert_int_equal(c->ssthresh, 2920);
     assert_int_equal(st(&t)->tcp.fast_retransmits, 1);
     assert_int_equal(st(&t)->tcp.retransmits, 2);
     assert_int_equal(st(&t)->tcp.rto_timeouts, 0);
@@ -275,6 +305,7 @@ static void fast_retransmit_and_newreno(void **state)
         peer(&t, TCP_ACK, NULL, 0);
     EXPECT_NONE(&t);
     assert_int_equal(st(&t)->tcp.fast_retransmits, 1);
+    assert_int_equal(c->cwnd, 1460);
     t_fini(&t);
 }
 
