@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cc_hooks.h"
 #include "harness.h"
 #include "transport/tcp.h"
 #include "ustack/socket.h"
 
 #define MSS 1000u
+#define T0 (1000 * UST_SEC)
 #define RC 0.4
 #define RBETA 0.7
 #define RALPHA (3.0 * (1.0 - RBETA) / (1.0 + RBETA))
@@ -38,55 +40,55 @@ static void conn_setup(struct tcp_conn *c, uint32_t cwnd_segs)
     memset(c, 0, sizeof(*c));
     c->snd_mss = MSS;
     c->cc = &tcp_cubic;
-    c->cc->init(c);
+    cc_init(c, T0);
     c->cwnd = cwnd_segs * MSS;
     c->snd_una = 1;
     c->snd_max = 1 + 400 * MSS;
 }
 
-/* A loss by three duplicate ACKs, through to the end of recovery. */
-static void loss(struct tcp_conn *c)
+/* A loss by three duplicate ACKs at now, through to the end of recovery. */
+static void loss(struct tcp_conn *c, ust_time_t now)
 {
-    c->cc->on_enter_recovery(c);
-    c->cc->on_dupack(c);
-    c->cc->on_exit_recovery(c);
+    cc_enter_recovery(c, now);
+    cc_dupack(c, now);
+    cc_exit_recovery(c, now);
 }
 
 static void slow_start_and_init(void **state)
 {
     (void)state;
-    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 4);
-    c.cc->init(&c);
+    cc_init(&c, now);
     assert_int_equal(c.cwnd, 4 * MSS); /* RFC 5681 IW: min(4*MSS, max(2*MSS, 4380)) */
     assert_int_equal(c.ssthresh, 0xffffffffu);
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_int_equal(c.cwnd, 5 * MSS);
-    c.cc->on_ack(&c, 3 * MSS, now); /* byte counting, L = 1 */
+    cc_ack(&c, 3 * MSS, now); /* byte counting, L = 1 */
     assert_int_equal(c.cwnd, 6 * MSS);
-    c.cc->on_ack(&c, 100, now);
+    cc_ack(&c, 100, now);
     assert_int_equal(c.cwnd, 6 * MSS + 100);
 }
 
 static void multiplicative_decrease_and_k(void **state)
 {
     (void)state;
-    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
-    c.cc->on_enter_recovery(&c);
+    cc_enter_recovery(&c, now);
     assert_int_equal(c.ssthresh, 70 * MSS);       /* 0.7 * cwnd */
     assert_int_equal(c.cwnd, 73 * MSS);           /* + 3 segments (RFC 6582) */
-    c.cc->on_dupack(&c);
+    cc_dupack(&c, now);
     assert_int_equal(c.cwnd, 74 * MSS);
-    c.cc->on_exit_recovery(&c);
+    cc_exit_recovery(&c, now);
     assert_int_equal(c.cwnd, 70 * MSS);
     assert_near(c.cubic.w_max, 100.0, 1e-9);
 
     /* The first ACK of congestion avoidance starts the epoch: K from eq. 2,
      * i.e. C * K^3 = W_max * (1 - beta). */
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_true(c.cubic.in_epoch);
     double k = c.cubic.k;
     assert_near(RC * k * k * k, 100.0 * (1 - RBETA), 1e-6);
@@ -115,12 +117,12 @@ static double expected_increase(double cwnd, double t, double rtt, double k, dou
 static void concave_convex_regions(void **state)
 {
     (void)state;
-    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
-    loss(&c);
+    loss(&c, now);
     ust_time_t t0 = now;
-    c.cc->on_ack(&c, MSS, now); /* epoch begins */
+    cc_ack(&c, MSS, now); /* epoch begins */
     double k = c.cubic.k;
     c.srtt = 100000; /* 100 ms */
     c.rtt_valid = true;
@@ -131,7 +133,7 @@ static void concave_convex_regions(void **state)
     uint32_t before = c.cwnd;
     double want = expected_increase(before / (double)MSS, 2.0, 0.1, k, 100.0);
     assert_true(rfc_w_cubic(2.0, k, 100.0) > c.cubic.w_est); /* not Reno-friendly */
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want > 100.0); /* far below W_max: fast growth */
 
@@ -141,7 +143,7 @@ static void concave_convex_regions(void **state)
     now = t0 + (ust_time_t)(k * 1e6);
     before = c.cwnd;
     want = expected_increase(99.0, k, 0.1, k, 100.0);
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want < 15.0);
 
@@ -151,7 +153,7 @@ static void concave_convex_regions(void **state)
     now = t0 + 6 * UST_SEC;
     before = c.cwnd;
     want = expected_increase(101.0, 6.0, 0.1, k, 100.0);
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_near(c.cwnd - before, want, 1.0);
     assert_true(want > 10.0);
 
@@ -159,19 +161,19 @@ static void concave_convex_regions(void **state)
     c.cubic.inc_bytes = 0;
     now = t0 + 30 * UST_SEC;
     before = c.cwnd;
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_near(c.cwnd - before, 0.5 * MSS, 1.0);
 }
 
 static void reno_friendly_region(void **state)
 {
     (void)state;
-    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
-    loss(&c);
+    loss(&c, now);
     ust_time_t t0 = now;
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     double k = c.cubic.k;
     /* W_est (4.3) starts at cwnd_epoch and grows by alpha_cubic segments
      * per window of ACKs, alpha = 3(1-beta)/(1+beta). */
@@ -185,7 +187,7 @@ static void reno_friendly_region(void **state)
     c.cubic.inc_bytes = 0;
     uint32_t before = c.cwnd;
     assert_true(rfc_w_cubic(0.5, k, 100.0) < 90.0);
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     double est = 90.0 + RALPHA * 1.0 / (before / (double)MSS); /* W_est < cwnd_prior */
     assert_near(c.cubic.w_est, est, 1e-9);
     assert_near(c.cwnd, est * MSS, 1.0); /* cwnd = W_est */
@@ -193,7 +195,7 @@ static void reno_friendly_region(void **state)
     /* Once W_est reaches cwnd_prior (100), alpha becomes 1. */
     c.cubic.w_est = 100.0;
     before = c.cwnd;
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_near(c.cubic.w_est, 100.0 + 1.0 / (before / (double)MSS), 1e-9);
 }
 
@@ -201,47 +203,48 @@ static void fast_convergence(void **state)
 {
     (void)state;
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
-    loss(&c);
+    loss(&c, now);
     assert_near(c.cubic.w_max, 100.0, 1e-9);
     /* A loss before reaching the previous W_max: W_max = cwnd * (1 + beta) / 2. */
     c.cwnd = 90 * MSS;
-    loss(&c);
+    loss(&c, now);
     assert_near(c.cubic.w_max, 90.0 * (1 + RBETA) / 2, 1e-9);
     assert_int_equal(c.ssthresh, 63 * MSS);
     assert_int_equal(c.cwnd, 63 * MSS);
     /* Beyond the previous W_max: W_max = cwnd. */
     c.cwnd = 120 * MSS;
-    loss(&c);
+    loss(&c, now);
     assert_near(c.cubic.w_max, 120.0, 1e-9);
     assert_int_equal(c.ssthresh, 84 * MSS);
     /* ssthresh never below 2 segments. */
     c.cwnd = 2 * MSS;
-    loss(&c);
+    loss(&c, now);
     assert_int_equal(c.ssthresh, 2 * MSS);
 }
 
 static void timeout(void **state)
 {
     (void)state;
-    ust_time_t now = 1000 * UST_SEC; /* the clock the hooks are given */
     struct tcp_conn c;
+    ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
     c.backoff = 1;
-    c.cc->on_rto(&c);
+    cc_rto(&c, now);
     assert_int_equal(c.cwnd, MSS);          /* RFC 5681 loss window */
     assert_int_equal(c.ssthresh, 70 * MSS); /* beta_cubic */
     /* A second consecutive timeout keeps ssthresh. */
     c.backoff = 2;
-    c.cc->on_rto(&c);
+    cc_rto(&c, now);
     assert_int_equal(c.ssthresh, 70 * MSS);
     /* Slow start up to ssthresh... */
     while (c.cwnd < c.ssthresh)
-        c.cc->on_ack(&c, MSS, now);
+        cc_ack(&c, MSS, now);
     assert_int_equal(c.cwnd, 70 * MSS);
     assert_false(c.cubic.in_epoch);
     /* ...then 4.8: K = 0, W_max = W_est = cwnd at the start of the stage. */
-    c.cc->on_ack(&c, MSS, now);
+    cc_ack(&c, MSS, now);
     assert_true(c.cubic.in_epoch);
     assert_near(c.cubic.k, 0.0, 1e-12);
     assert_near(c.cubic.w_max, 70.0, 1e-9);
