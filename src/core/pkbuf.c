@@ -3,6 +3,12 @@
 #include <stdlib.h>
 
 #include "core/stack_priv.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+
+_Static_assert(PKB_HEADROOM >= ETH_HDR_LEN + IPV4_MAX_HDR_LEN + TCP_MAX_HDR_LEN,
+               "PKB_HEADROOM must hold Ethernet, IPv4 and TCP headers with options");
 
 struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len)
 {

@@ -1,8 +1,9 @@
 /* Packet buffers with headroom, so each layer prepends its header in place.
  *
  * Ownership: a pkbuf has exactly one owner. Functions that take a pkbuf
- * (ipv4_output, net_output, arp_resolve_or_queue, dev_transmit) consume it:
- * they free it or hand it on, on success and on error alike. */
+ * (ipv4_output, frag_output, netif_output_ipv4, arp_resolve when it does
+ * not return 0, eth_output, netif_transmit) consume it: they free it or
+ * hand it on, on success and on error alike. */
 #ifndef USTACK_CORE_PKBUF_H
 #define USTACK_CORE_PKBUF_H
 
@@ -12,8 +13,13 @@
 
 struct ust_stack;
 
-/* Room for Ethernet + the largest IPv4 header + the largest TCP header. */
-#define PKB_HEADROOM 128
+/* Room in front of the payload for the headers the layers below may
+ * prepend: Ethernet (14) + an IPv4 header with options (60) + a TCP header
+ * with options (60) = 134 bytes, rounded up to a multiple of 8. (Today the
+ * transports write their header inside the payload and IPv4 sends no
+ * options: 34 bytes are used.) pkbuf.c checks the sum against the wire
+ * modules' sizes. */
+#define PKB_HEADROOM 136
 /* Buffers up to this capacity are recycled through the stack's free list. */
 #define PKB_POOL_CAP 2048
 #define PKB_POOL_KEEP 256
