@@ -7,7 +7,6 @@
 #ifndef USTACK_CORE_PKBUF_H
 #define USTACK_CORE_PKBUF_H
 
-#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,10 +39,14 @@ void pkb_free(struct ust_stack *s, struct pkbuf *p);
 void pkb_pool_drain(struct ust_stack *s);
 
 static inline uint8_t *pkb_data(struct pkbuf *p) { return p->data + p->head; }
-/* Grows the packet at the front by n bytes and returns the new start. */
+/* Grows the packet at the front by n bytes and returns the new start.
+ * NULL, and the packet unchanged, when less than n bytes of headroom are
+ * left: a layer pushed more than PKB_HEADROOM allows for, which the caller
+ * reports as -ENOBUFS (checked in every build, not only with assert()). */
 static inline uint8_t *pkb_push(struct pkbuf *p, size_t n)
 {
-    assert(p->head >= n);
+    if (p->head < n)
+        return NULL;
     p->head -= n;
     p->len += n;
     return p->data + p->head;

@@ -1,6 +1,7 @@
 /* Ethernet II input and output. */
 #include "net/ethernet.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "net/arp.h"
@@ -53,6 +54,11 @@ int eth_output(struct ust_stack *s, int dev, struct pkbuf *p, const uint8_t dst[
     memcpy(eh.dst, dst, ETH_ADDR_LEN);
     memcpy(eh.src, s->ifs->at[dev].dev->mac, ETH_ADDR_LEN);
     eh.type = type;
-    eth_emit(&eh, pkb_push(p, ETH_HDR_LEN));
+    uint8_t *h = pkb_push(p, ETH_HDR_LEN);
+    if (!h) {
+        pkb_free(s, p);
+        return -ENOBUFS;
+    }
+    eth_emit(&eh, h);
     return netif_transmit(s, dev, p);
 }

@@ -297,7 +297,13 @@ int frag_output(struct ust_stack *s, int dev, ust_ip4_t next_hop, const struct i
         struct ipv4_repr h = *ip;
         h.total_len = (uint16_t)(IPV4_HDR_LEN + n);
         h.frag = (uint16_t)(off / 8) | (off + n < len ? IPV4_FLAG_MF : 0);
-        ipv4_emit(&h, pkb_push(f, IPV4_HDR_LEN));
+        uint8_t *hdr = pkb_push(f, IPV4_HDR_LEN);
+        if (!hdr) {
+            pkb_free(s, f);
+            err = -ENOBUFS;
+            break;
+        }
+        ipv4_emit(&h, hdr);
         s->stats.ip.frag_tx++;
         s->stats.ip.tx++;
         err = netif_output_ipv4(s, dev, f, next_hop);

@@ -223,7 +223,12 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     };
     if (total > nif->dev->mtu)
         return frag_output(s, dev, next_hop, &ip, p, nif->dev->mtu);
-    ipv4_emit(&ip, pkb_push(p, IPV4_HDR_LEN));
+    uint8_t *h = pkb_push(p, IPV4_HDR_LEN);
+    if (!h) {
+        pkb_free(s, p);
+        return -ENOBUFS;
+    }
+    ipv4_emit(&ip, h);
     s->stats.ip.tx++;
     return netif_output_ipv4(s, dev, p, next_hop);
 }
