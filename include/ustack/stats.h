@@ -44,6 +44,12 @@ struct ust_stats {
         uint64_t drop_short, drop_checksum, drop_broadcast_echo, drop_unknown_type;
         uint64_t drop_no_listener, drop_queue_full;
         uint64_t tx_dest_unreach, error_suppressed, rate_limited;
+        /* under attack (issue 11): rate_limited by limit and by kind */
+        uint64_t rate_limited_dst;    /* that destination's bucket was empty */
+        uint64_t rate_limited_global; /* the stack's bucket was empty */
+        uint64_t rate_limited_unreach, rate_limited_time_exceeded, rate_limited_other;
+        uint64_t rate_table_replaced; /* a destination's bucket made room for another's */
+        uint64_t tx_time_exceeded;
     } icmp;
     struct {
         uint64_t rx, tx, queued, delivered;
