@@ -66,6 +66,10 @@ struct ust_config {
     unsigned icmp_dst_burst;         /* default 6 (Linux: 6 x icmp_ratelimit) */
     unsigned icmp_dst_table_size;    /* destinations with a bucket; the least recently
                                         charged one makes room; default 1024 */
+    ust_time_t arp_in_use_time;      /* an entry a packet went through this recently is
+                                        in use: unsolicited ARP never displaces it, and
+                                        a new MAC for it must first go unanswered by the
+                                        old one (arp_retry_interval); default 30 s */
     /* ---- end of issue 11's net-layer block ---- */
 
     /* Sockets */

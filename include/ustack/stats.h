@@ -26,6 +26,14 @@ struct ust_stats {
         uint64_t drop_not_ours;       /* requests for addresses we do not own */
         uint64_t cache_add, cache_update, cache_evict, cache_expire;
         uint64_t pending_queued, pending_dropped, resolve_failed;
+        /* under attack (issue 11): what made room, and MACs claimed anew */
+        uint64_t evict_unused;        /* cache_evict: resolved, not in use */
+        uint64_t evict_incomplete;    /* cache_evict: still resolving (its packets dropped) */
+        uint64_t evict_in_use;        /* cache_evict: in use, least recently (only for our sends) */
+        uint64_t insert_refused;      /* unsolicited sender not cached: all in use or resolving */
+        uint64_t mac_verify;          /* new MAC for an entry in use: the old one asked first */
+        uint64_t mac_kept;            /* ... it answered (or just had): the claim ignored */
+        uint64_t mac_changed;         /* ... it did not: the new MAC taken */
     } arp;
     struct {
         uint64_t rx, tx, delivered;

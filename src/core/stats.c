@@ -18,6 +18,8 @@ static const struct counter_name counters[] = {
     C(arp, drop_bad_sender), C(arp, drop_not_ours), C(arp, cache_add), C(arp, cache_update),
     C(arp, cache_evict), C(arp, cache_expire), C(arp, pending_queued), C(arp, pending_dropped),
     C(arp, resolve_failed),
+    C(arp, evict_unused), C(arp, evict_incomplete), C(arp, evict_in_use), C(arp, insert_refused),
+    C(arp, mac_verify), C(arp, mac_kept), C(arp, mac_changed),
     C(ip, rx), C(ip, tx), C(ip, delivered), C(ip, drop_short), C(ip, drop_version),
     C(ip, drop_hdr_len), C(ip, drop_total_len), C(ip, drop_checksum), C(ip, drop_bad_src),
     C(ip, drop_not_ours), C(ip, drop_unknown_proto), C(ip, drop_no_route),
