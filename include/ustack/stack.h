@@ -70,6 +70,8 @@ struct ust_config {
                                         in use: unsolicited ARP never displaces it, and
                                         a new MAC for it must first go unanswered by the
                                         old one (arp_retry_interval); default 30 s */
+    unsigned reasm_max_per_src;      /* partial datagrams from one source; its oldest
+                                        makes room for a new one; default 64; 0: none */
     /* ---- end of issue 11's net-layer block ---- */
 
     /* Sockets */

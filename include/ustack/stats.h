@@ -45,6 +45,8 @@ struct ust_stats {
         uint64_t reasm_timeout, reasm_overlap, reasm_duplicate, reasm_too_big;
         uint64_t reasm_malformed, reasm_evicted; /* bad sizes; memory limit */
         uint64_t frag_ok, frag_tx;    /* datagrams fragmented; fragments sent */
+        /* under attack (issue 11) */
+        uint64_t reasm_src_evicted;   /* a source at reasm_max_per_src: its oldest made room */
     } ip;
     struct {
         uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;

@@ -26,6 +26,7 @@ static const struct counter_name counters[] = {
     C(ip, drop_too_big), C(ip, options_skipped), C(ip, frag_rx), C(ip, reasm_ok),
     C(ip, reasm_timeout), C(ip, reasm_overlap), C(ip, reasm_duplicate), C(ip, reasm_too_big),
     C(ip, reasm_malformed), C(ip, reasm_evicted), C(ip, frag_ok), C(ip, frag_tx),
+    C(ip, reasm_src_evicted),
     C(icmp, rx), C(icmp, tx), C(icmp, rx_echo_request), C(icmp, tx_echo_reply),
     C(icmp, rx_echo_reply), C(icmp, tx_echo_request), C(icmp, rx_error), C(icmp, drop_short),
     C(icmp, drop_checksum), C(icmp, drop_broadcast_echo), C(icmp, drop_unknown_type),

@@ -37,6 +37,7 @@ void ust_config_init(struct ust_config *cfg)
     cfg->icmp_dst_burst = 6;
     cfg->icmp_dst_table_size = 1024;
     cfg->arp_in_use_time = 30 * UST_SEC;
+    cfg->reasm_max_per_src = 64;
     cfg->reasm_timeout = 30 * UST_SEC;
     cfg->reasm_mem_max = 4u << 20;
     cfg->max_sockets = 1024;
