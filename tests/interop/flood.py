@@ -5,8 +5,9 @@ only; run inside the test's namespace, as root.
 
 Safety: every frame carries IPv4 addresses in 192.0.2.0/24 (the TAP's
 subnet) and leaves only through the TAP device named on the command line;
-the count is bounded (at most 200,000 frames) and so is the time (--seconds
-spreads the frames evenly; the default sends as fast as it can).
+the count is bounded (at most 200,000 frames) and so is the time (--seconds,
+at most 60, spreads the frames evenly; the default sends as fast as it
+can).
 
 usage:
   flood.py arp-flood  IFACE COUNT [--seconds S] [--claim-host]
@@ -122,6 +123,8 @@ def main():
     cmd, iface = args[0], args[1]
     rest = args[2:]
     seconds = opt(rest, "--seconds", 0.0, float)
+    if not 0 <= seconds <= 60:
+        die("--seconds must be 0..60")
     claim_host = "--claim-host" in rest
     if claim_host:
         rest.remove("--claim-host")
