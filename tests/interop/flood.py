@@ -27,6 +27,8 @@ import struct
 import sys
 import time
 
+from unreach import checksum  # RFC 1071, beside this script
+
 TARGET_IP = "192.0.2.2"
 TARGET_MAC = bytes([0x02, 0x00, 0xC0, 0x00, 0x02, 0x02])  # the runner's default MAC
 BCAST = b"\xff" * 6
@@ -45,15 +47,6 @@ def ip4(a):
     if b[:3] != bytes([192, 0, 2]):
         die("refusing an address outside 192.0.2.0/24: " + a)
     return b
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def made_up_mac(i):
