@@ -52,9 +52,27 @@ struct ust_config {
     ust_time_t reasm_timeout;        /* a partial datagram's life; default 30 s */
     size_t reasm_mem_max;            /* bytes held by all partial datagrams; default 4 MiB */
 
-    /* ICMP error rate limit (RFC 1812 4.3.2.8): a token bucket. */
-    unsigned icmp_rate_per_sec;      /* default 100 */
-    unsigned icmp_burst;             /* default 10 */
+    /* ICMP errors, all of the stack's (RFC 1812 4.3.2.8): a token bucket
+     * after the per-destination one below (0: no stack-wide limit). */
+    unsigned icmp_rate_per_sec;      /* default 1000 (Linux's icmp_msgs_per_sec) */
+    unsigned icmp_burst;             /* default 50 (Linux's icmp_msgs_burst) */
+
+    /* ---- Under attack: the net layer's bounds (issue 11) ----
+     * What a remote host can make the neighbour cache, the ICMP error
+     * limits and reassembly hold or send; docs/DESIGN.md says why. */
+    ust_time_t icmp_dst_interval;    /* ICMP errors to one destination: one per interval
+                                        once its burst is spent; default 1 s (Linux's
+                                        icmp_ratelimit); 0: no per-destination limit */
+    unsigned icmp_dst_burst;         /* default 6 (Linux: 6 x icmp_ratelimit) */
+    unsigned icmp_dst_table_size;    /* destinations with a bucket; the least recently
+                                        charged one makes room; default 1024 */
+    ust_time_t arp_in_use_time;      /* an entry a packet went through this recently is
+                                        in use: unsolicited ARP never displaces it, and
+                                        a new MAC for it must first go unanswered by the
+                                        old one (arp_retry_interval); default 30 s */
+    unsigned reasm_max_per_src;      /* partial datagrams from one source; its oldest
+                                        makes room for a new one; default 64; 0: none */
+    /* ---- end of issue 11's net-layer block ---- */
 
     /* Sockets */
     unsigned max_sockets;            /* sockets open at once, at most 2^20; the table

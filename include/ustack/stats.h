@@ -26,6 +26,14 @@ struct ust_stats {
         uint64_t drop_not_ours;       /* requests for addresses we do not own */
         uint64_t cache_add, cache_update, cache_evict, cache_expire;
         uint64_t pending_queued, pending_dropped, resolve_failed;
+        /* under attack (issue 11): what made room, and MACs claimed anew */
+        uint64_t evict_unused;        /* cache_evict: resolved, not in use */
+        uint64_t evict_incomplete;    /* cache_evict: still resolving (its packets dropped) */
+        uint64_t evict_in_use;        /* cache_evict: in use, least recently (only for our sends) */
+        uint64_t insert_refused;      /* unsolicited sender not cached: all in use or resolving */
+        uint64_t mac_verify;          /* new MAC for an entry in use: the old one asked first */
+        uint64_t mac_kept;            /* ... it answered (or just had): the claim ignored */
+        uint64_t mac_changed;         /* ... it did not: the new MAC taken */
     } arp;
     struct {
         uint64_t rx, tx, delivered;
@@ -37,6 +45,8 @@ struct ust_stats {
         uint64_t reasm_timeout, reasm_overlap, reasm_duplicate, reasm_too_big;
         uint64_t reasm_malformed, reasm_evicted; /* bad sizes; memory limit */
         uint64_t frag_ok, frag_tx;    /* datagrams fragmented; fragments sent */
+        /* under attack (issue 11) */
+        uint64_t reasm_src_evicted;   /* a source at reasm_max_per_src: its oldest made room */
     } ip;
     struct {
         uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;
@@ -44,6 +54,12 @@ struct ust_stats {
         uint64_t drop_short, drop_checksum, drop_broadcast_echo, drop_unknown_type;
         uint64_t drop_no_listener, drop_queue_full;
         uint64_t tx_dest_unreach, error_suppressed, rate_limited;
+        /* under attack (issue 11): rate_limited by limit and by kind */
+        uint64_t rate_limited_dst;    /* that destination's bucket was empty */
+        uint64_t rate_limited_global; /* the stack's bucket was empty */
+        uint64_t rate_limited_unreach, rate_limited_time_exceeded, rate_limited_other;
+        uint64_t rate_table_replaced; /* a destination's bucket made room for another's */
+        uint64_t tx_time_exceeded;
     } icmp;
     struct {
         uint64_t rx, tx, queued, delivered;

@@ -101,6 +101,63 @@ static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
     }
 }
 
+/* RFC 1812 4.3.2.8 asks for a limit on the errors we send. There are two,
+ * in this order:
+ * 1. Per destination: each host gets cfg.icmp_dst_burst errors, then one
+ *    per cfg.icmp_dst_interval (Linux: icmp_ratelimit, 1 s, bursts of 6).
+ *    A host that sends us a flood of triggers gets about one error a
+ *    second, and every other host keeps its own budget.
+ * 2. Stack-wide: cfg.icmp_rate_per_sec, bursts of cfg.icmp_burst (Linux:
+ *    icmp_msgs_per_sec 1000, icmp_msgs_burst 50), which bounds what many
+ *    destinations (spoofed sources) get together.
+ * A shared budget is a side channel: an off-path attacker that triggers
+ * errors to itself learns from how many come back whether its probes,
+ * spoofed from another host, triggered errors too (SADDNS,
+ * CVE-2020-25705). So an error its destination's limit refuses spends
+ * nothing of the shared budget, and one that passes charges it 0, 1 or 2
+ * tokens at random, 1 on average: what is left of it cannot be read
+ * exactly. Linux closed the hole the same two ways (the random charge in
+ * 2020, the per-destination check first in 2024). Errors to our own
+ * addresses are not limited, as Linux does not limit loopback. */
+static bool error_allowed(struct ust_stack *s, ust_ip4_t dst)
+{
+    struct icmp_stack *icmp = s->icmp;
+    if (ipv4_is_local(s, dst))
+        return true;
+    if (s->cfg.icmp_dst_interval) {
+        if (!icmp->per_dst) {
+            /* Made at the first error, so that a stack that never sends
+             * one neither holds the table nor draws its key. */
+            uint8_t key[16];
+            for (int i = 0; i < 16; i += 8) {
+                uint64_t r = rng_next(&s->rng);
+                memcpy(key + i, &r, 8);
+            }
+            icmp->per_dst = tbucket_table_new(s->cfg.icmp_dst_table_size,
+                                              s->cfg.icmp_dst_interval, s->cfg.icmp_dst_burst,
+                                              key);
+            if (!icmp->per_dst) {
+                s->stats.icmp.rate_limited_dst++;
+                return false;
+            }
+        }
+        bool replaced;
+        bool ok = tbucket_table_take(icmp->per_dst, dst, s->now, &replaced);
+        if (replaced)
+            s->stats.icmp.rate_table_replaced++;
+        if (!ok) {
+            s->stats.icmp.rate_limited_dst++;
+            return false;
+        }
+    }
+    uint32_t charge = icmp->errors.cost ? rng_below(&s->rng, 3) : 1;
+    if (!tbucket_take_charge(&icmp->errors, s->now, charge)) {
+        s->stats.icmp.rate_limited_global++;
+        return false;
+    }
+    return true;
+}
+
 void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t rest,
                      const struct ipv4_repr *ip, const uint8_t *pkt, bool bcast)
 {
@@ -118,8 +175,14 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
         s->stats.icmp.error_suppressed++;
         return;
     }
-    if (!tbucket_take(&s->icmp->errors, s->now)) {
+    if (!error_allowed(s, ip->src)) {
         s->stats.icmp.rate_limited++;
+        if (type == ICMP_DEST_UNREACH)
+            s->stats.icmp.rate_limited_unreach++;
+        else if (type == ICMP_TIME_EXCEEDED)
+            s->stats.icmp.rate_limited_time_exceeded++;
+        else
+            s->stats.icmp.rate_limited_other++;
         return;
     }
     /* RFC 792: the internet header plus the first 64 bits of data. */
@@ -135,6 +198,8 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
     s->stats.icmp.tx++;
     if (type == ICMP_DEST_UNREACH)
         s->stats.icmp.tx_dest_unreach++;
+    else if (type == ICMP_TIME_EXCEEDED)
+        s->stats.icmp.tx_time_exceeded++;
     char sa[UST_IP4_STRLEN];
     debugf(s, "dst=%s, type=%u, code=%u", ust_ip4_format(ip->src, sa), type, code);
     ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
@@ -152,6 +217,8 @@ int icmp_init(struct ust_stack *s)
 
 void icmp_fini(struct ust_stack *s)
 {
+    if (s->icmp)
+        tbucket_table_free(s->icmp->per_dst);
     free(s->icmp);
     s->icmp = NULL;
 }

@@ -10,8 +10,12 @@
 
 /* ICMP's state. Owned by icmp.c. */
 struct icmp_stack {
-    /* The budget for the errors we send (RFC 1812 4.3.2.8):
-     * cfg.icmp_rate_per_sec, bursts of cfg.icmp_burst. */
+    /* The budgets for the errors we send (RFC 1812 4.3.2.8): one bucket
+     * per destination (cfg.icmp_dst_interval, bursts of
+     * cfg.icmp_dst_burst, cfg.icmp_dst_table_size of them), made when the
+     * first error is sent; then the stack's (cfg.icmp_rate_per_sec,
+     * bursts of cfg.icmp_burst). icmp.c says why in that order. */
+    struct tbucket_table *per_dst;
     struct tbucket errors;
 };
 

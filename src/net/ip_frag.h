@@ -8,14 +8,23 @@
 #define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
 struct reasm;
+struct reasm_src;
 
-/* The datagrams being reassembled, oldest first, and the bytes they hold
- * (at most cfg.reasm_mem_max). Part of IPv4's state (net/ipv4.h); only
- * ip_frag.c looks inside. */
+/* The datagrams being reassembled and the bytes they hold (at most
+ * cfg.reasm_mem_max): in a list by age (oldest first: the timer and the
+ * memory bound take from there), in a hash table by their key (source,
+ * destination, identification, protocol), and with their source, which a
+ * second hash table finds (for the bound per source). Part of IPv4's
+ * state (net/ipv4.h); only ip_frag.c looks inside. */
 struct reasm_queue {
-    struct reasm *head;
-    size_t mem;
-    unsigned n;
+    struct reasm *oldest, *newest;
+    struct reasm **bucket;       /* datagrams by key: nbuckets chains */
+    struct reasm_src **sources;  /* sources by address: nbuckets chains */
+    unsigned nbuckets;           /* a power of two, doubled as datagrams outnumber it;
+                                    0 until the first fragment */
+    uint8_t key[16];             /* of both hashes: drawn with the tables */
+    size_t mem;                  /* bytes held, sources and datagrams */
+    unsigned n;                  /* datagrams */
 };
 
 /* Takes a fragment (already validated, addressed to us). When it completes a

@@ -31,8 +31,13 @@ void ust_config_init(struct ust_config *cfg)
     cfg->arp_max_retries = 3;
     cfg->arp_pending_max = 64;
     cfg->ip_default_ttl = 64;
-    cfg->icmp_rate_per_sec = 100;
-    cfg->icmp_burst = 10;
+    cfg->icmp_rate_per_sec = 1000;
+    cfg->icmp_burst = 50;
+    cfg->icmp_dst_interval = 1 * UST_SEC;
+    cfg->icmp_dst_burst = 6;
+    cfg->icmp_dst_table_size = 1024;
+    cfg->arp_in_use_time = 30 * UST_SEC;
+    cfg->reasm_max_per_src = 64;
     cfg->reasm_timeout = 30 * UST_SEC;
     cfg->reasm_mem_max = 4u << 20;
     cfg->max_sockets = 1u << 17; /* 131,072: the table grows to it as sockets open */

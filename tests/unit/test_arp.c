@@ -450,6 +450,340 @@ static void eviction_prefers_resolved_over_incomplete(void **state)
     fixture_fini(&f);
 }
 
+/* ---- under attack: eviction order, unsolicited senders, new MACs ---- */
+
+static int ping_h(struct fixture *f)
+{
+    int h = ust_ping_open(f->s, 0x5151);
+    if (h < 0)
+        h = 0; /* already open: the first handle */
+    return h;
+}
+
+/* Sends one echo request to ip through the stack (an entry in use). */
+static void use(struct fixture *f, ust_ip4_t ip, uint16_t seq)
+{
+    assert_int_equal(ust_ping_send(f->s, ping_h(f), ip, seq, NULL, 0, f->now), 0);
+}
+
+/* Sends an echo request to ip and checks it left at once, to eth_dst. */
+static void use_via(struct fixture *f, ust_ip4_t ip, uint16_t seq, const uint8_t eth_dst[6])
+{
+    cap_clear(f->cap);
+    use(f, ip, seq);
+    assert_int_equal(cap_count(f->cap), 1);
+    uint8_t fr[RX_MAX];
+    size_t n = cap_pop(f->cap, fr, sizeof(fr));
+    check_echo_request(fr, n, eth_dst, ip, seq);
+}
+
+static void mac_of(uint8_t mac[6], unsigned i)
+{
+    mac[0] = 0x06;
+    mac[1] = 0x5e;
+    st32(mac + 2, 0x10000000u + i);
+}
+
+/* Our own sends make room by giving up, in order: a resolved entry not in
+ * use, then one still resolving, then the least recently used. */
+static void eviction_order_unused_incomplete_in_use(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 7);
+    cfg.arp_cache_size = 3;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    ust_time_t t0 = f.now;
+    const uint8_t ma[6] = {2, 0, 0, 0, 0, 0x0a}, mc[6] = {2, 0, 0, 0, 0, 0x0c};
+    const ust_ip4_t a = UST_IP4(192, 0, 2, 10), b = UST_IP4(192, 0, 2, 11),
+                    c = UST_IP4(192, 0, 2, 12), d = UST_IP4(192, 0, 2, 13),
+                    e = UST_IP4(192, 0, 2, 14), g = UST_IP4(192, 0, 2, 15);
+    learn(&f, ma, a);
+    use(&f, a, 1);                 /* a: in use */
+    fixture_advance_to(&f, t0 + 100 * UST_MS);
+    use(&f, b, 2);                 /* b: resolving, one packet waiting */
+    fixture_advance_to(&f, t0 + 200 * UST_MS);
+    learn(&f, mc, c);              /* c: resolved, never used (and the newest) */
+    cap_clear(f.cap);
+    uint8_t mac[6];
+
+    use(&f, d, 3);
+    assert_int_equal(st(&f)->arp.evict_unused, 1);
+    assert_int_equal(arp_lookup(f.s, f.dev, c, mac), -ENOENT);
+
+    use(&f, e, 4);                 /* a in use, b and d resolving: b is older */
+    assert_int_equal(st(&f)->arp.evict_incomplete, 1);
+    assert_int_equal(st(&f)->arp.pending_dropped, 1);
+    assert_int_equal(arp_lookup(f.s, f.dev, a, mac), 0);
+
+    /* d and e answer and are used after a: a is the least recently used. */
+    fixture_advance_to(&f, t0 + 300 * UST_MS);
+    const uint8_t md[6] = {2, 0, 0, 0, 0, 0x0d}, me[6] = {2, 0, 0, 0, 0, 0x0e};
+    inject_arp(&f, 2, t_mac_us, md, d, t_mac_us, T_IP_US);
+    inject_arp(&f, 2, t_mac_us, me, e, t_mac_us, T_IP_US);
+    use(&f, d, 5);
+    use(&f, e, 6);
+    use(&f, g, 7);
+    assert_int_equal(st(&f)->arp.evict_in_use, 1);
+    assert_int_equal(arp_lookup(f.s, f.dev, a, mac), -ENOENT);
+    assert_int_equal(arp_lookup(f.s, f.dev, d, mac), 0);
+    assert_int_equal(arp_lookup(f.s, f.dev, e, mac), 0);
+    assert_int_equal(st(&f)->arp.cache_evict, 3);
+    fixture_fini(&f);
+}
+
+/* An entry in use stops being so arp_in_use_time after its last packet. */
+static void in_use_lapses(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 7);
+    cfg.arp_cache_size = 1;
+    cfg.arp_in_use_time = 10 * UST_SEC;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    use(&f, T_IP_PEER, 1);
+    fixture_advance_to(&f, t0 + 10 * UST_SEC - 1);
+    learn(&f, mac_other, T_IP_OTHER);
+    assert_int_equal(st(&f)->arp.insert_refused, 1);
+    fixture_advance_to(&f, t0 + 10 * UST_SEC);
+    learn(&f, mac_other, T_IP_OTHER);
+    assert_int_equal(st(&f)->arp.evict_unused, 1);
+    uint8_t mac[6];
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_OTHER, mac), 0);
+    fixture_fini(&f);
+}
+
+/* A request from a host we never talked to is answered, but when every
+ * entry is in use or resolving it is not cached: it displaces nothing. */
+static void unsolicited_never_displaces_in_use_or_resolving(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 7);
+    cfg.arp_cache_size = 2;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    fixture_learn_peer(&f);
+    use(&f, T_IP_PEER, 1);          /* in use */
+    use(&f, T_IP_OTHER, 2);         /* resolving */
+    cap_clear(f.cap);
+    const uint8_t mx[6] = {2, 0, 0, 0, 0, 0x77};
+    const ust_ip4_t x = UST_IP4(192, 0, 2, 77);
+    inject_arp(&f, 1, mac_bcast, mx, x, mac_zero, T_IP_US);
+    assert_int_equal(cap_count(f.cap), 1);
+    uint8_t fr[RX_MAX];
+    size_t n = cap_pop(f.cap, fr, sizeof(fr));
+    check_arp(fr, n, mx, 2, t_mac_us, T_IP_US, mx, x); /* answered all the same */
+    uint8_t mac[6];
+    assert_int_equal(arp_lookup(f.s, f.dev, x, mac), -ENOENT);
+    assert_int_equal(st(&f)->arp.insert_refused, 1);
+    assert_int_equal(st(&f)->arp.cache_evict, 0);
+    /* A reply to us from a stranger neither. */
+    inject_arp(&f, 2, t_mac_us, mx, x, t_mac_us, T_IP_US);
+    assert_int_equal(st(&f)->arp.insert_refused, 2);
+    use_via(&f, T_IP_PEER, 3, t_mac_peer);
+    /* The resolution under way still completes and sends what waited. */
+    inject_arp(&f, 2, t_mac_us, mac_other, T_IP_OTHER, t_mac_us, T_IP_US);
+    assert_int_equal(cap_count(f.cap), 1);
+    n = cap_pop(f.cap, fr, sizeof(fr));
+    check_echo_request(fr, n, mac_other, T_IP_OTHER, 2);
+    assert_int_equal(st(&f)->arp.pending_dropped, 0);
+    fixture_fini(&f);
+}
+
+/* 10,000 requests from made-up MACs over 2 s while we keep sending to the
+ * host next to us: its entry stays resolved (no request for it, nothing
+ * queued), the flood churns through the other entries, the cache keeps
+ * its size. Before, the host was evicted every 63 frames. */
+static void arp_flood_leaves_neighbour_in_use(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    use_via(&f, T_IP_PEER, 0, t_mac_peer);
+    uint64_t requests = st(&f)->arp.tx_request;
+    uint8_t fr[64], sha[6];
+    for (unsigned i = 0; i < 10000; i++) {
+        fixture_advance_to(&f, t0 + (ust_time_t)i * 200);
+        mac_of(sha, i);
+        size_t n = build_arp(fr, 1, mac_bcast, sha, UST_IP4(192, 0, 2, 3 + i % 252), mac_zero,
+                             T_IP_US);
+        ust_stack_input(f.s, f.dev, fr, n, f.now);
+        if (i % 50 == 0)
+            use_via(&f, T_IP_PEER, (uint16_t)(i / 50 + 1), t_mac_peer);
+        else
+            cap_clear(f.cap);
+    }
+    assert_int_equal(st(&f)->arp.tx_request, requests);
+    assert_int_equal(st(&f)->arp.evict_in_use, 0);
+    assert_int_equal(st(&f)->arp.pending_queued, 0);
+    assert_true(st(&f)->arp.evict_unused > 9000);
+    assert_int_equal(st(&f)->arp.tx_reply, 10000);
+    uint8_t mac[6];
+    unsigned cached = 0;
+    for (unsigned i = 3; i <= 254; i++)
+        cached += arp_lookup(f.s, f.dev, UST_IP4(192, 0, 2, i), mac) == 0;
+    assert_int_equal(cached, 63); /* the cache (64) less the host's entry */
+    fixture_fini(&f);
+}
+
+/* The peer answers a unicast request the stack sent it, if there is one
+ * among the frames captured (which are dropped). */
+static unsigned peer_answers(struct fixture *f)
+{
+    uint8_t fr[RX_MAX];
+    size_t n;
+    unsigned asked = 0;
+    while ((n = cap_pop(f->cap, fr, sizeof(fr))) > 0) {
+        if (ld16(fr + 12) == 0x0806 && ld16(fr + 20) == 1 && memcmp(fr, t_mac_peer, 6) == 0 &&
+            ld32(fr + 38) == T_IP_PEER)
+            asked++;
+    }
+    for (unsigned i = 0; i < asked; i++)
+        inject_arp(f, 2, t_mac_us, t_mac_peer, T_IP_PEER, t_mac_us, T_IP_US);
+    cap_clear(f->cap);
+    return asked;
+}
+
+/* The same flood, but one frame in 253 claims the host's address for a
+ * made-up MAC. The host answers the unicast requests that verify it (at
+ * most one a second), and every packet still goes to it. */
+static void arp_flood_claiming_neighbour(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    use_via(&f, T_IP_PEER, 0, t_mac_peer);
+    uint8_t fr[64], sha[6];
+    unsigned asked = 0;
+    for (unsigned i = 0; i < 10000; i++) {
+        fixture_advance_to(&f, t0 + (ust_time_t)i * 200);
+        mac_of(sha, i);
+        ust_ip4_t spa = i % 253 == 0 ? T_IP_PEER : UST_IP4(192, 0, 2, 2 + i % 253);
+        size_t n = build_arp(fr, 1, mac_bcast, sha, spa, mac_zero, T_IP_US);
+        ust_stack_input(f.s, f.dev, fr, n, f.now);
+        if (i % 50 == 0)
+            use_via(&f, T_IP_PEER, (uint16_t)(i / 50 + 1), t_mac_peer);
+        asked += peer_answers(&f);
+    }
+    /* 40 claims in 2 s: a verification at most every second. */
+    assert_in_range(asked, 1, 3);
+    assert_int_equal(st(&f)->arp.mac_verify, asked);
+    assert_int_equal(st(&f)->arp.mac_changed, 0);
+    assert_int_equal(st(&f)->arp.mac_kept, 40);
+    uint8_t mac[6];
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_PEER, mac), 0);
+    assert_memory_equal(mac, t_mac_peer, 6);
+    fixture_fini(&f);
+}
+
+static const uint8_t mac_evil[6] = {0x06, 0x5e, 0xde, 0xad, 0xbe, 0xef};
+
+/* One forged reply for the host in use: the host we have is asked at
+ * once, by a unicast request; our packets keep going to it meanwhile; its
+ * answer settles it. A second forgery within the second after the answer
+ * is ignored outright; a later one is verified again. */
+static void spoofed_reply_verified_and_rejected(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    fixture_advance_to(&f, t0 + 5 * UST_SEC);
+    use_via(&f, T_IP_PEER, 1, t_mac_peer);
+    inject_arp(&f, 2, t_mac_us, mac_evil, T_IP_PEER, t_mac_us, T_IP_US);
+    assert_int_equal(cap_count(f.cap), 1);
+    uint8_t fr[RX_MAX], mac[6];
+    size_t n = cap_pop(f.cap, fr, sizeof(fr));
+    check_arp(fr, n, t_mac_peer, 1, t_mac_us, T_IP_US, mac_zero, T_IP_PEER);
+    assert_int_equal(st(&f)->arp.mac_verify, 1);
+    assert_int_equal(ust_stack_next_deadline(f.s), f.now + 1 * UST_SEC);
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_PEER, mac), 0);
+    assert_memory_equal(mac, t_mac_peer, 6);
+    use_via(&f, T_IP_PEER, 2, t_mac_peer);
+    /* The host answers a round trip later. */
+    fixture_advance_to(&f, t0 + 5 * UST_SEC + 300);
+    inject_arp(&f, 2, t_mac_us, t_mac_peer, T_IP_PEER, t_mac_us, T_IP_US);
+    assert_int_equal(st(&f)->arp.mac_kept, 1);
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_PEER, mac), 0);
+    assert_memory_equal(mac, t_mac_peer, 6);
+    /* Forged again 0.5 s after the host spoke: ignored, nothing sent. */
+    fixture_advance_to(&f, t0 + 5 * UST_SEC + 500 * UST_MS);
+    cap_clear(f.cap);
+    inject_arp(&f, 2, t_mac_us, mac_evil, T_IP_PEER, t_mac_us, T_IP_US);
+    assert_int_equal(cap_count(f.cap), 0);
+    assert_int_equal(st(&f)->arp.mac_kept, 2);
+    assert_int_equal(st(&f)->arp.mac_verify, 1);
+    /* And 1.5 s after: asked again. */
+    fixture_advance_to(&f, t0 + 6 * UST_SEC + 300);
+    inject_arp(&f, 2, t_mac_us, mac_evil, T_IP_PEER, t_mac_us, T_IP_US);
+    assert_int_equal(st(&f)->arp.mac_verify, 2);
+    assert_int_equal(peer_answers(&f), 1);
+    fixture_advance_to(&f, t0 + 20 * UST_SEC);
+    use_via(&f, T_IP_PEER, 3, t_mac_peer);
+    assert_int_equal(st(&f)->arp.mac_changed, 0);
+    fixture_fini(&f);
+}
+
+/* An address that really moved (the old MAC silent): the new MAC is taken
+ * one retry interval after the claim, and the packets go there. */
+static void moved_address_taken_after_silence(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    fixture_advance_to(&f, t0 + 5 * UST_SEC);
+    use_via(&f, T_IP_PEER, 1, t_mac_peer);
+    const uint8_t moved[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x99};
+    /* RFC 5227 announcement from the new holder. */
+    inject_arp(&f, 1, mac_bcast, moved, T_IP_PEER, mac_zero, T_IP_PEER);
+    ust_time_t claim = f.now;
+    cap_clear(f.cap);
+    fixture_advance_to(&f, claim + 1 * UST_SEC - 1);
+    use_via(&f, T_IP_PEER, 2, t_mac_peer);
+    fixture_advance_to(&f, claim + 1 * UST_SEC);
+    assert_int_equal(st(&f)->arp.mac_changed, 1);
+    use_via(&f, T_IP_PEER, 3, moved);
+    uint8_t mac[6];
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_PEER, mac), 0);
+    assert_memory_equal(mac, moved, 6);
+    fixture_fini(&f);
+}
+
+/* An entry not in use takes a new MAC at once (RFC 826's merge). */
+static void unused_entry_takes_new_mac_at_once(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 7);
+    cfg.arp_in_use_time = 10 * UST_SEC;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    ust_time_t t0 = f.now;
+    fixture_learn_peer(&f);
+    use(&f, T_IP_PEER, 1);
+    fixture_advance_to(&f, t0 + 10 * UST_SEC);
+    cap_clear(f.cap);
+    inject_arp(&f, 2, t_mac_us, mac_evil, T_IP_PEER, t_mac_us, T_IP_US);
+    assert_int_equal(cap_count(f.cap), 0);
+    uint8_t mac[6];
+    assert_int_equal(arp_lookup(f.s, f.dev, T_IP_PEER, mac), 0);
+    assert_memory_equal(mac, mac_evil, 6);
+    assert_int_equal(st(&f)->arp.mac_verify, 0);
+    fixture_fini(&f);
+}
+
 /* ---- resolution ---- */
 
 static void resolution_retries_then_gives_up(void **state)
@@ -811,6 +1145,14 @@ int main(void)
         cmocka_unit_test(bad_sender_does_not_update_entry),
         cmocka_unit_test(claim_of_our_address_ignored),
         cmocka_unit_test(request_from_known_peer_for_other_counted),
+        cmocka_unit_test(eviction_order_unused_incomplete_in_use),
+        cmocka_unit_test(in_use_lapses),
+        cmocka_unit_test(unsolicited_never_displaces_in_use_or_resolving),
+        cmocka_unit_test(arp_flood_leaves_neighbour_in_use),
+        cmocka_unit_test(arp_flood_claiming_neighbour),
+        cmocka_unit_test(spoofed_reply_verified_and_rejected),
+        cmocka_unit_test(moved_address_taken_after_silence),
+        cmocka_unit_test(unused_entry_takes_new_mac_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

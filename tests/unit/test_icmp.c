@@ -1,6 +1,7 @@
 /* ICMP (RFC 792, RFC 1122 3.2.2): echo replies, destination unreachable and
- * when never to send it, the error rate limit (a token bucket, RFC 1812
- * 4.3.2.8) on virtual time, and the ping endpoints of the API. */
+ * when never to send it, the error rate limits (RFC 1812 4.3.2.8: token
+ * buckets per destination and for the stack) on virtual time, and the ping
+ * endpoints of the API. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -584,14 +585,66 @@ static void tbucket_clock_going_back(void **state)
     assert_false(tbucket_take(&tb, 10 * UST_SEC + 100 * UST_MS));
 }
 
-/* ---------------- the rate limit in the stack ---------------- */
+/* A charge of 0 costs nothing, of 2 two tokens; never below empty; and
+ * the answer only needs one token there. */
+static void tbucket_charge(void **state)
+{
+    (void)state;
+    struct tbucket tb;
+    tbucket_init(&tb, 10, 3, 0);
+    for (int i = 0; i < 100; i++)
+        assert_true(tbucket_take_charge(&tb, 0, 0));
+    assert_true(tbucket_take_charge(&tb, 0, 2));
+    assert_true(tbucket_take_charge(&tb, 0, 2)); /* one token left: yes, then empty */
+    assert_false(tbucket_take_charge(&tb, 0, 0));
+    assert_false(tbucket_take(&tb, 99 * UST_MS));
+    assert_true(tbucket_take(&tb, 100 * UST_MS));
+}
 
-static size_t bad_proto_frame(uint8_t *fr, uint16_t n)
+static void tbucket_interval(void **state)
+{
+    (void)state;
+    struct tbucket tb;
+    tbucket_init_interval(&tb, 1 * UST_SEC, 6, 0);
+    for (int i = 0; i < 6; i++)
+        assert_true(tbucket_take(&tb, 0));
+    assert_false(tbucket_take(&tb, 999 * UST_MS));
+    assert_true(tbucket_take(&tb, 1 * UST_SEC));
+    tbucket_init_interval(&tb, 0, 1, 0);
+    for (int i = 0; i < 1000; i++)
+        assert_true(tbucket_take(&tb, 0));
+}
+
+/* ---------------- the rate limits in the stack ---------------- */
+
+/* A datagram with an unknown protocol (253) from src: one protocol
+ * unreachable's worth of trigger. n makes each one different. */
+static size_t bad_proto_from(uint8_t *fr, ust_ip4_t src, uint16_t n)
 {
     uint8_t p[8];
     st16(p, n);
     memset(p + 2, 0, 6);
-    return frame_ip(fr, t_mac_us, T_IP_PEER, T_IP_US, 253, 0, p, sizeof(p));
+    return frame_ip(fr, t_mac_us, src, T_IP_US, 253, 0, p, sizeof(p));
+}
+
+static size_t bad_proto_frame(uint8_t *fr, uint16_t n)
+{
+    return bad_proto_from(fr, T_IP_PEER, n);
+}
+
+/* count triggers from src at f->now; returns the errors sent (whether
+ * they left at once or wait for ARP). */
+static size_t flood_from(struct fixture *f, ust_ip4_t src, int count)
+{
+    uint8_t fr[FR_MAX];
+    uint64_t before = ust_stack_stats(f->s)->icmp.tx_dest_unreach;
+    for (int i = 0; i < count; i++) {
+        size_t n = bad_proto_from(fr, src, (uint16_t)i);
+        ust_stack_input(f->s, f->dev, fr, n, f->now);
+    }
+    ust_stack_poll(f->s, f->now);
+    cap_clear(f->cap);
+    return ust_stack_stats(f->s)->icmp.tx_dest_unreach - before;
 }
 
 static void flood(struct fixture *f, int count)
@@ -604,40 +657,183 @@ static void flood(struct fixture *f, int count)
     ust_stack_poll(f->s, f->now);
 }
 
-static void stack_error_rate_limit(void **state)
+/* Off-link hosts (through the gateway, whose MAC the fixture learns):
+ * 198.51.100.0/24 and 203.0.113.0/24, then 100.64/10 for big floods. */
+static ust_ip4_t host(unsigned i)
+{
+    if (i < 500)
+        return (i < 250 ? UST_IP4(198, 51, 100, 1) : UST_IP4(203, 0, 113, 1)) + i % 250;
+    return UST_IP4(100, 64, 0, 0) + i;
+}
+
+/* Linux's defaults: a destination gets 6 errors at once, then one a
+ * second; a quiet spell gives it back its burst, no more. */
+static void per_destination_burst_then_one_per_second(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    ust_time_t t0 = f.now;
+    assert_int_equal(flood_from(&f, T_IP_PEER, 50), 6);
+    assert_int_equal(st(&f)->icmp.tx_dest_unreach, 6);
+    assert_int_equal(st(&f)->icmp.rate_limited, 44);
+    assert_int_equal(st(&f)->icmp.rate_limited_dst, 44);
+    assert_int_equal(st(&f)->icmp.rate_limited_unreach, 44);
+    assert_int_equal(st(&f)->icmp.rate_limited_global, 0);
+    fixture_advance_to(&f, t0 + 1 * UST_SEC - 1);
+    assert_int_equal(flood_from(&f, T_IP_PEER, 10), 0);
+    fixture_advance_to(&f, t0 + 1 * UST_SEC);
+    assert_int_equal(flood_from(&f, T_IP_PEER, 10), 1);
+    /* 1.5 s later: one error, and half a token kept for the next. */
+    fixture_advance_to(&f, t0 + 2500 * UST_MS);
+    assert_int_equal(flood_from(&f, T_IP_PEER, 10), 1);
+    fixture_advance_to(&f, t0 + 3 * UST_SEC);
+    assert_int_equal(flood_from(&f, T_IP_PEER, 10), 1);
+    /* 200 triggers a second for 10 s: one error a second. */
+    size_t sent = 0;
+    for (int ms = 5; ms <= 10000; ms += 5) {
+        fixture_advance_to(&f, t0 + 3 * UST_SEC + (ust_time_t)ms * UST_MS);
+        sent += flood_from(&f, T_IP_PEER, 1);
+    }
+    assert_int_equal(sent, 10);
+    /* A minute of quiet: the burst again, no more. */
+    fixture_advance_to(&f, t0 + 80 * UST_SEC);
+    assert_int_equal(flood_from(&f, T_IP_PEER, 50), 6);
+    fixture_fini(&f);
+}
+
+/* One host's flood spends neither another host's budget nor the shared
+ * one: with one stack-wide bucket (as before), the other hosts got
+ * nothing once the flooder had emptied it. */
+static void each_destination_has_its_own_budget(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    ust_time_t t0 = f.now;
+    assert_int_equal(flood_from(&f, host(0), 1000), 6);
+    /* 20 ms apart: what the stack-wide bucket refills meanwhile (20
+     * tokens) is all any one of them could have taken from it. */
+    for (unsigned i = 1; i <= 20; i++) {
+        fixture_advance_to(&f, t0 + i * 20 * UST_MS);
+        assert_int_equal(flood_from(&f, host(i), 10), 6);
+        assert_int_equal(flood_from(&f, host(0), 100), 0);
+    }
+    assert_int_equal(st(&f)->icmp.rate_limited_global, 0);
+    assert_int_equal(st(&f)->icmp.rate_limited_dst, 994 + 20 * (4 + 100));
+    fixture_fini(&f);
+}
+
+/* The per-destination check comes first: errors it refuses spend nothing
+ * of the shared budget. Otherwise a host that floods us (or spoofs
+ * another's address) empties it, and how many errors a prober gets back
+ * tells it so: the side channel of CVE-2020-25705. */
+static void refused_errors_spend_no_shared_budget(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    assert_int_equal(flood_from(&f, host(0), 10000), 6);
+    for (unsigned i = 1; i <= 5; i++)
+        assert_int_equal(flood_from(&f, host(i), 6), 6);
+    assert_int_equal(st(&f)->icmp.rate_limited_global, 0);
+    fixture_fini(&f);
+}
+
+/* Many destinations, one trigger each: the stack-wide bucket (1000/s,
+ * bursts of 50) bounds them together. Its charge is random (0, 1 or 2
+ * tokens, 1 on average), so the figures are bounds. */
+static void flood_to_many_destinations_hits_global_limit(void **state)
 {
     (void)state;
     struct ust_config cfg;
-    test_config(&cfg, 5);
-    cfg.icmp_rate_per_sec = 10;
-    cfg.icmp_burst = 4;
+    test_config(&cfg, 11);
+    cfg.icmp_dst_table_size = 4096;
     struct fixture f;
     fixture_init(&f, &cfg);
     fixture_learn_peer(&f);
     ust_time_t t0 = f.now;
-    flood(&f, 50);
-    assert_int_equal(cap_count(f.cap), 4);
-    assert_int_equal(st(&f)->icmp.tx_dest_unreach, 4);
-    assert_int_equal(st(&f)->icmp.rate_limited, 46);
-    cap_clear(f.cap);
+    size_t first = 0;
+    for (unsigned i = 0; i < 1000; i++)
+        first += flood_from(&f, host(i), 1);
+    assert_in_range(first, 30, 80);
+    assert_int_equal(st(&f)->icmp.rate_limited_global, 1000 - first);
+    assert_int_equal(st(&f)->icmp.rate_limited_dst, 0);
+    /* 5 s of 4,000 destinations a second (20 every 5 ms): about 1,000 a
+     * second get their error. */
+    size_t sent = 0;
+    unsigned h = 1000;
+    for (int ms = 5; ms <= 5000; ms += 5) {
+        fixture_advance_to(&f, t0 + (ust_time_t)ms * UST_MS);
+        for (int k = 0; k < 20; k++)
+            sent += flood_from(&f, host(h++), 1);
+    }
+    assert_in_range(sent, 4500, 5500);
+    fixture_fini(&f);
+}
 
-    fixture_advance_to(&f, t0 + 99 * UST_MS);
-    flood(&f, 5);
-    assert_int_equal(cap_count(f.cap), 0);
+/* The table of destinations is bounded: a new one takes the slot charged
+ * longest ago, and a destination that lost its slot starts afresh. */
+static void destination_table_bounded_lru(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 5);
+    cfg.icmp_dst_table_size = TBT_WAYS; /* one set: every destination competes */
+    cfg.icmp_dst_burst = 1;
+    cfg.icmp_dst_interval = 60 * UST_SEC;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    fixture_learn_peer(&f);
+    ust_time_t t0 = f.now;
+    for (unsigned i = 0; i < TBT_WAYS; i++) {
+        fixture_advance_to(&f, t0 + i * UST_MS);
+        assert_int_equal(flood_from(&f, host(i), 2), 1);
+    }
+    const struct tbucket_table *t = f.s->icmp->per_dst;
+    assert_non_null(t);
+    assert_int_equal(tbucket_table_size(t), TBT_WAYS);
+    assert_int_equal(st(&f)->icmp.rate_table_replaced, 0);
+    /* host 0 is charged again (and refused): host 1 is now the oldest. */
     fixture_advance_to(&f, t0 + 100 * UST_MS);
-    flood(&f, 5);
-    assert_int_equal(cap_count(f.cap), 1);
-    cap_clear(f.cap);
-    fixture_advance_to(&f, t0 + 300 * UST_MS);
-    flood(&f, 5);
-    assert_int_equal(cap_count(f.cap), 2);
-    cap_clear(f.cap);
-    /* Long quiet: back to the burst, no more. */
-    fixture_advance_to(&f, t0 + 20 * UST_SEC);
-    flood(&f, 10);
-    assert_int_equal(cap_count(f.cap), 4);
-    assert_int_equal(st(&f)->icmp.tx_dest_unreach, 4 + 1 + 2 + 4);
-    assert_int_equal(st(&f)->icmp.rate_limited, 46 + 5 + 4 + 3 + 6);
+    assert_int_equal(flood_from(&f, host(0), 1), 0);
+    assert_int_equal(flood_from(&f, host(TBT_WAYS), 1), 1);
+    assert_int_equal(st(&f)->icmp.rate_table_replaced, 1);
+    assert_true(tbucket_table_has(t, host(0)));
+    assert_false(tbucket_table_has(t, host(1)));
+    for (unsigned i = 2; i <= TBT_WAYS; i++)
+        assert_true(tbucket_table_has(t, host(i)));
+    /* host 1 lost its bucket: it starts with a full one (and pushes out
+     * host 2); the others are still limited. */
+    assert_int_equal(flood_from(&f, host(1), 2), 1);
+    assert_false(tbucket_table_has(t, host(2)));
+    for (unsigned i = 3; i <= TBT_WAYS; i++)
+        assert_int_equal(flood_from(&f, host(i), 1), 0);
+    fixture_fini(&f);
+}
+
+/* A tiny table under a flood from many sources still keeps the limit for
+ * the sources that keep coming, when the flood is spread over many sets. */
+static void destination_table_holds_its_bound(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 9);
+    cfg.icmp_dst_table_size = 64;
+    cfg.icmp_rate_per_sec = 0;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    fixture_learn_peer(&f);
+    for (unsigned i = 0; i < 5000; i++)
+        flood_from(&f, host(i), 1);
+    unsigned held = 0;
+    for (unsigned i = 0; i < 5000; i++)
+        held += tbucket_table_has(f.s->icmp->per_dst, host(i));
+    assert_int_equal(held, 64);
+    assert_int_equal(st(&f)->icmp.rate_table_replaced, 5000 - 64);
     fixture_fini(&f);
 }
 
@@ -646,8 +842,7 @@ static void stack_rate_limit_leaves_echo_alone(void **state)
     (void)state;
     struct ust_config cfg;
     test_config(&cfg, 5);
-    cfg.icmp_rate_per_sec = 1;
-    cfg.icmp_burst = 1;
+    cfg.icmp_dst_burst = 1;
     struct fixture f;
     fixture_init(&f, &cfg);
     fixture_learn_peer(&f);
@@ -670,12 +865,35 @@ static void stack_rate_zero_unlimited(void **state)
     struct ust_config cfg;
     test_config(&cfg, 5);
     cfg.icmp_rate_per_sec = 0;
+    cfg.icmp_dst_interval = 0;
     struct fixture f;
     fixture_init(&f, &cfg);
     fixture_learn_peer(&f);
     flood(&f, 300);
     assert_int_equal(cap_count(f.cap), 300);
     assert_int_equal(st(&f)->icmp.rate_limited, 0);
+    fixture_fini(&f);
+}
+
+/* Errors about a datagram's reassembly timing out are limited too, and
+ * counted as their kind. */
+static void time_exceeded_limited_per_destination(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    uint8_t fr[FR_MAX], p[16] = {0};
+    for (uint16_t id = 1; id <= 10; id++) {
+        uint8_t ip[FR_MAX];
+        size_t n = build_ipv4(ip, T_IP_PEER, T_IP_US, 17, id, 0x2000, 64, p, sizeof(p));
+        n = build_eth(fr, t_mac_us, t_mac_peer, 0x0800, ip, n);
+        fixture_input(&f, fr, n);
+    }
+    fixture_advance_to(&f, f.now + 31 * UST_SEC);
+    assert_int_equal(cap_count(f.cap), 6);
+    assert_int_equal(st(&f)->icmp.tx_time_exceeded, 6);
+    assert_int_equal(st(&f)->icmp.rate_limited_time_exceeded, 4);
     fixture_fini(&f);
 }
 
@@ -1011,7 +1229,15 @@ int main(void)
         cmocka_unit_test(tbucket_partial_waits_are_not_lost),
         cmocka_unit_test(tbucket_rate_zero_unlimited),
         cmocka_unit_test(tbucket_clock_going_back),
-        cmocka_unit_test(stack_error_rate_limit),
+        cmocka_unit_test(tbucket_charge),
+        cmocka_unit_test(tbucket_interval),
+        cmocka_unit_test(per_destination_burst_then_one_per_second),
+        cmocka_unit_test(each_destination_has_its_own_budget),
+        cmocka_unit_test(refused_errors_spend_no_shared_budget),
+        cmocka_unit_test(flood_to_many_destinations_hits_global_limit),
+        cmocka_unit_test(destination_table_bounded_lru),
+        cmocka_unit_test(destination_table_holds_its_bound),
+        cmocka_unit_test(time_exceeded_limited_per_destination),
         cmocka_unit_test(stack_rate_limit_leaves_echo_alone),
         cmocka_unit_test(stack_rate_zero_unlimited),
         cmocka_unit_test(ping_open_explicit_and_random),

@@ -565,8 +565,8 @@ static void memory_limit_evicts_oldest(void **state)
         fill_pattern(data[i], sizeof(data[i]), 100u + (uint32_t)i);
         total[i] = make_udp(pl[i], data[i], sizeof(data[i]), T_IP_PEER);
     }
-    /* First fragments of N datagrams: each holds a buffer of at least
-     * 2 KiB, so they cannot all stay. */
+    /* First fragments of N datagrams: each holds its 1,480 bytes and its
+     * bookkeeping, so they cannot all stay. */
     for (int i = 0; i < N; i++) {
         inject_frag(&f, (uint16_t)(1000 + i), pl[i], 0, 1480, true);
         assert_true(reasm_memory(f.s) <= cfg.reasm_mem_max);
@@ -625,6 +625,125 @@ static void memory_limit_single_datagram(void **state)
     expect_datagram(&f, fd, small, sizeof(small));
     free(data);
     free(pl);
+    finish(&f, fd);
+}
+
+/* ---- floods ---- */
+
+#define FLOODER UST_IP4(198, 51, 100, 66) /* off-link: errors to it leave via the peer */
+
+/* count first fragments (8 bytes, MF) from src with ids from id0. */
+static void first_fragments(struct fixture *f, ust_ip4_t src, uint16_t id0, unsigned count)
+{
+    uint8_t pl[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (unsigned i = 0; i < count; i++)
+        inject_frag_raw(f, src, IPV4_PROTO_UDP, (uint16_t)(id0 + i), MF, pl, sizeof(pl));
+}
+
+/* One source floods first fragments: it holds at most reasm_max_per_src
+ * partial datagrams, its own oldest making room, so the datagram another
+ * host had begun survives and completes. With only the memory budget
+ * (oldest first), the flood evicted it. */
+static void one_flooder_evicts_only_its_own(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 8);
+    cfg.reasm_mem_max = 64 * 1024;
+    cfg.reasm_max_per_src = 16;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    fixture_learn_peer(&f);
+    int fd = udp_open_bound(&f);
+    uint8_t data[2000], pl[2100];
+    fill_pattern(data, sizeof(data), 31);
+    size_t total = make_udp(pl, data, sizeof(data), T_IP_PEER);
+    inject_frag(&f, 77, pl, 0, 1480, true);
+    first_fragments(&f, FLOODER, 1000, 5000);
+    assert_int_equal(reasm_count(f.s), 1 + 16);
+    assert_int_equal(st(&f)->ip.reasm_src_evicted, 5000 - 16);
+    assert_int_equal(st(&f)->ip.reasm_evicted, 0);
+    assert_true(reasm_memory(f.s) <= cfg.reasm_mem_max);
+    inject_frag(&f, 77, pl, 1480, total - 1480, false);
+    expect_datagram(&f, fd, data, sizeof(data));
+    /* The flooder's newest 16 are the ones kept. */
+    uint8_t last[8];
+    st16(last, 0);
+    for (unsigned id = 1000 + 5000 - 16; id < 1000 + 5000; id++)
+        inject_frag_raw(&f, FLOODER, IPV4_PROTO_UDP, (uint16_t)id, 1, last, sizeof(last));
+    assert_int_equal(st(&f)->ip.reasm_ok, 1 + 16);
+    assert_int_equal(reasm_count(f.s), 0);
+    fixture_advance_to(&f, f.now + 31 * UST_SEC);
+    finish(&f, fd);
+}
+
+/* Many sources together are still bounded by the memory budget, oldest
+ * first, and nothing of them is left after the timeout. */
+static void many_flooders_bounded_by_memory(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 9);
+    cfg.reasm_mem_max = 256 * 1024;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    fixture_learn_peer(&f);
+    for (unsigned i = 0; i < 20000; i++) {
+        first_fragments(&f, UST_IP4(100, 64, 0, 0) + i % 500, (uint16_t)(i / 500), 1);
+        if (i % 1000 == 0)
+            assert_true(reasm_memory(f.s) <= cfg.reasm_mem_max);
+    }
+    assert_true(reasm_memory(f.s) <= cfg.reasm_mem_max);
+    assert_true(st(&f)->ip.reasm_evicted > 0);
+    assert_int_equal(st(&f)->ip.reasm_src_evicted, 0);
+    assert_int_equal(reasm_count(f.s) + st(&f)->ip.reasm_evicted, 20000);
+    fixture_advance_to(&f, f.now + 31 * UST_SEC);
+    finish(&f, -1);
+}
+
+/* A fragment is charged what it holds: one 8-byte fragment at the far end
+ * of the datagram costs its bookkeeping, not a buffer up to there. */
+static void far_fragment_costs_what_it_holds(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    uint8_t pl[8] = {0};
+    inject_frag_raw(&f, T_IP_PEER, IPV4_PROTO_UDP, 5, MF | 8000, pl, sizeof(pl));
+    assert_int_equal(reasm_count(f.s), 1);
+    assert_true(reasm_memory(f.s) < 512);
+    fixture_advance_to(&f, f.now + 31 * UST_SEC);
+    finish(&f, -1);
+}
+
+/* Thousands of datagrams in the tables at once (they grow as they fill),
+ * then completed in another order: every one is delivered. */
+static void thousands_of_datagrams_complete(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    fixture_learn_peer(&f);
+    int fd = udp_open_bound(&f);
+    enum { N = 3000 };
+    uint8_t data[40], pl[64];
+    fill_pattern(data, sizeof(data), 41);
+    size_t total = make_udp(pl, data, sizeof(data), T_IP_PEER);
+    for (unsigned i = 0; i < N; i++)
+        inject_frag(&f, (uint16_t)(2000 + i), pl, 0, 16, true);
+    assert_int_equal(reasm_count(f.s), 64); /* the per-source bound */
+    for (unsigned i = 0; i < N; i++)
+        inject_frag_raw(&f, UST_IP4(100, 64, 1, 0) + i % 100, IPV4_PROTO_UDP, (uint16_t)i, MF,
+                        pl, 16);
+    assert_int_equal(reasm_count(f.s), 64 + N);
+    for (unsigned i = N; i-- > N - 64;) {
+        inject_frag(&f, (uint16_t)(2000 + i), pl, 16, total - 16, false);
+        expect_datagram(&f, fd, data, sizeof(data));
+    }
+    assert_int_equal(reasm_count(f.s), N);
+    fixture_advance_to(&f, f.now + 31 * UST_SEC);
+    assert_int_equal(st(&f)->ip.reasm_timeout, N);
     finish(&f, fd);
 }
 
@@ -940,6 +1059,10 @@ int main(void)
         cmocka_unit_test(timeout_without_first_fragment_is_silent),
         cmocka_unit_test(memory_limit_evicts_oldest),
         cmocka_unit_test(memory_limit_single_datagram),
+        cmocka_unit_test(one_flooder_evicts_only_its_own),
+        cmocka_unit_test(many_flooders_bounded_by_memory),
+        cmocka_unit_test(far_fragment_costs_what_it_holds),
+        cmocka_unit_test(thousands_of_datagrams_complete),
         cmocka_unit_test(too_big_datagram),
         cmocka_unit_test(first_fragment_with_options),
         cmocka_unit_test(malformed_fragments),
