@@ -99,7 +99,19 @@ struct ust_config {
     ust_time_t tcp_msl;               /* TIME-WAIT lasts 2*MSL; default 30 s */
     ust_time_t tcp_fin_timeout;       /* an orphaned FIN-WAIT-2 gives up; default 60 s */
     unsigned tcp_max_backlog;         /* listen() backlog cap; default 4096 */
-    unsigned tcp_challenge_ack_rate;  /* RFC 5961 challenge ACKs per second; default 1000 */
+    unsigned tcp_challenge_ack_rate;  /* RFC 5961 challenge ACKs per second, stack-wide,
+                                         drawn at random around it; default 1000 */
+    ust_time_t tcp_invalid_ratelimit; /* per connection, at most one ACK in answer to
+                                         invalid segments (and challenges) per this;
+                                         default 500 ms (as Linux) */
+    unsigned tcp_syncookies;          /* RFC 4987 SYN cookies: 0 never, 1 when a
+                                         listener's half-open queue is full (default),
+                                         2 always */
+    unsigned tcp_synack_retries;      /* SYN-ACK retransmissions; default 5 (as Linux);
+                                         without cookies, 2 while the half-open queue is
+                                         over half full */
+    unsigned tcp_max_conns;           /* connections at once, with those whose socket is
+                                         gone (TIME-WAIT, closing); default 262144 */
     bool tcp_timestamps;              /* offer RFC 7323 timestamps; default on */
     bool tcp_sack;                    /* offer RFC 2018 SACK; default on */
     bool tcp_loss_probes;             /* tail loss probes (RFC 8985 7); default on */

@@ -93,6 +93,13 @@ struct ust_stats {
         uint64_t drop_nomem;          /* data not taken: buffer memory (tcp_mem_max) spent */
         uint64_t conns;               /* connections now (a gauge) */
         uint64_t buf_bytes;           /* memory the socket buffers hold now (a gauge) */
+        uint64_t invalid_ack_limited; /* answers to invalid segments not sent (per connection) */
+        uint64_t syncookies_sent;     /* SYN-ACKs with a cookie (half-open queue full) */
+        uint64_t syncookies_ok;       /* connections made from a returning cookie */
+        uint64_t syncookies_failed;   /* ACKs to a listener with a wrong or stale cookie */
+        uint64_t drop_synq_full;      /* SYNs dropped: half-open queue full, cookies off */
+        uint64_t synack_given_up;     /* half-open connections that never completed */
+        uint64_t drop_conn_limit;     /* connections refused: tcp_max_conns reached */
     } tcp;
     struct {
         uint64_t alloc, free, live, peak;

@@ -47,7 +47,9 @@ static const struct counter_name counters[] = {
     C(tcp, drop_paws), C(tcp, drop_no_ts), C(tcp, sack_recoveries), C(tcp, sack_retransmits),
     C(tcp, lost_retransmits), C(tcp, loss_probes), C(tcp, probe_repairs),
     C(tcp, rcvbuf_grown), C(tcp, sndbuf_grown), C(tcp, drop_nomem),
-    C(tcp, conns), C(tcp, buf_bytes),
+    C(tcp, conns), C(tcp, buf_bytes), C(tcp, invalid_ack_limited), C(tcp, syncookies_sent),
+    C(tcp, syncookies_ok), C(tcp, syncookies_failed), C(tcp, drop_synq_full),
+    C(tcp, synack_given_up), C(tcp, drop_conn_limit),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
 

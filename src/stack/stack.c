@@ -58,6 +58,10 @@ void ust_config_init(struct ust_config *cfg)
     cfg->tcp_fin_timeout = 60 * UST_SEC;
     cfg->tcp_max_backlog = 4096;
     cfg->tcp_challenge_ack_rate = 1000;
+    cfg->tcp_invalid_ratelimit = 500 * UST_MS;
+    cfg->tcp_syncookies = 1;
+    cfg->tcp_synack_retries = 5;
+    cfg->tcp_max_conns = 1u << 18;
     cfg->tcp_timestamps = true;
     cfg->tcp_sack = true;
     cfg->tcp_loss_probes = true;

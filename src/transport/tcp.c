@@ -52,7 +52,11 @@ int tcp_init(struct ust_stack *s)
         uint64_t r = rng_next(&s->rng);
         memcpy(t->isn_key + i, &r, 8);
     }
-    tbucket_init(&t->challenge, s->cfg.tcp_challenge_ack_rate, s->cfg.tcp_challenge_ack_rate, 0);
+    /* The cookies' secret, apart from the ISNs': derived, so that the
+     * random stream (and every seeded test) stays as it was. */
+    uint64_t k0 = siphash24(t->isn_key, "syncookie-0", 11), k1 = siphash24(t->isn_key, "syncookie-1", 11);
+    memcpy(t->cookie_key, &k0, 8);
+    memcpy(t->cookie_key + 8, &k1, 8);
     s->tcp = t;
     return 0;
 }
@@ -182,6 +186,10 @@ uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr)
 
 struct tcp_conn *tcp_conn_new(struct ust_stack *s)
 {
+    if (s->tcp->nconns >= s->cfg.tcp_max_conns) {
+        s->stats.tcp.drop_conn_limit++;
+        return NULL;
+    }
     if (tcp_heap_reserve(s) != 0)
         return NULL;
     struct tcp_conn *c = calloc(1, sizeof(*c));
@@ -352,6 +360,13 @@ static uint8_t wscale_for(uint32_t cap)
     return sh;
 }
 
+uint8_t tcp_wscale_offer(const struct ust_stack *s, const struct tcp_conn *c)
+{
+    /* An auto-tuned buffer may grow: offer the shift its ceiling needs. */
+    return wscale_for(c->rcv_auto ? tcp_rcvbuf_max(s, (uint32_t)c->rcvq.limit)
+                                  : (uint32_t)c->rcvq.limit);
+}
+
 static void start_conn(struct ust_stack *s, struct tcp_conn *c)
 {
     c->iss = isn_for(s, c);
@@ -360,9 +375,7 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_mss = tcp_mss_for(s, c->raddr);
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
-    /* An auto-tuned buffer may grow: offer the shift its ceiling needs. */
-    c->req_wscale = wscale_for(c->rcv_auto ? tcp_rcvbuf_max(s, (uint32_t)c->rcvq.limit)
-                                           : (uint32_t)c->rcvq.limit);
+    c->req_wscale = tcp_wscale_offer(s, c);
     c->rcv_space_at = s->now;
     c->rcv_copied = 0;
     c->ts_ok = c->sack_ok = false;
@@ -377,11 +390,6 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
 struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
                                uint16_t lport, ust_ip4_t raddr, uint16_t rport)
 {
-    /* The backlog bounds both queues (a SYN flood fills it and stops). */
-    if (l->syn_qlen + l->accept_qlen >= l->backlog) {
-        s->stats.tcp.drop_backlog++;
-        return NULL;
-    }
     struct tcp_conn *c = tcp_conn_new(s);
     if (!c)
         return NULL;

@@ -256,10 +256,13 @@ struct tcp_conn {
     unsigned keepidle_s, keepintvl_s, keepcnt, keep_probes;
     ust_time_t last_rx;
 
-    /* Listener. */
+    /* Listener: the half-open (SYN-RECEIVED) children and the accept
+     * queue, each bounded by backlog (tcp_listen.c). */
     unsigned backlog;
     unsigned syn_qlen, accept_qlen;
     struct tcp_conn *synq, *acceptq, *acceptq_tail;
+    ust_time_t cookie_at;      /* when it last answered a SYN with a cookie */
+    ust_time_t oow_ack_at;     /* when it last answered an invalid segment (RFC 5961 7) */
 
     int error;                 /* why it died (positive errno), 0 if it did not */
 };
@@ -282,7 +285,12 @@ struct tcp_stack {
     unsigned nconns;
     uint8_t isn_key[16];       /* RFC 6528 secret */
     struct ring_budget mem;    /* every connection's buffers: cfg.tcp_mem_max */
-    struct tbucket challenge;  /* RFC 5961 10: challenge ACK limit */
+    uint8_t cookie_key[16];    /* SYN cookies' secret (RFC 4987 3.6) */
+    /* RFC 5961 7: the stack-wide challenge ACK budget for the current
+     * second, drawn at random around cfg.tcp_challenge_ack_rate so that
+     * what one connection spends tells nothing of another's. */
+    uint64_t challenge_second;
+    unsigned challenge_left;
     const struct tcp_cc_ops *default_cc; /* from the configuration */
     /* Set while tcp_input finishes a segment: an ACK it owes waits for the
      * end of the poll step (see tcp_owe_ack). */
@@ -297,7 +305,29 @@ int tcp_init(struct ust_stack *s);
 void tcp_fini(struct ust_stack *s);
 
 /* ---- tcp_input.c ---- */
+/* What one segment carries, once parsed. */
+struct tcp_seg {
+    struct tcp_repr th;
+    const uint8_t *data;
+    uint32_t len;      /* data bytes */
+    uint32_t seq_len;  /* len + SYN + FIN (RFC 9293 3.4) */
+};
 void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *seg, size_t len);
+/* The options a SYN (or SYN-ACK) settles, with the MSS. */
+void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th);
+/* A segment for a synchronized connection, or one in SYN-RECEIVED
+ * (RFC 9293 3.10.7.4). */
+void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+                    const struct tcp_seg *g);
+
+/* ---- tcp_listen.c ---- */
+/* A segment for listener l (RFC 9293 3.10.7.2), SYN cookies included. */
+void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+                      const struct tcp_seg *g);
+/* A half-open child got an ACK of another ISS: the cookie SYN-ACK that
+ * an earlier copy of its SYN drew. If so, c takes that ISS and true. */
+bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+                      const struct tcp_repr *th);
 /* An ICMP error about one of our segments (q->proto is TCP): a hard one
  * ends the connection attempt it concerns with e->err. */
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
@@ -317,6 +347,9 @@ void tcp_send_probe(struct ust_stack *s, struct tcp_conn *c);
 void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c);
 /* RST from a connection's state (abort). */
 void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c);
+/* A segment that belongs to no connection, header only (a RST, a
+ * cookie's SYN-ACK). */
+void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th);
 /* RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
                       size_t seg_len);
@@ -417,8 +450,8 @@ struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t laddr, uint16_
 struct tcp_conn *tcp_conn_new(struct ust_stack *s);
 /* Frees c, unlinking it from every list (a listener's children are reset). */
 void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c);
-/* A child of listener l for the SYN described (SYN-RECEIVED), or NULL when
- * the backlog is full. */
+/* A child of listener l for the SYN described (SYN-RECEIVED, in l's
+ * half-open queue), or NULL without memory. tcp_listen.c bounds the queues. */
 struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
                                uint16_t lport, ust_ip4_t raddr, uint16_t rport);
 /* SYN-RECEIVED child became ESTABLISHED: move it to the accept queue. */
@@ -444,5 +477,7 @@ static inline uint32_t tcp_buf_cap(uint32_t want) { return want > TCP_MAX_BUF ? 
 /* The receive buffer's auto-tuning ceiling: the configured one, within
  * TCP_MAX_BUF, and never below the buffer's size now (cap). */
 uint32_t tcp_rcvbuf_max(const struct ust_stack *s, uint32_t cap);
+/* The window shift c offers in its SYN or SYN-ACK (RFC 7323 2.3). */
+uint8_t tcp_wscale_offer(const struct ust_stack *s, const struct tcp_conn *c);
 
 #endif

@@ -10,24 +10,56 @@
 #include "transport/socket.h"
 #include "wire/bytes.h"
 
-/* What one segment carries, once parsed. */
 /* RFC 7323 5.5: TS.Recent is no longer trusted after 24 days idle. */
 #define TCP_PAWS_IDLE ((ust_time_t)24 * 24 * 3600 * UST_SEC)
 
-struct seg {
-    struct tcp_repr th;
-    const uint8_t *data;
-    uint32_t len;      /* data bytes */
-    uint32_t seq_len;  /* len + SYN + FIN (RFC 9293 3.4) */
-};
+/* The ACKs that answer invalid segments (out of the window, failing
+ * PAWS, acknowledging data never sent, and RFC 5961's challenges): at
+ * most one per cfg.tcp_invalid_ratelimit per connection (Linux's
+ * tcp_invalid_ratelimit), so a blind attacker's flood draws a trickle, not
+ * an ACK each. */
+static bool invalid_ack_allowed(struct ust_stack *s, struct tcp_conn *c)
+{
+    if (c->oow_ack_at && s->now < c->oow_ack_at + s->cfg.tcp_invalid_ratelimit) {
+        s->stats.tcp.invalid_ack_limited++;
+        return false;
+    }
+    c->oow_ack_at = s->now;
+    return true;
+}
 
+/* Owes an ACK for an invalid segment g. One that carries data (or a FIN)
+ * is always answered, as Linux does: a peer that retransmits data we
+ * have must hear so, and such segments do not make ACK loops. */
+static void answer_invalid(struct ust_stack *s, struct tcp_conn *c, const struct tcp_seg *g)
+{
+    if ((g->seq_len == 0 || (g->th.flags & TCP_SYN)) && !invalid_ack_allowed(s, c))
+        return;
+    c->ack_now = true;
+}
+
+/* RFC 5961 7: challenge ACKs are limited per connection and by a
+ * stack-wide budget drawn at random every second around
+ * cfg.tcp_challenge_ack_rate. A fixed shared budget let an off-path
+ * attacker count, by what one connection got, the challenges another
+ * spent: whether a guessed sequence number was in its window (the
+ * CVE-2016-5696 side channel). */
 static void challenge_ack(struct ust_stack *s, struct tcp_conn *c)
 {
-    /* RFC 5961 7: rate limited, so they cannot be used as an amplifier. */
-    if (!tbucket_take(&s->tcp->challenge, s->now)) {
+    if (!invalid_ack_allowed(s, c))
+        return;
+    struct tcp_stack *t = s->tcp;
+    uint64_t second = s->now / UST_SEC;
+    if (second != t->challenge_second) {
+        unsigned rate = s->cfg.tcp_challenge_ack_rate;
+        t->challenge_second = second;
+        t->challenge_left = rate / 2 + (rate ? (unsigned)rng_below(&s->rng, rate) : 0);
+    }
+    if (t->challenge_left == 0) {
         s->stats.tcp.challenge_ack_limited++;
         return;
     }
+    t->challenge_left--;
     s->stats.tcp.challenge_acks++;
     tcp_send_ack(s, c);
 }
@@ -37,7 +69,7 @@ static void challenge_ack(struct ust_stack *s, struct tcp_conn *c)
  * effect only when both SYNs carried it: a SYN-ACK offers only what the
  * SYN did, and an active opener only offered what the stack's
  * configuration allows. */
-static void negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th)
+void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th)
 {
     if (th->wscale >= 0) {
         c->ws_ok = true;
@@ -64,42 +96,9 @@ static void negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_
     }
 }
 
-/* ---- LISTEN (RFC 9293 3.10.7.2) ---- */
-static void listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
-                         const struct seg *g)
-{
-    const struct tcp_repr *th = &g->th;
-    if (th->flags & TCP_RST)
-        return; /* first: an incoming RST is ignored */
-    if (th->flags & TCP_ACK) {
-        tcp_send_rst_for(s, ip, th, g->len); /* second: any ACK is bad */
-        return;
-    }
-    if (!(th->flags & TCP_SYN))
-        return;
-    /* third: SYN. A broadcast or multicast SYN was already dropped by IP. */
-    struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
-    if (!c)
-        return; /* backlog full: drop, the peer retries */
-    c->irs = th->seq;
-    c->rcv_nxt = th->seq + 1;
-    /* The right edge starts at rcv_nxt. xmit() only ever moves it
-     * forward, so a stale edge (0 would read as up to 2^31 ahead for half
-     * of all ISNs) would open the acceptance window to any blind segment
-     * and turn receiver SWS avoidance off. */
-    c->rcv_adv = c->rcv_nxt;
-    negotiate(s, c, th); /* the SYN's own window is never scaled */
-    c->snd_wnd = th->window;
-    c->max_snd_wnd = th->window;
-    c->snd_wl1 = th->seq;
-    c->snd_wl2 = c->iss;
-    c->cc->init(c);
-    tcp_send_syn(s, c); /* SYN-ACK */
-}
-
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
 static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
-                           const struct seg *g)
+                           const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
     bool ack_ok = false;
@@ -124,8 +123,8 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
         return; /* fourth: neither SYN nor RST: drop */
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
-    c->rcv_adv = c->rcv_nxt; /* as in listen_input() */
-    negotiate(s, c, th); /* its window is unscaled */
+    c->rcv_adv = c->rcv_nxt; /* as in tcp_listen_input() */
+    tcp_negotiate(s, c, th); /* its window is unscaled */
     c->cc->init(c);
     c->snd_wnd = th->window;
     c->max_snd_wnd = th->window;
@@ -157,7 +156,7 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
 }
 
 /* RFC 9293 3.10.7.4, first: is the segment acceptable? */
-static bool acceptable(const struct tcp_conn *c, const struct seg *g, uint32_t wnd)
+static bool acceptable(const struct tcp_conn *c, const struct tcp_seg *g, uint32_t wnd)
 {
     uint32_t seq = g->th.seq;
     if (g->seq_len == 0) {
@@ -188,7 +187,7 @@ static void count_short(struct ust_stack *s, size_t len, size_t room, size_t too
  * order into its place beyond, recorded by the assembler. Returns true
  * when the ACK must not wait for the end of the poll step: the segment
  * opened a new out-of-order range (see the ACK policy in tcp_input). */
-static bool receive_data(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
+static bool receive_data(struct ust_stack *s, struct tcp_conn *c, const struct tcp_seg *g)
 {
     uint32_t seq = g->th.seq + !!(g->th.flags & TCP_SYN);
     const uint8_t *data = g->data;
@@ -326,7 +325,7 @@ static void update_window(struct ust_stack *s, struct tcp_conn *c, const struct 
  * connection's tcp_recovery_ops: SACK (RFC 6675) or NewReno (RFC 6582).
  * Returns false when the segment must be dropped (it acknowledges
  * something not yet sent). */
-static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct seg *g)
+static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
     const struct tcp_recovery_ops *rec = c->rec;
@@ -337,7 +336,6 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct se
         /* "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
          * then send an ACK, drop the segment, and return." */
         s->stats.tcp.drop_bad_ack++;
-        c->ack_now = true;
         return false;
     }
     bool news = th->nsack && rec->update(c, th);
@@ -384,8 +382,8 @@ static bool our_fin_acked(const struct tcp_conn *c)
 }
 
 /* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
-static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
-                       const struct seg *g)
+void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+                    const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
     bool ack_at_once = false; /* see the ACK policy at the end */
@@ -393,7 +391,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     if (seq_gt(c->rcv_adv, c->rcv_nxt + wnd))
         wnd = c->rcv_adv - c->rcv_nxt; /* what we advertised still counts */
 
-    struct seg syn_ack;
+    struct tcp_seg syn_ack;
     if (c->state == TCPS_SYN_RECEIVED && (th->flags & TCP_SYN) && th->seq == c->irs) {
         /* The peer's SYN again: it sits just left of the window, so the
          * check below would drop it and answer a bare ACK, which a peer in
@@ -428,7 +426,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         }
         if (seq_lt(th->tsval, c->ts_recent) && s->now - c->ts_recent_at <= TCP_PAWS_IDLE) {
             s->stats.tcp.drop_paws++;
-            c->ack_now = true;
+            answer_invalid(s, c, g);
             tcp_output(s, c);
             return;
         }
@@ -439,7 +437,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         if (c->state == TCPS_TIME_WAIT && (th->flags & TCP_FIN))
             tcp_time_wait_restart(s, c); /* a retransmitted FIN */
         if (!(th->flags & TCP_RST))
-            c->ack_now = true;
+            answer_invalid(s, c, g);
         tcp_output(s, c);
         return;
     }
@@ -486,8 +484,10 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     /* fifth: ACK */
     if (!(th->flags & TCP_ACK))
         return;
-    /* RFC 5961 5.2: an ACK too old to be believed gets a challenge. */
-    if (seq_lt(th->ack, c->snd_una - c->max_snd_wnd)) {
+    /* RFC 5961 5.2: in a synchronized state, an ACK too old to be
+     * believed gets a challenge (SYN-RECEIVED answers a bad one with a
+     * RST, below). */
+    if (c->state != TCPS_SYN_RECEIVED && seq_lt(th->ack, c->snd_una - c->max_snd_wnd)) {
         s->stats.tcp.drop_bad_ack++;
         challenge_ack(s, c);
         return;
@@ -498,7 +498,8 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
     if (c->keepalive && c->state != TCPS_TIME_WAIT)
         tcp_set_deadline(s, c, &c->keepalive_at, s->now + (ust_time_t)c->keepidle_s * UST_SEC);
     if (c->state == TCPS_SYN_RECEIVED) {
-        if (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) {
+        if ((seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) &&
+            !tcp_cookie_adopt(s, c, ip, th)) {
             tcp_send_rst_for(s, ip, th, g->len);
             return;
         }
@@ -518,6 +519,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
         /* RFC 9293 3.10.7.4 fifth: "If the ACK acks something not yet
          * sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment,
          * and return": its data and FIN are not taken either. */
+        answer_invalid(s, c, g);
         tcp_output(s, c);
         return;
     }
@@ -613,7 +615,7 @@ static void sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv
 
 void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *buf, size_t len)
 {
-    struct seg g;
+    struct tcp_seg g;
     int err = tcp_parse(buf, len, ip->src, ip->dst, &g.th);
     if (err != WIRE_OK) {
         if (err == WIRE_ECSUM)
@@ -647,7 +649,7 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
     if (!c) {
         struct tcp_conn *l = tcp_find_listener(s, ip->dst, th->dport);
         if (l) {
-            listen_input(s, l, ip, &g);
+            tcp_listen_input(s, l, ip, &g);
             return;
         }
         /* CLOSED (RFC 9293 3.10.7.1): a RST answers anything but a RST. */
@@ -658,7 +660,7 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
     if (c->state == TCPS_SYN_SENT)
         syn_sent_input(s, c, ip, &g);
     else
-        sync_input(s, c, ip, &g);
+        tcp_sync_input(s, c, ip, &g);
 }
 
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,

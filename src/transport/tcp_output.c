@@ -150,6 +150,16 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
     xmit(s, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0);
 }
 
+void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th)
+{
+    struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
+    if (!p)
+        return;
+    tcp_emit(th, src, dst, pkb_data(p), 0);
+    s->stats.tcp.tx++;
+    ipv4_output(s, p, IPV4_PROTO_TCP, src, dst, 0, false);
+}
+
 void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
                       size_t seg_len)
 {
@@ -165,13 +175,8 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const str
         r.ack = th->seq + (uint32_t)seg_len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
         r.flags = TCP_RST | TCP_ACK;
     }
-    struct pkbuf *p = pkb_alloc(s, TCP_HDR_LEN);
-    if (!p)
-        return;
-    tcp_emit(&r, ip->dst, ip->src, pkb_data(p), 0);
-    s->stats.tcp.tx++;
     s->stats.tcp.rst_tx++;
-    ipv4_output(s, p, IPV4_PROTO_TCP, ip->dst, ip->src, 0, false);
+    tcp_send_bare(s, ip->dst, ip->src, &r);
 }
 
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)

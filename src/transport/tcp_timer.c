@@ -144,14 +144,38 @@ static void persist_fire(struct ust_stack *s, struct tcp_conn *c)
     tcp_arm_persist(s, c);
 }
 
+/* How many retransmissions c may make before it gives up. A listener's
+ * half-open child retries its SYN-ACK tcp_synack_retries times. Without
+ * SYN cookies to fall back on, twice only while the half-open queue is
+ * over half full (Linux's floor): under a flood the children of spoofed
+ * SYNs, which never answer, leave room for real clients sooner. With
+ * cookies the queue's overflow costs nothing, and a real client on a
+ * lossy path whose child gave up early would get a RST (the simulation's
+ * storm at 5% loss, with one retry: one connection in a thousand). */
+static unsigned retries_allowed(const struct ust_stack *s, const struct tcp_conn *c)
+{
+    if (c->state == TCPS_SYN_SENT)
+        return s->cfg.tcp_syn_retries;
+    if (c->state != TCPS_SYN_RECEIVED)
+        return s->cfg.tcp_max_retries;
+    if (!c->parent)
+        return s->cfg.tcp_syn_retries; /* a simultaneous open */
+    unsigned n = s->cfg.tcp_synack_retries;
+    if (s->cfg.tcp_syncookies == 0 && 2 * c->parent->syn_qlen > c->parent->backlog && n > 2)
+        n = 2;
+    return n;
+}
+
 /* The retransmission timeout (RFC 6298 5.4-5.7). */
 static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
 {
     s->stats.tcp.rto_timeouts++;
     c->backoff++;
     bool syn = c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
-    unsigned limit = syn ? s->cfg.tcp_syn_retries : s->cfg.tcp_max_retries;
+    unsigned limit = retries_allowed(s, c);
     if (c->backoff > limit) {
+        if (c->parent)
+            s->stats.tcp.synack_given_up++;
         char a[UST_IP4_STRLEN];
         debugf(s, "%u->%s:%u: no answer after %u retransmissions, giving up", c->lport,
                ust_ip4_format(c->raddr, a), c->rport, limit);

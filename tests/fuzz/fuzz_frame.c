@@ -28,8 +28,10 @@
  *                        optcode & 0x3f option bytes follow (at most 40; the
  *                        header is padded with EOL to a multiple of 4); 0x40:
  *                        ack is absolute, else it is relative to the ISS of
- *                        the connection those ports name (if any), so inputs
- *                        can complete handshakes; 0x80: a wrong checksum
+ *                        the connection those ports name, so inputs can
+ *                        complete handshakes, or with none, seq and ack are
+ *                        relative to the latest SYN-ACK's ack and seq, so
+ *                        they can return a SYN cookie; 0x80: a wrong checksum
  *   op % 14 == 8  TSEND  the next min(arg, left) bytes are [sel:1][data]: send
  *                        data on TCP socket sel (below); sel & 0x80: instead
  *                        send 256 x (data bytes + 1) bytes of a pattern (<= 64 kB)
@@ -121,6 +123,7 @@ struct fuzz {
     int tacc[FUZZ_TCP_ACCEPTED]; /* accepted TCP connections; 0: free slot */
     ust_time_t now;
     uint64_t eth_frames; /* delivered on eth0 */
+    uint32_t synack_seq, synack_ack; /* the latest SYN-ACK sent (a cookie, maybe) */
 };
 
 #define TX_CHECK(cond)    \
@@ -245,6 +248,20 @@ static void drain_tx(struct fuzz *z)
                 fprintf(stderr, "%s%02x", i % 16 ? " " : "\n  ", buf[i]);
             fprintf(stderr, "\n");
             abort();
+        }
+        /* Remember a SYN-ACK, so that op_tseg can answer it: a listener
+         * whose half-open queue is full answers with a SYN cookie, and a
+         * valid cookie comes only from the SYN-ACK that carried it. */
+        struct ipv4_repr ip;
+        struct tcp_repr th;
+        if (ld16(buf + 12) == ETH_TYPE_IPV4 &&
+            ipv4_parse(buf + ETH_HDR_LEN, n - ETH_HDR_LEN, &ip) == WIRE_OK &&
+            ip.proto == IPV4_PROTO_TCP &&
+            tcp_parse(buf + ETH_HDR_LEN + ip.hdr_len, ip.total_len - ip.hdr_len, ip.src, ip.dst,
+                      &th) == WIRE_OK &&
+            (th.flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
+            z->synack_seq = th.seq;
+            z->synack_ack = th.ack;
         }
     }
 }
@@ -497,9 +514,15 @@ static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
     if (optlen > left)
         optlen = left;
     if (!(code & 0x40)) {
+        /* Relative to the connection's ISS; with none, to the latest
+         * SYN-ACK: seq 0 and ack 1 then answer it (a cookie's ACK). */
         const struct tcp_conn *c = tcp_lookup(z->s, T_IP_US, th.dport, T_IP_PEER, th.sport);
-        if (c)
+        if (c) {
             th.ack += c->iss;
+        } else {
+            th.seq += z->synack_ack;
+            th.ack += z->synack_seq;
+        }
     }
     size_t hl = TCP_HDR_LEN + ((optlen + 3) & ~(size_t)3);
     size_t dlen = left - optlen;
@@ -834,6 +857,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(ust_stack_next_deadline(z.s) == UST_TIME_NEVER);
     CHECK(z.s->tcp->all == NULL && z.s->tcp->nconns == 0);
     const struct ust_stats *st = ust_stack_stats(z.s);
+    CHECK(st->tcp.conns == 0 && st->tcp.buf_bytes == 0); /* every buffer given back */
     CHECK(st->eth.rx == z.eth_frames);
     CHECK(ust_ping_close(z.s, z.ping) == 0);
     CHECK(ust_close(z.s, z.udp) == 0 && ust_close(z.s, z.cudp) == 0);

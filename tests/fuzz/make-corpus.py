@@ -14,7 +14,8 @@ fuzz_frame.c reads them (its header comment is the reference):
   6 CSEND  arg bytes follow: payload from the UDP socket connected to 192.0.2.1:9
   7 TSEG   arg bytes follow: [sport:2][dport:2][seq:4][ack:4][flags:1][window:2]
            [optcode:1][options][payload]: a TCP segment from 192.0.2.1; ack is
-           relative to the ISS of the connection the ports name (optcode 0x40:
+           relative to the ISS of the connection the ports name, or with none,
+           seq and ack to the latest SYN-ACK's ack and seq (optcode 0x40:
            absolute), optcode & 0x3f option bytes, 0x80: a bad checksum
   8 TSEND  arg bytes follow: [sel:1][data] sent on TCP socket sel (sel & 0x80:
            256 x arg bytes of a pattern instead)
@@ -495,6 +496,17 @@ def corpus():
     c["tcp-backlog"] = (LEARN_PEER + b"".join(TSEG(6000 + i, 80, 100 * i, 0, SYN, absolute=True)
                                               for i in range(8))
                         + b"".join(passive_open(7000 + i) for i in range(12)) + CLOCK(100))
+    # SYN cookies: the backlog (4) full of half-open connections, a SYN
+    # with every option draws a cookie; the ACK of that SYN-ACK (seq 0 and
+    # ack 1 are relative to it) makes the connection, data follows; then a
+    # forged cookie ACK and one from another port.
+    c["tcp-syncookie"] = (LEARN_PEER + b"".join(TSEG(6100 + i, 80, 100 * i, 0, SYN, absolute=True)
+                                                for i in range(4))
+                          + TSEG(6104, 80, 5000, 0, SYN, opts=SYN_ALL, absolute=True)
+                          + TSEG(6104, 80, 0, 1, ACK, opts=opt_ts(101, 0))
+                          + TSEG(6104, 80, 0, 1, ACK | PSH, opts=opt_ts(102, 0), payload=b"GET /")
+                          + TSEG(6105, 80, 0, 2, ACK, opts=opt_ts(103, 0))
+                          + TSEG(6104, 80, 5, 1, ACK | FIN, opts=opt_ts(104, 0)) + CLOCK(200))
     # Options: none (MSS 536), tiny MSS, window scale, SACK, timestamps,
     # NOPs, EOL, zero and overrunning lengths.
     c["tcp-options"] = (LEARN_PEER + passive_open(5010, opts=b"")

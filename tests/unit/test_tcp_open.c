@@ -90,7 +90,7 @@ static void syn_received_retransmits_syn_ack(void **state)
     struct tcp_peer t;
     struct ust_config cfg;
     t_config(&cfg);
-    cfg.tcp_syn_retries = 2;
+    cfg.tcp_synack_retries = 2;
     t_init(&t, &cfg);
     t.lfd = listener(&t, 80, 8);
     t.port = 80;

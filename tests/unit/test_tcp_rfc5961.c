@@ -12,6 +12,8 @@
 #include "tcp_peer.h"
 #include "ustack/socket.h"
 
+#define INVALID_GAP (500 * UST_MS) /* tcp_invalid_ratelimit's default */
+
 static void rst_in_window_gets_challenge_ack(void **state)
 {
     (void)state;
@@ -21,6 +23,7 @@ static void rst_in_window_gets_challenge_ack(void **state)
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     assert_int_equal(st(&t)->tcp.challenge_acks, 1);
+    fixture_advance_to(&t.f, t.f.now + INVALID_GAP); /* one per connection per 500 ms */
     peer_at(&t, t.pseq + 65534, TCP_RST | TCP_ACK, NULL, 0); /* last byte of the window */
     EXPECT(&t, TCP_ACK, 0);
     /* Outside the window: dropped silently (no ACK for a RST). */
@@ -51,8 +54,10 @@ static void syn_in_established_gets_challenge_ack(void **state)
     t_open(&t, NULL);
     peer_at(&t, t.pseq, TCP_SYN, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
+    fixture_advance_to(&t.f, t.f.now + INVALID_GAP);
     peer_at(&t, t.pseq + 1000, TCP_SYN | TCP_ACK, NULL, 0);
     EXPECT(&t, TCP_ACK, 0);
+    fixture_advance_to(&t.f, t.f.now + INVALID_GAP);
     peer_at(&t, PISN, TCP_SYN, NULL, 0); /* the old SYN again: out of window */
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
@@ -102,7 +107,7 @@ static void ack_of_unsent_data_is_dropped(void **state)
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), EAGAIN);
     peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL,
            0);
-    EXPECT(&t, TCP_ACK, 0);
+    EXPECT(&t, TCP_ACK, 0); /* a FIN takes sequence space: always answered */
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     /* The real segment is then taken. */
     peer(&t, TCP_ACK, "real", 4);
@@ -110,36 +115,100 @@ static void ack_of_unsent_data_is_dropped(void **state)
     t_fini(&t);
 }
 
-static void challenge_ack_rate_limit(void **state)
+/* A blind attacker's flood of segments that each draw an ACK (RSTs and
+ * SYNs in the window, ACKs of unsent data, PAWS failures, pure ACKs out
+ * of the window) gets one ACK per connection per tcp_invalid_ratelimit,
+ * not one each. Segments with data are always answered: a peer that
+ * resends what we have must hear so. */
+static void invalid_acks_limited_per_connection(void **state)
 {
     (void)state;
     struct tcp_peer t;
-    struct ust_config cfg;
-    t_config(&cfg);
-    cfg.tcp_challenge_ack_rate = 5;
-    t_open(&t, &cfg);
+    t_open(&t, NULL);
+    uint8_t o[40];
     for (int i = 0; i < 50; i++)
         peer_at(&t, t.pseq + 1 + (uint32_t)i, TCP_RST, NULL, 0);
-    for (int i = 0; i < 5; i++)
-        EXPECT(&t, TCP_ACK, 0);
+    for (int i = 0; i < 50; i++)
+        peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    for (int i = 0; i < 50; i++)
+        peer_seg(&t, t.pseq + 70000, t.pack, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    EXPECT(&t, TCP_ACK, 0);
     EXPECT_NONE(&t);
-    assert_int_equal(st(&t)->tcp.challenge_acks, 5);
-    assert_int_equal(st(&t)->tcp.challenge_ack_limited, 45);
+    assert_int_equal(st(&t)->tcp.challenge_acks, 1);
+    assert_int_equal(st(&t)->tcp.invalid_ack_limited, 149);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
-    /* SYNs draw on the same budget. */
-    peer_at(&t, t.pseq, TCP_SYN, NULL, 0);
-    EXPECT_NONE(&t);
-    assert_int_equal(st(&t)->tcp.challenge_ack_limited, 46);
-    /* A second later the bucket has refilled. */
-    fixture_advance_to(&t.f, t.f.now + UST_SEC);
-    for (int i = 0; i < 10; i++)
-        peer_at(&t, t.pseq + 1, TCP_RST, NULL, 0);
-    for (int i = 0; i < 5; i++)
+    /* Data out of the window is answered each time. */
+    for (int i = 0; i < 3; i++) {
+        peer_seg(&t, t.pseq - 100, t.pack, TCP_ACK, t.pwin, NULL, 0, "dup", 3);
         EXPECT(&t, TCP_ACK, 0);
+    }
+    /* 500 ms later, one more. */
+    fixture_advance_to(&t.f, t.f.now + INVALID_GAP);
+    for (int i = 0; i < 10; i++)
+        peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK, t.pwin, NULL, 0, NULL, 0);
+    EXPECT(&t, TCP_ACK, 0);
     EXPECT_NONE(&t);
-    assert_int_equal(st(&t)->tcp.challenge_acks, 10);
-    peer(&t, TCP_ACK, "alive", 5);
-    expect_recv(&t, "alive", 5);
+    /* PAWS failures, once timestamps are agreed, alike. */
+    t_fini(&t);
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 8);
+    t_syn(&t, PISN, 65535, o, syn_opts(o, 1000, 0));
+    uint32_t our_ts = t.o.th.tsval;
+    peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 1001, our_ts), NULL, 0);
+    t_accept(&t);
+    for (int i = 0; i < 20; i++)
+        peer_opt(&t, TCP_ACK, 65535, o, put_ts(o, 500, our_ts), NULL, 0); /* older */
+    EXPECT(&t, TCP_ACK, 0);
+    EXPECT_NONE(&t);
+    assert_int_equal(st(&t)->tcp.drop_paws, 20);
+    assert_int_equal(st(&t)->tcp.invalid_ack_limited, 19);
+    t_fini(&t);
+}
+
+/* RFC 5961 7: past each connection's own limit, challenge ACKs come from
+ * a stack-wide budget drawn anew each second at random between half and
+ * one and a half times tcp_challenge_ack_rate. A fixed budget let an
+ * off-path attacker learn, from what its own connection got, how many
+ * challenges another connection had spent (CVE-2016-5696). */
+static void challenge_ack_budget_is_random(void **state)
+{
+    (void)state;
+    enum { N = 40, SECONDS = 8 };
+    struct tcp_peer t;
+    struct ust_config cfg;
+    t_config(&cfg);
+    cfg.tcp_challenge_ack_rate = 10;
+    t_init(&t, &cfg);
+    t.lfd = listener(&t, 80, N);
+    int fds[N];
+    for (uint16_t i = 0; i < N; i++) {
+        seg_in(&t.f, (uint16_t)(41000 + i), 80, PISN, 0, TCP_SYN, 65535, opt_mss1460, 4, NULL, 0);
+        assert_true(pop(&t));
+        seg_in(&t.f, (uint16_t)(41000 + i), 80, PISN + 1, t.o.th.seq + 1, TCP_ACK, 65535, NULL, 0,
+               NULL, 0);
+        fds[i] = ust_accept(t.f.s, t.lfd, NULL, NULL);
+        assert_true(fds[i] > 0);
+    }
+    EXPECT_NONE(&t);
+    unsigned counts[SECONDS];
+    bool differ = false;
+    for (int sec = 0; sec < SECONDS; sec++) {
+        fixture_advance_to(&t.f, (t.f.now / UST_SEC + 1) * UST_SEC); /* a new second */
+        uint64_t before = st(&t)->tcp.challenge_acks;
+        uint64_t limited = st(&t)->tcp.challenge_ack_limited;
+        for (uint16_t i = 0; i < N; i++)
+            seg_in(&t.f, (uint16_t)(41000 + i), 80, PISN + 100, 0, TCP_RST, 65535, NULL, 0, NULL,
+                   0);
+        counts[sec] = (unsigned)(st(&t)->tcp.challenge_acks - before);
+        assert_int_equal(counts[sec] + (st(&t)->tcp.challenge_ack_limited - limited), N);
+        assert_true(counts[sec] >= 5 && counts[sec] < 15);
+        differ = differ || counts[sec] != counts[0];
+        while (pop(&t))
+            assert_int_equal(t.o.th.flags, TCP_ACK);
+    }
+    assert_true(differ);
+    for (int i = 0; i < N; i++)
+        ust_close(t.f.s, fds[i]);
     t_fini(&t);
 }
 
@@ -208,7 +277,8 @@ int main(void)
         cmocka_unit_test(syn_in_established_gets_challenge_ack),
         cmocka_unit_test(old_ack_gets_challenge_ack),
         cmocka_unit_test(ack_of_unsent_data_is_dropped),
-        cmocka_unit_test(challenge_ack_rate_limit),
+        cmocka_unit_test(invalid_acks_limited_per_connection),
+        cmocka_unit_test(challenge_ack_budget_is_random),
         cmocka_unit_test(time_wait_ignores_rst),
         cmocka_unit_test(time_wait_reopened_by_new_syn),
     };
