@@ -8,6 +8,7 @@ struct counter_name {
     size_t off;
 };
 
+/* clang-format off */
 #define C(layer, field) {#layer "." #field, offsetof(struct ust_stats, layer.field)}
 
 static const struct counter_name counters[] = {
@@ -43,6 +44,7 @@ static const struct counter_name counters[] = {
     C(tcp, rcvbuf_grown), C(tcp, sndbuf_grown),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
+/* clang-format on */
 
 void ust_stats_print(const struct ust_stats *st, FILE *out, int all)
 {
