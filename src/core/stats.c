@@ -9,6 +9,7 @@ struct counter_name {
 };
 
 /* clang-format off */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): layer.field is a member designator */
 #define C(layer, field) {#layer "." #field, offsetof(struct ust_stats, layer.field)}
 
 static const struct counter_name counters[] = {

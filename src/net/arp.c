@@ -2,6 +2,7 @@
  * announcements). */
 #include "net/arp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ static struct arp_entry *entry_alloc(struct ust_stack *s)
             (e->state == victim->state && e->expires < victim->expires))
             victim = e;
     }
+    assert(victim); /* arp_cache_size > 0: ust_stack_create checks it */
     char a[UST_IP4_STRLEN];
     debugf(s, "cache full, evicting ip=%s", ust_ip4_format(victim->ip, a));
     s->stats.arp.cache_evict++;

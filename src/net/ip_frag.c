@@ -225,6 +225,7 @@ void reasm_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const
         r->buf = nb;
         r->cap = ncap;
     }
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): end > 0, so buf was grown */
     memcpy(r->buf + off, pkt + ip->hdr_len, plen);
     memmove(&r->ranges[i + 1], &r->ranges[i], (r->nranges - i) * sizeof(r->ranges[0]));
     r->ranges[i].first = (uint16_t)off;
