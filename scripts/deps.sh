@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     make cmake gcc clang libclang-rt-dev libcmocka-dev   # build, sanitizers, libFuzzer, cmocka
     binutils                                             # objdump for the global-state check
+    clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
     python3                                              # fuzz corpus generator, helpers
 )

@@ -119,7 +119,7 @@ int ust_memlink_attach(struct ust_memlink *link, const char *name, const uint8_t
 /* Drops the creator's reference; the link is freed once its endpoints are too. */
 void ust_memlink_release(struct ust_memlink *link);
 /* Frames waiting in the link (for leak checks). */
-size_t ust_memlink_in_flight(const struct ust_memlink *link);
+size_t ust_memlink_in_flight(struct ust_memlink *link);
 
 #ifdef __cplusplus
 }

@@ -2,14 +2,13 @@
 #ifndef USTACK_CORE_LOG_H
 #define USTACK_CORE_LOG_H
 
-#include "ustack/log.h"
+#include "ustack/stack.h" /* enum ust_log_level, ust_stack_log_level() */
 
 struct ust_stack;
 
 void ust_log_emit(const struct ust_stack *s, enum ust_log_level level, const char *func,
                   const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-enum ust_log_level ust_stack_log_level(const struct ust_stack *s);
 
 #define ust_log_at(s, lvl, ...)                                                  \
     do {                                                                         \

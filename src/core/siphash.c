@@ -10,6 +10,7 @@ static uint64_t ld64le(const uint8_t *p)
     return v;
 }
 
+/* clang-format off */
 #define SIPROUND                                                                        \
     do {                                                                                \
         v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                      \
@@ -17,6 +18,7 @@ static uint64_t ld64le(const uint8_t *p)
         v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                          \
         v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                      \
     } while (0)
+/* clang-format on */
 
 uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
 {

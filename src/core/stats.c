@@ -8,6 +8,8 @@ struct counter_name {
     size_t off;
 };
 
+/* clang-format off */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses): layer.field is a member designator */
 #define C(layer, field) {#layer "." #field, offsetof(struct ust_stats, layer.field)}
 
 static const struct counter_name counters[] = {
@@ -52,6 +54,7 @@ static const struct counter_name counters[] = {
     C(tcp, synack_given_up), C(tcp, drop_conn_limit),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
+/* clang-format on */
 
 void ust_stats_print(const struct ust_stats *st, FILE *out, int all)
 {

@@ -290,13 +290,13 @@ void ust_memlink_release(struct ust_memlink *l)
         link_unref(l);
 }
 
-size_t ust_memlink_in_flight(const struct ust_memlink *l)
+size_t ust_memlink_in_flight(struct ust_memlink *l)
 {
     size_t n = 0;
-    pthread_mutex_lock((pthread_mutex_t *)&l->mu);
+    pthread_mutex_lock(&l->mu);
     for (int i = 0; i < MEMLINK_MAX_ENDPOINTS; i++)
         if (l->eps[i])
             n += l->eps[i]->qlen;
-    pthread_mutex_unlock((pthread_mutex_t *)&l->mu);
+    pthread_mutex_unlock(&l->mu);
     return n;
 }

@@ -86,6 +86,7 @@ static uint32_t iface_mtu(const char *name)
 
 int ust_tap_open(const char *name, const uint8_t mac[6], struct ust_device **out, int *created)
 {
+    /* NOLINTNEXTLINE(misc-redundant-expression): two limits, both 16 today */
     if (!name || !out || strlen(name) >= IFNAMSIZ || strlen(name) >= UST_DEV_NAME_MAX)
         return -EINVAL;
     int existed = iface_exists(name);

@@ -2,6 +2,7 @@
  * announcements). */
 #include "net/arp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ static struct arp_entry *entry_alloc(struct ust_stack *s, bool unsolicited)
         s->stats.arp.insert_refused++;
         return NULL;
     }
+    assert(victim); /* arp_cache_size > 0: ust_stack_create checks it */
     char a[UST_IP4_STRLEN];
     debugf(s, "cache full, evicting ip=%s (%s)", ust_ip4_format(victim->ip, a),
            vk == EVICT_UNUSED ? "not in use" : vk == EVICT_INCOMPLETE ? "incomplete" : "in use");

@@ -406,6 +406,7 @@ static void seq_comparisons_wrap(void **state)
 /* A Linux-style SYN 192.0.2.1:49152 -> 192.0.2.2:80, seq 0x01020304, window
  * 64240, options MSS 1460, SACK-permitted, timestamps (0xabcd, 0), NOP,
  * window scale 7. Checksum computed independently (Python): 0x58e7. */
+/* clang-format off */
 static const uint8_t syn_vec[40] = {
     0xc0, 0x00, 0x00, 0x50,                         /* ports */
     0x01, 0x02, 0x03, 0x04,                         /* seq */
@@ -428,6 +429,7 @@ static const uint8_t data_vec[25] = {
 static const uint8_t synack_vec[24] = {
     0x00, 0x50, 0xc0, 0x00, 0x10, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x05,
     0x60, 0x12, 0xff, 0xff, 0x3f, 0xbb, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4};
+/* clang-format on */
 
 static void tcp_parse_known_syn(void **state)
 {

@@ -17,6 +17,7 @@
 
 /* A real ARP request (the "arp-storm" capture of the Wireshark sample
  * collection): who has 24.166.173.159? tell 24.166.172.1, padded to 60. */
+/* clang-format off */
 static const uint8_t arp_request_frame[60] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* eth dst: broadcast */
     0x00, 0x07, 0x0d, 0xaf, 0xf4, 0x54, /* eth src */
@@ -55,6 +56,7 @@ static const uint8_t echo_frame[] = {
 static const uint8_t classic_hdr[20] = {0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40,
                                         0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
                                         0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7};
+/* clang-format on */
 
 /* ---------------- Ethernet ---------------- */
 
