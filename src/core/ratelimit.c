@@ -76,15 +76,16 @@ void tbucket_table_free(struct tbucket_table *t) { free(t); }
 
 unsigned tbucket_table_size(const struct tbucket_table *t) { return t->nsets * TBT_WAYS; }
 
-static struct tbucket_slot *set_of(const struct tbucket_table *t, uint32_t key)
+/* Where key's set of TBT_WAYS slots starts. */
+static size_t set_of(const struct tbucket_table *t, uint32_t key)
 {
     uint64_t h = siphash24(t->hash_key, &key, sizeof(key));
-    return (struct tbucket_slot *)&t->slot[(h & (t->nsets - 1)) * TBT_WAYS];
+    return (size_t)(h & (t->nsets - 1)) * TBT_WAYS;
 }
 
 bool tbucket_table_take(struct tbucket_table *t, uint32_t key, uint64_t now, bool *replaced)
 {
-    struct tbucket_slot *set = set_of(t, key), *victim = NULL;
+    struct tbucket_slot *set = &t->slot[set_of(t, key)], *victim = NULL;
     *replaced = false;
     for (int i = 0; i < TBT_WAYS; i++) {
         struct tbucket_slot *sl = &set[i];
@@ -103,7 +104,7 @@ bool tbucket_table_take(struct tbucket_table *t, uint32_t key, uint64_t now, boo
 
 bool tbucket_table_has(const struct tbucket_table *t, uint32_t key)
 {
-    const struct tbucket_slot *set = set_of(t, key);
+    const struct tbucket_slot *set = &t->slot[set_of(t, key)];
     for (int i = 0; i < TBT_WAYS; i++)
         if (set[i].used && set[i].key == key)
             return true;

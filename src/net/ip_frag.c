@@ -243,7 +243,7 @@ static bool reasm_reserve(struct ust_stack *s, size_t need, const struct reasm *
 {
     while (s->ip->reasm.mem + need > s->cfg.reasm_mem_max) {
         struct reasm *victim = s->ip->reasm.oldest;
-        if (victim == keep)
+        if (victim && victim == keep)
             victim = victim->newer;
         if (!victim)
             return false;
