@@ -74,7 +74,8 @@ set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
-    tcp_loss_rx tcp_loss_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close)
+    tcp_loss_rx tcp_loss_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close
+    http_syn_flood)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -863,6 +864,40 @@ bench_http_close() {
     http_rows "HTTP GET $HTTP_FILE_SIZE B, Connection: close, wrk -c $HTTP_CONNS" -H "Connection: close"
 }
 
+# Under attack (http_syn_flood): the same wrk, a connection per request,
+# while tests/interop/flood.py sends SYN_FLOOD_RATE spoofed SYNs a second
+# to port 80 from made-up hosts and MACs (in the client's namespace, onto
+# the TAP or the veth, to the server's MAC). Both servers answer the flood
+# with SYN cookies (Linux: net.ipv4.tcp_syncookies=1, its default, in B).
+# Comes after http_close: its connections leave TIME-WAIT too.
+SYN_FLOOD_RATE=${BENCH_SYN_FLOOD_RATE:-5000}
+flood_wrk_once() {
+    local ns=$1 dev=$2 mac=$3 n=$((SYN_FLOOD_RATE * (HTTP_SECONDS + 2))) fpid rate
+    ip netns exec "$ns" python3 "$ROOT/tests/interop/flood.py" syn-flood "$dev" "$n" \
+        --seconds "$((HTTP_SECONDS + 2))" --dst-mac "$mac" >"$WORK/flood.out" 2>&1 &
+    fpid=$!
+    await 30 grep -q "^sending" "$WORK/flood.out" || die "flood.py did not start: $(cat "$WORK/flood.out")"
+    sleep 1 # the flood is under way before the first request
+    rate=$(wrk_once "$ns" -H "Connection: close")
+    wait "$fpid" || die "flood.py failed: $(cat "$WORK/flood.out")"
+    say "$(tail -n 1 "$WORK/flood.out")"
+    echo "$rate"
+}
+
+bench_http_syn_flood() {
+    local i uv=() lv=() umac lmac
+    start_http_kernel
+    umac=02:00:c0:00:02:02 # the runner's default MAC at 192.0.2.2
+    lmac=$(ip -n "$NS_B" -o link show veth1 | sed -nE 's/.*link\/ether ([0-9a-f:]+).*/\1/p')
+    [ -n "$lmac" ] || die "no MAC for veth1 in $NS_B"
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(flood_wrk_once "$NS_TAP" tap0 "$umac")")
+        lv+=("$(flood_wrk_once "$NS_A" veth0 "$lmac")")
+    done
+    row "HTTP GET, Connection: close, during a $SYN_FLOOD_RATE SYN/s flood" "requests/s" \
+        "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+}
+
 # Flood ping: one request in flight, the next sent as soon as the reply
 # arrives, so the rate is 1 / (round trip + ping's own overhead).
 bench_ping_flood() {
@@ -915,6 +950,9 @@ for b in "${selected[@]}"; do
         need_pkg wrk wrk
         build_http_kernel
         ;;
+    esac
+    case "$b" in
+    http_syn_flood) need_pkg python3 python3 ;;
     esac
 done
 setup_ustack

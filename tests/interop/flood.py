@@ -19,10 +19,13 @@ usage:
   flood.py frag-flood IFACE COUNT [--sources N] [--size B] [--seconds S]
                                                   first fragments (MF=1,
                                                   offset 0) that never complete
-  flood.py syn-flood  IFACE COUNT [--port P] [--seconds S]
+  flood.py syn-flood  IFACE COUNT [--port P] [--seconds S] [--dst-mac MAC]
                                                   TCP SYNs to 192.0.2.2:P (80)
                                                   from made-up hosts, MACs,
-                                                  ports and ISNs, with an MSS
+                                                  ports and ISNs, with an MSS;
+                                                  to MAC (the runner's by
+                                                  default: bench/run.sh gives
+                                                  the kernel's on a veth)
 Prints "sending N frames" when it starts, then what it sent and the time
 it took."""
 import os
@@ -82,7 +85,7 @@ def first_fragment(eth_src, src, ident, size):
     return TARGET_MAC + eth_src + struct.pack("!H", ETH_P_IP) + hdr + payload
 
 
-def syn(eth_src, src, sport, isn, dport):
+def syn(eth_dst, eth_src, src, sport, isn, dport):
     """A SYN with an MSS option (1460), checksummed over the pseudo-header."""
     dst = ip4(TARGET_IP)
     tcp = struct.pack("!HHIIBBHHH", sport, dport, isn, 0, 6 << 4, 0x02, 65535, 0, 0)
@@ -91,7 +94,7 @@ def syn(eth_src, src, sport, isn, dport):
     tcp = tcp[:16] + struct.pack("!H", checksum(pseudo + tcp)) + tcp[18:]
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), isn & 0xFFFF, 0, 64, 6, 0, src, dst)
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
-    return TARGET_MAC + eth_src + struct.pack("!H", ETH_P_IP) + hdr + tcp
+    return eth_dst + eth_src + struct.pack("!H", ETH_P_IP) + hdr + tcp
 
 
 def send_all(iface, frames, seconds):
@@ -162,6 +165,9 @@ def main():
                   for i in range(count)]
     elif cmd == "syn-flood":
         port = opt(rest, "--port", 80, int)
+        dst_mac = bytes.fromhex(opt(rest, "--dst-mac", TARGET_MAC.hex(), str).replace(":", ""))
+        if len(dst_mac) != 6:
+            die("bad --dst-mac")
         count = int(rest[0])
         if not 0 < count <= MAX_FRAMES or not 0 < port < 65536:
             die("COUNT 1..%d, --port 1..65535" % MAX_FRAMES)
@@ -169,7 +175,8 @@ def main():
         frames = []
         for i in range(count):
             sport, isn, _ = struct.unpack_from("!HIH", rnd, 8 * i)
-            frames.append(syn(made_up_mac(i), made_up_host(i), 1024 + sport % 60000, isn, port))
+            frames.append(syn(dst_mac, made_up_mac(i), made_up_host(i), 1024 + sport % 60000, isn,
+                              port))
     else:
         die("unknown command " + cmd)
     sent, took = send_all(iface, frames, seconds)
