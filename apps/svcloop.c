@@ -194,9 +194,11 @@ static void log_refused(struct svcloop *l, enum log_kind k, ust_ip4_t peer, uint
                  l->svc->name, lim->max_conns, who);
     else
         app_logf(UST_LOG_INFO, "%s: %s has %u connections, the limit per address: refusing more",
-                 l->svc->name, who, lim->max_per_addr);
+                 l->svc->name, ust_ip4_format(peer, (char[UST_IP4_STRLEN]){0}), lim->max_per_addr);
 }
 
+/* Summaries of the events held whose window has ended (all of them when
+ * shutting down: now 0). */
 static void flush_logs(struct svcloop *l, ust_time_t now)
 {
     static const char *const what[LOG_NKINDS] = {
@@ -205,7 +207,8 @@ static void flush_logs(struct svcloop *l, ust_time_t now)
         "that could not be accepted (the stack's sockets ran out)",
     };
     for (int k = 0; k < LOG_NKINDS; k++) {
-        uint64_t held = ratelog_flush(&l->log[k], now, SVCLOOP_LOG_WINDOW);
+        uint64_t held = ratelog_flush(&l->log[k], now ? now : l->log[k].window_end,
+                                      SVCLOOP_LOG_WINDOW);
         if (held)
             app_logf(UST_LOG_INFO, "%s: %llu more connections %s in the last %llu s", l->svc->name,
                      (unsigned long long)held, what[k],
@@ -483,6 +486,7 @@ void svcloop_run(struct service *svc, const struct svcloop_ops *ops, void *ctx)
             accept_some(l, now);
         flush_logs(l, now);
     }
+    flush_logs(l, 0);
     while (l->n > 0)
         conn_end(l, l->n - 1, SVL_CLOSE, ust_clock_now());
     for (size_t i = 0; i < l->nlg; i++)
