@@ -84,35 +84,39 @@ def run_many(host, port, n, seconds, sources, status, first, every, interval, wa
     conns, byfd = [], {}
     t0 = time.monotonic()
     end = t0 + seconds
-    opened = 0
-    pending = 0
+    opened = pending = done = 0  # done: closed by the server, or failed
     announced = False
     stop_file = status + ".stop" if status else None
+
+    def fail(c, why):
+        nonlocal done
+        c.failed = why
+        done += 1
+
     while True:
         now = time.monotonic()
         if now >= end or (stop_file and os.path.exists(stop_file)):
             break
         while opened < n and pending < wave:
             src = sources[opened % len(sources)] if sources else None
+            opened += 1
             try:
                 s = open_conn(host, port, src)
             except OSError as e:
                 c = Conn(None, now)
-                c.failed = "connect: " + e.strerror
                 conns.append(c)
-                opened += 1
+                fail(c, "connect: " + e.strerror)
                 continue
             c = Conn(s, now)
             conns.append(c)
             byfd[s.fileno()] = c
             ep.register(s.fileno(), select.EPOLLOUT | select.EPOLLIN)
-            opened += 1
             pending += 1
         settled = opened == n and pending == 0
-        if settled and all(c.t_closed or c.failed for c in conns):
+        if settled and done == n:
             break  # the server closed them all: nothing left to hold
         if settled and not announced and status:
-            write_status(status, "held %d" % sum(1 for c in conns if c.t_conn and not c.t_closed))
+            write_status(status, "held %d" % (n - done))
             announced = True
         timeout = end - now
         if interval:
@@ -128,14 +132,15 @@ def run_many(host, port, n, seconds, sources, status, first, every, interval, wa
             now = time.monotonic()
             if c.t_conn is None:
                 err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if err:
-                    c.failed = os.strerror(err)
+                if err or not ev & select.EPOLLOUT:
+                    if not err:
+                        continue
                     pending -= 1
                     ep.unregister(fd)
                     c.sock.close()
+                    c.sock = None
                     del byfd[fd]
-                    continue
-                if not ev & select.EPOLLOUT:
+                    fail(c, os.strerror(err))
                     continue
                 c.t_conn = now
                 pending -= 1
@@ -155,6 +160,7 @@ def run_many(host, port, n, seconds, sources, status, first, every, interval, wa
                 c.rx += d[: max(0, 4096 - len(c.rx))]
                 continue
             c.t_closed = now
+            done += 1
             ep.unregister(fd)
         if interval:
             now = time.monotonic()

@@ -6,7 +6,7 @@
 #  - 20 connections in all (from several addresses) fill the service: the
 #    next client gets 503, and the echo service still serves new clients;
 #  - refusals are counted (http.refused_per_addr, http.refused_limit) and
-#    said at info level once, not once per refusal.
+#    said at info level once, then in a summary, not once per refusal.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
 need_root_and_tun
@@ -84,8 +84,10 @@ assert "192.0.2.50 is served once the others let go" wait_until 10 bash -c \
 stop_ustack
 assert_ge "http.refused_per_addr" "$(counter http.refused_per_addr)" 6
 assert_ge "http.refused_limit" "$(counter http.refused_limit)" 1
-assert_eq "one info line for the limit per address (6 refusals)" \
-    "$(grep -c '\[I\].*the limit per address' "$USTACK_LOGFILE")" 1
+assert_eq "one info line for the first refusal at the limit per address" \
+    "$(grep -c '\[I\].*192.0.2.1 has 8 connections, the limit per address' "$USTACK_LOGFILE")" 1
+assert_eq "... and one for the 5 after it (said at exit)" \
+    "$(grep -c '\[I\].*5 more connections refused at the limit per address' "$USTACK_LOGFILE")" 1
 assert_eq "one info line for the service's limit" \
     "$(grep -c "\[I\].*the service's limit" "$USTACK_LOGFILE")" 1
 assert_eq "packet buffers freed (pkb.alloc == pkb.free)" "$(counter pkb.alloc)" "$(counter pkb.free)"
