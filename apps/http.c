@@ -423,7 +423,8 @@ static bool respond(struct conn *c, int status, bool head_only, const char *type
     if (!hl || cap < hl + bl || !(c->out = malloc(cap)))
         return false;
     memcpy(c->out, hdr, hl);
-    memcpy(c->out + hl, body, bl);
+    if (bl)
+        memcpy(c->out + hl, body, bl);
     c->out_cap = cap;
     c->out_len = hl + bl;
     c->out_off = 0;
