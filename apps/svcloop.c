@@ -444,7 +444,10 @@ static void handle_round(struct svcloop *l, size_t k, size_t npl, ust_time_t now
                 ust_close(l->s, l->lg[i].fd);
             linger_remove(l, i);
         } else if (now >= l->lg[i].until) {
-            reset_close(l, l->lg[i].fd); /* the peer never closed: free it now */
+            /* The peer has not closed: close our side as it is. A plain
+             * close, so the stack still delivers what is queued (the end
+             * of a large response may not have left yet). */
+            ust_close(l->s, l->lg[i].fd);
             linger_remove(l, i);
         }
     }
