@@ -10,11 +10,15 @@
 #    request timeout ends;
 #  - a client that asks for a 5 MB file and never reads is reset after the
 #    send timeout;
-# and each is counted (http.timeout_*).
+# and each is counted (http.timeout_*). A client reading a response with
+# Connection: close slowly (300 KB at 40 KB/s, longer than any of these
+# timeouts) gets all of it: the send timeout is about progress, and the
+# close after the response does not cut off what the stack still holds.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
 need_root_and_tun
 PY=$(python3_bin)
+need_cmd curl
 need_ustack
 ns_setup
 SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
@@ -22,6 +26,7 @@ ROOT=$WORK/root
 mkdir -p "$ROOT"
 echo "timeouts test page" >"$ROOT/index.html"
 head -c $((5 * 1024 * 1024)) /dev/zero >"$ROOT/big.bin"
+head -c 300000 /dev/urandom >"$ROOT/slow.bin"
 start_ustack --http-root "$ROOT" --http-idle-timeout 2 --http-header-timeout 3 \
     --http-request-timeout 4 --send-timeout 2
 
@@ -58,6 +63,12 @@ assert "slow body: at the request timeout, 4 s ($(get slowloris close_after_max)
 slow noread 'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n' 15
 assert "not reading: reset after the send timeout, 2 s ($(get noread reset_after) s)" \
     within "$(get noread reset_after)" 2 8
+
+rc=0
+in_ns curl -sS --max-time 30 --limit-rate 40k -H 'Connection: close' -o "$WORK/slow.bin" \
+    "http://$USTACK_ADDR/slow.bin" 2>"$WORK/slow.err" || rc=$?
+assert_eq "a slow reader of a Connection: close response: curl's exit code" "$rc" 0
+assert "... and it has all 300 KB, byte-exact" cmp -s "$WORK/slow.bin" "$ROOT/slow.bin"
 
 stop_ustack
 assert_eq "http.timeout_idle" "$(counter http.timeout_idle)" 1
