@@ -15,6 +15,8 @@
 #  - without --http-root, the built-in page at "/" and 404 elsewhere.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
 PY=$(python3_bin)
 need_cmd curl
@@ -64,16 +66,6 @@ sys.stdout.buffer.write(out)
 # header NAME: the value of a header in $WORK/hdr (CR stripped).
 header() {
     grep -i "^$1:" "$WORK/hdr" | head -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
-}
-
-snapshot() {
-    local before
-    before=$(grep -c -- '---- ustack counters ----' "$USTACK_LOGFILE" || true)
-    kill -USR1 "$USTACK_PID"
-    # shellcheck disable=SC2317 # called through wait_until
-    printed() { [ "$(grep -c -- '---- ustack counters ----' "$USTACK_LOGFILE" || true)" -gt "$before" ] &&
-        grep -q '^pkb.alloc=' <(tac "$USTACK_LOGFILE" | sed '/---- ustack counters ----/q'); }
-    wait_until 10 printed || fail "the runner did not print its counters on SIGUSR1"
 }
 
 start_ustack --http-root "$ROOT"

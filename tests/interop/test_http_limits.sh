@@ -9,12 +9,13 @@
 #    said at info level once, then in a summary, not once per refusal.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
-PY=$(python3_bin)
+holders_init
 need_cmd curl
 need_ustack
 ns_setup
-SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
 for i in 50 60 61 62; do
     in_ns ip addr add "192.0.2.$i/24" dev "$TAP"
 done
@@ -23,63 +24,40 @@ mkdir -p "$ROOT"
 echo "limits test page" >"$ROOT/index.html"
 start_ustack --http-root "$ROOT" --http-max-per-addr 8 --max-conns http=20
 
-# get SOURCE: curl from that address; prints the status code (000: none).
-get() {
+# fetch_from SOURCE: curl from that address; prints the status code (000: none).
+fetch_from() {
     in_ns curl -sS --max-time 10 --interface "$1" -o "$WORK/body" -w '%{http_code}' \
         "http://$USTACK_ADDR/" 2>>"$WORK/curl.err" || true
 }
 
-# hold NAME N SOURCES: N idle connections in the background until stopped;
-# waits until all are settled and checks how many are held.
-hold() {
-    local name=$1 n=$2 src=$3
-    ip netns exec "$NS" "${SLOW[@]}" hold "$USTACK_ADDR" 80 "$n" 60 "$src" "$WORK/$name.status" \
-        >"$WORK/$name.json" 2>"$WORK/$name.err" &
-    eval "${name}_pid=$!"
-    # shellcheck disable=SC2317 # called through wait_until
-    settled() { [ -s "$WORK/$name.status" ]; }
-    wait_until 20 settled || fail "$name: the connections did not settle: $(cat "$WORK/$name.err")"
-    assert_eq "$name: connections held" "$(cat "$WORK/$name.status")" "held $n"
-}
-
-# release NAME: stops the holder; prints nothing.
-release() {
-    local name=$1 pid
-    pid=$(eval "echo \$${name}_pid")
-    touch "$WORK/$name.status.stop"
-    wait "$pid" || fail "$name: slow_clients.py failed: $(cat "$WORK/$name.err")"
-}
-
 # ---- per address ----
-hold a1 8 192.0.2.1
-assert_eq "the 9th connection from 192.0.2.1: 503" "$(get 192.0.2.1)" 503
+hold_start a1 80 8 60 192.0.2.1
+assert_eq "a1: 8 connections held from 192.0.2.1" "$(hold_wait a1)" 8
+assert_eq "the 9th connection from 192.0.2.1: 503" "$(fetch_from 192.0.2.1)" 503
 assert "... with a body saying so" grep -q "503 Service Unavailable" "$WORK/body"
-assert_eq "meanwhile 192.0.2.50 is served" "$(get 192.0.2.50)" 200
+assert_eq "meanwhile 192.0.2.50 is served" "$(fetch_from 192.0.2.50)" 200
 assert "... the page" grep -q "limits test page" "$WORK/body"
 for _ in 1 2 3 4 5; do
-    get 192.0.2.1 >/dev/null
+    fetch_from 192.0.2.1 >/dev/null
 done
-release a1
-assert_eq "the holder's connections were not closed by the server" \
-    "$("${SLOW[@]}" get "$WORK/a1.json" closed_by_server)" 0
+hold_release a1
+assert_eq "the holder's connections were not closed by the server" "$(get a1 closed_by_server)" 0
 # shellcheck disable=SC2317 # called through wait_until
-served_again() { [ "$(get 192.0.2.1)" = 200 ]; }
+served_again() { [ "$(fetch_from 192.0.2.1)" = 200 ]; }
 assert "192.0.2.1 is served again once it let go" wait_until 10 served_again
 
 # ---- the service's limit ----
-hold b1 8 192.0.2.1
-hold b2 12 192.0.2.60,192.0.2.61,192.0.2.62
-assert_eq "a 21st connection (192.0.2.50): 503" "$(get 192.0.2.50)" 503
-echo_reply=$(in_ns timeout 10 "$PY" -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], 7), timeout=5)
-s.sendall(b"still here\n")
-print(s.recv(100).decode().strip())' "$USTACK_ADDR" 2>&1) || true
-assert_eq "echo serves a new client while HTTP is full" "$echo_reply" "still here"
-release b1
-release b2
-assert "192.0.2.50 is served once the others let go" wait_until 10 bash -c \
-    "[ \"\$(ip netns exec '$NS' curl -s --max-time 5 --interface 192.0.2.50 -o /dev/null -w '%{http_code}' http://$USTACK_ADDR/)\" = 200 ]"
+hold_start b1 80 8 60 192.0.2.1
+hold_start b2 80 12 60 192.0.2.60,192.0.2.61,192.0.2.62
+assert_eq "b1: 8 connections held" "$(hold_wait b1)" 8
+assert_eq "b2: 12 more from three other addresses" "$(hold_wait b2)" 12
+assert_eq "a 21st connection (192.0.2.50): 503" "$(fetch_from 192.0.2.50)" 503
+assert_eq "echo serves a new client while HTTP is full" "$(echo_once)" "still here"
+hold_release b1
+hold_release b2
+# shellcheck disable=SC2317 # called through wait_until
+served_50() { [ "$(fetch_from 192.0.2.50)" = 200 ]; }
+assert "192.0.2.50 is served once the others let go" wait_until 10 served_50
 
 stop_ustack
 assert_ge "http.refused_per_addr" "$(counter http.refused_per_addr)" 6

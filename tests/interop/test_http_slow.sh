@@ -10,8 +10,10 @@
 # HTTP_SLOW_CONNS changes the figure.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
-PY=$(python3_bin)
+holders_init
 need_cmd curl
 need_ustack
 CONNS=${HTTP_SLOW_CONNS:-600}
@@ -35,7 +37,7 @@ start_ustack --http-root "$ROOT" --http-header-timeout "$HEADER_TIMEOUT"
 
 # The slow clients, bounded: they give up after 3 x the header timeout.
 STATUS=$WORK/slow.status
-ip netns exec "$NS" "$PY" "$INTEROP_DIR/slow_clients.py" slowloris "$USTACK_ADDR" 80 "$CONNS" \
+ip netns exec "$NS" "${SLOW[@]}" slowloris "$USTACK_ADDR" 80 "$CONNS" \
     $((3 * HEADER_TIMEOUT)) 1 "$src_list" "$STATUS" >"$WORK/slow.json" 2>"$WORK/slow.err" &
 slow=$!
 # shellcheck disable=SC2317 # called through wait_until
@@ -56,17 +58,16 @@ assert_eq "fetches served byte-exact while $CONNS slow clients trickle" "$served
 
 wait "$slow" || fail "slow_clients.py failed: $(cat "$WORK/slow.err")"
 log "slow clients: $(cat "$WORK/slow.json")"
-SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
-field() { "${SLOW[@]}" get "$WORK/slow.json" "$1"; }
+field() { get slow "$1"; }
 assert_eq "slow connections made" "$(field connected)" "$CONNS"
 assert_eq "slow connections closed by the server" "$(field closed_by_server)" "$CONNS"
 assert_eq "... each with a 408" "$(field got_408)" "$CONNS"
 assert "... none before the header timeout ($(field close_after_min) s)" \
-    "${SLOW[@]}" within "$(field close_after_min)" $((HEADER_TIMEOUT - 1)).8 1000
+    within "$(field close_after_min)" $((HEADER_TIMEOUT - 1)).8 1000
 assert "... all within 2 s of it ($(field close_after_max) s)" \
-    "${SLOW[@]}" within "$(field close_after_max)" 0 $((HEADER_TIMEOUT + 2))
+    within "$(field close_after_max)" 0 $((HEADER_TIMEOUT + 2))
 assert "the fetches all ended before the first slow connection was closed" \
-    "${SLOW[@]}" within "$curl_done" 0 "$(field first_close_wall)"
+    within "$curl_done" 0 "$(field first_close_wall)"
 
 stop_ustack
 assert_ge "http.timeout_header" "$(counter http.timeout_header)" "$CONNS"

@@ -16,12 +16,13 @@
 # close after the response does not cut off what the stack still holds.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
-PY=$(python3_bin)
+holders_init
 need_cmd curl
 need_ustack
 ns_setup
-SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
 ROOT=$WORK/root
 mkdir -p "$ROOT"
 echo "timeouts test page" >"$ROOT/index.html"
@@ -38,8 +39,6 @@ slow() {
         fail "slow_clients.py $mode failed: $(cat "$WORK/$mode.err")"
     log "$mode: $(cat "$WORK/$mode.json")"
 }
-get() { "${SLOW[@]}" get "$WORK/$1.json" "$2"; }
-within() { "${SLOW[@]}" within "$@"; }
 
 slow idle 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' 10
 assert_eq "idle: the request was answered" "$(get idle status)" "HTTP/1.1 200 OK"

@@ -9,16 +9,16 @@
 #    test runs.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
-PY=$(python3_bin)
+holders_init
 need_cmd iperf3
 need_ustack
 ns_setup
-SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
-get() { "${SLOW[@]}" get "$WORK/$1.json" "$2"; }
-within() { "${SLOW[@]}" within "$@"; }
 
 # a_test NAME: a 1 s iperf3 test; succeeds if it ran and moved data.
+# shellcheck disable=SC2317 # called through assert
 a_test() {
     in_ns timeout 30 iperf3 -c "$USTACK_ADDR" -t 1 -J >"$WORK/$1.out" 2>&1 &&
         "$PY" -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"] > 0)' \
@@ -28,17 +28,13 @@ a_test() {
 start_ustack --iperf3-timeout 2 --iperf3-idle-timeout 3
 
 # ---- a silent control connection ----
-ip netns exec "$NS" "${SLOW[@]}" hold "$USTACK_ADDR" 5201 1 20 "" "$WORK/silent.status" \
-    >"$WORK/silent.json" 2>"$WORK/silent.err" &
-silent=$!
-# shellcheck disable=SC2317 # called through wait_until
-settled() { [ -s "$WORK/silent.status" ]; }
-wait_until 10 settled || fail "the silent client did not connect: $(cat "$WORK/silent.err")"
+hold_start silent 5201 1 20 ""
+assert_eq "a silent client holds the control connection" "$(hold_wait silent)" 1
 rc=0
 in_ns timeout 30 iperf3 -c "$USTACK_ADDR" -t 1 >"$WORK/busy.out" 2>&1 || rc=$?
 assert "while it is held, a real client hears that the server is busy" \
     grep -qi "busy" "$WORK/busy.out"
-wait "$silent" || fail "the silent client failed: $(cat "$WORK/silent.err")"
+hold_end silent
 log "silent: $(cat "$WORK/silent.json")"
 assert_eq "the silent control connection is dropped" "$(get silent closed_by_server)" 1
 assert "... after the step timeout, 2 s ($(get silent close_after_max) s)" \

@@ -8,32 +8,18 @@
 #  - with --idle-timeout, an idle discard connection is closed after it.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=holders.sh
+source "$(dirname "$0")/holders.sh"
 need_root_and_tun
-PY=$(python3_bin)
+holders_init
 need_cmd curl
 need_ustack
 ns_setup
-SLOW=("$PY" "$INTEROP_DIR/slow_clients.py")
-get() { "${SLOW[@]}" get "$WORK/$1.json" "$2"; }
-within() { "${SLOW[@]}" within "$@"; }
-
-echo_once() {
-    in_ns timeout 10 "$PY" -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], 7), timeout=5)
-s.sendall(b"still here\n")
-print(s.recv(100).decode().strip())' "$USTACK_ADDR" 2>&1 || true
-}
 
 start_ustack --max-conns discard=50 --send-timeout 2
 
-ip netns exec "$NS" "${SLOW[@]}" hold "$USTACK_ADDR" 9 50 60 "" "$WORK/full.status" \
-    >"$WORK/full.json" 2>"$WORK/full.err" &
-holder=$!
-# shellcheck disable=SC2317 # called through wait_until
-settled() { [ -s "$WORK/full.status" ]; }
-wait_until 20 settled || fail "the 50 connections did not settle: $(cat "$WORK/full.err")"
-assert_eq "discard holds its 50" "$(cat "$WORK/full.status")" "held 50"
+hold_start full 9 50 60 ""
+assert_eq "discard holds its 50" "$(hold_wait full)" 50
 
 in_ns timeout 20 "${SLOW[@]}" hold "$USTACK_ADDR" 9 1 3 "" "$WORK/over.status" >"$WORK/over.json" ||
     fail "the 51st connection: slow_clients.py failed"
@@ -49,8 +35,7 @@ in_ns timeout 30 "${SLOW[@]}" noread "$USTACK_ADDR" 19 "" 15 >"$WORK/chargen.jso
 assert "a chargen client that never reads is reset after the send timeout, 2 s ($(get chargen reset_after) s)" \
     within "$(get chargen reset_after)" 2 8
 
-touch "$WORK/full.status.stop"
-wait "$holder" || fail "the holder failed: $(cat "$WORK/full.err")"
+hold_release full
 assert_eq "the 50 were never closed by the server (no idle timeout)" "$(get full closed_by_server)" 0
 stop_ustack
 assert_ge "discard.refused_limit" "$(counter discard.refused_limit)" 1
