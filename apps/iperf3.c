@@ -32,6 +32,7 @@
 
 #include "app.h"
 #include "services.h"
+#include "svcloop.h"
 
 #define SEC 1000000ull                     /* ust_time_t is in microseconds */
 #define END_GRACE (10 * SEC)               /* past duration + omit */
@@ -791,12 +792,7 @@ static int poll_timeout(const struct server *sv, ust_time_t now)
             CONSIDER(now + 1000); /* pacing: look again in 1 ms */
     }
 #undef CONSIDER
-    if (!next)
-        return -1;
-    if (next <= now)
-        return 0;
-    ust_time_t ms = (next - now + 999) / 1000;
-    return ms > 60000 ? 60000 : (int)ms;
+    return svcloop_timeout_ms(next, now);
 }
 
 /* Fills the poll set for this round. */

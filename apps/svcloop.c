@@ -420,7 +420,7 @@ static size_t build_poll(struct svcloop *l, ust_time_t now, ust_time_t *next)
     return k;
 }
 
-static int timeout_ms(ust_time_t next, ust_time_t now)
+int svcloop_timeout_ms(ust_time_t next, ust_time_t now)
 {
     if (!next)
         return -1;
@@ -478,7 +478,7 @@ void svcloop_run(struct service *svc, const struct svcloop_ops *ops, void *ctx)
     for (;;) {
         ust_time_t now = ust_clock_now(), next;
         size_t k = build_poll(l, now, &next);
-        if (ust_poll(l->s, l->pfd, k, timeout_ms(next, now)) < 0)
+        if (ust_poll(l->s, l->pfd, k, svcloop_timeout_ms(next, now)) < 0)
             break;
         if (l->pfd[0].revents & POLLNVAL)
             break; /* the listener was closed: shutting down */

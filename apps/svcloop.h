@@ -77,6 +77,10 @@ uint8_t *svcloop_scratch(struct svcloop *l);
 /* The peer as text, for log lines (a buffer the loop owns: use at once). */
 const char *svcloop_peer(struct svcloop *l, const struct svcloop_conn *c);
 
+/* ust_poll's timeout (ms, rounded up: never wake just before a deadline) to
+ * wait until next; -1 when next is 0 (no deadline). At most a minute. */
+int svcloop_timeout_ms(ust_time_t next, ust_time_t now);
+
 /* ---- pieces, exposed for their unit tests ---- */
 
 /* How many connections each client address has: a hash table that grows

@@ -1,7 +1,7 @@
 /* Pieces of the TCP services' loop (apps/svcloop.c): the table of
  * connections per client address (growth, shrinking, deletion from a
- * linear-probing table checked against a plain array), and the log rate
- * limiter on a virtual clock. */
+ * linear-probing table checked against a plain array), the log rate
+ * limiter on a virtual clock, and the wait until a deadline. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -129,6 +129,21 @@ static void ratelog_late_flush(void **state)
     assert_int_equal(ratelog_flush(&r, W + 6, W), 2);
 }
 
+/* The wait until a deadline, as ust_poll takes it. */
+static void poll_timeout(void **state)
+{
+    (void)state;
+    ust_time_t now = 100 * SVCLOOP_SEC;
+    assert_int_equal(svcloop_timeout_ms(0, now), -1);
+    assert_int_equal(svcloop_timeout_ms(now, now), 0);
+    assert_int_equal(svcloop_timeout_ms(now - 5, now), 0);
+    assert_int_equal(svcloop_timeout_ms(now + 1, now), 1); /* rounded up */
+    assert_int_equal(svcloop_timeout_ms(now + 1000, now), 1);
+    assert_int_equal(svcloop_timeout_ms(now + 1001, now), 2);
+    assert_int_equal(svcloop_timeout_ms(now + 3 * SVCLOOP_SEC, now), 3000);
+    assert_int_equal(svcloop_timeout_ms(now + 3600 * SVCLOOP_SEC, now), 60000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +151,7 @@ int main(void)
         cmocka_unit_test(many_addresses_against_a_model),
         cmocka_unit_test(ratelog_bounds_the_lines),
         cmocka_unit_test(ratelog_late_flush),
+        cmocka_unit_test(poll_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
