@@ -451,7 +451,7 @@ static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
     bool head = status == 0 && strcmp(rq.method, "HEAD") == 0;
     if (status != 0) {
         c->close_after = true; /* we cannot tell where the next request starts */
-        app_logf(UST_LOG_DEBUG, "http: %s: malformed request -> %d", who, status);
+        app_logf(UST_LOG_DEBUG, "%s: %s: malformed request -> %d", svc->name, who, status);
         return respond_error(c, status, false, false);
     }
     bool keep = rq.minor >= 1 ? !rq.conn_close : (rq.conn_keep_alive && !rq.conn_close);
@@ -460,7 +460,7 @@ static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
     c->close_after = !keep;
     c->discard = rq.content_length;
     if (!head && strcmp(rq.method, "GET") != 0) {
-        app_logf(UST_LOG_DEBUG, "http: %s: %s %s -> 405", who, rq.method, rq.target);
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 405", svc->name, who, rq.method, rq.target);
         return respond_error(c, 405, false, true);
     }
     char path[HTTP_TARGET_MAX + 1];
@@ -469,7 +469,7 @@ static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
     if (q)
         *q = '\0';
     if (percent_decode(path) != 0) {
-        app_logf(UST_LOG_DEBUG, "http: %s: %s %s -> 400", who, rq.method, rq.target);
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 400", svc->name, who, rq.method, rq.target);
         return respond_error(c, 400, head, false);
     }
     if (!svc->http_root_real) {
@@ -482,14 +482,15 @@ static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
             ok = respond_error(c, 404, head, false);
             status = 404;
         }
-        app_logf(UST_LOG_DEBUG, "http: %s: %s %s -> %d", who, rq.method, rq.target, status);
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> %d", svc->name, who, rq.method, rq.target,
+                 status);
         return ok;
     }
     char resolved[PATH_MAX];
     unsigned long long size = 0;
     int fd = open_under_root(svc->http_root_real, path, &size, resolved);
     if (fd < 0) {
-        app_logf(UST_LOG_DEBUG, "http: %s: %s %s -> %d", who, rq.method, rq.target, -fd);
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> %d", svc->name, who, rq.method, rq.target, -fd);
         return respond_error(c, -fd, head, false);
     }
     bool body = !head && size > 0;
@@ -503,7 +504,8 @@ static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
     } else {
         close(fd);
     }
-    app_logf(UST_LOG_DEBUG, "http: %s: %s %s -> 200 (%llu bytes)", who, rq.method, rq.target, size);
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 200 (%llu bytes)", svc->name, who, rq.method,
+             rq.target, size);
     return true;
 }
 
@@ -671,8 +673,8 @@ static enum svcloop_verdict serve(struct svcloop *l, struct svcloop_conn *base, 
                     progress = true;
                 } else if (c->in_len >= HTTP_HDR_MAX) {
                     c->close_after = true;
-                    app_logf(UST_LOG_DEBUG, "http: %s: request header over %d bytes -> 400",
-                             svcloop_peer(l, base), HTTP_HDR_MAX);
+                    app_logf(UST_LOG_DEBUG, "%s: %s: request header over %d bytes -> 400",
+                             svcloop_service(l)->name, svcloop_peer(l, base), HTTP_HDR_MAX);
                     if (!respond_error(c, 400, false, false))
                         return SVL_RESET;
                     c->in_len = 0;
@@ -763,7 +765,7 @@ static enum svcloop_verdict conn_expire(struct svcloop *l, struct svcloop_conn *
     /* A request cut short is told so (408), then the connection closes
      * gracefully; nothing else has anything left to say. */
     bool partial = which == HTTP_TIMEOUT_HEADER && c->in_len > 0;
-    app_logf(UST_LOG_DEBUG, "http: %s: %s%s", svcloop_peer(l, base), kinds[which].what,
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s%s", svc->name, svcloop_peer(l, base), kinds[which].what,
              partial ? " with a partial request -> 408" : ": closed");
     if (partial) {
         static const char msg[] = "HTTP/1.1 408 Request Timeout\r\n"

@@ -278,7 +278,13 @@ static void finish_fd(struct svcloop *l, int fd, enum svcloop_verdict v, ust_tim
 
 static void conn_end(struct svcloop *l, size_t i, enum svcloop_verdict v, ust_time_t now)
 {
+    static const char *const how[] = {
+        [SVL_KEEP] = "", [SVL_CLOSE] = "closed", [SVL_RESET] = "reset",
+        [SVL_LINGER] = "closing (our FIN sent, reading until theirs)",
+    };
     struct svcloop_conn *c = l->conn[i];
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s (%zu left)", l->svc->name, svcloop_peer(l, c), how[v],
+             l->n - 1);
     l->ops->release(l, c);
     finish_fd(l, c->fd, v, now);
     if (l->svc->lim.max_per_addr)
