@@ -74,33 +74,21 @@ static void *udp_main(void *arg)
     return NULL;
 }
 
-/* Fills buf with len bytes of the pattern from byte pos of the cycle,
- * copying each line's characters out of the 95 written twice. */
+/* Fills buf with len bytes of the pattern from byte pos of the cycle.
+ * Line k is the 72 characters from the k-th of the 95 written twice. */
 static void chargen_fill(uint8_t *buf, size_t len, uint32_t pos)
 {
     char twice[2 * 95];
     for (int i = 0; i < 2 * 95; i++)
         twice[i] = (char)(' ' + i % 95);
-    static const char crlf[2] = {'\r', '\n'};
-    size_t n = 0;
-    while (n < len) {
+    for (size_t n = 0; n < len;) {
         uint32_t line = pos / CHARGEN_LINE, col = pos % CHARGEN_LINE;
-        size_t take = CHARGEN_LINE - col;
-        if (take > len - n)
-            take = len - n;
-        for (size_t done = 0; done < take;) {
-            size_t k;
-            if (col + done < 72) {
-                k = 72 - (col + done);
-                if (k > take - done)
-                    k = take - done;
-                memcpy(buf + n + done, twice + line + col + done, k);
-            } else {
-                k = take - done;
-                memcpy(buf + n + done, crlf + (col + done - 72), k);
-            }
-            done += k;
-        }
+        char text[CHARGEN_LINE];
+        memcpy(text, twice + line, 72);
+        text[72] = '\r';
+        text[73] = '\n';
+        size_t take = CHARGEN_LINE - col < len - n ? CHARGEN_LINE - col : len - n;
+        memcpy(buf + n, text + col, take);
         n += take;
         pos = (pos + (uint32_t)take) % CHARGEN_CYCLE;
     }
