@@ -2,13 +2,30 @@
  * persistent connections by default (Connection: close honoured; HTTP/1.0
  * only with Connection: keep-alive), pipelined requests answered in order.
  *
- * One thread multiplexes the listener and every connection with ust_poll,
- * as the TCP services do. Each connection has two fixed buffers: the request
- * header (at most HTTP_HDR_MAX bytes) and one chunk buffer that carries the
- * response header with the start of the file behind it, then the rest of the
- * file, read() a chunk at a time as the socket accepts it. Nagle is off on
- * connections (TCP_NODELAY), as nginx has it. Files are opened by realpath() and served only if that lies
- * under the root's realpath. */
+ * The service runs the TCP services' loop (svcloop.c): one thread, the
+ * listener and every connection over ust_poll, a table that grows with
+ * demand up to the service's connection limit, and a limit per client
+ * address; a connection over either is answered 503 and closed.
+ *
+ * A connection holds buffers only while it needs them: the request data
+ * (grown from 1 KiB up to HTTP_HDR_MAX while a header arrives, freed when
+ * nothing of a request is left), and, while a response goes out, one buffer
+ * that carries the response header with the start of the file behind it,
+ * then the rest of the file, read() a chunk at a time as the socket accepts
+ * it. A kept-alive connection waiting for its next request holds neither.
+ *
+ * Slow clients (slowloris and its kin) meet timeouts, each from a clock the
+ * connection's state machine keeps (struct http_timer, unit-tested): the
+ * header timeout (the request line and headers, from the connection or
+ * from the first byte of a later request), the request timeout (the whole
+ * request, its body included), the idle timeout (a kept-alive connection
+ * with nothing of a next request) and the send timeout (a response the
+ * peer takes nothing of). A request cut short by the header timeout is
+ * answered 408.
+ *
+ * Nagle is off on connections (TCP_NODELAY), as nginx has it. Files are
+ * opened by realpath() and served only if that lies under the root's
+ * realpath. */
 #include "http.h"
 
 #include <errno.h>
@@ -26,11 +43,14 @@
 
 #include "app.h"
 #include "services.h"
+#include "svcloop.h"
 
-#define HTTP_MAX_CONNS 512
+#define HTTP_IN_MIN 1024     /* the request buffer's first size */
 #define HTTP_HDR_MAX 8192    /* request line and headers */
 #define HTTP_TARGET_MAX 2048 /* longer targets: 414 */
-#define HTTP_CHUNK 16384     /* the response buffer: header, then file chunks */
+#define HTTP_CHUNK 16384     /* the response buffer with a file: header, then file chunks */
+#define HTTP_HEAD_MAX 512    /* a response header we write */
+#define IO_ROUNDS 64         /* reads or writes per connection per wakeup */
 
 static const char builtin_page[] =
     "<!DOCTYPE html>\n"
@@ -41,18 +61,19 @@ static const char builtin_page[] =
     "</body></html>\n";
 
 struct conn {
-    int fd;
-    size_t in_len;          /* bytes of request data in in[] */
-    size_t discard;         /* request body bytes still to skip */
+    struct svcloop_conn base;
+    struct http_timer tm;
+    char *in;               /* request data read so far, or NULL */
+    size_t in_len, in_cap;
+    size_t scanned;         /* bytes of in[] already searched for the header's end */
+    unsigned long long discard; /* request body bytes still to skip */
     bool eof;               /* the peer sent FIN */
     bool active;            /* a response is being sent */
     bool close_after;       /* close once the response is sent */
-    bool draining;          /* FIN sent: reading until the peer closes */
     int file;               /* the file being sent, or -1 */
     unsigned long long file_left;
-    size_t out_len, out_off;
-    char in[HTTP_HDR_MAX];
-    char out[HTTP_CHUNK];
+    char *out;              /* the response going out, or NULL */
+    size_t out_len, out_off, out_cap;
 };
 
 struct request {
@@ -73,8 +94,10 @@ static const char *reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 414: return "URI Too Long";
     case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
     }
@@ -291,11 +314,101 @@ static int open_under_root(const char *root, const char *path, unsigned long lon
     return -404;
 }
 
-/* Starts the response: the header (and a small body) into c->out. */
-static void respond(struct conn *c, int status, bool head_only, const char *type,
-                    unsigned long long length, const char *body, bool allow)
+/* ---- the timeouts ---- */
+
+void http_timer_open(struct http_timer *t, ust_time_t now)
 {
-    int n = snprintf(c->out, sizeof(c->out),
+    *t = (struct http_timer){.wait = HTTP_WAIT_HEADER, .req_start = now};
+}
+
+void http_timer_input(struct http_timer *t, ust_time_t now)
+{
+    if (t->wait == HTTP_WAIT_IDLE) /* the first byte of the next request */
+        *t = (struct http_timer){.wait = HTTP_WAIT_HEADER, .req_start = now};
+}
+
+void http_timer_respond(struct http_timer *t, ust_time_t now, bool body_left)
+{
+    t->wait = HTTP_WAIT_RESPONSE;
+    t->since = now;
+    t->body_left = body_left;
+}
+
+void http_timer_sent(struct http_timer *t, ust_time_t now)
+{
+    if (t->wait == HTTP_WAIT_RESPONSE)
+        t->since = now;
+}
+
+/* The request and its response are both over: wait for the next one, whose
+ * clock starts now if its bytes are already here (pipelined). */
+static void timer_next(struct http_timer *t, ust_time_t now, bool buffered)
+{
+    if (buffered)
+        *t = (struct http_timer){.wait = HTTP_WAIT_HEADER, .req_start = now};
+    else
+        *t = (struct http_timer){.wait = HTTP_WAIT_IDLE, .since = now};
+}
+
+void http_timer_response_done(struct http_timer *t, ust_time_t now, bool buffered)
+{
+    if (t->body_left)
+        t->wait = HTTP_WAIT_BODY;
+    else
+        timer_next(t, now, buffered);
+}
+
+void http_timer_body_done(struct http_timer *t, ust_time_t now, bool buffered)
+{
+    t->body_left = false;
+    if (t->wait == HTTP_WAIT_BODY)
+        timer_next(t, now, buffered);
+}
+
+ust_time_t http_timer_deadline(const struct http_timer *t, const struct svc_limits *lim,
+                               enum http_timeout *which)
+{
+    ust_time_t best = 0;
+    enum http_timeout w = HTTP_TIMEOUT_NONE;
+#define CONSIDER(timeout, from, kind)                                                              \
+    do {                                                                                           \
+        if ((timeout) && (!best || (from) + (timeout) < best)) {                                   \
+            best = (from) + (timeout);                                                             \
+            w = (kind);                                                                            \
+        }                                                                                          \
+    } while (0)
+    switch (t->wait) {
+    case HTTP_WAIT_HEADER:
+        CONSIDER(lim->header_timeout, t->req_start, HTTP_TIMEOUT_HEADER);
+        CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST);
+        break;
+    case HTTP_WAIT_RESPONSE:
+        CONSIDER(lim->send_timeout, t->since, HTTP_TIMEOUT_SEND);
+        if (t->body_left)
+            CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST);
+        break;
+    case HTTP_WAIT_BODY:
+        CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST);
+        break;
+    case HTTP_WAIT_IDLE:
+        CONSIDER(lim->idle_timeout, t->since, HTTP_TIMEOUT_IDLE);
+        break;
+    }
+#undef CONSIDER
+    if (which)
+        *which = w;
+    return best;
+}
+
+/* ---- responses ---- */
+
+/* Starts the response: its header (and a small body) into a buffer of its
+ * own, large enough for file chunks if a file follows. false: no memory. */
+static bool respond(struct conn *c, int status, bool head_only, const char *type,
+                    unsigned long long length, const char *body, bool allow, bool file)
+{
+    char hdr[HTTP_HEAD_MAX];
+    int n = snprintf(hdr, sizeof(hdr),
                      "HTTP/1.1 %d %s\r\n"
                      "Server: ustack\r\n"
                      "Content-Type: %s\r\n"
@@ -305,33 +418,42 @@ static void respond(struct conn *c, int status, bool head_only, const char *type
                      "\r\n",
                      status, reason(status), type, length, allow ? "Allow: GET, HEAD\r\n" : "",
                      c->close_after ? "close" : "keep-alive");
-    c->out_len = (size_t)n;
+    size_t hl = n > 0 && (size_t)n < sizeof(hdr) ? (size_t)n : 0;
+    size_t bl = body && !head_only ? (size_t)length : 0;
+    size_t cap = file ? HTTP_CHUNK : hl + bl;
+    if (!hl || cap < hl + bl || !(c->out = malloc(cap)))
+        return false;
+    memcpy(c->out, hdr, hl);
+    if (bl)
+        memcpy(c->out + hl, body, bl);
+    c->out_cap = cap;
+    c->out_len = hl + bl;
     c->out_off = 0;
-    if (body && !head_only && c->out_len + length <= sizeof(c->out)) {
-        memcpy(c->out + c->out_len, body, (size_t)length);
-        c->out_len += (size_t)length;
-    }
     c->active = true;
+    return true;
 }
 
-static void respond_error(struct conn *c, int status, bool head_only, bool allow)
+static bool respond_error(struct conn *c, int status, bool head_only, bool allow)
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, reason(status));
-    respond(c, status, head_only, "text/plain; charset=utf-8", (unsigned long long)n, body, allow);
+    return respond(c, status, head_only, "text/plain; charset=utf-8", (unsigned long long)n, body,
+                   allow, false);
 }
 
-/* Handles the request in c->in[0..hlen); sets up the response. */
-static void handle(struct service *svc, struct conn *c, size_t hlen)
+/* Handles the request in c->in[0..hlen); sets up the response. false: out
+ * of memory. */
+static bool handle(struct svcloop *l, struct conn *c, size_t hlen)
 {
+    struct service *svc = svcloop_service(l);
+    const char *who = svcloop_peer(l, &c->base);
     struct request rq;
     int status = parse_request(c->in, hlen, &rq);
     bool head = status == 0 && strcmp(rq.method, "HEAD") == 0;
     if (status != 0) {
         c->close_after = true; /* we cannot tell where the next request starts */
-        respond_error(c, status, false, false);
-        app_logf(UST_LOG_DEBUG, "http: malformed request -> %d", status);
-        return;
+        app_logf(UST_LOG_DEBUG, "%s: %s: malformed request -> %d", svc->name, who, status);
+        return respond_error(c, status, false, false);
     }
     bool keep = rq.minor >= 1 ? !rq.conn_close : (rq.conn_keep_alive && !rq.conn_close);
     if (rq.chunked)
@@ -339,9 +461,8 @@ static void handle(struct service *svc, struct conn *c, size_t hlen)
     c->close_after = !keep;
     c->discard = rq.content_length;
     if (!head && strcmp(rq.method, "GET") != 0) {
-        respond_error(c, 405, false, true);
-        app_logf(UST_LOG_DEBUG, "http: %s %s -> 405", rq.method, rq.target);
-        return;
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 405", svc->name, who, rq.method, rq.target);
+        return respond_error(c, 405, false, true);
     }
     char path[HTTP_TARGET_MAX + 1];
     memcpy(path, rq.target, sizeof(path));
@@ -349,44 +470,53 @@ static void handle(struct service *svc, struct conn *c, size_t hlen)
     if (q)
         *q = '\0';
     if (percent_decode(path) != 0) {
-        respond_error(c, 400, head, false);
-        app_logf(UST_LOG_DEBUG, "http: %s %s -> 400", rq.method, rq.target);
-        return;
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 400", svc->name, who, rq.method, rq.target);
+        return respond_error(c, 400, head, false);
     }
     if (!svc->http_root_real) {
+        bool ok;
         if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
-            respond(c, 200, head, "text/html; charset=utf-8", sizeof(builtin_page) - 1,
-                    builtin_page, false);
+            ok = respond(c, 200, head, "text/html; charset=utf-8", sizeof(builtin_page) - 1,
+                         builtin_page, false, false);
             status = 200;
         } else {
-            respond_error(c, 404, head, false);
+            ok = respond_error(c, 404, head, false);
             status = 404;
         }
-        app_logf(UST_LOG_DEBUG, "http: %s %s -> %d", rq.method, rq.target, status);
-        return;
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> %d", svc->name, who, rq.method, rq.target,
+                 status);
+        return ok;
     }
     char resolved[PATH_MAX];
     unsigned long long size = 0;
     int fd = open_under_root(svc->http_root_real, path, &size, resolved);
     if (fd < 0) {
-        respond_error(c, -fd, head, false);
-        app_logf(UST_LOG_DEBUG, "http: %s %s -> %d", rq.method, rq.target, -fd);
-        return;
+        app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> %d", svc->name, who, rq.method, rq.target, -fd);
+        return respond_error(c, -fd, head, false);
     }
-    respond(c, 200, head, content_type(resolved), size, NULL, false);
-    if (head || size == 0) {
+    bool body = !head && size > 0;
+    if (!respond(c, 200, head, content_type(resolved), size, NULL, false, body)) {
         close(fd);
-    } else {
+        return false;
+    }
+    if (body) {
         c->file = fd;
         c->file_left = size;
+    } else {
+        close(fd);
     }
-    app_logf(UST_LOG_DEBUG, "http: %s %s -> 200 (%llu bytes)", rq.method, rq.target, size);
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s %s -> 200 (%llu bytes)", svc->name, who, rq.method,
+             rq.target, size);
+    return true;
 }
 
-/* Where the request header in c->in ends (just past the empty line), or 0. */
-static size_t header_end(const struct conn *c)
+/* Where the request header in c->in ends (just past the empty line), or 0.
+ * Only the bytes not searched before are (a header that trickles in a byte
+ * at a time costs its length, not its length squared). */
+static size_t header_end(struct conn *c)
 {
-    for (size_t i = 0; i < c->in_len; i++) {
+    size_t i = c->scanned > 2 ? c->scanned - 2 : 0;
+    for (; i < c->in_len; i++) {
         if (c->in[i] != '\n')
             continue;
         if (i + 1 < c->in_len && c->in[i + 1] == '\n')
@@ -394,6 +524,7 @@ static size_t header_end(const struct conn *c)
         if (i + 2 < c->in_len && c->in[i + 1] == '\r' && c->in[i + 2] == '\n')
             return i + 3;
     }
+    c->scanned = c->in_len;
     return 0;
 }
 
@@ -401,6 +532,7 @@ static void consume(struct conn *c, size_t n)
 {
     memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
+    c->scanned = 0;
 }
 
 /* Drops request body bytes, and blank lines between requests. */
@@ -420,190 +552,272 @@ static void skip_filler(struct conn *c)
     }
 }
 
-static void end_file(struct conn *c)
+static void end_response(struct conn *c)
 {
     if (c->file >= 0)
         close(c->file);
     c->file = -1;
     c->file_left = 0;
+    free(c->out);
+    c->out = NULL;
+    c->out_len = c->out_off = c->out_cap = 0;
+    c->active = false;
 }
 
-/* Serves one readiness event; false when the connection is done. */
-static bool serve(struct service *svc, struct conn *c, short revents)
+/* Room for the next read: the request buffer grows from HTTP_IN_MIN to
+ * HTTP_HDR_MAX as a header needs it. 0 when full (or out of memory). */
+static size_t in_room(struct conn *c)
 {
-    struct ust_stack *s = svc->s;
+    if (c->in_len == c->in_cap && c->in_cap < HTTP_HDR_MAX) {
+        size_t cap = c->in_cap ? c->in_cap * 2 : HTTP_IN_MIN;
+        char *in = realloc(c->in, cap);
+        if (in) {
+            c->in = in;
+            c->in_cap = cap;
+        }
+    }
+    return c->in_cap - c->in_len;
+}
+
+/* Reads what has arrived (up to what the buffer may hold). false: the
+ * connection failed. */
+static bool read_in(struct ust_stack *s, struct conn *c, bool *progress, ust_time_t now)
+{
+    size_t room = in_room(c);
+    if (c->eof || room == 0)
+        return true;
+    ssize_t r = ust_recv(s, c->base.fd, c->in + c->in_len, room, 0);
+    if (r == 0) {
+        c->eof = true;
+    } else if (r < 0) {
+        return errno == EAGAIN;
+    } else {
+        c->in_len += (size_t)r;
+        http_timer_input(&c->tm, now);
+        *progress = true;
+    }
+    return true;
+}
+
+/* Sends what the response buffer holds, after filling it from the file.
+ * false: the connection failed. */
+static bool write_out(struct ust_stack *s, struct conn *c, bool *progress, ust_time_t now)
+{
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    /* Fill the buffer from the file behind what it holds, so the first
+     * chunk leaves with the response header: a small file goes out in one
+     * segment, not a header segment that Nagle sends alone and a body
+     * segment held until the header is acknowledged (a delayed ACK: 40 ms
+     * a request). */
+    if (c->file_left > 0 && c->out_len < c->out_cap) {
+        size_t room = c->out_cap - c->out_len;
+        size_t want = c->file_left < room ? (size_t)c->file_left : room;
+        ssize_t r = read(c->file, c->out + c->out_len, want);
+        if (r <= 0) {
+            app_logf(UST_LOG_WARN, "http: reading a file: %s",
+                     r < 0 ? strerror(errno) : "it shrank while being sent");
+            return false;
+        }
+        c->out_len += (size_t)r;
+        c->file_left -= (unsigned long long)r;
+    }
+    if (c->out_off < c->out_len) {
+        /* The last bytes before a close wait for the FIN (MSG_MORE): one
+         * segment, so the client reads the end of the response and the end
+         * of the stream together and does not close first (it would keep
+         * the TIME-WAIT, which piles up in a client making a connection per
+         * request). */
+        int more = c->close_after && c->file_left == 0 ? MSG_MORE : 0;
+        ssize_t w = ust_send(s, c->base.fd, c->out + c->out_off, c->out_len - c->out_off,
+                             MSG_NOSIGNAL | more);
+        if (w < 0 && errno != EAGAIN)
+            return false;
+        if (w > 0) {
+            c->out_off += (size_t)w;
+            http_timer_sent(&c->tm, now);
+            *progress = true;
+        }
+    }
+    return true;
+}
+
+static void set_deadline(struct svcloop *l, struct conn *c)
+{
+    c->base.deadline = http_timer_deadline(&c->tm, &svcloop_service(l)->lim, NULL);
+}
+
+/* Serves one readiness event. */
+static enum svcloop_verdict serve(struct svcloop *l, struct svcloop_conn *base, short revents,
+                                  ust_time_t now)
+{
+    struct ust_stack *s = svcloop_service(l)->s;
+    struct conn *c = (struct conn *)base;
     if (revents & (POLLERR | POLLNVAL))
-        return false;
-    for (int rounds = 0; rounds < 64; rounds++) {
+        return SVL_CLOSE;
+    for (int rounds = 0; rounds < IO_ROUNDS; rounds++) {
         bool progress = false;
-        if (c->draining) {
-            char tmp[1024];
-            ssize_t r = ust_recv(s, c->fd, tmp, sizeof(tmp), 0);
-            if (r > 0)
-                continue;
-            return r < 0 && errno == EAGAIN; /* EOF or an error: done */
-        }
-        if (!c->eof && c->in_len < sizeof(c->in)) {
-            ssize_t r = ust_recv(s, c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-            if (r == 0)
-                c->eof = true;
-            else if (r < 0 && errno != EAGAIN)
-                return false;
-            else if (r > 0) {
-                c->in_len += (size_t)r;
-                progress = true;
-            }
-        }
+        if (!read_in(s, c, &progress, now))
+            return SVL_CLOSE;
         if (!c->active) {
+            bool body_left = c->discard > 0;
             skip_filler(c);
+            if (body_left && c->discard == 0)
+                http_timer_body_done(&c->tm, now, c->in_len > 0);
             if (c->discard == 0) {
                 size_t hlen = header_end(c);
                 if (hlen) {
-                    handle(svc, c, hlen);
+                    if (!handle(l, c, hlen))
+                        return SVL_RESET; /* out of memory */
                     consume(c, hlen);
+                    http_timer_respond(&c->tm, now, c->discard > 0);
                     progress = true;
-                } else if (c->in_len >= sizeof(c->in)) {
+                } else if (c->in_len >= HTTP_HDR_MAX) {
                     c->close_after = true;
-                    respond_error(c, 400, false, false);
-                    app_logf(UST_LOG_DEBUG, "http: request header over %d bytes -> 400",
-                             HTTP_HDR_MAX);
+                    app_logf(UST_LOG_DEBUG, "%s: %s: request header over %d bytes -> 400",
+                             svcloop_service(l)->name, svcloop_peer(l, base), HTTP_HDR_MAX);
+                    if (!respond_error(c, 400, false, false))
+                        return SVL_RESET;
                     c->in_len = 0;
+                    http_timer_respond(&c->tm, now, false);
                     progress = true;
                 }
             }
             if (!c->active && c->eof)
-                return false; /* nothing (complete) left to answer */
+                return SVL_CLOSE; /* nothing (complete) left to answer */
         }
         if (c->active) {
-            if (c->out_off == c->out_len)
-                c->out_off = c->out_len = 0;
-            /* Fill the buffer from the file behind what it holds, so the
-             * first chunk leaves with the response header: a small file
-             * goes out in one segment, not a header segment that Nagle
-             * sends alone and a body segment held until the header is
-             * acknowledged (a delayed ACK: 40 ms a request). */
-            if (c->file_left > 0 && c->out_len < sizeof(c->out)) {
-                size_t room = sizeof(c->out) - c->out_len;
-                size_t want = c->file_left < room ? (size_t)c->file_left : room;
-                ssize_t r = read(c->file, c->out + c->out_len, want);
-                if (r <= 0) {
-                    app_logf(UST_LOG_WARN, "http: reading a file: %s",
-                             r < 0 ? strerror(errno) : "it shrank while being sent");
-                    return false;
-                }
-                c->out_len += (size_t)r;
-                c->file_left -= (unsigned long long)r;
-            }
-            if (c->out_off < c->out_len) {
-                /* The last bytes before a close wait for the FIN (MSG_MORE):
-                 * one segment, so the client reads the end of the response
-                 * and the end of the stream together and does not close
-                 * first (it would keep the TIME-WAIT, which piles up in a
-                 * client making a connection per request). */
-                int more = c->close_after && c->file_left == 0 ? MSG_MORE : 0;
-                ssize_t w = ust_send(s, c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                                     MSG_NOSIGNAL | more);
-                if (w < 0 && errno != EAGAIN)
-                    return false;
-                if (w > 0) {
-                    c->out_off += (size_t)w;
-                    progress = true;
-                }
-            }
+            if (!write_out(s, c, &progress, now))
+                return SVL_CLOSE;
             if (c->out_off == c->out_len && c->file_left == 0) {
-                end_file(c);
-                c->active = false;
-                c->out_len = c->out_off = 0;
+                end_response(c);
                 progress = true;
-                if (c->close_after) {
-                    /* Send FIN, then read until the peer closes: closing
-                     * with unread data would answer with a RST. */
-                    if (c->eof || ust_shutdown(s, c->fd, SHUT_WR) < 0)
-                        return false;
-                    c->draining = true;
-                }
+                /* Send FIN, then read until the peer closes: closing with
+                 * unread data would answer with a RST. */
+                if (c->close_after)
+                    return c->eof ? SVL_CLOSE : SVL_LINGER;
+                skip_filler(c);
+                if (c->discard == 0)
+                    http_timer_body_done(&c->tm, now, c->in_len > 0);
+                http_timer_response_done(&c->tm, now, c->in_len > 0);
             }
         }
         if (!progress)
             break;
     }
-    return true;
+    if (c->in_len == 0 && c->in) { /* nothing of a request held: no buffer */
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    set_deadline(l, c);
+    return SVL_KEEP;
 }
 
-static short conn_events(const struct conn *c)
+static short conn_events(const struct svcloop *l, const struct svcloop_conn *base)
 {
-    if (c->draining)
-        return POLLIN;
+    (void)l;
+    const struct conn *c = (const struct conn *)base;
     short ev = 0;
-    if (!c->eof && c->in_len < sizeof(c->in))
+    if (!c->eof && (c->in_len < HTTP_HDR_MAX))
         ev |= POLLIN;
     if (c->active)
         ev |= POLLOUT;
     return ev;
 }
 
-static void conn_free(struct ust_stack *s, struct conn *c)
+static enum svcloop_verdict conn_open(struct svcloop *l, struct svcloop_conn *base, ust_time_t now)
 {
-    ust_close(s, c->fd);
-    end_file(c);
-    free(c);
+    struct conn *c = (struct conn *)base;
+    /* No Nagle (nginx's tcp_nodelay): the short last segment of a response
+     * must not wait for the ACK of the segments before it, which a client
+     * delays by up to 40 ms when it has an odd number of them to
+     * acknowledge. */
+    int one = 1;
+    ust_setsockopt(svcloop_service(l)->s, base->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    c->file = -1;
+    http_timer_open(&c->tm, now);
+    set_deadline(l, c);
+    return SVL_KEEP;
 }
+
+static enum svcloop_verdict conn_expire(struct svcloop *l, struct svcloop_conn *base,
+                                        ust_time_t now)
+{
+    struct service *svc = svcloop_service(l);
+    struct conn *c = (struct conn *)base;
+    enum http_timeout which;
+    ust_time_t d = http_timer_deadline(&c->tm, &svc->lim, &which);
+    if (!d || now < d) { /* not due after all (a timer moved): wait again */
+        c->base.deadline = d;
+        return SVL_KEEP;
+    }
+    static const struct {
+        enum svc_counter counter;
+        const char *what;
+    } kinds[] = {
+        [HTTP_TIMEOUT_NONE] = {SVC_TIMEOUT_IDLE, ""},
+        [HTTP_TIMEOUT_HEADER] = {SVC_TIMEOUT_HEADER, "header timeout"},
+        [HTTP_TIMEOUT_REQUEST] = {SVC_TIMEOUT_REQUEST, "request timeout"},
+        [HTTP_TIMEOUT_IDLE] = {SVC_TIMEOUT_IDLE, "idle timeout"},
+        [HTTP_TIMEOUT_SEND] = {SVC_TIMEOUT_SEND, "send timeout"},
+    };
+    svc_count(svc, kinds[which].counter, 1);
+    /* A request cut short is told so (408), then the connection closes
+     * gracefully; nothing else has anything left to say. */
+    bool partial = which == HTTP_TIMEOUT_HEADER && c->in_len > 0;
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s%s", svc->name, svcloop_peer(l, base), kinds[which].what,
+             partial ? " with a partial request -> 408" : ": closed");
+    if (partial) {
+        static const char msg[] = "HTTP/1.1 408 Request Timeout\r\n"
+                                  "Server: ustack\r\n"
+                                  "Content-Length: 0\r\n"
+                                  "Connection: close\r\n"
+                                  "\r\n";
+        ust_send(svc->s, base->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        return SVL_LINGER;
+    }
+    /* A response the peer would not take, or a body it would not finish:
+     * a RST frees what the stack holds for it at once. */
+    return which == HTTP_TIMEOUT_SEND || which == HTTP_TIMEOUT_REQUEST ? SVL_RESET : SVL_CLOSE;
+}
+
+static void conn_release(struct svcloop *l, struct svcloop_conn *base)
+{
+    (void)l;
+    struct conn *c = (struct conn *)base;
+    end_response(c);
+    free(c->in);
+}
+
+/* Over a limit: 503, then the connection lingers (svcloop) until the
+ * client has read it and closed. */
+static void conn_refuse(struct svcloop *l, int fd, ust_time_t now)
+{
+    (void)now;
+    static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                              "Server: ustack\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Length: 24\r\n"
+                              "Connection: close\r\n"
+                              "\r\n"
+                              "503 Service Unavailable\n";
+    ust_send(svcloop_service(l)->s, fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static const struct svcloop_ops http_ops = {
+    .conn_size = sizeof(struct conn),
+    .open = conn_open,
+    .events = conn_events,
+    .serve = serve,
+    .expire = conn_expire,
+    .release = conn_release,
+    .refuse = conn_refuse,
+};
 
 void *http_main(void *arg)
 {
-    struct service *svc = arg;
-    struct ust_stack *s = svc->s;
-    struct conn **cl = calloc(HTTP_MAX_CONNS, sizeof(*cl));
-    struct pollfd *pfd = calloc(HTTP_MAX_CONNS + 1, sizeof(*pfd));
-    size_t n = 0;
-    if (!cl || !pfd)
-        goto out;
-    for (;;) {
-        pfd[0] = (struct pollfd){.fd = svc->fd, .events = POLLIN};
-        for (size_t i = 0; i < n; i++)
-            pfd[i + 1] = (struct pollfd){.fd = cl[i]->fd, .events = conn_events(cl[i])};
-        if (ust_poll(s, pfd, n + 1, -1) < 0)
-            break;
-        if (pfd[0].revents & POLLNVAL)
-            break; /* the listener was closed: shutting down */
-        for (size_t i = n; i-- > 0;) {
-            if (!pfd[i + 1].revents)
-                continue;
-            if (!serve(svc, cl[i], pfd[i + 1].revents)) {
-                conn_free(s, cl[i]);
-                cl[i] = cl[--n];
-            }
-        }
-        if (pfd[0].revents & POLLIN) {
-            for (;;) {
-                int fd = ust_accept4(s, svc->fd, NULL, NULL, SOCK_NONBLOCK);
-                if (fd < 0)
-                    break;
-                struct conn *c = n < HTTP_MAX_CONNS ? malloc(sizeof(*c)) : NULL;
-                if (!c) {
-                    app_logf(UST_LOG_WARN, "http: %s, refusing a connection",
-                             n < HTTP_MAX_CONNS ? "out of memory" : "too many connections");
-                    ust_close(s, fd);
-                    continue;
-                }
-                memset(c, 0, offsetof(struct conn, in));
-                /* No Nagle (nginx's tcp_nodelay): the short last segment of
-                 * a response must not wait for the ACK of the segments
-                 * before it, which a client delays by up to 40 ms when it
-                 * has an odd number of them to acknowledge. */
-                int one = 1;
-                ust_setsockopt(s, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                c->fd = fd;
-                c->file = -1;
-                cl[n++] = c;
-            }
-        }
-    }
-out:
-    for (size_t i = 0; i < n; i++)
-        conn_free(s, cl[i]);
-    free(cl);
-    free(pfd);
+    svcloop_run(arg, &http_ops, NULL);
     return NULL;
 }
 

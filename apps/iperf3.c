@@ -11,8 +11,10 @@
  * the connections it turns away. A connection that arrives while a test
  * runs gets ACCESS_DENIED (the client prints "the server is busy"), unless
  * the test is waiting for its streams, in which case its cookie decides.
- * Every step of the exchange has a deadline, so a client that goes quiet or
- * away cannot hold the service; a client that disconnects ends its test.
+ * Every step of the exchange has a deadline (--iperf3-timeout), and a running
+ * test in which nothing moves ends (--iperf3-idle-timeout), so a client that
+ * goes quiet or away cannot hold the service; a client that disconnects
+ * ends its test.
  *
  * Results are honest: each stream reports the bytes this side moved and
  * the seconds it took. When we receive, we also wait (briefly) after
@@ -30,11 +32,10 @@
 
 #include "app.h"
 #include "services.h"
+#include "svcloop.h"
 
 #define SEC 1000000ull                     /* ust_time_t is in microseconds */
-#define STEP_TIMEOUT (10 * SEC)            /* each step of the exchange */
 #define END_GRACE (10 * SEC)               /* past duration + omit */
-#define IDLE_TIMEOUT (60 * SEC)            /* nothing moved while running */
 #define DRAIN_TIMEOUT (2 * SEC)            /* waiting for bytes in flight */
 #define LINGER_TIMEOUT (2 * SEC)           /* a refused connection, closing */
 #define MAX_LINGER 32                      /* refused connections closing at once */
@@ -123,6 +124,13 @@ static const char *phase_name(enum phase p)
     static const char *const names[] = {"idle", "cookie", "parameters", "stream setup",
                                         "running", "results", "draining", "display"};
     return names[p];
+}
+
+/* The deadline of a step of the exchange that starts now (0: none). */
+static ust_time_t step_deadline(const struct server *sv, ust_time_t now)
+{
+    ust_time_t t = sv->svc->lim.request_timeout;
+    return t ? now + t : 0;
 }
 
 /* ---- closing ---- */
@@ -310,7 +318,7 @@ static void got_params(struct server *sv, ust_time_t now)
         return;
     }
     t->phase = PH_STREAMS;
-    t->deadline = now + STEP_TIMEOUT;
+    t->deadline = step_deadline(sv, now);
 }
 
 /* ---- ending ---- */
@@ -395,7 +403,7 @@ static void send_results(struct server *sv, ust_time_t now)
     app_logf(UST_LOG_INFO, "iperf3: %s: test done: %zu stream(s), %.2f s, received %llu bytes, sent %llu bytes",
              t->peer, t->nstreams, secs, (unsigned long long)rx, (unsigned long long)tx);
     t->phase = PH_DONE;
-    t->deadline = now + STEP_TIMEOUT;
+    t->deadline = step_deadline(sv, now);
 }
 
 /* Draining is over when every stream we receive on has what the client
@@ -472,7 +480,7 @@ static void test_end(struct server *sv, ust_time_t now)
         return;
     }
     t->phase = PH_RESULTS;
-    t->deadline = now + STEP_TIMEOUT;
+    t->deadline = step_deadline(sv, now);
 }
 
 /* ---- events ---- */
@@ -499,7 +507,7 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
             return;
         }
         t->phase = PH_PARAMS;
-        t->deadline = now + STEP_TIMEOUT;
+        t->deadline = step_deadline(sv, now);
         return;
     }
     case PH_PARAMS:
@@ -660,6 +668,7 @@ static void on_accept(struct server *sv, ust_time_t now)
         if (fd < 0)
             return;
         uint64_t seq = ++sv->accept_seq;
+        svc_count(sv->svc, SVC_ACCEPTED, 1);
         if (t->phase == PH_IDLE) {
             /* Control messages are a few bytes each, sent back to back
              * (TEST_START, TEST_RUNNING): Nagle would hold each one for the
@@ -668,7 +677,7 @@ static void on_accept(struct server *sv, ust_time_t now)
             ust_setsockopt(sv->s, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
             t->ctrl = fd;
             t->phase = PH_COOKIE;
-            t->deadline = now + STEP_TIMEOUT;
+            t->deadline = step_deadline(sv, now);
             ust_ip4_format(ntohl(from.sin_addr.s_addr), t->peer);
             app_logf(UST_LOG_DEBUG, "iperf3: %s: control connection", t->peer);
             continue;
@@ -743,11 +752,20 @@ static void check_timers(struct server *sv, ust_time_t now)
         return;
     }
     if (t->deadline && now >= t->deadline) {
-        drop_test(sv, now, "timed out");
+        char why[96];
+        snprintf(why, sizeof(why), "timed out: no step of the exchange for %g s",
+                 (double)sv->svc->lim.request_timeout / SEC);
+        svc_count(sv->svc, SVC_TIMEOUT_REQUEST, 1);
+        drop_test(sv, now, why);
         return;
     }
-    if (t->phase == PH_RUNNING && now >= t->last_progress + IDLE_TIMEOUT)
-        drop_test(sv, now, "no data moved for 60 s");
+    ust_time_t idle = sv->svc->lim.idle_timeout;
+    if (t->phase == PH_RUNNING && idle && now >= t->last_progress + idle) {
+        char why[64];
+        snprintf(why, sizeof(why), "no data moved for %g s", (double)idle / SEC);
+        svc_count(sv->svc, SVC_TIMEOUT_IDLE, 1);
+        drop_test(sv, now, why);
+    }
 }
 
 /* When ust_poll must return for a deadline, in ms (-1: none). */
@@ -766,19 +784,15 @@ static int poll_timeout(const struct server *sv, ust_time_t now)
     if (t->phase != PH_IDLE)
         CONSIDER(t->deadline);
     if (t->phase == PH_RUNNING) {
-        CONSIDER(t->last_progress + IDLE_TIMEOUT);
+        if (sv->svc->lim.idle_timeout)
+            CONSIDER(t->last_progress + sv->svc->lim.idle_timeout);
         if (t->omitting)
             CONSIDER(t->omit_end);
         if (t->prm.rate && (t->prm.reverse || t->prm.bidirectional))
             CONSIDER(now + 1000); /* pacing: look again in 1 ms */
     }
 #undef CONSIDER
-    if (!next)
-        return -1;
-    if (next <= now)
-        return 0;
-    ust_time_t ms = (next - now + 999) / 1000;
-    return ms > 60000 ? 60000 : (int)ms;
+    return svcloop_timeout_ms(next, now);
 }
 
 /* Fills the poll set for this round. */

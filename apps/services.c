@@ -1,6 +1,18 @@
 /* echo, discard and chargen over UDP and TCP. A UDP service is one thread
- * in blocking calls; a TCP service is one thread multiplexing its listener
- * and every connection with ust_poll, so it serves many at once. */
+ * in blocking calls; a TCP service is one thread running the service loop
+ * (svcloop.c): its listener and every connection over ust_poll.
+ *
+ * An idle TCP connection costs the service its small struct: reads go to
+ * the loop's scratch buffer, chargen makes its pattern there, and echo
+ * keeps a buffer only for bytes the peer has not yet taken back.
+ *
+ * Timeouts: discard has none by default. Accepting data for ever is its
+ * whole point, an idle connection costs little here, and its connection
+ * limit, not a timeout, is what keeps it from crowding out the others.
+ * Echo and chargen drop a connection whose peer takes nothing we send for
+ * the send timeout (a peer that never reads would otherwise pin our data
+ * and the stack's send buffer); --idle-timeout adds an idle timeout to all
+ * three. */
 #include "services.h"
 
 #include <errno.h>
@@ -11,15 +23,26 @@
 #include "app.h"
 #include "http.h"
 #include "iperf3.h"
+#include "svcloop.h"
 
-#define TCP_MAX_CLIENTS 1024
-#define IOBUF 16384
+#define IO_ROUNDS 64 /* reads or writes per connection per wakeup */
+/* The listen backlog: connections the stack completes before we accept
+ * them (nginx's default on Linux); the loop accepts in batches of 256. */
+#define SVC_BACKLOG 511
+
+/* RFC 864's pattern: lines of 72 printable characters (the 95 from ' ' to
+ * '~' in a cycle), each starting one character later than the one before,
+ * ending in CRLF. After 95 lines it repeats: a cycle of CHARGEN_CYCLE bytes. */
+#define CHARGEN_LINE 74
+#define CHARGEN_CYCLE (95 * CHARGEN_LINE)
 
 struct client {
-    int fd;
-    size_t pending, off;    /* echo: bytes read, not yet written back */
-    unsigned chargen_pos;   /* chargen: where the rotating pattern is */
-    uint8_t buf[IOBUF];
+    struct svcloop_conn base;
+    uint8_t *pending;       /* echo: bytes read, not yet written back (or NULL) */
+    size_t pending_len, off;
+    uint32_t chargen_pos;   /* chargen: where in the cycle the next byte is */
+    ust_time_t last_io;     /* bytes last moved either way */
+    ust_time_t stalled;     /* since when we have had bytes the peer would not take (0: none) */
 };
 
 static void *udp_main(void *arg)
@@ -51,123 +74,194 @@ static void *udp_main(void *arg)
     return NULL;
 }
 
-/* RFC 864's pattern: lines of 72 printable characters (the 95 from ' ' to
- * '~' in a cycle), each starting one character later than the one before.
- * Lines are copied out of the cycle written twice, so no line wraps. */
-static size_t chargen_fill(struct client *c)
+/* Fills buf with len bytes of the pattern from byte pos of the cycle.
+ * Line k is the 72 characters from the k-th of the 95 written twice. */
+static void chargen_fill(uint8_t *buf, size_t len, uint32_t pos)
 {
-    char cycle[190];
-    for (int i = 0; i < 190; i++)
-        cycle[i] = (char)(' ' + i % 95);
-    size_t n = 0;
-    while (n + 74 <= IOBUF) {
-        memcpy(c->buf + n, cycle + c->chargen_pos, 72);
-        c->buf[n + 72] = '\r';
-        c->buf[n + 73] = '\n';
-        n += 74;
-        c->chargen_pos = (c->chargen_pos + 1) % 95;
+    char twice[2 * 95];
+    for (int i = 0; i < 2 * 95; i++)
+        twice[i] = (char)(' ' + i % 95);
+    for (size_t n = 0; n < len;) {
+        uint32_t line = pos / CHARGEN_LINE, col = pos % CHARGEN_LINE;
+        char text[CHARGEN_LINE];
+        memcpy(text, twice + line, 72);
+        text[72] = '\r';
+        text[73] = '\n';
+        size_t take = CHARGEN_LINE - col < len - n ? CHARGEN_LINE - col : len - n;
+        memcpy(buf + n, text + col, take);
+        n += take;
+        pos = (pos + (uint32_t)take) % CHARGEN_CYCLE;
     }
-    return n;
 }
 
-/* Serves one readiness event; false when the connection is done. */
-static bool serve_client(struct service *svc, struct client *c, short revents)
+/* The deadline: the idle timeout from the last bytes moved, the send
+ * timeout from when the peer stopped taking them. */
+static void client_deadline(struct service *svc, struct client *c)
 {
-    struct ust_stack *s = svc->s;
-    if (revents & (POLLERR | POLLNVAL))
+    ust_time_t d = 0;
+    if (svc->lim.idle_timeout)
+        d = c->last_io + svc->lim.idle_timeout;
+    if (c->stalled && svc->lim.send_timeout &&
+        (!d || c->stalled + svc->lim.send_timeout < d))
+        d = c->stalled + svc->lim.send_timeout;
+    c->base.deadline = d;
+}
+
+static enum svcloop_verdict tcp_open(struct svcloop *l, struct svcloop_conn *base, ust_time_t now)
+{
+    struct client *c = (struct client *)base;
+    c->last_io = now;
+    if (svcloop_service(l)->kind == SVC_CHARGEN)
+        c->stalled = now; /* it has bytes to send from the start */
+    client_deadline(svcloop_service(l), c);
+    return SVL_KEEP;
+}
+
+static short tcp_events(const struct svcloop *l, const struct svcloop_conn *base)
+{
+    const struct client *c = (const struct client *)base;
+    if (c->pending)
+        return POLLOUT; /* echo: nothing more read until the peer takes this */
+    return svcloop_service(l)->kind == SVC_CHARGEN ? (POLLIN | POLLOUT) : POLLIN;
+}
+
+/* Sends from buf; false on an error that ends the connection. */
+static bool send_some(struct ust_stack *s, struct client *c, const uint8_t *buf, size_t len,
+                      size_t *sent, ust_time_t now)
+{
+    ssize_t w = ust_send(s, c->base.fd, buf, len, MSG_NOSIGNAL);
+    *sent = w > 0 ? (size_t)w : 0;
+    if (w < 0 && errno != EAGAIN)
         return false;
-    for (int rounds = 0; rounds < 64; rounds++) {
-        bool progress = false;
-        if (c->pending == 0 || svc->kind != SVC_ECHO) {
-            uint8_t tmp[IOBUF];
-            uint8_t *dst = svc->kind == SVC_ECHO ? c->buf : tmp;
-            ssize_t r = ust_recv(s, c->fd, dst, IOBUF, 0);
-            if (r == 0)
-                return svc->kind == SVC_CHARGEN ? false : (c->pending > 0); /* EOF */
-            if (r < 0 && errno != EAGAIN)
-                return false;
-            if (r > 0) {
-                progress = true;
-                if (svc->kind == SVC_ECHO) {
-                    c->pending = (size_t)r;
-                    c->off = 0;
-                }
-            }
-        }
-        if (svc->kind == SVC_CHARGEN && c->pending == 0) {
-            c->pending = chargen_fill(c);
-            c->off = 0;
-        }
-        if (c->pending > 0 && svc->kind != SVC_DISCARD) {
-            ssize_t w = ust_send(s, c->fd, c->buf + c->off, c->pending - c->off, MSG_NOSIGNAL);
-            if (w < 0 && errno != EAGAIN)
-                return false;
-            if (w > 0) {
-                progress = true;
-                c->off += (size_t)w;
-                if (c->off == c->pending)
-                    c->pending = c->off = 0;
-            }
-        }
-        if (!progress)
-            break;
-    }
+    if (w > 0)
+        c->last_io = now;
+    /* The stall clock runs while the peer leaves bytes with us; any
+     * progress starts it again. */
+    c->stalled = *sent == len ? 0 : (w > 0 || !c->stalled) ? now : c->stalled;
     return true;
 }
 
+/* One readiness event. */
+static enum svcloop_verdict tcp_serve(struct svcloop *l, struct svcloop_conn *base, short revents,
+                                      ust_time_t now)
+{
+    struct service *svc = svcloop_service(l);
+    struct ust_stack *s = svc->s;
+    struct client *c = (struct client *)base;
+    uint8_t *buf = svcloop_scratch(l);
+    if (revents & (POLLERR | POLLNVAL))
+        return SVL_CLOSE;
+    for (int rounds = 0; rounds < IO_ROUNDS; rounds++) {
+        size_t sent = 0;
+        if (c->pending) { /* echo: what the peer has not taken back yet */
+            if (!send_some(s, c, c->pending + c->off, c->pending_len - c->off, &sent, now))
+                return SVL_CLOSE;
+            c->off += sent;
+            if (c->off < c->pending_len)
+                break;
+            free(c->pending);
+            c->pending = NULL;
+        }
+        if (svc->kind == SVC_CHARGEN) {
+            chargen_fill(buf, SVCLOOP_SCRATCH, c->chargen_pos);
+            if (!send_some(s, c, buf, SVCLOOP_SCRATCH, &sent, now))
+                return SVL_CLOSE;
+            c->chargen_pos = (uint32_t)((c->chargen_pos + sent) % CHARGEN_CYCLE);
+        }
+        ssize_t r = ust_recv(s, c->base.fd, buf, SVCLOOP_SCRATCH, 0);
+        if (r == 0 || (r < 0 && errno != EAGAIN))
+            return SVL_CLOSE; /* EOF (echo has nothing left to send) or an error */
+        if (r < 0) {
+            if (svc->kind != SVC_CHARGEN || sent == 0)
+                break;
+            continue; /* chargen: the peer is still taking bytes */
+        }
+        c->last_io = now;
+        if (svc->kind == SVC_ECHO) {
+            if (!send_some(s, c, buf, (size_t)r, &sent, now))
+                return SVL_CLOSE;
+            if (sent < (size_t)r) {
+                /* Keep the rest until the peer takes it: only now does
+                 * the connection hold a buffer. */
+                c->pending_len = (size_t)r - sent;
+                c->pending = malloc(c->pending_len);
+                if (!c->pending)
+                    return SVL_RESET;
+                memcpy(c->pending, buf + sent, c->pending_len);
+                c->off = 0;
+                break;
+            }
+        }
+    }
+    client_deadline(svc, c);
+    return SVL_KEEP;
+}
+
+static enum svcloop_verdict tcp_expire(struct svcloop *l, struct svcloop_conn *base, ust_time_t now)
+{
+    struct service *svc = svcloop_service(l);
+    struct client *c = (struct client *)base;
+    bool send = c->stalled && svc->lim.send_timeout && now >= c->stalled + svc->lim.send_timeout;
+    svc_count(svc, send ? SVC_TIMEOUT_SEND : SVC_TIMEOUT_IDLE, 1);
+    app_logf(UST_LOG_DEBUG, "%s: %s: %s", svc->name, svcloop_peer(l, base),
+             send ? "the peer took nothing for the send timeout: reset" : "idle timeout: closed");
+    /* Unsent bytes would keep the connection alive in the stack: a RST
+     * frees it at once. */
+    return send ? SVL_RESET : SVL_CLOSE;
+}
+
+static void tcp_release(struct svcloop *l, struct svcloop_conn *base)
+{
+    (void)l;
+    free(((struct client *)base)->pending);
+}
+
+static const struct svcloop_ops tcp_ops = {
+    .conn_size = sizeof(struct client),
+    .open = tcp_open,
+    .events = tcp_events,
+    .serve = tcp_serve,
+    .expire = tcp_expire,
+    .release = tcp_release,
+    /* No refusal to say in these protocols: over a limit, a RST. */
+};
+
 static void *tcp_main(void *arg)
 {
-    struct service *svc = arg;
-    struct ust_stack *s = svc->s;
-    struct client **cl = calloc(TCP_MAX_CLIENTS, sizeof(*cl));
-    struct pollfd *pfd = calloc(TCP_MAX_CLIENTS + 1, sizeof(*pfd));
-    if (!cl || !pfd)
-        goto out;
-    size_t n = 0;
-    for (;;) {
-        pfd[0] = (struct pollfd){.fd = svc->fd, .events = POLLIN};
-        for (size_t i = 0; i < n; i++) {
-            short ev = POLLIN;
-            if (cl[i]->pending > 0 || svc->kind == SVC_CHARGEN)
-                ev = svc->kind == SVC_ECHO ? POLLOUT : (POLLIN | POLLOUT);
-            pfd[i + 1] = (struct pollfd){.fd = cl[i]->fd, .events = ev};
-        }
-        if (ust_poll(s, pfd, n + 1, -1) < 0)
-            break;
-        if (pfd[0].revents & POLLNVAL)
-            break; /* the listener was closed: shutting down */
-        for (size_t i = n; i-- > 0;) {
-            if (!pfd[i + 1].revents)
-                continue;
-            if (!serve_client(svc, cl[i], pfd[i + 1].revents)) {
-                ust_close(s, cl[i]->fd);
-                free(cl[i]);
-                cl[i] = cl[--n];
-            }
-        }
-        if (pfd[0].revents & POLLIN) {
-            for (;;) {
-                int fd = ust_accept4(s, svc->fd, NULL, NULL, SOCK_NONBLOCK);
-                if (fd < 0)
-                    break;
-                struct client *c = n < TCP_MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
-                if (!c) {
-                    ust_close(s, fd); /* full: refuse politely */
-                    continue;
-                }
-                c->fd = fd;
-                cl[n++] = c;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        ust_close(s, cl[i]->fd);
-        free(cl[i]);
-    }
-out:
-    free(cl);
-    free(pfd);
+    svcloop_run(arg, &tcp_ops, NULL);
     return NULL;
+}
+
+/* Appends " (limits: ...)" for the start-up line: what an operator tuning
+ * the options wants to see in effect. */
+static void describe_limits(const struct service *svc, char *out, size_t len)
+{
+    const struct svc_limits *l = &svc->lim;
+    const struct {
+        const char *what;
+        ust_time_t t;
+    } timeouts[] = {
+        {"header", l->header_timeout},
+        {svc->kind == SVC_IPERF3 ? "step" : "request", l->request_timeout},
+        {"idle", l->idle_timeout},
+        {"send", l->send_timeout},
+    };
+    size_t n = 0;
+    char conns[16] = "any number of";
+    if (l->max_conns)
+        snprintf(conns, sizeof(conns), "%u", l->max_conns);
+    if (svc->kind != SVC_IPERF3)
+        n += (size_t)snprintf(out + n, len - n, " (%s connections", conns);
+    else
+        n += (size_t)snprintf(out + n, len - n, " (one test at a time");
+    if (l->max_per_addr && n < len)
+        n += (size_t)snprintf(out + n, len - n, ", %u per address", l->max_per_addr);
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]) && n < len; i++)
+        if (timeouts[i].t)
+            n += (size_t)snprintf(out + n, len - n, ", %s timeout %g s", timeouts[i].what,
+                                  (double)timeouts[i].t / SVC_SEC);
+    if (n < len)
+        snprintf(out + n, len - n, ")");
 }
 
 int service_start(struct service *svc, struct ust_stack *s)
@@ -181,7 +275,7 @@ int service_start(struct service *svc, struct ust_stack *s)
     bool tcp = svc->type == SOCK_STREAM;
     if (svc->fd < 0 || (tcp && ust_setsockopt(s, svc->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
         ust_bind(s, svc->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-        (tcp && (ust_listen(s, svc->fd, 128) < 0 || ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
+        (tcp && (ust_listen(s, svc->fd, SVC_BACKLOG) < 0 || ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
         app_logf(UST_LOG_ERROR, "service %s: cannot serve %s port %u: %s", svc->name,
                  tcp ? "TCP" : "UDP", svc->port, strerror(errno));
         if (svc->kind == SVC_HTTP)
@@ -198,8 +292,11 @@ int service_start(struct service *svc, struct ust_stack *s)
         return -1;
     }
     svc->running = true;
-    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u", svc->name, tcp ? "TCP" : "UDP",
-             svc->port);
+    char lim[200] = "";
+    if (tcp)
+        describe_limits(svc, lim, sizeof(lim));
+    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u%s", svc->name, tcp ? "TCP" : "UDP",
+             svc->port, lim);
     return 0;
 }
 
@@ -212,4 +309,27 @@ void service_stop(struct service *svc)
     svc->running = false;
     if (svc->kind == SVC_HTTP)
         http_fini(svc);
+}
+
+void service_print_counters(struct service *svc, FILE *out)
+{
+    static const char *const names[SVC_NCOUNTERS] = {
+        [SVC_ACCEPTED] = "accepted",
+        [SVC_REFUSED_LIMIT] = "refused_limit",
+        [SVC_REFUSED_PER_ADDR] = "refused_per_addr",
+        [SVC_ACCEPT_FAILED] = "accept_failed",
+        [SVC_TIMEOUT_IDLE] = "timeout_idle",
+        [SVC_TIMEOUT_HEADER] = "timeout_header",
+        [SVC_TIMEOUT_REQUEST] = "timeout_request",
+        [SVC_TIMEOUT_SEND] = "timeout_send",
+        [SVC_CONNS] = "conns",
+        [SVC_CONNS_PEAK] = "conns_peak",
+    };
+    const char *slash = strchr(svc->name, '/');
+    const char *name = slash ? slash + 1 : svc->name;
+    for (int i = 0; i < SVC_NCOUNTERS; i++) {
+        uint64_t v = atomic_load_explicit(&svc->count[i], memory_order_relaxed);
+        if (v)
+            fprintf(out, "%s.%s=%llu\n", name, names[i], (unsigned long long)v);
+    }
 }

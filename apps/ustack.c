@@ -32,7 +32,50 @@ static void usage(FILE *out)
             "  -I, --iperf3-port PORT|none\n"
             "                        the TCP port of the iperf3 service (default 5201),\n"
             "                        or none to turn it off\n"
-            "\n");
+            "\n"
+            "Limits (each TCP service on its own, so that no client and no service can\n"
+            "lock the others out; a limit or a timeout of 0 is none; S is seconds):\n"
+            "      --max-conns [SERVICE=]N[,...]\n"
+            "                        connections a TCP service holds at once (default\n"
+            "                        %u each for echo, discard, chargen and http: the\n"
+            "                        four together stay under the stack's 100,000). One\n"
+            "                        over it is refused at once: HTTP answers 503, the\n"
+            "                        others reset it. N alone sets all four.\n"
+            "      --http-max-per-addr N\n"
+            "                        HTTP connections from one client address (default\n"
+            "                        %u: browsers open 6, a NAT hides a few dozen)\n"
+            "      --http-header-timeout S\n"
+            "                        the request line and headers must arrive within S of\n"
+            "                        the connection, or of the first byte of a later\n"
+            "                        request (default %g: Apache's RequestReadTimeout\n"
+            "                        header=20; nginx's client_header_timeout is 60);\n"
+            "                        a request cut short is answered 408\n"
+            "      --http-request-timeout S\n"
+            "                        the whole request, its body included, from the same\n"
+            "                        start (default %g, as nginx's client_body_timeout)\n"
+            "      --http-idle-timeout S\n"
+            "                        a kept-alive connection waits S for its next request\n"
+            "                        (default %g: between Apache's 5 and nginx's 75)\n"
+            "      --send-timeout S  echo, chargen and HTTP reset a connection whose peer\n"
+            "                        takes nothing of what they send for S (default %g:\n"
+            "                        nginx's send_timeout)\n"
+            "      --idle-timeout S  echo, discard and chargen close a connection on which\n"
+            "                        nothing moved for S (default 0, none: discard exists\n"
+            "                        to accept data for ever, an idle connection costs\n"
+            "                        little, and --max-conns bounds them)\n"
+            "      --iperf3-timeout S\n"
+            "                        each step of iperf3's control exchange (cookie,\n"
+            "                        parameters, streams, results) must be done within S\n"
+            "                        (default %g), else the test is dropped and the\n"
+            "                        service is free for the next one\n"
+            "      --iperf3-idle-timeout S\n"
+            "                        a running iperf3 test in which no data moved for S\n"
+            "                        is dropped (default %g)\n"
+            "\n",
+            SVC_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_PER_ADDR,
+            (double)HTTP_DEFAULT_HEADER_TIMEOUT / SVC_SEC, (double)HTTP_DEFAULT_REQUEST_TIMEOUT / SVC_SEC,
+            (double)HTTP_DEFAULT_IDLE_TIMEOUT / SVC_SEC, (double)SVC_DEFAULT_SEND_TIMEOUT / SVC_SEC,
+            (double)IPERF3_DEFAULT_STEP_TIMEOUT / SVC_SEC, (double)IPERF3_DEFAULT_IDLE_TIMEOUT / SVC_SEC);
     app_usage_common(out);
     fprintf(out,
             "\n"
@@ -44,21 +87,120 @@ static void usage(FILE *out)
             "                                      #   or: iperf3 -c 192.0.2.2\n");
 }
 
-static void print_stats(struct ust_stack *s, struct ust_runtime *rt)
+/* The services' counters, then the stack's (which end with pkb.*: a
+ * reader waiting for those has all of them). */
+static void print_stats(struct ust_stack *s, struct ust_runtime *rt, struct service *svcs,
+                        size_t nsvc, bool with_stack)
 {
     struct ust_stats st;
     ust_runtime_lock(rt);
     st = *ust_stack_stats(s);
     ust_runtime_unlock(rt);
-    fprintf(stderr, "---- ustack counters ----\n");
-    ust_stats_print(&st, stderr, 0);
+    if (with_stack)
+        fprintf(stderr, "---- ustack counters ----\n");
+    for (size_t i = 0; i < nsvc; i++)
+        service_print_counters(&svcs[i], stderr);
+    if (with_stack)
+        ust_stats_print(&st, stderr, 0);
     fflush(stderr);
 }
+
+/* The TCP services whose limits the options set, by the name after "tcp/". */
+enum { LIM_ECHO, LIM_DISCARD, LIM_CHARGEN, LIM_HTTP, LIM_IPERF3, LIM_N };
+static const char *const lim_names[LIM_N] = {"echo", "discard", "chargen", "http", "iperf3"};
 
 struct runner_opts {
     const char *http_root;
     uint16_t iperf3_port; /* 0: the iperf3 service is off */
+    struct svc_limits lim[LIM_N];
 };
+
+/* The runner's long-only options (getopt values past app_parse's own). */
+enum {
+    OPT_MAX_CONNS = 0x200,
+    OPT_HTTP_MAX_PER_ADDR,
+    OPT_HTTP_HEADER_TIMEOUT,
+    OPT_HTTP_REQUEST_TIMEOUT,
+    OPT_HTTP_IDLE_TIMEOUT,
+    OPT_SEND_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_IPERF3_TIMEOUT,
+    OPT_IPERF3_IDLE_TIMEOUT,
+};
+
+static const struct option runner_long[] = {
+    {"http-root", required_argument, NULL, 'r'},
+    {"iperf3-port", required_argument, NULL, 'I'},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"http-max-per-addr", required_argument, NULL, OPT_HTTP_MAX_PER_ADDR},
+    {"http-header-timeout", required_argument, NULL, OPT_HTTP_HEADER_TIMEOUT},
+    {"http-request-timeout", required_argument, NULL, OPT_HTTP_REQUEST_TIMEOUT},
+    {"http-idle-timeout", required_argument, NULL, OPT_HTTP_IDLE_TIMEOUT},
+    {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"iperf3-timeout", required_argument, NULL, OPT_IPERF3_TIMEOUT},
+    {"iperf3-idle-timeout", required_argument, NULL, OPT_IPERF3_IDLE_TIMEOUT},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *opt_name(int c)
+{
+    for (const struct option *o = runner_long; o->name; o++)
+        if (o->val == c)
+            return o->name;
+    return "?";
+}
+
+/* A count: 0 to 10,000,000 (0: no limit). */
+static int parse_count(const char *arg, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || *end || !*arg || *arg == '-' || v > 10000000)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Seconds, fractions allowed: 0 (none) to a day. */
+static int parse_seconds(const char *arg, ust_time_t *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (*end || end == arg || !(v >= 0 && v <= 86400))
+        return -1;
+    *out = (ust_time_t)(v * SVC_SEC + 0.5);
+    return 0;
+}
+
+/* --max-conns N, or SERVICE=N[,SERVICE=N...] */
+static int parse_max_conns(struct runner_opts *ro, const char *arg)
+{
+    unsigned n;
+    if (parse_count(arg, &n) == 0) {
+        for (int i = LIM_ECHO; i <= LIM_HTTP; i++)
+            ro->lim[i].max_conns = n;
+        return 0;
+    }
+    char buf[256];
+    if (strlen(arg) >= sizeof(buf))
+        return -1;
+    strcpy(buf, arg);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        int i = LIM_ECHO;
+        while (i <= LIM_HTTP && strcmp(tok, lim_names[i]) != 0)
+            i++;
+        if (i > LIM_HTTP || parse_count(eq + 1, &ro->lim[i].max_conns) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 static int runner_opt(int c, const char *arg, void *ctx)
 {
@@ -85,18 +227,52 @@ static int runner_opt(int c, const char *arg, void *ctx)
         ro->iperf3_port = (uint16_t)v;
         return 0;
     }
-    return -1;
+    struct svc_limits *http = &ro->lim[LIM_HTTP], *ip = &ro->lim[LIM_IPERF3];
+    ust_time_t t = 0;
+    bool seconds = c != OPT_MAX_CONNS && c != OPT_HTTP_MAX_PER_ADDR;
+    if (seconds && parse_seconds(arg, &t) != 0) {
+        fprintf(stderr, "--%s %s: expected seconds, 0 to 86400 (0: none)\n", opt_name(c), arg);
+        return -1;
+    }
+    switch (c) {
+    case OPT_MAX_CONNS:
+        if (parse_max_conns(ro, arg) != 0) {
+            fprintf(stderr, "--max-conns %s: expected N, or SERVICE=N[,SERVICE=N...] with SERVICE "
+                            "echo, discard, chargen or http (N up to 10000000; 0: no limit)\n",
+                    arg);
+            return -1;
+        }
+        return 0;
+    case OPT_HTTP_MAX_PER_ADDR:
+        if (parse_count(arg, &http->max_per_addr) != 0) {
+            fprintf(stderr, "--http-max-per-addr %s: expected a number (0: no limit)\n", arg);
+            return -1;
+        }
+        return 0;
+    case OPT_HTTP_HEADER_TIMEOUT: http->header_timeout = t; return 0;
+    case OPT_HTTP_REQUEST_TIMEOUT: http->request_timeout = t; return 0;
+    case OPT_HTTP_IDLE_TIMEOUT: http->idle_timeout = t; return 0;
+    case OPT_SEND_TIMEOUT:
+        ro->lim[LIM_ECHO].send_timeout = ro->lim[LIM_CHARGEN].send_timeout = http->send_timeout = t;
+        return 0;
+    case OPT_IDLE_TIMEOUT:
+        for (int i = LIM_ECHO; i <= LIM_CHARGEN; i++)
+            ro->lim[i].idle_timeout = t;
+        return 0;
+    case OPT_IPERF3_TIMEOUT: ip->request_timeout = t; return 0;
+    case OPT_IPERF3_IDLE_TIMEOUT: ip->idle_timeout = t; return 0;
+    default: return -1;
+    }
 }
 
 int main(int argc, char **argv)
 {
     struct app_opts o;
     struct runner_opts ro = {.iperf3_port = IPERF3_PORT};
-    static const struct option runner_long[] = {
-        {"http-root", required_argument, NULL, 'r'},
-        {"iperf3-port", required_argument, NULL, 'I'},
-        {NULL, 0, NULL, 0},
-    };
+    static const enum service_kind kinds[LIM_N] = {SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP,
+                                                   SVC_IPERF3};
+    for (int i = 0; i < LIM_N; i++)
+        ro.lim[i] = svc_limits_default(kinds[i]);
     int r = app_parse(argc, argv, &o, "r:I:", runner_long, runner_opt, &ro);
     if (r != 0) {
         usage(r > 0 ? stdout : stderr);
@@ -117,15 +293,19 @@ int main(int argc, char **argv)
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
     struct service services[] = {
-        {.name = "tcp/echo", .type = SOCK_STREAM, .kind = SVC_ECHO, .port = 7},
-        {.name = "tcp/discard", .type = SOCK_STREAM, .kind = SVC_DISCARD, .port = 9},
-        {.name = "tcp/chargen", .type = SOCK_STREAM, .kind = SVC_CHARGEN, .port = 19},
+        {.name = "tcp/echo", .type = SOCK_STREAM, .kind = SVC_ECHO, .port = 7,
+         .lim = ro.lim[LIM_ECHO]},
+        {.name = "tcp/discard", .type = SOCK_STREAM, .kind = SVC_DISCARD, .port = 9,
+         .lim = ro.lim[LIM_DISCARD]},
+        {.name = "tcp/chargen", .type = SOCK_STREAM, .kind = SVC_CHARGEN, .port = 19,
+         .lim = ro.lim[LIM_CHARGEN]},
         {.name = "udp/echo", .type = SOCK_DGRAM, .kind = SVC_ECHO, .port = 7},
         {.name = "udp/discard", .type = SOCK_DGRAM, .kind = SVC_DISCARD, .port = 9},
         {.name = "udp/chargen", .type = SOCK_DGRAM, .kind = SVC_CHARGEN, .port = 19},
         {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP, .port = 80,
-         .http_root = ro.http_root},
-        {.name = "tcp/iperf3", .type = SOCK_STREAM, .kind = SVC_IPERF3, .port = ro.iperf3_port},
+         .http_root = ro.http_root, .lim = ro.lim[LIM_HTTP]},
+        {.name = "tcp/iperf3", .type = SOCK_STREAM, .kind = SVC_IPERF3, .port = ro.iperf3_port,
+         .lim = ro.lim[LIM_IPERF3]},
     };
     size_t nsvc = sizeof(services) / sizeof(services[0]);
     if (ro.iperf3_port == 0)
@@ -152,7 +332,7 @@ int main(int argc, char **argv)
                 break;
             }
             if (si.ssi_signo == SIGUSR1) {
-                print_stats(s, rt);
+                print_stats(s, rt, services, nsvc, true);
                 continue;
             }
             app_logf(UST_LOG_INFO, "%s received, shutting down", strsignal((int)si.ssi_signo));
@@ -161,8 +341,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < nsvc; i++)
         service_stop(&services[i]);
-    if (app_log_level < UST_LOG_DEBUG)
-        print_stats(s, rt); /* at debug level app_stack_down prints them */
+    /* At debug level app_stack_down prints the stack's counters. */
+    print_stats(s, rt, services, nsvc, app_log_level < UST_LOG_DEBUG);
     app_stack_down(s, rt);
     close(sfd);
     app_logf(UST_LOG_INFO, "ustack stopped");

@@ -6,14 +6,17 @@
  *       Serves the files under ROOT on ADDR:PORT (TCP) until killed; writes
  *       READYFILE once listening. Warnings go to stderr.
  *
- * The ustack socket calls http.c makes (ust_recv, ust_send, ust_poll,
+ * The ustack socket calls http.c and the services' loop under it
+ * (apps/svcloop.c, compiled in too) make (ust_recv, ust_send, ust_poll,
  * ust_accept4, ...) are macros here for the kernel's own, which they mirror
- * argument for argument (the stack pointer is evaluated and dropped). So the
- * two sides of the benchmark run the same server code, one thread, the same
- * poll loop, buffers and read() of the file per request; the only thing
- * that differs is the TCP/IP stack underneath, which is what the benchmark
- * compares. The listener is set up as service_start() sets up the runner's
- * (SO_REUSEADDR, backlog 128, non-blocking).
+ * argument for argument (the stack pointer is evaluated and dropped); so
+ * are the clock and the address formatter. So the two sides of the
+ * benchmark run the same server code, one thread, the same poll loop,
+ * buffers, limits and timeouts (the runner's defaults) and read() of the
+ * file per request; the only thing that differs is the TCP/IP stack
+ * underneath, which is what the benchmark compares. The listener is set up
+ * as service_start() sets up the runner's (SO_REUSEADDR, backlog 511,
+ * non-blocking).
  *
  * Built by bench/run.sh with cc (-I include -I apps); needs no library. */
 #include "app.h"
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ust_recv(s, fd, buf, len, flags) ((void)(s), recv((fd), (buf), (len), (flags)))
@@ -39,6 +43,22 @@
 #define ust_setsockopt(s, fd, level, name, val, len) \
     ((void)(s), setsockopt((fd), (level), (name), (val), (len)))
 
+static ust_time_t kernel_clock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (ust_time_t)ts.tv_sec * 1000000u + (ust_time_t)ts.tv_nsec / 1000u;
+}
+#define ust_clock_now() kernel_clock_now()
+
+static const char *kernel_ip4_format(ust_ip4_t a, char *buf)
+{
+    struct in_addr in = {.s_addr = htonl(a)};
+    return inet_ntop(AF_INET, &in, buf, UST_IP4_STRLEN);
+}
+#define ust_ip4_format(a, buf) kernel_ip4_format((a), (buf))
+
+#include "svcloop.c"
 #include "http.c"
 
 enum ust_log_level app_log_level = UST_LOG_WARN;
@@ -68,13 +88,14 @@ int main(int argc, char **argv)
         return 2;
     }
     struct service svc = {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP,
-                          .port = ntohs(sin.sin_port), .http_root = argv[3]};
+                          .port = ntohs(sin.sin_port), .http_root = argv[3],
+                          .lim = svc_limits_default(SVC_HTTP)};
     if (http_init(&svc) != 0)
         return 1;
     int one = 1;
     svc.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (svc.fd < 0 || setsockopt(svc.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        bind(svc.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(svc.fd, 128) < 0) {
+        bind(svc.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(svc.fd, 511) < 0) {
         fprintf(stderr, "http_kernel: cannot listen on %s:%s: %s\n", argv[1], argv[2],
                 strerror(errno));
         return 1;
