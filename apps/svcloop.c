@@ -481,6 +481,14 @@ void svcloop_run(struct service *svc, const struct svcloop_ops *ops, void *ctx)
     l->s = svc->s;
     l->ops = ops;
     l->ctx = ctx;
+    /* The listener's slot always exists: build_poll only grows it. */
+    l->pfd = malloc(MIN_CAP * sizeof(*l->pfd));
+    if (!l->pfd) {
+        app_logf(UST_LOG_ERROR, "%s: out of memory", svc->name);
+        free(l);
+        return;
+    }
+    l->pfd_cap = MIN_CAP;
     for (;;) {
         ust_time_t now = ust_clock_now(), next;
         size_t k = build_poll(l, now, &next);

@@ -50,10 +50,15 @@ release() {
         hold_release "many$h"
     done
 }
-# The stack out of sockets: the runner says so at once, and the clients
-# would take minutes of SYN retries to settle.
+# Settled: every client connected and the runner holds them all (a
+# connection whose handshake found the accept queue full completes a
+# second later, when its SYN-ACK is sent again). The stack out of
+# sockets: the runner says so at once, and the clients would take
+# minutes of SYN retries to settle.
 # shellcheck disable=SC2317 # called through wait_until
-settled_or_full() { settled || grep -q "cannot accept a connection" "$USTACK_LOGFILE"; }
+all_held() { settled && snapshot && [ "$(counter discard.conns)" = "$CONNS" ]; }
+# shellcheck disable=SC2317 # called through wait_until
+settled_or_full() { all_held || grep -q "cannot accept a connection" "$USTACK_LOGFILE"; }
 t0=$SECONDS
 wait_until 100 settled_or_full || true
 held=$(cat "$WORK"/many*.status 2>/dev/null | awk '{n += $2} END {print n + 0}') || true

@@ -205,6 +205,61 @@ static void accept_queue_full_drops_syns(void **state)
     t_fini(&t);
 }
 
+/* A cookie's ACK finds the accept queue full: the peer believes itself
+ * connected, so the connection is made anyway, up to twice the backlog;
+ * past that it waits as a half-open child whose SYN-ACK goes again; past
+ * twice the backlog of those, a RST tells the peer. */
+static void cookie_ack_with_accept_queue_full(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 1);
+    flood(&t, 1); /* the half-open queue full: cookies from now on */
+    drain(&t);
+    uint32_t cookie[5];
+    for (uint16_t i = 0; i < 5; i++) {
+        syn_from(&t, (uint16_t)(45000 + i), opt_mss1460, 4);
+        cookie[i] = t.iss;
+    }
+    for (uint16_t i = 0; i < 5; i++)
+        seg_in(&t.f, (uint16_t)(45000 + i), 80, PISN + 1, cookie[i] + 1, TCP_ACK, 65535, NULL, 0,
+               NULL, 0);
+    /* Two into the accept queue (twice the backlog), one waiting half-open
+     * beside the flood's child, and two reset. */
+    struct tcp_conn *l = tcp_find_listener(t.f.s, T_IP_US, 80);
+    assert_int_equal(l->accept_qlen, 2);
+    assert_int_equal(l->syn_qlen, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(pop(&t));
+        assert_int_equal(t.o.th.flags, TCP_RST);
+    }
+    EXPECT_NONE(&t);
+    int a = ust_accept(t.f.s, t.lfd, NULL, NULL), b = ust_accept(t.f.s, t.lfd, NULL, NULL);
+    assert_true(a > 0 && b > 0);
+    assert_fails(ust_accept(t.f.s, t.lfd, NULL, NULL), EAGAIN);
+    /* The waiting one's SYN-ACK comes again, with the cookie; its ACK
+     * completes it. */
+    t.pport = 45002;
+    t.iss = cookie[2];
+    t.pack = cookie[2] + 1;
+    t.pseq = PISN + 1;
+    for (;;) {
+        assert_true(run_until_tx(&t.f, t.f.now + 10 * UST_SEC) != UST_TIME_NEVER);
+        assert_true(pop(&t));
+        if (t.o.th.dport == 45002)
+            break;
+    }
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.seq, cookie[2]);
+    peer(&t, TCP_ACK | TCP_PSH, "late", 4);
+    t_accept(&t);
+    expect_recv(&t, "late", 4);
+    ust_close(t.f.s, a);
+    ust_close(t.f.s, b);
+    t_fini(&t);
+}
+
 /* A duplicated SYN can draw a cookie (queue full) and then a child (queue
  * free again): the peer answers the SYN-ACK it got first, the cookie,
  * and the child takes that ISS instead of sending a RST. */
@@ -283,6 +338,7 @@ int main(void)
         cmocka_unit_test(forged_and_stale_cookies),
         cmocka_unit_test(cookie_expires_during_a_flood),
         cmocka_unit_test(accept_queue_full_drops_syns),
+        cmocka_unit_test(cookie_ack_with_accept_queue_full),
         cmocka_unit_test(child_adopts_the_cookie_its_syn_drew),
         cmocka_unit_test(synack_retries_under_pressure),
     };
