@@ -75,7 +75,7 @@ shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
     tcp_loss_rx tcp_loss_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close
-    http_syn_flood)
+    http_syn_flood idle_conns_10k idle_conns_100k)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -226,7 +226,7 @@ setup_ustack() {
     fi
     # At warn level the runner says nothing when up: wait until it answers.
     ip netns exec "$NS_TAP" "${pdeath[@]}" "$USTACK" --tap tap0 --addr "$PEER/24" --log warn \
-        --http-root "$WWW" 2>"$WORK/ustack.log" </dev/null &
+        --http-root "$WWW" --max-conns discard=110000 2>"$WORK/ustack.log" </dev/null &
     USTACK_PID=$!
     await 15 answers_ping "$NS_TAP" || die "ustack does not answer ping in $NS_TAP"
 }
@@ -898,6 +898,98 @@ bench_http_syn_flood() {
         "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
 }
 
+# Memory per idle connection (idle_conns_10k, idle_conns_100k): N kernel
+# connections opened and held idle (tests/interop/slow_clients.py hold,
+# from 192.0.2.1, .3, .4 and .5, in processes of 10,000: the open-file
+# hard limit may be 20,000 where CAP_SYS_RESOURCE is missing) to the runner's
+# discard service, or to `tcp_bulk hold` in B, which accepts and keeps
+# them. ustack: how much the runner's VmRSS grows. linux: how much the
+# kernel's slab memory grows (Slab in /proc/meminfo), half of it, since
+# both ends are the kernel's there and the client's half is not the
+# server's cost, plus the holder's VmRSS growth (its file descriptors).
+# Bytes per connection, one run.
+HOLD_PER=10000
+HOLD_SOURCES=192.0.2.3,192.0.2.4,192.0.2.5 # and $HOST
+rss_kib_of() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+slab_kib() { awk '/^Slab:/ {print $2}' /proc/meminfo; }
+
+# hold_conns NS N PORT: opens N connections to $PEER:PORT and returns once
+# all are held (the holders' PIDs in HOLD_PIDS, their files in $WORK).
+HOLD_PIDS=()
+hold_conns() {
+    local ns=$1 n=$2 port=$3 left=$2 k=0 i m held
+    HOLD_PIDS=()
+    rm -f "$WORK"/hold.*
+    while [ "$left" -gt 0 ]; do
+        m=$((left < HOLD_PER ? left : HOLD_PER))
+        left=$((left - m))
+        k=$((k + 1))
+        ip netns exec "$ns" bash -c "ulimit -n $((HOLD_PER + 1024)) && exec python3 \"\$0\" hold \"\$1\" \"\$2\" \"\$3\" 600 \"\$4\" \"\$5\"" \
+            "$ROOT/tests/interop/slow_clients.py" "$PEER" "$port" "$m" "$HOST,$HOLD_SOURCES" \
+            "$WORK/hold.$k.status" >"$WORK/hold.$k.json" 2>"$WORK/hold.$k.err" &
+        HOLD_PIDS+=($!)
+    done
+    for ((i = 1; i <= k; i++)); do
+        await 300 test -s "$WORK/hold.$i.status" || die "the holders did not settle: $(cat "$WORK/hold.$i.err")"
+    done
+    held=$(cat "$WORK"/hold.*.status | awk '{n += $2} END {print n + 0}')
+    [ "$held" -eq "$n" ] || die "$held of $n connections held"
+}
+
+release_conns() {
+    local i p
+    for ((i = 1; i <= ${#HOLD_PIDS[@]}; i++)); do
+        touch "$WORK/hold.$i.status.stop"
+    done
+    for p in "${HOLD_PIDS[@]}"; do
+        wait "$p" || true
+    done
+    HOLD_PIDS=()
+}
+
+idle_row() {
+    local n=$1 r0 r1 s0 s1 h0 h1 hpid u l
+    # Four client addresses with 60,000 ports each (a port serves one
+    # connection to a given server address and port; the kernel's search
+    # for a free one slows down as a range fills).
+    local ns_dev a
+    for ns_dev in "$NS_TAP:tap0" "$NS_A:veth0"; do
+        ip netns exec "${ns_dev%%:*}" sysctl -qw net.ipv4.ip_local_port_range="2000 62000"
+        for a in ${HOLD_SOURCES//,/ }; do
+            ip -n "${ns_dev%%:*}" addr add "$a/24" dev "${ns_dev#*:}" 2>/dev/null || true
+        done
+    done
+    # ustack: the runner's discard service.
+    r0=$(rss_kib_of "$USTACK_PID")
+    hold_conns "$NS_TAP" "$n" 9
+    sleep 2 # settled: the runner's side of the last handshakes
+    r1=$(rss_kib_of "$USTACK_PID")
+    release_conns
+    u=$(((r1 - r0) * 1024 / n))
+    say "ustack: runner VmRSS $r0 -> $r1 KiB with $n idle connections: $u bytes each"
+    # linux: tcp_bulk hold in B.
+    rm -f "$WORK/hold.ready"
+    ip netns exec "$NS_B" "$TCP_BULK" hold "$PEER" 9 "$WORK/hold.ready" >"$WORK/hold.out" 2>&1 </dev/null &
+    hpid=$!
+    await 10 test -s "$WORK/hold.ready" || die "tcp_bulk hold did not start: $(cat "$WORK/hold.out")"
+    sleep 1
+    s0=$(slab_kib)
+    h0=$(rss_kib_of "$hpid")
+    hold_conns "$NS_A" "$n" 9
+    sleep 2
+    s1=$(slab_kib)
+    h1=$(rss_kib_of "$hpid")
+    release_conns
+    kill -TERM "$hpid"
+    wait "$hpid" || true
+    l=$((((s1 - s0) / 2 + (h1 - h0)) * 1024 / n))
+    say "linux: slab $s0 -> $s1 KiB, holder VmRSS $h0 -> $h1 KiB with $n idle connections: $l bytes each"
+    row "Memory per idle TCP connection, $n held" "bytes" "$u" "$l" lower
+}
+
+bench_idle_conns_10k() { idle_row 10000; }
+bench_idle_conns_100k() { idle_row 100000; }
+
 # Flood ping: one request in flight, the next sent as soon as the reply
 # arrives, so the rate is 1 / (round trip + ping's own overhead).
 bench_ping_flood() {
@@ -953,6 +1045,10 @@ for b in "${selected[@]}"; do
     esac
     case "$b" in
     http_syn_flood) need_pkg python3 python3 ;;
+    idle_conns_*)
+        need_pkg python3 python3
+        build_tcp_bulk
+        ;;
     esac
 done
 setup_ustack

@@ -10,7 +10,12 @@
  *       Listens on ADDR:PORT, writes READYFILE, accepts one connection, reads
  *       it to the end and closes. Prints the same line, timed from accept()
  *       to the end of the stream.
- * Every wait is bounded (30 s without progress: exit 1).
+ *   tcp_bulk hold ADDR PORT READYFILE
+ *       Listens on ADDR:PORT, writes READYFILE, accepts connections and keeps
+ *       them open, reading nothing, until SIGTERM (in 8 processes, each up
+ *       to its open-file limit); then prints how many the first held (the
+ *       kernel's side of bench/run.sh's idle_conns rows).
+ * Every wait is bounded (30 s without progress: exit 1), but hold's.
  *
  * Plain C and the kernel's socket API only, built by bench/run.sh with cc. */
 #define _GNU_SOURCE
@@ -22,7 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <stdbool.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,12 +162,82 @@ static int do_sink(const char *host, const char *port, const char *ready)
     return 0;
 }
 
+#define HOLD_PROCS 8
+static volatile sig_atomic_t stop;
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+static int do_hold(const char *host, const char *port, const char *ready)
+{
+    struct sockaddr_in sin = addr_of(host, port);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term; /* no SA_RESTART: accept() returns EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (ls < 0)
+        die("socket");
+    if (setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        die("setsockopt");
+    if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+        die("bind");
+    if (listen(ls, 4096) < 0)
+        die("listen");
+    /* The open-file limit may be 20,000 (no CAP_SYS_RESOURCE): eight
+     * processes share the listener, each accepting until it is full. */
+    pid_t kids[HOLD_PROCS - 1];
+    int nkids = 0;
+    for (; nkids < HOLD_PROCS - 1; nkids++) {
+        pid_t p = fork();
+        if (p < 0)
+            die("fork");
+        if (p == 0)
+            break;
+        kids[nkids] = p;
+    }
+    bool parent = nkids == HOLD_PROCS - 1;
+    if (parent) {
+        FILE *f = fopen(ready, "w");
+        if (!f || fputs("ready\n", f) < 0 || fclose(f) != 0)
+            die(ready);
+    }
+    unsigned long held = 0;
+    while (!stop) {
+        int fd = accept(ls, NULL, NULL);
+        if (fd >= 0) {
+            held++; /* kept: closed by the exit */
+        } else if (errno == EMFILE || errno == ENFILE) {
+            close(ls); /* full: the others take the rest */
+            while (!stop)
+                pause();
+        } else if (errno != EINTR) {
+            die("accept");
+        }
+    }
+    if (!parent) {
+        printf("%lu\n", held);
+        return 0;
+    }
+    for (int i = 0; i < nkids; i++) {
+        kill(kids[i], SIGTERM);
+        waitpid(kids[i], NULL, 0);
+    }
+    printf("%lu (and the other processes')\n", held);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "hold") == 0)
+        return do_hold(argv[2], argv[3], argv[4]);
     if (argc == 5 && strcmp(argv[1], "send") == 0)
         return do_send(argv[2], argv[3], strtoull(argv[4], NULL, 10));
     if (argc == 5 && strcmp(argv[1], "sink") == 0)
         return do_sink(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: tcp_bulk send HOST PORT BYTES | tcp_bulk sink ADDR PORT READYFILE\n");
+    fprintf(stderr, "usage: tcp_bulk send HOST PORT BYTES | tcp_bulk sink|hold ADDR PORT READYFILE\n");
     return 2;
 }

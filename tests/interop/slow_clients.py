@@ -49,6 +49,10 @@ def open_conn(host, port, source):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setblocking(False)
     if source:
+        # IP_BIND_ADDRESS_NO_PORT (24): the port is chosen at connect(),
+        # unique for the 4-tuple; bind() alone takes one of half the range
+        # (30,000 a source address).
+        s.setsockopt(socket.IPPROTO_IP, 24, 1)
         s.bind((source, 0))
     rc = s.connect_ex((host, port))
     if rc not in (0, errno.EINPROGRESS):
@@ -76,8 +80,10 @@ def write_status(path, text):
     os.replace(tmp, path)
 
 
-def run_many(host, port, n, seconds, sources, status, first, every, interval, wave=400):
-    """Opens n connections (at most `wave` handshakes at once), sends
+def run_many(host, port, n, seconds, sources, status, first, every, interval,
+             wave=int(os.environ.get("SLOW_WAVE", "400"))):
+    """Opens n connections (at most `wave` handshakes at once: SLOW_WAVE,
+    default 400), sends
     `first` once connected and `every` each interval; watches for the
     server closing them. Returns the Conn list."""
     ep = select.epoll()
