@@ -14,8 +14,8 @@
 
 enum ust_log_level app_log_level = UST_LOG_INFO;
 
-void app_log(enum ust_log_level lvl, const char *func, const char *file, int line,
-             const char *fmt, ...)
+void app_log(enum ust_log_level lvl, const char *func, const char *file, int line, const char *fmt,
+             ...)
 {
     if (app_log_level < lvl)
         return;
@@ -169,7 +169,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         case 'g': gateway = optarg; break;
         case 'm':
             if (ust_mac_parse(optarg, o->mac) != 0 || (o->mac[0] & 1)) {
-                fprintf(stderr, "--mac %s: expected a unicast MAC like 02:00:00:00:00:02\n", optarg);
+                fprintf(stderr, "--mac %s: expected a unicast MAC like 02:00:00:00:00:02\n",
+                        optarg);
                 return -1;
             }
             mac_set = 1;
@@ -195,7 +196,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         }
         case 'F':
             if (parse_faults(optarg, &o->faults) != 0) {
-                fprintf(stderr, "--faults %s: expected drop=P,dup=P,reorder=P,corrupt=P with P in 0-1\n",
+                fprintf(stderr,
+                        "--faults %s: expected drop=P,dup=P,reorder=P,corrupt=P with P in 0-1\n",
                         optarg);
                 return -1;
             }
@@ -223,8 +225,12 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         return -1;
     }
     if (!mac_set) {
-        uint8_t m[6] = {0x02, 0x00, (uint8_t)(o->addr >> 24), (uint8_t)(o->addr >> 16),
-                        (uint8_t)(o->addr >> 8), (uint8_t)o->addr};
+        uint8_t m[6] = {0x02,
+                        0x00,
+                        (uint8_t)(o->addr >> 24),
+                        (uint8_t)(o->addr >> 16),
+                        (uint8_t)(o->addr >> 8),
+                        (uint8_t)o->addr};
         memcpy(o->mac, m, 6);
     }
     app_log_level = o->log;

@@ -57,8 +57,8 @@ int app_signals(void);
 
 /* Log lines in the stack's format, from the application. */
 extern enum ust_log_level app_log_level;
-void app_log(enum ust_log_level lvl, const char *func, const char *file, int line,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void app_log(enum ust_log_level lvl, const char *func, const char *file, int line, const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
 #define app_logf(lvl, ...) app_log(lvl, __func__, __FILE__, __LINE__, __VA_ARGS__)
 
 #endif

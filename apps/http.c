@@ -63,23 +63,23 @@ static const char builtin_page[] =
 struct conn {
     struct svcloop_conn base;
     struct http_timer tm;
-    char *in;               /* request data read so far, or NULL */
+    char *in; /* request data read so far, or NULL */
     size_t in_len, in_cap;
-    size_t scanned;         /* bytes of in[] already searched for the header's end */
+    size_t scanned;             /* bytes of in[] already searched for the header's end */
     unsigned long long discard; /* request body bytes still to skip */
-    bool eof;               /* the peer sent FIN */
-    bool active;            /* a response is being sent */
-    bool close_after;       /* close once the response is sent */
-    int file;               /* the file being sent, or -1 */
+    bool eof;                   /* the peer sent FIN */
+    bool active;                /* a response is being sent */
+    bool close_after;           /* close once the response is sent */
+    int file;                   /* the file being sent, or -1 */
     unsigned long long file_left;
-    char *out;              /* the response going out, or NULL */
+    char *out; /* the response going out, or NULL */
     size_t out_len, out_off, out_cap;
 };
 
 struct request {
     char method[16];
     char target[HTTP_TARGET_MAX + 1];
-    int minor;              /* HTTP/1.minor */
+    int minor; /* HTTP/1.minor */
     bool has_host;
     bool conn_close, conn_keep_alive;
     bool chunked;
@@ -108,11 +108,16 @@ static const char *content_type(const char *path)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-        {"txt", "text/plain; charset=utf-8"}, {"css", "text/css"},
-        {"js", "text/javascript"},            {"json", "application/json"},
-        {"png", "image/png"},                 {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},               {"svg", "image/svg+xml"},
+        {"html", "text/html; charset=utf-8"},
+        {"htm", "text/html; charset=utf-8"},
+        {"txt", "text/plain; charset=utf-8"},
+        {"css", "text/css"},
+        {"js", "text/javascript"},
+        {"json", "application/json"},
+        {"png", "image/png"},
+        {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},
+        {"svg", "image/svg+xml"},
     };
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
@@ -387,12 +392,8 @@ ust_time_t http_timer_deadline(const struct http_timer *t, const struct svc_limi
         if (t->body_left)
             CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST);
         break;
-    case HTTP_WAIT_BODY:
-        CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST);
-        break;
-    case HTTP_WAIT_IDLE:
-        CONSIDER(lim->idle_timeout, t->since, HTTP_TIMEOUT_IDLE);
-        break;
+    case HTTP_WAIT_BODY: CONSIDER(lim->request_timeout, t->req_start, HTTP_TIMEOUT_REQUEST); break;
+    case HTTP_WAIT_IDLE: CONSIDER(lim->idle_timeout, t->since, HTTP_TIMEOUT_IDLE); break;
     }
 #undef CONSIDER
     if (which)

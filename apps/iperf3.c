@@ -34,29 +34,29 @@
 #include "services.h"
 #include "svcloop.h"
 
-#define SEC 1000000ull                     /* ust_time_t is in microseconds */
-#define END_GRACE (10 * SEC)               /* past duration + omit */
-#define DRAIN_TIMEOUT (2 * SEC)            /* waiting for bytes in flight */
-#define LINGER_TIMEOUT (2 * SEC)           /* a refused connection, closing */
-#define MAX_LINGER 32                      /* refused connections closing at once */
+#define SEC 1000000ull           /* ust_time_t is in microseconds */
+#define END_GRACE (10 * SEC)     /* past duration + omit */
+#define DRAIN_TIMEOUT (2 * SEC)  /* waiting for bytes in flight */
+#define LINGER_TIMEOUT (2 * SEC) /* a refused connection, closing */
+#define MAX_LINGER 32            /* refused connections closing at once */
 #define MAX_PENDING (2 * IPERF3_MAX_STREAMS + 8)
 #define RXBUF (256 * 1024)
-#define IO_ROUNDS 16                       /* reads or writes per stream per wakeup */
+#define IO_ROUNDS 16 /* reads or writes per stream per wakeup */
 
 enum phase {
-    PH_IDLE,     /* no test */
-    PH_COOKIE,   /* reading the control connection's cookie */
-    PH_PARAMS,   /* PARAM_EXCHANGE sent, reading the parameters */
-    PH_STREAMS,  /* CREATE_STREAMS sent, accepting data connections */
-    PH_RUNNING,  /* TEST_RUNNING sent, until TEST_END */
-    PH_RESULTS,  /* EXCHANGE_RESULTS sent, reading the client's results */
-    PH_DRAIN,    /* waiting for the bytes the client sent to arrive */
-    PH_DONE,     /* DISPLAY_RESULTS sent, waiting for IPERF_DONE */
+    PH_IDLE,    /* no test */
+    PH_COOKIE,  /* reading the control connection's cookie */
+    PH_PARAMS,  /* PARAM_EXCHANGE sent, reading the parameters */
+    PH_STREAMS, /* CREATE_STREAMS sent, accepting data connections */
+    PH_RUNNING, /* TEST_RUNNING sent, until TEST_END */
+    PH_RESULTS, /* EXCHANGE_RESULTS sent, reading the client's results */
+    PH_DRAIN,   /* waiting for the bytes the client sent to arrive */
+    PH_DONE,    /* DISPLAY_RESULTS sent, waiting for IPERF_DONE */
 };
 
 struct stream {
     int fd;
-    uint64_t seq;          /* accept order: decides id and direction */
+    uint64_t seq; /* accept order: decides id and direction */
     char cookie[IPERF3_COOKIE_SIZE];
     size_t cookie_len;
     int id;
@@ -71,23 +71,23 @@ struct stream {
 
 struct test {
     enum phase phase;
-    unsigned gen;          /* bumped when a test ends: stale poll entries */
+    unsigned gen; /* bumped when a test ends: stale poll entries */
     int ctrl;
     char peer[UST_IP4_STRLEN];
     char cookie[IPERF3_COOKIE_SIZE];
     size_t cookie_len;
     struct iperf3_params prm;
-    ust_time_t deadline;   /* of the current step */
+    ust_time_t deadline; /* of the current step */
     ust_time_t start, end, omit_end;
     ust_time_t last_progress;
     bool omitting;
-    unsigned want;         /* streams to accept */
+    unsigned want; /* streams to accept */
     struct stream *pending[MAX_PENDING];
     size_t npending;
     struct stream *streams[2 * IPERF3_MAX_STREAMS];
     size_t nstreams;
-    uint64_t send_limit;   /* total bytes we may send (-n, -k); 0: no limit */
-    uint64_t sent;         /* total bytes sent, all streams */
+    uint64_t send_limit; /* total bytes we may send (-n, -k); 0: no limit */
+    uint64_t sent;       /* total bytes sent, all streams */
     char *sendbuf;
     struct iperf3_cpu cpu;
     struct iperf3_json_rx rx; /* control input: a JSON message coming in */
@@ -121,8 +121,8 @@ struct server {
 
 static const char *phase_name(enum phase p)
 {
-    static const char *const names[] = {"idle", "cookie", "parameters", "stream setup",
-                                        "running", "results", "draining", "display"};
+    static const char *const names[] = {"idle",    "cookie",  "parameters", "stream setup",
+                                        "running", "results", "draining",   "display"};
     return names[p];
 }
 
@@ -198,10 +198,7 @@ static int ctrl_send(void *server, const void *buf, size_t len)
     return 0;
 }
 
-static int send_state(struct server *sv, int8_t state)
-{
-    return ctrl_send(sv, &state, 1);
-}
+static int send_state(struct server *sv, int8_t state) { return ctrl_send(sv, &state, 1); }
 
 static ssize_t ctrl_recv(void *server, void *buf, size_t len)
 {
@@ -257,9 +254,11 @@ static void start_test(struct server *sv, ust_time_t now)
         }
         if (t->prm.congestion[0] &&
             ust_setsockopt(sv->s, st->fd, IPPROTO_TCP, TCP_CONGESTION, t->prm.congestion,
-                           (socklen_t)strlen(t->prm.congestion)) < 0 && i == 0)
-            app_logf(UST_LOG_INFO, "iperf3: %s: congestion control \"%s\" unknown, using the default",
-                     t->peer, t->prm.congestion);
+                           (socklen_t)strlen(t->prm.congestion)) < 0 &&
+            i == 0)
+            app_logf(UST_LOG_INFO,
+                     "iperf3: %s: congestion control \"%s\" unknown, using the default", t->peer,
+                     t->prm.congestion);
     }
     if (t->prm.reverse || t->prm.bidirectional) {
         t->sendbuf = malloc(t->prm.blksize);
@@ -285,8 +284,9 @@ static void start_test(struct server *sv, ust_time_t now)
     t->omit_end = now + t->prm.omit * SEC;
     t->deadline = t->prm.duration ? now + (t->prm.duration + t->prm.omit) * SEC + END_GRACE : 0;
     iperf3_cpu_start(&t->cpu);
-    const char *dir = t->prm.bidirectional ? "bidirectional" : t->prm.reverse ? "reverse (we send)"
-                                                                              : "we receive";
+    const char *dir = t->prm.bidirectional ? "bidirectional"
+                      : t->prm.reverse     ? "reverse (we send)"
+                                           : "we receive";
     char until[64];
     if (t->prm.bytes)
         snprintf(until, sizeof(until), "%llu bytes", (unsigned long long)t->prm.bytes);
@@ -294,8 +294,9 @@ static void start_test(struct server *sv, ust_time_t now)
         snprintf(until, sizeof(until), "%llu blocks", (unsigned long long)t->prm.blocks);
     else
         snprintf(until, sizeof(until), "%u s", t->prm.duration);
-    app_logf(UST_LOG_INFO, "iperf3: %s: test running: TCP, %u stream(s), %s, until %s, blocks of %u",
-             t->peer, t->prm.parallel, dir, until, t->prm.blksize);
+    app_logf(UST_LOG_INFO,
+             "iperf3: %s: test running: TCP, %u stream(s), %s, until %s, blocks of %u", t->peer,
+             t->prm.parallel, dir, until, t->prm.blksize);
 }
 
 static void got_params(struct server *sv, ust_time_t now)
@@ -311,8 +312,9 @@ static void got_params(struct server *sv, ust_time_t now)
     iperf3_json_rx_reset(&t->rx);
     t->want = t->prm.parallel * (t->prm.bidirectional ? 2 : 1);
     if (t->prm.window)
-        app_logf(UST_LOG_DEBUG, "iperf3: %s: window %u asked for; streams keep the listener's buffers",
-                 t->peer, t->prm.window);
+        app_logf(UST_LOG_DEBUG,
+                 "iperf3: %s: window %u asked for; streams keep the listener's buffers", t->peer,
+                 t->prm.window);
     if (send_state(sv, IPERF3_CREATE_STREAMS) != 0) {
         drop_test(sv, now, "cannot write to the control connection");
         return;
@@ -366,9 +368,11 @@ static void send_results(struct server *sv, ust_time_t now)
         const struct stream *st = t->streams[i];
         double s = stream_seconds(t, st);
         r->streams[i] = (struct iperf3_stream_result){
-            .id = st->id, .bytes = counted(st),
+            .id = st->id,
+            .bytes = counted(st),
             .retransmits = st->sender ? (int64_t)(total_retrans(sv, st) - st->retrans_base) : -1,
-            .start_time = 0, .end_time = s};
+            .start_time = 0,
+            .end_time = s};
         if (st->sender)
             tx += counted(st);
         else
@@ -379,15 +383,16 @@ static void send_results(struct server *sv, ust_time_t now)
     r->nstreams = t->nstreams;
     if (t->nstreams > 0) {
         socklen_t cl = sizeof(r->congestion_used) - 1;
-        if (ust_getsockopt(sv->s, t->streams[0]->fd, IPPROTO_TCP, TCP_CONGESTION, r->congestion_used,
-                           &cl) < 0)
+        if (ust_getsockopt(sv->s, t->streams[0]->fd, IPPROTO_TCP, TCP_CONGESTION,
+                           r->congestion_used, &cl) < 0)
             r->congestion_used[0] = '\0';
     }
     snprintf(text, sizeof(text),
              "ustack iperf3 service: %s: %zu stream(s), %.2f s: received %llu bytes (%.1f Mbit/s), "
              "sent %llu bytes (%.1f Mbit/s)\n",
-             t->peer, t->nstreams, secs, (unsigned long long)rx, secs > 0 ? rx * 8 / secs / 1e6 : 0.0,
-             (unsigned long long)tx, secs > 0 ? tx * 8 / secs / 1e6 : 0.0);
+             t->peer, t->nstreams, secs, (unsigned long long)rx,
+             secs > 0 ? rx * 8 / secs / 1e6 : 0.0, (unsigned long long)tx,
+             secs > 0 ? tx * 8 / secs / 1e6 : 0.0);
     if (t->prm.get_server_output)
         r->server_output_text = text;
     size_t len;
@@ -400,7 +405,8 @@ static void send_results(struct server *sv, ust_time_t now)
         return;
     }
     free(json);
-    app_logf(UST_LOG_INFO, "iperf3: %s: test done: %zu stream(s), %.2f s, received %llu bytes, sent %llu bytes",
+    app_logf(UST_LOG_INFO,
+             "iperf3: %s: test done: %zu stream(s), %.2f s, received %llu bytes, sent %llu bytes",
              t->peer, t->nstreams, secs, (unsigned long long)rx, (unsigned long long)tx);
     t->phase = PH_DONE;
     t->deadline = step_deadline(sv, now);
@@ -442,7 +448,8 @@ static void got_client_results(struct server *sv, ust_time_t now)
                 st = t->streams[j];
         if (!st) {
             free(r);
-            fail_test(sv, now, IPERF3_IE_STREAMID, 0, "the client's results name an unknown stream");
+            fail_test(sv, now, IPERF3_IE_STREAMID, 0,
+                      "the client's results name an unknown stream");
             return;
         }
         /* With omitted seconds the two sides' counts start at different
@@ -515,8 +522,9 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
         int rc = iperf3_json_recv(&t->rx, ctrl_recv, sv);
         if (rc < 0) {
             if (errno == EMSGSIZE)
-                fail_test(sv, now, t->phase == PH_PARAMS ? IPERF3_IE_RECVPARAMS : IPERF3_IE_RECVRESULTS,
-                          0, "a JSON message with an impossible length");
+                fail_test(sv, now,
+                          t->phase == PH_PARAMS ? IPERF3_IE_RECVPARAMS : IPERF3_IE_RECVRESULTS, 0,
+                          "a JSON message with an impossible length");
             else
                 drop_test(sv, now, "the client closed the control connection");
         } else if (rc > 0) {
@@ -539,8 +547,9 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
             test_reset(sv, now, false);
             return;
         }
-        drop_test(sv, now, n == 0 ? "the client closed the control connection"
-                                  : "the control connection failed");
+        drop_test(sv, now,
+                  n == 0 ? "the client closed the control connection"
+                         : "the control connection failed");
         return;
     }
     if (state == IPERF3_CLIENT_TERMINATE) {
@@ -746,8 +755,9 @@ static void check_timers(struct server *sv, ust_time_t now)
         }
     }
     if (t->phase == PH_DRAIN && now >= t->deadline) {
-        app_logf(UST_LOG_DEBUG, "iperf3: %s: bytes still missing after %llu ms, reporting what arrived",
-                 t->peer, (unsigned long long)(DRAIN_TIMEOUT / 1000));
+        app_logf(UST_LOG_DEBUG,
+                 "iperf3: %s: bytes still missing after %llu ms, reporting what arrived", t->peer,
+                 (unsigned long long)(DRAIN_TIMEOUT / 1000));
         send_results(sv, now);
         return;
     }

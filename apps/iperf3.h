@@ -33,12 +33,12 @@
 #include <sys/types.h>
 
 #define IPERF3_PORT 5201
-#define IPERF3_COOKIE_SIZE 37       /* 36 characters and a NUL */
-#define IPERF3_MAX_STREAMS 128      /* iperf3's limit on -P */
+#define IPERF3_COOKIE_SIZE 37  /* 36 characters and a NUL */
+#define IPERF3_MAX_STREAMS 128 /* iperf3's limit on -P */
 #define IPERF3_MAX_BLKSIZE (1024 * 1024)
 #define IPERF3_DEFAULT_BLKSIZE (128 * 1024)
-#define IPERF3_MAX_TIME 86400       /* seconds */
-#define IPERF3_MAX_OMIT 600         /* seconds */
+#define IPERF3_MAX_TIME 86400        /* seconds */
+#define IPERF3_MAX_OMIT 600          /* seconds */
 #define IPERF3_MAX_JSON (256 * 1024) /* the largest JSON message we accept */
 
 /* State messages, one signed byte on the control connection. */
@@ -76,33 +76,33 @@ enum iperf3_error {
  * may send that are not here (title, extra_data, MSS, TOS, pacing_timer,
  * ...) are accepted and ignored, as iperf3 ignores keys it does not know. */
 struct iperf3_params {
-    bool reverse;          /* "reverse": the server sends */
-    bool bidirectional;    /* "bidirectional": both send */
-    bool nodelay;          /* "nodelay": TCP_NODELAY on the streams */
-    bool get_server_output;/* "get_server_output": the server's report in its results */
-    unsigned parallel;     /* "parallel": number of streams (each way), 1-128 */
-    unsigned duration;     /* "time": seconds; 0 with -n or -k */
-    unsigned omit;         /* "omit": seconds at the start not counted */
-    uint64_t bytes;        /* "num": total bytes to send (0: by time) */
-    uint64_t blocks;       /* "blockcount": total blocks to send (0: by time) */
-    uint32_t blksize;      /* "len": bytes per write */
-    uint64_t rate;         /* "bandwidth": bits/s per stream, 0 unlimited */
-    uint32_t window;       /* "window": socket buffer size asked for (0: default) */
-    char congestion[16];   /* "congestion": TCP congestion control, or "" */
+    bool reverse;           /* "reverse": the server sends */
+    bool bidirectional;     /* "bidirectional": both send */
+    bool nodelay;           /* "nodelay": TCP_NODELAY on the streams */
+    bool get_server_output; /* "get_server_output": the server's report in its results */
+    unsigned parallel;      /* "parallel": number of streams (each way), 1-128 */
+    unsigned duration;      /* "time": seconds; 0 with -n or -k */
+    unsigned omit;          /* "omit": seconds at the start not counted */
+    uint64_t bytes;         /* "num": total bytes to send (0: by time) */
+    uint64_t blocks;        /* "blockcount": total blocks to send (0: by time) */
+    uint32_t blksize;       /* "len": bytes per write */
+    uint64_t rate;          /* "bandwidth": bits/s per stream, 0 unlimited */
+    uint32_t window;        /* "window": socket buffer size asked for (0: default) */
+    char congestion[16];    /* "congestion": TCP congestion control, or "" */
 };
 
 /* Parses and checks the client's parameters. 0, or -1 with the error
  * number to send (IPERF3_IE_*) in *ierr and a reason in why. */
-int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *p, int *ierr,
-                        char *why, size_t whylen);
+int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *p, int *ierr, char *why,
+                        size_t whylen);
 /* The parameters as the client sends them (malloc'ed JSON), or NULL. */
 char *iperf3_params_build(const struct iperf3_params *p, size_t *len);
 
 /* One side's results for one stream. */
 struct iperf3_stream_result {
     int id;
-    uint64_t bytes;        /* sent, for a sending stream; received otherwise */
-    int64_t retransmits;   /* -1: unknown, or this side received */
+    uint64_t bytes;              /* sent, for a sending stream; received otherwise */
+    int64_t retransmits;         /* -1: unknown, or this side received */
     double start_time, end_time; /* seconds since the test started */
 };
 
@@ -149,7 +149,7 @@ int iperf3_json_send(iperf3_send_fn send, void *ctx, const char *json, size_t le
 struct iperf3_json_rx {
     uint8_t hdr[IPERF3_INT_SIZE];
     size_t hdr_len;
-    char *msg;             /* malloc'ed once the length is in */
+    char *msg; /* malloc'ed once the length is in */
     size_t len, got;
 };
 /* Receives as much of the message as recv gives. 1: complete (rx->msg,

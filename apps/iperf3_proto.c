@@ -56,8 +56,8 @@ static int get_int(struct checker *ck, const struct json_value *obj, const char 
     return 0;
 }
 
-int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *p, int *ierr,
-                        char *why, size_t whylen)
+int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *p, int *ierr, char *why,
+                        size_t whylen)
 {
     struct checker ck = {ierr, why, whylen};
     memset(p, 0, sizeof(*p));
@@ -256,7 +256,8 @@ int iperf3_results_parse(const char *json, size_t len, struct iperf3_results *r,
             !get_number(s, "jitter", &ignored) ||
             !signed_int(json_get(s, "errors"), INT64_MIN, INT64_MAX, &n) ||
             !signed_int(json_get(s, "packets"), INT64_MIN, INT64_MAX, &n)) {
-            bad_results(why, whylen, "a stream lacks id, bytes, retransmits, jitter, errors or packets");
+            bad_results(why, whylen,
+                        "a stream lacks id, bytes, retransmits, jitter, errors or packets");
             goto out;
         }
         sr->id = (int)id;
@@ -316,7 +317,8 @@ void iperf3_make_cookie(char cookie[IPERF3_COOKIE_SIZE])
          * on this server, so a clock-seeded sequence will do. */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)cookie;
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                     (uint64_t)(uintptr_t)cookie;
         for (size_t i = 0; i < sizeof(rnd); i++) {
             x ^= x << 13;
             x ^= x >> 7;
@@ -414,7 +416,10 @@ void iperf3_json_rx_reset(struct iperf3_json_rx *rx)
     *rx = (struct iperf3_json_rx){0};
 }
 
-static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+static uint64_t tv_us(struct timeval tv)
+{
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
 
 static void cpu_now(struct iperf3_cpu *c)
 {

@@ -24,7 +24,7 @@
 #include "json.h"
 
 #define SEC 1000000ull
-#define STEP_TIMEOUT_MS 30000       /* each step of the exchange */
+#define STEP_TIMEOUT_MS 30000 /* each step of the exchange */
 #define MAX_STREAMS (2 * IPERF3_MAX_STREAMS)
 #define RXBUF (256 * 1024)
 
@@ -40,7 +40,7 @@ struct opts {
 struct cstream {
     int fd;
     int id;
-    bool sender;           /* we send on it */
+    bool sender; /* we send on it */
     bool closed;
     uint64_t bytes;
     ust_time_t last_rx;
@@ -54,7 +54,7 @@ struct client {
     struct cstream st[MAX_STREAMS];
     size_t nst;
     ust_time_t start, end;
-    uint64_t sent, received;  /* totals over the streams */
+    uint64_t sent, received; /* totals over the streams */
     struct iperf3_cpu cpu;
     struct iperf3_results peer;
     char *sendbuf;
@@ -92,10 +92,26 @@ static int parse_size(const char *arg, uint64_t max, uint64_t *out)
     if (errno || end == arg || v <= 0)
         return -1;
     switch (*end) {
-    case 'k': case 'K': v *= 1024.0; end++; break;
-    case 'm': case 'M': v *= 1024.0 * 1024; end++; break;
-    case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
-    case 't': case 'T': v *= 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'k':
+    case 'K':
+        v *= 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        v *= 1024.0 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        v *= 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        v *= 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
     default: break;
     }
     if (*end || v > (double)max || v < 1)
@@ -256,7 +272,8 @@ static int connect_to(struct client *c, int *fd)
 {
     const struct opts *o = c->o;
     *fd = ust_socket(c->s, AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(o->port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons(o->port),
                               .sin_addr.s_addr = htonl(o->addr)};
     if (*fd < 0 || ust_connect(c->s, *fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
         fprintf(stderr, "iperf3c: connect to %s port %u: %s\n", o->host, o->port, strerror(errno));
@@ -303,7 +320,8 @@ static int setup(struct client *c)
         st->sender = !o->prm.reverse;
         if (connect_to(c, &st->fd) != 0)
             return -1;
-        if (ust_send(c->s, st->fd, c->cookie, IPERF3_COOKIE_SIZE, MSG_NOSIGNAL) != IPERF3_COOKIE_SIZE ||
+        if (ust_send(c->s, st->fd, c->cookie, IPERF3_COOKIE_SIZE, MSG_NOSIGNAL) !=
+                IPERF3_COOKIE_SIZE ||
             ust_fcntl(c->s, st->fd, F_SETFL, O_NONBLOCK) < 0) {
             fprintf(stderr, "iperf3c: setting up stream %d: %s\n", st->id, strerror(errno));
             return -1;
@@ -404,7 +422,8 @@ static int pump(struct client *c, bool running)
         if (r < 0)
             return -3;
         if (r == 0 && !running) {
-            fprintf(stderr, "iperf3c: the server did not answer within %d s\n", STEP_TIMEOUT_MS / 1000);
+            fprintf(stderr, "iperf3c: the server did not answer within %d s\n",
+                    STEP_TIMEOUT_MS / 1000);
             return -3;
         }
         now = ust_clock_now();
@@ -458,8 +477,10 @@ static int run(struct client *c)
     for (size_t i = 0; i < c->nst; i++) {
         const struct cstream *st = &c->st[i];
         ust_time_t e = !st->sender && st->last_rx > c->end ? st->last_rx : c->end;
-        mine->streams[i] = (struct iperf3_stream_result){
-            .id = st->id, .bytes = st->bytes, .retransmits = -1, .end_time = (double)(e - c->start) / 1e6};
+        mine->streams[i] = (struct iperf3_stream_result){.id = st->id,
+                                                         .bytes = st->bytes,
+                                                         .retransmits = -1,
+                                                         .end_time = (double)(e - c->start) / 1e6};
     }
     mine->nstreams = c->nst;
     size_t len;
@@ -533,7 +554,8 @@ static void human_bytes(uint64_t b, char *out, size_t n)
 
 static void human_rate(double bits, char *out, size_t n)
 {
-    static const char *const unit[] = {"bits/sec", "Kbits/sec", "Mbits/sec", "Gbits/sec", "Tbits/sec"};
+    static const char *const unit[] = {"bits/sec", "Kbits/sec", "Mbits/sec", "Gbits/sec",
+                                       "Tbits/sec"};
     int u = 0;
     while (bits >= 1000 && u < 4) {
         bits /= 1000;
@@ -662,10 +684,14 @@ int main(int argc, char **argv)
     o.prm.duration = 10;
     o.prm.blksize = IPERF3_DEFAULT_BLKSIZE;
     static const struct option own_long[] = {
-        {"client", required_argument, NULL, 'c'},   {"port", required_argument, NULL, 'p'},
-        {"time", required_argument, NULL, 't'},     {"bytes", required_argument, NULL, 'n'},
-        {"reverse", no_argument, NULL, 'R'},        {"parallel", required_argument, NULL, 'P'},
-        {"length", required_argument, NULL, 'l'},   {"json", no_argument, NULL, 'J'},
+        {"client", required_argument, NULL, 'c'},
+        {"port", required_argument, NULL, 'p'},
+        {"time", required_argument, NULL, 't'},
+        {"bytes", required_argument, NULL, 'n'},
+        {"reverse", no_argument, NULL, 'R'},
+        {"parallel", required_argument, NULL, 'P'},
+        {"length", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
     struct app_opts ao;

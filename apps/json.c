@@ -20,8 +20,8 @@ struct json_doc {
 
 struct parser {
     const char *start, *p, *end;
-    bool build;                 /* second pass: fill nodes[] and strings[] */
-    size_t nnodes, nstr;        /* counted (first pass) or used (second) */
+    bool build;          /* second pass: fill nodes[] and strings[] */
+    size_t nnodes, nstr; /* counted (first pass) or used (second) */
     struct json_value *nodes;
     char *strings;
     char *err;
@@ -370,8 +370,12 @@ struct json_doc *json_parse(const char *text, size_t len, char *err, size_t errl
             snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    struct parser build = {.start = text, .p = text, .end = text + len, .build = true,
-                           .nodes = d->nodes, .strings = d->strings};
+    struct parser build = {.start = text,
+                           .p = text,
+                           .end = text + len,
+                           .build = true,
+                           .nodes = d->nodes,
+                           .strings = d->strings};
     if (parse_document(&build) != 0) { /* cannot happen: the first pass accepted it */
         json_free(d);
         return NULL;
@@ -446,7 +450,8 @@ static void put_raw(struct json_writer *w, const char *s, size_t n)
     w->buf[w->len] = '\0';
 }
 
-static void put_fmt(struct json_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_fmt(struct json_writer *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void put_fmt(struct json_writer *w, const char *fmt, ...)
 {
     char tmp[64];

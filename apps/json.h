@@ -19,18 +19,26 @@
 
 #define JSON_MAX_DEPTH 32
 
-enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+enum json_type {
+    JSON_NULL,
+    JSON_FALSE,
+    JSON_TRUE,
+    JSON_NUMBER,
+    JSON_STRING,
+    JSON_ARRAY,
+    JSON_OBJECT
+};
 
 struct json_value {
     enum json_type type;
-    double num;                 /* JSON_NUMBER */
-    const char *str;            /* JSON_STRING: decoded, NUL-terminated ... */
-    size_t len;                 /* ... and its length (it may contain \u0000) */
-    const char *key;            /* a member of an object: its name (decoded) */
+    double num;      /* JSON_NUMBER */
+    const char *str; /* JSON_STRING: decoded, NUL-terminated ... */
+    size_t len;      /* ... and its length (it may contain \u0000) */
+    const char *key; /* a member of an object: its name (decoded) */
     size_t key_len;
-    size_t count;               /* JSON_ARRAY, JSON_OBJECT: number of children */
-    struct json_value *child;   /* the first element or member */
-    struct json_value *next;    /* the next sibling */
+    size_t count;             /* JSON_ARRAY, JSON_OBJECT: number of children */
+    struct json_value *child; /* the first element or member */
+    struct json_value *next;  /* the next sibling */
 };
 
 struct json_doc;
@@ -51,10 +59,10 @@ bool json_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out
 struct json_writer {
     char *buf;
     size_t len, cap;
-    bool failed;                /* out of memory or misuse: json_finish gives NULL */
-    bool pretty;                /* newlines and two-space indentation */
+    bool failed; /* out of memory or misuse: json_finish gives NULL */
+    bool pretty; /* newlines and two-space indentation */
     unsigned depth;
-    uint64_t nonempty;          /* bit d: the container at depth d has a value */
+    uint64_t nonempty; /* bit d: the container at depth d has a value */
 };
 
 void json_writer_init(struct json_writer *w, bool pretty);

@@ -38,11 +38,11 @@
 
 struct client {
     struct svcloop_conn base;
-    uint8_t *pending;       /* echo: bytes read, not yet written back (or NULL) */
+    uint8_t *pending; /* echo: bytes read, not yet written back (or NULL) */
     size_t pending_len, off;
-    uint32_t chargen_pos;   /* chargen: where in the cycle the next byte is */
-    ust_time_t last_io;     /* bytes last moved either way */
-    ust_time_t stalled;     /* since when we have had bytes the peer would not take (0: none) */
+    uint32_t chargen_pos; /* chargen: where in the cycle the next byte is */
+    ust_time_t last_io;   /* bytes last moved either way */
+    ust_time_t stalled;   /* since when we have had bytes the peer would not take (0: none) */
 };
 
 static void *udp_main(void *arg)
@@ -101,8 +101,7 @@ static void client_deadline(struct service *svc, struct client *c)
     ust_time_t d = 0;
     if (svc->lim.idle_timeout)
         d = c->last_io + svc->lim.idle_timeout;
-    if (c->stalled && svc->lim.send_timeout &&
-        (!d || c->stalled + svc->lim.send_timeout < d))
+    if (c->stalled && svc->lim.send_timeout && (!d || c->stalled + svc->lim.send_timeout < d))
         d = c->stalled + svc->lim.send_timeout;
     c->base.deadline = d;
 }
@@ -273,9 +272,11 @@ int service_start(struct service *svc, struct ust_stack *s)
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(svc->port)};
     int one = 1;
     bool tcp = svc->type == SOCK_STREAM;
-    if (svc->fd < 0 || (tcp && ust_setsockopt(s, svc->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+    if (svc->fd < 0 ||
+        (tcp && ust_setsockopt(s, svc->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
         ust_bind(s, svc->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-        (tcp && (ust_listen(s, svc->fd, SVC_BACKLOG) < 0 || ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
+        (tcp && (ust_listen(s, svc->fd, SVC_BACKLOG) < 0 ||
+                 ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
         app_logf(UST_LOG_ERROR, "service %s: cannot serve %s port %u: %s", svc->name,
                  tcp ? "TCP" : "UDP", svc->port, strerror(errno));
         if (svc->kind == SVC_HTTP)

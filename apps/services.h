@@ -51,9 +51,7 @@ static inline struct svc_limits svc_limits_default(enum service_kind kind)
         l.send_timeout = SVC_DEFAULT_SEND_TIMEOUT;
         break;
     case SVC_ECHO:
-    case SVC_CHARGEN:
-        l.send_timeout = SVC_DEFAULT_SEND_TIMEOUT;
-        break;
+    case SVC_CHARGEN: l.send_timeout = SVC_DEFAULT_SEND_TIMEOUT; break;
     case SVC_DISCARD: break; /* accepts data forever: no timeout at all */
     case SVC_IPERF3:
         l.max_conns = 0; /* one test at a time: iperf3.c bounds its own */
@@ -81,17 +79,17 @@ enum svc_counter {
 
 struct service {
     const char *name;
-    int type;               /* SOCK_DGRAM or SOCK_STREAM */
+    int type; /* SOCK_DGRAM or SOCK_STREAM */
     enum service_kind kind;
     uint16_t port;
     struct ust_stack *s;
-    int fd;                 /* the bound (and, for TCP, listening) socket */
+    int fd; /* the bound (and, for TCP, listening) socket */
     pthread_t thread;
     bool running;
-    struct svc_limits lim;  /* TCP: set before service_start */
+    struct svc_limits lim;                 /* TCP: set before service_start */
     _Atomic uint64_t count[SVC_NCOUNTERS]; /* written by the service's thread */
-    const char *http_root;  /* SVC_HTTP: the directory served; NULL: built-in page */
-    char *http_root_real;   /* SVC_HTTP: its realpath (set by http_init) */
+    const char *http_root;                 /* SVC_HTTP: the directory served; NULL: built-in page */
+    char *http_root_real;                  /* SVC_HTTP: its realpath (set by http_init) */
 };
 
 /* Binds, listens and starts the service's thread. 0, or -1 after logging. */

@@ -21,10 +21,10 @@
  * set): with 60,000 held, 256 a round let only 1,500 connections in a
  * second. Either way the others are served between rounds. */
 #define ACCEPT_BATCH 256
-#define ACCEPT_PAUSE (SVCLOOP_SEC / 10)       /* after accept failed (no sockets left) */
-#define LINGER_TIMEOUT (2 * SVCLOOP_SEC)      /* waiting for the peer's FIN */
-#define MAX_LINGER 1024                       /* closing at once; then plain close */
-#define LINGER_ROUNDS 16                      /* reads per wakeup */
+#define ACCEPT_PAUSE (SVCLOOP_SEC / 10)  /* after accept failed (no sockets left) */
+#define LINGER_TIMEOUT (2 * SVCLOOP_SEC) /* waiting for the peer's FIN */
+#define MAX_LINGER 1024                  /* closing at once; then plain close */
+#define LINGER_ROUNDS 16                 /* reads per wakeup */
 #define MIN_CAP 16
 
 /* A connection closing: our FIN is sent, we read until the peer's. */
@@ -283,7 +283,9 @@ static void finish_fd(struct svcloop *l, int fd, enum svcloop_verdict v, ust_tim
 static void conn_end(struct svcloop *l, size_t i, enum svcloop_verdict v, ust_time_t now)
 {
     static const char *const how[] = {
-        [SVL_KEEP] = "", [SVL_CLOSE] = "closed", [SVL_RESET] = "reset",
+        [SVL_KEEP] = "",
+        [SVL_CLOSE] = "closed",
+        [SVL_RESET] = "reset",
         [SVL_LINGER] = "closing (our FIN sent, reading until theirs)",
     };
     struct svcloop_conn *c = l->conn[i];

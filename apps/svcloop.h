@@ -42,7 +42,7 @@ enum svcloop_verdict {
 /* The part of every connection the loop owns. */
 struct svcloop_conn {
     int fd;
-    ust_ip4_t peer;      /* host order */
+    ust_ip4_t peer; /* host order */
     uint16_t peer_port;
     ust_time_t deadline; /* ops->expire runs once it has passed; 0: none */
 };
@@ -89,7 +89,7 @@ struct addr_count {
     struct addr_slot {
         ust_ip4_t addr;
         uint32_t n; /* 0: the slot is free */
-    } *slot;
+    } * slot;
     size_t cap, used; /* cap is 0 or a power of two */
 };
 /* Adds one for addr: the new count, or 0 if out of memory. */

@@ -73,18 +73,19 @@ static void usage(FILE *out)
             "                        is dropped (default %g)\n"
             "\n",
             SVC_DEFAULT_MAX_CONNS, HTTP_DEFAULT_MAX_PER_ADDR,
-            (double)HTTP_DEFAULT_HEADER_TIMEOUT / SVC_SEC, (double)HTTP_DEFAULT_REQUEST_TIMEOUT / SVC_SEC,
+            (double)HTTP_DEFAULT_HEADER_TIMEOUT / SVC_SEC,
+            (double)HTTP_DEFAULT_REQUEST_TIMEOUT / SVC_SEC,
             (double)HTTP_DEFAULT_IDLE_TIMEOUT / SVC_SEC, (double)SVC_DEFAULT_SEND_TIMEOUT / SVC_SEC,
-            (double)IPERF3_DEFAULT_STEP_TIMEOUT / SVC_SEC, (double)IPERF3_DEFAULT_IDLE_TIMEOUT / SVC_SEC);
+            (double)IPERF3_DEFAULT_STEP_TIMEOUT / SVC_SEC,
+            (double)IPERF3_DEFAULT_IDLE_TIMEOUT / SVC_SEC);
     app_usage_common(out);
-    fprintf(out,
-            "\n"
-            "Example:\n"
-            "  make tap && build/bin/ustack        # then: ping 192.0.2.2\n"
-            "                                      #   or: echo hi | nc -q1 192.0.2.2 7\n"
-            "                                      #   or: echo hi | nc -u -q1 192.0.2.2 7\n"
-            "                                      #   or: curl http://192.0.2.2/\n"
-            "                                      #   or: iperf3 -c 192.0.2.2\n");
+    fprintf(out, "\n"
+                 "Example:\n"
+                 "  make tap && build/bin/ustack        # then: ping 192.0.2.2\n"
+                 "                                      #   or: echo hi | nc -q1 192.0.2.2 7\n"
+                 "                                      #   or: echo hi | nc -u -q1 192.0.2.2 7\n"
+                 "                                      #   or: curl http://192.0.2.2/\n"
+                 "                                      #   or: iperf3 -c 192.0.2.2\n");
 }
 
 /* The services' counters, then the stack's (which end with pkb.*: a
@@ -237,8 +238,9 @@ static int runner_opt(int c, const char *arg, void *ctx)
     switch (c) {
     case OPT_MAX_CONNS:
         if (parse_max_conns(ro, arg) != 0) {
-            fprintf(stderr, "--max-conns %s: expected N, or SERVICE=N[,SERVICE=N...] with SERVICE "
-                            "echo, discard, chargen or http (N up to 10000000; 0: no limit)\n",
+            fprintf(stderr,
+                    "--max-conns %s: expected N, or SERVICE=N[,SERVICE=N...] with SERVICE "
+                    "echo, discard, chargen or http (N up to 10000000; 0: no limit)\n",
                     arg);
             return -1;
         }
@@ -293,18 +295,34 @@ int main(int argc, char **argv)
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
     struct service services[] = {
-        {.name = "tcp/echo", .type = SOCK_STREAM, .kind = SVC_ECHO, .port = 7,
+        {.name = "tcp/echo",
+         .type = SOCK_STREAM,
+         .kind = SVC_ECHO,
+         .port = 7,
          .lim = ro.lim[LIM_ECHO]},
-        {.name = "tcp/discard", .type = SOCK_STREAM, .kind = SVC_DISCARD, .port = 9,
+        {.name = "tcp/discard",
+         .type = SOCK_STREAM,
+         .kind = SVC_DISCARD,
+         .port = 9,
          .lim = ro.lim[LIM_DISCARD]},
-        {.name = "tcp/chargen", .type = SOCK_STREAM, .kind = SVC_CHARGEN, .port = 19,
+        {.name = "tcp/chargen",
+         .type = SOCK_STREAM,
+         .kind = SVC_CHARGEN,
+         .port = 19,
          .lim = ro.lim[LIM_CHARGEN]},
         {.name = "udp/echo", .type = SOCK_DGRAM, .kind = SVC_ECHO, .port = 7},
         {.name = "udp/discard", .type = SOCK_DGRAM, .kind = SVC_DISCARD, .port = 9},
         {.name = "udp/chargen", .type = SOCK_DGRAM, .kind = SVC_CHARGEN, .port = 19},
-        {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP, .port = 80,
-         .http_root = ro.http_root, .lim = ro.lim[LIM_HTTP]},
-        {.name = "tcp/iperf3", .type = SOCK_STREAM, .kind = SVC_IPERF3, .port = ro.iperf3_port,
+        {.name = "tcp/http",
+         .type = SOCK_STREAM,
+         .kind = SVC_HTTP,
+         .port = 80,
+         .http_root = ro.http_root,
+         .lim = ro.lim[LIM_HTTP]},
+        {.name = "tcp/iperf3",
+         .type = SOCK_STREAM,
+         .kind = SVC_IPERF3,
+         .port = ro.iperf3_port,
          .lim = ro.lim[LIM_IPERF3]},
     };
     size_t nsvc = sizeof(services) / sizeof(services[0]);

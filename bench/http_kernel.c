@@ -40,7 +40,7 @@
 #define ust_close(s, fd) ((void)(s), close(fd))
 #define ust_poll(s, fds, n, timeout) ((void)(s), poll((fds), (n), (timeout)))
 #define ust_accept4(s, fd, addr, len, flags) ((void)(s), accept4((fd), (addr), (len), (flags)))
-#define ust_setsockopt(s, fd, level, name, val, len) \
+#define ust_setsockopt(s, fd, level, name, val, len)                                               \
     ((void)(s), setsockopt((fd), (level), (name), (val), (len)))
 
 static ust_time_t kernel_clock_now(void)
@@ -63,8 +63,8 @@ static const char *kernel_ip4_format(ust_ip4_t a, char *buf)
 
 enum ust_log_level app_log_level = UST_LOG_WARN;
 
-void app_log(enum ust_log_level lvl, const char *func, const char *file, int line,
-             const char *fmt, ...)
+void app_log(enum ust_log_level lvl, const char *func, const char *file, int line, const char *fmt,
+             ...)
 {
     if (lvl > app_log_level)
         return;
@@ -87,8 +87,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "http_kernel: bad address %s\n", argv[1]);
         return 2;
     }
-    struct service svc = {.name = "tcp/http", .type = SOCK_STREAM, .kind = SVC_HTTP,
-                          .port = ntohs(sin.sin_port), .http_root = argv[3],
+    struct service svc = {.name = "tcp/http",
+                          .type = SOCK_STREAM,
+                          .kind = SVC_HTTP,
+                          .port = ntohs(sin.sin_port),
+                          .http_root = argv[3],
                           .lim = svc_limits_default(SVC_HTTP)};
     if (http_init(&svc) != 0)
         return 1;

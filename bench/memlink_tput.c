@@ -105,8 +105,8 @@ static int poll_both(struct pump *p)
  * (stack B) to the end of the stream. noinline: callgrind's
  * --toggle-collect names it, so that only the transfer is counted. */
 __attribute__((noinline)) static unsigned long long transfer(struct pump *p, int cfd, int afd,
-                                                            unsigned long long total,
-                                                            const char *out, char *in)
+                                                             unsigned long long total,
+                                                             const char *out, char *in)
 {
     unsigned long long sent = 0, got = 0;
     bool shut = false, eof = false;
@@ -165,7 +165,8 @@ static struct ust_stack *make_stack(struct ust_memlink *link, uint64_t seed, uin
     struct ust_device *d;
     const uint8_t mac[6] = {2, 0, 192, 0, 2, last};
     int r;
-    if ((r = ust_stack_create(&cfg, &s)) != 0 || (r = ust_memlink_attach(link, "ml0", mac, &d)) != 0 ||
+    if ((r = ust_stack_create(&cfg, &s)) != 0 ||
+        (r = ust_memlink_attach(link, "ml0", mac, &d)) != 0 ||
         (r = ust_stack_add_device(s, d)) < 0 ||
         (r = ust_iface_add(s, "ml0", UST_IP4(192, 0, 2, last), 24, ust_clock_now())) != 0) {
         errno = -r;
@@ -176,7 +177,8 @@ static struct ust_stack *make_stack(struct ust_memlink *link, uint64_t seed, uin
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: memlink_tput [--bytes N] [--clock real|virtual] [--cc newreno|cubic]\n");
+    fprintf(stderr,
+            "usage: memlink_tput [--bytes N] [--clock real|virtual] [--cc newreno|cubic]\n");
     exit(2);
 }
 

@@ -164,7 +164,11 @@ static int do_sink(const char *host, const char *port, const char *ready)
 
 #define HOLD_PROCS 8
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { (void)sig; stop = 1; }
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
 
 static int do_hold(const char *host, const char *port, const char *ready)
 {
@@ -238,6 +242,7 @@ int main(int argc, char **argv)
         return do_send(argv[2], argv[3], strtoull(argv[4], NULL, 10));
     if (argc == 5 && strcmp(argv[1], "sink") == 0)
         return do_sink(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: tcp_bulk send HOST PORT BYTES | tcp_bulk sink|hold ADDR PORT READYFILE\n");
+    fprintf(stderr,
+            "usage: tcp_bulk send HOST PORT BYTES | tcp_bulk sink|hold ADDR PORT READYFILE\n");
     return 2;
 }

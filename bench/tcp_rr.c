@@ -100,6 +100,7 @@ int main(int argc, char **argv)
         return client(argv[2], atoi(argv[3]), atol(argv[4]), atof(argv[5]));
     if (argc >= 3 && argv[1][0] == 's')
         server(atoi(argv[2]), argc > 3 ? argv[3] : NULL);
-    fprintf(stderr, "usage: tcp_rr client HOST PORT COUNT SECONDS | tcp_rr server PORT [READYFILE]\n");
+    fprintf(stderr,
+            "usage: tcp_rr client HOST PORT COUNT SECONDS | tcp_rr server PORT [READYFILE]\n");
     return 2;
 }

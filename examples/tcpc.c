@@ -69,7 +69,8 @@ int main(int argc, char **argv)
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
     struct conn c = {.s = s, .fd = ust_socket(s, AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(peer)};
     if (c.fd < 0 || ust_connect(s, c.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
         fprintf(stderr, "tcpc: connect to %s:%lu: %s\n", argv[optind], port, strerror(errno));

@@ -49,8 +49,8 @@ static void *serve(void *arg)
             ssize_t n = ust_recv(srv->s, fd, buf, sizeof(buf), 0);
             if (n <= 0)
                 break;
-            printf("%zd bytes from %s:%u: %.*s%s", n, a, ntohs(peer.sin_port), (int)(n > 200 ? 200 : n),
-                   buf, (buf[n - 1] == '\n') ? "" : "\n");
+            printf("%zd bytes from %s:%u: %.*s%s", n, a, ntohs(peer.sin_port),
+                   (int)(n > 200 ? 200 : n), buf, (buf[n - 1] == '\n') ? "" : "\n");
             fflush(stdout);
             if (ust_send(srv->s, fd, buf, (size_t)n, MSG_NOSIGNAL) < 0)
                 break;
@@ -65,7 +65,8 @@ int main(int argc, char **argv)
 {
     struct app_opts o;
     uint16_t port = 7;
-    static const struct option extra[] = {{"port", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+    static const struct option extra[] = {{"port", required_argument, NULL, 'P'},
+                                          {NULL, 0, NULL, 0}};
     int r = app_parse(argc, argv, &o, "P:", extra, app_port_opt, &port);
     if (r != 0 || optind < argc) {
         usage(r > 0 ? stdout : stderr);

@@ -33,9 +33,10 @@ static int on_opt(int c, const char *arg, void *ctx)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: udpc [OPTIONS] PEER PORT\n\n"
-                 "Sends each line of standard input to PEER:PORT over ustack and prints the reply.\n\n"
-                 "  -T, --timeout MS      how long to wait for each reply (default 2000)\n\n");
+    fprintf(out,
+            "Usage: udpc [OPTIONS] PEER PORT\n\n"
+            "Sends each line of standard input to PEER:PORT over ustack and prints the reply.\n\n"
+            "  -T, --timeout MS      how long to wait for each reply (default 2000)\n\n");
     app_usage_common(out);
 }
 
@@ -43,7 +44,8 @@ int main(int argc, char **argv)
 {
     struct app_opts o;
     struct args a = {.timeout_ms = 2000};
-    static const struct option extra[] = {{"timeout", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
+    static const struct option extra[] = {{"timeout", required_argument, NULL, 'T'},
+                                          {NULL, 0, NULL, 0}};
     int r = app_parse(argc, argv, &o, "T:", extra, on_opt, &a);
     ust_ip4_t peer;
     char *end = NULL;
@@ -64,7 +66,8 @@ int main(int argc, char **argv)
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
     int fd = ust_socket(s, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(peer)};
     struct timeval tv = {.tv_sec = a.timeout_ms / 1000, .tv_usec = (a.timeout_ms % 1000) * 1000};
     if (fd < 0 || ust_connect(s, fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||

@@ -33,7 +33,8 @@ static void *serve(void *arg)
     for (;;) {
         struct sockaddr_in from;
         socklen_t fl = sizeof(from);
-        ssize_t n = ust_recvfrom(srv->s, srv->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+        ssize_t n = ust_recvfrom(srv->s, srv->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+                                 &fl);
         if (n < 0) {
             if (errno == EBADF)
                 return NULL;
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
 {
     struct app_opts o;
     uint16_t port = 7;
-    static const struct option extra[] = {{"port", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+    static const struct option extra[] = {{"port", required_argument, NULL, 'P'},
+                                          {NULL, 0, NULL, 0}};
     int r = app_parse(argc, argv, &o, "P:", extra, app_port_opt, &port);
     if (r != 0 || optind < argc) {
         usage(r > 0 ? stdout : stderr);

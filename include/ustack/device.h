@@ -45,11 +45,11 @@ struct ust_device_ops {
 
 struct ust_device {
     const struct ust_device_ops *ops;
-    void *priv;                       /* driver state */
+    void *priv; /* driver state */
     char name[UST_DEV_NAME_MAX];
     enum ust_dev_type type;
-    uint32_t mtu;                     /* largest IP packet, header included */
-    uint8_t mac[6];                   /* for UST_DEV_ETHERNET */
+    uint32_t mtu;   /* largest IP packet, header included */
+    uint8_t mac[6]; /* for UST_DEV_ETHERNET */
 };
 
 /* Built-in drivers. Each returns 0 and a device, or -errno. A device is
@@ -89,15 +89,15 @@ int ust_faulty_wrap(struct ust_device *inner, uint64_t seed, const struct ust_fa
 struct ust_memlink;
 
 struct ust_faults {
-    double drop;          /* probability a frame is lost */
-    double duplicate;     /* probability a frame is delivered twice */
-    double reorder;       /* probability a frame is held back by reorder_delay */
-    double corrupt;       /* probability one random byte is flipped */
-    ust_time_t delay;     /* fixed one-way delay, us */
-    ust_time_t jitter;    /* extra uniform random delay in [0, jitter], us */
+    double drop;              /* probability a frame is lost */
+    double duplicate;         /* probability a frame is delivered twice */
+    double reorder;           /* probability a frame is held back by reorder_delay */
+    double corrupt;           /* probability one random byte is flipped */
+    ust_time_t delay;         /* fixed one-way delay, us */
+    ust_time_t jitter;        /* extra uniform random delay in [0, jitter], us */
     ust_time_t reorder_delay; /* extra delay of reordered frames (default 1 ms) */
-    uint64_t rate_bps;    /* 0: unlimited; else serialisation at this bit rate */
-    size_t queue_limit;   /* frames waiting per endpoint; 0: default 1024 */
+    uint64_t rate_bps;        /* 0: unlimited; else serialisation at this bit rate */
+    size_t queue_limit;       /* frames waiting per endpoint; 0: default 1024 */
     /* Optional, for tests that must lose exactly the frames they choose:
      * called for every frame sent (under the link's lock, so it must not
      * call back into the link); true drops it, counted as dropped. */

@@ -23,61 +23,62 @@ extern "C" {
 
 /* IPv4 addresses in the API are host-order integers: 192.0.2.1 is 0xc0000201. */
 typedef uint32_t ust_ip4_t;
-#define UST_IP4(a, b, c, d) \
-    ((ust_ip4_t)(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d)))
+#define UST_IP4(a, b, c, d)                                                                        \
+    ((ust_ip4_t)(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) |            \
+                 (uint32_t)(d)))
 #define UST_IP4_STRLEN 16
 #define UST_MS 1000ULL
 #define UST_SEC 1000000ULL
 
 struct ust_config {
-    uint64_t seed;                   /* seeds the stack's PRNG (ids, ISNs, ports) */
-    enum ust_log_level log_level;    /* default UST_LOG_INFO */
-    ust_log_fn log_fn;               /* default ust_log_stderr */
+    uint64_t seed;                /* seeds the stack's PRNG (ids, ISNs, ports) */
+    enum ust_log_level log_level; /* default UST_LOG_INFO */
+    ust_log_fn log_fn;            /* default ust_log_stderr */
     void *log_ctx;
 
     /* ARP (RFC 826, RFC 1122 2.3.2) */
-    unsigned arp_cache_size;         /* entries; default 64 */
-    ust_time_t arp_reachable_time;   /* life of a resolved entry; default 60 s */
-    ust_time_t arp_refresh_window;   /* re-probe a used entry this long before
+    unsigned arp_cache_size;       /* entries; default 64 */
+    ust_time_t arp_reachable_time; /* life of a resolved entry; default 60 s */
+    ust_time_t arp_refresh_window; /* re-probe a used entry this long before
                                         it expires; default 5 s */
-    ust_time_t arp_retry_interval;   /* between requests; default 1 s */
-    unsigned arp_max_retries;        /* requests after the first; default 3 */
-    unsigned arp_pending_max;        /* packets queued per unresolved address; default 64
+    ust_time_t arp_retry_interval; /* between requests; default 1 s */
+    unsigned arp_max_retries;      /* requests after the first; default 3 */
+    unsigned arp_pending_max;      /* packets queued per unresolved address; default 64
                                         (a 64 KiB datagram is 45 fragments) */
 
     /* IPv4 */
-    uint8_t ip_default_ttl;          /* default 64 */
+    uint8_t ip_default_ttl; /* default 64 */
 
     /* IPv4 reassembly (RFC 791, RFC 815) */
-    ust_time_t reasm_timeout;        /* a partial datagram's life; default 30 s */
-    size_t reasm_mem_max;            /* bytes held by all partial datagrams; default 4 MiB */
+    ust_time_t reasm_timeout; /* a partial datagram's life; default 30 s */
+    size_t reasm_mem_max;     /* bytes held by all partial datagrams; default 4 MiB */
 
     /* ICMP errors, all of the stack's (RFC 1812 4.3.2.8): a token bucket
      * after the per-destination one below (0: no stack-wide limit). */
-    unsigned icmp_rate_per_sec;      /* default 1000 (Linux's icmp_msgs_per_sec) */
-    unsigned icmp_burst;             /* default 50 (Linux's icmp_msgs_burst) */
+    unsigned icmp_rate_per_sec; /* default 1000 (Linux's icmp_msgs_per_sec) */
+    unsigned icmp_burst;        /* default 50 (Linux's icmp_msgs_burst) */
 
     /* ---- Under attack: the net layer's bounds (issue 11) ----
      * What a remote host can make the neighbour cache, the ICMP error
      * limits and reassembly hold or send; docs/DESIGN.md says why. */
-    ust_time_t icmp_dst_interval;    /* ICMP errors to one destination: one per interval
+    ust_time_t icmp_dst_interval; /* ICMP errors to one destination: one per interval
                                         once its burst is spent; default 1 s (Linux's
                                         icmp_ratelimit); 0: no per-destination limit */
-    unsigned icmp_dst_burst;         /* default 6 (Linux: 6 x icmp_ratelimit) */
-    unsigned icmp_dst_table_size;    /* destinations with a bucket; the least recently
+    unsigned icmp_dst_burst;      /* default 6 (Linux: 6 x icmp_ratelimit) */
+    unsigned icmp_dst_table_size; /* destinations with a bucket; the least recently
                                         charged one makes room; default 1024 */
-    ust_time_t arp_in_use_time;      /* an entry a packet went through this recently is
+    ust_time_t arp_in_use_time;   /* an entry a packet went through this recently is
                                         in use: unsolicited ARP never displaces it, and
                                         a new MAC for it must first go unanswered by the
                                         old one (arp_retry_interval); default 30 s */
-    unsigned reasm_max_per_src;      /* partial datagrams from one source; its oldest
+    unsigned reasm_max_per_src;   /* partial datagrams from one source; its oldest
                                         makes room for a new one; default 64; 0: none */
     /* ---- end of issue 11's net-layer block ---- */
 
     /* Sockets */
-    unsigned max_sockets;            /* sockets open at once, at most 2^20; the table
+    unsigned max_sockets;                /* sockets open at once, at most 2^20; the table
                                         grows to it on demand; default 131072 */
-    uint32_t udp_rcvbuf;             /* default SO_RCVBUF; default 212992 (as Linux) */
+    uint32_t udp_rcvbuf;                 /* default SO_RCVBUF; default 212992 (as Linux) */
     uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6056 range; default 49152-65535 */
 
     /* TCP (RFC 9293) */

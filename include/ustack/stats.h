@@ -12,45 +12,45 @@ extern "C" {
 struct ust_stats {
     struct {
         uint64_t rx, tx, rx_bytes, tx_bytes;
-        uint64_t drop_short;          /* shorter than an Ethernet header */
-        uint64_t drop_not_for_us;     /* destination neither our MAC nor broadcast */
-        uint64_t drop_vlan;           /* 802.1Q / 802.1ad tagged */
-        uint64_t drop_unknown_type;   /* ethertype we do not speak */
-        uint64_t tx_errors;           /* the driver refused the frame */
+        uint64_t drop_short;        /* shorter than an Ethernet header */
+        uint64_t drop_not_for_us;   /* destination neither our MAC nor broadcast */
+        uint64_t drop_vlan;         /* 802.1Q / 802.1ad tagged */
+        uint64_t drop_unknown_type; /* ethertype we do not speak */
+        uint64_t tx_errors;         /* the driver refused the frame */
     } eth;
     struct {
         uint64_t rx, tx, rx_request, rx_reply, tx_request, tx_reply, tx_announce;
-        uint64_t drop_malformed;      /* truncated or impossible sizes */
-        uint64_t drop_unsupported;    /* not Ethernet/IPv4, unknown opcode */
-        uint64_t drop_bad_sender;     /* sender MAC broadcast/multicast or ours */
-        uint64_t drop_not_ours;       /* requests for addresses we do not own */
+        uint64_t drop_malformed;   /* truncated or impossible sizes */
+        uint64_t drop_unsupported; /* not Ethernet/IPv4, unknown opcode */
+        uint64_t drop_bad_sender;  /* sender MAC broadcast/multicast or ours */
+        uint64_t drop_not_ours;    /* requests for addresses we do not own */
         uint64_t cache_add, cache_update, cache_evict, cache_expire;
         uint64_t pending_queued, pending_dropped, resolve_failed;
         /* under attack (issue 11): what made room, and MACs claimed anew */
-        uint64_t evict_unused;        /* cache_evict: resolved, not in use */
-        uint64_t evict_incomplete;    /* cache_evict: still resolving (its packets dropped) */
-        uint64_t evict_in_use;        /* cache_evict: in use, least recently (only for our sends) */
-        uint64_t insert_refused;      /* unsolicited sender not cached: all in use or resolving */
-        uint64_t mac_verify;          /* new MAC for an entry in use: the old one asked first */
-        uint64_t mac_kept;            /* ... it answered (or just had): the claim ignored */
-        uint64_t mac_changed;         /* ... it did not: the new MAC taken */
+        uint64_t evict_unused;     /* cache_evict: resolved, not in use */
+        uint64_t evict_incomplete; /* cache_evict: still resolving (its packets dropped) */
+        uint64_t evict_in_use;     /* cache_evict: in use, least recently (only for our sends) */
+        uint64_t insert_refused;   /* unsolicited sender not cached: all in use or resolving */
+        uint64_t mac_verify;       /* new MAC for an entry in use: the old one asked first */
+        uint64_t mac_kept;         /* ... it answered (or just had): the claim ignored */
+        uint64_t mac_changed;      /* ... it did not: the new MAC taken */
     } arp;
     struct {
         uint64_t rx, tx, delivered;
         uint64_t drop_short, drop_version, drop_hdr_len, drop_total_len, drop_checksum;
         uint64_t drop_bad_src, drop_not_ours, drop_unknown_proto;
         uint64_t drop_no_route, drop_too_big, options_skipped;
-        uint64_t frag_rx;             /* fragments received */
-        uint64_t reasm_ok;            /* datagrams reassembled */
+        uint64_t frag_rx;  /* fragments received */
+        uint64_t reasm_ok; /* datagrams reassembled */
         uint64_t reasm_timeout, reasm_overlap, reasm_duplicate, reasm_too_big;
         uint64_t reasm_malformed, reasm_evicted; /* bad sizes; memory limit */
-        uint64_t frag_ok, frag_tx;    /* datagrams fragmented; fragments sent */
+        uint64_t frag_ok, frag_tx;               /* datagrams fragmented; fragments sent */
         /* under attack (issue 11) */
-        uint64_t reasm_src_evicted;   /* a source at reasm_max_per_src: its oldest made room */
+        uint64_t reasm_src_evicted; /* a source at reasm_max_per_src: its oldest made room */
     } ip;
     struct {
         uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;
-        uint64_t rx_error;            /* destination unreachable, time exceeded, ... */
+        uint64_t rx_error; /* destination unreachable, time exceeded, ... */
         uint64_t drop_short, drop_checksum, drop_broadcast_echo, drop_unknown_type;
         uint64_t drop_no_listener, drop_queue_full;
         uint64_t tx_dest_unreach, error_suppressed, rate_limited;
@@ -64,15 +64,15 @@ struct ust_stats {
     struct {
         uint64_t rx, tx, queued, delivered;
         uint64_t drop_malformed, drop_checksum;
-        uint64_t drop_no_port;        /* nobody listening (port unreachable sent) */
-        uint64_t drop_rcvbuf;         /* the socket's receive buffer was full */
-        uint64_t icmp_errors;         /* errors reported to connected sockets */
+        uint64_t drop_no_port; /* nobody listening (port unreachable sent) */
+        uint64_t drop_rcvbuf;  /* the socket's receive buffer was full */
+        uint64_t icmp_errors;  /* errors reported to connected sockets */
     } udp;
     struct {
         uint64_t rx, tx;
-        uint64_t drop_malformed;      /* short, bad data offset or options, SYN+FIN, port 0 */
+        uint64_t drop_malformed; /* short, bad data offset or options, SYN+FIN, port 0 */
         uint64_t drop_checksum;
-        uint64_t drop_no_conn;        /* no connection: answered with RST */
+        uint64_t drop_no_conn; /* no connection: answered with RST */
         uint64_t drop_out_of_window, drop_bad_ack, drop_backlog, drop_rcvbuf, drop_ooo_full;
         uint64_t active_opens, passive_opens, established;
         uint64_t resets, timeouts, aborts; /* connections that ended so */
@@ -80,15 +80,15 @@ struct ust_stats {
         uint64_t retransmits, rto_timeouts, fast_retransmits, dup_acks, ooo_segments;
         uint64_t challenge_acks, challenge_ack_limited;
         uint64_t delayed_acks, window_probes, keepalive_probes, icmp_errors;
-        uint64_t drop_paws;           /* RFC 7323 5: a timestamp older than TS.Recent */
-        uint64_t drop_no_ts;          /* RFC 7323 3.2: timestamps agreed, segment had none */
-        uint64_t sack_recoveries;     /* loss recoveries driven by SACK (RFC 6675) */
-        uint64_t sack_retransmits;    /* segments those retransmitted */
-        uint64_t lost_retransmits;    /* retransmissions found lost (SACKs of later data) */
-        uint64_t loss_probes;         /* tail loss probes sent */
-        uint64_t probe_repairs;       /* probe timer resent a hole SACKs showed lost */
-        uint64_t rcvbuf_grown;        /* receive buffers enlarged by auto-tuning */
-        uint64_t sndbuf_grown;        /* send buffers enlarged by auto-tuning */
+        uint64_t drop_paws;        /* RFC 7323 5: a timestamp older than TS.Recent */
+        uint64_t drop_no_ts;       /* RFC 7323 3.2: timestamps agreed, segment had none */
+        uint64_t sack_recoveries;  /* loss recoveries driven by SACK (RFC 6675) */
+        uint64_t sack_retransmits; /* segments those retransmitted */
+        uint64_t lost_retransmits; /* retransmissions found lost (SACKs of later data) */
+        uint64_t loss_probes;      /* tail loss probes sent */
+        uint64_t probe_repairs;    /* probe timer resent a hole SACKs showed lost */
+        uint64_t rcvbuf_grown;     /* receive buffers enlarged by auto-tuning */
+        uint64_t sndbuf_grown;     /* send buffers enlarged by auto-tuning */
         /* Defences and their cost (issue 11). */
         uint64_t drop_nomem;          /* data not taken: buffer memory (tcp_mem_max) spent */
         uint64_t conns;               /* connections now (a gauge) */

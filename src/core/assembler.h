@@ -21,7 +21,9 @@ struct assembler {
     unsigned n;
     /* [start, end): sorted, disjoint and never touching (touching ranges
      * are merged), start < end. */
-    struct { uint32_t start, end; } r[ASM_MAX_RANGES];
+    struct {
+        uint32_t start, end;
+    } r[ASM_MAX_RANGES];
 };
 
 static inline void asm_init(struct assembler *a) { a->n = 0; }

@@ -21,13 +21,16 @@ static void dump_ipv4(struct ust_stack *s, const uint8_t *p, size_t len)
     unsigned hl = (p[0] & 15u) * 4;
     if (ld16(p + 2) < len)
         len = ld16(p + 2); /* what follows is link padding */
-    tracef(s, "  ipv4: vhl=0x%02x, tos=0x%02x, total=%u, id=%u, frag=0x%04x, ttl=%u, proto=%u, sum=0x%04x, src=%s, dst=%s",
-           p[0], p[1], ld16(p + 2), ld16(p + 4), ld16(p + 6), p[8], p[9], ld16(p + 10),
-           ust_ip4_format(ld32(p + 12), sa), ust_ip4_format(ld32(p + 16), da));
+    tracef(
+        s,
+        "  ipv4: vhl=0x%02x, tos=0x%02x, total=%u, id=%u, frag=0x%04x, ttl=%u, proto=%u, sum=0x%04x, src=%s, dst=%s",
+        p[0], p[1], ld16(p + 2), ld16(p + 4), ld16(p + 6), p[8], p[9], ld16(p + 10),
+        ust_ip4_format(ld32(p + 12), sa), ust_ip4_format(ld32(p + 16), da));
     if (p[9] == IPV4_PROTO_TCP && hl >= IPV4_HDR_LEN && len >= hl + 20 && !(ld16(p + 6) & 0x1fff)) {
         const uint8_t *t = p + hl;
         uint8_t f = t[13];
-        tracef(s, "  tcp: sport=%u, dport=%u, seq=%u, ack=%u, off=%u, flags=%s%s%s%s%s%s, wnd=%u, "
+        tracef(s,
+               "  tcp: sport=%u, dport=%u, seq=%u, ack=%u, off=%u, flags=%s%s%s%s%s%s, wnd=%u, "
                "sum=0x%04x, len=%zu",
                ld16(t), ld16(t + 2), ld32(t + 4), ld32(t + 8), (t[12] >> 4) * 4u,
                f & 0x02 ? "S" : "", f & 0x10 ? "A" : "", f & 0x08 ? "P" : "", f & 0x01 ? "F" : "",
@@ -62,8 +65,8 @@ void dump_frame(struct ust_stack *s, const char *dir, const struct ust_device *d
     }
     char a[18], b[18];
     uint16_t type = ld16(frame + 12);
-    tracef(s, "  ether: dst=%s, src=%s, type=0x%04x", eth_format(frame, a), eth_format(frame + 6, b),
-           type);
+    tracef(s, "  ether: dst=%s, src=%s, type=0x%04x", eth_format(frame, a),
+           eth_format(frame + 6, b), type);
     const uint8_t *p = frame + ETH_HDR_LEN;
     size_t plen = len - ETH_HDR_LEN;
     if (type == ETH_TYPE_ARP) {

@@ -33,10 +33,7 @@ const char *ust_log_level_name(enum ust_log_level level)
     return (unsigned)level <= UST_LOG_TRACE ? level_names[level] : "?";
 }
 
-enum ust_log_level ust_stack_log_level(const struct ust_stack *s)
-{
-    return s->cfg.log_level;
-}
+enum ust_log_level ust_stack_log_level(const struct ust_stack *s) { return s->cfg.log_level; }
 
 void ust_stack_set_log_level(struct ust_stack *s, enum ust_log_level level)
 {

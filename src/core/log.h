@@ -10,10 +10,10 @@ void ust_log_emit(const struct ust_stack *s, enum ust_log_level level, const cha
                   const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
-#define ust_log_at(s, lvl, ...)                                                  \
-    do {                                                                         \
-        if (ust_stack_log_level(s) >= (lvl))                                     \
-            ust_log_emit((s), (lvl), __func__, __FILE__, __LINE__, __VA_ARGS__); \
+#define ust_log_at(s, lvl, ...)                                                                    \
+    do {                                                                                           \
+        if (ust_stack_log_level(s) >= (lvl))                                                       \
+            ust_log_emit((s), (lvl), __func__, __FILE__, __LINE__, __VA_ARGS__);                   \
     } while (0)
 
 #define errorf(s, ...) ust_log_at(s, UST_LOG_ERROR, __VA_ARGS__)

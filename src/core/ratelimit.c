@@ -49,10 +49,7 @@ bool tbucket_take_charge(struct tbucket *tb, uint64_t now, uint32_t tokens)
     return true;
 }
 
-bool tbucket_take(struct tbucket *tb, uint64_t now)
-{
-    return tbucket_take_charge(tb, now, 1);
-}
+bool tbucket_take(struct tbucket *tb, uint64_t now) { return tbucket_take_charge(tb, now, 1); }
 
 struct tbucket_table *tbucket_table_new(unsigned size, uint64_t interval, uint32_t burst,
                                         const uint8_t hash_key[16])
@@ -60,8 +57,7 @@ struct tbucket_table *tbucket_table_new(unsigned size, uint64_t interval, uint32
     unsigned nsets = 1;
     while (nsets * TBT_WAYS < size && nsets < (1u << 20))
         nsets <<= 1;
-    struct tbucket_table *t =
-        calloc(1, sizeof(*t) + (size_t)nsets * TBT_WAYS * sizeof(t->slot[0]));
+    struct tbucket_table *t = calloc(1, sizeof(*t) + (size_t)nsets * TBT_WAYS * sizeof(t->slot[0]));
     if (!t)
         return NULL;
     for (int i = 0; i < 16; i++)

@@ -46,8 +46,8 @@ struct tbucket_slot {
 
 struct tbucket_table {
     uint8_t hash_key[16];
-    unsigned nsets;     /* a power of two */
-    uint64_t interval;  /* microseconds per token */
+    unsigned nsets;    /* a power of two */
+    uint64_t interval; /* microseconds per token */
     uint32_t burst;
     struct tbucket_slot slot[]; /* nsets * TBT_WAYS */
 };

@@ -26,8 +26,8 @@ struct ring_budget {
 
 struct ring {
     uint8_t *buf;
-    size_t cap;      /* bytes allocated: 0 until data comes */
-    size_t limit;    /* the most it may hold */
+    size_t cap;   /* bytes allocated: 0 until data comes */
+    size_t limit; /* the most it may hold */
     size_t head, len;
     size_t last_cap; /* cap when it was last released: a busy ring gets it back at once */
     struct ring_budget *budget; /* NULL: unbounded */

@@ -32,9 +32,9 @@ struct ust_stack {
     struct ust_config cfg;
     struct rng rng;
     struct ust_stats stats;
-    ust_time_t now;        /* the latest time the stack was given */
+    ust_time_t now; /* the latest time the stack was given */
 
-    struct pkbuf *pool;    /* recycled buffers of PKB_POOL_CAP */
+    struct pkbuf *pool; /* recycled buffers of PKB_POOL_CAP */
     unsigned pool_len;
 
     /* Each layer's state, owned by the module named. */
@@ -46,10 +46,10 @@ struct ust_stack {
     struct ping_table *ping;    /* ping endpoints: net/ping.c */
 
     struct sock_table *socks; /* the sockets: transport/socket.c */
-    uint64_t sock_events;  /* bumped whenever a socket's readiness may change */
-    struct tcp_stack *tcp; /* connections, ISN key: transport/tcp.c */
+    uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
+    struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
 
-    void *runtime;         /* the runtime driving this stack, if any (edge) */
+    void *runtime; /* the runtime driving this stack, if any (edge) */
 };
 
 #endif

@@ -15,7 +15,7 @@
 
 struct held {
     uint8_t *buf;
-    size_t len;    /* 0: nothing held */
+    size_t len; /* 0: nothing held */
 };
 
 struct faulty {

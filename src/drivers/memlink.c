@@ -32,7 +32,7 @@ struct ml_endpoint {
 };
 
 struct ust_memlink {
-    pthread_mutex_t mu;   /* endpoints may be polled by different threads */
+    pthread_mutex_t mu; /* endpoints may be polled by different threads */
     struct rng rng;
     struct ust_faults faults;
     struct ust_memlink_stats st;
@@ -117,7 +117,8 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
                 l->st.reordered++;
             }
             if (f->corrupt > 0 && len && rng_unit(&l->rng) < f->corrupt) {
-                fr->data[rng_below(&l->rng, (uint32_t)len)] ^= (uint8_t)(1 + rng_below(&l->rng, 255));
+                fr->data[rng_below(&l->rng, (uint32_t)len)] ^= (uint8_t)(1 +
+                                                                         rng_below(&l->rng, 255));
                 l->st.corrupted++;
             }
             enqueue(dst, fr);
@@ -241,10 +242,7 @@ void ust_memlink_set_faults(struct ust_memlink *l, const struct ust_faults *f)
     pthread_mutex_unlock(&l->mu);
 }
 
-const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *l)
-{
-    return &l->st;
-}
+const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *l) { return &l->st; }
 
 int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t mac[6],
                        struct ust_device **out)

@@ -15,11 +15,11 @@
 #define PCAP_SNAPLEN 65535
 
 struct pcap_priv {
-    pthread_mutex_t mu;  /* receive and transmit may run on different threads */
+    pthread_mutex_t mu; /* receive and transmit may run on different threads */
     struct ust_device *inner;
     FILE *f;
-    uint64_t wall_base;  /* wall-clock us when the first frame was seen */
-    ust_time_t first;    /* `now` of the first frame */
+    uint64_t wall_base; /* wall-clock us when the first frame was seen */
+    ust_time_t first;   /* `now` of the first frame */
     int started;
 };
 

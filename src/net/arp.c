@@ -123,7 +123,9 @@ static struct arp_entry *entry_alloc(struct ust_stack *s, bool unsolicited)
     assert(victim); /* arp_cache_size > 0: ust_stack_create checks it */
     char a[UST_IP4_STRLEN];
     debugf(s, "cache full, evicting ip=%s (%s)", ust_ip4_format(victim->ip, a),
-           vk == EVICT_UNUSED ? "not in use" : vk == EVICT_INCOMPLETE ? "incomplete" : "in use");
+           vk == EVICT_UNUSED       ? "not in use"
+           : vk == EVICT_INCOMPLETE ? "incomplete"
+                                    : "in use");
     s->stats.arp.cache_evict++;
     if (vk == EVICT_UNUSED)
         s->stats.arp.evict_unused++;

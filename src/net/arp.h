@@ -9,12 +9,12 @@ enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_RESOLVED };
 
 struct arp_entry {
     uint8_t state;
-    bool used;             /* looked up since the last refresh */
-    bool verifying;        /* RESOLVED: claimed_mac waits for mac to answer */
+    bool used;      /* looked up since the last refresh */
+    bool verifying; /* RESOLVED: claimed_mac waits for mac to answer */
     /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
      * compared with: a uint8_t wrapped at 256, so the pending queue grew
      * without bound and resolution never gave up for settings above 255. */
-    unsigned retries;      /* requests sent after the first */
+    unsigned retries; /* requests sent after the first */
     unsigned npending;
     int dev;
     ust_ip4_t ip;
@@ -23,8 +23,8 @@ struct arp_entry {
     ust_time_t refresh_at; /* RESOLVED: re-probe if used (UST_TIME_NEVER once sent) */
     /* Under attack (arp.c says why): whether the entry is in use, and a
      * different MAC someone claimed for it while it was. */
-    ust_time_t last_used;  /* a packet last went through it (0: never) */
-    ust_time_t heard_at;   /* mac last answered a verification (0: never) */
+    ust_time_t last_used;    /* a packet last went through it (0: never) */
+    ust_time_t heard_at;     /* mac last answered a verification (0: never) */
     ust_time_t verify_until; /* verifying: claimed_mac is taken at this time */
     uint8_t claimed_mac[6];
     struct pkbuf *pending, *pending_tail;

@@ -30,12 +30,8 @@ void eth_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
     const uint8_t *payload = frame + ETH_HDR_LEN;
     size_t plen = len - ETH_HDR_LEN;
     switch (eh.type) {
-    case ETH_TYPE_ARP:
-        arp_input(s, dev, payload, plen);
-        break;
-    case ETH_TYPE_IPV4:
-        ipv4_input(s, dev, payload, plen, bcast);
-        break;
+    case ETH_TYPE_ARP: arp_input(s, dev, payload, plen); break;
+    case ETH_TYPE_IPV4: ipv4_input(s, dev, payload, plen, bcast); break;
     case ETH_TYPE_VLAN:
     case ETH_TYPE_QINQ:
         s->stats.eth.drop_vlan++;

@@ -49,8 +49,11 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         if (!p)
             return;
         memcpy(pkb_data(p) + ICMP_HDR_LEN, m.payload, m.payload_len);
-        struct icmp_repr r = {.type = ICMP_ECHO_REPLY, .code = 0, .rest = m.rest,
-                              .payload = pkb_data(p) + ICMP_HDR_LEN, .payload_len = m.payload_len};
+        struct icmp_repr r = {.type = ICMP_ECHO_REPLY,
+                              .code = 0,
+                              .rest = m.rest,
+                              .payload = pkb_data(p) + ICMP_HDR_LEN,
+                              .payload_len = m.payload_len};
         icmp_emit(&r, pkb_data(p));
         s->stats.icmp.tx++;
         s->stats.icmp.tx_echo_reply++;
@@ -69,9 +72,7 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         s->stats.icmp.rx_error++;
         error_deliver(s, ip, &m);
         break;
-    default:
-        s->stats.icmp.drop_unknown_type++;
-        break;
+    default: s->stats.icmp.drop_unknown_type++; break;
     }
 }
 
@@ -90,14 +91,9 @@ static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
     }
     const struct icmp_err_class *e = icmp_err_classify(m->type, m->code);
     switch (q.proto) {
-    case IPV4_PROTO_UDP:
-        udp_icmp_error(s, &q, e);
-        break;
-    case IPV4_PROTO_TCP:
-        tcp_icmp_error(s, &q, e);
-        break;
-    default:
-        break; /* ICMP (our echo requests) and the rest: no one to tell */
+    case IPV4_PROTO_UDP: udp_icmp_error(s, &q, e); break;
+    case IPV4_PROTO_TCP: tcp_icmp_error(s, &q, e); break;
+    default: break; /* ICMP (our echo requests) and the rest: no one to tell */
     }
 }
 
@@ -133,9 +129,8 @@ static bool error_allowed(struct ust_stack *s, ust_ip4_t dst)
                 uint64_t r = rng_next(&s->rng);
                 memcpy(key + i, &r, 8);
             }
-            icmp->per_dst = tbucket_table_new(s->cfg.icmp_dst_table_size,
-                                              s->cfg.icmp_dst_interval, s->cfg.icmp_dst_burst,
-                                              key);
+            icmp->per_dst = tbucket_table_new(s->cfg.icmp_dst_table_size, s->cfg.icmp_dst_interval,
+                                              s->cfg.icmp_dst_burst, key);
             if (!icmp->per_dst) {
                 s->stats.icmp.rate_limited_dst++;
                 return false;
@@ -192,7 +187,10 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
     struct pkbuf *p = pkb_alloc(s, ICMP_HDR_LEN + quote);
     if (!p)
         return;
-    struct icmp_repr r = {.type = type, .code = code, .rest = rest, .payload = pkt,
+    struct icmp_repr r = {.type = type,
+                          .code = code,
+                          .rest = rest,
+                          .payload = pkt,
                           .payload_len = quote};
     icmp_emit(&r, pkb_data(p));
     s->stats.icmp.tx++;

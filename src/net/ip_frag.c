@@ -55,8 +55,8 @@ struct reasm_src {
     struct reasm_src *hnext, **hpprev; /* its hash chain */
     uint64_t hash;                     /* of addr */
     ust_ip4_t addr;
-    unsigned n;                        /* its datagrams, */
-    struct reasm *oldest, *newest;     /* by age */
+    unsigned n;                    /* its datagrams, */
+    struct reasm *oldest, *newest; /* by age */
 };
 
 struct reasm {
@@ -64,44 +64,44 @@ struct reasm {
     uint16_t id;
     uint8_t proto;
     bool bcast;
-    struct reasm *hnext, **hpprev;     /* its hash chain */
-    uint64_t hash;                     /* of its key */
-    struct reasm *older, *newer;       /* all datagrams by age */
+    struct reasm *hnext, **hpprev; /* its hash chain */
+    uint64_t hash;                 /* of its key */
+    struct reasm *older, *newer;   /* all datagrams by age */
     struct reasm_src *source;
     struct reasm *src_older, *src_newer; /* its source's datagrams by age */
     bool have_last;
-    uint8_t hdr_len;     /* of the first fragment, once it arrived (0 before) */
+    uint8_t hdr_len; /* of the first fragment, once it arrived (0 before) */
     int dev;
     unsigned nfrags;
-    uint32_t total;      /* payload length, known once the last fragment arrived */
-    uint32_t hi;         /* the furthest byte held */
-    size_t mem;          /* what it is charged */
+    uint32_t total; /* payload length, known once the last fragment arrived */
+    uint32_t hi;    /* the furthest byte held */
+    size_t mem;     /* what it is charged */
     ust_time_t expires;
     struct frag *frags;
     uint8_t hdr[IPV4_MAX_HDR_LEN];
 };
 
 /* Doubly linked lists by age, through the fields named: the new one last. */
-#define AGE_APPEND(head, tail, x, older, newer) \
-    do {                                        \
-        (x)->newer = NULL;                      \
-        (x)->older = (tail);                    \
-        if (tail)                               \
-            (tail)->newer = (x);                \
-        else                                    \
-            (head) = (x);                       \
-        (tail) = (x);                           \
+#define AGE_APPEND(head, tail, x, older, newer)                                                    \
+    do {                                                                                           \
+        (x)->newer = NULL;                                                                         \
+        (x)->older = (tail);                                                                       \
+        if (tail)                                                                                  \
+            (tail)->newer = (x);                                                                   \
+        else                                                                                       \
+            (head) = (x);                                                                          \
+        (tail) = (x);                                                                              \
     } while (0)
-#define AGE_REMOVE(head, tail, x, older, newer) \
-    do {                                        \
-        if ((x)->older)                         \
-            (x)->older->newer = (x)->newer;     \
-        else                                    \
-            (head) = (x)->newer;                \
-        if ((x)->newer)                         \
-            (x)->newer->older = (x)->older;     \
-        else                                    \
-            (tail) = (x)->older;                \
+#define AGE_REMOVE(head, tail, x, older, newer)                                                    \
+    do {                                                                                           \
+        if ((x)->older)                                                                            \
+            (x)->older->newer = (x)->newer;                                                        \
+        else                                                                                       \
+            (head) = (x)->newer;                                                                   \
+        if ((x)->newer)                                                                            \
+            (x)->newer->older = (x)->older;                                                        \
+        else                                                                                       \
+            (tail) = (x)->older;                                                                   \
     } while (0)
 
 /* The hashes are computed once per frame at most, and kept for growing
@@ -134,19 +134,19 @@ static struct reasm_src **source_bucket(const struct reasm_queue *q, uint64_t ha
 }
 
 /* Links x at the head of the hash chain *b (x has hnext and hpprev). */
-#define CHAIN_LINK(b, x)                      \
-    do {                                      \
-        (x)->hnext = *(b);                    \
-        if (*(b))                             \
-            (*(b))->hpprev = &(x)->hnext;     \
-        *(b) = (x);                           \
-        (x)->hpprev = (b);                    \
+#define CHAIN_LINK(b, x)                                                                           \
+    do {                                                                                           \
+        (x)->hnext = *(b);                                                                         \
+        if (*(b))                                                                                  \
+            (*(b))->hpprev = &(x)->hnext;                                                          \
+        *(b) = (x);                                                                                \
+        (x)->hpprev = (b);                                                                         \
     } while (0)
-#define CHAIN_UNLINK(x)                       \
-    do {                                      \
-        *(x)->hpprev = (x)->hnext;            \
-        if ((x)->hnext)                       \
-            (x)->hnext->hpprev = (x)->hpprev; \
+#define CHAIN_UNLINK(x)                                                                            \
+    do {                                                                                           \
+        *(x)->hpprev = (x)->hnext;                                                                 \
+        if ((x)->hnext)                                                                            \
+            (x)->hnext->hpprev = (x)->hpprev;                                                      \
     } while (0)
 
 static int tables_init(struct ust_stack *s)
@@ -396,7 +396,8 @@ static void reasm_drop(struct ust_stack *s, struct reasm *r, uint64_t *counter)
 {
     (*counter)++;
     char a[UST_IP4_STRLEN];
-    debugf(s, "src=%s, id=%u: datagram dropped during reassembly", ust_ip4_format(r->src, a), r->id);
+    debugf(s, "src=%s, id=%u: datagram dropped during reassembly", ust_ip4_format(r->src, a),
+           r->id);
     reasm_free(s, r);
 }
 

@@ -18,13 +18,13 @@ struct reasm_src;
  * state (net/ipv4.h); only ip_frag.c looks inside. */
 struct reasm_queue {
     struct reasm *oldest, *newest;
-    struct reasm **bucket;       /* datagrams by key: nbuckets chains */
-    struct reasm_src **sources;  /* sources by address: nbuckets chains */
-    unsigned nbuckets;           /* a power of two, doubled as datagrams outnumber it;
+    struct reasm **bucket;      /* datagrams by key: nbuckets chains */
+    struct reasm_src **sources; /* sources by address: nbuckets chains */
+    unsigned nbuckets;          /* a power of two, doubled as datagrams outnumber it;
                                     0 until the first fragment */
-    uint8_t key[16];             /* of both hashes: drawn with the tables */
-    size_t mem;                  /* bytes held, sources and datagrams */
-    unsigned n;                  /* datagrams */
+    uint8_t key[16];            /* of both hashes: drawn with the tables */
+    size_t mem;                 /* bytes held, sources and datagrams */
+    unsigned n;                 /* datagrams */
 };
 
 /* Takes a fragment (already validated, addressed to us). When it completes a

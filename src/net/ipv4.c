@@ -174,8 +174,9 @@ ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst)
     if (pick_route(s, dst, &dev, &next_hop) != 0)
         return 0;
     /* As Linux does: talking to one of our addresses, that address is the source. */
-    return s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK && ipv4_is_local(s, dst) ? dst
-                                                                              : s->ifs->at[dev].addr;
+    return s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK && ipv4_is_local(s, dst)
+               ? dst
+               : s->ifs->at[dev].addr;
 }
 
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
@@ -196,8 +197,8 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
     /* RFC 1122 3.2.1.3: 0/8 is never a destination; 127/8 never leaves the
      * host, as destination or as source (a reply to a loopback packet from
      * a foreign source would carry one). */
-    if ((dst >> 24) == 0 || (nif->dev->type != UST_DEV_LOOPBACK &&
-                             ((src >> 24) == 127 || (dst >> 24) == 127))) {
+    if ((dst >> 24) == 0 ||
+        (nif->dev->type != UST_DEV_LOOPBACK && ((src >> 24) == 127 || (dst >> 24) == 127))) {
         char sa[UST_IP4_STRLEN], da[UST_IP4_STRLEN];
         s->stats.ip.drop_no_route++;
         debugf(s, "src=%s, dst=%s: not allowed on dev=%s, dropped", ust_ip4_format(src, sa),

@@ -9,7 +9,7 @@
 
 /* IPv4's state. Owned by ipv4.c; the reassembly queue by ip_frag.c. */
 struct ipv4_stack {
-    uint16_t next_id;      /* Identification of the next datagram we send */
+    uint16_t next_id; /* Identification of the next datagram we send */
     struct reasm_queue reasm;
 };
 

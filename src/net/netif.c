@@ -187,7 +187,8 @@ int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t n
     struct netif *nif = &s->ifs->at[dev];
     if (nif->dev->type == UST_DEV_LOOPBACK)
         return netif_transmit(s, dev, p);
-    if (next_hop == 0xffffffffu || (nif->up && next_hop == netif_bcast(nif) && nif->prefix_len < 31))
+    if (next_hop == 0xffffffffu ||
+        (nif->up && next_hop == netif_bcast(nif) && nif->prefix_len < 31))
         return eth_output(s, dev, p, eth_broadcast, ETH_TYPE_IPV4);
     uint8_t mac[ETH_ADDR_LEN];
     int r = arp_resolve(s, dev, next_hop, p, mac);

@@ -11,8 +11,8 @@
 /* A device the stack owns, and the IPv4 interface configured on it. */
 struct netif {
     struct ust_device *dev;
-    bool up;               /* has an address */
-    bool external_rx;      /* the runtime reads this device itself (outside the lock) */
+    bool up;          /* has an address */
+    bool external_rx; /* the runtime reads this device itself (outside the lock) */
     ust_ip4_t addr;
     unsigned prefix_len;
     ust_ip4_t mask;
@@ -23,8 +23,8 @@ struct netif {
 struct netif_table {
     struct netif at[UST_MAX_DEVICES];
     int n;
-    uint8_t *rxbuf;        /* one frame pulled from a device */
-    size_t rxcap;          /* the largest frame of any device */
+    uint8_t *rxbuf; /* one frame pulled from a device */
+    size_t rxcap;   /* the largest frame of any device */
 };
 
 int netif_init(struct ust_stack *s);
@@ -56,9 +56,6 @@ static inline struct netif *netif_get(struct ust_stack *s, int dev)
     return (dev >= 0 && dev < s->ifs->n && s->ifs->at[dev].up) ? &s->ifs->at[dev] : NULL;
 }
 
-static inline ust_ip4_t netif_bcast(const struct netif *nif)
-{
-    return nif->addr | ~nif->mask;
-}
+static inline ust_ip4_t netif_bcast(const struct netif *nif) { return nif->addr | ~nif->mask; }
 
 #endif

@@ -81,8 +81,10 @@ int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, 
     struct pkbuf *p = pkb_alloc(s, ICMP_HDR_LEN + len);
     if (!p)
         return -ENOBUFS;
-    struct icmp_repr r = {.type = ICMP_ECHO_REQUEST, .rest = ((uint32_t)ep->id << 16) | seq,
-                          .payload = data, .payload_len = len};
+    struct icmp_repr r = {.type = ICMP_ECHO_REQUEST,
+                          .rest = ((uint32_t)ep->id << 16) | seq,
+                          .payload = data,
+                          .payload_len = len};
     icmp_emit(&r, pkb_data(p));
     s->stats.icmp.tx++;
     s->stats.icmp.tx_echo_request++;
@@ -115,8 +117,12 @@ void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip, const struct 
     }
     struct ping_reply_slot *slot = &ep->q[(ep->head + ep->count) % UST_PING_QUEUE];
     slot->payload = p;
-    slot->r = (struct ust_ping_reply){.from = ip->src, .id = id, .seq = (uint16_t)m->rest,
-                                      .ttl = ip->ttl, .len = m->payload_len, .received = s->now};
+    slot->r = (struct ust_ping_reply){.from = ip->src,
+                                      .id = id,
+                                      .seq = (uint16_t)m->rest,
+                                      .ttl = ip->ttl,
+                                      .len = m->payload_len,
+                                      .received = s->now};
     ep->count++;
 }
 

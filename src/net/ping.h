@@ -19,7 +19,7 @@ struct ping_reply_slot {
 struct ping_ep {
     bool used;
     uint16_t id;
-    uint32_t gen;          /* bumped on close, so stale handles fail */
+    uint32_t gen; /* bumped on close, so stale handles fail */
     unsigned head, count;
     struct ping_reply_slot q[UST_PING_QUEUE];
 };

@@ -57,7 +57,8 @@ int ust_route_add(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, us
         int gdev = -1;
         for (int i = 0; i < s->ifs->n; i++) {
             const struct netif *nif = &s->ifs->at[i];
-            if (nif->up && (gateway & nif->mask) == (nif->addr & nif->mask) && (dev < 0 || dev == i)) {
+            if (nif->up && (gateway & nif->mask) == (nif->addr & nif->mask) &&
+                (dev < 0 || dev == i)) {
                 gdev = i;
                 break;
             }

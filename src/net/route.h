@@ -10,7 +10,7 @@
 struct route {
     ust_ip4_t prefix, mask;
     unsigned prefix_len;
-    ust_ip4_t gateway;     /* 0: connected */
+    ust_ip4_t gateway; /* 0: connected */
     int dev;
 };
 
@@ -27,9 +27,6 @@ int route_add_connected(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_l
 /* The device and next hop for dst. 0, or -ENETUNREACH. */
 int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop);
 
-static inline ust_ip4_t prefix_mask(unsigned len)
-{
-    return len ? 0xffffffffu << (32 - len) : 0;
-}
+static inline ust_ip4_t prefix_mask(unsigned len) { return len ? 0xffffffffu << (32 - len) : 0; }
 
 #endif

@@ -11,16 +11,16 @@
 struct ust_runtime {
     struct ust_stack *s;
     pthread_t thread;
-    pthread_mutex_t mu;   /* held by whoever is inside the core */
-    pthread_cond_t cv;    /* broadcast when a socket's readiness may have changed */
-    int efd;              /* eventfd: wakes the stack thread */
+    pthread_mutex_t mu; /* held by whoever is inside the core */
+    pthread_cond_t cv;  /* broadcast when a socket's readiness may have changed */
+    int efd;            /* eventfd: wakes the stack thread */
     int epfd;
     bool stop;
     ust_time_t armed;     /* the deadline the stack thread is sleeping towards */
     uint64_t seen_events; /* s->sock_events when waiters were last woken */
     unsigned waiters;     /* threads in rt_wait */
     /* Frames read from fd devices outside the lock, then fed to the stack. */
-    uint8_t *rxbuf;       /* RT_RX_BATCH slots of rxslot bytes */
+    uint8_t *rxbuf; /* RT_RX_BATCH slots of rxslot bytes */
     size_t rxslot;
     size_t rxlen[64];
     int rxdev[64];

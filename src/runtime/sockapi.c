@@ -52,10 +52,7 @@ static void sin_to(struct sockaddr *sa, socklen_t *len, ust_ip4_t addr, uint16_t
     *len = sizeof(sin);
 }
 
-static ust_time_t deadline_after(ust_time_t timeo)
-{
-    return timeo ? ust_clock_now() + timeo : 0;
-}
+static ust_time_t deadline_after(ust_time_t timeo) { return timeo ? ust_clock_now() + timeo : 0; }
 
 /* One try of a socket call under the lock: its result, or -EAGAIN when
  * it should be tried again once some socket's readiness has changed. */
@@ -139,7 +136,9 @@ int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t
         return (int)ret(r);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    r = !sk ? -EBADF : sk->type == SOCK_DGRAM ? udp_bind(s, sk, a, port) : sock_bind_port(s, sk, a, port);
+    r = !sk                      ? -EBADF
+        : sk->type == SOCK_DGRAM ? udp_bind(s, sk, a, port)
+                                 : sock_bind_port(s, sk, a, port);
     rt_leave(s, rt);
     return (int)ret(r);
 }
@@ -371,8 +370,7 @@ int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_
     return name_of(s, fd, addr, len, true);
 }
 
-int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val,
-                   socklen_t len)
+int ust_setsockopt(struct ust_stack *s, int fd, int level, int name, const void *val, socklen_t len)
 {
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);

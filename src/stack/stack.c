@@ -96,8 +96,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
         cfg = &def;
     }
     if (cfg->arp_cache_size == 0 || cfg->arp_retry_interval == 0 || cfg->ip_default_ttl == 0 ||
-        cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi ||
-        !cfg->tcp_congestion || !tcp_cc_find(cfg->tcp_congestion))
+        cfg->ephemeral_lo == 0 || cfg->ephemeral_lo > cfg->ephemeral_hi || !cfg->tcp_congestion ||
+        !tcp_cc_find(cfg->tcp_congestion))
         return -EINVAL;
     struct ust_stack *s = calloc(1, sizeof(*s));
     if (!s)
@@ -152,7 +152,4 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     return t;
 }
 
-const struct ust_stats *ust_stack_stats(const struct ust_stack *s)
-{
-    return &s->stats;
-}
+const struct ust_stats *ust_stack_stats(const struct ust_stack *s) { return &s->stats; }

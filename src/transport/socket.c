@@ -28,7 +28,7 @@
 struct sock_table {
     struct sock **slot;
     unsigned nslots, nused;
-    unsigned free_head, free_tail; /* slot indices, SOCK_NONE when empty */
+    unsigned free_head, free_tail;         /* slot indices, SOCK_NONE when empty */
     struct sock *by_port[2][PORT_BUCKETS]; /* [0] UDP, [1] TCP */
 };
 
@@ -143,10 +143,7 @@ struct sock *sock_get(struct ust_stack *s, int h)
     return sk->used && sk->gen == gen ? sk : NULL;
 }
 
-unsigned sock_count(const struct ust_stack *s)
-{
-    return s->socks->nused;
-}
+unsigned sock_count(const struct ust_stack *s) { return s->socks->nused; }
 
 /* ---- bound sockets, by local port ---- */
 
@@ -266,9 +263,7 @@ static int set_congestion(struct tcp_conn *c, const void *val, unsigned len)
 static int tcp_setopt(struct tcp_conn *c, int name, int v)
 {
     switch (name) {
-    case TCP_NODELAY:
-        c->nodelay = v != 0;
-        return 0;
+    case TCP_NODELAY: c->nodelay = v != 0; return 0;
     case TCP_KEEPIDLE:
     case TCP_KEEPINTVL:
     case TCP_KEEPCNT:
@@ -281,8 +276,7 @@ static int tcp_setopt(struct tcp_conn *c, int name, int v)
         else
             c->keepcnt = (unsigned)v;
         return 0;
-    default:
-        return -ENOPROTOOPT;
+    default: return -ENOPROTOOPT;
     }
 }
 
@@ -366,10 +360,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
         return 0;
     }
     case SO_ERROR:
-    case SO_TYPE:
-        return -ENOPROTOOPT; /* read-only */
-    default:
-        return -ENOPROTOOPT;
+    case SO_TYPE: return -ENOPROTOOPT; /* read-only */
+    default: return -ENOPROTOOPT;
     }
 }
 
@@ -379,11 +371,16 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
 static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val, unsigned *len)
 {
     static const uint8_t linux_state[] = {
-        [TCPS_CLOSED] = TCP_CLOSE,          [TCPS_LISTEN] = TCP_LISTEN,
-        [TCPS_SYN_SENT] = TCP_SYN_SENT,     [TCPS_SYN_RECEIVED] = TCP_SYN_RECV,
-        [TCPS_ESTABLISHED] = TCP_ESTABLISHED, [TCPS_FIN_WAIT_1] = TCP_FIN_WAIT1,
-        [TCPS_FIN_WAIT_2] = TCP_FIN_WAIT2,  [TCPS_CLOSE_WAIT] = TCP_CLOSE_WAIT,
-        [TCPS_CLOSING] = TCP_CLOSING,       [TCPS_LAST_ACK] = TCP_LAST_ACK,
+        [TCPS_CLOSED] = TCP_CLOSE,
+        [TCPS_LISTEN] = TCP_LISTEN,
+        [TCPS_SYN_SENT] = TCP_SYN_SENT,
+        [TCPS_SYN_RECEIVED] = TCP_SYN_RECV,
+        [TCPS_ESTABLISHED] = TCP_ESTABLISHED,
+        [TCPS_FIN_WAIT_1] = TCP_FIN_WAIT1,
+        [TCPS_FIN_WAIT_2] = TCP_FIN_WAIT2,
+        [TCPS_CLOSE_WAIT] = TCP_CLOSE_WAIT,
+        [TCPS_CLOSING] = TCP_CLOSING,
+        [TCPS_LAST_ACK] = TCP_LAST_ACK,
         [TCPS_TIME_WAIT] = TCP_TIME_WAIT,
     };
     if (!val || !len)
@@ -396,7 +393,8 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     ti.tcpi_retransmits = (uint8_t)(c->backoff > 255 ? 255 : c->backoff);
     ti.tcpi_backoff = ti.tcpi_retransmits;
     ti.tcpi_probes = (uint8_t)(c->probes_out > 255 ? 255 : c->probes_out);
-    ti.tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) | (c->sack_ok ? TCPI_OPT_SACK : 0) |
+    ti.tcpi_options = (uint8_t)((c->ts_ok ? TCPI_OPT_TIMESTAMPS : 0) |
+                                (c->sack_ok ? TCPI_OPT_SACK : 0) |
                                 (c->ws_ok ? TCPI_OPT_WSCALE : 0));
     ti.tcpi_snd_wscale = c->snd_wscale & 15;
     ti.tcpi_rcv_wscale = c->rcv_wscale & 15;
@@ -421,8 +419,7 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     return 0;
 }
 
-int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val,
-                unsigned *len)
+int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val, unsigned *len)
 {
     if (level == IPPROTO_TCP) {
         struct tcp_conn *c = sk->tcp;
@@ -464,7 +461,8 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     case SO_RCVTIMEO:
     case SO_SNDTIMEO: {
         ust_time_t t = name == SO_RCVTIMEO ? sk->rcvtimeo : sk->sndtimeo;
-        struct timeval tv = {.tv_sec = (time_t)(t / 1000000u), .tv_usec = (suseconds_t)(t % 1000000u)};
+        struct timeval tv = {.tv_sec = (time_t)(t / 1000000u),
+                             .tv_usec = (suseconds_t)(t % 1000000u)};
         if (!val || !len || *len < sizeof(tv))
             return -EINVAL;
         memcpy(val, &tv, sizeof(tv));
@@ -489,7 +487,8 @@ static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t add
             continue;
         if (o->laddr != 0 && addr != 0 && o->laddr != addr)
             continue; /* different specific addresses never clash */
-        if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) && (me->flags & SOCK_F_REUSEADDR))
+        if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) &&
+            (me->flags & SOCK_F_REUSEADDR))
             continue; /* UDP: both asked to share */
         return true;
     }

@@ -25,25 +25,25 @@ struct tcp_conn;
 
 struct sock {
     bool used;
-    unsigned slot;         /* its index in the table */
-    unsigned free_next;    /* the next free slot, while this one is free */
+    unsigned slot;          /* its index in the table */
+    unsigned free_next;     /* the next free slot, while this one is free */
     struct sock *port_next; /* the next socket bound in the same port bucket */
-    int type;              /* SOCK_DGRAM or SOCK_STREAM */
-    uint32_t gen;          /* bumped on close: stale handles fail with EBADF */
-    unsigned flags;        /* SOCK_F_* */
+    int type;               /* SOCK_DGRAM or SOCK_STREAM */
+    uint32_t gen;           /* bumped on close: stale handles fail with EBADF */
+    unsigned flags;         /* SOCK_F_* */
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
     bool connected;
-    bool laddr_auto;       /* laddr was filled in by connect(), not bind() */
-    int so_error;          /* pending asynchronous error (positive errno) */
+    bool laddr_auto; /* laddr was filled in by connect(), not bind() */
+    int so_error;    /* pending asynchronous error (positive errno) */
     uint32_t rcvbuf, sndbuf;
-    bool rcvbuf_set;       /* SO_RCVBUF was set: TCP does not auto-tune it */
-    bool sndbuf_set;       /* the same for SO_SNDBUF */
+    bool rcvbuf_set;               /* SO_RCVBUF was set: TCP does not auto-tune it */
+    bool sndbuf_set;               /* the same for SO_SNDBUF */
     ust_time_t rcvtimeo, sndtimeo; /* 0: wait forever */
     struct dgram *rxq, *rxq_tail;
-    size_t rx_bytes;       /* charged against rcvbuf: payload + per-datagram overhead */
+    size_t rx_bytes; /* charged against rcvbuf: payload + per-datagram overhead */
     unsigned rx_count;
-    struct tcp_conn *tcp;  /* SOCK_STREAM: the connection (or listener) */
+    struct tcp_conn *tcp; /* SOCK_STREAM: the connection (or listener) */
     bool linger_on;
     int linger_s;
 };

@@ -22,8 +22,8 @@
 #define TCP_HASH_MAX (1u << 20) /* buckets: the table stops growing there */
 
 static const char *const state_names[] = {
-    "CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
-    "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
+    "CLOSED",     "LISTEN",     "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
+    "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING",  "LAST-ACK",     "TIME-WAIT",
 };
 
 const char *tcp_state_name(enum tcp_state st)
@@ -54,7 +54,8 @@ int tcp_init(struct ust_stack *s)
     }
     /* The cookies' secret, apart from the ISNs': derived, so that the
      * random stream (and every seeded test) stays as it was. */
-    uint64_t k0 = siphash24(t->isn_key, "syncookie-0", 11), k1 = siphash24(t->isn_key, "syncookie-1", 11);
+    uint64_t k0 = siphash24(t->isn_key, "syncookie-0", 11),
+             k1 = siphash24(t->isn_key, "syncookie-1", 11);
     memcpy(t->cookie_key, &k0, 8);
     memcpy(t->cookie_key + 8, &k1, 8);
     s->tcp = t;
@@ -292,10 +293,11 @@ void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
            tcp_state_name(c->state), tcp_state_name(st));
     if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;
-        debugf(s, "%u->%s:%u: mss %u, window scale %s (ours %u, theirs %u), timestamps %s, "
-               "sack %s, %s", c->lport, r, c->rport, c->snd_mss, c->ws_ok ? "on" : "off",
-               c->rcv_wscale, c->snd_wscale, c->ts_ok ? "on" : "off", c->sack_ok ? "on" : "off",
-               c->cc->name);
+        debugf(s,
+               "%u->%s:%u: mss %u, window scale %s (ours %u, theirs %u), timestamps %s, "
+               "sack %s, %s",
+               c->lport, r, c->rport, c->snd_mss, c->ws_ok ? "on" : "off", c->rcv_wscale,
+               c->snd_wscale, c->ts_ok ? "on" : "off", c->sack_ok ? "on" : "off", c->cc->name);
     }
     c->state = st;
     tcp_wake(s, c);

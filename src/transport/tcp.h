@@ -50,11 +50,11 @@ struct sock;
  * only when nothing waits for an acknowledgment, or (PERSIST) when the
  * peer's window closed on it. */
 enum tcp_timer {
-    TCP_TIMER_IDLE = 0,     /* not armed: timer_at is UST_TIME_NEVER */
-    TCP_TIMER_RETRANSMIT,   /* retransmission timeout (RFC 6298) */
-    TCP_TIMER_PROBE,        /* tail loss probe, before the RTO (after RFC 8985 7) */
-    TCP_TIMER_PERSIST,      /* zero-window probe (RFC 9293 3.8.6.1) */
-    TCP_TIMER_CORK,         /* MSG_MORE's ceiling: the held partial segment goes */
+    TCP_TIMER_IDLE = 0,   /* not armed: timer_at is UST_TIME_NEVER */
+    TCP_TIMER_RETRANSMIT, /* retransmission timeout (RFC 6298) */
+    TCP_TIMER_PROBE,      /* tail loss probe, before the RTO (after RFC 8985 7) */
+    TCP_TIMER_PERSIST,    /* zero-window probe (RFC 9293 3.8.6.1) */
+    TCP_TIMER_CORK,       /* MSG_MORE's ceiling: the held partial segment goes */
 };
 
 /* Congestion control: a pure module that only touches the connection's
@@ -116,15 +116,15 @@ const struct tcp_cc_ops *tcp_cc_find(const char *name);
 
 /* CUBIC's per-connection state (RFC 9438 4.1), windows in segments. */
 struct cubic_state {
-    double w_max;              /* window before the last reduction */
-    double k;                  /* seconds until W_cubic reaches w_max */
-    double cwnd_epoch;         /* cwnd when the epoch began */
-    double w_est;              /* Reno-friendly estimate (4.3) */
-    double cwnd_prior;         /* cwnd before the last reduction */
-    double inc_bytes;          /* fractional growth not yet in cwnd */
-    ust_time_t epoch_start;    /* start of congestion avoidance; valid if in_epoch */
+    double w_max;           /* window before the last reduction */
+    double k;               /* seconds until W_cubic reaches w_max */
+    double cwnd_epoch;      /* cwnd when the epoch began */
+    double w_est;           /* Reno-friendly estimate (4.3) */
+    double cwnd_prior;      /* cwnd before the last reduction */
+    double inc_bytes;       /* fractional growth not yet in cwnd */
+    ust_time_t epoch_start; /* start of congestion avoidance; valid if in_epoch */
     bool in_epoch;
-    bool after_rto;            /* first avoidance stage after a timeout (4.8) */
+    bool after_rto; /* first avoidance stage after a timeout (4.8) */
 };
 /* CUBIC's window function W_cubic(t) = C*(t-K)^3 + W_max (RFC 9438
  * eq. 1), in segments, t in seconds since the epoch began (for tests). */
@@ -151,14 +151,14 @@ bool tcp_sb_sacked(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t *end)
 
 struct tcp_conn {
     enum tcp_state state;
-    struct sock *sk;           /* NULL: not accepted yet, or closed by the application */
-    struct tcp_conn *parent;   /* the listener, while in its queues */
-    struct tcp_conn *next, *prev;      /* all connections of the stack */
-    struct tcp_conn *hnext;            /* hash chain */
-    struct tcp_conn *qnext;            /* listener's SYN or accept queue */
-    struct tcp_conn *lnext;            /* the stack's listeners */
-    struct tcp_conn *reap_next;        /* closed during a timer pass (tcp_reap) */
-    struct tcp_conn *due_next;         /* due in this timer pass (tcp_timer) */
+    struct sock *sk;              /* NULL: not accepted yet, or closed by the application */
+    struct tcp_conn *parent;      /* the listener, while in its queues */
+    struct tcp_conn *next, *prev; /* all connections of the stack */
+    struct tcp_conn *hnext;       /* hash chain */
+    struct tcp_conn *qnext;       /* listener's SYN or accept queue */
+    struct tcp_conn *lnext;       /* the stack's listeners */
+    struct tcp_conn *reap_next;   /* closed during a timer pass (tcp_reap) */
+    struct tcp_conn *due_next;    /* due in this timer pass (tcp_timer) */
 
     ust_ip4_t laddr, raddr;
     uint16_t lport, rport;
@@ -166,21 +166,21 @@ struct tcp_conn {
     /* Send sequence space (RFC 9293 3.3.1). The send ring holds the bytes
      * from snd_una on (SYN and FIN take sequence numbers, not ring bytes). */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
-    uint32_t max_snd_wnd;      /* largest window the peer offered */
-    uint16_t snd_mss;          /* segment size we send */
+    uint32_t max_snd_wnd; /* largest window the peer offered */
+    uint16_t snd_mss;     /* segment size we send */
     /* Window scaling (RFC 7323 2): in effect (ws_ok) only when both SYNs
      * carried the option; otherwise both shifts are 0. */
     bool ws_ok;
-    uint8_t snd_wscale;        /* the peer's shift: received windows << it */
-    uint8_t rcv_wscale;        /* ours: advertised windows >> it */
-    uint8_t req_wscale;        /* the shift our SYN offers (fits rcvq.cap) */
+    uint8_t snd_wscale; /* the peer's shift: received windows << it */
+    uint8_t rcv_wscale; /* ours: advertised windows >> it */
+    uint8_t req_wscale; /* the shift our SYN offers (fits rcvq.cap) */
     /* Timestamps (RFC 7323 3-5): in effect (ts_ok) when both SYNs carried
      * them; then every segment but a RST carries them. */
     bool ts_ok;
-    uint32_t ts_offset;        /* added to our millisecond clock (5.4) */
-    uint32_t ts_recent;        /* TS.Recent: the peer's value to echo */
-    ust_time_t ts_recent_at;   /* when ts_recent was set (24-day rule, 5.5) */
-    uint32_t last_ack_sent;    /* Last.ACK.sent (4.3) */
+    uint32_t ts_offset;      /* added to our millisecond clock (5.4) */
+    uint32_t ts_recent;      /* TS.Recent: the peer's value to echo */
+    ust_time_t ts_recent_at; /* when ts_recent was set (24-day rule, 5.5) */
+    uint32_t last_ack_sent;  /* Last.ACK.sent (4.3) */
     /* SACK (RFC 2018): in effect when both SYNs carried SACK-permitted. */
     bool sack_ok;
     /* Receiver: a byte of each of the latest out-of-order segments that
@@ -188,24 +188,24 @@ struct tcp_conn {
      * lead each SACK option (RFC 2018 4). */
     uint32_t sack_recent[TCP_MAX_SACK];
     uint8_t sack_nrecent;
-    struct tcp_scoreboard sb;  /* sender: what the peer SACKed (RFC 6675) */
-    uint32_t high_rxt;         /* RFC 6675 HighRxt: retransmitted up to here */
-    uint32_t rescue_rxt;       /* RFC 6675 RescueRxt */
-    uint32_t rtx_mark;         /* snd_max when the latest retransmission left */
-    uint16_t seg_opts;         /* option bytes every data segment carries (TS: 12) */
-    bool fin_queued;           /* the application is done sending */
+    struct tcp_scoreboard sb; /* sender: what the peer SACKed (RFC 6675) */
+    uint32_t high_rxt;        /* RFC 6675 HighRxt: retransmitted up to here */
+    uint32_t rescue_rxt;      /* RFC 6675 RescueRxt */
+    uint32_t rtx_mark;        /* snd_max when the latest retransmission left */
+    uint16_t seg_opts;        /* option bytes every data segment carries (TS: 12) */
+    bool fin_queued;          /* the application is done sending */
     bool fin_sent;
-    uint32_t fin_seq;          /* our FIN's sequence number, once sent */
+    uint32_t fin_seq; /* our FIN's sequence number, once sent */
 
     /* Receive sequence space. */
     uint32_t irs, rcv_nxt;
-    uint32_t rcv_adv;          /* right edge of the window we advertised */
+    uint32_t rcv_adv; /* right edge of the window we advertised */
     bool fin_received;
-    bool shut_rd;              /* application will not read: discard */
+    bool shut_rd; /* application will not read: discard */
     /* Receive-buffer auto-tuning (tcp_recv): bytes the application read
      * since rcv_space_at. */
     bool rcv_auto;
-    bool snd_auto;             /* the send buffer grows with the window (tcp_send) */
+    bool snd_auto; /* the send buffer grows with the window (tcp_send) */
     uint32_t rcv_copied;
     ust_time_t rcv_space_at;
 
@@ -214,24 +214,24 @@ struct tcp_conn {
 
     /* RTT estimation and retransmission (RFC 6298), in microseconds. */
     uint32_t srtt, rttvar, rto;
-    bool rtt_valid;            /* srtt holds a measurement */
-    bool rtt_timing;           /* one segment is being timed (Karn) */
-    bool rtt_ambiguous;        /* a retransmission stopped the timing: take
+    bool rtt_valid;     /* srtt holds a measurement */
+    bool rtt_timing;    /* one segment is being timed (Karn) */
+    bool rtt_ambiguous; /* a retransmission stopped the timing: take
                                   the next sample from timestamps */
-    uint32_t rtx_ts;           /* our timestamp clock at the latest retransmission */
+    uint32_t rtx_ts;    /* our timestamp clock at the latest retransmission */
     uint32_t rtt_seq;
     ust_time_t rtt_start;
-    unsigned backoff;          /* consecutive timeouts */
-    uint32_t total_retrans;    /* segments sent again (TCP_INFO's tcpi_total_retrans) */
+    unsigned backoff;       /* consecutive timeouts */
+    uint32_t total_retrans; /* segments sent again (TCP_INFO's tcpi_total_retrans) */
 
     /* Congestion control and loss recovery. */
     const struct tcp_cc_ops *cc;
     const struct tcp_recovery_ops *rec; /* tcp_sack_recovery when sack_ok */
     uint32_t cwnd, ssthresh;
-    uint32_t bytes_acked;      /* congestion avoidance accumulator (RFC 5681 3.1) */
+    uint32_t bytes_acked; /* congestion avoidance accumulator (RFC 5681 3.1) */
     unsigned dupacks;
     bool in_recovery;
-    uint32_t recover;          /* RFC 6582: snd_max when recovery began */
+    uint32_t recover; /* RFC 6582: snd_max when recovery began */
     struct cubic_state cubic;
 
     /* Deadlines (UST_TIME_NEVER when off), set only through
@@ -242,17 +242,17 @@ struct tcp_conn {
     ust_time_t timer_at;
     ust_time_t delack_at;
     ust_time_t keepalive_at;
-    ust_time_t tw_at;          /* TIME-WAIT end, or orphan FIN-WAIT-2 give-up */
-    ust_time_t due;            /* the earliest of the four: its key in the heap */
-    unsigned heap_pos;         /* its index in the heap + 1; 0: not in it */
-    bool tlp_out;              /* a probe went and no ACK has moved SND.UNA since */
-    unsigned probes_out;       /* persist probes sent since the peer last spoke */
-    unsigned segs_unacked;     /* full segments received since our last ACK */
+    ust_time_t tw_at;      /* TIME-WAIT end, or orphan FIN-WAIT-2 give-up */
+    ust_time_t due;        /* the earliest of the four: its key in the heap */
+    unsigned heap_pos;     /* its index in the heap + 1; 0: not in it */
+    bool tlp_out;          /* a probe went and no ACK has moved SND.UNA since */
+    unsigned probes_out;   /* persist probes sent since the peer last spoke */
+    unsigned segs_unacked; /* full segments received since our last ACK */
     bool ack_now;
 
     /* Options. */
     bool nodelay, keepalive;
-    bool more;                 /* the latest send said MSG_MORE: a partial segment waits */
+    bool more; /* the latest send said MSG_MORE: a partial segment waits */
     unsigned keepidle_s, keepintvl_s, keepcnt, keep_probes;
     ust_time_t last_rx;
 
@@ -261,10 +261,10 @@ struct tcp_conn {
     unsigned backlog;
     unsigned syn_qlen, accept_qlen;
     struct tcp_conn *synq, *acceptq, *acceptq_tail;
-    ust_time_t cookie_at;      /* when it last answered a SYN with a cookie */
-    ust_time_t oow_ack_at;     /* when it last answered an invalid segment (RFC 5961 7) */
+    ust_time_t cookie_at;  /* when it last answered a SYN with a cookie */
+    ust_time_t oow_ack_at; /* when it last answered an invalid segment (RFC 5961 7) */
 
-    int error;                 /* why it died (positive errno), 0 if it did not */
+    int error; /* why it died (positive errno), 0 if it did not */
 };
 
 /* Stack-wide TCP state. */
@@ -279,13 +279,13 @@ struct tcp_stack {
     struct tcp_conn **heap;
     unsigned heap_n, heap_cap;
     struct tcp_conn *listeners;
-    struct tcp_conn **hash;    /* by 4-tuple: connections not listening */
-    unsigned nbuckets;         /* doubles when nhashed exceeds it (tcp.c) */
+    struct tcp_conn **hash; /* by 4-tuple: connections not listening */
+    unsigned nbuckets;      /* doubles when nhashed exceeds it (tcp.c) */
     unsigned nhashed;
     unsigned nconns;
-    uint8_t isn_key[16];       /* RFC 6528 secret */
-    struct ring_budget mem;    /* every connection's buffers: cfg.tcp_mem_max */
-    uint8_t cookie_key[16];    /* SYN cookies' secret (RFC 4987 3.6) */
+    uint8_t isn_key[16];    /* RFC 6528 secret */
+    struct ring_budget mem; /* every connection's buffers: cfg.tcp_mem_max */
+    uint8_t cookie_key[16]; /* SYN cookies' secret (RFC 4987 3.6) */
     /* RFC 5961 7: the stack-wide challenge ACK budget for the current
      * second, drawn at random around cfg.tcp_challenge_ack_rate so that
      * what one connection spends tells nothing of another's. */
@@ -309,8 +309,8 @@ void tcp_fini(struct ust_stack *s);
 struct tcp_seg {
     struct tcp_repr th;
     const uint8_t *data;
-    uint32_t len;      /* data bytes */
-    uint32_t seq_len;  /* len + SYN + FIN (RFC 9293 3.4) */
+    uint32_t len;     /* data bytes */
+    uint32_t seq_len; /* len + SYN + FIN (RFC 9293 3.4) */
 };
 void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *seg, size_t len);
 /* The options a SYN (or SYN-ACK) settles, with the MSS. */
@@ -473,7 +473,10 @@ void tcp_wake(struct ust_stack *s, struct tcp_conn *c);
 /* With window scaling (RFC 7323) a window reaches 65535 << 14 bytes; the
  * rings are kept to 4 MiB (a peer without scaling sees at most 65535). */
 #define TCP_MAX_BUF (4u << 20)
-static inline uint32_t tcp_buf_cap(uint32_t want) { return want > TCP_MAX_BUF ? TCP_MAX_BUF : want; }
+static inline uint32_t tcp_buf_cap(uint32_t want)
+{
+    return want > TCP_MAX_BUF ? TCP_MAX_BUF : want;
+}
 /* The receive buffer's auto-tuning ceiling: the configured one, within
  * TCP_MAX_BUF, and never below the buffer's size now (cap). */
 uint32_t tcp_rcvbuf_max(const struct ust_stack *s, uint32_t cap);

@@ -43,10 +43,7 @@ static void nr_enter_recovery(struct tcp_conn *c)
     c->cwnd = c->ssthresh + 3u * c->snd_mss; /* RFC 6582 3.2 (2): inflate */
 }
 
-static void nr_on_dupack(struct tcp_conn *c)
-{
-    c->cwnd += c->snd_mss; /* RFC 6582 3.2 (3) */
-}
+static void nr_on_dupack(struct tcp_conn *c) { c->cwnd += c->snd_mss; /* RFC 6582 3.2 (3) */ }
 
 static void nr_on_partial_ack(struct tcp_conn *c, uint32_t acked)
 {

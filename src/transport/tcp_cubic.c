@@ -34,10 +34,7 @@ double tcp_cubic_w_cubic(const struct cubic_state *st, double t)
     return CUBIC_C * d * d * d + st->w_max;
 }
 
-static void cubic_reset(struct tcp_conn *c)
-{
-    c->cubic = (struct cubic_state){0};
-}
+static void cubic_reset(struct tcp_conn *c) { c->cubic = (struct cubic_state){0}; }
 
 static void cu_init(struct tcp_conn *c)
 {
@@ -107,7 +104,8 @@ static void cu_on_ack(struct tcp_conn *c, uint32_t acked, ust_time_t now)
         return;
     st->inc_bytes += (next - cwnd) * mss;
     if (st->inc_bytes >= 1.0) {
-        double whole = st->inc_bytes >= 4294967295.0 ? 4294967295.0 : (double)(uint32_t)st->inc_bytes;
+        double whole = st->inc_bytes >= 4294967295.0 ? 4294967295.0
+                                                     : (double)(uint32_t)st->inc_bytes;
         st->inc_bytes -= whole;
         uint64_t w = (uint64_t)c->cwnd + (uint64_t)whole;
         c->cwnd = w > 0xffffffffu ? 0xffffffffu : (uint32_t)w;
@@ -138,10 +136,7 @@ static void cu_enter_recovery(struct tcp_conn *c)
     c->cwnd = c->ssthresh + 3u * c->snd_mss; /* RFC 6582 3.2 (2) */
 }
 
-static void cu_on_dupack(struct tcp_conn *c)
-{
-    c->cwnd += c->snd_mss; /* RFC 6582 3.2 (3) */
-}
+static void cu_on_dupack(struct tcp_conn *c) { c->cwnd += c->snd_mss; /* RFC 6582 3.2 (3) */ }
 
 static void cu_on_partial_ack(struct tcp_conn *c, uint32_t acked)
 {

@@ -228,7 +228,7 @@ static bool receive_data(struct ust_stack *s, struct tcp_conn *c, const struct t
         s->stats.tcp.drop_ooo_full++;
     else if (n && c->sack_ok)
         tcp_sack_note(c, seq); /* its block goes first (RFC 2018 4) */
-    c->ack_now = true; /* RFC 5681 4.2: a duplicate ACK at once */
+    c->ack_now = true;         /* RFC 5681 4.2: a duplicate ACK at once */
     return c->ooo.n > ranges;
 }
 
@@ -240,9 +240,7 @@ static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
     c->ack_now = true;
     switch (c->state) {
     case TCPS_SYN_RECEIVED:
-    case TCPS_ESTABLISHED:
-        tcp_set_state(s, c, TCPS_CLOSE_WAIT);
-        break;
+    case TCPS_ESTABLISHED: tcp_set_state(s, c, TCPS_CLOSE_WAIT); break;
     case TCPS_FIN_WAIT_1:
         /* Our FIN not acknowledged yet (else we would be in FIN-WAIT-2). */
         tcp_set_state(s, c, TCPS_CLOSING);
@@ -251,8 +249,7 @@ static void receive_fin(struct ust_stack *s, struct tcp_conn *c)
         tcp_send_ack(s, c);
         tcp_enter_time_wait(s, c);
         break;
-    default:
-        break;
+    default: break;
     }
     tcp_wake(s, c);
 }
@@ -457,8 +454,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
             return;
         }
         switch (c->state) {
-        case TCPS_TIME_WAIT:
-            return; /* RFC 1337: TIME-WAIT does not die of a RST */
+        case TCPS_TIME_WAIT: return; /* RFC 1337: TIME-WAIT does not die of a RST */
         case TCPS_SYN_RECEIVED:
             if (c->parent) { /* passive open: back to LISTEN, quietly */
                 tcp_close_conn(s, c, 0);
@@ -467,9 +463,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
             tcp_close_conn(s, c, ECONNREFUSED);
             return;
         case TCPS_CLOSING:
-        case TCPS_LAST_ACK:
-            tcp_close_conn(s, c, 0);
-            return;
+        case TCPS_LAST_ACK: tcp_close_conn(s, c, 0); return;
         default:
             s->stats.tcp.resets++;
             tcp_close_conn(s, c, ECONNRESET);
@@ -548,8 +542,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
         }
         tcp_output(s, c);
         return;
-    default:
-        break;
+    default: break;
     }
     /* seventh: segment text */
     if (g->len > 0) {
@@ -574,8 +567,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
              * carry it). */
             c->segs_unacked++;
             break;
-        default:
-            break; /* the peer already sent its FIN: ignore */
+        default: break; /* the peer already sent its FIN: ignore */
         }
     }
     /* eighth: FIN, when everything before it has arrived */
@@ -663,8 +655,7 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
         tcp_sync_input(s, c, ip, &g);
 }
 
-void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
-                    const struct icmp_err_class *e)
+void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
     uint32_t seq = ld32(q->l4 + 4); /* after the ports (RFC 9293 3.1) */
     struct tcp_conn *c = tcp_lookup(s, q->addr.v4.src, q->sport, q->addr.v4.dst, q->dport);

@@ -18,7 +18,9 @@
 
 static struct tcp_tuple tuple_of(const struct ipv4_repr *ip, const struct tcp_repr *th)
 {
-    return (struct tcp_tuple){.laddr = ip->dst, .raddr = ip->src, .lport = th->dport,
+    return (struct tcp_tuple){.laddr = ip->dst,
+                              .raddr = ip->src,
+                              .lport = th->dport,
                               .rport = th->sport};
 }
 
@@ -64,8 +66,11 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
     uint16_t mss;
     uint32_t cookie = tcp_cookie_make(s->tcp->cookie_key, &t, th->seq, th->mss ? th->mss : 536,
                                       s->now, &mss);
-    struct tcp_repr r = {.sport = th->dport, .dport = th->sport, .seq = cookie,
-                         .ack = th->seq + 1, .flags = TCP_SYN | TCP_ACK};
+    struct tcp_repr r = {.sport = th->dport,
+                         .dport = th->sport,
+                         .seq = cookie,
+                         .ack = th->seq + 1,
+                         .flags = TCP_SYN | TCP_ACK};
     r.mss = tcp_mss_for(s, ip->src);
     r.window = l->rcvq.limit > 65535 ? 65535 : (uint16_t)l->rcvq.limit; /* never scaled */
     if (th->has_ts && s->cfg.tcp_timestamps) {

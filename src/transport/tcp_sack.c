@@ -32,7 +32,7 @@ void tcp_sb_add(struct tcp_scoreboard *sb, uint32_t start, uint32_t end)
                 placed = true;
             }
             out[w++] = r; /* wholly above */
-        } else { /* overlapping or touching: merge */
+        } else {          /* overlapping or touching: merge */
             if (seq_lt(r.start, start))
                 start = r.start;
             if (seq_gt(r.end, end))
@@ -167,7 +167,7 @@ uint32_t tcp_sack_pipe(const struct tcp_conn *c)
 }
 
 struct next_seg {
-    bool want_lost;     /* rule 1, else rule 3 */
+    bool want_lost; /* rule 1, else rule 3 */
     uint32_t high_sack;
     uint32_t start, end;
     bool found;
@@ -230,7 +230,7 @@ static void sack_output(struct ust_stack *s, struct tcp_conn *c)
         c->rtx_mark = c->snd_max;
     }
     uint32_t pipe = tcp_sack_pipe(c);
-    c->rtt_timing = false; /* Karn: nothing sent now is timed */
+    c->rtt_timing = false;                 /* Karn: nothing sent now is timed */
     while (c->cwnd >= pipe + c->snd_mss) { /* RFC 6675 5 (C) */
         struct next_seg n = {.want_lost = true, .high_sack = tcp_sb_high(&c->sb, c->snd_una)};
         each_hole(c, find_hole, &n); /* NextSeg rule 1: a lost hole */
@@ -271,7 +271,7 @@ static void sack_output(struct ust_stack *s, struct tcp_conn *c)
             /* The last segment sent: up to SND.MAX, never into bytes
              * of the buffer not yet sent. */
             uint32_t start = c->snd_max - c->snd_una > c->snd_mss ? c->snd_max - c->snd_mss
-                                                                   : c->snd_una;
+                                                                  : c->snd_una;
             pipe += resend(s, c, start, c->snd_max);
             c->rescue_rxt = c->recover;
             continue;
@@ -290,7 +290,7 @@ static void enter_recovery(struct ust_stack *s, struct tcp_conn *c)
     c->in_recovery = true;
     c->recover = c->snd_max; /* (4.1) RecoveryPoint */
     c->cc->on_enter_recovery(c);
-    c->cwnd = c->ssthresh;   /* (4.2) */
+    c->cwnd = c->ssthresh; /* (4.2) */
     /* (4.3): the first hole, from snd_una to the first SACKed range. */
     uint32_t first_end = c->snd_max;
     if (c->sb.n && seq_gt(c->sb.r[0].start, c->snd_una))

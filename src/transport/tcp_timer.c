@@ -39,8 +39,7 @@ void tcp_arm_persist(struct ust_stack *s, struct tcp_conn *c)
 void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c)
 {
     if (!s->cfg.tcp_loss_probes || c->tlp_out || c->timer == TCP_TIMER_PERSIST || !c->rtt_valid ||
-        c->snd_una == c->snd_max ||
-        c->backoff > 0 || c->snd_wnd == 0 ||
+        c->snd_una == c->snd_max || c->backoff > 0 || c->snd_wnd == 0 ||
         !tcp_can_send_data(c->state)) /* a transfer's tail is often sent closing */
         return;
     ust_time_t pto = 2 * (ust_time_t)c->srtt;
@@ -186,7 +185,8 @@ static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
     c->rtt_timing = false; /* Karn's rule */
     c->rtt_ambiguous = true;
     c->rtx_ts = tcp_ts_now(s, c);
-    debugf(s, "%u->%u: retransmission timeout %u, rto=%uus (srtt %uus, rttvar %uus), una=%u, max=%u, "
+    debugf(s,
+           "%u->%u: retransmission timeout %u, rto=%uus (srtt %uus, rttvar %uus), una=%u, max=%u, "
            "%s, %u SACKed ranges, %s",
            c->lport, c->rport, c->backoff, c->rto, c->srtt, c->rttvar, c->snd_una, c->snd_max,
            c->in_recovery ? "in recovery" : "not in recovery", c->sb.n,
@@ -233,12 +233,9 @@ static void timer_fire(struct ust_stack *s, struct tcp_conn *c, enum tcp_timer k
             return;
         }
         break; /* the window closed meanwhile: a timeout after all */
-    case TCP_TIMER_PERSIST:
-        persist_fire(s, c);
-        return;
+    case TCP_TIMER_PERSIST: persist_fire(s, c); return;
     case TCP_TIMER_RETRANSMIT:
-    case TCP_TIMER_IDLE:
-        break;
+    case TCP_TIMER_IDLE: break;
     }
     rto_fire(s, c);
 }

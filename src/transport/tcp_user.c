@@ -19,17 +19,15 @@ short tcp_events(const struct tcp_conn *c)
         return POLLHUP;
     short ev = 0;
     switch (c->state) {
-    case TCPS_LISTEN:
-        return c->acceptq ? POLLIN : 0;
+    case TCPS_LISTEN: return c->acceptq ? POLLIN : 0;
     case TCPS_CLOSED:
         /* Never connected, reset, or timed out: readable (EOF or the
          * error), writable (the error), hung up. */
-        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR) : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
+        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR)
+                        : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
     case TCPS_SYN_SENT:
-    case TCPS_SYN_RECEIVED:
-        return 0;
-    default:
-        break;
+    case TCPS_SYN_RECEIVED: return 0;
+    default: break;
     }
     if (c->rcvq.len > 0 || c->fin_received || c->shut_rd)
         ev |= POLLIN;
@@ -58,7 +56,9 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     }
     c->laddr = sk->laddr;
     c->lport = sk->lport;
-    c->backlog = backlog <= 0 ? 1 : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog : (unsigned)backlog;
+    c->backlog = backlog <= 0                                 ? 1
+                 : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog
+                                                              : (unsigned)backlog;
     /* The buffers' sizes are what children inherit (rings of size 0 here). */
     ring_init(&c->sndq, sk->sndbuf, &s->tcp->mem);
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
@@ -118,7 +118,8 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
     }
     c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > tcp_buf_cap(sk->rcvbuf);
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), src, sk->lport, addr, port);
+    int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), src, sk->lport, addr,
+                              port);
     if (err)
         return err;
     sk->laddr = src;
@@ -164,16 +165,12 @@ ssize_t tcp_send(struct ust_stack *s, struct sock *sk, const void *buf, size_t l
     }
     switch (c->state) {
     case TCPS_ESTABLISHED:
-    case TCPS_CLOSE_WAIT:
-        break;
+    case TCPS_CLOSE_WAIT: break;
     case TCPS_SYN_SENT:
-    case TCPS_SYN_RECEIVED:
-        return -EAGAIN; /* not yet: a blocking caller waits */
+    case TCPS_SYN_RECEIVED: return -EAGAIN; /* not yet: a blocking caller waits */
     case TCPS_CLOSED:
-    case TCPS_LISTEN:
-        return c->iss ? -EPIPE : -ENOTCONN;
-    default:
-        return -EPIPE;
+    case TCPS_LISTEN: return c->iss ? -EPIPE : -ENOTCONN;
+    default: return -EPIPE;
     }
     if (c->fin_queued)
         return -EPIPE;
@@ -236,12 +233,9 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
         if (c->fin_received || c->shut_rd)
             return 0; /* end of stream */
         switch (c->state) {
-        case TCPS_CLOSED:
-            return c->iss ? 0 : -ENOTCONN;
-        case TCPS_LISTEN:
-            return -ENOTCONN;
-        default:
-            return -EAGAIN;
+        case TCPS_CLOSED: return c->iss ? 0 : -ENOTCONN;
+        case TCPS_LISTEN: return -ENOTCONN;
+        default: return -EAGAIN;
         }
     }
     uint32_t before = tcp_rcv_window(c);
@@ -295,13 +289,9 @@ void tcp_release(struct ust_stack *s, struct sock *sk)
     switch (c->state) {
     case TCPS_CLOSED:
     case TCPS_LISTEN:
-    case TCPS_SYN_SENT:
-        tcp_conn_free(s, c);
-        return;
-    case TCPS_TIME_WAIT:
-        return; /* runs its course */
-    default:
-        break;
+    case TCPS_SYN_SENT: tcp_conn_free(s, c); return;
+    case TCPS_TIME_WAIT: return; /* runs its course */
+    default: break;
     }
     /* RFC 1122 4.2.2.13 / RFC 2525: closing with unread data, or with
      * SO_LINGER set to zero, aborts with a RST. */
@@ -322,7 +312,8 @@ void tcp_release(struct ust_stack *s, struct sock *sk)
     }
     tcp_output(s, c);
     if (c->state == TCPS_FIN_WAIT_2)
-        tcp_set_deadline(s, c, &c->tw_at, s->now + s->cfg.tcp_fin_timeout); /* orphaned: do not wait forever */
+        tcp_set_deadline(s, c, &c->tw_at,
+                         s->now + s->cfg.tcp_fin_timeout); /* orphaned: do not wait forever */
 }
 
 int tcp_sock_init(struct ust_stack *s, struct sock *sk)
@@ -341,10 +332,7 @@ void tcp_abort(struct ust_stack *s, struct tcp_conn *c)
     tcp_close_conn(s, c, 0);
 }
 
-bool tcp_has_remote(const struct tcp_conn *c)
-{
-    return c->raddr != 0;
-}
+bool tcp_has_remote(const struct tcp_conn *c) { return c->raddr != 0; }
 
 bool tcp_port_orphaned(struct ust_stack *s, ust_ip4_t addr, uint16_t port)
 {

@@ -256,8 +256,7 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
     enqueue(s, best, ip->src, u.sport, data, dlen);
 }
 
-void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
-                    const struct icmp_err_class *e)
+void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
     ust_ip4_t src = q->addr.v4.src, dst = q->addr.v4.dst;
     /* RFC 1122 4.1.3.3: every error goes up; like Linux without

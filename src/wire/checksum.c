@@ -68,7 +68,4 @@ uint16_t cksum_fold(uint32_t sum)
     return (uint16_t)~sum;
 }
 
-uint16_t cksum(const void *data, size_t len)
-{
-    return cksum_fold(cksum_add(0, data, len));
-}
+uint16_t cksum(const void *data, size_t len) { return cksum_fold(cksum_add(0, data, len)); }

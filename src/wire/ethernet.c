@@ -24,10 +24,7 @@ void eth_emit(const struct eth_repr *r, uint8_t *buf)
     st16(buf + 12, r->type);
 }
 
-int eth_is_broadcast(const uint8_t *a)
-{
-    return memcmp(a, eth_broadcast, ETH_ADDR_LEN) == 0;
-}
+int eth_is_broadcast(const uint8_t *a) { return memcmp(a, eth_broadcast, ETH_ADDR_LEN) == 0; }
 
 int eth_is_zero(const uint8_t *a)
 {

@@ -18,8 +18,8 @@
 #define ICMP_QUOTE_L4_LEN 8
 
 struct icmp_quote {
-    uint8_t version;  /* IP version of the quoted datagram: 4 (6 is for ICMPv6) */
-    uint8_t proto;    /* its protocol (IPV4_PROTO_UDP, IPV4_PROTO_TCP, ...) */
+    uint8_t version; /* IP version of the quoted datagram: 4 (6 is for ICMPv6) */
+    uint8_t proto;   /* its protocol (IPV4_PROTO_UDP, IPV4_PROTO_TCP, ...) */
     /* Its addresses, host order: ours is src, the peer's is dst. An IPv6
      * quote adds a v6 member here; IPv4 callers keep reading v4. */
     union {

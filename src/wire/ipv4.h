@@ -16,14 +16,14 @@
 #define IPV4_OFFSET_MASK 0x1fff
 
 struct ipv4_repr {
-    uint8_t hdr_len;    /* bytes, 20..60 (options are skipped, never parsed) */
+    uint8_t hdr_len; /* bytes, 20..60 (options are skipped, never parsed) */
     uint8_t tos;
     uint16_t total_len;
     uint16_t id;
-    uint16_t frag;      /* flags and offset as on the wire */
+    uint16_t frag; /* flags and offset as on the wire */
     uint8_t ttl;
     uint8_t proto;
-    uint32_t src, dst;  /* host order */
+    uint32_t src, dst; /* host order */
 };
 
 /* Validates in the order of RFC 1122 3.2.1: WIRE_ETRUNC (fewer than 20

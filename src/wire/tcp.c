@@ -53,8 +53,7 @@ static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
                 r->tsecr = ld32(v + 4);
             }
             break;
-        default:
-            break; /* unknown options are skipped (RFC 9293 3.2) */
+        default: break; /* unknown options are skipped (RFC 9293 3.2) */
         }
         i += olen;
     }
@@ -69,7 +68,8 @@ int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct
     if (hl < TCP_HDR_LEN || hl > len)
         return WIRE_EHDRLEN;
     if (len > 0xffff ||
-        cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)) != 0)
+        cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)) !=
+            0)
         return WIRE_ECSUM;
     r->sport = ld16(buf);
     r->dport = ld16(buf + 2);
@@ -98,11 +98,11 @@ static size_t opt_len(const struct tcp_repr *r)
     if (r->sack_perm && r->has_ts)
         n += 12; /* SACK-permitted (2) + timestamps (10), as Linux lays them out */
     else if (r->sack_perm)
-        n += 4;  /* NOP NOP SACK-permitted */
+        n += 4; /* NOP NOP SACK-permitted */
     else if (r->has_ts)
         n += 12; /* NOP NOP timestamps */
     if (r->emit_ws)
-        n += 4;  /* NOP window scale */
+        n += 4; /* NOP window scale */
     if (r->nsack)
         n += 4 + 8 * (size_t)(r->nsack > TCP_MAX_SACK ? TCP_MAX_SACK : r->nsack); /* NOP NOP SACK */
     return n;
@@ -172,6 +172,6 @@ void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf
         }
     }
     size_t len = hl + payload_len;
-    st16(buf + 16, cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len),
-                                        buf, len)));
+    st16(buf + 16,
+         cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)));
 }

@@ -38,20 +38,20 @@ struct tcp_repr {
     uint16_t sport, dport;
     uint32_t seq, ack;
     uint8_t flags;
-    uint8_t hdr_len;     /* parse: from the data offset; emit: computed */
+    uint8_t hdr_len; /* parse: from the data offset; emit: computed */
     uint16_t window;
     uint16_t urgent;
     /* Options. Parse fills them all; emit writes, in this order and padded
      * with NOPs to 32-bit words: MSS (when mss != 0), SACK-permitted (when
      * sack_perm), timestamps (when has_ts), window scale (when emit_ws),
      * SACK blocks (nsack of them). */
-    uint16_t mss;        /* 0: absent */
-    int8_t wscale;       /* -1: absent (parse clamps to 14, RFC 7323 2.3) */
-    bool emit_ws;        /* emit: write the window scale option */
+    uint16_t mss;  /* 0: absent */
+    int8_t wscale; /* -1: absent (parse clamps to 14, RFC 7323 2.3) */
+    bool emit_ws;  /* emit: write the window scale option */
     bool sack_perm;
     bool has_ts;
     uint32_t tsval, tsecr;
-    uint8_t nsack;       /* SACK blocks (RFC 2018 3); parse keeps up to 4 */
+    uint8_t nsack; /* SACK blocks (RFC 2018 3); parse keeps up to 4 */
     struct tcp_sack_block sack[TCP_MAX_SACK];
 };
 

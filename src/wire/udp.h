@@ -10,8 +10,8 @@
 
 struct udp_repr {
     uint16_t sport, dport;
-    uint16_t len;       /* header + payload, from the length field */
-    uint16_t checksum;  /* as received; 0 means the sender computed none */
+    uint16_t len;      /* header + payload, from the length field */
+    uint16_t checksum; /* as received; 0 means the sender computed none */
 };
 
 /* Checks the length field against the bytes present (8 <= len <= buflen;

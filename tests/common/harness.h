@@ -14,8 +14,14 @@
 #include "ustack/stack.h"
 
 /* Defaults of the single-stack fixture. */
-#define T_MAC_US {0x02, 0x00, 0x00, 0x00, 0x00, 0x02} /* the stack */
-#define T_MAC_PEER {0x02, 0x00, 0x00, 0x00, 0x00, 0x01} /* the peer */
+#define T_MAC_US                                                                                   \
+    {                                                                                              \
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x02                                                         \
+    } /* the stack */
+#define T_MAC_PEER                                                                                 \
+    {                                                                                              \
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x01                                                         \
+    } /* the peer */
 #define T_IP_US UST_IP4(192, 0, 2, 2)
 #define T_IP_PEER UST_IP4(192, 0, 2, 1)
 #define T_IP_OTHER UST_IP4(192, 0, 2, 3)

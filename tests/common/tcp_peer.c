@@ -23,8 +23,9 @@ const uint8_t opt_mss536[4] = {TCP_OPT_MSS, 4, 0x02, 0x18};
 void tcp_csum(uint8_t *tcp, size_t len)
 {
     st16(tcp + 16, 0);
-    st16(tcp + 16, cksum_fold(cksum_add(
-                       ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)len), tcp, len)));
+    st16(tcp + 16,
+         cksum_fold(cksum_add(ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)len),
+                              tcp, len)));
 }
 
 size_t seg_frame(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
@@ -46,7 +47,8 @@ size_t seg_frame(uint8_t *buf, uint16_t sport, uint16_t dport, uint32_t seq, uin
     if (len)
         memcpy(t + hl, data, len);
     tcp_csum(t, hl + len);
-    size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, t, hl + len);
+    size_t n = build_ipv4(buf + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0x4242, 0, 64, t,
+                          hl + len);
     return build_eth(buf, t_mac_us, t_mac_peer, 0x0800, buf + ETH_HDR, n);
 }
 
@@ -172,16 +174,16 @@ size_t drain(struct tcp_peer *t)
     return total;
 }
 
-void check_seg_(struct tcp_peer *t, int line, uint8_t flags, uint32_t seq, uint32_t ack,
-                size_t len)
+void check_seg_(struct tcp_peer *t, int line, uint8_t flags, uint32_t seq, uint32_t ack, size_t len)
 {
     const struct tcp_repr *h = &t->o.th;
     if ((h->flags & ~TCP_PSH) != flags || h->seq != seq || ((flags & TCP_ACK) && h->ack != ack) ||
         t->o.len != len || h->sport != t->port || h->dport != t->pport)
-        fail_msg("line %d: got flags 0x%02x seq %u ack %u len %zu ports %u->%u; wanted flags 0x%02x "
-                 "seq %u ack %u len %zu ports %u->%u",
-                 line, h->flags, h->seq, h->ack, t->o.len, h->sport, h->dport, flags, seq, ack, len,
-                 t->port, t->pport);
+        fail_msg(
+            "line %d: got flags 0x%02x seq %u ack %u len %zu ports %u->%u; wanted flags 0x%02x "
+            "seq %u ack %u len %zu ports %u->%u",
+            line, h->flags, h->seq, h->ack, t->o.len, h->sport, h->dport, flags, seq, ack, len,
+            t->port, t->pport);
 }
 
 void expect_seg_(struct tcp_peer *t, int line, uint8_t flags, uint32_t seq, uint32_t ack,

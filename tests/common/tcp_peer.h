@@ -23,8 +23,8 @@
 
 #define ETH_HDR 14
 #define TCP_OFF (ETH_HDR + IPV4_HDR_LEN) /* TCP header in a frame */
-#define PISN 0x10000000u                  /* the peer's usual ISN */
-#define GONE (-1)                         /* state_of(): no connection */
+#define PISN 0x10000000u                 /* the peer's usual ISN */
+#define GONE (-1)                        /* state_of(): no connection */
 
 /* MSS options as a SYN carries them. */
 extern const uint8_t opt_mss1460[4], opt_mss536[4];

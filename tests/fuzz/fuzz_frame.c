@@ -93,43 +93,55 @@
 #define FUZZ_IP_LO UST_IP4(127, 0, 0, 1)
 
 enum {
-    OP_ETH, OP_LO, OP_CLOCK, OP_PING, OP_RECV, OP_USEND, OP_CSEND,
-    OP_TSEG, OP_TSEND, OP_TRECV, OP_TCLOSE, OP_TSHUT, OP_TCONN, OP_TOPT,
+    OP_ETH,
+    OP_LO,
+    OP_CLOCK,
+    OP_PING,
+    OP_RECV,
+    OP_USEND,
+    OP_CSEND,
+    OP_TSEG,
+    OP_TSEND,
+    OP_TRECV,
+    OP_TCLOSE,
+    OP_TSHUT,
+    OP_TCONN,
+    OP_TOPT,
     OP_COUNT
 };
 
-#define FUZZ_TCP_PORT 80         /* the listener */
-#define FUZZ_TCP_LPORT 40000     /* the outgoing connection's first port */
-#define FUZZ_TCP_ACCEPTED 8      /* accepted connections kept open at once */
+#define FUZZ_TCP_PORT 80     /* the listener */
+#define FUZZ_TCP_LPORT 40000 /* the outgoing connection's first port */
+#define FUZZ_TCP_ACCEPTED 8  /* accepted connections kept open at once */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_frame: invariant violated: %s (%s:%d)\n", #cond, __FILE__,   \
-                    __LINE__);                                                                 \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_frame: invariant violated: %s (%s:%d)\n", #cond, __FILE__,       \
+                    __LINE__);                                                                     \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 struct fuzz {
     struct ust_stack *s;
     struct cap *cap;
     int eth, lo, ping;
-    int udp, cudp;       /* UDP sockets: bound to port 7; connected to 192.0.2.1:9 */
-    int tlisten;         /* TCP listener on port 80 */
-    int tout;            /* the outgoing TCP connection; 0: none */
+    int udp, cudp;               /* UDP sockets: bound to port 7; connected to 192.0.2.1:9 */
+    int tlisten;                 /* TCP listener on port 80 */
+    int tout;                    /* the outgoing TCP connection; 0: none */
     int tacc[FUZZ_TCP_ACCEPTED]; /* accepted TCP connections; 0: free slot */
     ust_time_t now;
-    uint64_t eth_frames; /* delivered on eth0 */
+    uint64_t eth_frames;             /* delivered on eth0 */
     uint32_t synack_seq, synack_ack; /* the latest SYN-ACK sent (a cookie, maybe) */
 };
 
-#define TX_CHECK(cond)    \
-    do {                  \
-        if (!(cond))      \
-            return #cond; \
+#define TX_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return #cond;                                                                          \
     } while (0)
 
 /* One frame the stack sent on eth0: NULL, or the condition it violates. */
@@ -505,8 +517,12 @@ static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
     memcpy(h, p, n < sizeof(h) ? n : sizeof(h));
     size_t left = n > sizeof(h) ? n - sizeof(h) : 0;
     p += n - left;
-    struct tcp_repr th = {.sport = ld16(h), .dport = ld16(h + 2), .seq = ld32(h + 4),
-                          .ack = ld32(h + 8), .flags = h[12], .window = ld16(h + 13)};
+    struct tcp_repr th = {.sport = ld16(h),
+                          .dport = ld16(h + 2),
+                          .seq = ld32(h + 4),
+                          .ack = ld32(h + 8),
+                          .flags = h[12],
+                          .window = ld16(h + 13)};
     uint8_t code = h[15];
     size_t optlen = code & 0x3f;
     if (optlen > 40)
@@ -537,8 +553,9 @@ static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
     memcpy(seg + hl, p + optlen, dlen);
     seg[12] = (uint8_t)((hl / 4) << 4);
     seg[16] = seg[17] = 0;
-    uint16_t ck = cksum_fold(cksum_add(
-        ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, (uint16_t)(hl + dlen)), seg, hl + dlen));
+    uint16_t ck = cksum_fold(cksum_add(ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP,
+                                                       (uint16_t)(hl + dlen)),
+                                       seg, hl + dlen));
     if (code & 0x80)
         ck ^= 0x0101;
     st16(seg + 16, ck);
@@ -642,9 +659,7 @@ static void op_topt(struct fuzz *z, uint16_t arg)
         v = 0;
         r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v));
         break;
-    case 4:
-        r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-        break;
+    case 4: r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); break;
     case 5:
         v = 2048;
         r = ust_setsockopt(z->s, fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
@@ -727,7 +742,8 @@ static void op_usend(struct fuzz *z, const uint8_t *p, size_t n, bool connected)
     } else {
         uint8_t hdr[6] = {0};
         memcpy(hdr, p, n < sizeof(hdr) ? n : sizeof(hdr));
-        struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(ld16(hdr + 4)),
+        struct sockaddr_in to = {.sin_family = AF_INET,
+                                 .sin_port = htons(ld16(hdr + 4)),
                                  .sin_addr.s_addr = htonl(ld32(hdr))};
         r = ust_sendto(z->s, z->udp, n > 6 ? p + 6 : NULL, n > 6 ? n - 6 : 0, 0,
                        (struct sockaddr *)&to, sizeof(to));
@@ -781,16 +797,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ust_stack_input(z.s, z.lo, data + off, n, z.now);
             off += n;
             break;
-        case OP_CLOCK:
-            z.now += (ust_time_t)arg * UST_MS;
-            break;
+        case OP_CLOCK: z.now += (ust_time_t)arg * UST_MS; break;
         case OP_PING:
             op_ping(&z, data + off, n);
             off += n;
             break;
-        case OP_RECV:
-            op_recv(&z, arg);
-            break;
+        case OP_RECV: op_recv(&z, arg); break;
         case OP_USEND:
         case OP_CSEND:
             op_usend(&z, data + off, n, op == OP_CSEND);
@@ -804,22 +816,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             op_tsend(&z, data + off, n);
             off += n;
             break;
-        case OP_TRECV:
-            op_trecv(&z, arg);
-            break;
-        case OP_TCLOSE:
-            op_tclose(&z, arg);
-            break;
-        case OP_TSHUT:
-            op_tshut(&z, arg);
-            break;
+        case OP_TRECV: op_trecv(&z, arg); break;
+        case OP_TCLOSE: op_tclose(&z, arg); break;
+        case OP_TSHUT: op_tshut(&z, arg); break;
         case OP_TCONN:
             op_tconn(&z, data + off, n);
             off += n;
             break;
-        case OP_TOPT:
-            op_topt(&z, arg);
-            break;
+        case OP_TOPT: op_topt(&z, arg); break;
         }
         step(&z);
     }

@@ -49,17 +49,13 @@ static void failf(const char *fmt, ...)
     exit(1);
 }
 
-#define CHECK(cond, ...)                                                                     \
-    do {                                                                                     \
-        if (!(cond))                                                                         \
-            failf("%s:%d: %s (errno %d: %s)", __FILE__, __LINE__, #cond, errno,              \
-                  strerror(errno));                                                          \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            failf("%s:%d: %s (errno %d: %s)", __FILE__, __LINE__, #cond, errno, strerror(errno));  \
     } while (0)
 
-static void ok(const char *what)
-{
-    fprintf(stderr, "udp_modes: ok: %s\n", what);
-}
+static void ok(const char *what) { fprintf(stderr, "udp_modes: ok: %s\n", what); }
 
 /* A line for the peer; it acts on it right away. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,7 +30,7 @@ struct node {
     int dev;
     ust_ip4_t ip;
     uint8_t mac[6];
-    int ping;          /* ping handle */
+    int ping; /* ping handle */
     uint16_t ping_id;
 };
 
@@ -253,8 +253,13 @@ static const struct scenario scenarios[] = {
     {"drop+corrupt", {.drop = 0.2, .corrupt = 0.05}, 1},
     {"drop+delay+jitter", {.drop = 0.2, .delay = 3 * UST_MS, .jitter = 30 * UST_MS}, 1},
     {"everything",
-     {.drop = 0.2, .duplicate = 0.1, .reorder = 0.1, .corrupt = 0.05, .delay = 1 * UST_MS,
-      .jitter = 15 * UST_MS, .reorder_delay = 20 * UST_MS},
+     {.drop = 0.2,
+      .duplicate = 0.1,
+      .reorder = 0.1,
+      .corrupt = 0.05,
+      .delay = 1 * UST_MS,
+      .jitter = 15 * UST_MS,
+      .reorder_delay = 20 * UST_MS},
      4},
 };
 
@@ -269,10 +274,10 @@ struct lossy_run {
     const struct scenario *sc;
     uint64_t seed;
     struct node *n;
-    unsigned sent;                   /* requests sent so far by each side */
-    uint8_t count[2][LOSSY_N];       /* replies seen per seq */
+    unsigned sent;             /* requests sent so far by each side */
+    uint8_t count[2][LOSSY_N]; /* replies seen per seq */
     struct lossy_result *res;
-    char err[256];                   /* first problem seen */
+    char err[256]; /* first problem seen */
 };
 
 static void lossy_fail(struct lossy_run *r, const char *fmt, ...) CMOCKA_PRINTF_ATTRIBUTE(2, 3);
@@ -306,7 +311,8 @@ static bool lossy_drain(void *ctx)
             }
             size_t len = payload_for(r->seed, i, rep.seq, want);
             if (rep.len != len || (len && memcmp(buf, want, len) != 0)) {
-                lossy_fail(r, "node %d: reply seq %u carries %zu bytes that differ from the %zu sent",
+                lossy_fail(r,
+                           "node %d: reply seq %u carries %zu bytes that differ from the %zu sent",
                            i, rep.seq, rep.len, len);
                 continue;
             }
@@ -434,12 +440,36 @@ static void lossy(const struct scenario *sc)
         fail_msg("scenario %s: %.3f of the pings answered, expected 0.4..0.85", sc->name, frac);
 }
 
-static void lossy_drop(void **state) { (void)state; lossy(&scenarios[0]); }
-static void lossy_duplicate(void **state) { (void)state; lossy(&scenarios[1]); }
-static void lossy_reorder(void **state) { (void)state; lossy(&scenarios[2]); }
-static void lossy_corrupt(void **state) { (void)state; lossy(&scenarios[3]); }
-static void lossy_delay_jitter(void **state) { (void)state; lossy(&scenarios[4]); }
-static void lossy_everything(void **state) { (void)state; lossy(&scenarios[5]); }
+static void lossy_drop(void **state)
+{
+    (void)state;
+    lossy(&scenarios[0]);
+}
+static void lossy_duplicate(void **state)
+{
+    (void)state;
+    lossy(&scenarios[1]);
+}
+static void lossy_reorder(void **state)
+{
+    (void)state;
+    lossy(&scenarios[2]);
+}
+static void lossy_corrupt(void **state)
+{
+    (void)state;
+    lossy(&scenarios[3]);
+}
+static void lossy_delay_jitter(void **state)
+{
+    (void)state;
+    lossy(&scenarios[4]);
+}
+static void lossy_everything(void **state)
+{
+    (void)state;
+    lossy(&scenarios[5]);
+}
 
 static void same_seed_same_run(void **state)
 {

@@ -23,7 +23,9 @@
 static void set_cc(struct ust_stack *s, int fd, const char *cc)
 {
     if (cc)
-        assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, cc, (socklen_t)strlen(cc)), 0);
+        assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, cc,
+                                        (socklen_t)strlen(cc)),
+                         0);
 }
 
 static void expect_cc(struct ust_stack *s, int fd, const char *cc)
@@ -75,16 +77,26 @@ static bool step(void *ctx)
     }
     for (;;) {
         ssize_t r = ust_recv(b, x->cfd, x->in_a + x->got_a, x->n + 1 - x->got_a, 0);
-        if (r > 0) { x->got_a += (size_t)r; continue; }
-        if (r == 0) x->eof_b = true;
-        else assert_int_equal(errno, EAGAIN);
+        if (r > 0) {
+            x->got_a += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            x->eof_b = true;
+        else
+            assert_int_equal(errno, EAGAIN);
         break;
     }
     for (;;) {
         ssize_t r = ust_recv(a, x->afd, x->in_b + x->got_b, x->n + 1 - x->got_b, 0);
-        if (r > 0) { x->got_b += (size_t)r; continue; }
-        if (r == 0) x->eof_a = true;
-        else assert_int_equal(errno, EAGAIN);
+        if (r > 0) {
+            x->got_b += (size_t)r;
+            continue;
+        }
+        if (r == 0)
+            x->eof_a = true;
+        else
+            assert_int_equal(errno, EAGAIN);
         break;
     }
     return x->eof_a && x->eof_b;
@@ -95,7 +107,10 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, co
     struct pair p;
     pair_init(&p, seed, NULL, NULL, f);
     struct xfer x = {.p = &p, .afd = -1, .n = n, .cc = cc};
-    x.out_a = malloc(n); x.out_b = malloc(n); x.in_a = malloc(n + 1); x.in_b = malloc(n + 1);
+    x.out_a = malloc(n);
+    x.out_b = malloc(n);
+    x.in_a = malloc(n + 1);
+    x.in_b = malloc(n + 1);
     for (size_t i = 0; i < n; i++) {
         x.out_a[i] = (uint8_t)(i * 7 + seed);
         x.out_b[i] = (uint8_t)(i * 13 + 3);
@@ -111,24 +126,26 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, co
     assert_int_equal(ust_connect(p.b, x.cfd, (struct sockaddr *)&sin, sizeof(sin)), -1);
     assert_int_equal(errno, EINPROGRESS);
     bool ok = pair_run(&p, 600 * UST_SEC, step, &x);
-    if (!ok || x.got_a != n || x.got_b != n || memcmp(x.in_a, x.out_a, n) || memcmp(x.in_b, x.out_b, n))
+    if (!ok || x.got_a != n || x.got_b != n || memcmp(x.in_a, x.out_a, n) ||
+        memcmp(x.in_b, x.out_b, n))
         fail_msg("seed %llu: transfer incomplete or corrupt: a->b %zu/%zu, b->a %zu/%zu, "
                  "eof a=%d b=%d, same a->b=%d b->a=%d",
                  (unsigned long long)seed, x.got_a, n, x.got_b, n, x.eof_a, x.eof_b,
-                 x.got_a == n && !memcmp(x.in_a, x.out_a, n), x.got_b == n && !memcmp(x.in_b, x.out_b, n));
+                 x.got_a == n && !memcmp(x.in_a, x.out_a, n),
+                 x.got_b == n && !memcmp(x.in_b, x.out_b, n));
     if (f && f->drop > 0) {
         const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
         assert_true(sa->tcp.retransmits + sb->tcp.retransmits > 0);
         assert_true(ust_memlink_stats(p.link)->dropped > 0);
         if (getenv("USTACK_VERBOSE"))
-            print_message("seed %llu: retransmits %llu/%llu, fast %llu/%llu, rto %llu/%llu, dropped %llu\n",
-                          (unsigned long long)seed, (unsigned long long)sa->tcp.retransmits,
-                          (unsigned long long)sb->tcp.retransmits,
-                          (unsigned long long)sa->tcp.fast_retransmits,
-                          (unsigned long long)sb->tcp.fast_retransmits,
-                          (unsigned long long)sa->tcp.rto_timeouts,
-                          (unsigned long long)sb->tcp.rto_timeouts,
-                          (unsigned long long)ust_memlink_stats(p.link)->dropped);
+            print_message(
+                "seed %llu: retransmits %llu/%llu, fast %llu/%llu, rto %llu/%llu, dropped %llu\n",
+                (unsigned long long)seed, (unsigned long long)sa->tcp.retransmits,
+                (unsigned long long)sb->tcp.retransmits,
+                (unsigned long long)sa->tcp.fast_retransmits,
+                (unsigned long long)sb->tcp.fast_retransmits,
+                (unsigned long long)sa->tcp.rto_timeouts, (unsigned long long)sb->tcp.rto_timeouts,
+                (unsigned long long)ust_memlink_stats(p.link)->dropped);
     }
     expect_cc(p.b, x.cfd, cc);
     assert_int_equal(ust_close(p.a, x.afd), 0);
@@ -140,7 +157,10 @@ static void run_transfer(uint64_t seed, const struct ust_faults *f, size_t n, co
     assert_int_equal(ust_stack_next_deadline(p.b), UST_TIME_NEVER);
     assert_int_equal(ust_stack_stats(p.a)->pkb.live, 0);
     assert_int_equal(ust_stack_stats(p.b)->pkb.live, 0);
-    free(x.out_a); free(x.out_b); free(x.in_a); free(x.in_b);
+    free(x.out_a);
+    free(x.out_b);
+    free(x.in_a);
+    free(x.in_b);
     pair_fini(&p);
 }
 
@@ -153,8 +173,12 @@ static void newreno_clean_link(void **state)
 static void newreno_lossy_link(void **state)
 {
     (void)state;
-    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .corrupt = 0.01,
-                           .delay = 2 * UST_MS, .jitter = 1 * UST_MS};
+    struct ust_faults f = {.drop = 0.05,
+                           .duplicate = 0.02,
+                           .reorder = 0.05,
+                           .corrupt = 0.01,
+                           .delay = 2 * UST_MS,
+                           .jitter = 1 * UST_MS};
     for (uint64_t seed = 1; seed <= 5; seed++)
         run_transfer(seed, &f, 256 << 10, "newreno");
 }
@@ -162,8 +186,12 @@ static void newreno_lossy_link(void **state)
 static void very_lossy_link(void **state)
 {
     (void)state;
-    struct ust_faults f = {.drop = 0.2, .duplicate = 0.05, .reorder = 0.1, .corrupt = 0.02,
-                           .delay = 5 * UST_MS, .jitter = 3 * UST_MS};
+    struct ust_faults f = {.drop = 0.2,
+                           .duplicate = 0.05,
+                           .reorder = 0.1,
+                           .corrupt = 0.02,
+                           .delay = 5 * UST_MS,
+                           .jitter = 3 * UST_MS};
     for (uint64_t seed = 100; seed < 110; seed++)
         run_transfer(seed, &f, 128 << 10, NULL);
 }
@@ -177,17 +205,20 @@ static void cubic_clean_link(void **state)
 static void cubic_lossy_link(void **state)
 {
     (void)state;
-    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05,
-                           .delay = 2 * UST_MS, .jitter = 1 * UST_MS};
+    struct ust_faults f = {.drop = 0.05,
+                           .duplicate = 0.02,
+                           .reorder = 0.05,
+                           .delay = 2 * UST_MS,
+                           .jitter = 1 * UST_MS};
     for (uint64_t seed = 1; seed <= 10; seed++)
         run_transfer(seed, &f, 1 << 20, "cubic");
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(newreno_clean_link), cmocka_unit_test(newreno_lossy_link),
-                                       cmocka_unit_test(very_lossy_link),
-                                       cmocka_unit_test(cubic_clean_link),
-                                       cmocka_unit_test(cubic_lossy_link)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(newreno_clean_link), cmocka_unit_test(newreno_lossy_link),
+        cmocka_unit_test(very_lossy_link), cmocka_unit_test(cubic_clean_link),
+        cmocka_unit_test(cubic_lossy_link)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,9 +51,9 @@ static void poll_both(struct pair *p)
 
 /* ---- a SYN flood while a client transfers ---- */
 
-#define FLOOD_PER_MS 20        /* spoofed SYNs a millisecond: 20,000 a second */
-#define FLOOD_MS 5000          /* for 5 s of virtual time */
-#define TRANSFER (2u << 20)    /* what the real client sends */
+#define FLOOD_PER_MS 20     /* spoofed SYNs a millisecond: 20,000 a second */
+#define FLOOD_MS 5000       /* for 5 s of virtual time */
+#define TRANSFER (2u << 20) /* what the real client sends */
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 11)); }
 
@@ -68,10 +68,13 @@ static void spoofed_syn(struct ust_device *flooder, uint64_t *rng, const uint8_t
     unsigned host = r % 2000;
     ust_ip4_t src = host < 1000 ? UST_IP4(192, 0, 2, 100 + host % 150)
                                 : UST_IP4(198, 51, 100, 1 + host % 250);
-    uint8_t mac[6] = {2, 0xee, (uint8_t)(r >> 24), (uint8_t)(r >> 16), (uint8_t)(r >> 8),
+    uint8_t mac[6] = {2,         0xee, (uint8_t)(r >> 24), (uint8_t)(r >> 16), (uint8_t)(r >> 8),
                       (uint8_t)r};
-    struct tcp_repr th = {.sport = (uint16_t)(1024 + (r >> 8) % 60000), .dport = 80,
-                          .seq = r * 2654435761u, .flags = TCP_SYN, .window = 65535,
+    struct tcp_repr th = {.sport = (uint16_t)(1024 + (r >> 8) % 60000),
+                          .dport = 80,
+                          .seq = r * 2654435761u,
+                          .flags = TCP_SYN,
+                          .window = 65535,
                           .mss = 1460};
     uint8_t seg[64], pkt[128], frame[192];
     size_t sl = tcp_hdr_len(&th);

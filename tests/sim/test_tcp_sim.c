@@ -112,7 +112,8 @@ static int connect_to(struct ust_stack *s, ust_ip4_t addr, uint16_t port)
 {
     int fd = ust_socket(s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     assert_true(fd > 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port),
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons(port),
                               .sin_addr.s_addr = htonl(addr)};
     assert_int_equal(ust_connect(s, fd, (struct sockaddr *)&sin, sizeof(sin)), -1);
     assert_int_equal(errno, EINPROGRESS);
@@ -179,7 +180,7 @@ struct xfer {
     uint8_t *in_a, *in_b;
     size_t n, sent_a, sent_b, got_a, got_b;
     bool shut_a, shut_b, eof_a, eof_b;
-    int err;                      /* first unexpected errno */
+    int err; /* first unexpected errno */
 };
 
 static void pump_send(struct ust_stack *s, int fd, const uint8_t *buf, size_t n, size_t *sent,
@@ -249,10 +250,10 @@ static struct ust_faults faults_for(uint64_t seed)
     f.duplicate = unit(&x) * 0.05;
     f.reorder = unit(&x) * 0.10;
     f.corrupt = unit(&x) * 0.02;
-    f.delay = (ust_time_t)(unit(&x) * 20000);            /* up to 20 ms one way */
+    f.delay = (ust_time_t)(unit(&x) * 20000); /* up to 20 ms one way */
     f.jitter = (ust_time_t)(unit(&x) * 5000);
     f.reorder_delay = 1000 + (ust_time_t)(unit(&x) * 10000);
-    if (seed % 7 == 3) {                                  /* a bottleneck with a short queue */
+    if (seed % 7 == 3) { /* a bottleneck with a short queue */
         f.rate_bps = 20000000;
         f.queue_limit = 12;
     }
@@ -268,8 +269,8 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
     pair_open(&p, seed, &f);
     fill_random(out_a, n, seed * 3 + 1);
     fill_random(out_b, n, seed * 3 + 2);
-    struct xfer x = {.p = &p, .afd = -1, .n = n, .out_a = out_a, .out_b = out_b,
-                     .in_a = in_a, .in_b = in_b};
+    struct xfer x =
+        {.p = &p, .afd = -1, .n = n, .out_a = out_a, .out_b = out_b, .in_a = in_a, .in_b = in_b};
     x.lfd = listen_on(p.a, 5001, 8);
     x.cfd = connect_to(p.b, IP_A, 5001);
     ust_time_t start = p.now;
@@ -281,9 +282,10 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
                       "%llu/%llu), checksum drops %llu/%llu\n",
                       (unsigned long long)seed, f.drop, f.duplicate, f.reorder, f.corrupt,
                       (unsigned long long)f.delay, (unsigned long long)f.rate_bps,
-                      (double)(p.now - start) / UST_SEC,
-                      (unsigned long long)sa->tcp.retransmits, (unsigned long long)sb->tcp.retransmits,
-                      (unsigned long long)sa->tcp.rto_timeouts, (unsigned long long)sb->tcp.rto_timeouts,
+                      (double)(p.now - start) / UST_SEC, (unsigned long long)sa->tcp.retransmits,
+                      (unsigned long long)sb->tcp.retransmits,
+                      (unsigned long long)sa->tcp.rto_timeouts,
+                      (unsigned long long)sb->tcp.rto_timeouts,
                       (unsigned long long)sa->tcp.fast_retransmits,
                       (unsigned long long)sb->tcp.fast_retransmits,
                       (unsigned long long)(sa->tcp.drop_checksum + sa->ip.drop_checksum),
@@ -335,7 +337,7 @@ static void transfer_seeds(void **state)
 #define STORM_MSG 64
 
 struct storm_client {
-    int fd;           /* 0: free */
+    int fd; /* 0: free */
     unsigned id, attempts;
     size_t sent, got;
     char out[STORM_MSG], in[STORM_MSG + 1];
@@ -356,7 +358,7 @@ struct storm {
     struct storm_client cl[STORM_PARALLEL];
     struct storm_server_conn sv[STORM_PARALLEL * 4];
     unsigned nsv;
-    bool retry_timeouts;  /* a connect that times out is tried again (as programs do) */
+    bool retry_timeouts; /* a connect that times out is tried again (as programs do) */
     unsigned retries;
     int err;
     const char *what;
@@ -523,18 +525,19 @@ static void storm_run(uint64_t seed, const struct ust_faults *f, int backlog, bo
     bool ok = pair_run(&p, 1800 * UST_SEC, storm_step, st);
     if (!ok || st->err) {
         for (const struct tcp_conn *c = p.a->tcp->all; c; c = c->next)
-            print_message("  server: %u->%u %s syn_q %u accept_q %u backoff %u parent %d\n", c->lport,
-                          c->rport, tcp_state_name(c->state), c->syn_qlen, c->accept_qlen,
+            print_message("  server: %u->%u %s syn_q %u accept_q %u backoff %u parent %d\n",
+                          c->lport, c->rport, tcp_state_name(c->state), c->syn_qlen, c->accept_qlen,
                           c->backoff, c->parent != NULL);
         for (const struct tcp_conn *c = p.b->tcp->all; c; c = c->next)
             if (c->state != TCPS_TIME_WAIT)
-                print_message("  client: %u->%u %s\n", c->lport, c->rport, tcp_state_name(c->state));
+                print_message("  client: %u->%u %s\n", c->lport, c->rport,
+                              tcp_state_name(c->state));
     }
     if (!ok || st->err)
         fail_msg("storm seed %llu: %u of %u done after %.1f s virtual, %u active: %s: %s "
                  "(replay: USTACK_SEED=%llu)",
-                 (unsigned long long)seed, st->done, STORM_CONNS, (double)(p.now - start) / UST_SEC, st->active,
-                 st->what ? st->what : "timeout", st->err > 0 ? strerror(st->err) : "-",
+                 (unsigned long long)seed, st->done, STORM_CONNS, (double)(p.now - start) / UST_SEC,
+                 st->active, st->what ? st->what : "timeout", st->err > 0 ? strerror(st->err) : "-",
                  (unsigned long long)seed);
     assert_true(st->max_active <= STORM_PARALLEL);
     assert_true(st->max_server <= STORM_PARALLEL * 2);
@@ -545,14 +548,13 @@ static void storm_run(uint64_t seed, const struct ust_faults *f, int backlog, bo
     if (!retry_timeouts)
         assert_int_equal(sb->tcp.timeouts + st->retries, 0);
     if (getenv("USTACK_VERBOSE"))
-        print_message("storm seed %llu backlog %d: %.1f s virtual, max %u at once (server %u), passive opens %llu, "
-                      "drop_backlog %llu, retransmits %llu/%llu, connects tried again %u\n",
-                      (unsigned long long)seed, backlog, (double)(p.now - start) / UST_SEC,
-                      st->max_active, st->max_server,
-                      (unsigned long long)sa->tcp.passive_opens,
-                      (unsigned long long)sa->tcp.drop_backlog,
-                      (unsigned long long)sa->tcp.retransmits, (unsigned long long)sb->tcp.retransmits,
-                      st->retries);
+        print_message(
+            "storm seed %llu backlog %d: %.1f s virtual, max %u at once (server %u), passive opens %llu, "
+            "drop_backlog %llu, retransmits %llu/%llu, connects tried again %u\n",
+            (unsigned long long)seed, backlog, (double)(p.now - start) / UST_SEC, st->max_active,
+            st->max_server, (unsigned long long)sa->tcp.passive_opens,
+            (unsigned long long)sa->tcp.drop_backlog, (unsigned long long)sa->tcp.retransmits,
+            (unsigned long long)sb->tcp.retransmits, st->retries);
     for (unsigned i = 0; i < st->nsv; i++)
         ust_close(p.a, st->sv[i].fd);
     assert_int_equal(ust_close(p.a, st->lfd), 0);
@@ -570,10 +572,17 @@ static void storm(void **state)
      * a client unlucky enough can exhaust its SYN retries (ETIMEDOUT,
      * legitimately: ustack has no SYN cookies): it connects again, as a
      * program would, at most 5 times. */
-    struct ust_faults light = {.drop = 0.01, .duplicate = 0.01, .reorder = 0.02, .delay = 500,
+    struct ust_faults light = {.drop = 0.01,
+                               .duplicate = 0.01,
+                               .reorder = 0.02,
+                               .delay = 500,
                                .jitter = 200};
-    struct ust_faults heavy = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .corrupt = 0.01,
-                               .delay = 2000, .jitter = 1000};
+    struct ust_faults heavy = {.drop = 0.05,
+                               .duplicate = 0.02,
+                               .reorder = 0.05,
+                               .corrupt = 0.01,
+                               .delay = 2000,
+                               .jitter = 1000};
     uint64_t seed;
     if (env_seed(&seed)) {
         storm_run(seed, &light, 64, false);
@@ -633,8 +642,14 @@ static void half_close_one(uint64_t seed, const struct ust_faults *f)
     uint8_t *got_req = malloc(nreq + 1), *got_resp = malloc(nresp + 1);
     fill_random(req, nreq, seed + 11);
     fill_random(resp, nresp, seed + 12);
-    struct halfclose h = {.p = &p, .afd = -1, .req = req, .resp = resp, .nreq = nreq,
-                          .nresp = nresp, .got_req = got_req, .got_resp = got_resp};
+    struct halfclose h = {.p = &p,
+                          .afd = -1,
+                          .req = req,
+                          .resp = resp,
+                          .nreq = nreq,
+                          .nresp = nresp,
+                          .got_req = got_req,
+                          .got_resp = got_resp};
     h.lfd = listen_on(p.a, 80, 4);
     h.cfd = connect_to(p.b, IP_A, 80);
     bool ok = pair_run(&p, 600 * UST_SEC, halfclose_step, &h);
@@ -659,7 +674,10 @@ static void half_close_one(uint64_t seed, const struct ust_faults *f)
 static void half_close(void **state)
 {
     (void)state;
-    struct ust_faults f = {.drop = 0.05, .duplicate = 0.02, .reorder = 0.05, .delay = 3000,
+    struct ust_faults f = {.drop = 0.05,
+                           .duplicate = 0.02,
+                           .reorder = 0.05,
+                           .delay = 3000,
                            .jitter = 1000};
     uint64_t seed;
     if (env_seed(&seed)) {
@@ -681,11 +699,11 @@ struct slow {
     uint8_t *got;
     size_t n, sent, got_n;
     bool shut, eof;
-    ust_time_t read_from;  /* the receiver reads nothing before this */
-    ust_time_t next_read;  /* then a little, every so often */
+    ust_time_t read_from; /* the receiver reads nothing before this */
+    ust_time_t next_read; /* then a little, every so often */
     bool first_read_done;
-    bool saw_zero_window;  /* the receiver advertised a closed window */
-    bool saw_persist;      /* the sender was in persist */
+    bool saw_zero_window; /* the receiver advertised a closed window */
+    bool saw_persist;     /* the sender was in persist */
     uint64_t probes_before_read;
     int err;
 };
@@ -767,7 +785,7 @@ static void slow_reader_one(uint64_t seed, const struct ust_faults *f, uint32_t 
     struct pair p;
     pair_open(&p, seed, f);
     p.a->cfg.tcp_rcvbuf = rcvbuf; /* before the listener exists */
-    p.a->cfg.tcp_rcvbuf_max = 0; /* fixed, not auto-tuned: it must fill */
+    p.a->cfg.tcp_rcvbuf_max = 0;  /* fixed, not auto-tuned: it must fill */
     const size_t n = 400000;
     uint8_t *data = malloc(n), *got = malloc(n + 1);
     fill_random(data, n, seed);
@@ -786,13 +804,14 @@ static void slow_reader_one(uint64_t seed, const struct ust_faults *f, uint32_t 
     if (w.err || !w.eof || w.got_n != n || memcmp(got, data, n))
         fail_msg("slow reader seed %llu rcvbuf %u: %zu/%zu bytes, eof %d, error %s, persist %d, "
                  "probes %llu (replay: USTACK_SEED=%llu)",
-                 (unsigned long long)seed, rcvbuf, w.got_n, n, w.eof, w.err ? strerror(w.err) : "none",
-                 w.saw_persist, (unsigned long long)sb->tcp.window_probes, (unsigned long long)seed);
+                 (unsigned long long)seed, rcvbuf, w.got_n, n, w.eof,
+                 w.err ? strerror(w.err) : "none", w.saw_persist,
+                 (unsigned long long)sb->tcp.window_probes, (unsigned long long)seed);
     if (rcvbuf % SEG == 0)
         assert_true(w.saw_zero_window);
     assert_true(w.saw_persist);
     if (!f)
-        assert_true(w.probes_before_read >= 3); /* 30 s of a closed window */
+        assert_true(w.probes_before_read >= 3);                /* 30 s of a closed window */
     assert_true(sb->tcp.window_probes > w.probes_before_read); /* found the lost update */
     /* the sender never gave up while the reader took its time */
     assert_int_equal(sb->tcp.timeouts, 0);
@@ -809,7 +828,10 @@ static void slow_reader(void **state)
 {
     (void)state;
     /* lost window updates and probes: the persist timer must recover */
-    struct ust_faults f = {.drop = 0.10, .duplicate = 0.02, .reorder = 0.05, .delay = 2000,
+    struct ust_faults f = {.drop = 0.10,
+                           .duplicate = 0.02,
+                           .reorder = 0.05,
+                           .delay = 2000,
                            .jitter = 1000};
     uint64_t seed;
     if (env_seed(&seed)) {
@@ -828,12 +850,12 @@ static void slow_reader(void **state)
 struct simopen {
     struct pair *p;
     int fa, fb;
-    int how;               /* SHUT_WR, or -1: close() */
+    int how; /* SHUT_WR, or -1: close() */
     bool acted, a_eof, b_eof, b_sent;
     bool saw_syn_received; /* both ends were SYN-RECEIVED at once */
     char got_a[64], got_b[64];
     size_t na, nb;
-    bool bad_state;        /* a synchronized state with our SYN unacknowledged */
+    bool bad_state; /* a synchronized state with our SYN unacknowledged */
 };
 
 static const struct tcp_conn *only_conn(const struct ust_stack *s)
@@ -872,7 +894,8 @@ static bool simopen_step(void *ctx)
     if (!o->b_sent && ust_send(b, o->fb, "from b", 6, 0) == 6)
         o->b_sent = true;
     ssize_t r;
-    while (!o->b_eof && (r = ust_recv(b, o->fb, o->got_b + o->nb, sizeof(o->got_b) - o->nb, 0)) >= 0) {
+    while (!o->b_eof &&
+           (r = ust_recv(b, o->fb, o->got_b + o->nb, sizeof(o->got_b) - o->nb, 0)) >= 0) {
         if (r == 0)
             o->b_eof = true;
         o->nb += (size_t)r;
@@ -986,7 +1009,7 @@ static void destroy_open(void **state)
 static const unsigned sack_lost[SACK_LOSSES] = {40, 41, 42, 120, 180, 300, 302, 304, 306, 500};
 
 struct chosen_loss {
-    uint16_t sport;      /* the sender's port */
+    uint16_t sport; /* the sender's port */
     bool have_isn;
     uint32_t isn;
     unsigned dropped;
@@ -1033,8 +1056,8 @@ static ust_time_t one_way(struct pair *p, size_t n, uint64_t seed)
 {
     uint8_t *out = malloc(n), *in = malloc(n + 1), *back = malloc(n + 1);
     fill_random(out, n, seed);
-    struct xfer x = {.p = p, .afd = -1, .n = n, .out_a = out, .out_b = out, .in_a = in,
-                     .in_b = back};
+    struct xfer x =
+        {.p = p, .afd = -1, .n = n, .out_a = out, .out_b = out, .in_a = in, .in_b = back};
     x.lfd = listen_on(p->a, 9, 4);
     x.cfd = connect_to(p->b, IP_A, 9);
     ust_time_t start = p->now;
@@ -1069,13 +1092,12 @@ static void sack_recovery_one(bool sack)
     ust_time_t took = one_way(&p, XFER_BYTES, 77);
     const struct ust_stats *sa = ust_stack_stats(p.a);
     if (getenv("USTACK_VERBOSE"))
-        print_message("sack %d: %.3f s virtual, dropped %u, retransmits %llu (sack %llu, rto %llu), "
-                      "recoveries %llu\n",
-                      sack, (double)took / UST_SEC, cl.dropped,
-                      (unsigned long long)sa->tcp.retransmits,
-                      (unsigned long long)sa->tcp.sack_retransmits,
-                      (unsigned long long)sa->tcp.rto_timeouts,
-                      (unsigned long long)sa->tcp.fast_retransmits);
+        print_message(
+            "sack %d: %.3f s virtual, dropped %u, retransmits %llu (sack %llu, rto %llu), "
+            "recoveries %llu\n",
+            sack, (double)took / UST_SEC, cl.dropped, (unsigned long long)sa->tcp.retransmits,
+            (unsigned long long)sa->tcp.sack_retransmits, (unsigned long long)sa->tcp.rto_timeouts,
+            (unsigned long long)sa->tcp.fast_retransmits);
     assert_int_equal(cl.dropped, SACK_LOSSES); /* every chosen segment was lost once */
     if (sack) {
         assert_true(sa->tcp.sack_recoveries > 0);
@@ -1144,14 +1166,10 @@ int main(void)
     if (only && *only)
         cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(transfer_seeds),
-        cmocka_unit_test(storm),
-        cmocka_unit_test(half_close),
-        cmocka_unit_test(slow_reader),
-        cmocka_unit_test(simultaneous_open),
-        cmocka_unit_test(destroy_open),
-        cmocka_unit_test(sack_recovery),
-        cmocka_unit_test(rcvbuf_autotuning),
+        cmocka_unit_test(transfer_seeds),    cmocka_unit_test(storm),
+        cmocka_unit_test(half_close),        cmocka_unit_test(slow_reader),
+        cmocka_unit_test(simultaneous_open), cmocka_unit_test(destroy_open),
+        cmocka_unit_test(sack_recovery),     cmocka_unit_test(rcvbuf_autotuning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,14 +30,14 @@
 
 #define T0 (1000 * UST_SEC) /* virtual start time, far from zero */
 #define PORT 7000
-#define MTU_PAYLOAD 1480    /* IP payload per fragment on a 1500-byte link */
+#define MTU_PAYLOAD 1480 /* IP payload per fragment on a 1500-byte link */
 #define MAXDG UDP_MAX_PAYLOAD
 #define SA(x) ((struct sockaddr *)&(x))
 
 /* Sizes every run sends in each direction: the edges of one frame (1472 is
  * the largest unfragmented UDP payload, 1480 fills a fragment exactly), of
  * two fragments, and up to the largest datagram IPv4 can carry. */
-static const size_t fixed_sizes[] = {1,    2,    7,    8,    9,     100,   1471,  1472,
+static const size_t fixed_sizes[] = {1,    2,    7,    8,    9,    100,   1471,  1472,
                                      1473, 1480, 2960, 2961, 8000, 32768, 65000, 65507};
 #define NFIXED (sizeof(fixed_sizes) / sizeof(fixed_sizes[0]))
 #define NRANDOM 8
@@ -113,15 +113,15 @@ static void node_init(struct node *n, struct ust_memlink *link, int i, uint64_t 
 struct run {
     uint64_t seed;
     struct node n[2];
-    unsigned ndg;                 /* datagrams per direction */
+    unsigned ndg; /* datagrams per direction */
     size_t size[2][NDG];
-    unsigned sent[2];             /* sent so far per direction */
-    unsigned count[2][NDG];       /* deliveries per datagram */
+    unsigned sent[2];       /* sent so far per direction */
+    unsigned count[2][NDG]; /* deliveries per datagram */
     unsigned max_copies;
-    unsigned deliveries[2];       /* by receiving node */
-    uint64_t trace;               /* hash of every delivery in order */
+    unsigned deliveries[2]; /* by receiving node */
+    uint64_t trace;         /* hash of every delivery in order */
     uint8_t *buf, *want;
-    char err[300];                /* first problem seen */
+    char err[300]; /* first problem seen */
 };
 
 static void run_fail(struct run *r, const char *fmt, ...) CMOCKA_PRINTF_ATTRIBUTE(2, 3);
@@ -281,7 +281,8 @@ static void run_one(uint64_t seed, const struct ust_faults *f, bool with_empty,
             struct node *from = &r->n[dir], *to = &r->n[1 - dir];
             size_t len = r->size[dir][k];
             fill(seed, dir, k, r->buf, len);
-            struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(PORT),
+            struct sockaddr_in sin = {.sin_family = AF_INET,
+                                      .sin_port = htons(PORT),
                                       .sin_addr.s_addr = htonl(to->ip)};
             r->sent[dir] = k + 1;
             ssize_t n = ust_sendto(from->s, from->fd, r->buf, len, 0, SA(sin), sizeof(sin));
@@ -342,8 +343,10 @@ static void run_one(uint64_t seed, const struct ust_faults *f, bool with_empty,
         for (int dir = 0; dir < 2; dir++) {
             for (unsigned k = 0; k < r->ndg; k++) {
                 if (r->count[dir][k] != 1)
-                    run_fail(r, "clean link: datagram %u (%zu bytes) from node %d delivered %u "
-                             "times", k, r->size[dir][k], dir, r->count[dir][k]);
+                    run_fail(r,
+                             "clean link: datagram %u (%zu bytes) from node %d delivered %u "
+                             "times",
+                             k, r->size[dir][k], dir, r->count[dir][k]);
                 if (frags_for(r->size[dir][k]) > 1) {
                     frag_dg[dir]++;
                     frags[dir] += frags_for(r->size[dir][k]);
@@ -354,9 +357,10 @@ static void run_one(uint64_t seed, const struct ust_faults *f, bool with_empty,
             const struct ust_stats *st = &res->st[i];
             if (st->ip.frag_ok != frag_dg[i] || st->ip.frag_tx != frags[i] ||
                 st->ip.reasm_ok != frag_dg[1 - i] || st->ip.frag_rx != frags[1 - i])
-                run_fail(r, "node %d: frag_ok %llu/%llu, frag_tx %llu/%llu, reasm_ok %llu/%llu, "
-                         "frag_rx %llu/%llu (counted/expected)", i,
-                         (unsigned long long)st->ip.frag_ok, (unsigned long long)frag_dg[i],
+                run_fail(r,
+                         "node %d: frag_ok %llu/%llu, frag_tx %llu/%llu, reasm_ok %llu/%llu, "
+                         "frag_rx %llu/%llu (counted/expected)",
+                         i, (unsigned long long)st->ip.frag_ok, (unsigned long long)frag_dg[i],
                          (unsigned long long)st->ip.frag_tx, (unsigned long long)frags[i],
                          (unsigned long long)st->ip.reasm_ok, (unsigned long long)frag_dg[1 - i],
                          (unsigned long long)st->ip.frag_rx, (unsigned long long)frags[1 - i]);
@@ -397,7 +401,8 @@ static void oversized_datagram_refused(void **state)
     struct node n;
     node_init(&n, link, 0, 4, T0);
     static uint8_t big[MAXDG + 1];
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(PORT),
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons(PORT),
                              .sin_addr.s_addr = htonl(UST_IP4(192, 0, 2, 11))};
     errno = 0;
     assert_int_equal(ust_sendto(n.s, n.fd, big, MAXDG + 1, 0, SA(to), sizeof(to)), -1);
@@ -431,8 +436,12 @@ static const struct scenario scenarios[] = {
     {"drop+corrupt", {.corrupt = 0.05}},
     {"drop+delay+jitter", {.delay = 2 * UST_MS, .jitter = 10 * UST_MS}},
     {"everything",
-     {.duplicate = 0.05, .reorder = 0.1, .corrupt = 0.03, .delay = 1 * UST_MS,
-      .jitter = 3 * UST_MS, .reorder_delay = 5 * UST_MS}},
+     {.duplicate = 0.05,
+      .reorder = 0.1,
+      .corrupt = 0.03,
+      .delay = 1 * UST_MS,
+      .jitter = 3 * UST_MS,
+      .reorder_delay = 5 * UST_MS}},
 };
 
 static double drop_for(uint64_t seed) { return 0.05 * (double)(1 + seed % 4); }
@@ -453,8 +462,8 @@ static void lossy(const struct scenario *sc)
 {
     uint64_t first;
     unsigned nseeds = seeds_to_run(&first);
-    unsigned long long cls_sent[4] = {0}, cls_got[4] = {0}, dups = 0, csum_drops = 0,
-                       corrupted = 0, reasm_timeouts = 0;
+    unsigned long long cls_sent[4] = {0}, cls_got[4] = {0}, dups = 0, csum_drops = 0, corrupted = 0,
+                       reasm_timeouts = 0;
     for (uint64_t seed = first; seed < first + nseeds; seed++) {
         struct ust_faults f = sc->f;
         f.drop = drop_for(seed);
@@ -486,11 +495,11 @@ static void lossy(const struct scenario *sc)
      * arrive; one lost fragment loses the datagram, so the more fragments,
      * the fewer arrive, but the medium ones still do. */
     if (frac[0] < 0.7)
-        fail_msg("scenario %s: only %.2f of the unfragmented datagrams arrived", sc->name,
-                 frac[0]);
+        fail_msg("scenario %s: only %.2f of the unfragmented datagrams arrived", sc->name, frac[0]);
     if (!(frac[0] > frac[1] && frac[1] > frac[2] && frac[2] >= frac[3]))
         fail_msg("scenario %s: delivery does not fall with the number of fragments: "
-                 "%.2f %.2f %.2f %.2f", sc->name, frac[0], frac[1], frac[2], frac[3]);
+                 "%.2f %.2f %.2f %.2f",
+                 sc->name, frac[0], frac[1], frac[2], frac[3]);
     if (cls_got[1] == 0 || cls_got[2] == 0)
         fail_msg("scenario %s: no fragmented datagram arrived", sc->name);
     if (reasm_timeouts == 0)
@@ -502,12 +511,36 @@ static void lossy(const struct scenario *sc)
                  corrupted, csum_drops);
 }
 
-static void lossy_drop(void **state) { (void)state; lossy(&scenarios[0]); }
-static void lossy_duplicate(void **state) { (void)state; lossy(&scenarios[1]); }
-static void lossy_reorder(void **state) { (void)state; lossy(&scenarios[2]); }
-static void lossy_corrupt(void **state) { (void)state; lossy(&scenarios[3]); }
-static void lossy_delay_jitter(void **state) { (void)state; lossy(&scenarios[4]); }
-static void lossy_everything(void **state) { (void)state; lossy(&scenarios[5]); }
+static void lossy_drop(void **state)
+{
+    (void)state;
+    lossy(&scenarios[0]);
+}
+static void lossy_duplicate(void **state)
+{
+    (void)state;
+    lossy(&scenarios[1]);
+}
+static void lossy_reorder(void **state)
+{
+    (void)state;
+    lossy(&scenarios[2]);
+}
+static void lossy_corrupt(void **state)
+{
+    (void)state;
+    lossy(&scenarios[3]);
+}
+static void lossy_delay_jitter(void **state)
+{
+    (void)state;
+    lossy(&scenarios[4]);
+}
+static void lossy_everything(void **state)
+{
+    (void)state;
+    lossy(&scenarios[5]);
+}
 
 /* The same seed takes the same path; another seed another one. */
 static void same_seed_same_run(void **state)

@@ -31,7 +31,7 @@ static void check_arp(const uint8_t *fr, size_t n, const uint8_t eth_dst[6], uin
     assert_memory_equal(fr + 6, t_mac_us, 6);
     assert_int_equal(ld16(fr + 12), 0x0806);
     const uint8_t *a = fr + 14;
-    assert_int_equal(ld16(a), 1);      /* Ethernet */
+    assert_int_equal(ld16(a), 1);          /* Ethernet */
     assert_int_equal(ld16(a + 2), 0x0800); /* IPv4 */
     assert_int_equal(a[4], 6);
     assert_int_equal(a[5], 4);
@@ -500,11 +500,11 @@ static void eviction_order_unused_incomplete_in_use(void **state)
                     c = UST_IP4(192, 0, 2, 12), d = UST_IP4(192, 0, 2, 13),
                     e = UST_IP4(192, 0, 2, 14), g = UST_IP4(192, 0, 2, 15);
     learn(&f, ma, a);
-    use(&f, a, 1);                 /* a: in use */
+    use(&f, a, 1); /* a: in use */
     fixture_advance_to(&f, t0 + 100 * UST_MS);
-    use(&f, b, 2);                 /* b: resolving, one packet waiting */
+    use(&f, b, 2); /* b: resolving, one packet waiting */
     fixture_advance_to(&f, t0 + 200 * UST_MS);
-    learn(&f, mc, c);              /* c: resolved, never used (and the newest) */
+    learn(&f, mc, c); /* c: resolved, never used (and the newest) */
     cap_clear(f.cap);
     uint8_t mac[6];
 
@@ -512,7 +512,7 @@ static void eviction_order_unused_incomplete_in_use(void **state)
     assert_int_equal(st(&f)->arp.evict_unused, 1);
     assert_int_equal(arp_lookup(f.s, f.dev, c, mac), -ENOENT);
 
-    use(&f, e, 4);                 /* a in use, b and d resolving: b is older */
+    use(&f, e, 4); /* a in use, b and d resolving: b is older */
     assert_int_equal(st(&f)->arp.evict_incomplete, 1);
     assert_int_equal(st(&f)->arp.pending_dropped, 1);
     assert_int_equal(arp_lookup(f.s, f.dev, a, mac), 0);
@@ -568,8 +568,8 @@ static void unsolicited_never_displaces_in_use_or_resolving(void **state)
     struct fixture f;
     fixture_init(&f, &cfg);
     fixture_learn_peer(&f);
-    use(&f, T_IP_PEER, 1);          /* in use */
-    use(&f, T_IP_OTHER, 2);         /* resolving */
+    use(&f, T_IP_PEER, 1);  /* in use */
+    use(&f, T_IP_OTHER, 2); /* resolving */
     cap_clear(f.cap);
     const uint8_t mx[6] = {2, 0, 0, 0, 0, 0x77};
     const ust_ip4_t x = UST_IP4(192, 0, 2, 77);
@@ -1047,11 +1047,11 @@ static void announcement_at_iface_add(void **state)
     assert_int_equal(ld16(fr + 16), 0x0800);
     assert_int_equal(fr[18], 6);
     assert_int_equal(fr[19], 4);
-    assert_int_equal(ld16(fr + 20), 1);         /* a request */
-    assert_memory_equal(fr + 22, mac, 6);       /* sha */
-    assert_int_equal(ld32(fr + 28), addr);      /* spa */
-    assert_memory_equal(fr + 32, mac_zero, 6);  /* tha */
-    assert_int_equal(ld32(fr + 38), addr);      /* tpa == spa */
+    assert_int_equal(ld16(fr + 20), 1);        /* a request */
+    assert_memory_equal(fr + 22, mac, 6);      /* sha */
+    assert_int_equal(ld32(fr + 28), addr);     /* spa */
+    assert_memory_equal(fr + 32, mac_zero, 6); /* tha */
+    assert_int_equal(ld32(fr + 38), addr);     /* tpa == spa */
     assert_int_equal(ust_stack_stats(s)->arp.tx_announce, 1);
     ust_stack_destroy(s);
 }

@@ -35,7 +35,8 @@ static void check_(const struct assembler *a, int line, const uint32_t *want, un
         char got[512] = "", exp[512] = "";
         size_t k = 0;
         for (unsigned i = 0; i < a->n && k < sizeof(got) - 32; i++)
-            k += (size_t)snprintf(got + k, sizeof(got) - k, " [%u, %u)", a->r[i].start, a->r[i].end);
+            k += (size_t)snprintf(got + k, sizeof(got) - k, " [%u, %u)", a->r[i].start,
+                                  a->r[i].end);
         k = 0;
         for (unsigned i = 0; i + 1 < nwant && k < sizeof(exp) - 32; i += 2)
             k += (size_t)snprintf(exp + k, sizeof(exp) - k, " [%u, %u)", want[i], want[i + 1]);
@@ -220,7 +221,7 @@ static void take_front(void **state)
     assert_true(asm_add(&a, 0, 10)); /* the hole fills: one range [0, 20) */
     RANGES(&a, 0, 20, 30, 40, 50, 60);
     assert_int_equal(asm_take_front(&a), 20);
-    RANGES(&a, 10, 20, 30, 40); /* 20 bytes nearer */
+    RANGES(&a, 10, 20, 30, 40);              /* 20 bytes nearer */
     assert_int_equal(asm_take_front(&a), 0); /* nothing at 0 now */
     assert_true(asm_add(&a, 0, 10));
     assert_true(asm_add(&a, 20, 10));
@@ -324,8 +325,8 @@ static void large_offsets(void **state)
     (void)state;
     struct assembler a;
     asm_init(&a);
-    assert_true(asm_add(&a, 0x80000000u, 100)); /* past 2^31: not "negative" */
-    assert_true(asm_add(&a, 0x7fffff00u, 0x100));  /* touches it from below */
+    assert_true(asm_add(&a, 0x80000000u, 100));   /* past 2^31: not "negative" */
+    assert_true(asm_add(&a, 0x7fffff00u, 0x100)); /* touches it from below */
     RANGES(&a, 0x7fffff00u, 0x80000064u);
     assert_true(asm_add(&a, UINT32_MAX - 10, 10)); /* ends at UINT32_MAX */
     assert_true(asm_add(&a, 5, 1));
@@ -420,7 +421,7 @@ static void random_against_bitmap(void **state)
          * limit, then long ones that merge them. */
         bool piling = (step / 1000) % 2 == 0;
         if (op < 90) {
-            uint32_t len = piling ? 1 + (uint32_t)((r >> 12) % 3)
+            uint32_t len = piling              ? 1 + (uint32_t)((r >> 12) % 3)
                            : (r >> 8) % 4 == 0 ? (uint32_t)((r >> 12) % 300)
                                                : (uint32_t)((r >> 12) % 6);
             uint32_t off = (uint32_t)((r >> 24) % (SPACE - 300));

@@ -37,10 +37,9 @@ static uint64_t drops(const struct ust_stats *s)
 {
     return s->eth.drop_short + s->eth.drop_not_for_us + s->eth.drop_vlan +
            s->eth.drop_unknown_type + s->arp.drop_malformed + s->arp.drop_unsupported +
-           s->arp.drop_bad_sender + s->arp.drop_not_ours + s->ip.drop_short +
-           s->ip.drop_version + s->ip.drop_hdr_len + s->ip.drop_total_len +
-           s->ip.drop_checksum + s->ip.drop_bad_src + s->ip.drop_not_ours +
-           s->ip.frag_rx + s->ip.drop_unknown_proto + s->icmp.drop_short +
+           s->arp.drop_bad_sender + s->arp.drop_not_ours + s->ip.drop_short + s->ip.drop_version +
+           s->ip.drop_hdr_len + s->ip.drop_total_len + s->ip.drop_checksum + s->ip.drop_bad_src +
+           s->ip.drop_not_ours + s->ip.frag_rx + s->ip.drop_unknown_proto + s->icmp.drop_short +
            s->icmp.drop_checksum + s->icmp.drop_broadcast_echo + s->icmp.drop_unknown_type +
            s->icmp.drop_no_listener + s->icmp.drop_queue_full + s->udp.drop_malformed +
            s->udp.drop_checksum + s->udp.drop_no_port + s->udp.drop_rcvbuf;
@@ -388,8 +387,8 @@ static void unknown_ethertypes(void **state)
     struct fixture f;
     fixture_init(&f, NULL);
     uint8_t fr[FR_MAX];
-    const uint16_t types[] = {0x86dd, 0x88cc, 0x8847, 0x0000, 0x05dc, 0x0801, 0x0807, 0xffff,
-                              0x8035 /* RARP */};
+    const uint16_t types[] = {0x86dd, 0x88cc, 0x8847, 0x0000, 0x05dc,
+                              0x0801, 0x0807, 0xffff, 0x8035 /* RARP */};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         size_t n = arp_request_for_us(fr);
         st16(fr + 12, types[i]);
@@ -486,9 +485,9 @@ static void martian_sources(void **state)
         UST_IP4(240, 0, 0, 1),       /* reserved class E */
         UST_IP4(127, 0, 0, 1),       /* loopback, on an Ethernet link */
         UST_IP4(127, 9, 9, 9),
-        UST_IP4(192, 0, 2, 255),     /* our subnet's broadcast */
-        UST_IP4(192, 0, 2, 0),       /* the old-style subnet broadcast */
-        T_IP_US,                     /* ourselves, spoofed (a "land" packet) */
+        UST_IP4(192, 0, 2, 255), /* our subnet's broadcast */
+        UST_IP4(192, 0, 2, 0),   /* the old-style subnet broadcast */
+        T_IP_US,                 /* ourselves, spoofed (a "land" packet) */
     };
     uint8_t fr[FR_MAX];
     for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
@@ -648,9 +647,7 @@ static size_t mutate(struct prng *r, uint8_t *fr, size_t n)
         if (n)
             fr[prng_below(r, (uint32_t)n)] = (uint8_t)prng_next(r);
         break;
-    case 2: /* truncate */
-        n = n ? prng_below(r, (uint32_t)n + 1) : 0;
-        break;
+    case 2: /* truncate */ n = n ? prng_below(r, (uint32_t)n + 1) : 0; break;
     case 3: { /* append junk */
         size_t k = prng_below(r, 64);
         if (n + k > 1600)
@@ -669,9 +666,9 @@ static size_t mutate(struct prng *r, uint8_t *fr, size_t n)
         break;
     case 6: /* IP source or destination */
         if (n >= 34)
-            st32(fr + 26 + 4 * prng_below(r, 2),
-                 prng_below(r, 2) ? (uint32_t)prng_next(r)
-                                  : UST_IP4(192, 0, 2, prng_below(r, 256)));
+            st32(fr + 26 + 4 * prng_below(r, 2), prng_below(r, 2)
+                                                     ? (uint32_t)prng_next(r)
+                                                     : UST_IP4(192, 0, 2, prng_below(r, 256)));
         break;
     case 7: /* IP protocol / fragment field */
         if (n >= 34) {
@@ -709,8 +706,7 @@ static size_t template_frame(struct prng *r, uint8_t *fr, uint16_t ping_id)
     }
     case 5: { /* an echo reply for the open endpoint */
         uint8_t m[64], ip[96];
-        size_t n = build_icmp(m, 0, 0, (uint32_t)ping_id << 16 | prng_below(r, 65536), "data",
-                              4);
+        size_t n = build_icmp(m, 0, 0, (uint32_t)ping_id << 16 | prng_below(r, 65536), "data", 4);
         n = build_ipv4(ip, T_IP_PEER, T_IP_US, 1, 3, 0, 64, m, n);
         return build_eth(fr, t_mac_us, t_mac_peer, 0x0800, ip, n);
     }

@@ -159,10 +159,10 @@ static void fold_values(void **state)
     (void)state;
     assert_int_equal(cksum_fold(0), 0xffff);
     assert_int_equal(cksum_fold(0xffff), 0x0000);
-    assert_int_equal(cksum_fold(0x1ffff), 0xfffe);       /* ffff + 1 = 10000 -> 0001 */
-    assert_int_equal(cksum_fold(0xffffffffu), 0x0000);   /* ffff + ffff -> ffff */
-    assert_int_equal(cksum_fold(0x00012345u), 0xdcb9);   /* 2345 + 1 = 2346 */
-    assert_int_equal(cksum_fold(0x8000ffffu), 0x7fff);   /* ffff + 8000 -> 8000 */
+    assert_int_equal(cksum_fold(0x1ffff), 0xfffe);     /* ffff + 1 = 10000 -> 0001 */
+    assert_int_equal(cksum_fold(0xffffffffu), 0x0000); /* ffff + ffff -> ffff */
+    assert_int_equal(cksum_fold(0x00012345u), 0xdcb9); /* 2345 + 1 = 2346 */
+    assert_int_equal(cksum_fold(0x8000ffffu), 0x7fff); /* ffff + 8000 -> 8000 */
 }
 
 static void large_start_sum_keeps_carries(void **state)
@@ -240,7 +240,7 @@ static void matches_reference_on_random_data(void **state)
             x ^= x << 17;
             buf[i] = (uint8_t)x;
         }
-        size_t off = (size_t)(x % 4);       /* unaligned starts too */
+        size_t off = (size_t)(x % 4); /* unaligned starts too */
         size_t len = (size_t)((x >> 8) % 4096);
         uint16_t ref = (uint16_t)~ref_sum(buf + off, len);
         assert_int_equal(cksum(buf + off, len), ref);
@@ -278,7 +278,8 @@ int main(void)
         cmocka_unit_test(odd_length_with_carry),
         cmocka_unit_test(all_zero),
         cmocka_unit_test(all_ones),
-        cmocka_unit_test(fold_values), cmocka_unit_test(matches_reference),
+        cmocka_unit_test(fold_values),
+        cmocka_unit_test(matches_reference),
         cmocka_unit_test(large_start_sum_keeps_carries),
         cmocka_unit_test(known_ipv4_header),
         cmocka_unit_test(compose_even_pieces),

@@ -55,8 +55,7 @@ static size_t frame_echo(uint8_t *fr, const uint8_t eth_dst[6], uint8_t type, us
 }
 
 /* Checks an IPv4 header the stack sent: 20 bytes, valid checksum. */
-static void check_ip(const uint8_t *ip, ust_ip4_t src, ust_ip4_t dst, uint8_t proto,
-                     size_t total)
+static void check_ip(const uint8_t *ip, ust_ip4_t src, ust_ip4_t dst, uint8_t proto, size_t total)
 {
     assert_int_equal(ip[0], 0x45);
     assert_int_equal(ld16(ip + 2), total);
@@ -359,8 +358,12 @@ static void no_error_about_icmp_error(void **state)
     assert_int_equal(st(&f)->icmp.rx_error, 1);
 
     /* Asked directly to report on an ICMP error datagram: suppressed. */
-    struct ipv4_repr ip = {.hdr_len = 20, .total_len = (uint16_t)(20 + n - 34), .ttl = 64,
-                           .proto = 1, .src = T_IP_PEER, .dst = T_IP_US};
+    struct ipv4_repr ip = {.hdr_len = 20,
+                           .total_len = (uint16_t)(20 + n - 34),
+                           .ttl = 64,
+                           .proto = 1,
+                           .src = T_IP_PEER,
+                           .dst = T_IP_US};
     icmp_send_error(f.s, 3, 2, 0, &ip, fr + 14, false);
     assert_int_equal(st(&f)->icmp.error_suppressed, 1);
     assert_int_equal(cap_count(f.cap), 0);
@@ -419,8 +422,8 @@ static void no_error_for_link_broadcast(void **state)
     assert_int_equal(cap_count(f.cap), 0);
     assert_int_equal(st(&f)->ip.drop_not_ours, 1);
     /* Directly: a unicast datagram flagged as link-broadcast. */
-    struct ipv4_repr ip = {.hdr_len = 20, .total_len = 28, .ttl = 64, .proto = 253,
-                           .src = T_IP_PEER, .dst = T_IP_US};
+    struct ipv4_repr ip =
+        {.hdr_len = 20, .total_len = 28, .ttl = 64, .proto = 253, .src = T_IP_PEER, .dst = T_IP_US};
     icmp_send_error(f.s, 3, 2, 0, &ip, fr + 14, true);
     assert_int_equal(st(&f)->icmp.error_suppressed, 2);
     assert_int_equal(cap_count(f.cap), 0);
@@ -444,8 +447,13 @@ static void no_error_for_fragments(void **state)
     assert_int_equal(cap_count(f.cap), 0);
     assert_int_equal(st(&f)->ip.frag_rx, 3); /* held for reassembly, never answered */
     /* Directly: a non-first fragment is never reported on. */
-    struct ipv4_repr ip = {.hdr_len = 20, .total_len = 28, .frag = 1, .ttl = 64, .proto = 253,
-                           .src = T_IP_PEER, .dst = T_IP_US};
+    struct ipv4_repr ip = {.hdr_len = 20,
+                           .total_len = 28,
+                           .frag = 1,
+                           .ttl = 64,
+                           .proto = 253,
+                           .src = T_IP_PEER,
+                           .dst = T_IP_US};
     icmp_send_error(f.s, 3, 2, 0, &ip, fr + 14, false);
     ip.frag = IPV4_FLAG_MF | 7;
     icmp_send_error(f.s, 3, 2, 0, &ip, fr + 14, false);
@@ -470,8 +478,7 @@ static void no_error_for_bad_sources(void **state)
     /* Directly, for sources that are not one host, and multicast dst. */
     const ust_ip4_t srcs[] = {0, 0xffffffffu, UST_IP4(224, 0, 0, 1), UST_IP4(127, 0, 0, 1),
                               UST_IP4(240, 1, 2, 3)};
-    struct ipv4_repr ip = {.hdr_len = 20, .total_len = 28, .ttl = 64, .proto = 253,
-                           .dst = T_IP_US};
+    struct ipv4_repr ip = {.hdr_len = 20, .total_len = 28, .ttl = 64, .proto = 253, .dst = T_IP_US};
     for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
         ip.src = srcs[i];
         icmp_send_error(f.s, 3, 2, 0, &ip, fr + 14, false);
@@ -537,8 +544,7 @@ static void tbucket_full_at_start_exactly_burst(void **state)
 {
     (void)state;
     /* Whatever the rate, a fresh bucket holds exactly `burst` tokens. */
-    const uint32_t rates[] = {1, 3, 7, 10, 100, 999, 1000, 30000, 300000, 999999, 1000000,
-                              3000000};
+    const uint32_t rates[] = {1, 3, 7, 10, 100, 999, 1000, 30000, 300000, 999999, 1000000, 3000000};
     for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
         struct tbucket tb;
         tbucket_init(&tb, rates[i], 10, 77);
@@ -627,10 +633,7 @@ static size_t bad_proto_from(uint8_t *fr, ust_ip4_t src, uint16_t n)
     return frame_ip(fr, t_mac_us, src, T_IP_US, 253, 0, p, sizeof(p));
 }
 
-static size_t bad_proto_frame(uint8_t *fr, uint16_t n)
-{
-    return bad_proto_from(fr, T_IP_PEER, n);
-}
+static size_t bad_proto_frame(uint8_t *fr, uint16_t n) { return bad_proto_from(fr, T_IP_PEER, n); }
 
 /* count triggers from src at f->now; returns the errors sent (whether
  * they left at once or wait for ARP). */

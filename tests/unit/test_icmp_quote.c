@@ -106,7 +106,7 @@ static void quote_truncated(void **state)
         assert_int_equal(icmp_quote_parse(q, len, &r), WIRE_ETRUNC);
     n = make_quote(q, IPV4_MAX_HDR_LEN, IPV4_PROTO_TCP, 8);
     for (size_t len = 0; len < n; len++) {
-        int want = len < IPV4_HDR_LEN ? WIRE_ETRUNC
+        int want = len < IPV4_HDR_LEN       ? WIRE_ETRUNC
                    : len < IPV4_MAX_HDR_LEN ? WIRE_EHDRLEN
                                             : WIRE_ETRUNC;
         assert_int_equal(icmp_quote_parse(q, len, &r), want);
@@ -237,7 +237,8 @@ static uint32_t open_pair(struct fixture *f, int *u, int *t)
     fixture_init(f, NULL);
     fixture_learn_peer(f);
     struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(LPORT)};
-    struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(RPORT),
+    struct sockaddr_in peer = {.sin_family = AF_INET,
+                               .sin_port = htons(RPORT),
                                .sin_addr.s_addr = htonl(T_IP_PEER)};
     *u = ust_socket(f->s, AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     assert_int_equal(ust_bind(f->s, *u, (struct sockaddr *)&local, sizeof(local)), 0);

@@ -66,12 +66,13 @@ static void defaults_and_options(void **state)
     assert_int_equal(p.duration, 10);
     assert_int_equal(p.blksize, IPERF3_DEFAULT_BLKSIZE);
     assert_false(p.reverse);
-    assert_int_equal(params("{\"tcp\":true,\"udp\":false,\"parallel\":128,\"num\":20971520,\"time\":0,"
-                            "\"bidirectional\":true,\"nodelay\":true,\"bandwidth\":1000000,"
-                            "\"congestion\":\"cubic\",\"get_server_output\":1,\"window\":65536,"
-                            "\"title\":\"ignored\",\"extra_data\":\"x\",\"future\":[1,{}]}",
-                            &p, &ierr),
-                     0);
+    assert_int_equal(
+        params("{\"tcp\":true,\"udp\":false,\"parallel\":128,\"num\":20971520,\"time\":0,"
+               "\"bidirectional\":true,\"nodelay\":true,\"bandwidth\":1000000,"
+               "\"congestion\":\"cubic\",\"get_server_output\":1,\"window\":65536,"
+               "\"title\":\"ignored\",\"extra_data\":\"x\",\"future\":[1,{}]}",
+               &p, &ierr),
+        0);
     assert_int_equal(p.parallel, 128);
     assert_int_equal(p.bytes, 20971520);
     assert_int_equal(p.duration, 0);
@@ -127,8 +128,13 @@ static void refused_params(void **state)
 static void params_round_trip(void **state)
 {
     (void)state;
-    struct iperf3_params in = {.reverse = true, .nodelay = true, .parallel = 4, .duration = 0,
-                               .bytes = 123456789, .blksize = 65536, .rate = 5000000,
+    struct iperf3_params in = {.reverse = true,
+                               .nodelay = true,
+                               .parallel = 4,
+                               .duration = 0,
+                               .bytes = 123456789,
+                               .blksize = 65536,
+                               .rate = 5000000,
                                .congestion = "newreno"};
     size_t len;
     char *json = iperf3_params_build(&in, &len);
@@ -212,7 +218,8 @@ static void too_many_streams(void **state)
     (void)state;
     const char *head = "{\"cpu_util_total\":1,\"cpu_util_user\":1,\"cpu_util_system\":1,"
                        "\"sender_has_retransmits\":0,\"streams\":[";
-    const char *one = "{\"id\":1,\"bytes\":1,\"retransmits\":0,\"jitter\":0,\"errors\":0,\"packets\":0}";
+    const char *one =
+        "{\"id\":1,\"bytes\":1,\"retransmits\":0,\"jitter\":0,\"errors\":0,\"packets\":0}";
     size_t max = 2 * IPERF3_MAX_STREAMS;
     char *buf = malloc(strlen(head) + (max + 1) * (strlen(one) + 1) + 3);
     assert_non_null(buf);
@@ -244,9 +251,10 @@ static void results_round_trip(void **state)
     in->server_output_text = "line\n";
     in->nstreams = 3;
     for (int i = 0; i < 3; i++)
-        in->streams[i] = (struct iperf3_stream_result){
-            .id = iperf3_stream_id((unsigned)i), .bytes = (UINT64_C(1) << 40) + (uint64_t)i,
-            .retransmits = -1, .end_time = 10.000123 + i};
+        in->streams[i] = (struct iperf3_stream_result){.id = iperf3_stream_id((unsigned)i),
+                                                       .bytes = (UINT64_C(1) << 40) + (uint64_t)i,
+                                                       .retransmits = -1,
+                                                       .end_time = 10.000123 + i};
     size_t len;
     char *json = iperf3_results_build(in, &len);
     assert_non_null(json);
@@ -287,14 +295,10 @@ static void ids_cookies_texts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(stock_client_params),
-        cmocka_unit_test(defaults_and_options),
-        cmocka_unit_test(refused_params),
-        cmocka_unit_test(params_round_trip),
-        cmocka_unit_test(stock_client_results),
-        cmocka_unit_test(refused_results),
-        cmocka_unit_test(too_many_streams),
-        cmocka_unit_test(results_round_trip),
+        cmocka_unit_test(stock_client_params),  cmocka_unit_test(defaults_and_options),
+        cmocka_unit_test(refused_params),       cmocka_unit_test(params_round_trip),
+        cmocka_unit_test(stock_client_results), cmocka_unit_test(refused_results),
+        cmocka_unit_test(too_many_streams),     cmocka_unit_test(results_round_trip),
         cmocka_unit_test(ids_cookies_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

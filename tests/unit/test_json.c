@@ -30,8 +30,9 @@ static struct json_doc *parse(const char *text) { return parse_n(text, strlen(te
 static void all_types(void **state)
 {
     (void)state;
-    struct json_doc *d = parse(" {\"n\": null, \"t\": true, \"f\": false, \"i\": -42, \"x\": 1.5e3,"
-                               " \"s\": \"hi\", \"a\": [1, [2, {}], []], \"o\": {\"k\": \"v\"}} \n");
+    struct json_doc *d =
+        parse(" {\"n\": null, \"t\": true, \"f\": false, \"i\": -42, \"x\": 1.5e3,"
+              " \"s\": \"hi\", \"a\": [1, [2, {}], []], \"o\": {\"k\": \"v\"}} \n");
     assert_non_null(d);
     const struct json_value *r = json_root(d);
     assert_int_equal(r->type, JSON_OBJECT);
@@ -103,7 +104,8 @@ static void escapes(void **state)
 static void numbers(void **state)
 {
     (void)state;
-    struct json_doc *d = parse("[0, -0, 12.25, -1E-2, 1e+2, 18446744073709551615, 9007199254740993]");
+    struct json_doc *d =
+        parse("[0, -0, 12.25, -1E-2, 1e+2, 18446744073709551615, 9007199254740993]");
     assert_non_null(d);
     const struct json_value *v = json_root(d)->child;
     int64_t i;
@@ -149,12 +151,58 @@ static void malformed(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", " ", "{", "}", "[", "]", "[1,]", "[,1]", "[1 2]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}",
-        "{\"a\":}", "{1:2}", "{\"a\":1 \"b\":2}", "'x'", "01", "-01", "1.", ".5", "-", "+1", "1e",
-        "1e+", "0x10", "tru", "nul", "falsey", "True", "NaN", "Infinity", "-Infinity", "1e400",
-        "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\ud800\"", "\"\\udc00\"",
-        "\"\\ud800\\u0041\"", "\"\\ud800x\"", "\"a\nb\"", "\"tab\there\"", "[1] 2", "1 2", "{}{}",
-        "\"\\", "[\"a\",", "{\"a\"", "{\"a\":", "/* c */ 1", "[1,2,]",
+        "",
+        " ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "[1,]",
+        "[,1]",
+        "[1 2]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "{\"a\":}",
+        "{1:2}",
+        "{\"a\":1 \"b\":2}",
+        "'x'",
+        "01",
+        "-01",
+        "1.",
+        ".5",
+        "-",
+        "+1",
+        "1e",
+        "1e+",
+        "0x10",
+        "tru",
+        "nul",
+        "falsey",
+        "True",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "\"abc",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\u12g4\"",
+        "\"\\ud800\"",
+        "\"\\udc00\"",
+        "\"\\ud800\\u0041\"",
+        "\"\\ud800x\"",
+        "\"a\nb\"",
+        "\"tab\there\"",
+        "[1] 2",
+        "1 2",
+        "{}{}",
+        "\"\\",
+        "[\"a\",",
+        "{\"a\"",
+        "{\"a\":",
+        "/* c */ 1",
+        "[1,2,]",
         "12345678901234567890123456789012345678901234567890123456789012345", /* 65 digits */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -198,7 +246,8 @@ static void every_corruption(void **state)
     size_t n = strlen(doc);
     char *buf = malloc(n);
     assert_non_null(buf);
-    const char repl[] = {'"', '\\', '{', '}', '[', ']', ',', ':', '0', 'e', '-', ' ', '\0', 'u', 'x', '\x80'};
+    const char repl[] = {'"', '\\', '{', '}', '[',  ']', ',', ':',
+                         '0', 'e',  '-', ' ', '\0', 'u', 'x', '\x80'};
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < sizeof(repl); k++) {
             memcpy(buf, doc, n);

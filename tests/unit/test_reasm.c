@@ -209,8 +209,8 @@ static void in_order(void **state)
 {
     (void)state;
     check_order(0, 3000, 1480, 1);
-    check_order(0, 100, 8, 2);     /* 14 tiny fragments */
-    check_order(0, 17, 16, 3);     /* a 1-byte last fragment */
+    check_order(0, 100, 8, 2); /* 14 tiny fragments */
+    check_order(0, 17, 16, 3); /* a 1-byte last fragment */
 }
 
 static void reverse_order(void **state)
@@ -368,7 +368,10 @@ struct overlap_case {
     const char *name;
     /* Up to three fragments (offset in bytes, length, MF); the last one is
      * the one that must be detected as overlapping. */
-    struct { size_t off, len; bool mf; } fr[3];
+    struct {
+        size_t off, len;
+        bool mf;
+    } fr[3];
     unsigned n;
 };
 
@@ -734,8 +737,8 @@ static void thousands_of_datagrams_complete(void **state)
         inject_frag(&f, (uint16_t)(2000 + i), pl, 0, 16, true);
     assert_int_equal(reasm_count(f.s), 64); /* the per-source bound */
     for (unsigned i = 0; i < N; i++)
-        inject_frag_raw(&f, UST_IP4(100, 64, 1, 0) + i % 100, IPV4_PROTO_UDP, (uint16_t)i, MF,
-                        pl, 16);
+        inject_frag_raw(&f, UST_IP4(100, 64, 1, 0) + i % 100, IPV4_PROTO_UDP, (uint16_t)i, MF, pl,
+                        16);
     assert_int_equal(reasm_count(f.s), 64 + N);
     for (unsigned i = N; i-- > N - 64;) {
         inject_frag(&f, (uint16_t)(2000 + i), pl, 16, total - 16, false);
@@ -930,9 +933,9 @@ static void check_sendto(size_t len)
     assert_int_equal(ld16(re), PORT_US);
     assert_int_equal(ld16(re + 2), PORT_PEER);
     assert_int_equal(ld16(re + 4), ip_payload);
-    assert_int_equal(cksum_fold(cksum_add(
-                         ipv4_pseudo_sum(T_IP_US, T_IP_PEER, IPV4_PROTO_UDP, (uint16_t)ip_payload),
-                         re, ip_payload)),
+    assert_int_equal(cksum_fold(cksum_add(ipv4_pseudo_sum(T_IP_US, T_IP_PEER, IPV4_PROTO_UDP,
+                                                          (uint16_t)ip_payload),
+                                          re, ip_payload)),
                      0);
     assert_memory_equal(re + UDP_HDR_LEN, data, len);
     assert_int_equal(st(&f)->ip.frag_tx, nfrag > 1 ? nfrag : 0);
@@ -963,9 +966,9 @@ static void sendto_too_big(void **state)
     struct sockaddr_in peer = sin_of(T_IP_PEER, PORT_PEER);
     uint8_t *data = calloc(1, 70000);
     errno = 0;
-    assert_int_equal(
-        ust_sendto(f.s, fd, data, UDP_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&peer, sizeof(peer)),
-        -1);
+    assert_int_equal(ust_sendto(f.s, fd, data, UDP_MAX_PAYLOAD + 1, 0, (struct sockaddr *)&peer,
+                                sizeof(peer)),
+                     -1);
     assert_int_equal(errno, EMSGSIZE);
     errno = 0;
     assert_int_equal(ust_sendto(f.s, fd, data, 70000, 0, (struct sockaddr *)&peer, sizeof(peer)),
@@ -1022,9 +1025,9 @@ static void end_to_end_over_memlink(void **state)
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
         fill_pattern(data, sizes[k], (uint32_t)k + 500);
         struct sockaddr_in to = sin_of(addrs[1], 5000);
-        assert_int_equal(
-            ust_sendto(t.s[0], t.fd[0], data, sizes[k], 0, (struct sockaddr *)&to, sizeof(to)),
-            (ssize_t)sizes[k]);
+        assert_int_equal(ust_sendto(t.s[0], t.fd[0], data, sizes[k], 0, (struct sockaddr *)&to,
+                                    sizeof(to)),
+                         (ssize_t)sizes[k]);
         assert_true(sim_run(t.s, 2, &now, now + 5 * UST_SEC, got_datagram, &t));
         assert_int_equal(t.got, (ssize_t)sizes[k]);
         assert_memory_equal(t.buf, data, sizes[k]);

@@ -83,7 +83,7 @@ static void expect_leaves(struct two *t, ust_ip4_t dst, int dev, ust_ip4_t next_
     assert_int_equal(ld16(fr + 12), 0x0806);
     assert_memory_equal(fr + 6, dev == t->da ? mac_a : mac_b, 6);
     assert_int_equal(ld32(fr + 14 + 14), dev == t->da ? A_US : B_US); /* spa */
-    assert_int_equal(ld32(fr + 14 + 24), next_hop);                    /* tpa */
+    assert_int_equal(ld32(fr + 14 + 24), next_hop);                   /* tpa */
     assert_int_equal(ust_ping_close(t->s, h), 0);
 }
 

@@ -19,7 +19,7 @@ static void echo_request_is_answered(void **state)
     fixture_input(&f, frame, n);
     assert_int_equal(cap_count(f.cap), 1);
     size_t m = cap_pop(f.cap, out, sizeof(out));
-    assert_int_equal(m, 60); /* padded to the Ethernet minimum */
+    assert_int_equal(m, 60);      /* padded to the Ethernet minimum */
     assert_int_equal(out[34], 0); /* echo reply */
     assert_memory_equal(out + 42, data, sizeof(data));
     assert_int_equal(ust_stack_stats(f.s)->icmp.tx_echo_reply, 1);

@@ -78,8 +78,8 @@ static void multiplicative_decrease_and_k(void **state)
     ust_time_t now = T0; /* the hooks' clock */
     conn_setup(&c, 100);
     cc_enter_recovery(&c, now);
-    assert_int_equal(c.ssthresh, 70 * MSS);       /* 0.7 * cwnd */
-    assert_int_equal(c.cwnd, 73 * MSS);           /* + 3 segments (RFC 6582) */
+    assert_int_equal(c.ssthresh, 70 * MSS); /* 0.7 * cwnd */
+    assert_int_equal(c.cwnd, 73 * MSS);     /* + 3 segments (RFC 6582) */
     cc_dupack(&c, now);
     assert_int_equal(c.cwnd, 74 * MSS);
     cc_exit_recovery(&c, now);
@@ -276,7 +276,8 @@ static void socket_option(void **state)
     assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
     assert_string_equal(name, "cubic");
 
-    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 5), 0); /* with NUL */
+    assert_int_equal(ust_setsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 5),
+                     0); /* with NUL */
     len = sizeof(name);
     assert_int_equal(ust_getsockopt(s, fd, IPPROTO_TCP, TCP_CONGESTION, name, &len), 0);
     assert_string_equal(name, "newreno");

@@ -26,8 +26,8 @@ static void syn_flood_bounded_by_backlog(void **state)
     t_passive(&t, PISN, 0); /* an established, accepted connection */
     uint64_t sa = st(&t)->tcp.tx;
     for (uint16_t i = 0; i < 100; i++)
-        seg_in(&t.f, (uint16_t)(50000 + i), 80, 1000u * i, 0, TCP_SYN, 65535, opt_mss1460, 4,
-               NULL, 0);
+        seg_in(&t.f, (uint16_t)(50000 + i), 80, 1000u * i, 0, TCP_SYN, 65535, opt_mss1460, 4, NULL,
+               0);
     int synacks = 0;
     while (pop(&t)) {
         assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);

@@ -51,12 +51,11 @@ static void initial_window(void **state)
     static const struct {
         uint32_t mss, iw;
     } cases[] = {
-        {536, 4 * 536},   /* four small segments */
-        {1000, 4 * 1000},
-        {1095, 4380},     /* the largest SMSS that gets four */
-        {1460, 3 * 1460}, /* Ethernet: three */
-        {3000, 2 * 3000}, /* beyond 2190: two */
-        {8960, 2 * 8960}, /* jumbo frames */
+        {536, 4 * 536},                 /* four small segments */
+        {1000, 4 * 1000}, {1095, 4380}, /* the largest SMSS that gets four */
+        {1460, 3 * 1460},               /* Ethernet: three */
+        {3000, 2 * 3000},               /* beyond 2190: two */
+        {8960, 2 * 8960},               /* jumbo frames */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct tcp_conn c;

@@ -19,7 +19,8 @@
 /* Default SO_RCVBUF 256 KiB: 65535 << 2 is 4 bytes short, so shift 3. */
 #define OUR_SHIFT 3
 
-static const uint8_t opt_mss1280_ws7[8] = {TCP_OPT_MSS, 4, 0x05, 0x00, TCP_OPT_NOP, TCP_OPT_WS, 3, 7};
+static const uint8_t opt_mss1280_ws7[8] = {TCP_OPT_MSS, 4,          0x05, 0x00,
+                                           TCP_OPT_NOP, TCP_OPT_WS, 3,    7};
 static const uint8_t opt_mss_ws0[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 0};
 static const uint8_t opt_mss_ws2[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 2};
 static const uint8_t opt_mss_ws20[8] = {TCP_OPT_MSS, 4, 0x05, 0xb4, TCP_OPT_NOP, TCP_OPT_WS, 3, 20};
@@ -648,7 +649,8 @@ static void sack_recovery_decisions(void **state)
     for (unsigned k = 1; k <= 2; k++) {
         blk[0][0] = M;
         blk[0][1] = (k + 1) * M;
-        peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL, 0);
+        peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, blk, 1), NULL,
+                 0);
         assert_false(pop(&t));
         assert_false(c->in_recovery);
         assert_false(tcp_sack_is_lost(c, una));
@@ -687,7 +689,7 @@ static void sack_recovery_decisions(void **state)
 
     /* A partial ACK up to segment 4: still in recovery, nothing to send. */
     peer_seg(&t, t.pseq, una + 4 * M, TCP_ACK, 65535, o,
-           put_ts_sack(o, 54, our_ts, una, blk + 1, 1), NULL, 0);
+             put_ts_sack(o, 54, our_ts, una, blk + 1, 1), NULL, 0);
     assert_true(c->in_recovery);
     assert_false(pop(&t));
     /* Everything: recovery ends. */
@@ -709,7 +711,8 @@ static void sack_recovery_decisions(void **state)
     assert_int_equal(drain(&t), 6 * M);
     blk[0][0] = M;
     blk[0][1] = 4 * M;
-    peer_seg(&t, t.pseq, una2, TCP_ACK, 65535, o, put_ts_sack(o, 56, our_ts, una2, blk, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una2, TCP_ACK, 65535, o, put_ts_sack(o, 56, our_ts, una2, blk, 1), NULL,
+             0);
     assert_true(c->in_recovery);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.seq, una2);
@@ -1036,13 +1039,14 @@ static void sack_blocks_validated(void **state)
     drain(&t);
     uint32_t una = t.iss + 1;
     uint32_t bad[4][2] = {
-        {5 * M, 6 * M},         /* beyond what was sent */
-        {2 * M, M},             /* reversed */
-        {0u - 100, 0},          /* below the cumulative ACK (a D-SACK) */
-        {M, M},                 /* empty */
+        {5 * M, 6 * M}, /* beyond what was sent */
+        {2 * M, M},     /* reversed */
+        {0u - 100, 0},  /* below the cumulative ACK (a D-SACK) */
+        {M, M},         /* empty */
     };
     peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 51, our_ts, una, bad, 3), NULL, 0);
-    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, bad + 3, 1), NULL, 0);
+    peer_seg(&t, t.pseq, una, TCP_ACK, 65535, o, put_ts_sack(o, 52, our_ts, una, bad + 3, 1), NULL,
+             0);
     assert_int_equal(c->sb.n, 0);
     assert_false(c->in_recovery);
     t_fini(&t);

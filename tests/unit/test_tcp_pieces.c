@@ -29,16 +29,16 @@ static void ring_grows(void **state)
     char out[16] = {0};
     ring_init(&r, 8, NULL);
     assert_int_equal(ring_write(&r, "xxxxxx", 6), 6);
-    assert_int_equal(r.cap, 8);                     /* at most the limit */
-    ring_consume(&r, 6);                            /* head at 6 */
-    assert_int_equal(ring_write(&r, "abc", 3), 3);  /* wraps: 6, 7, 0 */
+    assert_int_equal(r.cap, 8);                         /* at most the limit */
+    ring_consume(&r, 6);                                /* head at 6 */
+    assert_int_equal(ring_write(&r, "abc", 3), 3);      /* wraps: 6, 7, 0 */
     assert_int_equal(ring_write_at(&r, 1, "EF", 2), 2); /* beyond, after a gap */
-    ring_set_limit(&r, 4);                          /* smaller: nothing to do */
+    ring_set_limit(&r, 4);                              /* smaller: nothing to do */
     assert_int_equal(r.limit, 8);
     ring_set_limit(&r, 20);
     assert_int_equal(r.limit, 20);
     assert_int_equal(ring_space(&r), 17);
-    assert_int_equal(ring_reserve(&r, 20), 0);      /* more memory: a copy */
+    assert_int_equal(ring_reserve(&r, 20), 0); /* more memory: a copy */
     assert_int_equal(r.cap, 20);
     assert_int_equal(r.len, 3);
     assert_int_equal(ring_write_at(&r, 0, "d", 1), 1); /* fill the gap */
@@ -154,7 +154,7 @@ static void ring_peek_offsets(void **state)
     struct ring r;
     ring_init(&r, 10, NULL);
     assert_int_equal(ring_write(&r, "0123456", 7), 7);
-    ring_consume(&r, 5); /* head 5, contents "56" */
+    ring_consume(&r, 5);                             /* head 5, contents "56" */
     assert_int_equal(ring_write(&r, "789ab", 5), 5); /* wraps: "56789ab" */
     char out[16];
     static const char want[] = "56789ab";
@@ -207,7 +207,7 @@ static void ring_write_at_then_commit(void **state)
     /* write_at that wraps around the end of the buffer. */
     ring_init(&r, 8, NULL);
     assert_int_equal(ring_write(&r, "012345", 6), 6);
-    ring_consume(&r, 6); /* empty, head 6 */
+    ring_consume(&r, 6);                                  /* empty, head 6 */
     assert_int_equal(ring_write_at(&r, 1, "BCDE", 4), 4); /* positions 7,0,1,2 */
     assert_int_equal(ring_write(&r, "A", 1), 1);          /* position 6 */
     ring_commit(&r, 4);
@@ -308,8 +308,8 @@ static void assembler_take_front_and_advance(void **state)
     struct assembler a;
     asm_init(&a);
     assert_int_equal(asm_take_front(&a), 0);
-    assert_true(asm_add(&a, 10, 10)); /* [10,20) */
-    assert_true(asm_add(&a, 30, 5));  /* [30,35) */
+    assert_true(asm_add(&a, 10, 10));        /* [10,20) */
+    assert_true(asm_add(&a, 30, 5));         /* [30,35) */
     assert_int_equal(asm_take_front(&a), 0); /* a hole at 0 */
     expect_ranges(&a, 2, (const uint32_t[]){10, 20, 30, 35});
     /* 10 in-order bytes arrive: the hole is filled, the first range is now
@@ -460,8 +460,12 @@ static void tcp_emit_known_vectors(void **state)
     (void)state;
     uint8_t out[64];
     /* A data segment, no options. */
-    struct tcp_repr d = {.sport = 80, .dport = 49152, .seq = 0xdeadbeef, .ack = 0x01020305,
-                         .flags = TCP_ACK | TCP_PSH, .window = 65535};
+    struct tcp_repr d = {.sport = 80,
+                         .dport = 49152,
+                         .seq = 0xdeadbeef,
+                         .ack = 0x01020305,
+                         .flags = TCP_ACK | TCP_PSH,
+                         .window = 65535};
     assert_int_equal(tcp_hdr_len(&d), 20);
     memset(out, 0xee, sizeof(out));
     memcpy(out + 20, "hello", 5);
@@ -469,8 +473,13 @@ static void tcp_emit_known_vectors(void **state)
     assert_memory_equal(out, data_vec, sizeof(data_vec));
     assert_int_equal(out[25], 0xee); /* nothing written past the segment */
     /* A SYN-ACK with MSS. */
-    struct tcp_repr s = {.sport = 80, .dport = 49152, .seq = 0x10000000, .ack = 0x01020305,
-                         .flags = TCP_SYN | TCP_ACK, .window = 65535, .mss = 1460};
+    struct tcp_repr s = {.sport = 80,
+                         .dport = 49152,
+                         .seq = 0x10000000,
+                         .ack = 0x01020305,
+                         .flags = TCP_SYN | TCP_ACK,
+                         .window = 65535,
+                         .mss = 1460};
     assert_int_equal(tcp_hdr_len(&s), 24);
     memset(out, 0xee, sizeof(out));
     tcp_emit(&s, IP_B, IP_A, out, 0);
@@ -507,8 +516,14 @@ static void tcp_round_trip(void **state)
     assert_memory_equal(out, synack_vec, sizeof(synack_vec));
 
     /* Every field at odd values survives emit then parse. */
-    struct tcp_repr w = {.sport = 0xfedc, .dport = 1, .seq = 0xffffffff, .ack = 0x80000001,
-                         .flags = 0xff, .window = 0x1234, .urgent = 0xbeef, .mss = 0xffff};
+    struct tcp_repr w = {.sport = 0xfedc,
+                         .dport = 1,
+                         .seq = 0xffffffff,
+                         .ack = 0x80000001,
+                         .flags = 0xff,
+                         .window = 0x1234,
+                         .urgent = 0xbeef,
+                         .mss = 0xffff};
     uint8_t buf[40];
     memset(buf, 0x5a, sizeof(buf));
     tcp_emit(&w, IP_A, IP_B, buf, 16);
@@ -589,7 +604,7 @@ static void tcp_options(void **state)
     assert_false(r.sack_perm);
 
     /* An option running past the end of the header. */
-    const uint8_t o5[] = {1, 2, 8, 0x05}; /* MSS claiming 8 bytes in 3 */
+    const uint8_t o5[] = {1, 2, 8, 0x05};          /* MSS claiming 8 bytes in 3 */
     n = seg_with_options(b, o5, sizeof(o5), 6, 8); /* payload bytes follow, not options */
     assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
     /* A kind byte with no room for its length. */

@@ -23,7 +23,7 @@ static void rst_in_window_gets_challenge_ack(void **state)
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     assert_int_equal(st(&t)->tcp.challenge_acks, 1);
-    fixture_advance_to(&t.f, t.f.now + INVALID_GAP); /* one per connection per 500 ms */
+    fixture_advance_to(&t.f, t.f.now + INVALID_GAP);         /* one per connection per 500 ms */
     peer_at(&t, t.pseq + 65534, TCP_RST | TCP_ACK, NULL, 0); /* last byte of the window */
     EXPECT(&t, TCP_ACK, 0);
     /* Outside the window: dropped silently (no ACK for a RST). */
@@ -105,8 +105,7 @@ static void ack_of_unsent_data_is_dropped(void **state)
     EXPECT(&t, TCP_ACK, 0);
     char b[8];
     assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), EAGAIN);
-    peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL,
-           0);
+    peer_seg(&t, t.pseq, t.pack + 1000, TCP_ACK | TCP_FIN, t.pwin, NULL, 0, NULL, 0);
     EXPECT(&t, TCP_ACK, 0); /* a FIN takes sequence space: always answered */
     assert_int_equal(state_of(&t), TCPS_ESTABLISHED);
     /* The real segment is then taken. */

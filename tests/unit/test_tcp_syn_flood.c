@@ -19,8 +19,8 @@
 static void flood(struct tcp_peer *t, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
-        seg_in(&t->f, (uint16_t)(50000 + i), 80, 1000u * i, 0, TCP_SYN, 65535, opt_mss1460, 4,
-               NULL, 0);
+        seg_in(&t->f, (uint16_t)(50000 + i), 80, 1000u * i, 0, TCP_SYN, 65535, opt_mss1460, 4, NULL,
+               0);
 }
 
 /* A SYN from pport with the options given; the SYN-ACK is popped. */
@@ -122,8 +122,9 @@ static void cookie_without_timestamps(void **state)
     cfg.tcp_syncookies = 2;
     t_init(&t, &cfg);
     t.lfd = listener(&t, 80, 4);
-    static const uint8_t opt[12] = {TCP_OPT_MSS, 4, 0x05, 0x78, TCP_OPT_SACK_PERM, 2, TCP_OPT_NOP,
-                                    TCP_OPT_WS, 3, 7, TCP_OPT_NOP, TCP_OPT_NOP};
+    static const uint8_t opt[12] = {TCP_OPT_MSS, 4,           0x05,       0x78, TCP_OPT_SACK_PERM,
+                                    2,           TCP_OPT_NOP, TCP_OPT_WS, 3,    7,
+                                    TCP_OPT_NOP, TCP_OPT_NOP};
     syn_from(&t, 45000, opt, sizeof(opt));
     assert_false(t.o.th.has_ts || t.o.th.sack_perm || t.o.th.wscale >= 0);
     peer(&t, TCP_ACK, NULL, 0);

@@ -10,10 +10,8 @@
 #include "transport/tcp_syncookie.h"
 
 static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-static const struct tcp_tuple tup = {.laddr = UST_IP4(192, 0, 2, 2),
-                                     .raddr = UST_IP4(198, 51, 100, 7),
-                                     .lport = 80,
-                                     .rport = 40000};
+static const struct tcp_tuple tup = {
+    .laddr = UST_IP4(192, 0, 2, 2), .raddr = UST_IP4(198, 51, 100, 7), .lport = 80, .rport = 40000};
 #define T0 (1000 * UST_SEC)
 
 /* The largest table entry not above the peer's MSS comes back from the

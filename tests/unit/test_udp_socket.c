@@ -712,8 +712,7 @@ static void port_unreachable(void **state)
     assert_int_equal(st(&f)->icmp.tx_dest_unreach, 1);
     assert_int_equal(cap_count(f.cap), 1);
     /* Type 3 code 3, quoting the IP header and the first 8 bytes after it. */
-    expect_icmp_error(&f, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, frame + ETH_HDR,
-                      IPV4_HDR_LEN + 8);
+    expect_icmp_error(&f, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, frame + ETH_HDR, IPV4_HDR_LEN + 8);
     /* Once a socket is there, the datagram is delivered instead. */
     int a = sock_bound(&f, 0, 5555, false);
     fixture_input(&f, frame, n);

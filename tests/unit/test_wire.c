@@ -201,19 +201,19 @@ static void arp_parse_unsupported(void **state)
         size_t off;
         uint8_t val;
     } cases[] = {
-        {1, 0x06},              /* htype 6 (IEEE 802) */
-        {1, 0x00},              /* htype 0 */
-        {0, 0x01},              /* htype 0x0101 */
-        {2, 0x86},              /* ptype 0x8600 */
-        {3, 0x06},              /* ptype 0x0806 */
-        {4, 8},                 /* hln 8 */
-        {4, 0},                 /* hln 0 */
-        {5, 16},                /* pln 16 (an IPv6 size) */
-        {5, 0},                 /* pln 0 */
-        {7, 0},                 /* op 0 */
-        {7, 3},                 /* op 3 (RARP request) */
-        {7, 4},                 /* op 4 (RARP reply) */
-        {6, 1},                 /* op 0x0102 */
+        {1, 0x06}, /* htype 6 (IEEE 802) */
+        {1, 0x00}, /* htype 0 */
+        {0, 0x01}, /* htype 0x0101 */
+        {2, 0x86}, /* ptype 0x8600 */
+        {3, 0x06}, /* ptype 0x0806 */
+        {4, 8},    /* hln 8 */
+        {4, 0},    /* hln 0 */
+        {5, 16},   /* pln 16 (an IPv6 size) */
+        {5, 0},    /* pln 0 */
+        {7, 0},    /* op 0 */
+        {7, 3},    /* op 3 (RARP request) */
+        {7, 4},    /* op 4 (RARP reply) */
+        {6, 1},    /* op 0x0102 */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t b[ARP_LEN];
@@ -277,9 +277,15 @@ static void ipv4_parse_classic_header(void **state)
 static void ipv4_emit_classic_header(void **state)
 {
     (void)state;
-    struct ipv4_repr r = {.hdr_len = 0, .tos = 0, .total_len = 0x73, .id = 0,
-                          .frag = IPV4_FLAG_DF, .ttl = 64, .proto = IPV4_PROTO_UDP,
-                          .src = UST_IP4(192, 168, 0, 1), .dst = UST_IP4(192, 168, 0, 199)};
+    struct ipv4_repr r = {.hdr_len = 0,
+                          .tos = 0,
+                          .total_len = 0x73,
+                          .id = 0,
+                          .frag = IPV4_FLAG_DF,
+                          .ttl = 64,
+                          .proto = IPV4_PROTO_UDP,
+                          .src = UST_IP4(192, 168, 0, 1),
+                          .dst = UST_IP4(192, 168, 0, 199)};
     uint8_t out[21];
     memset(out, 0xaa, sizeof(out));
     ipv4_emit(&r, out);
@@ -558,8 +564,11 @@ static void icmp_parse_echo_vector(void **state)
 static void icmp_emit_echo_vector(void **state)
 {
     (void)state;
-    struct icmp_repr r = {.type = ICMP_ECHO_REQUEST, .code = 0, .rest = 0x12340001,
-                          .payload = (const uint8_t *)"abcdefgh", .payload_len = 8};
+    struct icmp_repr r = {.type = ICMP_ECHO_REQUEST,
+                          .code = 0,
+                          .rest = 0x12340001,
+                          .payload = (const uint8_t *)"abcdefgh",
+                          .payload_len = 8};
     uint8_t out[17];
     memset(out, 0xaa, sizeof(out));
     icmp_emit(&r, out);
@@ -575,8 +584,11 @@ static void icmp_emit_echo_reply(void **state)
                               'a',  'b',  'c',  'd',  'e',  'f',  'g',  'h'};
     uint8_t out[16];
     memcpy(out + 8, "abcdefgh", 8); /* payload already in place */
-    struct icmp_repr r = {.type = ICMP_ECHO_REPLY, .code = 0, .rest = 0x12340001,
-                          .payload = out + 8, .payload_len = 8};
+    struct icmp_repr r = {.type = ICMP_ECHO_REPLY,
+                          .code = 0,
+                          .rest = 0x12340001,
+                          .payload = out + 8,
+                          .payload_len = 8};
     icmp_emit(&r, out);
     assert_memory_equal(out, want, 16);
 }
@@ -595,8 +607,11 @@ static void icmp_header_only_and_odd_length(void **state)
     assert_int_equal(r.payload_len, 1);
     assert_int_equal(r.rest, 0x00010002);
     uint8_t out[9];
-    struct icmp_repr e = {.type = 8, .code = 0, .rest = 0x00010002,
-                          .payload = (const uint8_t *)"A", .payload_len = 1};
+    struct icmp_repr e = {.type = 8,
+                          .code = 0,
+                          .rest = 0x00010002,
+                          .payload = (const uint8_t *)"A",
+                          .payload_len = 1};
     icmp_emit(&e, out);
     assert_memory_equal(out, odd, 9);
 }
