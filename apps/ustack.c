@@ -38,9 +38,10 @@ static void usage(FILE *out)
             "      --max-conns [SERVICE=]N[,...]\n"
             "                        connections a TCP service holds at once (default\n"
             "                        %u each for echo, discard, chargen and http: the\n"
-            "                        four together stay under the stack's 100,000). One\n"
-            "                        over it is refused at once: HTTP answers 503, the\n"
-            "                        others reset it. N alone sets all four.\n"
+            "                        four together stay under the stack's 131,072\n"
+            "                        sockets). One over it is refused at once: HTTP\n"
+            "                        answers 503, the others reset it. N alone sets\n"
+            "                        all four.\n"
             "      --http-max-per-addr N\n"
             "                        HTTP connections from one client address (default\n"
             "                        %u: browsers open 6, a NAT hides a few dozen)\n"
@@ -83,7 +84,7 @@ static void usage(FILE *out)
                  "Example:\n"
                  "  make tap && build/bin/ustack        # then: ping 192.0.2.2\n"
                  "                                      #   or: echo hi | nc -q1 192.0.2.2 7\n"
-                 "                                      #   or: echo hi | nc -u -q1 192.0.2.2 7\n"
+                 "                                      #   or: echo hi | nc -u -w1 192.0.2.2 7\n"
                  "                                      #   or: curl http://192.0.2.2/\n"
                  "                                      #   or: iperf3 -c 192.0.2.2\n");
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails if the library has writable global or static data: all state belongs
-# in struct ust_stack (ARCHITECTURE.md, principle 1). Read-only tables are fine,
+# in struct ust_stack (docs/DESIGN.md, principle 1). Read-only tables are fine,
 # including const tables of pointers, which live in .data.rel.ro.
 set -euo pipefail
 lib=${1:?usage: check-globals.sh LIBRARY}

@@ -1,8 +1,10 @@
 /* ustack device drivers: the interface between the core and the world.
  *
  * The core calls a device's transmit hook with a finished frame and pulls
- * received frames through its receive hook during ust_stack_poll(). Drivers
- * live at the edge: they may make system calls; the core never does. */
+ * received frames through its receive hook during ust_stack_poll() (with a
+ * runtime, the stack thread reads devices that have an fd itself, outside
+ * the lock, and hands the frames to ust_stack_input()). Drivers live at the
+ * edge: they may make system calls; the core never does. */
 #ifndef USTACK_DEVICE_H
 #define USTACK_DEVICE_H
 

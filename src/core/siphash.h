@@ -1,5 +1,6 @@
 /* SipHash-2-4 (Aumasson and Bernstein): a keyed hash, for RFC 6528 initial
- * sequence numbers and RFC 6056 port choices. */
+ * sequence numbers, SYN cookies, and the tables an outsider's packets
+ * choose the keys of (reassembly, ICMP rate limits per destination). */
 #ifndef USTACK_CORE_SIPHASH_H
 #define USTACK_CORE_SIPHASH_H
 

@@ -1,7 +1,7 @@
 /* struct ust_stack: the instance, as every layer sees it.
  *
  * Everything the library keeps lives in it or hangs from it: there is no
- * global state (ARCHITECTURE.md, principle 1). Its own members are what
+ * global state (docs/DESIGN.md, principle 1). Its own members are what
  * all the layers share: the configuration, the clock, the generator, the
  * counters and the buffer pool. Each layer's state is a struct that layer
  * declares in its header and allocates in its *_init(); the instance

@@ -11,9 +11,8 @@ struct arp_entry {
     uint8_t state;
     bool used;      /* looked up since the last refresh */
     bool verifying; /* RESOLVED: claimed_mac waits for mac to answer */
-    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they are
-     * compared with: a uint8_t wrapped at 256, so the pending queue grew
-     * without bound and resolution never gave up for settings above 255. */
+    /* As wide as the unsigned cfg.arp_max_retries / arp_pending_max they
+     * are compared with. */
     unsigned retries; /* requests sent after the first */
     unsigned npending;
     int dev;

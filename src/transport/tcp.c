@@ -1,5 +1,5 @@
-/* TCP connections: the table (a hash by 4-tuple, the list the timers
- * walk, the listeners), initial sequence numbers (RFC 6528), and a
+/* TCP connections: the table (a hash by 4-tuple, the list of every
+ * connection, the listeners), initial sequence numbers (RFC 6528), and a
  * connection's life from its opening, passive (tcp_new_child) or active
  * (tcp_open_active), to its end (tcp_close_conn, tcp_conn_free). What
  * the socket layer calls is in tcp_user.c. */
@@ -58,6 +58,10 @@ int tcp_init(struct ust_stack *s)
              k1 = siphash24(t->isn_key, "syncookie-1", 11);
     memcpy(t->cookie_key, &k0, 8);
     memcpy(t->cookie_key + 8, &k1, 8);
+    uint64_t k2 = siphash24(t->isn_key, "hash-0", 6), k3 = siphash24(t->isn_key, "hash-1", 6);
+    memcpy(t->hash_key, &k2, 8);
+    memcpy(t->hash_key + 2, &k3, 8);
+    t->hash_key[3] |= 1; /* an odd multiplier */
     s->tcp = t;
     return 0;
 }
@@ -77,8 +81,14 @@ void tcp_fini(struct ust_stack *s)
 static unsigned bucket(const struct tcp_stack *t, ust_ip4_t la, uint16_t lp, ust_ip4_t ra,
                        uint16_t rp)
 {
-    uint32_t h = la * 2654435761u ^ ra * 2246822519u ^ ((uint32_t)lp << 16 | rp) * 3266489917u;
-    return (h ^ (h >> 15)) % t->nbuckets;
+    /* Keyed (hash_key, secret): the SYNs of a flood, which make half-open
+     * children, cannot be chosen to fall in one bucket. Multiplications,
+     * not SipHash: this runs for every segment. */
+    uint32_t h = (la ^ t->hash_key[0]) * 2654435761u ^ (ra ^ t->hash_key[1]) * 2246822519u ^
+                 (((uint32_t)lp << 16 | rp) ^ t->hash_key[2]) * 3266489917u;
+    h ^= h >> 15;
+    h *= t->hash_key[3];
+    return (h ^ (h >> 13)) % t->nbuckets;
 }
 
 /* Doubles the table when it holds more connections than buckets, so a

@@ -1,14 +1,19 @@
 /* TCP (RFC 9293): connections, their state, and the entry points of the
  * files that implement them:
- *   tcp.c         connection table, ISNs (RFC 6528), opening and closing,
- *                 what the socket layer calls
- *   tcp_input.c   "segment arrives" (RFC 9293 3.10.7), step by step
- *   tcp_output.c  building segments from the send buffer; ACKs, RSTs
- *   tcp_timer.c   retransmission (RFC 6298), persist, delayed ACK,
- *                 keepalive, TIME-WAIT
- *   tcp_cc.c      congestion control behind struct tcp_cc_ops: NewReno
- *                 (RFC 5681, RFC 6582)
- *   tcp_cubic.c   CUBIC (RFC 9438), chosen per socket with TCP_CONGESTION */
+ *   tcp.c           connection table, ISNs (RFC 6528), a connection's life
+ *   tcp_user.c      what the socket layer calls (RFC 9293 3.9.1), buffer
+ *                   auto-tuning; tcp_user.h is its interface
+ *   tcp_input.c     "segment arrives" (RFC 9293 3.10.7), step by step
+ *   tcp_listen.c    a listener's segments, SYN flood defence (RFC 4987)
+ *   tcp_syncookie.c SYN cookies' encoding
+ *   tcp_output.c    building segments from the send buffer; ACKs, RSTs
+ *   tcp_timer.c     the timer heap; retransmission (RFC 6298), probe,
+ *                   persist, delayed ACK, keepalive, TIME-WAIT
+ *   tcp_sack.c      SACK blocks, scoreboard, SACK loss recovery (RFC 6675)
+ *   tcp_recovery.c  loss recovery without SACK (RFC 5681, RFC 6582)
+ *   tcp_cc.c        congestion control behind struct tcp_cc_ops: NewReno
+ *                   (RFC 5681, RFC 6582)
+ *   tcp_cubic.c     CUBIC (RFC 9438), chosen per socket with TCP_CONGESTION */
 #ifndef USTACK_TRANSPORT_TCP_H
 #define USTACK_TRANSPORT_TCP_H
 
@@ -286,6 +291,7 @@ struct tcp_stack {
     uint8_t isn_key[16];    /* RFC 6528 secret */
     struct ring_budget mem; /* every connection's buffers: cfg.tcp_mem_max */
     uint8_t cookie_key[16]; /* SYN cookies' secret (RFC 4987 3.6) */
+    uint32_t hash_key[4];   /* the 4-tuple hash's secret */
     /* RFC 5961 7: the stack-wide challenge ACK budget for the current
      * second, drawn at random around cfg.tcp_challenge_ack_rate so that
      * what one connection spends tells nothing of another's. */
@@ -319,6 +325,10 @@ void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_rep
  * (RFC 9293 3.10.7.4). */
 void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
                     const struct tcp_seg *g);
+/* An ICMP error about one of our segments (q->proto is TCP): a hard one
+ * ends the connection attempt it concerns with e->err. */
+void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
+                    const struct icmp_err_class *e);
 
 /* ---- tcp_listen.c ---- */
 /* A segment for listener l (RFC 9293 3.10.7.2), SYN cookies included. */
@@ -328,10 +338,6 @@ void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4
  * an earlier copy of its SYN drew. If so, c takes that ISS and true. */
 bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
                       const struct tcp_repr *th);
-/* An ICMP error about one of our segments (q->proto is TCP): a hard one
- * ends the connection attempt it concerns with e->err. */
-void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
-                    const struct icmp_err_class *e);
 
 /* ---- tcp_output.c ---- */
 /* Sends whatever the windows, Nagle and the state allow. */
@@ -357,7 +363,6 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const str
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c);
 /* The window we would advertise now (receiver SWS avoidance, RFC 1122 4.2.3.3). */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
-/* Bytes of the send queue not yet sent. */
 /* The states in which data (and the FIN) may still be sent. */
 static inline bool tcp_can_send_data(enum tcp_state st)
 {
@@ -372,6 +377,7 @@ static inline void tcp_count_retransmit(struct ust_stack *s, struct tcp_conn *c)
     c->total_retrans++;
 }
 
+/* Bytes of the send queue not yet sent. */
 static inline uint32_t tcp_unsent(const struct tcp_conn *c)
 {
     uint32_t off = c->snd_nxt - c->snd_una;
@@ -382,7 +388,8 @@ static inline uint32_t tcp_unsent(const struct tcp_conn *c)
 static inline uint32_t tcp_flight(const struct tcp_conn *c) { return c->snd_max - c->snd_una; }
 
 /* Sends data [seq, seq + len) from the send ring (with FIN if fin), as
- * an ACK; arms the retransmission timer if it is off. */
+ * an ACK; arms the retransmission timer unless RETRANSMIT or PROBE
+ * already covers data in flight (a CORK or PERSIST timer gives way). */
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin);
 /* Our timestamp clock (RFC 7323 5.4): milliseconds plus the connection's offset. */
 static inline uint32_t tcp_ts_now(const struct ust_stack *s, const struct tcp_conn *c)

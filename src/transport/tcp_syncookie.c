@@ -1,5 +1,5 @@
 /* SYN cookies (RFC 4987 3.6): encoding and checking. How a listener uses
- * them is in tcp_input.c (listen_input, cookie_ack). */
+ * them is in tcp_listen.c (tcp_listen_input, cookie_ack). */
 #include "transport/tcp_syncookie.h"
 
 #include <string.h>

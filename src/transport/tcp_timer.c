@@ -139,7 +139,7 @@ static void persist_fire(struct ust_stack *s, struct tcp_conn *c)
     s->stats.tcp.window_probes++;
     tcp_send_probe(s, c);
     if (c->backoff < 16)
-        c->backoff++; /* probe ever more slowly, but never give up */
+        c->backoff++; /* probe ever more slowly, while the peer answers */
     tcp_arm_persist(s, c);
 }
 
