@@ -273,7 +273,8 @@ void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *pay
 
 void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
-    struct ipaddr src = ipaddr_v4(q->addr.v4.src), dst = ipaddr_v4(q->addr.v4.dst);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
     /* RFC 1122 4.1.3.3: every error goes up; like Linux without
      * IP_RECVERR, only connected sockets hear of it. */
     for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, q->sport, NULL); sk;
