@@ -25,10 +25,7 @@
 #define SLAAC_MAX 8     /* addresses routers may make us take (a flood of prefixes) */
 #define TWO_HOURS (2 * 3600 * UST_SEC) /* RFC 4862 5.5.3 (e) */
 
-static const char *devname(const struct ust_stack *s, int dev)
-{
-    return s->ifs->at[dev].dev->name;
-}
+static const char *devname(const struct ust_stack *s, int dev) { return s->ifs->at[dev].dev->name; }
 
 /* ---- RFC 7217 interface identifiers ---- */
 
@@ -96,9 +93,9 @@ static void send_report(struct ust_stack *s, int dev, const struct ipv6_addr *on
 void addrconf_mld_query(struct ust_stack *s, int dev, ust_time_t max_delay)
 {
     struct ip6_if *ifc = &s->ip6->dev[dev];
-    ust_time_t at = s->now + (max_delay ? rng_below(&s->rng, (uint32_t)(max_delay / UST_MS) + 1) *
-                                              UST_MS
-                                        : 0);
+    ust_time_t at = s->now + (max_delay
+                                  ? rng_below(&s->rng, (uint32_t)(max_delay / UST_MS) + 1) * UST_MS
+                                  : 0);
     if (at < ifc->report_at)
         ifc->report_at = at;
 }
@@ -152,8 +149,8 @@ static void set_preferred(struct ust_stack *s, struct ip6_ifaddr *a)
     if (a->origin == IP6A_LINK_LOCAL && s->ifs->at[a->dev].dev->type != UST_DEV_LOOPBACK &&
         s->cfg.ip6_rtr_solicits) {
         ifc->rs_left = s->cfg.ip6_rtr_solicits;
-        ifc->rs_at = s->now + rng_below(&s->rng, (uint32_t)(MAX_RTR_SOLICITATION_DELAY / UST_MS)) *
-                                  UST_MS;
+        ifc->rs_at = s->now +
+                     rng_below(&s->rng, (uint32_t)(MAX_RTR_SOLICITATION_DELAY / UST_MS)) * UST_MS;
     }
 }
 
@@ -182,8 +179,8 @@ int addrconf_add(struct ust_stack *s, int dev, const struct ipv6_addr *addr, uns
         /* RFC 4862 5.4.2: join the solicited-node group, then the first
          * probe after a random delay (many hosts start at once). */
         a->dad_left = s->cfg.ip6_dad_transmits;
-        a->dad_at = s->now + rng_below(&s->rng, (uint32_t)(MAX_RTR_SOLICITATION_DELAY / UST_MS)) *
-                                 UST_MS;
+        a->dad_at = s->now +
+                    rng_below(&s->rng, (uint32_t)(MAX_RTR_SOLICITATION_DELAY / UST_MS)) * UST_MS;
         send_report(s, dev, addr, MLD2_TO_EXCLUDE);
         char t[IPV6_ADDR_STRLEN];
         debugf(s, "dev=%s, addr=%s/%u: tentative, duplicate address detection", devname(s, dev),
@@ -213,8 +210,9 @@ void addrconf_dad_failed(struct ust_stack *s, struct ip6_ifaddr *a)
 {
     char t[IPV6_ADDR_STRLEN];
     s->stats.nd.dad_failed++;
-    warnf(s, "dev=%s: %s is already used by another host on the link (duplicate address "
-             "detection); not using it",
+    warnf(s,
+          "dev=%s: %s is already used by another host on the link (duplicate address "
+          "detection); not using it",
           devname(s, a->dev), ipv6_addr_format(&a->addr, t));
     int dev = a->dev;
     unsigned plen = a->plen, counter = a->dad_counter;

@@ -23,8 +23,7 @@ static ust_time_t mld_max_delay(const uint8_t *msg, size_t len)
     return (ust_time_t)code * UST_MS;
 }
 
-static void echo_reply(struct ust_stack *s, const struct ip_meta *m,
-                       const struct icmpv6_repr *req)
+static void echo_reply(struct ust_stack *s, const struct ip_meta *m, const struct icmpv6_repr *req)
 {
     struct ipv6_addr dst = ipaddr_to6(&m->src), src;
     struct ipv6_addr to = ipaddr_to6(&m->dst);
@@ -47,13 +46,12 @@ static void echo_reply(struct ust_stack *s, const struct ip_meta *m,
     icmpv6_emit(&r, from, &dst, pkb_data(p));
     s->stats.icmp6.tx++;
     s->stats.icmp6.tx_echo_reply++;
-    ipv6_output(s, p, IPV6_NH_ICMPV6, from, &dst, 0, m->dev);
+    ipv6_output(s, p, IPV6_NH_ICMPV6, from, &dst, NULL, m->dev);
 }
 
 /* An error about one of our packets: the quote goes up to the transport
  * it names; a Packet Too Big also teaches the path MTU. */
-static void error_input(struct ust_stack *s, const struct ip_meta *m,
-                        const struct icmpv6_repr *r)
+static void error_input(struct ust_stack *s, const struct ip_meta *m, const struct icmpv6_repr *r)
 {
     s->stats.icmp6.rx_error++;
     struct icmp_quote q;
@@ -164,5 +162,5 @@ void icmpv6_send_error(struct ust_stack *s, const struct ip_meta *m, uint8_t typ
         s->stats.icmp6.tx_time_exceeded++;
     char d[IPV6_ADDR_STRLEN];
     debugf(s, "dst=%s, type=%u, code=%u", ipv6_addr_format(&dst, d), type, code);
-    ipv6_output(s, p, IPV6_NH_ICMPV6, &src, &dst, 0, m->dev);
+    ipv6_output(s, p, IPV6_NH_ICMPV6, &src, &dst, NULL, m->dev);
 }

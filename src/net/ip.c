@@ -17,7 +17,7 @@
 #include "wire/ipv4.h"
 
 int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipaddr *src,
-              const struct ipaddr *dst)
+              const struct ipaddr *dst, const struct ip_tx *tx)
 {
     if (ipaddr_is_v4(dst) != ipaddr_is_v4(src) && !ipaddr_is_any(src)) {
         pkb_free(s, p);
@@ -26,7 +26,7 @@ int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct 
     if (ipaddr_is_v4(dst))
         return ipv4_output(s, p, proto, ipaddr_to_v4(src), ipaddr_to_v4(dst), 0, false);
     struct ipv6_addr s6 = ipaddr_to6(src), d6 = ipaddr_to6(dst);
-    return ipv6_output(s, p, proto, ipaddr_is_any(src) ? NULL : &s6, &d6, 0, -1);
+    return ipv6_output(s, p, proto, ipaddr_is_any(src) ? NULL : &s6, &d6, tx, -1);
 }
 
 bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, struct ipaddr *src)

@@ -36,12 +36,19 @@ struct ip_meta {
     const struct ipv6_repr *v6; /* its IPv6 header; NULL for IPv4 */
 };
 
-/* Sends p (the transport header and payload) from src to dst with the
- * version's default TTL / hop limit. src may be "any": the outgoing
- * interface's address is used. Consumes p. 0 or -errno (-ENETUNREACH,
- * -EMSGSIZE, -EAFNOSUPPORT, a driver's error). */
+/* What a socket asks of its packets' IPv6 header (IPV6_UNICAST_HOPS,
+ * IPV6_TCLASS). A NULL struct ip_tx means the defaults. */
+struct ip_tx {
+    int hop_limit; /* 0-255; -1: the interface's */
+    uint8_t tclass;
+};
+
+/* Sends p (the transport header and payload) from src to dst. src may be
+ * "any": the outgoing interface's address is used. tx: NULL, or the
+ * socket's IPv6 header settings. Consumes p. 0 or -errno (-ENETUNREACH,
+ * -EMSGSIZE, -EAFNOSUPPORT, -EADDRNOTAVAIL, a driver's error). */
 int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipaddr *src,
-              const struct ipaddr *dst);
+              const struct ipaddr *dst, const struct ip_tx *tx);
 
 /* The source address a datagram to dst would carry, in *src. false if
  * there is no route. */

@@ -161,8 +161,8 @@ static void walk_and_deliver(struct ust_stack *s, int dev, const uint8_t *pkt, s
                         .link_mcast = link_mcast};
     if (v == IPV6_EXT_FRAGMENT && !reassembled) {
         struct ip6_reasm_out out;
-        enum ip6_reasm_result r =
-            ip6_reasm_input(&s->ip6->reasm, s->now, dev, m.bcast, pkt, ip, &e, &out);
+        enum ip6_reasm_result r = ip6_reasm_input(&s->ip6->reasm, s->now, dev, m.bcast, pkt, ip, &e,
+                                                  &out);
         sync_reasm_stats(s);
         if (r == IP6_REASM_DONE) {
             struct ipv6_repr whole;
@@ -243,16 +243,19 @@ static int loopback_dev(const struct ust_stack *s)
     return -1;
 }
 
-/* p (from its IPv6 header) to next_hop on dev. Consumes p. */
+/* p (from its IPv6 header) to next_hop on dev (at mac, when the caller
+ * knows it). Consumes p. */
 static int link_output(struct ust_stack *s, int dev, struct pkbuf *p,
-                       const struct ipv6_addr *next_hop)
+                       const struct ipv6_addr *next_hop, const uint8_t *known_mac)
 {
     struct ust_device *d = s->ifs->at[dev].dev;
     s->stats.ip6.tx++;
     if (d->type == UST_DEV_LOOPBACK)
         return netif_transmit(s, dev, p);
     uint8_t mac[6];
-    if (ipv6_addr_is_multicast(next_hop)) {
+    if (known_mac) {
+        memcpy(mac, known_mac, 6);
+    } else if (ipv6_addr_is_multicast(next_hop)) {
         ipv6_mcast_mac(next_hop, mac); /* RFC 2464 7 */
     } else {
         int r = nd_resolve(s, dev, next_hop, p, mac);
@@ -298,7 +301,7 @@ static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
         }
         f->len = n;
         s->stats.ip6.frag_tx++;
-        int r = link_output(s, dev, f, next_hop);
+        int r = link_output(s, dev, f, next_hop, NULL);
         if (r && !ret)
             ret = r;
     }
@@ -308,7 +311,8 @@ static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
 }
 
 static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
-                  const struct ipv6_addr *dst, uint8_t hop_limit, int dev, bool router_alert)
+                  const struct ipv6_addr *dst, const struct ip_tx *tx, int dev, bool router_alert,
+                  const uint8_t *mac)
 {
     int out_dev;
     struct ipv6_addr next_hop, chosen;
@@ -348,11 +352,13 @@ static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const str
         }
         ipv6_hbh_router_alert_emit(h, proto, 0);
     }
-    struct ipv6_repr ip = {.payload_len = (uint16_t)(total - IPV6_HDR_LEN),
-                           .next_hdr = router_alert ? IPV6_NH_HOPOPTS : proto,
-                           .hop_limit = hop_limit ? hop_limit : ifc->hop_limit,
-                           .src = *src,
-                           .dst = *dst};
+    struct ipv6_repr ip = {
+        .payload_len = (uint16_t)(total - IPV6_HDR_LEN),
+        .next_hdr = router_alert ? IPV6_NH_HOPOPTS : proto,
+        .hop_limit = tx && tx->hop_limit >= 0 ? (uint8_t)tx->hop_limit : ifc->hop_limit,
+        .tclass = tx ? tx->tclass : 0,
+        .src = *src,
+        .dst = *dst};
     uint8_t *h = pkb_push(p, IPV6_HDR_LEN);
     if (!h) {
         pkb_free(s, p);
@@ -362,19 +368,27 @@ static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const str
     uint32_t mtu = ipv6_addr_is_multicast(dst) ? ifc->mtu : pmtu_get(s, dst, ifc->mtu);
     if (total > mtu)
         return frag_output(s, out_dev, p, &next_hop, dst, mtu);
-    return link_output(s, out_dev, p, &next_hop);
+    return link_output(s, out_dev, p, &next_hop, mac);
 }
 
 int ipv6_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
-                const struct ipv6_addr *dst, uint8_t hop_limit, int dev)
+                const struct ipv6_addr *dst, const struct ip_tx *tx, int dev)
 {
-    return output(s, p, proto, src, dst, hop_limit, dev, false);
+    return output(s, p, proto, src, dst, tx, dev, false, NULL);
+}
+
+int ipv6_output_mac(struct ust_stack *s, struct pkbuf *p, uint8_t proto,
+                    const struct ipv6_addr *src, const struct ipv6_addr *dst,
+                    const struct ip_tx *tx, int dev, const uint8_t mac[6])
+{
+    return output(s, p, proto, src, dst, tx, dev, false, mac);
 }
 
 int ipv6_output_ra(struct ust_stack *s, struct pkbuf *p, const struct ipv6_addr *src,
                    const struct ipv6_addr *dst, int dev)
 {
-    return output(s, p, IPV6_NH_ICMPV6, src, dst, 1, dev, true); /* RFC 3810 5: hop limit 1 */
+    static const struct ip_tx one = {.hop_limit = 1}; /* RFC 3810 5 */
+    return output(s, p, IPV6_NH_ICMPV6, src, dst, &one, dev, true, NULL);
 }
 
 /* ---- timers ---- */

@@ -31,7 +31,8 @@ static inline struct ipv6_addr ipaddr_to6(const struct ipaddr *a)
 
 /* ---- our addresses (addrconf.c) ---- */
 
-#define IP6_MAX_ADDRS 16 /* for the whole stack; SLAAC takes at most 8 (a flood of
+#define IP6_MAX_ADDRS                                                                              \
+    16 /* for the whole stack; SLAAC takes at most 8 (a flood of
                           * prefixes cannot take them all: addrconf.c) */
 
 enum ip6_addr_state {
@@ -49,9 +50,9 @@ struct ip6_ifaddr {
     uint8_t plen;   /* prefix length */
     int dev;
     struct ipv6_addr addr;
-    unsigned dad_left;         /* TENTATIVE: solicitations still to send */
-    unsigned dad_counter;      /* RFC 7217's DAD_Counter it was made with */
-    ust_time_t dad_at;         /* TENTATIVE: the next solicitation, or the verdict */
+    unsigned dad_left;          /* TENTATIVE: solicitations still to send */
+    unsigned dad_counter;       /* RFC 7217's DAD_Counter it was made with */
+    ust_time_t dad_at;          /* TENTATIVE: the next solicitation, or the verdict */
     ust_time_t preferred_until; /* UST_TIME_NEVER: forever */
     ust_time_t valid_until;
 };
@@ -83,13 +84,20 @@ void ipv6_fini(struct ust_stack *s);
 void ipv6_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, bool link_mcast);
 
 /* Sends p (which holds the upper-layer header and payload) from src to
- * dst. src "any" picks one (RFC 6724); hop_limit 0 uses the interface's.
+ * dst. src NULL picks one (RFC 6724); tx NULL (or its hop_limit -1) uses
+ * the interface's hop limit.
  * dev >= 0 names the interface for link-local and multicast destinations
  * (else the first IPv6 interface). Larger than the path MTU: fragmented.
  * Consumes p. 0, -ENETUNREACH, -EADDRNOTAVAIL, -EMSGSIZE, -ENOBUFS or a
  * driver's error. */
+struct ip_tx;
 int ipv6_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
-                const struct ipv6_addr *dst, uint8_t hop_limit, int dev);
+                const struct ipv6_addr *dst, const struct ip_tx *tx, int dev);
+/* The same to a neighbour whose MAC the caller knows (an answer to a
+ * solicitation that carried it): no neighbour cache entry is made or used. */
+int ipv6_output_mac(struct ust_stack *s, struct pkbuf *p, uint8_t proto,
+                    const struct ipv6_addr *src, const struct ipv6_addr *dst,
+                    const struct ip_tx *tx, int dev, const uint8_t mac[6]);
 /* The same with a hop-by-hop router alert header (MLD, RFC 3810 5). */
 int ipv6_output_ra(struct ust_stack *s, struct pkbuf *p, const struct ipv6_addr *src,
                    const struct ipv6_addr *dst, int dev);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "net/ethernet.h"
+#include "net/ip.h"
 #include "net/ipv6.h"
 #include "net/route6.h"
 #include "wire/ethernet.h"
@@ -35,7 +36,8 @@ static void draw_reachable(struct ust_stack *s)
 {
     /* RFC 4861 6.3.2: uniformly between 0.5 and 1.5 times the base. */
     struct nd_table *t = s->nd;
-    t->reachable = t->base_reachable / 2 + rng_below(&s->rng, (uint32_t)(t->base_reachable / 1000) + 1) * 1000;
+    t->reachable = t->base_reachable / 2 +
+                   rng_below(&s->rng, (uint32_t)(t->base_reachable / 1000) + 1) * 1000;
 }
 
 int nd_init(struct ust_stack *s)
@@ -159,7 +161,7 @@ static void flush_pending(struct ust_stack *s, struct nd_entry *e)
 /* ---- sending ---- */
 
 static void send_nd(struct ust_stack *s, int dev, const struct nd_msg *m,
-                    const struct ipv6_addr *src, const struct ipv6_addr *dst)
+                    const struct ipv6_addr *src, const struct ipv6_addr *dst, const uint8_t *mac)
 {
     struct pkbuf *p = pkb_alloc(s, 64);
     if (!p)
@@ -171,7 +173,8 @@ static void send_nd(struct ust_stack *s, int dev, const struct nd_msg *m,
     }
     p->len = n;
     s->stats.icmp6.tx++;
-    ipv6_output(s, p, IPV6_NH_ICMPV6, src, dst, ND_HOP_LIMIT, dev);
+    static const struct ip_tx nd_tx = {.hop_limit = ND_HOP_LIMIT}; /* RFC 4861 6.1 */
+    ipv6_output_mac(s, p, IPV6_NH_ICMPV6, src, dst, &nd_tx, dev, mac);
 }
 
 /* dev's link-local address, usable (or, failing that, any of its own). */
@@ -187,7 +190,7 @@ void nd_send_ns(struct ust_stack *s, int dev, const struct ipv6_addr *target,
     struct ipv6_addr src = ipv6_addr_any, group;
     if (!dad) {
         if (!link_local_of(s, dev, &src))
-            return; /* no address yet: nothing may be asked (RFC 4861 7.2.2) */
+            return;             /* no address yet: nothing may be asked (RFC 4861 7.2.2) */
         m.opts.has_slla = true; /* RFC 4861 7.2.2: SHOULD, unless from :: */
         memcpy(m.opts.slla, s->ifs->at[dev].dev->mac, 6);
     }
@@ -196,7 +199,7 @@ void nd_send_ns(struct ust_stack *s, int dev, const struct ipv6_addr *target,
         dst = &group;
     }
     s->stats.nd.tx_ns++;
-    send_nd(s, dev, &m, &src, dst);
+    send_nd(s, dev, &m, &src, dst, NULL);
 }
 
 void nd_send_rs(struct ust_stack *s, int dev, const struct ipv6_addr *src)
@@ -207,11 +210,12 @@ void nd_send_rs(struct ust_stack *s, int dev, const struct ipv6_addr *src)
         memcpy(m.opts.slla, s->ifs->at[dev].dev->mac, 6);
     }
     s->stats.nd.tx_rs++;
-    send_nd(s, dev, &m, src, &ipv6_addr_all_routers);
+    send_nd(s, dev, &m, src, &ipv6_addr_all_routers, NULL);
 }
 
+/* mac: the solicitor's, from its solicitation (NULL: resolve dst). */
 static void send_na(struct ust_stack *s, int dev, const struct ipv6_addr *target,
-                    const struct ipv6_addr *dst, bool solicited)
+                    const struct ipv6_addr *dst, bool solicited, const uint8_t *mac)
 {
     /* RFC 4861 7.2.4: R clear (a host), S when answering a unicast
      * solicitation, O set (we own the address), with our MAC. */
@@ -221,7 +225,7 @@ static void send_na(struct ust_stack *s, int dev, const struct ipv6_addr *target
     m.opts.has_tlla = true;
     memcpy(m.opts.tlla, s->ifs->at[dev].dev->mac, 6);
     s->stats.nd.tx_na++;
-    send_nd(s, dev, &m, target, dst);
+    send_nd(s, dev, &m, target, dst, mac);
 }
 
 /* ---- resolution ---- */
@@ -332,12 +336,16 @@ static void ns_input(struct ust_stack *s, int dev, const struct ipv6_repr *ip,
     if (from_unspec) {
         /* DAD of someone else for our address: answer to all-nodes (RFC
          * 4861 7.2.4), so it learns the address is taken. */
-        send_na(s, dev, &m->target, &ipv6_addr_all_nodes, false);
+        send_na(s, dev, &m->target, &ipv6_addr_all_nodes, false, NULL);
         return;
     }
+    /* RFC 4861 7.2.3: the solicitor goes into the cache (STALE), and the
+     * answer goes straight to the MAC it gave: answering never takes a
+     * cache slot (nor marks one in use), so a flood of solicitations from
+     * made-up addresses cannot push out the neighbours we talk to. */
     if (m->opts.has_slla)
         learn(s, dev, &ip->src, m->opts.slla);
-    send_na(s, dev, &m->target, &ip->src, true);
+    send_na(s, dev, &m->target, &ip->src, true, m->opts.has_slla ? m->opts.slla : NULL);
 }
 
 static void na_input(struct ust_stack *s, int dev, const struct nd_msg *m)
@@ -351,8 +359,8 @@ static void na_input(struct ust_stack *s, int dev, const struct nd_msg *m)
         if (a->state == IP6A_TENTATIVE)
             addrconf_dad_failed(s, a);
         else
-            warnf(s, "dev=%s: another host advertises our address %s",
-                  s->ifs->at[dev].dev->name, ipv6_addr_format(&m->target, t));
+            warnf(s, "dev=%s: another host advertises our address %s", s->ifs->at[dev].dev->name,
+                  ipv6_addr_format(&m->target, t));
         return;
     }
     struct nd_entry *e = find(s, dev, &m->target);

@@ -123,7 +123,7 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     struct udp_repr u = {.sport = sk->lport, .dport = dport};
     udp_emit(&u, ip_pseudo_sum(&src, &dst, IP_PROTO_UDP), pkb_data(p), len);
     s->stats.udp.tx++;
-    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst);
+    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst, &sk->tx);
     return err ? err : (ssize_t)len;
 }
 
