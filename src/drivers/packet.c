@@ -66,10 +66,10 @@ struct packet_priv {
     bool v3; /* TPACKET_V3 blocks; else TPACKET_V2 frames */
     /* receive ring */
     uint8_t *rx;
-    unsigned rx_frame_size; /* V2: the size of each slot */
-    unsigned rx_frames;     /* V2: the number of slots */
-    unsigned rx_block_size; /* V3: the size of each block */
-    unsigned rx_blocks;     /* V3: the number of blocks */
+    unsigned rx_frame_size;           /* V2: the size of each slot */
+    unsigned rx_frames;               /* V2: the number of slots */
+    unsigned rx_block_size;           /* V3: the size of each block */
+    unsigned rx_blocks;               /* V3: the number of blocks */
     unsigned rx_cur;                  /* the block to read next */
     struct tpacket_block_desc *rxblk; /* the block being read, or NULL */
     uint8_t *rxpkt;                   /* its next frame */
@@ -146,6 +146,10 @@ static int packet_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_
         }
         const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)p->rxpkt;
         const uint8_t *end = (const uint8_t *)p->rxblk + p->rx_block_size;
+        if (p->rxpkt + sizeof(*h) > end) {
+            p->rxleft = 0; /* a header past the block: never from the kernel */
+            continue;
+        }
         p->rxleft--;
         p->rxpkt += h->tp_next_offset;
         const uint8_t *frame = (const uint8_t *)h + h->tp_mac;
@@ -154,9 +158,10 @@ static int packet_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_
             p->rxleft = 0;
             continue;
         }
-        /* A frame larger than the slot we were given (a GRO or GSO super
-         * frame: offloads the peer should turn off) is passed on cut short,
-         * and the stack drops and counts it as truncated. */
+        /* A frame larger than the stack's buffer (a GRO or GSO super
+         * frame: offloads the peer should turn off; in V2 the kernel has
+         * already cut it to the slot) is passed on cut short, and the stack
+         * drops and counts it as truncated. */
         size_t n = h->tp_snaplen < cap ? h->tp_snaplen : cap;
         memcpy(buf, frame, n);
         return (int)n;
@@ -170,8 +175,13 @@ static int tx_kick(struct packet_priv *p)
     if (send(p->fd, NULL, 0, MSG_DONTWAIT) >= 0)
         return 0;
     int err = errno;
-    if (err == EAGAIN || err == EINTR)
-        return 0; /* the device's queue is full: the slots stay marked */
+    if (err == EAGAIN || err == EINTR || err == ENOBUFS) {
+        /* The device's queue was full: the kernel stopped at a slot, and
+         * it and the ones after it stay marked. The next flush tries again;
+         * what the queue dropped, TCP sends again. */
+        p->tx_pending = 1;
+        return 0;
+    }
     if ((err == ENXIO || err == ENODEV || err == ENETDOWN) && !iface_exists(p->ifindex))
         p->gone = true;
     return p->gone ? -ENODEV : -err;
@@ -364,8 +374,7 @@ static int setup_rings(struct packet_priv *p, uint32_t mtu)
     return 0;
 }
 
-int ust_packet_open(const char *name, const uint8_t mac[6], unsigned flags,
-                    struct ust_device **out)
+int ust_packet_open(const char *name, const uint8_t mac[6], unsigned flags, struct ust_device **out)
 {
     if (!name || !*name || !mac || !out || (mac[0] & 1) || (flags & ~UST_PACKET_TPACKET_V3))
         return -EINVAL;
