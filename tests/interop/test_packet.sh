@@ -4,8 +4,9 @@
 # namespace on the other end.
 #  - ping, TCP echo of 20 MB byte-exact, iperf3 both ways (-n 20M), with
 #    --pcap recording what went through (the capture holds the pings);
-#  - the interface set down: the runner says so, nothing gets through; set
-#    up again: the runner says so and ping works again;
+#  - the interface set down: the runner says so, nothing gets through, and
+#    it does not spin on the socket's error; set up again: the runner says
+#    so and ping works again;
 #  - the interface deleted: the runner says what happened and exits 1;
 #  - an interface that does not exist, or is down, at start: exit 1 and a
 #    message that says what to do.
@@ -55,10 +56,16 @@ done
 # ---- the interface goes down, and comes back ----
 ip -n "$NS" link set "$VETH_USTACK" down
 runner_says "interface $VETH_USTACK was set down"
+# cpu_ticks: the runner's user + system time so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$USTACK_PID/stat"; }
+t0=$(cpu_ticks)
+assert "no ping gets through while it is down" bash -c "! ip netns exec $NS_PEER ping -n -q -c 2 -i 0.2 -W 1 $USTACK_ADDR >/dev/null 2>&1"
+# Those pings took over a second; a stack thread woken again and again by
+# the socket's pending error would have used most of it.
+assert_le "CPU ticks the runner used meanwhile (it does not spin)" $(($(cpu_ticks) - t0)) $(($(getconf CLK_TCK) / 10))
 # The kernel reports it to the socket: the stack logs it too (on receive or
 # on the next transmit), once.
 runner_says "dev=$VETH_USTACK: the interface is down"
-assert "no ping gets through while it is down" bash -c "! ip netns exec $NS_PEER ping -n -q -c 2 -i 0.2 -W 1 $USTACK_ADDR >/dev/null 2>&1"
 assert_eq "and the stack does not think it works meanwhile" \
     "$(grep -c "dev=$VETH_USTACK: working again" "$USTACK_LOGFILE" || true)" 0
 ip -n "$NS" link set "$VETH_USTACK" up
