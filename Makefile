@@ -6,15 +6,18 @@
 #   make tap        create tap0 with 192.0.2.1/24 on the host side, up
 #   make bench      benchmarks against the Linux kernel (not part of the tests)
 #   make clean      remove build directories
+#   make docker-build / docker-run / docker-exec / docker-down
+#                   the development container (Dockerfile, docker-compose.yml;
+#                   BASE_IMAGE=... sets its base, default debian:bookworm)
 
 TAP        ?= tap0
 TAP_ADDR   ?= 192.0.2.1/24
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
-BUILD      := build
-TEST_BUILD := build-test
+BUILD      ?= build
+TEST_BUILD ?= build-test
 CMAKE_GEN  := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all build test run run-debug tap bench deps clean
+.PHONY: all build test run run-debug tap bench deps clean docker-build docker-run docker-exec docker-down
 
 all: build
 
@@ -46,3 +49,18 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) build-*
+
+docker-build: deps
+	@scripts/docker.sh build
+
+docker-run: deps
+	@scripts/docker.sh run
+
+# make docker-exec CMD="make test" runs one command (bash -c, inside the
+# container; $(value): CMD's $ and quotes reach that shell as written)
+# instead of a shell.
+docker-exec:
+	@scripts/docker.sh exec $(if $(CMD),bash -c '$(subst ','\'',$(value CMD))')
+
+docker-down:
+	@scripts/docker.sh down

@@ -6,7 +6,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define DEFAULT_TAP "tap0"
 #define DEFAULT_ADDR "192.0.2.2/24"
@@ -38,6 +44,17 @@ static const struct {
           "                        used as it is; a missing one is created (needs root or\n"
           "                        CAP_NET_ADMIN), but then the host side has no address:\n"
           "                        prefer `make tap`, which creates it with 192.0.2.1/24.\n"},
+    {'P', "--packet IFNAME   instead of a TAP device, attach to the existing Ethernet\n"
+          "                        interface IFNAME (a veth end, a bridge port, a NIC)\n"
+          "                        beside the kernel, through an AF_PACKET socket (needs\n"
+          "                        root or CAP_NET_RAW). ustack uses its own MAC (--mac)\n"
+          "                        there: give it an address the kernel does not use on\n"
+          "                        that interface. The interface must be up.\n"},
+    {'R', "--packet-ring v2|v3\n"
+          "                        the receive ring of --packet: v2 (default) hands each\n"
+          "                        frame over at once; v3 hands over blocks of frames,\n"
+          "                        when full or after a timer (a few ms): fewer wake-ups\n"
+          "                        under load, but pings and lone packets wait for it.\n"},
     {'a', "--addr ADDR/N     an address and prefix length of the stack, IPv4 or IPv6;\n"
           "                        at most one of each (default " DEFAULT_ADDR " and\n"
           "                        " DEFAULT_ADDR6 "; IPv6 also gets a link-local address\n"
@@ -58,14 +75,17 @@ static const struct {
     {'h', "--help            show this help\n"},
 };
 
+/* The common options' short letters (--packet has none: the examples' -P
+ * is --port). */
+static const char common_short[] = "t:a:g:m:p:l:s:hF:";
+
 void app_usage_common_except(FILE *out, const char *taken)
 {
     fprintf(out, "Device and address options:\n");
     for (size_t i = 0; i < sizeof(common_help) / sizeof(common_help[0]); i++) {
         char c = common_help[i].letter;
-        /* The long form only: taken by the program, or never a short one. */
-        if ((taken && strchr(taken, c)) || c == 'G' || c == '6')
-            fprintf(out, "      %s", common_help[i].text);
+        if ((taken && strchr(taken, c)) || !strchr(common_short, c))
+            fprintf(out, "      %s", common_help[i].text); /* the long form only */
         else
             fprintf(out, "  -%c, %s", c, common_help[i].text);
     }
@@ -116,6 +136,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
     enum { LONG_COMMON = 0x100 };
     static const struct option common[] = {
         {"tap", required_argument, NULL, LONG_COMMON + 't'},
+        {"packet", required_argument, NULL, LONG_COMMON + 'P'},
+        {"packet-ring", required_argument, NULL, LONG_COMMON + 'R'},
         {"addr", required_argument, NULL, LONG_COMMON + 'a'},
         {"gateway", required_argument, NULL, LONG_COMMON + 'g'},
         {"mac", required_argument, NULL, LONG_COMMON + 'm'},
@@ -127,7 +149,6 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         {"gateway6", required_argument, NULL, LONG_COMMON + 'G'},
         {"no-ipv6", no_argument, NULL, LONG_COMMON + '6'},
     };
-    static const char common_short[] = "t:a:g:m:p:l:s:hF:";
     struct option longopts[32];
     size_t n = 0;
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -177,6 +198,21 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
                 return -1;
             }
             o->tap = optarg;
+            break;
+        case 'P':
+            if (strlen(optarg) == 0 || strlen(optarg) >= UST_DEV_NAME_MAX) {
+                fprintf(stderr, "--packet: an interface name of 1 to %d characters\n",
+                        UST_DEV_NAME_MAX - 1);
+                return -1;
+            }
+            o->packet = optarg;
+            break;
+        case 'R':
+            if (strcmp(optarg, "v2") != 0 && strcmp(optarg, "v3") != 0) {
+                fprintf(stderr, "--packet-ring %s: expected v2 or v3\n", optarg);
+                return -1;
+            }
+            o->packet_v3 = strcmp(optarg, "v3") == 0;
             break;
         case 'a':
             if (strchr(optarg, ':')) {
@@ -286,15 +322,43 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
                         (uint8_t)o->addr};
         memcpy(o->mac, m, 6);
     }
+    if (o->packet_v3 && !o->packet) {
+        fprintf(stderr, "--packet-ring: only with --packet IFNAME\n");
+        return -1;
+    }
+    o->dev = o->packet ? o->packet : o->tap;
     app_log_level = o->log;
     return 0;
 }
 
-static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t now)
+static int open_packet(const struct app_opts *o, struct ust_device **dev)
 {
-    struct ust_device *tap, *lo;
+    int err = ust_packet_open(o->packet, o->mac, o->packet_v3 ? UST_PACKET_TPACKET_V3 : 0, dev);
+    if (err == 0) {
+        app_logf(UST_LOG_INFO,
+                 "attached to interface %s through AF_PACKET (TPACKET_V%d), beside the kernel, "
+                 "as MAC %02x:%02x:%02x:%02x:%02x:%02x",
+                 o->packet, o->packet_v3 ? 3 : 2, o->mac[0], o->mac[1], o->mac[2], o->mac[3],
+                 o->mac[4], o->mac[5]);
+        return 0;
+    }
+    app_logf(UST_LOG_ERROR, "cannot attach to interface %s: %s", o->packet, strerror(-err));
+    if (err == -ENODEV)
+        app_logf(UST_LOG_ERROR, "there is no interface %s here (ip link shows them)", o->packet);
+    else if (err == -ENETDOWN)
+        app_logf(UST_LOG_ERROR, "%s is down: bring it up first (ip link set %s up)", o->packet,
+                 o->packet);
+    else if (err == -EPROTONOSUPPORT)
+        app_logf(UST_LOG_ERROR, "%s is not an Ethernet interface; --packet needs one", o->packet);
+    else if (err == -EPERM || err == -EACCES)
+        app_logf(UST_LOG_ERROR, "run as root, or give the program CAP_NET_RAW");
+    return -1;
+}
+
+static int open_tap(const struct app_opts *o, struct ust_device **dev)
+{
     int created = 0;
-    int err = ust_tap_open(o->tap, o->mac, &tap, &created);
+    int err = ust_tap_open(o->tap, o->mac, dev, &created);
     if (err) {
         app_logf(UST_LOG_ERROR, "cannot open TAP device %s: %s", o->tap, strerror(-err));
         if (err == -EPERM || err == -EACCES)
@@ -312,40 +376,49 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
                  o->tap, o->tap, o->tap);
     else
         app_logf(UST_LOG_INFO, "attached to existing TAP device %s", o->tap);
+    return 0;
+}
+
+static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t now)
+{
+    struct ust_device *dev, *lo;
+    int err;
+    if ((o->packet ? open_packet(o, &dev) : open_tap(o, &dev)) != 0)
+        return -1;
     if (o->faults_set) {
         struct ust_device *w;
-        err = ust_faulty_wrap(tap, o->seed_set ? o->seed : ust_clock_now(), &o->faults, &w);
+        err = ust_faulty_wrap(dev, o->seed_set ? o->seed : ust_clock_now(), &o->faults, &w);
         if (err) {
-            tap->ops->destroy(tap);
+            dev->ops->destroy(dev);
             return -1;
         }
-        tap = w;
+        dev = w;
         app_logf(UST_LOG_WARN, "injecting faults on %s: drop=%g, dup=%g, reorder=%g, corrupt=%g",
-                 o->tap, o->faults.drop, o->faults.duplicate, o->faults.reorder, o->faults.corrupt);
+                 o->dev, o->faults.drop, o->faults.duplicate, o->faults.reorder, o->faults.corrupt);
     }
     if (o->pcap) {
         struct ust_device *w;
-        err = ust_pcap_wrap(tap, o->pcap, &w);
+        err = ust_pcap_wrap(dev, o->pcap, &w);
         if (err) {
             app_logf(UST_LOG_ERROR, "cannot write pcap file %s: %s", o->pcap, strerror(-err));
-            tap->ops->destroy(tap);
+            dev->ops->destroy(dev);
             return -1;
         }
-        tap = w;
-        app_logf(UST_LOG_INFO, "capturing %s to %s", o->tap, o->pcap);
+        dev = w;
+        app_logf(UST_LOG_INFO, "capturing %s to %s", o->dev, o->pcap);
     }
-    if (ust_stack_add_device(s, tap) < 0)
+    if (ust_stack_add_device(s, dev) < 0)
         return -1;
-    if ((err = ust_iface_add(s, o->tap, o->addr, o->prefix_len, now)) != 0) {
-        app_logf(UST_LOG_ERROR, "cannot configure %s: %s", o->tap, strerror(-err));
+    if ((err = ust_iface_add(s, o->dev, o->addr, o->prefix_len, now)) != 0) {
+        app_logf(UST_LOG_ERROR, "cannot configure %s: %s", o->dev, strerror(-err));
         return -1;
     }
     if (o->ipv6) {
         char a[UST_IP6_STRLEN];
-        if ((err = ust_iface_enable_ipv6(s, o->tap, now)) != 0 ||
-            (o->has_addr6 && (err = ust_iface_add6(s, o->tap, &o->addr6, o->prefix6, now)) != 0)) {
+        if ((err = ust_iface_enable_ipv6(s, o->dev, now)) != 0 ||
+            (o->has_addr6 && (err = ust_iface_add6(s, o->dev, &o->addr6, o->prefix6, now)) != 0)) {
             app_logf(UST_LOG_ERROR, "cannot configure IPv6 (%s/%u) on %s: %s",
-                     ust_ip6_format(&o->addr6, a), o->prefix6, o->tap, strerror(-err));
+                     ust_ip6_format(&o->addr6, a), o->prefix6, o->dev, strerror(-err));
             return -1;
         }
     }
@@ -357,7 +430,7 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
     if (o->has_gateway6) {
         static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
         char g[UST_IP6_STRLEN];
-        if ((err = ust_route_add6(s, &any6, 0, &o->gateway6, o->tap)) != 0) {
+        if ((err = ust_route_add6(s, &any6, 0, &o->gateway6, o->dev)) != 0) {
             app_logf(UST_LOG_ERROR, "IPv6 default router %s: %s", ust_ip6_format(&o->gateway6, g),
                      strerror(-err));
             return -1;
@@ -366,7 +439,7 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
     if (o->gateway && (err = ust_route_add(s, 0, 0, o->gateway, NULL)) != 0) {
         char g[UST_IP4_STRLEN];
         app_logf(UST_LOG_ERROR, "default gateway %s: %s (is it inside %s's subnet?)",
-                 ust_ip4_format(o->gateway, g), strerror(-err), o->tap);
+                 ust_ip4_format(o->gateway, g), strerror(-err), o->dev);
         return -1;
     }
     return 0;
@@ -436,4 +509,124 @@ int app_signals(void)
     /* Blocked in every thread created after this; read through the fd. */
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     return signalfd(-1, &mask, SFD_CLOEXEC);
+}
+
+/* The state an interface's flags say: deleted is APP_LINK_GONE. */
+static int link_state(unsigned flags)
+{
+    if (!(flags & IFF_UP))
+        return APP_LINK_ADMIN_DOWN;
+    return (flags & IFF_RUNNING) ? APP_LINK_UP : APP_LINK_NO_CARRIER;
+}
+
+static void link_say(const struct app_link *l, int state)
+{
+    switch (state) {
+    case APP_LINK_UP: app_logf(UST_LOG_INFO, "interface %s is up again", l->name); break;
+    case APP_LINK_ADMIN_DOWN:
+        app_logf(UST_LOG_WARN,
+                 "interface %s was set down: ustack sends and receives nothing on it until it "
+                 "is up again (ip link set %s up); connections wait or time out meanwhile",
+                 l->name, l->name);
+        break;
+    case APP_LINK_NO_CARRIER:
+        app_logf(UST_LOG_WARN,
+                 "interface %s lost its carrier (cable unplugged, or the other end of the veth "
+                 "is down): nothing gets through until it is back",
+                 l->name);
+        break;
+    default:
+        app_logf(UST_LOG_ERROR,
+                 "interface %s was deleted: ustack cannot go on without it; start it again on "
+                 "an interface that exists",
+                 l->name);
+        break;
+    }
+}
+
+int app_link_open(struct app_link *l, const char *name)
+{
+    memset(l, 0, sizeof(*l));
+    l->fd = -1;
+    snprintf(l->name, sizeof(l->name), "%s", name);
+    l->ifindex = (int)if_nametoindex(name);
+    if (l->ifindex == 0) {
+        app_logf(UST_LOG_ERROR, "interface %s: %s", name, strerror(errno));
+        return -1;
+    }
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        app_logf(UST_LOG_WARN,
+                 "cannot watch interface %s (netlink: %s): changes to it will "
+                 "show only as errors",
+                 name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    l->fd = fd;
+    l->state = APP_LINK_UP;
+    return 0;
+}
+
+int app_link_read(struct app_link *l)
+{
+    /* Netlink messages are 4-byte aligned; the buffer is too. */
+    union {
+        struct nlmsghdr h;
+        char b[8192];
+    } u;
+    for (;;) {
+        ssize_t n = recv(l->fd, &u, sizeof(u), 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == ENOBUFS) /* we missed messages: ask the kernel directly */
+                n = 0;
+            else
+                return l->state;
+        }
+        int state = l->state;
+        if (n == 0) {
+            char name[IF_NAMESIZE];
+            if (!if_indextoname((unsigned)l->ifindex, name)) {
+                state = APP_LINK_GONE;
+            } else {
+                /* Still there: the flags say the rest. */
+                int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                struct ifreq ifr;
+                memset(&ifr, 0, sizeof(ifr));
+                snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+                if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
+                    state = link_state((unsigned)(unsigned short)ifr.ifr_flags);
+                if (s >= 0)
+                    close(s);
+            }
+        }
+        size_t len = n > 0 ? (size_t)n : 0;
+        for (struct nlmsghdr *h = &u.h; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
+                continue;
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                continue;
+            const struct ifinfomsg *ifi = NLMSG_DATA(h);
+            if (ifi->ifi_index != l->ifindex)
+                continue;
+            state = h->nlmsg_type == RTM_DELLINK ? APP_LINK_GONE : link_state(ifi->ifi_flags);
+        }
+        if (state != l->state && l->state != APP_LINK_GONE) {
+            l->state = state;
+            link_say(l, state);
+        }
+        if (n == 0)
+            return l->state;
+    }
+}
+
+void app_link_close(struct app_link *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
 }

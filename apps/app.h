@@ -15,6 +15,9 @@
 
 struct app_opts {
     const char *tap;
+    const char *packet; /* --packet IFNAME: an AF_PACKET socket instead of the TAP */
+    const char *dev;    /* the device's name: packet if given, else tap */
+    int packet_v3;      /* --packet-ring v3 */
     ust_ip4_t addr;
     unsigned prefix_len;
     ust_ip4_t gateway;     /* 0: none */
@@ -48,11 +51,27 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
               const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),
               void *ctx);
 
-/* Creates the stack, opens the TAP device (+pcap), configures the address,
+/* Creates the stack, opens the TAP device or (--packet) the AF_PACKET one (+pcap), configures the address,
  * loopback and default route, and starts the runtime. Returns 0 or -1 after
  * logging what went wrong and what to do. */
 int app_stack_up(const struct app_opts *o, struct ust_stack **s, struct ust_runtime **rt);
 void app_stack_down(struct ust_stack *s, struct ust_runtime *rt);
+
+/* The interface under an AF_PACKET device, watched over rtnetlink so that
+ * the runner can say when it goes down, comes back, or disappears. */
+struct app_link {
+    int fd; /* netlink socket (RTMGRP_LINK), or -1 */
+    int ifindex;
+    char name[16];
+    int state; /* APP_LINK_* */
+};
+enum { APP_LINK_UP, APP_LINK_ADMIN_DOWN, APP_LINK_NO_CARRIER, APP_LINK_GONE };
+/* Starts watching the interface called name. 0, or -1 after logging why. */
+int app_link_open(struct app_link *l, const char *name);
+/* Reads what the kernel said (l->fd is readable), logs every change of the
+ * interface's state, and returns the state. */
+int app_link_read(struct app_link *l);
+void app_link_close(struct app_link *l);
 
 /* For examples with a --port option: an on_opt callback whose ctx is a
  * uint16_t to fill from -P/--port (1-65535). */

@@ -3,6 +3,7 @@
  * SIGUSR1 prints the counters. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: ustack [OPTIONS]\n"
             "\n"
-            "Runs the ustack TCP/IP stack on a Linux TAP device until SIGINT or SIGTERM.\n"
+            "Runs the ustack TCP/IP stack on a Linux TAP device (or, with --packet, on an\n"
+            "existing Ethernet interface beside the kernel) until SIGINT or SIGTERM, or\n"
+            "until that interface is deleted (it then says so and exits with status 1).\n"
             "It answers ARP and ping, and serves echo (port 7, RFC 862), discard (port 9,\n"
             "RFC 863) and chargen (port 19, RFC 864) over both TCP and UDP, HTTP/1.1\n"
             "(TCP port 80: GET and HEAD, keep-alive), many connections at once, and\n"
@@ -338,10 +341,27 @@ int main(int argc, char **argv)
         app_logf(UST_LOG_INFO,
                  "ustack up: dev=%s, addr=%s/%u, gateway=%s, mac=%02x:%02x:%02x:%02x:%02x:%02x; "
                  "try: ping %s",
-                 o.tap, ust_ip4_format(o.addr, a), o.prefix_len,
+                 o.dev, ust_ip4_format(o.addr, a), o.prefix_len,
                  o.gateway ? ust_ip4_format(o.gateway, g) : "none", o.mac[0], o.mac[1], o.mac[2],
                  o.mac[3], o.mac[4], o.mac[5], a);
+        /* Besides the signals, the interface: the runner says when it goes
+         * down or comes back, and stops when it is deleted. */
+        struct app_link link;
+        (void)app_link_open(&link, o.dev);
         for (;;) {
+            struct pollfd pf[2] = {{.fd = sfd, .events = POLLIN},
+                                   {.fd = link.fd, .events = POLLIN}};
+            if (poll(pf, link.fd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+                rc = 1;
+                break;
+            }
+            if (link.fd >= 0 && (pf[1].revents & POLLIN) && app_link_read(&link) == APP_LINK_GONE) {
+                app_logf(UST_LOG_ERROR, "%s is gone, shutting down", o.dev);
+                rc = 1;
+                break;
+            }
+            if (!(pf[0].revents & POLLIN))
+                continue;
             struct signalfd_siginfo si;
             ssize_t n = read(sfd, &si, sizeof(si));
             if (n != (ssize_t)sizeof(si)) {
@@ -357,6 +377,7 @@ int main(int argc, char **argv)
             app_logf(UST_LOG_INFO, "%s received, shutting down", strsignal((int)si.ssi_signo));
             break;
         }
+        app_link_close(&link);
     }
     for (size_t i = 0; i < nsvc; i++)
         service_stop(&services[i]);

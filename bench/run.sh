@@ -55,6 +55,10 @@
 # only / bytes), ustack only; the top functions by Ir go to
 # build/bench/callgrind_top.txt (and callgrind.out, callgrind_annotate.txt).
 #
+# AF_PACKET (packet_ping_rtt, packet_tcp_rx, packet_tcp_tx): the runner
+# attached with --packet to a veth end, beside TAP and the kernel in the
+# same rounds; see "AF_PACKET" below.
+#
 # Results: a table on stdout and build/bench/results.json.
 #
 # Safety: all traffic stays inside namespaces this script creates
@@ -74,7 +78,7 @@ set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
-    tcp_loss_rx tcp_loss_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close
+    tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close
     http_syn_flood idle_conns_10k idle_conns_100k)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,8 +103,9 @@ HTTP_FILE_SIZE=1024                         # bytes of the page fetched
 HOST=192.0.2.1
 PEER=192.0.2.2
 
-NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS=""
+NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS="" NS_PK="" NS_PKK=""
 USTACK_PID=""
+PK_PID=""  # the runner with --packet, in $NS_PK
 LOSS_PID=""  # the runner with loss, in $NS_LOSS
 IPERF3_PID=""  # the kernel's iperf3 -s in $NS_B
 ECHO_PID=""  # the kernel UDP echo server in $NS_B
@@ -163,12 +168,12 @@ cleanup() {
         kill -TERM "$ECHO_PID" 2>/dev/null
         wait "$ECHO_PID" 2>/dev/null
     fi
-    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID"; do
+    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID" "$PK_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS"; do
+    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS" "$NS_PK" "$NS_PKK"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     done
     [ -n "$WORK" ] && rm -rf "$WORK"
@@ -691,6 +696,121 @@ bench_tcp_loss_tx() {
     loss_row "TCP ustack (tcpc) -> kernel (cubic)" cubic ustack_loss_tx_once linux_tx_once
 }
 
+# ---- AF_PACKET (--packet) ----
+#
+# The runner attached with --packet to one end of a veth pair (vu0, in
+# $NS_PK, no address: the kernel there only carries the frames), the
+# kernel on the other end (vk0, 192.0.2.1, in $NS_PKK, checksum and
+# segmentation offloads off: ustack takes frames as they are on the wire).
+# Each row compares that path with the kernel (the veth reference, as
+# everywhere), and the TAP path gets a row of its own measured in the same
+# rounds, so that the three figures come from one stretch of time on a
+# machine that other work may share.
+#   packet_ping_rtt: as ping_rtt; also with --packet-ring v3 (the runner
+#       restarted on it), whose blocks wait for their retire timer.
+#   packet_tcp_rx: as tcp_rx, tcp_bulk from $NS_PKK to the runner's discard.
+#   packet_tcp_tx: as tcp_tx, tcpc --packet vu0 as 192.0.2.3 (a second
+#       stack on the same veth end, with a MAC of its own) to a sink on vk0.
+start_packet_runner() { # [--packet-ring v3]
+    local pdeath=()
+    if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
+        pdeath=(setpriv --pdeathsig TERM --)
+    fi
+    ip netns exec "$NS_PK" "${pdeath[@]}" "$USTACK" --packet vu0 --addr "$PEER/24" --log warn "$@" \
+        2>"$WORK/ustack-packet.log" </dev/null &
+    PK_PID=$!
+    await 15 answers_ping "$NS_PKK" || die "the --packet runner does not answer ping from $NS_PKK"
+}
+stop_packet_runner() {
+    kill -TERM "$PK_PID" 2>/dev/null || true
+    wait "$PK_PID" 2>/dev/null || true
+    PK_PID=""
+}
+
+setup_packet() {
+    [ -z "$NS_PK" ] || return 0
+    NS_PK="ust-bench-pk-$$"
+    NS_PKK="ust-bench-pkk-$$"
+    new_ns "$NS_PK"
+    new_ns "$NS_PKK"
+    ip -n "$NS_PK" link add vu0 type veth peer name vk0 netns "$NS_PKK"
+    ip -n "$NS_PKK" addr add "$HOST/24" dev vk0
+    ip netns exec "$NS_PKK" ethtool -K vk0 tx off sg off tso off gso off >/dev/null 2>&1 ||
+        die "ethtool -K vk0 ... off failed"
+    ip -n "$NS_PKK" link set vk0 up
+    ip -n "$NS_PK" link set vu0 up
+    start_packet_runner
+}
+
+bench_packet_ping_rtt() {
+    local i pv=() tv=() lv=() v3=()
+    setup_packet
+    for ((i = 0; i < ROUNDS; i++)); do
+        pv+=("$(ROUNDS=1 measure "$NS_PKK" rtt -c "$PING_COUNT" -i 0.002)")
+        tv+=("$(ROUNDS=1 measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002)")
+        lv+=("$(ROUNDS=1 measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002)")
+    done
+    stop_packet_runner
+    start_packet_runner --packet-ring v3
+    for ((i = 0; i < ROUNDS; i++)); do
+        v3+=("$(ROUNDS=1 measure "$NS_PKK" rtt -c "$PING_COUNT" -i 0.002)")
+    done
+    stop_packet_runner
+    start_packet_runner
+    local l
+    l=$(median_of "${lv[@]}")
+    row "ping RTT avg, 64 B, AF_PACKET (TPACKET_V2)" us "$(median_of "${pv[@]}")" "$l" lower
+    row "ping RTT avg, 64 B, AF_PACKET (TPACKET_V3)" us "$(median_of "${v3[@]}")" "$l" lower
+    row "ping RTT avg, 64 B, TAP (same rounds)" us "$(median_of "${tv[@]}")" "$l" lower
+}
+
+bench_packet_tcp_rx() {
+    local i pv=() tv=() lv=()
+    build_tcp_bulk
+    setup_packet
+    for ((i = 0; i < ROUNDS; i++)); do
+        pv+=("$(bulk_send "$NS_PKK" "$PEER" 9)")
+        tv+=("$(bulk_send "$NS_TAP" "$PEER" 9)")
+        lv+=("$(linux_rx_once)")
+    done
+    local l
+    l=$(median_of "${lv[@]}")
+    row "TCP kernel->ustack $TCP_MB MB, AF_PACKET" "Gbit/s" "$(median_of "${pv[@]}")" "$l" higher
+    row "TCP kernel->ustack $TCP_MB MB, TAP (same rounds)" "Gbit/s" \
+        "$(median_of "${tv[@]}")" "$l" higher
+}
+
+# packet_tcpc_once: tcpc --packet vu0 sends TCP_MB MB to a sink on vk0.
+packet_tcpc_once() {
+    local rc=0 gbit
+    start_sink "$NS_PKK" "$HOST" 5001
+    # shellcheck disable=SC2016 # the inner script's own arguments
+    ip netns exec "$NS_PK" timeout 120 bash -c \
+        'head -c "$1" /dev/zero | "$2" --packet vu0 --addr 192.0.2.3/24 --log warn "$3" 5001 >/dev/null' \
+        tcpc $((TCP_MB * 1024 * 1024)) "$TCPC" "$HOST" 2>"$WORK/tcpc-packet.log" </dev/null || rc=$?
+    [ "$rc" -eq 0 ] || die "tcpc --packet failed (exit $rc): $(tail -n 5 "$WORK/tcpc-packet.log")"
+    gbit=$(wait_sink)
+    say "tcpc --packet -> $HOST:5001: $gbit Gbit/s (at the sink)"
+    echo "$gbit"
+}
+
+bench_packet_tcp_tx() {
+    local i pv=() tv=() lv=()
+    build_tcp_bulk
+    setup_packet
+    setup_tcpc_ns
+    for ((i = 0; i < ROUNDS; i++)); do
+        pv+=("$(packet_tcpc_once)")
+        tv+=("$(tcpc_once)")
+        lv+=("$(linux_tx_once)")
+    done
+    local l
+    l=$(median_of "${lv[@]}")
+    row "TCP ustack->kernel $TCP_MB MB (tcpc), AF_PACKET" "Gbit/s" "$(median_of "${pv[@]}")" "$l" higher
+    row "TCP ustack->kernel $TCP_MB MB (tcpc), TAP (same rounds)" "Gbit/s" \
+        "$(median_of "${tv[@]}")" "$l" higher
+}
+
 # ---- iperf3: the stock tool against the runner's service ----
 # ustack: iperf3 -c in $NS_TAP against the runner's iperf3 service (port
 # 5201); linux: the same client in $NS_A against the kernel's iperf3 -s in
@@ -1029,7 +1149,7 @@ for b in "${selected[@]}"; do
         need_pkg nft nftables
         build_tcp_bulk
         ;;
-    tcp_*) build_tcp_bulk ;;
+    tcp_* | packet_tcp_*) build_tcp_bulk ;;
     memlink_*)
         [ -x "$MEMLINK_TPUT" ] || die "no memlink_tput at $MEMLINK_TPUT: run make build (or set MEMLINK_TPUT_BIN)"
         [ "$b" != memlink_tput ] || build_tcp_bulk
@@ -1055,6 +1175,7 @@ setup_ustack
 setup_linux
 
 echo "ustack = kernel ping/udp_rr/tcp_bulk/wrk -> TAP -> ustack (user space), or tcpc on ustack -> TAP -> kernel," \
+    "or the same over a veth that ustack reads with --packet (AF_PACKET rows)," \
     "or two ustack stacks in one process over a memlink (memlink rows);" \
     "linux = the same kernel tools -> veth -> kernel (HTTP: bench/http_kernel.c, the runner's HTTP code on kernel sockets)," \
     "veth offloads off; linux offl = the same with the veth offloads on (throughput rows)"
@@ -1090,7 +1211,7 @@ json=$OUT_DIR/results.json
     printf '  "http_seconds": %s,\n' "$HTTP_SECONDS"
     printf '  "http_file_size": %s,\n' "$HTTP_FILE_SIZE"
     printf '  "callgrind_mb": %s,\n' "$CALLGRIND_MB"
-    printf '  "setup": {"ustack": "kernel ping/udp_rr/tcp_bulk/wrk -> TAP -> ustack runner (release, log warn, --http-root); tcpc -> TAP -> kernel tcp_bulk sink; memlink rows: two ustack stacks in one process over a memlink, one thread (bench/memlink_tput.c)",\n'
+    printf '  "setup": {"ustack": "kernel ping/udp_rr/tcp_bulk/wrk -> TAP -> ustack runner (release, log warn, --http-root); tcpc -> TAP -> kernel tcp_bulk sink; memlink rows: two ustack stacks in one process over a memlink, one thread (bench/memlink_tput.c); AF_PACKET rows: the same over a veth read by the runner (tcpc) with --packet, and a TAP row measured in the same rounds",\n'
     printf '            "linux": "the same kernel tools -> veth -> kernel (two namespaces; UDP echo: udp_rr server; TCP: tcp_bulk sink; HTTP: bench/http_kernel.c, apps/http.c on kernel sockets; memlink rows: kernel -> kernel TCP over veth), veth offloads off (tx, rx, sg, tso, gso, gro)",\n'
     printf '            "linux_offloads_on": "the same as linux with those veth offloads on, for the throughput rows (null elsewhere)"},\n'
     printf '  "ratio": "ustack / linux (offloads off); ratio_offloads_on: ustack / linux_offloads_on",\n'

@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ustack needs to build, test and benchmark,
 # if any is missing. Needs root (or sudo) only when something is missing.
+# --no-docker (or USTACK_NO_DOCKER=1, which the development container sets)
+# leaves out the packages that make and run that container: inside it they
+# have no use.
+# No package may start a service because it was installed (docker.io would
+# start dockerd): while apt-get runs, a policy-rc.d refuses, unless the
+# machine has one of its own.
 set -euo pipefail
 
 packages=(
@@ -8,8 +14,18 @@ packages=(
     binutils                                             # objdump for the global-state check
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
+    ethtool                                              # interop/packet: the veth peer's offloads off
     python3                                              # fuzz corpus generator, helpers
+    docker.io docker-compose debootstrap                 # make docker-*, the docker test (scripts/docker*.sh)
 )
+case "${1:-}" in
+"") [ "${USTACK_NO_DOCKER:-}" != 1 ] || packages=("${packages[@]:0:${#packages[@]}-3}") ;;
+--no-docker) packages=("${packages[@]:0:${#packages[@]}-3}") ;;
+*)
+    echo "usage: scripts/deps.sh [--no-docker]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,5 +40,11 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+POLICY=/usr/sbin/policy-rc.d
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# scripts/deps.sh: no service starts on install\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 755 "$POLICY"
+    trap '$SUDO rm -f "$POLICY"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -41,6 +41,11 @@ struct ust_device_ops {
     /* Optional. A file descriptor that becomes readable when receive() has
      * work, for event loops; -1 if none. */
     int (*fd)(struct ust_device *dev);
+    /* Optional. A driver that batches (AF_PACKET's TX ring) may hold the
+     * frames transmit() accepted until flush(), which the stack calls at
+     * the end of ust_stack_poll() and of every socket call. Returns 1 when
+     * it sent frames, 0 when it held none, or -errno. */
+    int (*flush)(struct ust_device *dev);
     /* Frees the driver's state and the device itself. */
     void (*destroy)(struct ust_device *dev);
 };
@@ -69,6 +74,20 @@ int ust_loopback_create(struct ust_device **out);
  * device lives as long as the fd). *created tells which happened (may be
  * NULL). mac is the stack's own address on that link. */
 int ust_tap_open(const char *name, const uint8_t mac[6], struct ust_device **out, int *created);
+
+/* Linux AF_PACKET socket on an existing Ethernet interface (a veth end, a
+ * bridge port, a NIC), beside the kernel, with PACKET_MMAP rings: a receive
+ * ring (TPACKET_V2, or TPACKET_V3 with UST_PACKET_TPACKET_V3: batched
+ * blocks, but a frame can wait for the block's timer, a few ms) and a TX
+ * ring sent in batches (the flush hook). mac is the stack's own address: the driver
+ * adds it to the interface's unicast filter (the kernel makes the interface
+ * promiscuous if its filter is full) and takes in only frames to mac or to
+ * broadcast. Give the stack an IP address the kernel does not use on that
+ * interface. Needs CAP_NET_RAW. -ENODEV: no such interface; -ENETDOWN: it is
+ * down; -EPROTONOSUPPORT: not Ethernet; -EPERM: not permitted. */
+#define UST_PACKET_TPACKET_V3 1u
+int ust_packet_open(const char *ifname, const uint8_t mac[6], unsigned flags,
+                    struct ust_device **out);
 
 /* Wraps any device: every frame it receives or transmits is also written to
  * a pcap file (LINKTYPE_ETHERNET, or LINKTYPE_RAW for loopback) that

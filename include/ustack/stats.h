@@ -17,6 +17,7 @@ struct ust_stats {
         uint64_t drop_vlan;         /* 802.1Q / 802.1ad tagged */
         uint64_t drop_unknown_type; /* ethertype we do not speak */
         uint64_t tx_errors;         /* the driver refused the frame */
+        uint64_t dev_errors;        /* a device became unusable (down, gone) */
     } eth;
     struct {
         uint64_t rx, tx, rx_request, rx_reply, tx_request, tx_reply, tx_announce;

@@ -14,7 +14,7 @@ struct counter_name {
 
 static const struct counter_name counters[] = {
     C(eth, rx), C(eth, tx), C(eth, rx_bytes), C(eth, tx_bytes), C(eth, drop_short),
-    C(eth, drop_not_for_us), C(eth, drop_vlan), C(eth, drop_unknown_type), C(eth, tx_errors),
+    C(eth, drop_not_for_us), C(eth, drop_vlan), C(eth, drop_unknown_type), C(eth, tx_errors), C(eth, dev_errors),
     C(arp, rx), C(arp, tx), C(arp, rx_request), C(arp, rx_reply), C(arp, tx_request),
     C(arp, tx_reply), C(arp, tx_announce), C(arp, drop_malformed), C(arp, drop_unsupported),
     C(arp, drop_bad_sender), C(arp, drop_not_ours), C(arp, cache_add), C(arp, cache_update),

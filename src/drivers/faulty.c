@@ -168,6 +168,12 @@ static int fy_fd(struct ust_device *dev)
     return z->inner->ops->fd ? z->inner->ops->fd(z->inner) : -1;
 }
 
+static int fy_flush(struct ust_device *dev)
+{
+    struct faulty *z = dev->priv;
+    return z->inner->ops->flush ? z->inner->ops->flush(z->inner) : 0;
+}
+
 static void fy_destroy(struct ust_device *dev)
 {
     struct faulty *z = dev->priv;
@@ -185,6 +191,7 @@ static const struct ust_device_ops faulty_ops = {
     .receive = fy_receive,
     .next_rx_at = fy_next_rx_at,
     .fd = fy_fd,
+    .flush = fy_flush,
     .destroy = fy_destroy,
 };
 

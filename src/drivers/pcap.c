@@ -79,6 +79,12 @@ static int pcap_fd(struct ust_device *dev)
     return p->inner->ops->fd ? p->inner->ops->fd(p->inner) : -1;
 }
 
+static int pcap_flush(struct ust_device *dev)
+{
+    struct pcap_priv *p = dev->priv;
+    return p->inner->ops->flush ? p->inner->ops->flush(p->inner) : 0;
+}
+
 static void pcap_destroy(struct ust_device *dev)
 {
     struct pcap_priv *p = dev->priv;
@@ -94,6 +100,7 @@ static const struct ust_device_ops pcap_ops = {
     .receive = pcap_receive,
     .next_rx_at = pcap_next_rx_at,
     .fd = pcap_fd,
+    .flush = pcap_flush,
     .destroy = pcap_destroy,
 };
 

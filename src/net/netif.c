@@ -51,13 +51,63 @@ int netif_poll(struct ust_stack *s)
             continue;
         for (int n = 0; n < UST_RX_BATCH; n++) {
             int len = d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
-            if (len <= 0)
+            if (len <= 0) {
+                if (len < 0)
+                    netif_dev_status(s, i, len);
                 break;
+            }
+            if (t->at[i].dev_err)
+                netif_dev_status(s, i, 0);
             ust_stack_input(s, i, t->rxbuf, (size_t)len, s->now);
             frames++;
         }
     }
     return frames;
+}
+
+void netif_flush(struct ust_stack *s)
+{
+    struct netif_table *t = s->ifs;
+    for (int i = 0; i < t->n; i++) {
+        struct ust_device *d = t->at[i].dev;
+        if (d->ops->flush) {
+            /* > 0: it sent, which says the device works; 0: nothing to send */
+            int r = d->ops->flush(d);
+            if (r < 0 || (r > 0 && t->at[i].dev_err))
+                netif_dev_status(s, i, r < 0 ? r : 0);
+        }
+    }
+}
+
+void netif_dev_status(struct ust_stack *s, int dev, int err)
+{
+    struct netif *nif = &s->ifs->at[dev];
+    const char *name = nif->dev->name;
+    if (err == 0 || err == -EAGAIN || err == -ENOBUFS) {
+        if (err == 0 && nif->dev_err) {
+            infof(s, "dev=%s: working again (it was: %s)", name, strerror(-nif->dev_err));
+            nif->dev_err = 0;
+        }
+        return;
+    }
+    if (err == nif->dev_err)
+        return;
+    if (nif->dev_err == -ENODEV)
+        return; /* gone for good: nothing after that is news */
+    nif->dev_err = err;
+    s->stats.eth.dev_errors++;
+    if (err == -ENETDOWN)
+        warnf(s,
+              "dev=%s: the interface is down: nothing is sent or received until it is up again "
+              "(ip link set %s up)",
+              name, name);
+    else if (err == -ENODEV || err == -ENXIO)
+        errorf(s,
+               "dev=%s: the interface is gone (deleted, or its driver unloaded): this device "
+               "will send and receive nothing more",
+               name);
+    else
+        warnf(s, "dev=%s: the device fails: %s", name, strerror(-err));
 }
 
 ust_time_t netif_next_deadline(const struct ust_stack *s)
@@ -179,9 +229,13 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
     if (err) {
         s->stats.eth.tx_errors++;
         debugf(s, "dev=%s, len=%zu: transmit failed: %s", d->name, len, strerror(-err));
+        netif_dev_status(s, dev, err);
     } else {
         s->stats.eth.tx++;
         s->stats.eth.tx_bytes += len;
+        /* A batching driver's transmit only queues: its flush tells. */
+        if (s->ifs->at[dev].dev_err && !d->ops->flush)
+            netif_dev_status(s, dev, 0);
     }
     pkb_free(s, p);
     return err;

@@ -13,6 +13,7 @@ struct netif {
     struct ust_device *dev;
     bool up;          /* has an address */
     bool external_rx; /* the runtime reads this device itself (outside the lock) */
+    int dev_err;      /* the driver's last error that made it unusable, or 0 */
     ust_ip4_t addr;
     unsigned prefix_len;
     ust_ip4_t mask;
@@ -35,6 +36,17 @@ void netif_fini(struct ust_stack *s);
  * itself (not those the runtime reads: external_rx). Returns the number of
  * frames. */
 int netif_poll(struct ust_stack *s);
+/* Lets every device that batches its transmissions send what it holds
+ * (the flush hook). Called at the end of ust_stack_poll and of each call
+ * into the stack under the runtime. */
+void netif_flush(struct ust_stack *s);
+
+/* What a driver's receive, transmit or flush returned: an error that says
+ * the device cannot be used (the interface went down, or disappeared) is
+ * logged once, when it starts, and counted; success after one is logged as
+ * the device working again. */
+void netif_dev_status(struct ust_stack *s, int dev, int err);
+
 /* The earliest time a device has a frame due (memlink delays, loopback). */
 ust_time_t netif_next_deadline(const struct ust_stack *s);
 

@@ -45,6 +45,7 @@ struct ust_runtime *rt_enter(struct ust_stack *s)
 
 void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
 {
+    netif_flush(s); /* what the call sent, from drivers that batch */
     if (!rt)
         return;
     wake_waiters(rt);
@@ -86,10 +87,13 @@ static int read_batch(struct ust_runtime *rt)
         if (!s->ifs->at[i].external_rx)
             continue;
         struct ust_device *d = s->ifs->at[i].dev;
+        rt->rxerr[i] = 0;
         while (n < RT_RX_BATCH) {
             int len = d->ops->receive(d, rt->rxbuf + (size_t)n * rt->rxslot, rt->rxslot, now);
-            if (len <= 0)
+            if (len <= 0) {
+                rt->rxerr[i] = len;
                 break;
+            }
             rt->rxlen[n] = (size_t)len;
             rt->rxdev[n] = i;
             n++;
@@ -109,6 +113,12 @@ static void *stack_thread(void *arg)
         int n = read_batch(rt);
         pthread_mutex_lock(&rt->mu);
         ust_time_t now = ust_clock_now();
+        for (int i = 0; i < s->ifs->n; i++) {
+            /* Errors, and frames after an error, change the device's state. */
+            if (rt->rxerr[i] < 0 || (s->ifs->at[i].dev_err && n > 0))
+                netif_dev_status(s, i, rt->rxerr[i]);
+            rt->rxerr[i] = 0;
+        }
         for (int i = 0; i < n; i++)
             ust_stack_input(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i], now);
         ust_stack_poll(s, now);

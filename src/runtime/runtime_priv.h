@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/stack_priv.h"
+#include "net/netif.h"
 #include "ustack/socket.h"
 
 struct ust_runtime {
@@ -24,6 +25,7 @@ struct ust_runtime {
     size_t rxslot;
     size_t rxlen[64];
     int rxdev[64];
+    int rxerr[UST_MAX_DEVICES]; /* what each device's last receive returned, if < 0 */
 };
 
 #define RT_RX_BATCH 64

@@ -157,6 +157,7 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         route6_timer(s, s->now);
     if (tcp_next_deadline(s) <= s->now)
         tcp_timer(s, s->now);
+    netif_flush(s);
     return frames;
 }
 

@@ -31,6 +31,7 @@ USTACK_ADDR=192.0.2.2
 TAP=tap0
 
 NS=""           # the namespace, once created
+NS_PEER=""      # the kernel's namespace across a veth pair (ns_setup_veth)
 WORK=""         # scratch directory for logs and captures
 USTACK_PID=""   # the runner, while it runs
 USTACK_LOGFILE=""   # its stderr
@@ -171,6 +172,9 @@ _cleanup() {
     if [ -n "$NS" ]; then
         ip netns del "$NS" 2>/dev/null
     fi
+    if [ -n "$NS_PEER" ]; then
+        ip netns del "$NS_PEER" 2>/dev/null
+    fi
     if [ -n "$WORK" ] && [ -d "$WORK" ]; then
         if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${KEEP_LOGS:-}" ]; then
             echo "logs kept in $WORK" >&2
@@ -236,6 +240,36 @@ ns_setup() {
         in_ns ip link set "$TAP" up
     fi
     log "namespace $NS ready"
+}
+
+# ns_setup_veth: ns_setup --no-tap, then a veth pair: $VETH_USTACK in $NS,
+# up, without an address (the runner attaches to it with --packet), and
+# $VETH_KERNEL in a second namespace $NS_PEER (ust-<test>-peer-<pid>) with
+# 192.0.2.1/24, up, its checksum and segmentation offloads off (ustack takes
+# frames as they are on the wire: no partial checksums, no super-frames).
+# in_peer runs a tool there.
+VETH_USTACK=vu0
+VETH_KERNEL=vk0
+ns_setup_veth() {
+    need_cmd ethtool
+    ns_setup --no-tap
+    NS_PEER="ust-$TEST_NAME-peer-$$"
+    ip netns add "$NS_PEER" || fail "cannot create the namespace $NS_PEER"
+    ip -n "$NS_PEER" link set lo up
+    in_peer sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+    in_peer sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+    ip -n "$NS" link add "$VETH_USTACK" type veth peer name "$VETH_KERNEL" netns "$NS_PEER"
+    ip -n "$NS_PEER" addr add "$HOST_ADDR/24" dev "$VETH_KERNEL"
+    in_peer ethtool -K "$VETH_KERNEL" tx off sg off tso off gso off >/dev/null 2>&1 ||
+        fail "ethtool -K $VETH_KERNEL tx off sg off tso off gso off failed"
+    ip -n "$NS_PEER" link set "$VETH_KERNEL" up
+    ip -n "$NS" link set "$VETH_USTACK" up
+    log "veth pair ready: $VETH_USTACK in $NS, $VETH_KERNEL ($HOST_ADDR) in $NS_PEER"
+}
+
+# in_peer CMD...: run a command in the kernel's namespace of ns_setup_veth.
+in_peer() {
+    ip netns exec "$NS_PEER" "$@"
 }
 
 _ustack_is_up() {

@@ -15,7 +15,7 @@ rc=0
 in_ns "$USTACK" --help >"$WORK/help.out" 2>"$WORK/help.err" || rc=$?
 assert_eq "--help exit code" "$rc" 0
 assert "--help prints the usage on stdout" grep -q "^Usage: ustack" "$WORK/help.out"
-for opt in --tap --addr --gateway --mac --pcap --log --seed --http-root --iperf3-port --help; do
+for opt in --tap --packet --packet-ring --addr --gateway --mac --pcap --log --seed --http-root --iperf3-port --help; do
     assert "--help mentions $opt" grep -q -- "$opt" "$WORK/help.out"
 done
 assert_eq "--help writes nothing on stderr" "$(wc -c <"$WORK/help.err")" 0
@@ -39,6 +39,9 @@ expect_usage_error "a multicast MAC" --mac 01:00:5e:00:00:01
 expect_usage_error "a bad log level" --log loud
 expect_usage_error "a bad seed" --seed 12x
 expect_usage_error "a bad --iperf3-port" --iperf3-port 70000
+expect_usage_error "an empty --packet" --packet ""
+expect_usage_error "a bad --packet-ring" --packet eth0 --packet-ring v4
+expect_usage_error "--packet-ring without --packet" --packet-ring v3
 expect_usage_error "a bad --addr" --addr 192.0.2.2/33
 assert "the message names the bad --addr" grep -q -- "--addr 192.0.2.2/33" "$WORK/bad.err"
 rc=0
