@@ -261,23 +261,27 @@ static const struct ust_device_ops packet_ops = {
     .destroy = packet_destroy,
 };
 
-/* Only frames to mac or to broadcast, and none the kernel itself sends. */
+/* Only frames to mac, to broadcast or to an IPv6 multicast group
+ * (33:33:..., RFC 2464 7: the stack checks the group), and none the
+ * kernel itself sends. */
 static int attach_filter(int fd, const uint8_t mac[6])
 {
     uint32_t hi = (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
     uint32_t lo = (uint32_t)mac[4] << 8 | mac[5];
     struct sock_filter code[] = {
         /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 8, 0),
+        /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 10, 0),
         /* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
         /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0, 2),
         /* 4 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
-        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 3, 4),
-        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 3),
+        /* 5 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, lo, 5, 6),
+        /* 6 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, 0, 2),
         /* 7 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),
-        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffu, 0, 1),
-        /* 9 */ BPF_STMT(BPF_RET | BPF_K, 0x40000u), /* accept, whole frame */
-        /* 10 */ BPF_STMT(BPF_RET | BPF_K, 0),       /* drop */
+        /* 8 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xffffu, 2, 3),
+        /* 9 */ BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+        /* 10 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x3333u, 0, 1),
+        /* 11 */ BPF_STMT(BPF_RET | BPF_K, 0x40000u), /* accept, whole frame */
+        /* 12 */ BPF_STMT(BPF_RET | BPF_K, 0),        /* drop */
     };
     struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
     return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
@@ -422,6 +426,13 @@ int ust_packet_open(const char *name, const uint8_t mac[6], unsigned flags, stru
     };
     memcpy(mr.mr_address, mac, 6);
     if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+        err = -errno;
+        goto fail;
+    }
+    /* IPv6's neighbour discovery speaks to multicast groups: let a NIC's
+     * multicast filter pass them (the BPF filter above keeps only 33:33). */
+    struct packet_mreq all = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_ALLMULTI};
+    if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &all, sizeof(all)) < 0) {
         err = -errno;
         goto fail;
     }

@@ -34,6 +34,13 @@ runner_says "attached to interface $VETH_USTACK through AF_PACKET"
 # ---- the kernel on the other end is served ----
 out=$(in_peer ping -n -c 5 -i 0.05 -w 10 "$USTACK_ADDR" 2>&1) || true
 assert "5 pings answered" grep -q " 5 received" <<<"$out"
+# IPv6 too: neighbour discovery's multicast must get through the
+# driver's filter (33:33:...), or the kernel never finds the stack.
+in_peer sysctl -qw "net.ipv6.conf.$VETH_KERNEL.disable_ipv6=0"
+in_peer sysctl -qw "net.ipv6.conf.$VETH_KERNEL.accept_dad=0"
+in_peer ip addr add 2001:db8::1/64 dev "$VETH_KERNEL" nodad
+assert "ping -6 answered through AF_PACKET" \
+    wait_until 20 in_peer ping -6 -n -q -c 1 -W 1 2001:db8::2
 
 data=$WORK/data.bin
 head -c "$((MB * 1024 * 1024))" /dev/urandom >"$data"
