@@ -104,6 +104,13 @@ struct ust_stats {
     struct {
         uint64_t alloc, free, live, peak;
     } pkb;
+    struct { /* the DNS stub resolver (issue 15) */
+        uint64_t queries, retries, tcp_fallbacks, cache_hits;
+        uint64_t drop_malformed; /* replies that do not parse (bad names, overruns) */
+        uint64_t drop_mismatch;  /* wrong id, question, or source: not our answer */
+        uint64_t cname_loops;    /* CNAME chains cut at the bound */
+        uint64_t nxdomain, servfail, timeouts;
+    } dns;
 };
 
 /* Prints every counter as "layer.name=value" lines, skipping zeros unless

@@ -20,6 +20,7 @@
 #include "ustack/stack.h"
 
 struct arp_table;
+struct dns_resolver;
 struct icmp_stack;
 struct ipv4_stack;
 struct netif_table;
@@ -48,6 +49,13 @@ struct ust_stack {
     struct sock_table *socks; /* the sockets: transport/socket.c */
     uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
+
+    /* DNS servers for the resolver: set by ust_dns_set_servers (static:
+     * DHCP leaves them alone) or by a DHCP lease. */
+    ust_ip4_t dns_servers[3];
+    unsigned ndns;
+    bool dns_static;
+    struct dns_resolver *resolver; /* the cache, made on first use: runtime/resolver.c */
 
     void *runtime; /* the runtime driving this stack, if any (edge) */
 };

@@ -15,6 +15,7 @@
 #include "net/netif.h"
 #include "net/ping.h"
 #include "net/route.h"
+#include "runtime/resolver.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -74,6 +75,7 @@ void ust_config_init(struct ust_config *cfg)
  * for them (ARP, ping replies) has been freed into the pool. */
 static void stack_free(struct ust_stack *s)
 {
+    dns_resolver_fini(s);
     sock_fini(s);
     tcp_fini(s);
     ipv4_fini(s);
