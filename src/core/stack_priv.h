@@ -20,6 +20,7 @@
 #include "ustack/stack.h"
 
 struct arp_table;
+struct dhcp_table;
 struct dns_resolver;
 struct icmp_stack;
 struct ipv4_stack;
@@ -49,6 +50,8 @@ struct ust_stack {
     struct sock_table *socks; /* the sockets: transport/socket.c */
     uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
+
+    struct dhcp_table *dhcp; /* DHCP clients, made on first use: net/dhcp.c */
 
     /* DNS servers for the resolver: set by ust_dns_set_servers (static:
      * DHCP leaves them alone) or by a DHCP lease. */

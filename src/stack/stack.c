@@ -9,6 +9,7 @@
 
 #include "core/stack_priv.h"
 #include "net/arp.h"
+#include "net/dhcp.h"
 #include "net/icmp.h"
 #include "net/ip_frag.h"
 #include "net/ipv4.h"
@@ -79,6 +80,7 @@ static void stack_free(struct ust_stack *s)
     sock_fini(s);
     tcp_fini(s);
     ipv4_fini(s);
+    dhcp_fini(s);
     arp_fini(s);
     ping_fini(s);
     icmp_fini(s);
@@ -136,6 +138,8 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         reasm_timer(s, s->now);
     if (tcp_next_deadline(s) <= s->now)
         tcp_timer(s, s->now);
+    if (dhcp_next_deadline(s) <= s->now)
+        dhcp_timer(s, s->now);
     return frames;
 }
 
@@ -148,6 +152,9 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     ust_time_t td = tcp_next_deadline(s);
     if (td < t)
         t = td;
+    ust_time_t dd = dhcp_next_deadline(s);
+    if (dd < t)
+        t = dd;
     ust_time_t nd = netif_next_deadline(s);
     if (nd < t)
         t = nd;
