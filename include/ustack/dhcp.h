@@ -53,9 +53,10 @@ int ust_dhcp_start(struct ust_stack *s, const char *dev, const struct ust_dhcp_c
                    ust_time_t now);
 /* Stops the client on dev (NULL: on every device); a held lease is
  * released (RELEASE sent) when release is set, and its address removed
- * either way. 0 or -ENOENT (no client). */
+ * either way. 0, -ENOENT (no client) or -EINVAL. */
 int ust_dhcp_stop(struct ust_stack *s, const char *dev, bool release, ust_time_t now);
-/* The lease in force on dev: 0, -ENOENT (no client), -EAGAIN (none yet). */
+/* The lease in force on dev: 0, -ENOENT (no client), -EAGAIN (none yet),
+ * -EINVAL. */
 int ust_dhcp_lease(struct ust_stack *s, const char *dev, struct ust_dhcp_lease *out);
 
 #ifdef __cplusplus

@@ -205,14 +205,16 @@ int ust_dhcp_start(struct ust_stack *s, const char *devname, const struct ust_dh
 
 int ust_dhcp_stop(struct ust_stack *s, const char *devname, bool release, ust_time_t now)
 {
-    if (s && !devname) {
+    if (!s)
+        return -EINVAL;
+    if (!devname) {
         int n = 0;
         for (int i = 0; i < s->ifs->n; i++)
             if (client_of(s, i) && ust_dhcp_stop(s, s->ifs->at[i].dev->name, release, now) == 0)
                 n++;
         return n ? 0 : -ENOENT;
     }
-    int dev = s ? netif_index(s, devname) : -1;
+    int dev = netif_index(s, devname);
     struct dhcpc *c = client_of(s, dev);
     if (!c)
         return -ENOENT;
@@ -228,9 +230,10 @@ int ust_dhcp_stop(struct ust_stack *s, const char *devname, bool release, ust_ti
 
 int ust_dhcp_lease(struct ust_stack *s, const char *devname, struct ust_dhcp_lease *out)
 {
-    int dev = s ? netif_index(s, devname) : -1;
-    struct dhcpc *c = client_of(s, dev);
-    if (!c || !out)
+    if (!s || !devname || !out)
+        return -EINVAL;
+    struct dhcpc *c = client_of(s, netif_index(s, devname));
+    if (!c)
         return -ENOENT;
     if (c->state != DHCPC_BOUND && c->state != DHCPC_RENEWING && c->state != DHCPC_REBINDING)
         return -EAGAIN;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/bytes.h" /* enum wire_err */
+
 #define DHCP_SERVER_PORT 67
 #define DHCP_CLIENT_PORT 68
 #define DHCP_FIXED_LEN 236 /* op .. file, before the magic cookie */

@@ -118,12 +118,10 @@ static bool same_name(const char *asked, const char *parsed)
     size_t n = strlen(asked);
     if (n > 0 && asked[n - 1] == '.')
         n--;
-    if (strlen(parsed) != n)
-        return false;
     for (size_t i = 0; i < n; i++)
-        if (lower(asked[i]) != parsed[i])
+        if (parsed[i] == '\0' || lower(asked[i]) != parsed[i])
             return false;
-    return true;
+    return parsed[n] == '\0';
 }
 
 struct rr {
@@ -150,7 +148,7 @@ int dns_parse_reply(const uint8_t *msg, size_t len, uint16_t id, const char *qna
     if (qd != 1)
         return out->truncated && qd == 0 ? WIRE_OK : DNS_EMISMATCH;
     size_t off = DNS_HDR_LEN;
-    char name[DNS_NAME_MAX + 1];
+    char name[DNS_NAME_MAX + 1] = "";
     int err = dns_read_name(msg, len, &off, name);
     if (err != WIRE_OK)
         return err;

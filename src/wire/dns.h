@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire/bytes.h" /* enum wire_err */
+
 #define DNS_PORT 53
 #define DNS_HDR_LEN 12
 #define DNS_NAME_MAX 255 /* octets on the wire (RFC 1035 2.3.4); 253 characters as text */
