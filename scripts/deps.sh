@@ -8,6 +8,7 @@ packages=(
     binutils                                             # objdump for the global-state check
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
+    dnsmasq-base                                         # interop: the DHCP and DNS server (no service)
     python3                                              # fuzz corpus generator, helpers
 )
 
@@ -24,5 +25,16 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# No package may start a service on this machine while it installs (the
+# tests run their servers themselves, inside their own namespaces): a
+# policy-rc.d that says no (exit 101), removed afterwards if we made it.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    made_policy=1
+fi
+trap '[ -z "$made_policy" ] || $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# dhcp_dns: ustack on a link served by Debian's dnsmasq (DHCP and DNS), the
+# kernel's side of a namespace:
+#  - the runner with --addr dhcp gets an address from dnsmasq's range (after
+#    probing it with ARP), answers ping and TCP echo on it, renews its short
+#    lease at T1 (dnsmasq's T1 option, 3 s) more than once, and releases it
+#    on SIGTERM (dnsmasq logs the DHCPRELEASE);
+#  - a program on ust_getaddrinfo, also on --addr dhcp (DNS server from the
+#    lease), resolves an A, an AAAA, a name behind two CNAMEs, and gets
+#    "Name or service not known" for a name dnsmasq says does not exist;
+#  - udpc (static address, --dns) and tcpc (--addr dhcp) take host names.
+# Needs dnsmasq (dnsmasq-base, scripts/deps.sh), started here inside the
+# namespace only, stopped by its PID.
+# shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
+source "$(dirname "$0")/lib.sh"
+need_root_and_tun
+need_cmd dnsmasq ping socat
+PY=$(python3_bin)
+RESOLVE=${RESOLVE_BIN:-$REPO_DIR/build/bin/resolve}
+UDPC=${UDPC_BIN:-$REPO_DIR/build/bin/udpc}
+TCPC=${TCPC_BIN:-$REPO_DIR/build/bin/tcpc}
+for b in "$RESOLVE" "$UDPC" "$TCPC"; do
+    [ -x "$b" ] || fail "$b not found (set RESOLVE_BIN/UDPC_BIN/TCPC_BIN, or run make build)"
+done
+ns_setup
+START_TIMEOUT=40 # DHCP: a DISCOVER may go before dnsmasq hears the link, then 3 ARP probes
+
+PIDS=()
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup_servers() {
+    local rc=$?
+    set +e
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    (exit "$rc")
+    _cleanup
+}
+trap cleanup_servers EXIT
+pdeath=()
+if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
+    pdeath=(setpriv --pdeathsig TERM --)
+fi
+
+# dnsmasq: leases of 2 minutes (its least) with T1 3 s and T2 5 s, so that
+# renewals come quickly; names under .test with a TTL of 60 s; any other
+# name under .test is NXDOMAIN (--local); nothing is forwarded anywhere.
+ip netns exec "$NS" "${pdeath[@]}" dnsmasq --no-daemon --conf-file=/dev/null \
+    --user=root --group=root --interface="$TAP" --bind-interfaces --port=53 \
+    --dhcp-range=192.0.2.50,192.0.2.99,255.255.255.0,2m \
+    --dhcp-option=option:T1,3 --dhcp-option=option:T2,5 \
+    --dhcp-leasefile="$WORK/leases" --pid-file="$WORK/dnsmasq.pid" \
+    --no-resolv --no-hosts --local=/test/ --local-ttl=60 \
+    --host-record=web.test,"$HOST_ADDR",2001:db8::80 \
+    --cname=www.test,web.test --cname=alias.test,www.test \
+    --log-dhcp --log-queries >"$WORK/dnsmasq.log" 2>&1 </dev/null &
+PIDS+=($!)
+wait_until 10 grep -q "DHCP, IP range" "$WORK/dnsmasq.log" ||
+    fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.log")"
+log "dnsmasq up (pid ${PIDS[0]})"
+
+# ---- the runner on a lease ----
+start_ustack --addr dhcp
+addr=$(sed -n 's/.*ustack up: dev=[^,]*, addr=\([0-9.]*\)\/24, gateway=\([0-9.]*\).*/\1 \2/p' \
+    "$USTACK_LOGFILE")
+read -r ADDR GW <<<"$addr"
+[ -n "${ADDR:-}" ] || fail "no address in the runner's up line"
+log "leased $ADDR, gateway $GW"
+last=${ADDR##*.}
+assert_ge "address inside dnsmasq's range" "$last" 50
+assert_le "address inside dnsmasq's range" "$last" 99
+assert_eq "default gateway from the lease" "$GW" "$HOST_ADDR"
+assert "dnsmasq acknowledged that address" grep -q "DHCPACK(tap0) $ADDR " "$WORK/dnsmasq.log"
+assert "the address was probed before use" grep -q "checking with ARP" "$USTACK_LOGFILE"
+assert "ping $ADDR" quietly in_ns ping -c 3 -W 2 "$ADDR"
+# TCP echo, byte-exact.
+payload=$(head -c 3000 /dev/urandom | base64 -w0)
+got=$(in_ns "$PY" - "$ADDR" "$payload" <<'PYEOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=5)
+data = sys.argv[2].encode()
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+buf = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+print(buf.decode())
+PYEOF
+)
+assert_eq "TCP echo over the leased address" "${#got}" "${#payload}"
+assert "TCP echo byte-exact" test "$got" = "$payload"
+# Renewals at T1 (3 s after each ACK): wait for two.
+_renewed_twice() { [ "$(grep -c "renewed for 120 s" "$USTACK_LOGFILE")" -ge 2 ]; }
+assert "the lease renewed at T1, twice" wait_until 20 _renewed_twice
+assert "dnsmasq saw the renewals" test "$(grep -c "DHCPACK(tap0) $ADDR " "$WORK/dnsmasq.log")" -ge 3
+stop_ustack
+assert_ge "dhcp.renewals" "$(counter dhcp.renewals)" 2
+assert_eq "dhcp.drop_malformed" "$(counter dhcp.drop_malformed)" 0
+assert "the lease released on SIGTERM" wait_until 5 grep -q "DHCPRELEASE(tap0) $ADDR " "$WORK/dnsmasq.log"
+
+# ---- names ----
+out=$WORK/resolve.out
+in_ns timeout 60 "$RESOLVE" --tap "$TAP" --addr dhcp --log info \
+    web.test www.test alias.test nope.test WEB.TEST >"$out" 2>"$WORK/resolve.log" ||
+    fail "resolve failed: $(tail -20 "$WORK/resolve.log")"
+cat "$out"
+assert "A record" grep -qx "web.test inet $HOST_ADDR" "$out"
+assert "AAAA record, as an IPv6 address" grep -qx "web.test inet6 2001:db8::80" "$out"
+assert "CNAME to web.test" grep -qx "www.test inet $HOST_ADDR" "$out"
+assert "two CNAMEs, AAAA at the end" grep -qx "alias.test inet6 2001:db8::80" "$out"
+assert "NXDOMAIN" grep -qx "nope.test error Name or service not known" "$out"
+assert "names are case-insensitive" grep -qx "WEB.TEST inet $HOST_ADDR" "$out"
+assert "dnsmasq answered the DHCP client's DNS queries" grep -q "query\[AAAA\] alias.test" \
+    "$WORK/dnsmasq.log"
+# web.test and WEB.TEST: the second came from the cache (dnsmasq logs each
+# query it gets).
+assert_eq "queries for web.test A that reached dnsmasq" \
+    "$(grep -ci 'query\[A\] web.test from' "$WORK/dnsmasq.log")" 1
+
+# ---- the examples take host names ----
+ready=$WORK/udp.ready
+ip netns exec "$NS" "${pdeath[@]}" "$PY" "$INTEROP_DIR/udp_peer.py" server 9999 "$ready" \
+    >"$WORK/udp.log" 2>&1 </dev/null &
+PIDS+=($!)
+wait_until 10 test -s "$ready" || fail "the UDP echo server did not start"
+got=$(echo "hello by name" | in_ns timeout 30 "$UDPC" --tap "$TAP" --addr 192.0.2.3/24 \
+    --dns "$HOST_ADDR" --log info www.test 9999 2>"$WORK/udpc.log") ||
+    fail "udpc www.test: $(tail -5 "$WORK/udpc.log")"
+assert_eq "udpc www.test 9999 (static address, --dns)" "$got" "hello by name"
+ip netns exec "$NS" "${pdeath[@]}" socat TCP-LISTEN:9998,bind="$HOST_ADDR",reuseaddr,fork \
+    EXEC:cat </dev/null >/dev/null 2>&1 &
+PIDS+=($!)
+wait_until 10 quietly in_ns "$PY" -c "import socket; socket.create_connection(('$HOST_ADDR', 9998), 1)" ||
+    fail "socat did not listen"
+got=$(echo "tcp by name" | in_ns timeout 60 "$TCPC" --tap "$TAP" --addr dhcp --log info \
+    web.test 9998 2>"$WORK/tcpc.log") || fail "tcpc web.test: $(tail -5 "$WORK/tcpc.log")"
+assert_eq "tcpc web.test 9998 (--addr dhcp)" "$got" "tcp by name"
+got=$(echo x | in_ns timeout 60 "$UDPC" --tap "$TAP" --addr 192.0.2.3/24 --dns "$HOST_ADDR" \
+    --log info nope.test 9999 2>&1 >/dev/null) && fail "udpc nope.test succeeded"
+assert "udpc says what failed" grep -q "cannot resolve nope.test: Name or service not known" \
+    <<<"$got"
+pass
