@@ -279,11 +279,15 @@ bool dhcp_ipv4_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, c
     }
     if (rej == DHCPC_REJ_BAD_LEASE) {
         s->stats.dhcp.drop_bad_lease++;
-        warnf(s,
-              "dev=%s: DHCP %s from server %s offers %s, which cannot be a host address here "
-              "(or no server id); ignored",
-              name, dhcp_type_name(m.type), ust_ip4_format(ip->src, sv),
-              ust_ip4_format(m.yiaddr, a));
+        /* Once at warn level (an operator should hear of a broken
+         * server), then at debug: a flood of them must not flood the log. */
+        enum ust_log_level lvl = s->dhcp->warned_bad[dev] ? UST_LOG_DEBUG : UST_LOG_WARN;
+        s->dhcp->warned_bad[dev] = true;
+        ust_log_at(s, lvl,
+                   "dev=%s: DHCP %s from server %s offers %s, which cannot be a host address here "
+                   "(or no server id); ignored",
+                   name, dhcp_type_name(m.type), ust_ip4_format(ip->src, sv),
+                   ust_ip4_format(m.yiaddr, a));
         return true;
     }
     switch (m.type) {

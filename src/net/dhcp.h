@@ -11,6 +11,7 @@
 struct dhcp_table {
     struct dhcpc *client[8]; /* by device index (UST_MAX_DEVICES) */
     uint16_t dev_mtu[8];     /* the device's MTU before a lease lowered it */
+    bool warned_bad[8];      /* a bad offer was logged at warn level once */
 };
 
 void dhcp_fini(struct ust_stack *s);

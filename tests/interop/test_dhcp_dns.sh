@@ -8,7 +8,8 @@
 #  - a program on ust_getaddrinfo, also on --addr dhcp (DNS server from the
 #    lease), resolves an A, an AAAA, a name behind two CNAMEs, and gets
 #    "Name or service not known" for a name dnsmasq says does not exist;
-#  - udpc (static address, --dns) and tcpc (--addr dhcp) take host names.
+#  - udpc (static address, --dns) and tcpc (--addr dhcp) take host names;
+#  - without a server, --addr dhcp gives up after --dhcp-wait and says why.
 # Needs dnsmasq (dnsmasq-base, scripts/deps.sh), started here inside the
 # namespace only, stopped by its PID.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
@@ -24,6 +25,16 @@ for b in "$RESOLVE" "$UDPC" "$TCPC"; do
 done
 ns_setup
 START_TIMEOUT=40 # DHCP: a DISCOVER may go before dnsmasq hears the link, then 3 ARP probes
+
+# No server on the link yet: --addr dhcp retransmits its DISCOVER (4 s +/-
+# 1 s), gives up after --dhcp-wait, says what to check, and exits non-zero.
+rc=0
+in_ns timeout 30 "$USTACK" --tap "$TAP" --addr dhcp --dhcp-wait 6 --log debug \
+    >/dev/null 2>"$WORK/noserver.log" </dev/null || rc=$?
+assert_eq "exit code without a DHCP server" "$rc" 1
+assert "it says why" grep -q "no DHCP lease on $TAP after 6 s: is a DHCP server running" \
+    "$WORK/noserver.log"
+assert "it asked again meanwhile" grep -q "no offer yet, DISCOVER again" "$WORK/noserver.log"
 
 PIDS=()
 # shellcheck disable=SC2317 # called by the EXIT trap
