@@ -111,6 +111,9 @@ static void bad_messages(void **state)
     offer_bytes(b);
     b[DHCP_MIN_LEN + 1] = 2; /* message type with two bytes */
     assert_int_equal(dhcp_parse(b, 300, &r), DHCP_EOPTION);
+    static const uint8_t type2[] = {53, 2, 2, 0, 255}; /* the same, well framed */
+    memcpy(b + DHCP_MIN_LEN, type2, sizeof(type2));
+    assert_int_equal(dhcp_parse(b, DHCP_MIN_LEN + sizeof(type2), &r), DHCP_EOPTION);
     offer_bytes(b);
     b[DHCP_MIN_LEN + 4] = 3; /* server id with three bytes */
     assert_int_equal(dhcp_parse(b, 300, &r), DHCP_EOPTION);
@@ -319,6 +322,18 @@ static void lost_offers_back_off(void **state)
         assert_int_equal(t.out.msg.type, DHCP_DISCOVER);
         ust_time_t d = t.now - before;
         assert_true(d >= (expect[i] - 1) * S && d <= (expect[i] + 1) * S);
+    }
+    /* An initial interval that is no power of two still stops at 64 s. */
+    struct sm u;
+    sm_init(&u, 0);
+    u.c.cfg.retrans_initial = 5 * S;
+    dhcpc_start(&u.c, u.now, &u.out);
+    static const unsigned expect5[] = {5, 10, 20, 40, 64, 64};
+    for (size_t i = 0; i < sizeof(expect5) / sizeof(expect5[0]); i++) {
+        ust_time_t before = u.now;
+        tick(&u);
+        ust_time_t d = u.now - before;
+        assert_true(d >= (expect5[i] - 1) * S && d <= (expect5[i] + 1) * S);
     }
     /* A late offer still gets its REQUEST. */
     struct dhcp_repr m = reply(&t, DHCP_OFFER, OFFERED, 600);

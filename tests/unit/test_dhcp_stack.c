@@ -173,6 +173,11 @@ static void lease_applied_then_expires(void **state)
     int fd = ust_socket(t.s, AF_INET, SOCK_DGRAM, 0);
     struct sockaddr_in sin = sin_of(OFFERED, 5000);
     assert_int_equal(ust_bind(t.s, fd, SA(sin), sizeof(sin)), 0);
+    /* Bound, a server message for another address is not the client's. */
+    uint64_t not_ours = ust_stack_stats(t.s)->ip.drop_not_ours;
+    server_says(&t, DHCP_ACK, UST_IP4(192, 0, 2, 77), 600, 0);
+    assert_int_equal(ust_stack_stats(t.s)->ip.drop_not_ours, not_ours + 1);
+    assert_int_equal(ust_stack_stats(t.s)->dhcp.rx, 2);
     /* A truncated reply is dropped and counted; the client goes on. */
     server_says(&t, DHCP_ACK, OFFERED, 600, 70);
     assert_int_equal(ust_stack_stats(t.s)->dhcp.drop_malformed, 1);
@@ -189,6 +194,7 @@ static void lease_applied_then_expires(void **state)
     assert_false(ipv4_is_local(t.s, OFFERED));
     assert_int_equal(ust_dhcp_lease(t.s, "eth0", &l), -EAGAIN);
     assert_int_not_equal(route_lookup(t.s, T_IP_REMOTE, &dev, &hop), 0);
+    assert_int_equal(t.s->routes->n, 0); /* the connected and default routes are gone */
     assert_int_equal(ust_dns_servers(t.s, dns, 3), 0);
     assert_int_equal(ust_stack_stats(t.s)->dhcp.expiries, 1);
     /* The socket hears of it. */
