@@ -7,7 +7,8 @@
 #    on SIGTERM (dnsmasq logs the DHCPRELEASE);
 #  - a program on ust_getaddrinfo, also on --addr dhcp (DNS server from the
 #    lease), resolves an A, an AAAA, a name behind two CNAMEs, and gets
-#    "Name or service not known" for a name dnsmasq says does not exist;
+#    "Name or service not known" for a name dnsmasq says does not exist, and
+#    asks over TCP when dnsmasq truncates an answer of 40 addresses;
 #  - udpc (static address, --dns) and tcpc (--addr dhcp) take host names;
 #  - without a server, --addr dhcp gives up after --dhcp-wait and says why.
 # Needs dnsmasq (dnsmasq-base, scripts/deps.sh), started here inside the
@@ -60,6 +61,10 @@ fi
 # dnsmasq: leases of 2 minutes (its least) with T1 3 s and T2 5 s, so that
 # renewals come quickly; names under .test with a TTL of 60 s; any other
 # name under .test is NXDOMAIN (--local); nothing is forwarded anywhere.
+# big.test has 40 addresses: 40 records do not fit 512 bytes of UDP, so
+# dnsmasq truncates the answer (TC) and the resolver must ask over TCP.
+big=()
+for i in $(seq 10 49); do big+=("--host-record=big.test,198.51.100.$i"); done
 ip netns exec "$NS" "${pdeath[@]}" dnsmasq --no-daemon --conf-file=/dev/null \
     --user=root --group=root --interface="$TAP" --bind-interfaces --port=53 \
     --dhcp-range=192.0.2.50,192.0.2.99,255.255.255.0,2m \
@@ -67,7 +72,7 @@ ip netns exec "$NS" "${pdeath[@]}" dnsmasq --no-daemon --conf-file=/dev/null \
     --dhcp-leasefile="$WORK/leases" --pid-file="$WORK/dnsmasq.pid" \
     --no-resolv --no-hosts --local=/test/ --local-ttl=60 \
     --host-record=web.test,"$HOST_ADDR",2001:db8::80 \
-    --cname=www.test,web.test --cname=alias.test,www.test \
+    --cname=www.test,web.test --cname=alias.test,www.test "${big[@]}" \
     --log-dhcp --log-queries >"$WORK/dnsmasq.log" 2>&1 </dev/null &
 PIDS+=($!)
 wait_until 10 grep -q "DHCP, IP range" "$WORK/dnsmasq.log" ||
@@ -108,6 +113,7 @@ PYEOF
 assert_eq "TCP echo over the leased address" "${#got}" "${#payload}"
 assert "TCP echo byte-exact" test "$got" = "$payload"
 # Renewals at T1 (3 s after each ACK): wait for two.
+# shellcheck disable=SC2317 # called through wait_until
 _renewed_twice() { [ "$(grep -c "renewed for 120 s" "$USTACK_LOGFILE")" -ge 2 ]; }
 assert "the lease renewed at T1, twice" wait_until 20 _renewed_twice
 assert "dnsmasq saw the renewals" test "$(grep -c "DHCPACK(tap0) $ADDR " "$WORK/dnsmasq.log")" -ge 3
@@ -134,6 +140,15 @@ assert "dnsmasq answered the DHCP client's DNS queries" grep -q "query\[AAAA\] a
 # query it gets).
 assert_eq "queries for web.test A that reached dnsmasq" \
     "$(grep -ci 'query\[A\] web.test from' "$WORK/dnsmasq.log")" 1
+
+# A truncated answer, asked again over TCP (static address, --dns).
+in_ns timeout 30 "$RESOLVE" --tap "$TAP" --addr 192.0.2.3/24 --dns "$HOST_ADDR" --log debug \
+    big.test >"$out" 2>"$WORK/resolve-big.log" ||
+    fail "resolve big.test failed: $(tail -20 "$WORK/resolve-big.log")"
+assert "the UDP answer was truncated, TCP asked" \
+    grep -q "truncated its answer, asking over TCP" "$WORK/resolve-big.log"
+assert_eq "addresses of big.test taken (at most 8 per answer)" \
+    "$(grep -c "^big.test inet 198.51.100." "$out")" 8
 
 # ---- the examples take host names ----
 ready=$WORK/udp.ready
