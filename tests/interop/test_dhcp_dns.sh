@@ -9,20 +9,22 @@
 #    lease), resolves an A, an AAAA, a name behind two CNAMEs, and gets
 #    "Name or service not known" for a name dnsmasq says does not exist, and
 #    asks over TCP when dnsmasq truncates an answer of 40 addresses;
-#  - udpc (static address, --dns) and tcpc (--addr dhcp) take host names;
+#  - udpc and iperf3c (static address, --dns) and tcpc (--addr dhcp) take
+#    host names;
 #  - without a server, --addr dhcp gives up after --dhcp-wait and says why.
 # Needs dnsmasq (dnsmasq-base, scripts/deps.sh), started here inside the
 # namespace only, stopped by its PID.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
 need_root_and_tun
-need_cmd dnsmasq ping socat
+need_cmd dnsmasq ping socat iperf3
 PY=$(python3_bin)
 RESOLVE=${RESOLVE_BIN:-$REPO_DIR/build/bin/resolve}
 UDPC=${UDPC_BIN:-$REPO_DIR/build/bin/udpc}
 TCPC=${TCPC_BIN:-$REPO_DIR/build/bin/tcpc}
-for b in "$RESOLVE" "$UDPC" "$TCPC"; do
-    [ -x "$b" ] || fail "$b not found (set RESOLVE_BIN/UDPC_BIN/TCPC_BIN, or run make build)"
+IPERF3C=${IPERF3C_BIN:-$REPO_DIR/build/bin/iperf3c}
+for b in "$RESOLVE" "$UDPC" "$TCPC" "$IPERF3C"; do
+    [ -x "$b" ] || fail "$b not found (set RESOLVE_BIN/UDPC_BIN/TCPC_BIN/IPERF3C_BIN, or run make build)"
 done
 ns_setup
 START_TIMEOUT=40 # DHCP: a DISCOVER may go before dnsmasq hears the link, then 3 ARP probes
@@ -168,6 +170,18 @@ wait_until 10 quietly in_ns "$PY" -c "import socket; socket.create_connection(('
 got=$(echo "tcp by name" | in_ns timeout 60 "$TCPC" --tap "$TAP" --addr dhcp --log info \
     web.test 9998 2>"$WORK/tcpc.log") || fail "tcpc web.test: $(tail -5 "$WORK/tcpc.log")"
 assert_eq "tcpc web.test 9998 (--addr dhcp)" "$got" "tcp by name"
+# iperf3c -c NAME against the kernel's iperf3 -s (one test, 1 s).
+ip netns exec "$NS" "${pdeath[@]}" iperf3 -s -1 -B "$HOST_ADDR" >"$WORK/iperf3s.log" 2>&1 </dev/null &
+PIDS+=($!)
+# (A probe connection would be iperf3 -s -1's one test: ask ss instead.)
+# shellcheck disable=SC2317 # called through wait_until
+_iperf3_listening() { in_ns ss -Hltn 'sport = :5201' | grep -q LISTEN; }
+wait_until 10 _iperf3_listening || fail "iperf3 -s did not listen"
+in_ns timeout 60 "$IPERF3C" --tap "$TAP" --addr 192.0.2.3/24 --dns "$HOST_ADDR" --log info \
+    -c web.test -t 1 >"$WORK/iperf3c.out" 2>"$WORK/iperf3c.log" ||
+    fail "iperf3c -c web.test: $(tail -5 "$WORK/iperf3c.log")"
+assert "iperf3c resolved web.test" grep -q "web.test is $HOST_ADDR" "$WORK/iperf3c.log"
+assert "iperf3c -c web.test ran its test" grep -q "receiver" "$WORK/iperf3c.out"
 got=$(echo x | in_ns timeout 60 "$UDPC" --tap "$TAP" --addr 192.0.2.3/24 --dns "$HOST_ADDR" \
     --log info nope.test 9999 2>&1 >/dev/null) && fail "udpc nope.test succeeded"
 assert "udpc says what failed" grep -q "cannot resolve nope.test: Name or service not known" \
