@@ -27,7 +27,9 @@ for b in "$RESOLVE" "$UDPC" "$TCPC" "$IPERF3C"; do
     [ -x "$b" ] || fail "$b not found (set RESOLVE_BIN/UDPC_BIN/TCPC_BIN/IPERF3C_BIN, or run make build)"
 done
 ns_setup
-START_TIMEOUT=40 # DHCP: a DISCOVER may go before dnsmasq hears the link, then 3 ARP probes
+# DHCP takes ~8.5 s here: dnsmasq pings an address for 3 s before it
+# offers it, and the client probes it with ARP for 4-6 s (RFC 5227).
+START_TIMEOUT=40
 
 # No server on the link yet: --addr dhcp retransmits its DISCOVER (4 s +/-
 # 1 s), gives up after --dhcp-wait, says what to check, and exits non-zero.
