@@ -2,6 +2,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <time.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "ustack/dhcp.h"
+#include "ustack/dns.h"
 
 #define DEFAULT_TAP "tap0"
 #define DEFAULT_ADDR "192.0.2.2/24"
@@ -58,13 +62,20 @@ static const struct {
     {'a', "--addr ADDR/N     an address and prefix length of the stack, IPv4 or IPv6;\n"
           "                        at most one of each (default " DEFAULT_ADDR " and\n"
           "                        " DEFAULT_ADDR6 "; IPv6 also gets a link-local address\n"
-          "                        and those router advertisements offer)\n"},
+          "                        and those router advertisements offer). For IPv4, dhcp\n"
+          "                        asks a DHCP server on the link for the address, router,\n"
+          "                        DNS servers and MTU, and keeps the lease renewed\n"},
+    {'W', "--dhcp-wait SECS  with --addr dhcp, how long to wait for a lease before giving\n"
+          "                        up (default 30)\n"},
+    {'D', "--dns A.B.C.D[,A.B.C.D...] DNS servers for host names (at most 3; default:\n"
+          "                        those of the DHCP lease)\n"},
     {'g', "--gateway A.B.C.D default gateway, or \"none\" (default " DEFAULT_GATEWAY ")\n"},
     {'G', "--gateway6 ADDR   IPv6 default router, or \"none\" (default: the routers\n"
           "                        that advertise themselves, RFC 4861)\n"},
     {'6', "--no-ipv6         IPv4 only: no IPv6 on the device\n"},
     {'m', "--mac MAC         the stack's MAC, e.g. 02:00:00:00:00:02 (default:\n"
-          "                        02:00 followed by the four bytes of the address)\n"},
+          "                        02:00 followed by the four bytes of the address; with\n"
+          "                        dhcp, 02 and five random bytes)\n"},
     {'p', "--pcap FILE       write every frame sent and received to FILE (pcap)\n"},
     {'l', "--log LEVEL       error, warn, info, debug or trace (default: $USTACK_LOG,\n"
           "                        else info). trace prints every frame's headers.\n"},
@@ -77,7 +88,7 @@ static const struct {
 
 /* The common options' short letters (--packet has none: the examples' -P
  * is --port). */
-static const char common_short[] = "t:a:g:m:p:l:s:hF:";
+static const char common_short[] = "t:a:g:m:p:l:s:hF:D:W:";
 
 void app_usage_common_except(FILE *out, const char *taken)
 {
@@ -124,6 +135,22 @@ static int parse_faults(const char *spec, struct ust_faults *f)
     return 0;
 }
 
+static int parse_dns(const char *arg, struct app_opts *o)
+{
+    char buf[64];
+    if (strlen(arg) >= sizeof(buf))
+        return -1;
+    memcpy(buf, arg, strlen(arg) + 1);
+    o->ndns = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (o->ndns == 3 || ust_ip4_parse(t, &o->dns[o->ndns]) != 0 || o->dns[o->ndns] == 0)
+            return -1;
+        o->ndns++;
+    }
+    return o->ndns ? 0 : -1;
+}
+
 int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short,
               const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),
               void *ctx)
@@ -148,6 +175,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         {"faults", required_argument, NULL, LONG_COMMON + 'F'},
         {"gateway6", required_argument, NULL, LONG_COMMON + 'G'},
         {"no-ipv6", no_argument, NULL, LONG_COMMON + '6'},
+        {"dns", required_argument, NULL, LONG_COMMON + 'D'},
+        {"dhcp-wait", required_argument, NULL, LONG_COMMON + 'W'},
     };
     struct option longopts[32];
     size_t n = 0;
@@ -231,9 +260,29 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
                 addr_set = true;
             }
             break;
-        case 'g': gateway = optarg; break;
         case 'G': gateway6 = optarg; break;
         case '6': o->ipv6 = false; break;
+        case 'g':
+            gateway = optarg;
+            o->gateway_set = true;
+            break;
+        case 'D':
+            if (parse_dns(optarg, o) != 0) {
+                fprintf(stderr, "--dns %s: expected 1 to 3 addresses like 192.0.2.1,192.0.2.53\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'W': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || v == 0 || v > 3600) {
+                fprintf(stderr, "--dhcp-wait %s: expected 1-3600 seconds\n", optarg);
+                return -1;
+            }
+            o->dhcp_wait_s = (unsigned)v;
+            break;
+        }
         case 'm':
             if (ust_mac_parse(optarg, o->mac) != 0 || (o->mac[0] & 1)) {
                 fprintf(stderr, "--mac %s: expected a unicast MAC like 02:00:00:00:00:02\n",
@@ -278,8 +327,12 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
             break;
         }
     }
-    if (!strchr(addr, '/') || ust_ip4_parse_cidr(addr, &o->addr, &o->prefix_len) != 0 ||
-        o->prefix_len == 0) {
+    if (!o->dhcp_wait_s)
+        o->dhcp_wait_s = 30;
+    if (strcmp(addr, "dhcp") == 0) {
+        o->dhcp = true;
+    } else if (!strchr(addr, '/') || ust_ip4_parse_cidr(addr, &o->addr, &o->prefix_len) != 0 ||
+               o->prefix_len == 0) {
         fprintf(stderr, "--addr %s: expected an address with a prefix length, like %s\n", addr,
                 DEFAULT_ADDR);
         return -1;
@@ -313,7 +366,21 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
                 DEFAULT_GATEWAY);
         return -1;
     }
-    if (!mac_set) {
+    if (o->dhcp && !o->gateway_set)
+        o->gateway = 0; /* the lease's router */
+    if (!mac_set && o->dhcp) {
+        /* No address to derive it from: locally administered, random. */
+        uint64_t r = 0;
+        if (ust_random_seed(&r) != 0)
+            r = ust_clock_now();
+        uint8_t m[6] = {0x02,
+                        (uint8_t)(r >> 8),
+                        (uint8_t)(r >> 16),
+                        (uint8_t)(r >> 24),
+                        (uint8_t)(r >> 32),
+                        (uint8_t)(r >> 40)};
+        memcpy(o->mac, m, 6);
+    } else if (!mac_set) {
         uint8_t m[6] = {0x02,
                         0x00,
                         (uint8_t)(o->addr >> 24),
@@ -409,7 +476,7 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
     }
     if (ust_stack_add_device(s, dev) < 0)
         return -1;
-    if ((err = ust_iface_add(s, o->dev, o->addr, o->prefix_len, now)) != 0) {
+    if (!o->dhcp && (err = ust_iface_add(s, o->dev, o->addr, o->prefix_len, now)) != 0) {
         app_logf(UST_LOG_ERROR, "cannot configure %s: %s", o->dev, strerror(-err));
         return -1;
     }
@@ -436,7 +503,9 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
             return -1;
         }
     }
-    if (o->gateway && (err = ust_route_add(s, 0, 0, o->gateway, NULL)) != 0) {
+    if (o->ndns)
+        ust_dns_set_servers(s, o->dns, o->ndns);
+    if (!o->dhcp && o->gateway && (err = ust_route_add(s, 0, 0, o->gateway, NULL)) != 0) {
         char g[UST_IP4_STRLEN];
         app_logf(UST_LOG_ERROR, "default gateway %s: %s (is it inside %s's subnet?)",
                  ust_ip4_format(o->gateway, g), strerror(-err), o->dev);
@@ -445,7 +514,44 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
     return 0;
 }
 
-int app_stack_up(const struct app_opts *o, struct ust_stack **sp, struct ust_runtime **rtp)
+/* --addr dhcp: starts the client and waits (bounded) for its lease. */
+static int dhcp_up(struct app_opts *o, struct ust_stack *s, struct ust_runtime *rt)
+{
+    ust_runtime_lock(rt);
+    int err = ust_dhcp_start(s, o->dev, NULL, ust_clock_now());
+    ust_runtime_unlock(rt);
+    ust_runtime_kick(rt);
+    if (err) {
+        app_logf(UST_LOG_ERROR, "cannot start DHCP on %s: %s", o->dev, strerror(-err));
+        return -1;
+    }
+    ust_time_t deadline = ust_clock_now() + (ust_time_t)o->dhcp_wait_s * UST_SEC;
+    struct ust_dhcp_lease l;
+    for (;;) {
+        ust_runtime_lock(rt);
+        err = ust_dhcp_lease(s, o->dev, &l);
+        ust_runtime_unlock(rt);
+        if (err == 0)
+            break;
+        if (ust_clock_now() >= deadline) {
+            app_logf(UST_LOG_ERROR,
+                     "no DHCP lease on %s after %u s: is a DHCP server running on that link "
+                     "(and does it have addresses left)? Give a static --addr, or a longer "
+                     "--dhcp-wait",
+                     o->dev, o->dhcp_wait_s);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    o->addr = l.addr;
+    o->prefix_len = l.prefix_len;
+    if (!o->gateway_set)
+        o->gateway = l.router;
+    return 0;
+}
+
+int app_stack_up(struct app_opts *o, struct ust_stack **sp, struct ust_runtime **rtp)
 {
     struct ust_config cfg;
     ust_config_init(&cfg);
@@ -468,12 +574,28 @@ int app_stack_up(const struct app_opts *o, struct ust_stack **sp, struct ust_run
         ust_stack_destroy(s);
         return -1;
     }
+    if (o->dhcp && dhcp_up(o, s, *rtp) != 0) {
+        app_stack_down(s, *rtp);
+        return -1;
+    }
+    if (o->dhcp && o->gateway_set && o->gateway) {
+        ust_runtime_lock(*rtp);
+        err = ust_route_add(s, 0, 0, o->gateway, NULL);
+        ust_runtime_unlock(*rtp);
+        if (err)
+            app_logf(UST_LOG_WARN, "--gateway: %s (the lease's router is used)", strerror(-err));
+    }
     *sp = s;
     return 0;
 }
 
 void app_stack_down(struct ust_stack *s, struct ust_runtime *rt)
 {
+    /* A lease is given back (RELEASE; sent at once) before the stack
+     * thread stops. -ENOENT: DHCP was not in use. */
+    ust_runtime_lock(rt);
+    (void)ust_dhcp_stop(s, NULL, true, ust_clock_now());
+    ust_runtime_unlock(rt);
     ust_runtime_stop(rt);
     /* At debug level the whole story ends with the counters (the runner
      * prints them at any level, on SIGUSR1 and on exit). */
@@ -482,6 +604,35 @@ void app_stack_down(struct ust_stack *s, struct ust_runtime *rt)
         ust_stats_print(ust_stack_stats(s), stderr, 0);
     }
     ust_stack_destroy(s);
+}
+
+bool app_host_ok(const char *host)
+{
+    ust_ip4_t a;
+    return host && (ust_ip4_parse(host, &a) == 0 || (*host && strlen(host) <= 253));
+}
+
+int app_resolve(struct ust_stack *s, const char *host, ust_ip4_t *out)
+{
+    if (ust_ip4_parse(host, out) == 0)
+        return 0;
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    int err = ust_getaddrinfo(s, host, NULL, &hints, &res);
+    if (err) {
+        app_logf(UST_LOG_ERROR, "cannot resolve %s: %s%s", host, gai_strerror(err),
+                 err == EAI_AGAIN ? " (no DNS server answered: give --dns, or use --addr dhcp "
+                                    "on a link whose server hands out DNS servers)"
+                                  : "");
+        return -1;
+    }
+    struct sockaddr_in sin;
+    memcpy(&sin, res->ai_addr, sizeof(sin));
+    *out = ntohl(sin.sin_addr.s_addr);
+    char a[UST_IP4_STRLEN];
+    app_logf(UST_LOG_INFO, "%s is %s", host, ust_ip4_format(*out, a));
+    ust_freeaddrinfo(res);
+    return 0;
 }
 
 int app_port_opt(int c, const char *arg, void *ctx)

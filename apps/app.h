@@ -34,6 +34,11 @@ struct app_opts {
     int seed_set;
     struct ust_faults faults; /* --faults: injected on the TAP, both ways */
     int faults_set;
+    bool dhcp;            /* --addr dhcp: addr, prefix_len, gateway come from a lease */
+    bool gateway_set;     /* --gateway given (with dhcp: overrides the lease's router) */
+    unsigned dhcp_wait_s; /* --dhcp-wait: how long app_stack_up waits for a lease */
+    ust_ip4_t dns[3];     /* --dns */
+    unsigned ndns;
 };
 
 /* The usage text of the common options. */
@@ -51,10 +56,13 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
               const struct option *extra_long, int (*on_opt)(int c, const char *arg, void *ctx),
               void *ctx);
 
-/* Creates the stack, opens the TAP device or (--packet) the AF_PACKET one (+pcap), configures the address,
- * loopback and default route, and starts the runtime. Returns 0 or -1 after
- * logging what went wrong and what to do. */
-int app_stack_up(const struct app_opts *o, struct ust_stack **s, struct ust_runtime **rt);
+/* Creates the stack, opens the TAP device or (--packet) the AF_PACKET one
+ * (+pcap), configures the addresses, loopback and default routes, and
+ * starts the runtime. With --addr dhcp it waits for a lease and fills
+ * o->addr, prefix_len and gateway from it. Returns 0 or -1 after logging
+ * what went wrong and what to do. */
+int app_stack_up(struct app_opts *o, struct ust_stack **s, struct ust_runtime **rt);
+/* Stops the stack; a DHCP lease is released first. */
 void app_stack_down(struct ust_stack *s, struct ust_runtime *rt);
 
 /* The interface under an AF_PACKET device, watched over rtnetlink so that
@@ -72,6 +80,13 @@ int app_link_open(struct app_link *l, const char *name);
  * interface's state, and returns the state. */
 int app_link_read(struct app_link *l);
 void app_link_close(struct app_link *l);
+
+/* A peer given as an IPv4 address or a host name (resolved with
+ * ust_getaddrinfo over the stack: --dns or the DHCP lease's servers).
+ * 0, or -1 after saying why. */
+int app_resolve(struct ust_stack *s, const char *host, ust_ip4_t *out);
+/* Could host be a peer (an address, or a name worth asking)? */
+bool app_host_ok(const char *host);
 
 /* For examples with a --port option: an on_opt callback whose ctx is a
  * uint16_t to fill from -P/--port (1-65535). */

@@ -70,7 +70,7 @@ static void usage(FILE *out)
             "and prints the sender's and the receiver's throughput.\n"
             "\n"
             "Test options (as iperf3's):\n"
-            "  -c, --client HOST     the server's IPv4 address (required)\n"
+            "  -c, --client HOST     the server: an IPv4 address or a host name (required)\n"
             "  -p, --port PORT       the server's port (default %d)\n"
             "  -t, --time SECS       test for SECS seconds (default 10)\n"
             "  -n, --bytes N[KMG]    send N bytes in total instead (K = 1024)\n"
@@ -138,8 +138,8 @@ static int on_opt(int c, const char *arg, void *ctx)
     unsigned u;
     switch (c) {
     case 'c':
-        if (ust_ip4_parse(arg, &o->addr) != 0) {
-            fprintf(stderr, "-c %s: expected an IPv4 address\n", arg);
+        if (!app_host_ok(arg)) {
+            fprintf(stderr, "-c %s: expected an IPv4 address or a host name\n", arg);
             return -1;
         }
         o->host = arg;
@@ -730,6 +730,10 @@ int main(int argc, char **argv)
     struct ust_runtime *rt;
     if (app_stack_up(&ao, &c.s, &rt) != 0)
         return 1;
+    if (app_resolve(c.s, o.host, &o.addr) != 0) {
+        app_stack_down(c.s, rt);
+        return 1;
+    }
     int rc = 1;
     if (setup(&c) == 0 && run(&c) == 0)
         rc = o.json ? (report_json(&c) == 0 ? 0 : 1) : (report_text(&c), 0);

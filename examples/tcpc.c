@@ -42,7 +42,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: tcpc [OPTIONS] PEER PORT\n\n"
                  "Connects to PEER:PORT over ustack, sends standard input and prints what\n"
-                 "comes back until the peer closes.\n\n");
+                 "comes back until the peer closes. PEER is an IPv4 address or a host name\n"
+                 "(asked of the --dns servers, or those of the DHCP lease).\n\n");
     app_usage_common(out);
 }
 
@@ -53,9 +54,10 @@ int main(int argc, char **argv)
     ust_ip4_t peer;
     char *end = NULL;
     unsigned long port = 0;
-    if (r == 0 && (argc - optind != 2 || ust_ip4_parse(argv[optind], &peer) != 0 ||
+    if (r == 0 && (argc - optind != 2 || !app_host_ok(argv[optind]) ||
                    (port = strtoul(argv[optind + 1], &end, 10)) == 0 || *end || port > 65535)) {
-        fprintf(stderr, "tcpc: expected PEER (an IPv4 address) and PORT (1-65535)\n");
+        fprintf(stderr,
+                "tcpc: expected PEER (an IPv4 address or a host name) and PORT (1-65535)\n");
         r = -1;
     }
     if (r != 0) {
@@ -68,6 +70,10 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
+    if (app_resolve(s, argv[optind], &peer) != 0) {
+        app_stack_down(s, rt);
+        return 1;
+    }
     struct conn c = {.s = s, .fd = ust_socket(s, AF_INET, SOCK_STREAM, 0)};
     struct sockaddr_in sin = {.sin_family = AF_INET,
                               .sin_port = htons((uint16_t)port),

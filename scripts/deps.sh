@@ -15,6 +15,7 @@ packages=(
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
     ethtool                                              # interop/packet: the veth peer's offloads off
+    dnsmasq-base                                         # interop: the DHCP and DNS server (no service)
     python3                                              # fuzz corpus generator, helpers
     docker.io docker-compose debootstrap                 # make docker-*, the docker test (scripts/docker*.sh)
 )
@@ -40,11 +41,16 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
-POLICY=/usr/sbin/policy-rc.d
-if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\n# scripts/deps.sh: no service starts on install\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-    $SUDO chmod 755 "$POLICY"
-    trap '$SUDO rm -f "$POLICY"' EXIT
+# No package may start a service on this machine while it installs (the
+# tests run their servers themselves, inside their own namespaces): a
+# policy-rc.d that says no (exit 101), removed afterwards if we made it.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    made_policy=1
 fi
+trap '[ -z "$made_policy" ] || $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -143,6 +143,21 @@ struct ust_stats {
     struct {
         uint64_t alloc, free, live, peak;
     } pkb;
+    struct {                     /* the DHCP client (issue 15) */
+        uint64_t rx, tx;         /* server messages taken to the client; messages sent */
+        uint64_t drop_malformed; /* short, bad UDP checksum, no cookie, options overrun */
+        uint64_t drop_not_ours;  /* wrong xid/chaddr/op/server, or not awaited now */
+        uint64_t drop_bad_lease; /* unusable address, mask, or server identifier */
+        uint64_t offers, acks, naks, declines, releases, probes;
+        uint64_t leases, renewals, expiries; /* bound; extended; lost (NAK, expiry, stop) */
+    } dhcp;
+    struct { /* the DNS stub resolver (issue 15) */
+        uint64_t queries, retries, tcp_fallbacks, cache_hits;
+        uint64_t drop_malformed; /* replies that do not parse (bad names, overruns) */
+        uint64_t drop_mismatch;  /* wrong id, question, or source: not our answer */
+        uint64_t cname_loops;    /* CNAME chains cut at the bound */
+        uint64_t nxdomain, servfail, timeouts;
+    } dns;
 };
 
 /* Prints every counter as "layer.name=value" lines, skipping zeros unless

@@ -20,6 +20,8 @@
 #include "ustack/stack.h"
 
 struct arp_table;
+struct dhcp_table;
+struct dns_resolver;
 struct icmp_stack;
 struct ipv6_stack;
 struct nd_table;
@@ -55,6 +57,15 @@ struct ust_stack {
     struct sock_table *socks; /* the sockets: transport/socket.c */
     uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
+
+    struct dhcp_table *dhcp; /* DHCP clients, made on first use: net/dhcp.c */
+
+    /* DNS servers for the resolver: set by ust_dns_set_servers (static:
+     * DHCP leaves them alone) or by a DHCP lease. */
+    ust_ip4_t dns_servers[3];
+    unsigned ndns;
+    bool dns_static;
+    struct dns_resolver *resolver; /* the cache, made on first use: runtime/resolver.c */
 
     void *runtime; /* the runtime driving this stack, if any (edge) */
 };

@@ -78,6 +78,12 @@ static const struct counter_name counters[] = {
     C(tcp, syncookies_ok), C(tcp, syncookies_failed), C(tcp, drop_synq_full),
     C(tcp, synack_given_up), C(tcp, drop_conn_limit),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
+    C(dhcp, rx), C(dhcp, tx), C(dhcp, drop_malformed), C(dhcp, drop_not_ours),
+    C(dhcp, drop_bad_lease), C(dhcp, offers), C(dhcp, acks), C(dhcp, naks), C(dhcp, declines),
+    C(dhcp, releases), C(dhcp, probes), C(dhcp, leases), C(dhcp, renewals), C(dhcp, expiries),
+    C(dns, queries), C(dns, retries), C(dns, tcp_fallbacks), C(dns, cache_hits),
+    C(dns, drop_malformed), C(dns, drop_mismatch), C(dns, cname_loops), C(dns, nxdomain),
+    C(dns, servfail), C(dns, timeouts),
 };
 /* clang-format on */
 

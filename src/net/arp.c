@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/dhcp.h"
 #include "net/ethernet.h"
 #include "net/netif.h"
 #include "wire/arp.h"
@@ -176,6 +177,23 @@ void arp_announce(struct ust_stack *s, int dev)
     arp_send(s, dev, ARP_OP_REQUEST, eth_broadcast, zero, nif->addr);
 }
 
+void arp_probe(struct ust_stack *s, int dev, ust_ip4_t ip)
+{
+    struct netif *nif = &s->ifs->at[dev];
+    struct pkbuf *p = pkb_alloc(s, ARP_LEN);
+    if (!p)
+        return;
+    struct arp_repr r = {.op = ARP_OP_REQUEST, .spa = 0, .tpa = ip};
+    memcpy(r.sha, nif->dev->mac, 6);
+    arp_emit(&r, pkb_data(p));
+    char a[UST_IP4_STRLEN];
+    debugf(s, "dev=%s, tpa=%s: probe (is the address in use?)", nif->dev->name,
+           ust_ip4_format(ip, a));
+    s->stats.arp.tx++;
+    s->stats.arp.tx_request++;
+    eth_output(s, dev, p, eth_broadcast, ETH_TYPE_ARP);
+}
+
 static void entry_resolved(struct ust_stack *s, struct arp_entry *e, const uint8_t mac[6])
 {
     memcpy(e->mac, mac, 6);
@@ -274,6 +292,8 @@ void arp_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len)
     debugf(s, "dev=%s, op=%s, spa=%s, sha=%s, tpa=%s", d->name, op_name(r.op),
            ust_ip4_format(r.spa, sa), eth_format(r.sha, sm), ust_ip4_format(r.tpa, ta));
 
+    if (s->dhcp)
+        dhcp_arp_input(s, dev, r.op, r.sha, r.spa, r.tpa); /* RFC 5227 conflicts */
     struct netif *nif = netif_get(s, dev);
     if (!nif) {
         s->stats.arp.drop_not_ours++;

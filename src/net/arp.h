@@ -49,6 +49,10 @@ int arp_resolve(struct ust_stack *s, int dev, ust_ip4_t ip, struct pkbuf *p, uin
 /* Gratuitous ARP request announcing the interface's address (RFC 5227 3). */
 void arp_announce(struct ust_stack *s, int dev);
 
+/* RFC 5227 2.1.1 probe: a broadcast request for ip with sender address
+ * 0.0.0.0 (the DHCP client checks an offered address so). */
+void arp_probe(struct ust_stack *s, int dev, ust_ip4_t ip);
+
 /* Retries, give-ups, refreshes and expiries due at now. */
 void arp_timer(struct ust_stack *s, ust_time_t now);
 ust_time_t arp_next_deadline(const struct ust_stack *s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/dhcp.h"
 #include "net/icmp.h"
 #include "net/ip.h"
 #include "net/ip_frag.h"
@@ -76,6 +77,11 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
         debugf(s, "dev=%s, len=%zu: malformed IPv4 header (%d), dropped", d->name, len, err);
         return;
     }
+    /* The DHCP client hears its server before the interface has an
+     * address, and afterwards on port 68. */
+    if (s->dhcp && ip.proto == IPV4_PROTO_UDP && !ipv4_is_fragment(&ip) &&
+        dhcp_ipv4_input(s, dev, &ip, data))
+        return;
     struct netif *nif = netif_get(s, dev);
     if (!nif) {
         s->stats.ip.drop_not_ours++;

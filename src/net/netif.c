@@ -11,6 +11,7 @@
 #include "net/ipv4.h"
 #include "net/ipv6.h"
 #include "net/route.h"
+#include "transport/socket.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 
@@ -191,6 +192,24 @@ int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsi
         warnf(s, "dev=%s: connected route not added: %s", nif->dev->name, strerror(-err));
     if (nif->dev->type == UST_DEV_ETHERNET)
         arp_announce(s, d);
+    return 0;
+}
+
+int netif_addr_del(struct ust_stack *s, int dev)
+{
+    struct netif *nif = netif_get(s, dev);
+    if (!nif)
+        return -ENODEV;
+    ust_ip4_t addr = nif->addr;
+    char a[UST_IP4_STRLEN];
+    infof(s, "dev=%s, addr=%s/%u: address removed", nif->dev->name, ust_ip4_format(addr, a),
+          nif->prefix_len);
+    route_del_dev(s, dev);
+    nif->up = false;
+    nif->addr = 0;
+    nif->prefix_len = 0;
+    nif->mask = 0;
+    sock_addr_gone(s, addr);
     return 0;
 }
 

@@ -53,6 +53,11 @@ ust_time_t netif_next_deadline(const struct ust_stack *s);
 /* The index of the device called name, or -1. */
 int netif_index(const struct ust_stack *s, const char *name);
 
+/* Takes the address off dev (a DHCP lease ended): its routes go, the
+ * interface is down, and sockets bound to the address are told
+ * (EADDRNOTAVAIL). 0 or -ENODEV. */
+int netif_addr_del(struct ust_stack *s, int dev);
+
 /* Hands a finished frame to the device's driver, counting and tracing it.
  * Pads Ethernet frames to the 60-byte minimum. Consumes p. */
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p);

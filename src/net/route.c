@@ -85,6 +85,16 @@ int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len)
     return -ESRCH;
 }
 
+void route_del_dev(struct ust_stack *s, int dev)
+{
+    struct route_table *t = s->routes;
+    int j = 0;
+    for (int i = 0; i < t->n; i++)
+        if (t->at[i].dev != dev)
+            t->at[j++] = t->at[i];
+    t->n = j;
+}
+
 int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop)
 {
     const struct route_table *t = s->routes;

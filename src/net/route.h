@@ -24,6 +24,8 @@ int route_init(struct ust_stack *s);
 void route_fini(struct ust_stack *s);
 
 int route_add_connected(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len, int dev);
+/* Removes every route through dev (its address went away). */
+void route_del_dev(struct ust_stack *s, int dev);
 /* The device and next hop for dst. 0, or -ENETUNREACH. */
 int route_lookup(const struct ust_stack *s, ust_ip4_t dst, int *dev, ust_ip4_t *next_hop);
 

@@ -9,6 +9,7 @@
 
 #include "core/stack_priv.h"
 #include "net/arp.h"
+#include "net/dhcp.h"
 #include "net/icmp.h"
 #include "net/ipv6.h"
 #include "net/nd.h"
@@ -18,6 +19,7 @@
 #include "net/ping.h"
 #include "net/route.h"
 #include "net/route6.h"
+#include "runtime/resolver.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -87,12 +89,14 @@ void ust_config_init(struct ust_config *cfg)
  * for them (ARP, ping replies) has been freed into the pool. */
 static void stack_free(struct ust_stack *s)
 {
+    dns_resolver_fini(s);
     sock_fini(s);
     tcp_fini(s);
     nd_fini(s);
     ipv6_fini(s);
     route6_fini(s);
     ipv4_fini(s);
+    dhcp_fini(s);
     arp_fini(s);
     ping_fini(s);
     icmp_fini(s);
@@ -157,6 +161,8 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         route6_timer(s, s->now);
     if (tcp_next_deadline(s) <= s->now)
         tcp_timer(s, s->now);
+    if (dhcp_next_deadline(s) <= s->now)
+        dhcp_timer(s, s->now);
     netif_flush(s);
     return frames;
 }
@@ -179,6 +185,9 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     ust_time_t td = tcp_next_deadline(s);
     if (td < t)
         t = td;
+    ust_time_t hd = dhcp_next_deadline(s);
+    if (hd < t)
+        t = hd;
     ust_time_t dd = netif_next_deadline(s);
     if (dd < t)
         t = dd;

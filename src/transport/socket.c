@@ -149,6 +149,21 @@ struct sock *sock_get(struct ust_stack *s, int h)
 
 unsigned sock_count(const struct ust_stack *s) { return s->socks->nused; }
 
+void sock_addr_gone(struct ust_stack *s, ust_ip4_t addr)
+{
+    struct ipaddr a = ipaddr_v4(addr);
+    for (unsigned i = 0; i < s->socks->nslots; i++) {
+        struct sock *sk = s->socks->slot[i];
+        if (!sk || !sk->used || !ipaddr_eq(&sk->laddr, &a))
+            continue;
+        if (sk->tcp && sk->tcp->state != TCPS_CLOSED && sk->tcp->state != TCPS_LISTEN)
+            tcp_close_conn(s, sk->tcp, EADDRNOTAVAIL);
+        else
+            sk->so_error = EADDRNOTAVAIL;
+    }
+    sock_notify(s);
+}
+
 /* ---- bound sockets, by local port ---- */
 
 static struct sock **bucket_of(struct ust_stack *s, int type, uint16_t port)

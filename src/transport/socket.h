@@ -129,6 +129,10 @@ static inline struct ipaddr sock_any(const struct sock *sk)
 }
 
 /* Takes the pending error (SO_ERROR semantics): returns it and clears it. */
+/* addr is no longer ours (a DHCP lease ended): sockets bound or connected
+ * from it get EADDRNOTAVAIL, and their TCP connections are closed. */
+void sock_addr_gone(struct ust_stack *s, ust_ip4_t addr);
+
 static inline int sock_take_error(struct sock *sk)
 {
     int e = sk->so_error;

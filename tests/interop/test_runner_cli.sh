@@ -15,7 +15,8 @@ rc=0
 in_ns "$USTACK" --help >"$WORK/help.out" 2>"$WORK/help.err" || rc=$?
 assert_eq "--help exit code" "$rc" 0
 assert "--help prints the usage on stdout" grep -q "^Usage: ustack" "$WORK/help.out"
-for opt in --tap --packet --packet-ring --addr --gateway --mac --pcap --log --seed --http-root --iperf3-port --help; do
+for opt in --tap --packet --packet-ring --addr --gateway --mac --dns --dhcp-wait --pcap --log \
+    --seed --http-root --iperf3-port --help; do
     assert "--help mentions $opt" grep -q -- "$opt" "$WORK/help.out"
 done
 assert_eq "--help writes nothing on stderr" "$(wc -c <"$WORK/help.err")" 0
@@ -44,6 +45,11 @@ expect_usage_error "a bad --packet-ring" --packet eth0 --packet-ring v4
 expect_usage_error "--packet-ring without --packet" --packet-ring v3
 expect_usage_error "a bad --addr" --addr 192.0.2.2/33
 assert "the message names the bad --addr" grep -q -- "--addr 192.0.2.2/33" "$WORK/bad.err"
+expect_usage_error "a bad --dns" --dns 192.0.2.300
+expect_usage_error "four --dns servers" --dns 192.0.2.1,192.0.2.2,192.0.2.3,192.0.2.4
+expect_usage_error "an empty --dns" --dns ,
+expect_usage_error "a bad --dhcp-wait" --addr dhcp --dhcp-wait 0
+assert "the message names the bad --dhcp-wait" grep -q -- "--dhcp-wait 0" "$WORK/bad.err"
 rc=0
 USTACK_LOG=loud in_ns "$USTACK" >/dev/null 2>"$WORK/bad.err" </dev/null || rc=$?
 assert_eq "USTACK_LOGFILE=loud exit code" "$rc" 2
