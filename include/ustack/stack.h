@@ -181,6 +181,24 @@ int ust_iface_add6(struct ust_stack *s, const char *dev, const struct in6_addr *
 int ust_route_add6(struct ust_stack *s, const struct in6_addr *prefix, unsigned prefix_len,
                    const struct in6_addr *gateway, const char *dev);
 
+/* The IPv6 addresses of dev, as ustack holds them now. */
+enum ust_addr6_origin {
+    UST_ADDR6_LINK_LOCAL,
+    UST_ADDR6_STATIC,
+    UST_ADDR6_SLAAC,
+    UST_ADDR6_LOOPBACK
+};
+struct ust_addr6 {
+    struct in6_addr addr;
+    unsigned prefix_len;
+    enum ust_addr6_origin origin;
+    bool tentative;  /* duplicate address detection still running: not usable yet */
+    bool deprecated; /* preferred lifetime over: kept, not chosen for new traffic */
+};
+/* Fills out with up to max of them; returns how many dev has (may exceed
+ * max), -ENODEV or -EINVAL. */
+int ust_iface_addrs6(struct ust_stack *s, const char *dev, struct ust_addr6 *out, size_t max);
+
 /* Adds a route. gateway 0 means the destination is on the link of dev
  * (connected); dev may be NULL when the gateway is reachable through a
  * connected route. Longest prefix wins; among equals, the first added.
