@@ -271,8 +271,9 @@ host_ll6() {
 
 _has_ll6() { [ -n "$(host_ll6)" ]; }
 
-# wait_ll6: wait until the kernel's link-local address on tap0 is usable
-# (its duplicate address detection takes about a second).
+# wait_ll6: wait until the kernel's link-local address on tap0 is usable:
+# call it after start_ustack (a TAP device has no carrier, so no link-local
+# address, until a program holds it), then DAD takes about a second.
 wait_ll6() {
     wait_until 10 _has_ll6 || fail "the kernel has no link-local address on $TAP after 10 s"
 }
