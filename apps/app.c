@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 
 #define DEFAULT_TAP "tap0"
 #define DEFAULT_ADDR "192.0.2.2/24"
@@ -586,4 +587,38 @@ int app_peer_check_scope(const char *what, const struct app_peer *p, const struc
     fprintf(stderr, "%s: the scope %%%s is not the stack's device %s (use %%%s, or --tap %s)\n",
             what, p->scope, o->tap, o->tap, p->scope);
     return -1;
+}
+
+int app_wait_ipv6(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o)
+{
+    if (!o->ipv6)
+        return 0;
+    /* DAD takes a retransmission time (1 s) per probe; RFC 4862 5.4.2
+     * delays the first by up to a second. Five seconds covers both. */
+    ust_time_t until = ust_clock_now() + 5 * UST_SEC;
+    bool said = false;
+    for (;;) {
+        struct ust_addr6 a[16];
+        ust_runtime_lock(rt);
+        int n = ust_iface_addrs6(s, o->tap, a, 16);
+        ust_runtime_unlock(rt);
+        int tentative = 0;
+        for (int i = 0; i < n && i < 16; i++)
+            tentative += a[i].tentative;
+        if (n < 0 || tentative == 0)
+            return 0;
+        if (ust_clock_now() >= until) {
+            app_logf(UST_LOG_ERROR,
+                     "%s: %d IPv6 address(es) still tentative after 5 s of duplicate address "
+                     "detection: is another host using them?",
+                     o->tap, tentative);
+            return -1;
+        }
+        if (!said)
+            app_logf(UST_LOG_DEBUG, "%s: waiting for duplicate address detection (RFC 4862)",
+                     o->tap);
+        said = true;
+        /* The stack thread runs DAD: nothing here to wait on but time. */
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
 }

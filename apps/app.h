@@ -101,6 +101,13 @@ void app_peer_default_port(struct app_peer *p, uint16_t port);
  * the scope only confirms it). 0, or -1 after saying what is wrong. */
 int app_peer_check_scope(const char *what, const struct app_peer *p, const struct app_opts *o);
 
+/* For a client about to talk IPv6 right after app_stack_up: waits (at
+ * most a few seconds) until the device's IPv6 addresses have passed
+ * duplicate address detection (RFC 4862 5.4): a tentative address is not
+ * ours yet, so until then there is no source to send from. 0, or -1 after
+ * saying that they are still tentative. */
+int app_wait_ipv6(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o);
+
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 (call before creating threads)
  * and returns a signalfd for them, or -1. */
 int app_signals(void);

@@ -753,7 +753,8 @@ int main(int argc, char **argv)
     if (app_stack_up(&ao, &c.s, &rt) != 0)
         return 1;
     int rc = 1;
-    if (setup(&c) == 0 && run(&c) == 0)
+    if ((o.addr.family != AF_INET6 || app_wait_ipv6(c.s, rt, &ao) == 0) && setup(&c) == 0 &&
+        run(&c) == 0)
         rc = o.json ? (report_json(&c) == 0 ? 0 : 1) : (report_text(&c), 0);
     fflush(stdout);
     for (size_t i = 0; i < c.nst; i++)

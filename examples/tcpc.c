@@ -87,6 +87,10 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
+    if (peer.family == AF_INET6 && app_wait_ipv6(s, rt, &o) != 0) {
+        app_stack_down(s, rt);
+        return 1;
+    }
     struct conn c = {.s = s, .fd = ust_socket(s, peer.family, SOCK_STREAM, 0)};
     struct in6_addr pa;
     uint16_t pport;

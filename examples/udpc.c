@@ -84,6 +84,10 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
+    if (peer.family == AF_INET6 && app_wait_ipv6(s, rt, &o) != 0) {
+        app_stack_down(s, rt);
+        return 1;
+    }
     int fd = ust_socket(s, peer.family, SOCK_DGRAM, 0);
     struct timeval tv = {.tv_sec = a.timeout_ms / 1000, .tv_usec = (a.timeout_ms % 1000) * 1000};
     if (fd < 0 || ust_connect(s, fd, &peer.u.sa, peer.len) < 0 ||
