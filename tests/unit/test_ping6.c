@@ -16,15 +16,15 @@
 
 #include "pair.h"
 
-static struct in6_addr A(const char *s)
-{
+static struct in6_addr A(const char *s) {
     struct in6_addr a;
     assert_int_equal(ust_ip6_parse(s, &a), 0);
     return a;
 }
 
 /* No address of the stack still tentative. */
-static bool dad_done(void *ctx)
+static bool
+dad_done(void *ctx)
 {
     struct pair *p = ctx;
     struct ust_stack *st[2] = {p->a, p->b};
