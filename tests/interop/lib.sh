@@ -279,8 +279,9 @@ wait_ll6() {
 }
 
 # ustack_ll6: ustack's link-local address, from its "ustack up:" line.
+# Empty if it names none.
 ustack_ll6() {
-    grep -o 'link-local=fe80::[0-9a-f:]*' "$USTACK_LOGFILE" | head -n 1 | cut -d= -f2
+    { grep -o 'link-local=fe80::[0-9a-f:]*' "$USTACK_LOGFILE" || true; } | head -n 1 | cut -d= -f2
 }
 
 _ustack_is_up() {
