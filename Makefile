@@ -3,7 +3,7 @@
 #   make test       sanitizer build (ASan+UBSan, clang) and every CTest suite
 #   make run        ensure the TAP device exists, run the runner at info level
 #   make run-debug  the same at debug level
-#   make tap        create tap0 with 192.0.2.1/24 on the host side, up
+#   make tap        create tap0 with 192.0.2.1/24 and 2001:db8::1/64 on the host side, up
 #   make bench      benchmarks against the Linux kernel (not part of the tests)
 #   make clean      remove build directories
 #   make docker-build / docker-run / docker-exec / docker-down
@@ -12,6 +12,7 @@
 
 TAP        ?= tap0
 TAP_ADDR   ?= 192.0.2.1/24
+TAP_ADDR6  ?= 2001:db8::1/64
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD      ?= build
 TEST_BUILD ?= build-test
@@ -36,7 +37,7 @@ test: deps
 	@cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 tap: deps
-	@scripts/tap.sh $(TAP) $(TAP_ADDR)
+	@scripts/tap.sh $(TAP) $(TAP_ADDR) $(TAP_ADDR6)
 
 run: build tap
 	USTACK_LOG=$${USTACK_LOG:-info} $(BUILD)/bin/ustack --tap $(TAP)

@@ -17,6 +17,7 @@
 
 #include "ustack/dhcp.h"
 #include "ustack/dns.h"
+#include <time.h>
 
 #define DEFAULT_TAP "tap0"
 #define DEFAULT_ADDR "192.0.2.2/24"
@@ -780,4 +781,215 @@ void app_link_close(struct app_link *l)
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
+}
+
+/* ---- addresses of either family ---- */
+
+bool app_addr_is_v4(const struct in6_addr *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a->s6_addr, mapped, sizeof(mapped)) == 0;
+}
+
+static ust_ip4_t mapped_v4(const struct in6_addr *a)
+{
+    const uint8_t *b = a->s6_addr;
+    return UST_IP4(b[12], b[13], b[14], b[15]);
+}
+
+char *app_addr_format(const struct in6_addr *a, char buf[UST_IP6_STRLEN])
+{
+    if (app_addr_is_v4(a))
+        return ust_ip4_format(mapped_v4(a), buf);
+    return ust_ip6_format(a, buf);
+}
+
+int app_sockaddr_get(const struct sockaddr *sa, struct in6_addr *addr, uint16_t *port)
+{
+    if (sa->sa_family == AF_INET) {
+        struct sockaddr_in sin;
+        memcpy(&sin, sa, sizeof(sin));
+        ust_ip4_t v4 = ntohl(sin.sin_addr.s_addr);
+        memset(addr, 0, sizeof(*addr));
+        addr->s6_addr[10] = addr->s6_addr[11] = 0xff;
+        addr->s6_addr[12] = (uint8_t)(v4 >> 24);
+        addr->s6_addr[13] = (uint8_t)(v4 >> 16);
+        addr->s6_addr[14] = (uint8_t)(v4 >> 8);
+        addr->s6_addr[15] = (uint8_t)v4;
+        *port = ntohs(sin.sin_port);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        struct sockaddr_in6 sin6;
+        memcpy(&sin6, sa, sizeof(sin6));
+        *addr = sin6.sin6_addr;
+        *port = ntohs(sin6.sin6_port);
+        return 0;
+    }
+    return -1;
+}
+
+char *app_peer_format(const struct in6_addr *a, uint16_t port, char buf[APP_PEER_STRLEN])
+{
+    char t[UST_IP6_STRLEN];
+    app_addr_format(a, t);
+    snprintf(buf, APP_PEER_STRLEN, app_addr_is_v4(a) ? "%s:%u" : "[%s]:%u", t, port);
+    return buf;
+}
+
+int app_peer_parse(const char *what, const char *text, bool port_ok, struct app_peer *p)
+{
+    memset(p, 0, sizeof(*p));
+    char buf[APP_PEER_STRLEN];
+    const char *port_text = NULL;
+    if (strlen(text) >= sizeof(buf))
+        goto bad;
+    strcpy(buf, text);
+    char *host = buf;
+    if (host[0] == '[') { /* [v6] or [v6]:port (RFC 3986 3.2.2's brackets) */
+        char *close = strchr(host, ']');
+        if (!close || (close[1] && close[1] != ':'))
+            goto bad;
+        if (close[1] == ':')
+            port_text = close + 2;
+        *close = '\0';
+        host++;
+        if (!strchr(host, ':'))
+            goto bad; /* brackets are for IPv6 */
+    } else {
+        char *colon = strchr(host, ':');
+        if (colon && !strchr(colon + 1, ':')) { /* a.b.c.d:port (one colon) */
+            *colon = '\0';
+            port_text = colon + 1;
+        }
+    }
+    if (port_text) {
+        char *end;
+        unsigned long v = strtoul(port_text, &end, 10);
+        if (!port_ok || !*port_text || *end || v == 0 || v > 65535)
+            goto bad;
+        p->port_set = true;
+        p->u.v6.sin6_port = htons((uint16_t)v); /* same offset in both */
+    }
+    char *pct = strchr(host, '%');
+    if (pct) {
+        *pct = '\0';
+        if (!pct[1] || strlen(pct + 1) >= sizeof(p->scope))
+            goto bad;
+        strcpy(p->scope, pct + 1);
+    }
+    ust_ip4_t v4;
+    struct in6_addr v6;
+    uint16_t port = ntohs(p->u.v6.sin6_port);
+    if (!pct && ust_ip4_parse(host, &v4) == 0) {
+        /* nothing more */
+    } else if (strchr(host, ':') && ust_ip6_parse(host, &v6) == 0) {
+        if (app_addr_is_v4(&v6)) {
+            if (pct)
+                goto bad;
+            v4 = mapped_v4(&v6);
+        } else {
+            p->family = AF_INET6;
+            p->u.v6.sin6_family = AF_INET6;
+            p->u.v6.sin6_port = htons(port);
+            p->u.v6.sin6_addr = v6;
+            p->len = sizeof(p->u.v6);
+            return 0;
+        }
+    } else {
+        goto bad;
+    }
+    memset(&p->u, 0, sizeof(p->u));
+    p->family = AF_INET;
+    p->u.v4.sin_family = AF_INET;
+    p->u.v4.sin_port = htons(port);
+    p->u.v4.sin_addr.s_addr = htonl(v4);
+    p->len = sizeof(p->u.v4);
+    return 0;
+bad:
+    fprintf(stderr,
+            "%s %s: expected an IPv4 or IPv6 address (192.0.2.1, 2001:db8::1, "
+            "fe80::1%%tap0)%s\n",
+            what, text, port_ok ? ", with or without a port (192.0.2.1:7, [2001:db8::1]:7)" : "");
+    return -1;
+}
+
+void app_peer_default_port(struct app_peer *p, uint16_t port)
+{
+    if (p->port_set)
+        return;
+    if (p->family == AF_INET6)
+        p->u.v6.sin6_port = htons(port);
+    else
+        p->u.v4.sin_port = htons(port);
+}
+
+int app_peer_check_scope(const char *what, const struct app_peer *p, const struct app_opts *o)
+{
+    const char *dev = o->packet ? o->packet : o->tap;
+    if (!p->scope[0] || strcmp(p->scope, dev) == 0)
+        return 0;
+    fprintf(stderr, "%s: the scope %%%s is not the stack's device %s (use %%%s, or --tap %s)\n",
+            what, p->scope, dev, dev, p->scope);
+    return -1;
+}
+
+int app_wait_ipv6(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o)
+{
+    if (!o->ipv6)
+        return 0;
+    /* DAD takes a retransmission time (1 s) per probe; RFC 4862 5.4.2
+     * delays the first by up to a second. Five seconds covers both. */
+    ust_time_t until = ust_clock_now() + 5 * UST_SEC;
+    bool said = false;
+    for (;;) {
+        struct ust_addr6 a[16];
+        ust_runtime_lock(rt);
+        int n = ust_iface_addrs6(s, o->dev, a, 16);
+        ust_runtime_unlock(rt);
+        int tentative = 0;
+        for (int i = 0; i < n && i < 16; i++)
+            tentative += a[i].tentative;
+        if (n < 0 || tentative == 0)
+            return 0;
+        if (ust_clock_now() >= until) {
+            app_logf(UST_LOG_ERROR,
+                     "%s: %d IPv6 address(es) still tentative after 5 s of duplicate address "
+                     "detection: is another host using them?",
+                     o->dev, tentative);
+            return -1;
+        }
+        if (!said)
+            app_logf(UST_LOG_DEBUG, "%s: waiting for duplicate address detection (RFC 4862)",
+                     o->dev);
+        said = true;
+        /* The stack thread runs DAD: nothing here to wait on but time. */
+        nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+    }
+}
+
+bool app_peer_is_name(const char *text)
+{
+    /* An address literal has a colon (IPv6, a joined port) or a bracket,
+     * or is a dotted quad; anything else with a letter is a host name. */
+    if (strchr(text, ':') || strchr(text, '[') || strchr(text, '%'))
+        return false;
+    for (const char *c = text; *c; c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))
+            return true;
+    return false;
+}
+
+int app_peer_resolve(struct ust_stack *s, const char *host, uint16_t port, struct app_peer *p)
+{
+    ust_ip4_t a;
+    if (app_resolve(s, host, &a) != 0)
+        return -1;
+    memset(p, 0, sizeof(*p));
+    p->family = AF_INET;
+    p->u.v4.sin_family = AF_INET;
+    p->u.v4.sin_port = htons(port);
+    p->u.v4.sin_addr.s_addr = htonl(a);
+    p->len = sizeof(p->u.v4);
+    return 0;
 }

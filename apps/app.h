@@ -92,6 +92,61 @@ bool app_host_ok(const char *host);
  * uint16_t to fill from -P/--port (1-65535). */
 int app_port_opt(int c, const char *arg, void *ctx);
 
+/* ---- addresses of either family ----
+ * The runner's services take both families on one AF_INET6 socket: an
+ * IPv4 peer arrives as ::ffff:a.b.c.d. These keep and print both alike. */
+
+/* Long enough for "[ipv6%scope]:port". */
+#define APP_PEER_STRLEN (UST_IP6_STRLEN + UST_DEV_NAME_MAX + 9)
+
+/* An IPv4-mapped address (::ffff:a.b.c.d)? */
+bool app_addr_is_v4(const struct in6_addr *a);
+/* An address as text: IPv4 (mapped) as a plain dotted quad, else RFC 5952. */
+char *app_addr_format(const struct in6_addr *a, char buf[UST_IP6_STRLEN]);
+/* A peer's address and port out of a sockaddr_in or sockaddr_in6 (IPv4 as
+ * ::ffff:a.b.c.d). 0, or -1 for another family. */
+int app_sockaddr_get(const struct sockaddr *sa, struct in6_addr *addr, uint16_t *port);
+/* "192.0.2.1:5201" or "[2001:db8::1]:5201" (the dotted quad for a mapped
+ * one), into buf of APP_PEER_STRLEN. */
+char *app_peer_format(const struct in6_addr *a, uint16_t port, char buf[APP_PEER_STRLEN]);
+
+/* A peer the user named on the command line, ready for ust_connect. */
+struct app_peer {
+    int family; /* AF_INET or AF_INET6: the socket to open */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } u;
+    socklen_t len;
+    bool port_set;                /* a port was joined to the address */
+    char scope[UST_DEV_NAME_MAX]; /* "tap0" of "fe80::1%tap0" ("" if none) */
+};
+/* Parses an address literal: "192.0.2.1", "2001:db8::1", "fe80::1%tap0",
+ * "[2001:db8::1]", and, when port_ok, a joined port: "192.0.2.1:7",
+ * "[2001:db8::1]:5201", "[fe80::1%tap0]:7". An IPv4-mapped IPv6 address is
+ * taken as the IPv4 one. what names it in the message printed on failure
+ * (e.g. "-c"). 0 or -1. (Host names are not literals: a resolver goes in
+ * front of this.) */
+int app_peer_parse(const char *what, const char *text, bool port_ok, struct app_peer *p);
+/* Is text a host name rather than an address literal? */
+bool app_peer_is_name(const char *text);
+/* A host name, resolved over the stack (app_resolve: IPv4), with port. 0,
+ * or -1 after saying why. */
+int app_peer_resolve(struct ust_stack *s, const char *host, uint16_t port, struct app_peer *p);
+/* Sets the port unless one was joined to the address. */
+void app_peer_default_port(struct app_peer *p, uint16_t port);
+/* After app_parse: a scope must name the stack's device (it has one, so
+ * the scope only confirms it). 0, or -1 after saying what is wrong. */
+int app_peer_check_scope(const char *what, const struct app_peer *p, const struct app_opts *o);
+
+/* For a client about to talk IPv6 right after app_stack_up: waits (at
+ * most a few seconds) until the device's IPv6 addresses have passed
+ * duplicate address detection (RFC 4862 5.4): a tentative address is not
+ * ours yet, so until then there is no source to send from. 0, or -1 after
+ * saying that they are still tentative. */
+int app_wait_ipv6(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o);
+
 /* Blocks SIGINT, SIGTERM, SIGHUP and SIGUSR1 (call before creating threads)
  * and returns a signalfd for them, or -1. */
 int app_signals(void);

@@ -73,7 +73,7 @@ struct test {
     enum phase phase;
     unsigned gen; /* bumped when a test ends: stale poll entries */
     int ctrl;
-    char peer[UST_IP4_STRLEN];
+    char peer[UST_IP6_STRLEN];
     char cookie[IPERF3_COOKIE_SIZE];
     size_t cookie_len;
     struct iperf3_params prm;
@@ -671,11 +671,14 @@ static void on_accept(struct server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     for (;;) {
-        struct sockaddr_in from;
+        struct sockaddr_in6 from = {0}; /* a sockaddr_in on an IPv4-only socket */
         socklen_t fl = sizeof(from);
         int fd = ust_accept4(sv->s, sv->svc->fd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK);
         if (fd < 0)
             return;
+        struct in6_addr peer = IN6ADDR_ANY_INIT;
+        uint16_t port;
+        app_sockaddr_get((struct sockaddr *)&from, &peer, &port);
         uint64_t seq = ++sv->accept_seq;
         svc_count(sv->svc, SVC_ACCEPTED, 1);
         if (t->phase == PH_IDLE) {
@@ -687,7 +690,7 @@ static void on_accept(struct server *sv, ust_time_t now)
             t->ctrl = fd;
             t->phase = PH_COOKIE;
             t->deadline = step_deadline(sv, now);
-            ust_ip4_format(ntohl(from.sin_addr.s_addr), t->peer);
+            app_addr_format(&peer, t->peer);
             app_logf(UST_LOG_DEBUG, "iperf3: %s: control connection", t->peer);
             continue;
         }
@@ -699,9 +702,9 @@ static void on_accept(struct server *sv, ust_time_t now)
             int8_t denied = IPERF3_ACCESS_DENIED;
             ust_send(sv->s, fd, &denied, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
             linger_close(sv, fd, now);
-            char a[UST_IP4_STRLEN];
+            char a[UST_IP6_STRLEN];
             app_logf(UST_LOG_DEBUG, "iperf3: %s: busy with a test from %s, access denied",
-                     ust_ip4_format(ntohl(from.sin_addr.s_addr), a), t->peer);
+                     app_addr_format(&peer, a), t->peer);
             continue;
         }
         st->fd = fd;

@@ -30,7 +30,10 @@
 
 struct opts {
     const char *host;
-    ust_ip4_t addr;
+    const char *name;     /* -c gave a host name: resolved once the stack is up */
+    struct app_peer addr; /* its port: -p's, or one joined to -c's address */
+    char host_text[UST_IP6_STRLEN + UST_DEV_NAME_MAX + 1]; /* host: the address alone */
+    bool port_given;                                       /* -p */
     uint16_t port;
     bool time_set;
     bool json;
@@ -70,7 +73,10 @@ static void usage(FILE *out)
             "and prints the sender's and the receiver's throughput.\n"
             "\n"
             "Test options (as iperf3's):\n"
-            "  -c, --client HOST     the server: an IPv4 address or a host name (required)\n"
+            "  -c, --client HOST     the server's address (required): IPv4 or IPv6,\n"
+            "                        192.0.2.1, 2001:db8::1, fe80::1%%tap0, and may\n"
+            "                        carry the port: [2001:db8::1]:5201; or a host name,\n"
+            "                        asked of --dns or the DHCP lease's servers\n"
             "  -p, --port PORT       the server's port (default %d)\n"
             "  -t, --time SECS       test for SECS seconds (default 10)\n"
             "  -n, --bytes N[KMG]    send N bytes in total instead (K = 1024)\n"
@@ -138,8 +144,13 @@ static int on_opt(int c, const char *arg, void *ctx)
     unsigned u;
     switch (c) {
     case 'c':
-        if (!app_host_ok(arg)) {
-            fprintf(stderr, "-c %s: expected an IPv4 address or a host name\n", arg);
+        if (app_peer_is_name(arg)) {
+            if (!app_host_ok(arg)) {
+                fprintf(stderr, "-c %s: expected an address or a host name\n", arg);
+                return -1;
+            }
+            o->name = arg;
+        } else if (app_peer_parse("-c", arg, true, &o->addr) != 0) {
             return -1;
         }
         o->host = arg;
@@ -150,6 +161,7 @@ static int on_opt(int c, const char *arg, void *ctx)
             return -1;
         }
         o->port = (uint16_t)u;
+        o->port_given = true;
         return 0;
     case 't':
         if (parse_uint(arg, 1, IPERF3_MAX_TIME, &u) != 0) {
@@ -271,11 +283,8 @@ static char *read_json(struct client *c, size_t *len)
 static int connect_to(struct client *c, int *fd)
 {
     const struct opts *o = c->o;
-    *fd = ust_socket(c->s, AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons(o->port),
-                              .sin_addr.s_addr = htonl(o->addr)};
-    if (*fd < 0 || ust_connect(c->s, *fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+    *fd = ust_socket(c->s, o->addr.family, SOCK_STREAM, 0);
+    if (*fd < 0 || ust_connect(c->s, *fd, &o->addr.u.sa, o->addr.len) < 0) {
         fprintf(stderr, "iperf3c: connect to %s port %u: %s\n", o->host, o->port, strerror(errno));
         return -1;
     }
@@ -704,6 +713,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "iperf3c: -c HOST is required\n");
         r = -1;
     }
+    if (r == 0 && app_peer_check_scope("-c", &o.addr, &ao) != 0)
+        r = -1;
+    if (r == 0 && o.addr.port_set) {
+        uint16_t joined = ntohs(o.addr.u.v6.sin6_port); /* the same offset in both */
+        if (o.port_given && joined != o.port) {
+            fprintf(stderr, "iperf3c: -c %s carries port %u, -p says %u: give one\n", o.host,
+                    joined, o.port);
+            r = -1;
+        }
+        o.port = joined;
+    }
+    if (r == 0 && !o.name) {
+        struct in6_addr a;
+        uint16_t ignored;
+        app_peer_default_port(&o.addr, o.port);
+        app_sockaddr_get(&o.addr.u.sa, &a, &ignored);
+        app_addr_format(&a, o.host_text);
+        if (o.addr.scope[0])
+            snprintf(o.host_text + strlen(o.host_text), sizeof(o.host_text) - strlen(o.host_text),
+                     "%%%s", o.addr.scope);
+        o.host = o.host_text;
+    }
     if (r == 0 && o.time_set && o.prm.bytes) {
         fprintf(stderr, "iperf3c: give -t or -n, not both\n");
         r = -1;
@@ -730,12 +761,11 @@ int main(int argc, char **argv)
     struct ust_runtime *rt;
     if (app_stack_up(&ao, &c.s, &rt) != 0)
         return 1;
-    if (app_resolve(c.s, o.host, &o.addr) != 0) {
-        app_stack_down(c.s, rt);
-        return 1;
-    }
     int rc = 1;
-    if (setup(&c) == 0 && run(&c) == 0)
+    if (o.name && app_peer_resolve(c.s, o.name, o.port, &o.addr) != 0)
+        o.addr.family = 0; /* said why; no test */
+    if (o.addr.family && (o.addr.family != AF_INET6 || app_wait_ipv6(c.s, rt, &ao) == 0) &&
+        setup(&c) == 0 && run(&c) == 0)
         rc = o.json ? (report_json(&c) == 0 ? 0 : 1) : (report_text(&c), 0);
     fflush(stdout);
     for (size_t i = 0; i < c.nst; i++)

@@ -52,7 +52,7 @@ static void *udp_main(void *arg)
     if (!buf)
         return NULL;
     for (;;) {
-        struct sockaddr_in from;
+        struct sockaddr_in6 from; /* a sockaddr_in if ipv4_only */
         socklen_t fl = sizeof(from);
         ssize_t n = ust_recvfrom(svc->s, svc->fd, buf, 65536, 0, (struct sockaddr *)&from, &fl);
         if (n < 0) {
@@ -268,13 +268,32 @@ int service_start(struct service *svc, struct ust_stack *s)
     svc->s = s;
     if (svc->kind == SVC_HTTP && http_init(svc) != 0)
         return -1;
-    svc->fd = ust_socket(s, AF_INET, svc->type, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(svc->port)};
+    /* One socket for both families: an IPv6 socket bound to :: without
+     * IPV6_V6ONLY (the default) also takes IPv4 (RFC 3493 3.7), as Linux's
+     * do. */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } any;
+    memset(&any, 0, sizeof(any));
+    socklen_t anylen;
+    if (svc->ipv4_only) {
+        any.v4.sin_family = AF_INET;
+        any.v4.sin_port = htons(svc->port);
+        anylen = sizeof(any.v4);
+    } else {
+        any.v6.sin6_family = AF_INET6;
+        any.v6.sin6_port = htons(svc->port);
+        any.v6.sin6_addr = in6addr_any;
+        anylen = sizeof(any.v6);
+    }
+    svc->fd = ust_socket(s, svc->ipv4_only ? AF_INET : AF_INET6, svc->type, 0);
     int one = 1;
     bool tcp = svc->type == SOCK_STREAM;
     if (svc->fd < 0 ||
         (tcp && ust_setsockopt(s, svc->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
-        ust_bind(s, svc->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+        ust_bind(s, svc->fd, &any.sa, anylen) < 0 ||
         (tcp && (ust_listen(s, svc->fd, SVC_BACKLOG) < 0 ||
                  ust_fcntl(s, svc->fd, F_SETFL, O_NONBLOCK) < 0))) {
         app_logf(UST_LOG_ERROR, "service %s: cannot serve %s port %u: %s", svc->name,
@@ -296,8 +315,8 @@ int service_start(struct service *svc, struct ust_stack *s)
     char lim[200] = "";
     if (tcp)
         describe_limits(svc, lim, sizeof(lim));
-    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u%s", svc->name, tcp ? "TCP" : "UDP",
-             svc->port, lim);
+    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u, %s%s", svc->name,
+             tcp ? "TCP" : "UDP", svc->port, svc->ipv4_only ? "IPv4" : "IPv4 and IPv6", lim);
     return 0;
 }
 

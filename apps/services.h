@@ -82,6 +82,7 @@ struct service {
     int type; /* SOCK_DGRAM or SOCK_STREAM */
     enum service_kind kind;
     uint16_t port;
+    bool ipv4_only; /* an AF_INET socket; else AF_INET6 on ::, taking both families */
     struct ust_stack *s;
     int fd; /* the bound (and, for TCP, listening) socket */
     pthread_t thread;
@@ -92,7 +93,9 @@ struct service {
     char *http_root_real;                  /* SVC_HTTP: its realpath (set by http_init) */
 };
 
-/* Binds, listens and starts the service's thread. 0, or -1 after logging. */
+/* Binds (to :: for both families, IPv4 peers as ::ffff:a.b.c.d, unless
+ * ipv4_only), listens and starts the service's thread. 0, or -1 after
+ * logging. */
 int service_start(struct service *svc, struct ust_stack *s);
 /* Closes the socket (which ends the thread) and joins it. */
 void service_stop(struct service *svc);

@@ -49,7 +49,7 @@ struct svcloop {
     struct addr_count per_addr;
     ust_time_t accept_paused_until;
     struct ratelog log[LOG_NKINDS];
-    char peer_text[32];
+    char peer_text[APP_PEER_STRLEN];
     uint8_t scratch[SVCLOOP_SCRATCH];
 };
 
@@ -57,30 +57,42 @@ void *svcloop_ctx(const struct svcloop *l) { return l->ctx; }
 struct service *svcloop_service(const struct svcloop *l) { return l->svc; }
 uint8_t *svcloop_scratch(struct svcloop *l) { return l->scratch; }
 
-static const char *peer_text(struct svcloop *l, ust_ip4_t a, uint16_t port)
+static const char *peer_text(struct svcloop *l, const struct in6_addr *a, uint16_t port)
 {
-    char t[UST_IP4_STRLEN];
-    snprintf(l->peer_text, sizeof(l->peer_text), "%s:%u", ust_ip4_format(a, t), port);
-    return l->peer_text;
+    return app_peer_format(a, port, l->peer_text);
 }
 
 const char *svcloop_peer(struct svcloop *l, const struct svcloop_conn *c)
 {
-    return peer_text(l, c->peer, c->peer_port);
+    return peer_text(l, &c->peer, c->peer_port);
 }
 
 /* ---- the address table ---- */
 
-static size_t addr_hash(ust_ip4_t a, size_t cap)
+struct in6_addr addr_count_key(const struct in6_addr *peer)
 {
-    /* Fibonacci hashing: neighbouring addresses land far apart. */
-    return (size_t)(((uint32_t)a * 2654435769u) >> 7) & (cap - 1);
+    struct in6_addr k = *peer;
+    if (!app_addr_is_v4(peer))
+        memset(k.s6_addr + 8, 0, 8);
+    return k;
 }
 
-static size_t addr_find(const struct addr_count *t, ust_ip4_t a)
+static size_t addr_hash(const struct in6_addr *a, size_t cap)
+{
+    /* The words folded, then Fibonacci hashing: neighbouring addresses
+     * land far apart. (The table's size limits what a flood can cost, not
+     * the hash: the service's connection limit bounds the addresses.) */
+    uint32_t w[4];
+    memcpy(w, a->s6_addr, sizeof(w));
+    uint32_t f = w[0] ^ w[1] ^ w[2] ^ w[3];
+    f = (uint32_t)(((f & 0xffu) << 24) | ((f & 0xff00u) << 8) | ((f >> 8) & 0xff00u) | (f >> 24));
+    return (size_t)((f * 2654435769u) >> 7) & (cap - 1);
+}
+
+static size_t addr_find(const struct addr_count *t, const struct in6_addr *a)
 {
     size_t i = addr_hash(a, t->cap);
-    while (t->slot[i].n && t->slot[i].addr != a)
+    while (t->slot[i].n && memcmp(&t->slot[i].addr, a, sizeof(*a)) != 0)
         i = (i + 1) & (t->cap - 1);
     return i;
 }
@@ -97,30 +109,30 @@ static int addr_resize(struct addr_count *t, size_t cap)
     t->cap = cap;
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].n)
-            t->slot[addr_find(t, old[i].addr)] = old[i];
+            t->slot[addr_find(t, &old[i].addr)] = old[i];
     free(old);
     return 0;
 }
 
-uint32_t addr_count_inc(struct addr_count *t, ust_ip4_t addr)
+uint32_t addr_count_inc(struct addr_count *t, const struct in6_addr *addr)
 {
     /* At most half full, so probes stay short. */
     if ((t->used + 1) * 2 > t->cap && addr_resize(t, t->cap ? t->cap * 2 : MIN_CAP) != 0)
         return 0;
     struct addr_slot *sl = &t->slot[addr_find(t, addr)];
     if (!sl->n) {
-        sl->addr = addr;
+        sl->addr = *addr;
         t->used++;
     }
     return ++sl->n;
 }
 
-uint32_t addr_count_get(const struct addr_count *t, ust_ip4_t addr)
+uint32_t addr_count_get(const struct addr_count *t, const struct in6_addr *addr)
 {
     return t->cap ? t->slot[addr_find(t, addr)].n : 0;
 }
 
-void addr_count_dec(struct addr_count *t, ust_ip4_t addr)
+void addr_count_dec(struct addr_count *t, const struct in6_addr *addr)
 {
     if (!t->cap)
         return;
@@ -132,7 +144,7 @@ void addr_count_dec(struct addr_count *t, ust_ip4_t addr)
      * that would no longer be found past the hole. */
     size_t hole = i;
     for (size_t j = (i + 1) & (t->cap - 1); t->slot[j].n; j = (j + 1) & (t->cap - 1)) {
-        size_t home = addr_hash(t->slot[j].addr, t->cap);
+        size_t home = addr_hash(&t->slot[j].addr, t->cap);
         /* j's entry may fill the hole unless its home lies in (hole, j]. */
         bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
         if (stays)
@@ -179,8 +191,8 @@ uint64_t ratelog_flush(struct ratelog *r, ust_time_t now, ust_time_t window)
     return held;
 }
 
-static void log_refused(struct svcloop *l, enum log_kind k, ust_ip4_t peer, uint16_t port,
-                        ust_time_t now)
+static void log_refused(struct svcloop *l, enum log_kind k, const struct in6_addr *peer,
+                        uint16_t port, ust_time_t now)
 {
     const struct svc_limits *lim = &l->svc->lim;
     const char *who = peer_text(l, peer, port);
@@ -188,17 +200,22 @@ static void log_refused(struct svcloop *l, enum log_kind k, ust_ip4_t peer, uint
         app_logf(UST_LOG_DEBUG, "%s: %s: refused: %u connections is the limit", l->svc->name, who,
                  lim->max_conns);
     else
-        app_logf(UST_LOG_DEBUG, "%s: %s: refused: %u connections from that address is the limit",
-                 l->svc->name, who, lim->max_per_addr);
+        app_logf(UST_LOG_DEBUG, "%s: %s: refused: %u connections from that %s is the limit",
+                 l->svc->name, who, lim->max_per_addr, app_addr_is_v4(peer) ? "address" : "/64");
     if (!ratelog_event(&l->log[k], now, SVCLOOP_LOG_WINDOW))
         return;
     if (k == LOG_FULL)
         app_logf(UST_LOG_INFO,
                  "%s: %u connections, the service's limit: refusing new ones (the first from %s)",
                  l->svc->name, lim->max_conns, who);
-    else
-        app_logf(UST_LOG_INFO, "%s: %s has %u connections, the limit per address: refusing more",
-                 l->svc->name, ust_ip4_format(peer, (char[UST_IP4_STRLEN]){0}), lim->max_per_addr);
+    else {
+        char a[UST_IP6_STRLEN];
+        struct in6_addr key = addr_count_key(peer);
+        bool v4 = app_addr_is_v4(peer);
+        app_logf(UST_LOG_INFO, "%s: %s%s has %u connections, the limit per %s: refusing more",
+                 l->svc->name, app_addr_format(&key, a), v4 ? "" : "/64", lim->max_per_addr,
+                 v4 ? "address" : "IPv6 /64");
+    }
 }
 
 /* Summaries of the events held whose window has ended (all of them when
@@ -293,8 +310,10 @@ static void conn_end(struct svcloop *l, size_t i, enum svcloop_verdict v, ust_ti
              l->n - 1);
     l->ops->release(l, c);
     finish_fd(l, c->fd, v, now);
-    if (l->svc->lim.max_per_addr)
-        addr_count_dec(&l->per_addr, c->peer);
+    if (l->svc->lim.max_per_addr) {
+        struct in6_addr key = addr_count_key(&c->peer);
+        addr_count_dec(&l->per_addr, &key);
+    }
     free(c);
     l->conn[i] = l->conn[--l->n];
     svc_count(l->svc, SVC_CONNS, -1);
@@ -309,8 +328,8 @@ static void conn_end(struct svcloop *l, size_t i, enum svcloop_verdict v, ust_ti
 
 /* ---- accepting ---- */
 
-static void refuse(struct svcloop *l, int fd, enum log_kind k, ust_ip4_t peer, uint16_t port,
-                   ust_time_t now)
+static void refuse(struct svcloop *l, int fd, enum log_kind k, const struct in6_addr *peer,
+                   uint16_t port, ust_time_t now)
 {
     svc_count(l->svc, k == LOG_FULL ? SVC_REFUSED_LIMIT : SVC_REFUSED_PER_ADDR, 1);
     log_refused(l, k, peer, port, now);
@@ -322,14 +341,16 @@ static void refuse(struct svcloop *l, int fd, enum log_kind k, ust_ip4_t peer, u
     }
 }
 
-static void admit(struct svcloop *l, int fd, ust_ip4_t peer, uint16_t port, ust_time_t now)
+static void admit(struct svcloop *l, int fd, const struct in6_addr *peer, uint16_t port,
+                  ust_time_t now)
 {
     const struct svc_limits *lim = &l->svc->lim;
+    struct in6_addr key = addr_count_key(peer);
     if (lim->max_conns && l->n >= lim->max_conns) {
         refuse(l, fd, LOG_FULL, peer, port, now);
         return;
     }
-    if (lim->max_per_addr && addr_count_get(&l->per_addr, peer) >= lim->max_per_addr) {
+    if (lim->max_per_addr && addr_count_get(&l->per_addr, &key) >= lim->max_per_addr) {
         refuse(l, fd, LOG_PER_ADDR, peer, port, now);
         return;
     }
@@ -342,14 +363,14 @@ static void admit(struct svcloop *l, int fd, ust_ip4_t peer, uint16_t port, ust_
         }
     }
     struct svcloop_conn *c = l->n < l->cap ? calloc(1, l->ops->conn_size) : NULL;
-    if (!c || (lim->max_per_addr && addr_count_inc(&l->per_addr, peer) == 0)) {
+    if (!c || (lim->max_per_addr && addr_count_inc(&l->per_addr, &key) == 0)) {
         free(c);
         app_logf(UST_LOG_WARN, "%s: out of memory, refusing a connection", l->svc->name);
         reset_close(l, fd);
         return;
     }
     c->fd = fd;
-    c->peer = peer;
+    c->peer = *peer;
     c->peer_port = port;
     l->conn[l->n++] = c;
     svc_count(l->svc, SVC_ACCEPTED, 1);
@@ -366,11 +387,17 @@ static void accept_some(struct svcloop *l, ust_time_t now)
 {
     size_t batch = ACCEPT_BATCH + l->n / 4;
     for (size_t k = 0; k < batch; k++) {
-        struct sockaddr_in from = {0};
+        struct sockaddr_in6 from = {0};
         socklen_t fl = sizeof(from);
         int fd = ust_accept4(l->s, l->svc->fd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK);
         if (fd >= 0) {
-            admit(l, fd, ntohl(from.sin_addr.s_addr), ntohs(from.sin_port), now);
+            struct in6_addr peer;
+            uint16_t port;
+            if (app_sockaddr_get((struct sockaddr *)&from, &peer, &port) != 0) {
+                reset_close(l, fd); /* cannot happen: an AF_INET or AF_INET6 listener */
+                continue;
+            }
+            admit(l, fd, &peer, port, now);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)

@@ -42,7 +42,7 @@ enum svcloop_verdict {
 /* The part of every connection the loop owns. */
 struct svcloop_conn {
     int fd;
-    ust_ip4_t peer; /* host order */
+    struct in6_addr peer; /* an IPv4 peer as ::ffff:a.b.c.d */
     uint16_t peer_port;
     ust_time_t deadline; /* ops->expire runs once it has passed; 0: none */
 };
@@ -84,19 +84,25 @@ int svcloop_timeout_ms(ust_time_t next, ust_time_t now);
 /* ---- pieces, exposed for their unit tests ---- */
 
 /* How many connections each client address has: a hash table that grows
- * with the number of addresses (open addressing, linear probing). */
+ * with the number of addresses (open addressing, linear probing). The key
+ * is what addr_count_key makes of the peer. */
 struct addr_count {
     struct addr_slot {
-        ust_ip4_t addr;
+        struct in6_addr addr;
         uint32_t n; /* 0: the slot is free */
     } * slot;
     size_t cap, used; /* cap is 0 or a power of two */
 };
+/* The key a peer is counted under: an IPv4 address as it is, an IPv6 one
+ * by its /64. A host on an IPv6 link is given a /64 and picks the low 64
+ * bits at will (RFC 4941, RFC 7217): counted per address, one host could
+ * take 2^64 times the limit. */
+struct in6_addr addr_count_key(const struct in6_addr *peer);
 /* Adds one for addr: the new count, or 0 if out of memory. */
-uint32_t addr_count_inc(struct addr_count *t, ust_ip4_t addr);
+uint32_t addr_count_inc(struct addr_count *t, const struct in6_addr *addr);
 /* Takes one off (the address is forgotten at 0). */
-void addr_count_dec(struct addr_count *t, ust_ip4_t addr);
-uint32_t addr_count_get(const struct addr_count *t, ust_ip4_t addr);
+void addr_count_dec(struct addr_count *t, const struct in6_addr *addr);
+uint32_t addr_count_get(const struct addr_count *t, const struct in6_addr *addr);
 void addr_count_free(struct addr_count *t);
 
 /* Log lines at a rate that cannot flood the log: the first event is logged

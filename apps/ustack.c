@@ -26,6 +26,11 @@ static void usage(FILE *out)
             "RFC 863) and chargen (port 19, RFC 864) over both TCP and UDP, HTTP/1.1\n"
             "(TCP port 80: GET and HEAD, keep-alive), many connections at once, and\n"
             "iperf3 (TCP port 5201: stock iperf3 clients' TCP tests, one at a time).\n"
+            "It is a dual-stack host: IPv4 at 192.0.2.2/24 and IPv6 at 2001:db8::2/64\n"
+            "plus a link-local address (RFC 7217), neighbour discovery, SLAAC addresses\n"
+            "and default routers from router advertisements; every service listens on\n"
+            "both families (try: ping -6 2001:db8::2, curl -6 'http://[2001:db8::2]/',\n"
+            "iperf3 -6 -c 2001:db8::2; `make tap` gives the host side 2001:db8::1/64).\n"
             "SIGUSR1 prints the counters; they are also printed on exit.\n"
             "\n"
             "Service options:\n"
@@ -46,8 +51,9 @@ static void usage(FILE *out)
             "                        answers 503, the others reset it. N alone sets\n"
             "                        all four.\n"
             "      --http-max-per-addr N\n"
-            "                        HTTP connections from one client address (default\n"
-            "                        %u: browsers open 6, a NAT hides a few dozen)\n"
+            "                        HTTP connections from one client address, an IPv6\n"
+            "                        client counted by its /64 (default %u: browsers\n"
+            "                        open 6, a NAT hides a few dozen)\n"
             "      --http-header-timeout S\n"
             "                        the request line and headers must arrive within S of\n"
             "                        the connection, or of the first byte of a later\n"
@@ -333,17 +339,35 @@ int main(int argc, char **argv)
     if (ro.iperf3_port == 0)
         nsvc--; /* --iperf3-port none: the last entry is left out */
     int rc = 0;
-    for (size_t i = 0; i < nsvc; i++)
+    for (size_t i = 0; i < nsvc; i++) {
+        services[i].ipv4_only = !o.ipv6;
         if (service_start(&services[i], s) != 0)
             rc = 1;
+    }
     if (rc == 0) {
-        char a[UST_IP4_STRLEN], g[UST_IP4_STRLEN];
+        char a[UST_IP4_STRLEN], g[UST_IP4_STRLEN], v6[160] = "";
+        if (o.ipv6) {
+            char a6[UST_IP6_STRLEN], g6[UST_IP6_STRLEN], ll[UST_IP6_STRLEN];
+            struct ust_addr6 list[8];
+            if (o.has_addr6)
+                snprintf(v6, sizeof(v6), ", addr6=%s/%u", ust_ip6_format(&o.addr6, a6), o.prefix6);
+            ust_runtime_lock(rt);
+            int n = ust_iface_addrs6(s, o.tap, list, 8);
+            ust_runtime_unlock(rt);
+            for (int i = 0; i < n && i < 8; i++)
+                if (list[i].origin == UST_ADDR6_LINK_LOCAL)
+                    snprintf(v6 + strlen(v6), sizeof(v6) - strlen(v6), ", link-local=%s%%%s",
+                             ust_ip6_format(&list[i].addr, ll), o.tap);
+            snprintf(v6 + strlen(v6), sizeof(v6) - strlen(v6), ", gateway6=%s",
+                     o.has_gateway6 ? ust_ip6_format(&o.gateway6, g6) : "from RAs");
+        }
         app_logf(UST_LOG_INFO,
-                 "ustack up: dev=%s, addr=%s/%u, gateway=%s, mac=%02x:%02x:%02x:%02x:%02x:%02x; "
-                 "try: ping %s",
+                 "ustack up: dev=%s, addr=%s/%u, gateway=%s%s, mac=%02x:%02x:%02x:%02x:%02x:%02x; "
+                 "try: ping %s%s%s",
                  o.dev, ust_ip4_format(o.addr, a), o.prefix_len,
-                 o.gateway ? ust_ip4_format(o.gateway, g) : "none", o.mac[0], o.mac[1], o.mac[2],
-                 o.mac[3], o.mac[4], o.mac[5], a);
+                 o.gateway ? ust_ip4_format(o.gateway, g) : "none", v6, o.mac[0], o.mac[1],
+                 o.mac[2], o.mac[3], o.mac[4], o.mac[5], a, o.has_addr6 ? ", ping -6 " : "",
+                 o.has_addr6 ? ust_ip6_format(&o.addr6, (char[UST_IP6_STRLEN]){0}) : "");
         /* Besides the signals, the interface: the runner says when it goes
          * down or comes back, and stops when it is deleted. */
         struct app_link link;

@@ -18,6 +18,10 @@
 #           with the offloads-off ones. (The TAP device in T keeps the
 #           kernel's defaults; without a virtio-net header ustack could not
 #           use its offloads anyway.)
+# IPv6 rows (ping6_rtt, iperf3_rx6, iperf3_tx6): the same over IPv6
+# (2001:db8::1 -> 2001:db8::2 on both links, enable_ipv6), each followed by
+# a row of ustack's IPv6 figure over its IPv4 one from alternate rounds of
+# the same run (the issue's target: within 10%).
 # The kernel-side tool (ping, udp_rr, tcp_bulk, wrk) is the same in both;
 # only the responder differs: ustack's runner, or the kernel (ICMP; for UDP,
 # bench/udp_rr.c's echo server on kernel sockets; for TCP, bench/tcp_bulk.c's
@@ -78,7 +82,7 @@ set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
-    tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx memlink_tput memlink_callgrind http_keepalive http_close
+    tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx ping6_rtt iperf3_rx6 iperf3_tx6 memlink_tput memlink_callgrind http_keepalive http_close
     http_syn_flood idle_conns_10k idle_conns_100k)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -102,6 +106,8 @@ HTTP_SECONDS=${BENCH_HTTP_SECONDS:-10}      # wrk -d, per run
 HTTP_FILE_SIZE=1024                         # bytes of the page fetched
 HOST=192.0.2.1
 PEER=192.0.2.2
+HOST6=2001:db8::1 # the IPv6 rows (enable_ipv6)
+PEER6=2001:db8::2
 
 NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS="" NS_PK="" NS_PKK=""
 USTACK_PID=""
@@ -275,12 +281,12 @@ median() {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# ping_summary NS ARGS...: run ping in NS toward $PEER; print
+# ping_summary NS ARGS...: run ping in NS toward $PEER (or $PING_TARGET); print
 # "received avg_rtt_ms time_ms". Fails unless every request was answered.
 ping_summary() {
     local ns=$1 out
     shift
-    out=$(ip netns exec "$ns" ping -n -q "$@" "$PEER" 2>&1) || die "ping in $ns failed: $out"
+    out=$(ip netns exec "$ns" ping -n -q "$@" "${PING_TARGET:-$PEER}" 2>&1) || die "ping in $ns failed: $out"
     awk '
         / packets transmitted/ {
             for (i = 1; i <= NF; i++) {
@@ -819,18 +825,20 @@ bench_packet_tcp_tx() {
 
 start_iperf3_kernel() {
     [ -z "$IPERF3_PID" ] || return 0
-    ip netns exec "$NS_B" iperf3 -s -B "$PEER" >"$WORK/iperf3-s.log" 2>&1 </dev/null &
+    # Not bound to an address: it serves the IPv6 rows too.
+    ip netns exec "$NS_B" iperf3 -s >"$WORK/iperf3-s.log" 2>&1 </dev/null &
     IPERF3_PID=$!
     await 10 iperf3_listening || die "the kernel's iperf3 -s did not start: $(cat "$WORK/iperf3-s.log")"
 }
 iperf3_listening() { ip netns exec "$NS_B" ss -ltn | grep -q ":5201 "; }
 
-# iperf3_gbit NS [iperf3 args...]: Gbit/s received, from iperf3 -J.
+# iperf3_gbit NS [iperf3 args...]: Gbit/s received, from iperf3 -J; to
+# $PEER, or $IPERF3_TARGET.
 iperf3_gbit() {
-    local ns=$1 out
+    local ns=$1 out peer=${IPERF3_TARGET:-$PEER}
     shift
-    out=$(ip netns exec "$ns" timeout $((IPERF3_SECONDS + 30)) iperf3 -c "$PEER" -t "$IPERF3_SECONDS" \
-        -J "$@" 2>&1) || die "iperf3 -c $PEER $* in $ns failed: $(echo "$out" | tail -n 3)"
+    out=$(ip netns exec "$ns" timeout $((IPERF3_SECONDS + 30)) iperf3 -c "$peer" -t "$IPERF3_SECONDS" \
+        -J "$@" 2>&1) || die "iperf3 -c $peer $* in $ns failed: $(echo "$out" | tail -n 3)"
     python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -856,6 +864,70 @@ iperf3_rows() { # iperf3_rows WHAT [iperf3 args]: 1 stream and 4
 }
 bench_iperf3_rx() { iperf3_rows "kernel -> ustack"; }
 bench_iperf3_tx() { iperf3_rows "ustack -> kernel (-R)" -R; }
+
+# ---- IPv6: the same tools over IPv6, beside ustack's own IPv4 ----
+#
+# The namespaces are made with IPv6 off (new_ns); enable_ipv6 turns it on
+# for the TAP and veth links and gives the kernel ends 2001:db8::1/64 and
+# (veth) 2001:db8::2/64, nodad. The runner has 2001:db8::2/64 by default.
+# Each IPv6 row has a second row: ustack's IPv6 figure over its IPv4 one,
+# measured in alternate rounds of the same function, so that both see the
+# same machine (the target: IPv6 within 10% of IPv4).
+IPV6_ON=0
+enable_ipv6() {
+    [ "$IPV6_ON" = 0 ] || return 0
+    local ns_dev ns dev addr
+    for ns_dev in "$NS_TAP:tap0:$HOST6" "$NS_A:veth0:$HOST6" "$NS_B:veth1:$PEER6"; do
+        IFS=: read -r ns dev _ <<<"$ns_dev"
+        addr=${ns_dev#*:*:}
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "net.ipv6.conf.$dev.disable_ipv6=0" ||
+            die "cannot enable IPv6 in $ns"
+        ip -n "$ns" -6 addr add "$addr/64" dev "$dev" nodad
+    done
+    PING_TARGET=$PEER6 await 15 answers_ping6 "$NS_TAP" || die "ustack does not answer ping -6 in $NS_TAP"
+    PING_TARGET=$PEER6 await 15 answers_ping6 "$NS_A" || die "the veth peer does not answer ping -6"
+    IPV6_ON=1
+}
+answers_ping6() { ip netns exec "$1" ping -6 -n -q -c 1 -W 1 "$PEER6" >/dev/null 2>&1; }
+
+# v6_ratio_row WHAT UNIT U6 U4 lower|higher: ustack's IPv6 / IPv4.
+v6_ratio_row() {
+    row "$1, ustack IPv6 / ustack IPv4" "ratio" "$(ratio_of "$3" "$4")" n/a "$5"
+}
+
+bench_ping6_rtt() {
+    enable_ipv6
+    local i u6=() u4=() l6=()
+    for ((i = 0; i < ROUNDS; i++)); do
+        u6+=("$(ROUNDS=1 PING_TARGET=$PEER6 measure "$NS_TAP" rtt -6 -c "$PING_COUNT" -i 0.002)")
+        u4+=("$(ROUNDS=1 measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002)")
+        l6+=("$(ROUNDS=1 PING_TARGET=$PEER6 measure "$NS_A" rtt -6 -c "$PING_COUNT" -i 0.002)")
+    done
+    local m6 m4
+    m6=$(median_of "${u6[@]}") m4=$(median_of "${u4[@]}")
+    row "ping -6 RTT avg, 64 B" us "$m6" "$(median_of "${l6[@]}")" lower
+    v6_ratio_row "ping RTT avg, 64 B" us "$m6" "$m4" lower
+}
+
+# iperf3_rows6 WHAT [iperf3 args]: one stream over IPv6 (ustack and the
+# kernel), and ustack's IPv4 figure for the ratio.
+iperf3_rows6() {
+    local what=$1 i u6=() u4=() l6=()
+    shift
+    enable_ipv6
+    start_iperf3_kernel
+    for ((i = 0; i < ROUNDS; i++)); do
+        u6+=("$(IPERF3_TARGET=$PEER6 iperf3_gbit "$NS_TAP" -6 "$@")")
+        u4+=("$(iperf3_gbit "$NS_TAP" "$@")")
+        l6+=("$(IPERF3_TARGET=$PEER6 iperf3_gbit "$NS_A" -6 "$@")")
+    done
+    local m6 m4
+    m6=$(median_of "${u6[@]}") m4=$(median_of "${u4[@]}")
+    row "iperf3 -6 $what, 1 stream, ${IPERF3_SECONDS} s" "Gbit/s" "$m6" "$(median_of "${l6[@]}")" higher
+    v6_ratio_row "iperf3 $what, 1 stream" "Gbit/s" "$m6" "$m4" higher
+}
+bench_iperf3_rx6() { iperf3_rows6 "kernel -> ustack"; }
+bench_iperf3_tx6() { iperf3_rows6 "ustack -> kernel (-R)" -R; }
 
 # ---- in-process: two ustack stacks over a memlink ----
 
@@ -1145,6 +1217,7 @@ for b in "${selected[@]}"; do
     case "$b" in
     udp_rr*) build_udp_rr ;;
     iperf3_*) need_pkg iperf3 iperf3 ;;
+    ping6_*) [ -d /proc/sys/net/ipv6 ] || die "$b needs IPv6 in the kernel" ;;
     tcp_loss_*)
         need_pkg nft nftables
         build_tcp_bulk

@@ -1,6 +1,7 @@
 /* tcpc: a TCP client on ustack, in the style of microps' examples.
  *
- *   tcpc [device options] PEER PORT
+ *   tcpc [device options] PEER PORT     (PEER: 192.0.2.1, 2001:db8::1, fe80::1%tap0)
+ *   tcpc [device options] PEER:PORT     (192.0.2.1:7, [2001:db8::1]:7)
  *
  * Connects to PEER:PORT, sends standard input, and prints everything that
  * comes back; at the end of input it half-closes (FIN) and exits when the
@@ -40,10 +41,13 @@ static void *reader(void *arg)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: tcpc [OPTIONS] PEER PORT\n\n"
+    fprintf(out, "Usage: tcpc [OPTIONS] PEER PORT\n"
+                 "       tcpc [OPTIONS] PEER:PORT\n\n"
                  "Connects to PEER:PORT over ustack, sends standard input and prints what\n"
-                 "comes back until the peer closes. PEER is an IPv4 address or a host name\n"
-                 "(asked of the --dns servers, or those of the DHCP lease).\n\n");
+                 "comes back until the peer closes. PEER is an IPv4 or IPv6 address:\n"
+                 "192.0.2.1, 2001:db8::1, or a link-local one with its scope, fe80::1%%tap0;\n"
+                 "with the port joined: 192.0.2.1:7, [2001:db8::1]:7. Or a host name, asked of\n"
+                 "the --dns servers or those of the DHCP lease (then PORT apart).\n\n");
     app_usage_common(out);
 }
 
@@ -51,14 +55,38 @@ int main(int argc, char **argv)
 {
     struct app_opts o;
     int r = app_parse(argc, argv, &o, NULL, NULL, NULL, NULL);
-    ust_ip4_t peer;
-    char *end = NULL;
-    unsigned long port = 0;
-    if (r == 0 && (argc - optind != 2 || !app_host_ok(argv[optind]) ||
-                   (port = strtoul(argv[optind + 1], &end, 10)) == 0 || *end || port > 65535)) {
-        fprintf(stderr,
-                "tcpc: expected PEER (an IPv4 address or a host name) and PORT (1-65535)\n");
+    struct app_peer peer;
+    /* PEER PORT, or the port joined: 192.0.2.1:7, [2001:db8::1]:7. */
+    int nargs = argc - optind;
+    if (r == 0 && (nargs < 1 || nargs > 2)) {
+        fprintf(stderr, "%s: expected PEER PORT (or PEER:PORT)\n", "tcpc");
         r = -1;
+    }
+    /* A host name is resolved once the stack is up (--dns, or the lease's
+     * servers); it takes the port as its own argument. */
+    const char *name = r == 0 && nargs >= 1 && app_peer_is_name(argv[optind]) ? argv[optind] : NULL;
+    if (name) {
+        memset(&peer, 0, sizeof(peer));
+        if (nargs != 2 || !app_host_ok(name)) {
+            fprintf(stderr, "tcpc: expected NAME PORT (a host name, then the port)\n");
+            r = -1;
+        }
+    } else if (r == 0 && (app_peer_parse("tcpc: PEER", argv[optind], nargs == 1, &peer) != 0 ||
+                          app_peer_check_scope("tcpc: PEER", &peer, &o) != 0))
+        r = -1;
+    if (r == 0 && nargs == 1 && !peer.port_set) {
+        fprintf(stderr, "tcpc: expected a PORT after %s\n", argv[optind]);
+        r = -1;
+    }
+    unsigned long port = 0;
+    if (r == 0 && nargs == 2) {
+        char *end = NULL;
+        port = strtoul(argv[optind + 1], &end, 10);
+        if (port == 0 || *end || port > 65535) {
+            fprintf(stderr, "tcpc: PORT %s: expected 1-65535\n", argv[optind + 1]);
+            r = -1;
+        }
+        app_peer_default_port(&peer, (uint16_t)port);
     }
     if (r != 0) {
         usage(r > 0 ? stdout : stderr);
@@ -70,20 +98,26 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
-    if (app_resolve(s, argv[optind], &peer) != 0) {
+    if (name && app_peer_resolve(s, name, (uint16_t)port, &peer) != 0) {
         app_stack_down(s, rt);
         return 1;
     }
-    struct conn c = {.s = s, .fd = ust_socket(s, AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(peer)};
-    if (c.fd < 0 || ust_connect(s, c.fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-        fprintf(stderr, "tcpc: connect to %s:%lu: %s\n", argv[optind], port, strerror(errno));
+    if (peer.family == AF_INET6 && app_wait_ipv6(s, rt, &o) != 0) {
         app_stack_down(s, rt);
         return 1;
     }
-    app_logf(UST_LOG_INFO, "tcpc: connected to %s:%lu", argv[optind], port);
+    struct conn c = {.s = s, .fd = ust_socket(s, peer.family, SOCK_STREAM, 0)};
+    struct in6_addr pa;
+    uint16_t pport;
+    char who[APP_PEER_STRLEN];
+    app_sockaddr_get(&peer.u.sa, &pa, &pport);
+    app_peer_format(&pa, pport, who);
+    if (c.fd < 0 || ust_connect(s, c.fd, &peer.u.sa, peer.len) < 0) {
+        fprintf(stderr, "tcpc: connect to %s: %s\n", who, strerror(errno));
+        app_stack_down(s, rt);
+        return 1;
+    }
+    app_logf(UST_LOG_INFO, "tcpc: connected to %s", who);
     pthread_t th;
     pthread_create(&th, NULL, reader, &c);
     static char buf[65536];

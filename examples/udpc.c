@@ -1,6 +1,6 @@
 /* udpc: a UDP client on ustack, in the style of microps' examples.
  *
- *   udpc [device options] [--timeout MS] PEER PORT
+ *   udpc [device options] [--timeout MS] PEER PORT   (or PEER:PORT; IPv4 or IPv6)
  *
  * Sends each line of standard input as one datagram to PEER:PORT and prints
  * the reply. Exits at end of input; exit status 1 if a reply never came. */
@@ -34,10 +34,13 @@ static int on_opt(int c, const char *arg, void *ctx)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: udpc [OPTIONS] PEER PORT\n\n"
+            "Usage: udpc [OPTIONS] PEER PORT\n"
+            "       udpc [OPTIONS] PEER:PORT\n\n"
             "Sends each line of standard input to PEER:PORT over ustack and prints the reply.\n"
-            "PEER is an IPv4 address or a host name (asked of the --dns servers, or\n"
-            "those of the DHCP lease).\n\n"
+            "PEER is an IPv4 or IPv6 address: 192.0.2.1, 2001:db8::1, or a link-local one\n"
+            "with its scope, fe80::1%%tap0; with the port joined: 192.0.2.1:7,\n"
+            "[2001:db8::1]:7. Or a host name, asked of the --dns servers or those of\n"
+            "the DHCP lease (then PORT apart).\n\n"
             "  -T, --timeout MS      how long to wait for each reply (default 2000)\n\n");
     app_usage_common(out);
 }
@@ -49,14 +52,38 @@ int main(int argc, char **argv)
     static const struct option extra[] = {{"timeout", required_argument, NULL, 'T'},
                                           {NULL, 0, NULL, 0}};
     int r = app_parse(argc, argv, &o, "T:", extra, on_opt, &a);
-    ust_ip4_t peer;
-    char *end = NULL;
-    unsigned long port = 0;
-    if (r == 0 && (argc - optind != 2 || !app_host_ok(argv[optind]) ||
-                   (port = strtoul(argv[optind + 1], &end, 10)) == 0 || *end || port > 65535)) {
-        fprintf(stderr,
-                "udpc: expected PEER (an IPv4 address or a host name) and PORT (1-65535)\n");
+    struct app_peer peer;
+    /* PEER PORT, or the port joined: 192.0.2.1:7, [2001:db8::1]:7. */
+    int nargs = argc - optind;
+    if (r == 0 && (nargs < 1 || nargs > 2)) {
+        fprintf(stderr, "%s: expected PEER PORT (or PEER:PORT)\n", "udpc");
         r = -1;
+    }
+    /* A host name is resolved once the stack is up (--dns, or the lease's
+     * servers); it takes the port as its own argument. */
+    const char *name = r == 0 && nargs >= 1 && app_peer_is_name(argv[optind]) ? argv[optind] : NULL;
+    if (name) {
+        memset(&peer, 0, sizeof(peer));
+        if (nargs != 2 || !app_host_ok(name)) {
+            fprintf(stderr, "udpc: expected NAME PORT (a host name, then the port)\n");
+            r = -1;
+        }
+    } else if (r == 0 && (app_peer_parse("udpc: PEER", argv[optind], nargs == 1, &peer) != 0 ||
+                          app_peer_check_scope("udpc: PEER", &peer, &o) != 0))
+        r = -1;
+    if (r == 0 && nargs == 1 && !peer.port_set) {
+        fprintf(stderr, "udpc: expected a PORT after %s\n", argv[optind]);
+        r = -1;
+    }
+    unsigned long port = 0;
+    if (r == 0 && nargs == 2) {
+        char *end = NULL;
+        port = strtoul(argv[optind + 1], &end, 10);
+        if (port == 0 || *end || port > 65535) {
+            fprintf(stderr, "udpc: PORT %s: expected 1-65535\n", argv[optind + 1]);
+            r = -1;
+        }
+        app_peer_default_port(&peer, (uint16_t)port);
     }
     if (r != 0) {
         usage(r > 0 ? stdout : stderr);
@@ -68,16 +95,17 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
-    if (app_resolve(s, argv[optind], &peer) != 0) {
+    if (name && app_peer_resolve(s, name, (uint16_t)port, &peer) != 0) {
         app_stack_down(s, rt);
         return 1;
     }
-    int fd = ust_socket(s, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(peer)};
+    if (peer.family == AF_INET6 && app_wait_ipv6(s, rt, &o) != 0) {
+        app_stack_down(s, rt);
+        return 1;
+    }
+    int fd = ust_socket(s, peer.family, SOCK_DGRAM, 0);
     struct timeval tv = {.tv_sec = a.timeout_ms / 1000, .tv_usec = (a.timeout_ms % 1000) * 1000};
-    if (fd < 0 || ust_connect(s, fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+    if (fd < 0 || ust_connect(s, fd, &peer.u.sa, peer.len) < 0 ||
         ust_setsockopt(s, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
         fprintf(stderr, "udpc: %s\n", strerror(errno));
         app_stack_down(s, rt);

@@ -181,6 +181,24 @@ int ust_iface_add6(struct ust_stack *s, const char *dev, const struct in6_addr *
 int ust_route_add6(struct ust_stack *s, const struct in6_addr *prefix, unsigned prefix_len,
                    const struct in6_addr *gateway, const char *dev);
 
+/* The IPv6 addresses of dev, as ustack holds them now. */
+enum ust_addr6_origin {
+    UST_ADDR6_LINK_LOCAL,
+    UST_ADDR6_STATIC,
+    UST_ADDR6_SLAAC,
+    UST_ADDR6_LOOPBACK
+};
+struct ust_addr6 {
+    struct in6_addr addr;
+    unsigned prefix_len;
+    enum ust_addr6_origin origin;
+    bool tentative;  /* duplicate address detection still running: not usable yet */
+    bool deprecated; /* preferred lifetime over: kept, not chosen for new traffic */
+};
+/* Fills out with up to max of them; returns how many dev has (may exceed
+ * max), -ENODEV or -EINVAL. */
+int ust_iface_addrs6(struct ust_stack *s, const char *dev, struct ust_addr6 *out, size_t max);
+
 /* Adds a route. gateway 0 means the destination is on the link of dev
  * (connected); dev may be NULL when the gateway is reachable through a
  * connected route. Longest prefix wins; among equals, the first added.
@@ -220,13 +238,16 @@ char *ust_ip6_format(const struct in6_addr *a, char buf[UST_IP6_STRLEN]);
 /* Parses "02:00:00:00:00:01". 0 or -EINVAL. */
 int ust_mac_parse(const char *s, uint8_t mac[6]);
 
-/* ---- ICMP echo (ping) for programs ----
- * A ping endpoint owns an ICMP identifier; echo replies carrying it are
- * queued (bounded) until read. No callbacks: poll ust_ping_recv(). */
+/* ---- ICMP and ICMPv6 echo (ping) for programs ----
+ * A ping endpoint owns an identifier, for both families; echo replies
+ * carrying it (ICMP or ICMPv6) are queued (bounded) until read. No
+ * callbacks: poll ust_ping_recv(). */
 struct ust_ping_reply {
-    ust_ip4_t from;
+    int family;            /* AF_INET (ICMP) or AF_INET6 (ICMPv6) */
+    ust_ip4_t from;        /* AF_INET: the replying host; 0 for AF_INET6 */
+    struct in6_addr from6; /* AF_INET6: the replying host; AF_INET: ::ffff:a.b.c.d */
     uint16_t id, seq;
-    uint8_t ttl;
+    uint8_t ttl;         /* the reply's TTL, or its hop limit */
     size_t len;          /* payload bytes in the reply (may exceed what was copied) */
     ust_time_t received; /* the `now` at which it arrived */
 };
@@ -240,6 +261,14 @@ int ust_ping_id(struct ust_stack *s, int handle);
  * (sent or waiting for ARP), -EBADF, -EMSGSIZE, -ENETUNREACH, -ENOBUFS. */
 int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, const void *data,
                   size_t len, ust_time_t now);
+/* The same over ICMPv6 (RFC 4443 4.1): the source address is chosen for
+ * dst (RFC 6724); a link-local or multicast dst goes out of the first IPv6
+ * interface. An IPv4-mapped dst (::ffff:a.b.c.d) is sent as ust_ping_send
+ * would. Returns 0 (sent or waiting for neighbour discovery), -EBADF,
+ * -EINVAL, -EMSGSIZE, -ENETUNREACH (no route or no usable source address
+ * yet: still tentative), -ENOBUFS. */
+int ust_ping_send6(struct ust_stack *s, int handle, const struct in6_addr *dst, uint16_t seq,
+                   const void *data, size_t len, ust_time_t now);
 /* Takes the oldest reply: copies up to cap payload bytes into buf (may be
  * NULL) and fills r. Returns 0, -EAGAIN when none is waiting, -EBADF. */
 int ust_ping_recv(struct ust_stack *s, int handle, struct ust_ping_reply *r, void *buf, size_t cap);

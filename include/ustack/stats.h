@@ -86,6 +86,7 @@ struct ust_stats {
         uint64_t tx_dest_unreach, tx_param_problem, tx_time_exceeded;
         uint64_t error_suppressed, rate_limited;
         uint64_t rx_mld_query, tx_mld_report;
+        uint64_t drop_queue_full; /* an echo reply its ping endpoint had no room for */
     } icmp6;
     struct {
         uint64_t rx_rs, rx_ra, rx_ns, rx_na, rx_redirect, tx_rs, tx_ns, tx_na;

@@ -50,7 +50,7 @@ static const struct counter_name counters[] = {
     C(icmp6, rx), C(icmp6, tx), C(icmp6, rx_echo_request), C(icmp6, tx_echo_reply),
     C(icmp6, rx_echo_reply), C(icmp6, tx_echo_request), C(icmp6, rx_error), C(icmp6, rx_too_big),
     C(icmp6, drop_short), C(icmp6, drop_checksum), C(icmp6, drop_unknown_type),
-    C(icmp6, drop_no_listener), C(icmp6, tx_dest_unreach), C(icmp6, tx_param_problem),
+    C(icmp6, drop_no_listener), C(icmp6, drop_queue_full), C(icmp6, tx_dest_unreach), C(icmp6, tx_param_problem),
     C(icmp6, tx_time_exceeded), C(icmp6, error_suppressed), C(icmp6, rate_limited),
     C(icmp6, rx_mld_query), C(icmp6, tx_mld_report),
     C(nd, rx_rs), C(nd, rx_ra), C(nd, rx_ns), C(nd, rx_na), C(nd, rx_redirect), C(nd, tx_rs),

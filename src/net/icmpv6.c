@@ -7,6 +7,7 @@
 #include "net/icmp.h"
 #include "net/ipv6.h"
 #include "net/nd.h"
+#include "net/ping.h"
 #include "net/route6.h"
 #include "transport/tcp.h"
 #include "transport/udp.h"
@@ -98,7 +99,7 @@ void icmpv6_input(struct ust_stack *s, const struct ip_meta *m, const uint8_t *m
         break;
     case ICMPV6_ECHO_REPLY:
         s->stats.icmp6.rx_echo_reply++;
-        s->stats.icmp6.drop_no_listener++; /* no IPv6 ping endpoints yet */
+        ping_deliver6(s, m, &r); /* to the ping endpoint with its identifier */
         break;
     case ICMPV6_ROUTER_SOLICIT:
     case ICMPV6_ROUTER_ADVERT:

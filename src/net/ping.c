@@ -1,13 +1,18 @@
-/* Ping endpoints: ICMP echo from the application's side (the ust_ping_*
- * calls of ustack/stack.h). Replies are matched to an endpoint by their
- * identifier and queued until the application polls for them. */
+/* Ping endpoints: ICMP and ICMPv6 echo from the application's side (the
+ * ust_ping_* calls of ustack/stack.h). Replies of either family are
+ * matched to an endpoint by their identifier and queued until the
+ * application polls for them. */
 #include "net/ping.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/ip.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
 
 #define PING_IDX_BITS 3
 _Static_assert((1 << PING_IDX_BITS) == UST_MAX_PING, "handle encoding");
@@ -91,39 +96,98 @@ int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, 
     return ipv4_output(s, p, IPV4_PROTO_ICMP, 0, dst, 0, false);
 }
 
-void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip, const struct icmp_repr *m)
+int ust_ping_send6(struct ust_stack *s, int handle, const struct in6_addr *dst, uint16_t seq,
+                   const void *data, size_t len, ust_time_t now)
 {
-    uint16_t id = (uint16_t)(m->rest >> 16);
+    if (!dst)
+        return -EINVAL;
+    struct ipaddr d;
+    memcpy(d.b, dst->s6_addr, 16);
+    if (ipaddr_is_v4(&d))
+        return ust_ping_send(s, handle, ipaddr_to_v4(&d), seq, data, len, now);
+    struct ping_ep *ep = ep_get(s, handle);
+    if (!ep)
+        return -EBADF;
+    if (len > IPV6_MAX_PAYLOAD - ICMPV6_HDR_LEN)
+        return -EMSGSIZE;
+    if ((len && !data) || ipaddr_is_any(&d))
+        return -EINVAL;
+    if (now > s->now)
+        s->now = now;
+    /* The checksum covers the source: choose it now (RFC 6724). */
+    struct ipaddr src;
+    if (!ip_source_for(s, &d, &src))
+        return -ENETUNREACH;
+    struct ipv6_addr s6 = ipaddr_to6(&src), d6 = ipaddr_to6(&d);
+    struct pkbuf *p = pkb_alloc(s, ICMPV6_HDR_LEN + len);
+    if (!p)
+        return -ENOBUFS;
+    struct icmpv6_repr r = {.type = ICMPV6_ECHO_REQUEST,
+                            .rest = ((uint32_t)ep->id << 16) | seq,
+                            .payload = data,
+                            .payload_len = len};
+    icmpv6_emit(&r, &s6, &d6, pkb_data(p));
+    s->stats.icmp6.tx++;
+    s->stats.icmp6.tx_echo_request++;
+    return ipv6_output(s, p, IPV6_NH_ICMPV6, &s6, &d6, 0, -1);
+}
+
+/* Queues reply r for the endpoint with its identifier, or counts why not
+ * (the family's counters). */
+static void enqueue(struct ust_stack *s, const struct ust_ping_reply *r, const uint8_t *payload,
+                    uint64_t *no_listener, uint64_t *queue_full)
+{
     struct ping_ep *ep = NULL;
     for (int i = 0; i < UST_MAX_PING; i++)
-        if (s->ping->ep[i].used && s->ping->ep[i].id == id)
+        if (s->ping->ep[i].used && s->ping->ep[i].id == r->id)
             ep = &s->ping->ep[i];
     if (!ep) {
-        s->stats.icmp.drop_no_listener++;
+        (*no_listener)++;
         return;
     }
     if (ep->count == UST_PING_QUEUE) {
-        s->stats.icmp.drop_queue_full++;
+        (*queue_full)++;
         return;
     }
     struct pkbuf *p = NULL;
-    if (m->payload_len) {
-        p = pkb_alloc(s, m->payload_len);
+    if (r->len) {
+        p = pkb_alloc(s, r->len);
         if (!p) {
-            s->stats.icmp.drop_queue_full++;
+            (*queue_full)++;
             return;
         }
-        memcpy(pkb_data(p), m->payload, m->payload_len);
+        memcpy(pkb_data(p), payload, r->len);
     }
     struct ping_reply_slot *slot = &ep->q[(ep->head + ep->count) % UST_PING_QUEUE];
     slot->payload = p;
-    slot->r = (struct ust_ping_reply){.from = ip->src,
-                                      .id = id,
-                                      .seq = (uint16_t)m->rest,
-                                      .ttl = ip->ttl,
-                                      .len = m->payload_len,
-                                      .received = s->now};
+    slot->r = *r;
     ep->count++;
+}
+
+void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip, const struct icmp_repr *m)
+{
+    struct ipaddr mapped = ipaddr_v4(ip->src);
+    struct ust_ping_reply r = {.family = AF_INET,
+                               .from = ip->src,
+                               .id = (uint16_t)(m->rest >> 16),
+                               .seq = (uint16_t)m->rest,
+                               .ttl = ip->ttl,
+                               .len = m->payload_len,
+                               .received = s->now};
+    memcpy(r.from6.s6_addr, mapped.b, 16);
+    enqueue(s, &r, m->payload, &s->stats.icmp.drop_no_listener, &s->stats.icmp.drop_queue_full);
+}
+
+void ping_deliver6(struct ust_stack *s, const struct ip_meta *m, const struct icmpv6_repr *e)
+{
+    struct ust_ping_reply r = {.family = AF_INET6,
+                               .id = (uint16_t)(e->rest >> 16),
+                               .seq = (uint16_t)e->rest,
+                               .ttl = m->v6 ? m->v6->hop_limit : 0,
+                               .len = e->payload_len,
+                               .received = s->now};
+    memcpy(r.from6.s6_addr, m->src.b, 16);
+    enqueue(s, &r, e->payload, &s->stats.icmp6.drop_no_listener, &s->stats.icmp6.drop_queue_full);
 }
 
 int ust_ping_recv(struct ust_stack *s, int handle, struct ust_ping_reply *r, void *buf, size_t cap)

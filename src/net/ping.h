@@ -36,5 +36,9 @@ void ping_fini(struct ust_stack *s);
 /* An echo reply m arrived in datagram ip: queues it for the endpoint with
  * its identifier, if there is one (called by icmp_input). */
 void ping_deliver(struct ust_stack *s, const struct ipv4_repr *ip, const struct icmp_repr *m);
+/* The same for an ICMPv6 echo reply r (called by icmpv6_input). */
+struct ip_meta;
+struct icmpv6_repr;
+void ping_deliver6(struct ust_stack *s, const struct ip_meta *m, const struct icmpv6_repr *r);
 
 #endif

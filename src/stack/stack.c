@@ -195,3 +195,32 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
 }
 
 const struct ust_stats *ust_stack_stats(const struct ust_stack *s) { return &s->stats; }
+
+int ust_iface_addrs6(struct ust_stack *s, const char *dev, struct ust_addr6 *out, size_t max)
+{
+    int d = netif_index(s, dev);
+    if (d < 0)
+        return -ENODEV;
+    if (max && !out)
+        return -EINVAL;
+    size_t n = 0;
+    for (size_t i = 0; i < IP6_MAX_ADDRS; i++) {
+        const struct ip6_ifaddr *a = &s->ip6->addr[i];
+        if (a->state == IP6A_FREE || a->dev != d)
+            continue;
+        if (n < max) {
+            struct ust_addr6 *o = &out[n];
+            memset(o, 0, sizeof(*o));
+            memcpy(o->addr.s6_addr, a->addr.a, 16);
+            o->prefix_len = a->plen;
+            o->origin = a->origin == IP6A_LINK_LOCAL ? UST_ADDR6_LINK_LOCAL
+                        : a->origin == IP6A_SLAAC    ? UST_ADDR6_SLAAC
+                        : a->origin == IP6A_LOOPBACK ? UST_ADDR6_LOOPBACK
+                                                     : UST_ADDR6_STATIC;
+            o->tentative = a->state == IP6A_TENTATIVE;
+            o->deprecated = a->state == IP6A_DEPRECATED;
+        }
+        n++;
+    }
+    return (int)n;
+}

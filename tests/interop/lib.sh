@@ -28,6 +28,9 @@ USTACK=${USTACK_BIN:-$REPO_DIR/build/bin/ustack}
 HOST_ADDR=192.0.2.1
 # shellcheck disable=SC2034 # used by the tests
 USTACK_ADDR=192.0.2.2
+HOST_ADDR6=2001:db8::1
+# shellcheck disable=SC2034 # used by the tests
+USTACK_ADDR6=2001:db8::2
 TAP=tap0
 
 NS=""           # the namespace, once created
@@ -215,11 +218,20 @@ _reap_stale() {
     done
 }
 
-# ns_setup [--no-tap]: create the namespace ust-<test>-<pid> with lo up and
-# (unless --no-tap) tap0 with 192.0.2.1/24, up. Installs the cleanup trap.
+# ns_setup [--no-tap] [--ipv6]: create the namespace ust-<test>-<pid> with lo
+# up and (unless --no-tap) tap0 with 192.0.2.1/24, up. IPv6 is off in the
+# namespace unless --ipv6: then tap0 also has $HOST_ADDR6/64 (nodad, usable
+# at once) and its link-local address (awaited: see wait_ll6).
+# Installs the cleanup trap.
 ns_setup() {
-    local with_tap=1
-    [ "${1:-}" = "--no-tap" ] && with_tap=0
+    local with_tap=1 with_v6=0 a
+    for a in "$@"; do
+        case "$a" in
+        --no-tap) with_tap=0 ;;
+        --ipv6) with_v6=1 ;;
+        *) fail "ns_setup: unknown option $a" ;;
+        esac
+    done
     trap _cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -231,12 +243,25 @@ ns_setup() {
         skip "cannot create a network namespace: $(cat "$WORK/netns.err")"
     fi
     in_ns ip link set lo up
-    # IPv6 would only add router solicitations and MLD reports to the link.
-    in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
-    in_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+    if [ "$with_v6" -eq 0 ]; then
+        # IPv6 would only add router solicitations and MLD reports to the link.
+        in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+        in_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+    elif [ ! -d /proc/sys/net/ipv6 ]; then
+        skip "needs IPv6 in the kernel (/proc/sys/net/ipv6 is missing)"
+    else
+        in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+        in_ns sysctl -qw net.ipv6.conf.default.disable_ipv6=0
+        # A host, not a router: the kernel must not answer ustack's RS
+        # unless a test says so (it runs its own router).
+        in_ns sysctl -qw net.ipv6.conf.all.forwarding=0
+    fi
     if [ "$with_tap" -eq 1 ]; then
         in_ns ip tuntap add dev "$TAP" mode tap
         in_ns ip addr add "$HOST_ADDR/24" dev "$TAP"
+        if [ "$with_v6" -eq 1 ]; then
+            in_ns ip -6 addr add "$HOST_ADDR6/64" dev "$TAP" nodad
+        fi
         in_ns ip link set "$TAP" up
     fi
     log "namespace $NS ready"
@@ -270,6 +295,27 @@ ns_setup_veth() {
 # in_peer CMD...: run a command in the kernel's namespace of ns_setup_veth.
 in_peer() {
     ip netns exec "$NS_PEER" "$@"
+}
+
+# The kernel's link-local address on tap0 (empty until it has one).
+host_ll6() {
+    in_ns ip -6 -o addr show dev "$TAP" scope link 2>/dev/null |
+        awk '$0 !~ /tentative/ {sub("/.*", "", $4); print $4; exit}'
+}
+
+_has_ll6() { [ -n "$(host_ll6)" ]; }
+
+# wait_ll6: wait until the kernel's link-local address on tap0 is usable:
+# call it after start_ustack (a TAP device has no carrier, so no link-local
+# address, until a program holds it), then DAD takes about a second.
+wait_ll6() {
+    wait_until 10 _has_ll6 || fail "the kernel has no link-local address on $TAP after 10 s"
+}
+
+# ustack_ll6: ustack's link-local address, from its "ustack up:" line.
+# Empty if it names none.
+ustack_ll6() {
+    { grep -o 'link-local=fe80::[0-9a-f:]*' "$USTACK_LOGFILE" || true; } | head -n 1 | cut -d= -f2
 }
 
 _ustack_is_up() {

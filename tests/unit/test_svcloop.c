@@ -1,7 +1,9 @@
 /* Pieces of the TCP services' loop (apps/svcloop.c): the table of
  * connections per client address (growth, shrinking, deletion from a
  * linear-probing table checked against a plain array), the log rate
- * limiter on a virtual clock, and the wait until a deadline. */
+ * limiter on a virtual clock, and the wait until a deadline; and the
+ * runner's addresses of either family (apps/app.c): IPv6 peers counted by
+ * their /64, peers as text, address literals on the command line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,26 +11,36 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "app.h"
 #include "svcloop.h"
+
+/* The table keys on struct in6_addr: an IPv4 address as ::ffff:a.b.c.d. */
+static struct in6_addr mapped(ust_ip4_t a)
+{
+    struct in6_addr r = {{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, (uint8_t)(a >> 24),
+                           (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a}}};
+    return r;
+}
+#define V4(a) (&(struct in6_addr[1]){mapped(a)}[0])
 
 static void counts_per_address(void **state)
 {
     (void)state;
     struct addr_count t = {0};
     ust_ip4_t a = UST_IP4(192, 0, 2, 1), b = UST_IP4(192, 0, 2, 2);
-    assert_int_equal(addr_count_get(&t, a), 0);
-    assert_int_equal(addr_count_inc(&t, a), 1);
-    assert_int_equal(addr_count_inc(&t, a), 2);
-    assert_int_equal(addr_count_inc(&t, b), 1);
-    assert_int_equal(addr_count_get(&t, a), 2);
-    assert_int_equal(addr_count_get(&t, b), 1);
-    addr_count_dec(&t, a);
-    assert_int_equal(addr_count_get(&t, a), 1);
-    addr_count_dec(&t, b);
-    assert_int_equal(addr_count_get(&t, b), 0);
-    addr_count_dec(&t, b); /* not there: nothing happens */
-    addr_count_dec(&t, a);
-    assert_int_equal(addr_count_get(&t, a), 0);
+    assert_int_equal(addr_count_get(&t, V4(a)), 0);
+    assert_int_equal(addr_count_inc(&t, V4(a)), 1);
+    assert_int_equal(addr_count_inc(&t, V4(a)), 2);
+    assert_int_equal(addr_count_inc(&t, V4(b)), 1);
+    assert_int_equal(addr_count_get(&t, V4(a)), 2);
+    assert_int_equal(addr_count_get(&t, V4(b)), 1);
+    addr_count_dec(&t, V4(a));
+    assert_int_equal(addr_count_get(&t, V4(a)), 1);
+    addr_count_dec(&t, V4(b));
+    assert_int_equal(addr_count_get(&t, V4(b)), 0);
+    addr_count_dec(&t, V4(b)); /* not there: nothing happens */
+    addr_count_dec(&t, V4(a));
+    assert_int_equal(addr_count_get(&t, V4(a)), 0);
     assert_int_equal(t.used, 0);
     assert_int_equal(t.cap, 0); /* the last address gone: the table too */
     addr_count_free(&t);
@@ -53,23 +65,23 @@ static void many_addresses_against_a_model(void **state)
         ust_ip4_t a = UST_IP4(10, (i / 256) % 4, (uint8_t)(i / 1024), (uint8_t)i);
         bool up = (round < 100000) ? (x >> 32) % 3 != 0 : (x >> 32) % 3 == 0;
         if (up) {
-            assert_int_equal(addr_count_inc(&t, a), ++model[i]);
+            assert_int_equal(addr_count_inc(&t, V4(a)), ++model[i]);
         } else if (model[i]) {
-            addr_count_dec(&t, a);
+            addr_count_dec(&t, V4(a));
             model[i]--;
         }
         if (t.cap > peak_cap)
             peak_cap = t.cap;
         if (round % 9973 == 0)
             for (uint32_t j = 0; j < N; j++)
-                assert_int_equal(addr_count_get(&t, UST_IP4(10, (j / 256) % 4, (uint8_t)(j / 1024),
-                                                            (uint8_t)j)),
+                assert_int_equal(addr_count_get(&t, V4(UST_IP4(10, (j / 256) % 4,
+                                                               (uint8_t)(j / 1024), (uint8_t)j))),
                                  model[j]);
     }
     size_t live = 0;
     for (uint32_t j = 0; j < N; j++) {
-        assert_int_equal(addr_count_get(&t, UST_IP4(10, (j / 256) % 4, (uint8_t)(j / 1024),
-                                                    (uint8_t)j)),
+        assert_int_equal(addr_count_get(&t, V4(UST_IP4(10, (j / 256) % 4, (uint8_t)(j / 1024),
+                                                       (uint8_t)j))),
                          model[j]);
         live += model[j] > 0;
     }
@@ -78,13 +90,146 @@ static void many_addresses_against_a_model(void **state)
     /* Empty it: the table shrinks back to nothing. */
     for (uint32_t j = 0; j < N; j++)
         while (model[j]) {
-            addr_count_dec(&t, UST_IP4(10, (j / 256) % 4, (uint8_t)(j / 1024), (uint8_t)j));
+            addr_count_dec(&t, V4(UST_IP4(10, (j / 256) % 4, (uint8_t)(j / 1024), (uint8_t)j)));
             model[j]--;
         }
     assert_true(peak_cap >= N); /* it grew with them */
     assert_int_equal(t.used, 0);
     assert_int_equal(t.cap, 0);
     addr_count_free(&t);
+}
+
+/* IPv6 peers are counted by their /64 (a host picks its low 64 bits at
+ * will); IPv4 ones by the whole address, and never with an IPv6 one. */
+static void ipv6_peers_count_per_64(void **state)
+{
+    (void)state;
+    struct addr_count t = {0};
+    struct in6_addr a, b, c;
+    assert_int_equal(ust_ip6_parse("2001:db8::1", &a), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::ffff:1234:5678:9abc", &b), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8:0:1::1", &c), 0);
+    struct in6_addr ka = addr_count_key(&a), kb = addr_count_key(&b), kc = addr_count_key(&c);
+    assert_int_equal(addr_count_inc(&t, &ka), 1);
+    assert_int_equal(addr_count_inc(&t, &kb), 2); /* the same /64 */
+    assert_int_equal(addr_count_inc(&t, &kc), 1); /* the next /64 */
+    struct in6_addr k4 = addr_count_key(V4(UST_IP4(192, 0, 2, 1)));
+    assert_memory_equal(&k4, V4(UST_IP4(192, 0, 2, 1)), 16); /* IPv4: as it is */
+    assert_int_equal(addr_count_inc(&t, &k4), 1);
+    struct in6_addr k4b = addr_count_key(V4(UST_IP4(192, 0, 2, 2)));
+    assert_int_equal(addr_count_get(&t, &k4b), 0);
+    addr_count_dec(&t, &ka);
+    assert_int_equal(addr_count_get(&t, &kb), 1);
+    addr_count_free(&t);
+}
+
+/* Peers in log lines: IPv4 (mapped or not) as a plain dotted quad, IPv6
+ * in brackets. */
+static void peers_as_text(void **state)
+{
+    (void)state;
+    char buf[APP_PEER_STRLEN], a[UST_IP6_STRLEN];
+    assert_string_equal(app_peer_format(V4(UST_IP4(192, 0, 2, 1)), 7, buf), "192.0.2.1:7");
+    assert_string_equal(app_addr_format(V4(UST_IP4(198, 51, 100, 9)), a), "198.51.100.9");
+    struct in6_addr v6;
+    assert_int_equal(ust_ip6_parse("2001:db8::1", &v6), 0);
+    assert_string_equal(app_peer_format(&v6, 5201, buf), "[2001:db8::1]:5201");
+    assert_string_equal(app_addr_format(&v6, a), "2001:db8::1");
+
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_port = htons(9),
+                              .sin_addr.s_addr = htonl(UST_IP4(192, 0, 2, 3))};
+    struct in6_addr got;
+    uint16_t port = 0;
+    assert_int_equal(app_sockaddr_get((struct sockaddr *)&sin, &got, &port), 0);
+    assert_memory_equal(&got, V4(UST_IP4(192, 0, 2, 3)), 16);
+    assert_int_equal(port, 9);
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(80), .sin6_addr = v6};
+    assert_int_equal(app_sockaddr_get((struct sockaddr *)&sin6, &got, &port), 0);
+    assert_memory_equal(&got, &v6, 16);
+    assert_int_equal(port, 80);
+    struct sockaddr other = {.sa_family = AF_UNIX};
+    assert_int_equal(app_sockaddr_get(&other, &got, &port), -1);
+}
+
+/* Literals on the command line: every accepted form, and the refusals. */
+static void peer_literals(void **state)
+{
+    (void)state;
+    struct app_peer p;
+    assert_int_equal(app_peer_parse("x", "192.0.2.1", false, &p), 0);
+    assert_int_equal(p.family, AF_INET);
+    assert_int_equal(p.len, sizeof(struct sockaddr_in));
+    assert_int_equal(ntohl(p.u.v4.sin_addr.s_addr), UST_IP4(192, 0, 2, 1));
+    assert_false(p.port_set);
+    app_peer_default_port(&p, 7);
+    assert_int_equal(ntohs(p.u.v4.sin_port), 7);
+
+    assert_int_equal(app_peer_parse("x", "192.0.2.1:5201", true, &p), 0);
+    assert_int_equal(p.family, AF_INET);
+    assert_true(p.port_set);
+    app_peer_default_port(&p, 7); /* the joined port stays */
+    assert_int_equal(ntohs(p.u.v4.sin_port), 5201);
+
+    struct in6_addr want;
+    assert_int_equal(ust_ip6_parse("2001:db8::1", &want), 0);
+    assert_int_equal(app_peer_parse("x", "2001:db8::1", false, &p), 0);
+    assert_int_equal(p.family, AF_INET6);
+    assert_int_equal(p.u.v6.sin6_family, AF_INET6);
+    assert_int_equal(p.len, sizeof(struct sockaddr_in6));
+    assert_memory_equal(&p.u.v6.sin6_addr, &want, 16);
+    assert_false(p.port_set);
+    app_peer_default_port(&p, 9);
+    assert_int_equal(ntohs(p.u.v6.sin6_port), 9);
+
+    assert_int_equal(app_peer_parse("x", "[2001:db8::1]:5201", true, &p), 0);
+    assert_int_equal(p.family, AF_INET6);
+    assert_memory_equal(&p.u.v6.sin6_addr, &want, 16);
+    assert_int_equal(ntohs(p.u.v6.sin6_port), 5201);
+    assert_true(p.port_set);
+    assert_int_equal(app_peer_parse("x", "[2001:db8::1]", false, &p), 0);
+    assert_false(p.port_set);
+
+    assert_int_equal(ust_ip6_parse("fe80::1", &want), 0);
+    assert_int_equal(app_peer_parse("x", "fe80::1%tap0", false, &p), 0);
+    assert_memory_equal(&p.u.v6.sin6_addr, &want, 16);
+    assert_string_equal(p.scope, "tap0");
+    assert_int_equal(app_peer_parse("x", "[fe80::1%tap0]:7", true, &p), 0);
+    assert_string_equal(p.scope, "tap0");
+    assert_int_equal(ntohs(p.u.v6.sin6_port), 7);
+    struct app_opts o = {.tap = "tap0"};
+    assert_int_equal(app_peer_check_scope("x", &p, &o), 0);
+    o.tap = "tap1";
+    assert_int_equal(app_peer_check_scope("x", &p, &o), -1);
+
+    /* IPv4-mapped: the IPv4 address, on an IPv4 socket. */
+    assert_int_equal(app_peer_parse("x", "::ffff:192.0.2.7", false, &p), 0);
+    assert_int_equal(p.family, AF_INET);
+    assert_int_equal(ntohl(p.u.v4.sin_addr.s_addr), UST_IP4(192, 0, 2, 7));
+
+    static const char *const bad[] = {
+        "",
+        "192.0.2",
+        "192.0.2.1:",
+        "192.0.2.1:0",
+        "192.0.2.1:65536",
+        "192.0.2.1:x",
+        "[192.0.2.1]:7",
+        "[2001:db8::1",
+        "[2001:db8::1]x",
+        "2001:db8::g",
+        "fe80::1%",
+        "192.0.2.1%tap0",
+        "[2001:db8::1]:",
+        "example.org",
+        "::ffff:192.0.2.1%tap0",
+        "fe80::1%aaaaaaaaaaaaaaaaaaaaaa",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(app_peer_parse("x", bad[i], true, &p), -1);
+    /* A joined port where none is taken. */
+    assert_int_equal(app_peer_parse("x", "192.0.2.1:7", false, &p), -1);
+    assert_int_equal(app_peer_parse("x", "[2001:db8::1]:7", false, &p), -1);
 }
 
 #define W (10 * SVCLOOP_SEC)
@@ -147,11 +292,10 @@ static void poll_timeout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(counts_per_address),
-        cmocka_unit_test(many_addresses_against_a_model),
-        cmocka_unit_test(ratelog_bounds_the_lines),
-        cmocka_unit_test(ratelog_late_flush),
-        cmocka_unit_test(poll_timeout),
+        cmocka_unit_test(counts_per_address),      cmocka_unit_test(many_addresses_against_a_model),
+        cmocka_unit_test(ipv6_peers_count_per_64), cmocka_unit_test(peers_as_text),
+        cmocka_unit_test(peer_literals),           cmocka_unit_test(ratelog_bounds_the_lines),
+        cmocka_unit_test(ratelog_late_flush),      cmocka_unit_test(poll_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
