@@ -149,11 +149,15 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
         return;
     if (now > s->now)
         s->now = now;
+    bool was = s->in_step;
+    s->in_step = true;
+    s->step_frames++;
     dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
     if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
         ipv4_input(s, dev, frame, len, false);
     else
         eth_input(s, dev, frame, len);
+    s->in_step = was;
 }
 
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)

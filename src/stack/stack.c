@@ -127,13 +127,28 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
 {
     if (now > s->now)
         s->now = now;
+    s->in_step = true;
     int frames = netif_poll(s);
-    if (arp_next_deadline(s) <= s->now)
+    bool arp_due = arp_next_deadline(s) <= s->now;
+    bool reasm_due = reasm_next_deadline(s) <= s->now;
+    bool tcp_due = tcp_next_deadline(s) <= s->now;
+    /* The step's marker: the frames it took in (given to ust_stack_input
+     * since the last step, by the runtime or by netif_poll just now) have
+     * been told above it; the timers' work (the ACKs owed at the end of
+     * the step among it) follows it. A step with nothing to do is not
+     * marked. */
+    if (s->step_frames || arp_due || reasm_due || tcp_due)
+        debugf(s, "poll step: %u frames in; timers due:%s%s%s%s", s->step_frames,
+               arp_due ? " arp" : "", reasm_due ? " reassembly" : "", tcp_due ? " tcp" : "",
+               arp_due || reasm_due || tcp_due ? "" : " none");
+    s->step_frames = 0;
+    if (arp_due)
         arp_timer(s, s->now);
-    if (reasm_next_deadline(s) <= s->now)
+    if (reasm_due)
         reasm_timer(s, s->now);
-    if (tcp_next_deadline(s) <= s->now)
+    if (tcp_due)
         tcp_timer(s, s->now);
+    s->in_step = false;
     return frames;
 }
 

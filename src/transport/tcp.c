@@ -296,11 +296,20 @@ void tcp_wake(struct ust_stack *s, struct tcp_conn *c)
     sock_notify(s);
 }
 
+/* Every change of a connection's state comes here, and is told at debug
+ * level: the state diagram of RFC 9293 3.3.2, one line per edge. */
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
 {
+    if (st == c->state)
+        return;
     char r[UST_IP4_STRLEN];
-    debugf(s, "%u->%s:%u: %s -> %s", c->lport, ust_ip4_format(c->raddr, r), c->rport,
-           tcp_state_name(c->state), tcp_state_name(st));
+    if (st == TCPS_LISTEN)
+        debugf(s, "%u: %s -> %s", c->lport, tcp_state_name(c->state), tcp_state_name(st));
+    else
+        debugf(s, "%u->%s:%u: %s -> %s%s%s", c->lport, ust_ip4_format(c->raddr, r), c->rport,
+               tcp_state_name(c->state), tcp_state_name(st),
+               st == TCPS_CLOSED ? (c->error ? ", error: " : ", orderly end") : "",
+               st == TCPS_CLOSED && c->error ? strerror(c->error) : "");
     if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;
         debugf(s,
@@ -321,7 +330,7 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
             c->sk->so_error = err;
     }
     hash_remove(s, c);
-    c->state = TCPS_CLOSED;
+    tcp_set_state(s, c, TCPS_CLOSED);
     c->timer = TCP_TIMER_IDLE;
     c->timer_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
     tcp_heap_remove(s, c);
@@ -419,8 +428,8 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_
     c->snd_auto = l->snd_auto;
     bufs_init(s, c, (uint32_t)l->sndq.limit, (uint32_t)l->rcvq.limit);
     start_conn(s, c);
-    c->state = TCPS_SYN_RECEIVED;
     c->parent = l;
+    tcp_set_state(s, c, TCPS_SYN_RECEIVED);
     c->qnext = l->synq;
     l->synq = c;
     l->syn_qlen++;
@@ -453,10 +462,8 @@ int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, ui
     c->rport = rport;
     start_conn(s, c);
     hash_insert(s, c);
-    c->state = TCPS_SYN_SENT;
+    tcp_set_state(s, c, TCPS_SYN_SENT);
     s->stats.tcp.active_opens++;
-    char a[UST_IP4_STRLEN];
-    debugf(s, "%u->%s:%u: connecting", c->lport, ust_ip4_format(raddr, a), rport);
     tcp_send_syn(s, c);
     return 0;
 }

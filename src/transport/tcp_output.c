@@ -4,6 +4,7 @@
 #include "transport/tcp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net/ipv4.h"
@@ -31,9 +32,41 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
     return (space - cur >= step ? space : cur) & ~unit_mask;
 }
 
+/* What a segment is for, when its sender did not say (tcp_why). */
+static const char *default_why(const struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    if (flags & TCP_RST)
+        return "RST: the connection is aborted";
+    if (flags & TCP_SYN) {
+        if (flags & TCP_ACK)
+            return c->backoff ? "SYN-ACK again: no ACK came for it" : "SYN-ACK: answering the SYN";
+        return c->backoff ? "SYN again: no answer came" : "SYN: opening the connection";
+    }
+    if (len == 0 && !(flags & TCP_FIN))
+        return "ACK";
+    if (seq_lt(seq, c->snd_max))
+        return "retransmission";
+    if (flags & TCP_FIN)
+        return len ? "new data, then our FIN" : "FIN: we have no more to send";
+    return "new data";
+}
+
+static void log_out(struct ust_stack *s, const struct tcp_conn *c, const struct tcp_repr *th,
+                    uint32_t len, const char *why, bool piggyback, const char *func, int line)
+{
+    char w[128];
+    snprintf(w, sizeof(w), "%s%s", why ? why : default_why(c, th->seq, th->flags, len),
+             piggyback ? "; the ACK we owed rides on it" : "");
+    tcp_log_out_at(s, func, __FILE__, line, c->laddr, c->raddr, th, len, w);
+}
+
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
                 uint32_t len)
 {
+    const char *why = s->tcp->why;
+    s->tcp->why = NULL;
+    /* Data or a FIN that carries an ACK the receiver side owed. */
+    bool piggyback = (len || (flags & TCP_FIN)) && (c->ack_now || c->delack_at != UST_TIME_NEVER);
     struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
     if (flags & TCP_ACK)
         th.ack = c->rcv_nxt;
@@ -86,8 +119,8 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->ack_now = false;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
-    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s", c->lport, c->rport, seq,
-           th.ack, flags, len, wnd, th.nsack ? ", sack" : "");
+    if (ust_stack_log_level(s) >= UST_LOG_DEBUG)
+        log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
     return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
 }
 
@@ -112,6 +145,7 @@ void tcp_owe_ack(struct ust_stack *s, struct tcp_conn *c)
     if (!c->ack_now)
         return;
     if (!s->tcp->acks_wait) {
+        tcp_why(s, "ACK owed at once");
         tcp_send_ack(s, c);
         return;
     }
@@ -152,11 +186,14 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
 
 void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th)
 {
+    const char *why = s->tcp->why;
+    s->tcp->why = NULL;
     struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
     if (!p)
         return;
     tcp_emit(th, src, dst, pkb_data(p), 0);
     s->stats.tcp.tx++;
+    TCP_LOG_OUT(s, src, dst, th, 0, why ? why : "a segment of no connection");
     ipv4_output(s, p, IPV4_PROTO_TCP, src, dst, 0, false);
 }
 
@@ -176,6 +213,8 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const str
         r.flags = TCP_RST | TCP_ACK;
     }
     s->stats.tcp.rst_tx++;
+    if (!s->tcp->why)
+        tcp_why(s, "RST: no connection takes this segment");
     tcp_send_bare(s, ip->dst, ip->src, &r);
 }
 
