@@ -40,6 +40,8 @@ void netif_fini(struct ust_stack *s)
     s->ifs = NULL;
 }
 
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len);
+
 int netif_poll(struct ust_stack *s)
 {
     struct netif_table *t = s->ifs;
@@ -52,7 +54,7 @@ int netif_poll(struct ust_stack *s)
             int len = d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
             if (len <= 0)
                 break;
-            ust_stack_input(s, i, t->rxbuf, (size_t)len, s->now);
+            frame_input(s, i, t->rxbuf, (size_t)len); /* ust_stack_poll set in_step */
             frames++;
         }
     }
@@ -143,6 +145,17 @@ int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsi
     return 0;
 }
 
+/* A frame from device dev, inside a poll step (s->in_step is set). */
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
+{
+    s->step_frames++;
+    dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
+    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
+        ipv4_input(s, dev, frame, len, false);
+    else
+        eth_input(s, dev, frame, len);
+}
+
 void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
 {
     if (dev < 0 || dev >= s->ifs->n || !frame)
@@ -150,13 +163,8 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
     if (now > s->now)
         s->now = now;
     bool was = s->in_step;
-    s->in_step = true;
-    s->step_frames++;
-    dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
-    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
-        ipv4_input(s, dev, frame, len, false);
-    else
-        eth_input(s, dev, frame, len);
+    s->in_step = true; /* what this frame makes us send is the stack's doing */
+    frame_input(s, dev, frame, len);
     s->in_step = was;
 }
 

@@ -137,7 +137,7 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
      * been told above it; the timers' work (the ACKs owed at the end of
      * the step among it) follows it. A step with nothing to do is not
      * marked. */
-    if (s->step_frames || arp_due || reasm_due || tcp_due)
+    if (s->cfg.log_level >= UST_LOG_DEBUG && (s->step_frames || arp_due || reasm_due || tcp_due))
         debugf(s, "poll step: %u frames in; timers due:%s%s%s%s", s->step_frames,
                arp_due ? " arp" : "", reasm_due ? " reassembly" : "", tcp_due ? " tcp" : "",
                arp_due || reasm_due || tcp_due ? "" : " none");

@@ -52,9 +52,8 @@ void tcp_log_in(struct ust_stack *s, const char *func, const char *file, int lin
     ust_log_emit(s, UST_LOG_DEBUG, func, file, line, "in %s: %s", seg, why);
 }
 
-void tcp_log_out_at(struct ust_stack *s, const char *func, const char *file, int line,
-                    uint32_t src, uint32_t dst, const struct tcp_repr *th, uint32_t len,
-                    const char *why)
+void tcp_log_out_at(struct ust_stack *s, const char *func, const char *file, int line, uint32_t src,
+                    uint32_t dst, const struct tcp_repr *th, uint32_t len, const char *why)
 {
     char seg[128];
     seg_text(seg, sizeof(seg), src, dst, th, len);

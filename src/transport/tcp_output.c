@@ -63,10 +63,16 @@ static void log_out(struct ust_stack *s, const struct tcp_conn *c, const struct 
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
                 uint32_t len)
 {
-    const char *why = s->tcp->why;
-    s->tcp->why = NULL;
-    /* Data or a FIN that carries an ACK the receiver side owed. */
-    bool piggyback = (len || (flags & TCP_FIN)) && (c->ack_now || c->delack_at != UST_TIME_NEVER);
+    /* For the log: what it is for, and whether it is data or a FIN that
+     * carries an ACK the receiver owed. */
+    bool debug = tcp_debug_on(s);
+    const char *why = NULL;
+    bool piggyback = false;
+    if (debug) {
+        why = s->tcp->why;
+        s->tcp->why = NULL;
+        piggyback = (len || (flags & TCP_FIN)) && (c->ack_now || c->delack_at != UST_TIME_NEVER);
+    }
     struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
     if (flags & TCP_ACK)
         th.ack = c->rcv_nxt;
@@ -119,7 +125,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->ack_now = false;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
-    if (ust_stack_log_level(s) >= UST_LOG_DEBUG)
+    if (debug)
         log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
     return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
 }
