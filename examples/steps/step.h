@@ -1,6 +1,7 @@
 /* What the step programs share (docs/LEARN.md). Each helper is what one
  * step does in full, so that the later steps stay short:
  *   step_config    step 1: a configuration, the log level from USTACK_LOG
+ *   step_args      step 3: the command line, TAP device and a count
  *   step_tap_up    step 3: a stack on a TAP device at 192.0.2.2/24
  *   step_run       step 3: the embedded loop, until a condition holds
  * Everything is the public API (include/ustack/); no step reaches into the
@@ -8,10 +9,12 @@
 #ifndef USTACK_STEP_H
 #define USTACK_STEP_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ustack/device.h"
 #include "ustack/runtime.h"
@@ -26,6 +29,32 @@ static inline void step_config(struct ust_config *cfg)
     const char *lvl = getenv("USTACK_LOG");
     if (lvl && ust_log_level_parse(lvl, &cfg->log_level) != 0)
         fprintf(stderr, "USTACK_LOG=%s: not a level (error, warn, info, debug, trace)\n", lvl);
+}
+
+/* The command line "[TAP [COUNT]]" (COUNT only where count is not NULL):
+ * tap0 and the count's default when absent. --help prints the usage and
+ * exits 0; anything else prints it and exits 2. */
+static inline void step_args(int argc, char **argv, const char *usage, const char **tap,
+                             unsigned *count)
+{
+    int max = count ? 3 : 2;
+    bool help = argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+    bool bad = argc > max || (argc > 1 && argv[1][0] == '-' && !help);
+    if (!bad && !help && count && argc > 2) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(argv[2], &end, 10);
+        bad = errno || *end || end == argv[2] || v < 1 || v > 1000;
+        if (!bad)
+            *count = (unsigned)v;
+    }
+    if (help || bad) {
+        fprintf(help ? stdout : stderr, "usage: %s\n%s", usage,
+                count ? "COUNT is 1 to 1000; see docs/LEARN.md for the step\n"
+                      : "see docs/LEARN.md for the step\n");
+        exit(help ? 0 : 2);
+    }
+    *tap = argc > 1 ? argv[1] : "tap0";
 }
 
 /* The stack's address on the TAP device, and the host's (the kernel's). */

@@ -12,8 +12,14 @@
  * Exits 0 when the stack came up and sent exactly that one frame. */
 #include "step.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* no options: say so */
+        bool help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+        fprintf(help ? stdout : stderr, "usage: %s (no options; see docs/LEARN.md)\n",
+                "step01_stack");
+        return help ? 0 : 2;
+    }
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

@@ -21,8 +21,9 @@ static bool enough(struct ust_stack *s, void *arg, ust_time_t *wake)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
-    unsigned frames = argc > 2 ? (unsigned)atoi(argv[2]) : 3;
+    const char *tap;
+    unsigned frames = 3;
+    step_args(argc, argv, "step03_tap [TAP [FRAMES]]", &tap, &frames);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

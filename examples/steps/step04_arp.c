@@ -21,7 +21,8 @@ static bool resolved_both_ways(struct ust_stack *s, void *arg, ust_time_t *wake)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
+    const char *tap;
+    step_args(argc, argv, "step04_arp [TAP]", &tap, NULL);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

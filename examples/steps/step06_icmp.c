@@ -42,8 +42,9 @@ static bool ping_step(struct ust_stack *s, void *arg, ust_time_t *wake)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
-    struct pinger p = {.count = argc > 2 ? (unsigned)atoi(argv[2]) : 3};
+    const char *tap;
+    struct pinger p = {.count = 3};
+    step_args(argc, argv, "step06_icmp [TAP [COUNT]]", &tap, &p.count);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

@@ -25,7 +25,8 @@ static bool answered(struct ust_stack *s, void *arg, ust_time_t *wake)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
+    const char *tap;
+    step_args(argc, argv, "step07_route [TAP]", &tap, NULL);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

@@ -26,8 +26,8 @@ static bool echo_step(struct ust_stack *s, void *arg, ust_time_t *wake)
     ssize_t n;
     while ((n = ust_recvfrom(s, e->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) >= 0) {
         char a[UST_IP4_STRLEN];
-        printf("step08: %zd bytes from %s:%u\n", n,
-               ust_ip4_format(ntohl(from.sin_addr.s_addr), a), ntohs(from.sin_port));
+        printf("step08: %zd bytes from %s:%u\n", n, ust_ip4_format(ntohl(from.sin_addr.s_addr), a),
+               ntohs(from.sin_port));
         ust_sendto(s, e->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
         e->done++;
     }
@@ -37,8 +37,9 @@ static bool echo_step(struct ust_stack *s, void *arg, ust_time_t *wake)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
-    struct echo e = {.count = argc > 2 ? (unsigned)atoi(argv[2]) : 1};
+    const char *tap;
+    struct echo e = {.count = 1};
+    step_args(argc, argv, "step08_udp [TAP [COUNT]]", &tap, &e.count);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

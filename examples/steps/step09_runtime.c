@@ -16,8 +16,9 @@
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
-    unsigned count = argc > 2 ? (unsigned)atoi(argv[2]) : 1;
+    const char *tap;
+    unsigned count = 1;
+    step_args(argc, argv, "step09_runtime [TAP [COUNT]]", &tap, &count);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

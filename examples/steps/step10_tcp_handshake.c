@@ -16,7 +16,8 @@
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
+    const char *tap;
+    step_args(argc, argv, "step10_tcp_handshake [TAP]", &tap, NULL);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

@@ -15,7 +15,8 @@
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
+    const char *tap;
+    step_args(argc, argv, "step11_tcp_data [TAP]", &tap, NULL);
     struct ust_config cfg;
     step_config(&cfg);
     struct ust_stack *s;

@@ -24,7 +24,8 @@ static uint64_t conns(struct ust_stack *s, struct ust_runtime *rt)
 
 int main(int argc, char **argv)
 {
-    const char *tap = argc > 1 ? argv[1] : "tap0";
+    const char *tap;
+    step_args(argc, argv, "step12_tcp_close [TAP]", &tap, NULL);
     struct ust_config cfg;
     step_config(&cfg);
     cfg.tcp_msl = 1 * UST_SEC;
@@ -52,8 +53,8 @@ int main(int argc, char **argv)
             if (!ok)
                 poll(NULL, 0, 50);
         }
-        printf("step12: %s\n", ok ? "the connection is gone: TIME-WAIT ended"
-                                  : "the connection is still there");
+        printf("step12: %s\n",
+               ok ? "the connection is gone: TIME-WAIT ended" : "the connection is still there");
     }
     ust_close(s, lfd);
     ust_runtime_stop(rt);

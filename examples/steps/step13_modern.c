@@ -7,7 +7,7 @@
  * handshake agrees on window scaling, timestamps and SACK, CUBIC sends,
  * and losses are repaired from the SACK scoreboard. `--plain` switches
  * them off by configuration (tcp_timestamps, tcp_sack, tcp_congestion
- * "newreno", buffers of 64 KiB that need no scaling): the stack of steps
+ * "newreno", tcp_loss_probes, buffers of 64 KiB that need no scaling): the stack of steps
  * 10 to 12, which repairs by NewReno's duplicate ACKs.
  *
  *   step13_modern [--plain]        (USTACK_LOG=debug tells every segment)
@@ -30,6 +30,7 @@ static struct ust_stack *make(struct ust_memlink *link, bool plain, uint8_t last
         cfg.tcp_timestamps = false;
         cfg.tcp_sack = false;
         cfg.tcp_congestion = "newreno";
+        cfg.tcp_loss_probes = false;
         cfg.tcp_rcvbuf = cfg.tcp_sndbuf = 65535;
         cfg.tcp_rcvbuf_max = cfg.tcp_sndbuf_max = 0; /* no auto-tuning beyond 64 KiB */
     }
@@ -45,7 +46,14 @@ static struct ust_stack *make(struct ust_memlink *link, bool plain, uint8_t last
 
 int main(int argc, char **argv)
 {
-    bool plain = argc > 1 && strcmp(argv[1], "--plain") == 0;
+    bool plain = argc == 2 && strcmp(argv[1], "--plain") == 0;
+    if (argc > 2 || (argc == 2 && !plain)) {
+        bool help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: step13_modern [--plain]\n  --plain  timestamps, SACK, loss probes and "
+                "window scaling off, NewReno: the TCP of steps 10 to 12\n");
+        return help ? 0 : 2;
+    }
     struct ust_memlink *link;
     if (ust_memlink_create(1, &link) != 0)
         return 1;
@@ -71,10 +79,10 @@ int main(int argc, char **argv)
         int moved = ust_stack_poll(a, now) + ust_stack_poll(b, now);
         if (afd < 0)
             afd = ust_accept4(b, lfd, NULL, NULL, SOCK_NONBLOCK);
-        ssize_t n;
-        if (sent < TOTAL && (n = ust_send(a, cfd, buf, TOTAL - sent < sizeof(buf) ? TOTAL - sent
-                                                                                   : sizeof(buf),
-                                          0)) > 0) {
+        ssize_t n = -1;
+        if (sent < TOTAL &&
+            (n = ust_send(a, cfd, buf, TOTAL - sent < sizeof(buf) ? TOTAL - sent : sizeof(buf),
+                          0)) > 0) {
             sent += (size_t)n;
             moved++;
             if (sent == TOTAL)

@@ -263,6 +263,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
             tcp_send_rst_conn(s, ch);
         tcp_conn_free(s, ch);
     }
+    tcp_set_state(s, c, TCPS_CLOSED); /* told, if it was not already */
     if (c->parent) {
         struct tcp_conn *l = c->parent;
         if (unlink_from(&l->synq, c))
@@ -303,12 +304,12 @@ void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
     if (st == c->state)
         return;
     char r[UST_IP4_STRLEN];
-    if (st == TCPS_LISTEN)
+    if (st == TCPS_LISTEN || c->state == TCPS_LISTEN)
         debugf(s, "%u: %s -> %s", c->lport, tcp_state_name(c->state), tcp_state_name(st));
     else
         debugf(s, "%u->%s:%u: %s -> %s%s%s", c->lport, ust_ip4_format(c->raddr, r), c->rport,
                tcp_state_name(c->state), tcp_state_name(st),
-               st == TCPS_CLOSED ? (c->error ? ", error: " : ", orderly end") : "",
+               st == TCPS_CLOSED && c->error ? ", error: " : "",
                st == TCPS_CLOSED && c->error ? strerror(c->error) : "");
     if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;

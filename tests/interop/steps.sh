@@ -67,17 +67,19 @@ step04_arp)
     assert "the host was resolved" in_ns ip neigh show 192.0.2.2 dev tap0
     ;;
 step05_ipv4)
-    start_step info tap0 3
+    start_step debug tap0 3
     # One datagram of protocol 253 (RFC 3692, experiments): nobody speaks it.
     in_ns python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253); s.sendto(b"step05", ("192.0.2.2", 0))'
     in_ns ping -c 3 -i 0.2 -W 2 192.0.2.2 >/dev/null || true
     end_step
     assert "protocol 253 counted as unknown" grep -q "unknown protocol 1" "$OUT"
+    told "icmp_input: dev=tap0, src=192.0.2.1, type=8" "echo request: answered with an echo reply"
     ;;
 step06_icmp)
     start_step debug tap0 3
     end_step
     assert "three replies printed" test "$(grep -c 'reply from 192.0.2.1' "$OUT")" -eq 3
+    told "icmp_input: dev=tap0, src=192.0.2.1, type=0" "echo reply: to the ping endpoint"
     ;;
 step07_route)
     in_ns ip addr add 198.51.100.1/32 dev lo
@@ -122,7 +124,7 @@ step12_tcp_close)
     told "ESTABLISHED -> FIN-WAIT-1"
     told "FIN-WAIT-1 -> FIN-WAIT-2"
     told "FIN-WAIT-2 -> TIME-WAIT"
-    told "TIME-WAIT -> CLOSED, orderly end"
+    told "TIME-WAIT -> CLOSED"
     ;;
 *) fail "no such TAP step: $STEP" ;;
 esac

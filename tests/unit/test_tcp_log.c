@@ -157,7 +157,7 @@ static void echo_connection_story(void **state)
         "CLOSE-WAIT -> LAST-ACK",
         "out [app] 192.0.2.2:80 > 192.0.2.1:40000 [F.] |FIN: we have no more to send",
         "in 192.0.2.1:40000 > 192.0.2.2:80 [.] |LAST-ACK: ACK of 1 new",
-        "80->192.0.2.1:40000: LAST-ACK -> CLOSED, orderly end",
+        "80->192.0.2.1:40000: LAST-ACK -> CLOSED",
     };
     expect_story(b, story, sizeof(story) / sizeof(story[0]));
     /* One line per segment each way, no more. */
