@@ -37,8 +37,10 @@ static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ipv
                        const struct tcp_repr *th)
 {
     struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
-    if (!c)
-        return; /* no memory, or tcp_max_conns: drop, the peer retries */
+    if (!c) { /* no memory, or tcp_max_conns: drop, the peer retries */
+        debugf(s, "%u: no child (no memory, or tcp_max_conns): the SYN is dropped", l->lport);
+        return;
+    }
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
     /* The right edge starts at rcv_nxt. xmit() only ever moves it
@@ -141,8 +143,12 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ipv
     if (!room)
         TCP_LOG_IN(s, ip, g, "LISTEN: a good SYN cookie, accept queue full: a half-open child");
     struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
-    if (!c)
+    if (!c) {
+        TCP_LOG_IN(s, ip, g,
+                   "LISTEN: a good SYN cookie, but no child (no memory, or "
+                   "tcp_max_conns): dropped");
         return true;
+    }
     s->stats.tcp.syncookies_ok++;
     /* As open_child() and tcp_send_syn() would have left it. */
     c->iss = c->snd_una = iss;
