@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "transport/tcp.h"
 #include "transport/udp.h"
 
@@ -100,7 +100,7 @@ static int grow(struct ust_stack *s)
     return 0;
 }
 
-int sock_open(struct ust_stack *s, int type, bool nonblock)
+int sock_open(struct ust_stack *s, int family, int type, bool nonblock)
 {
     struct sock_table *t = s->socks;
     if (t->free_head == SOCK_NONE) {
@@ -119,6 +119,9 @@ int sock_open(struct ust_stack *s, int type, bool nonblock)
     sk->gen = gen ? gen : 1;
     sk->used = true;
     sk->type = type;
+    sk->family = family;
+    sk->laddr = sock_any(sk);
+    sk->raddr = sk->laddr;
     sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
     sk->rcvbuf = type == SOCK_STREAM ? s->cfg.tcp_rcvbuf : s->cfg.udp_rcvbuf;
     sk->sndbuf = type == SOCK_STREAM ? s->cfg.tcp_sndbuf : s->cfg.udp_rcvbuf;
@@ -153,10 +156,11 @@ static struct sock **bucket_of(struct ust_stack *s, int type, uint16_t port)
 }
 
 /* sk takes addr:port (its lport was 0). */
-static void port_take(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+static void port_take(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr,
+                      uint16_t port)
 {
     struct sock **b = bucket_of(s, sk->type, port);
-    sk->laddr = addr;
+    sk->laddr = *addr;
     sk->lport = port;
     sk->port_next = *b;
     *b = sk;
@@ -402,7 +406,7 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     ti.tcpi_ato = (uint32_t)s->cfg.tcp_delack;
     ti.tcpi_snd_mss = mss;
     ti.tcpi_rcv_mss = mss;
-    ti.tcpi_advmss = tcp_mss_for(s, c->raddr);
+    ti.tcpi_advmss = tcp_mss_for(s, &c->raddr);
     ti.tcpi_unacked = (c->snd_max - c->snd_una + mss - 1) / mss;
     ti.tcpi_sacked = tcp_sb_sacked_above(&c->sb, c->snd_una) / mss;
     ti.tcpi_rtt = c->srtt;
@@ -479,14 +483,30 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     }
 }
 
-static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
+/* Would two local addresses take some destination in common? */
+static bool addrs_overlap(const struct sock *o, const struct ipaddr *a, const struct sock *me)
+{
+    if (!ipaddr_is_any(&o->laddr))
+        return sock_addr_takes(a, me->v6only, &o->laddr);
+    if (!ipaddr_is_any(a))
+        return sock_addr_takes(&o->laddr, o->v6only, a);
+    /* Both wildcards: they clash unless one is IPv4's and the other IPv6
+     * only. */
+    bool o4 = ipaddr_is_v4(&o->laddr), me4 = ipaddr_is_v4(a);
+    if (o4 == me4)
+        return true;
+    return o4 ? !me->v6only : !o->v6only;
+}
+
+static bool port_clash(struct ust_stack *s, const struct sock *me, const struct ipaddr *addr,
+                       uint16_t port)
 {
     for (const struct sock *o = sock_on_port(s, me->type, port, NULL); o;
          o = sock_on_port(s, me->type, port, o)) {
         if (o == me)
             continue;
-        if (o->laddr != 0 && addr != 0 && o->laddr != addr)
-            continue; /* different specific addresses never clash */
+        if (!addrs_overlap(o, addr, me))
+            continue; /* e.g. different specific addresses */
         if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) &&
             (me->flags & SOCK_F_REUSEADDR))
             continue; /* UDP: both asked to share */
@@ -495,14 +515,16 @@ static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t add
     /* Connections whose socket is gone (TIME-WAIT, closing) keep their
      * port, unless SO_REUSEADDR says the new socket may take it. */
     return me->type == SOCK_STREAM && !(me->flags & SOCK_F_REUSEADDR) &&
-           tcp_port_orphaned(s, addr, port);
+           tcp_port_orphaned(s, me, addr, port);
 }
 
-int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+int sock_bind_port(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port)
 {
     if (sk->lport)
         return -EINVAL; /* already bound */
-    if (addr != 0 && !(sk->type == SOCK_DGRAM && addr == 0xffffffffu) && !ipv4_is_local(s, addr))
+    bool limited_bcast = ipaddr_eq(addr, &(struct ipaddr){{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+                                                           0xff, 0xff, 0xff, 0xff}});
+    if (!ipaddr_is_any(addr) && !(sk->type == SOCK_DGRAM && limited_bcast) && !ip_is_local(s, addr))
         return -EADDRNOTAVAIL;
     if (port == 0) {
         /* RFC 6056 algorithm 1: a random start, then the next free one. */
@@ -523,14 +545,15 @@ int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_
 }
 
 /* Could a connection to raddr:rport from laddr take port? */
-static bool connect_port_free(struct ust_stack *s, const struct sock *me, ust_ip4_t laddr,
-                              uint16_t port, ust_ip4_t raddr, uint16_t rport)
+static bool connect_port_free(struct ust_stack *s, const struct sock *me,
+                              const struct ipaddr *laddr, uint16_t port, const struct ipaddr *raddr,
+                              uint16_t rport)
 {
     if (tcp_lookup(s, laddr, port, raddr, rport))
         return false;
     for (const struct sock *o = sock_on_port(s, SOCK_STREAM, port, NULL); o;
          o = sock_on_port(s, SOCK_STREAM, port, o)) {
-        if (o == me || (o->laddr != 0 && o->laddr != laddr))
+        if (o == me || !sock_addr_takes(&o->laddr, o->v6only, laddr))
             continue;
         if (!o->tcp || !tcp_has_remote(o->tcp))
             return false; /* listening, or bound without a connection */
@@ -538,8 +561,8 @@ static bool connect_port_free(struct ust_stack *s, const struct sock *me, ust_ip
     return true;
 }
 
-int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust_ip4_t raddr,
-                      uint16_t rport)
+int sock_bind_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *laddr,
+                      const struct ipaddr *raddr, uint16_t rport)
 {
     if (sk->lport)
         return -EINVAL;
@@ -558,13 +581,15 @@ int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
                       const struct sock *listener)
 {
-    int h = sock_open(s, SOCK_DGRAM, nonblock); /* a plain slot, no new connection */
+    /* A plain slot, no new connection. */
+    int h = sock_open(s, listener->family, SOCK_DGRAM, nonblock);
     if (h < 0)
         return h;
     struct sock *sk = sock_get(s, h);
     sk->type = SOCK_STREAM;
     sk->tcp = c;
-    port_take(s, sk, c->laddr, c->lport);
+    sk->v6only = listener->v6only;
+    port_take(s, sk, &c->laddr, c->lport);
     sk->sndbuf = listener->sndbuf;
     sk->rcvbuf = listener->rcvbuf;
     sk->linger_on = listener->linger_on;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "net/icmp.h"
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
 
@@ -99,7 +99,7 @@ void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_rep
 }
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
-static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                            const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
@@ -430,7 +430,7 @@ static bool our_fin_acked(const struct tcp_conn *c)
 }
 
 /* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
-void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                     const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
@@ -688,13 +688,13 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
     s->tcp->acks_wait = false;
 }
 
-void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *buf, size_t len)
+void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf, size_t len)
 {
     struct tcp_seg g;
-    int err = tcp_parse(buf, len, ip->src, ip->dst, &g.th);
+    int err = tcp_parse(buf, len, ip_pseudo_sum(&ip->src, &ip->dst, IP_PROTO_TCP), &g.th);
     if (err != WIRE_OK) {
-        char a[UST_IP4_STRLEN];
-        debugf(s, "in from %s, len=%zu: %s: dropped", ust_ip4_format(ip->src, a), len,
+        char a[IPADDR_STRLEN];
+        debugf(s, "in from %s, len=%zu: %s: dropped", ipaddr_format(&ip->src, a), len,
                err == WIRE_ECSUM ? "bad checksum" : "malformed header");
         if (err == WIRE_ECSUM)
             s->stats.tcp.drop_checksum++;
@@ -718,16 +718,16 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
     }
     g.seq_len = g.len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
 
-    struct tcp_conn *c = tcp_lookup(s, ip->dst, th->dport, ip->src, th->sport);
+    struct tcp_conn *c = tcp_lookup(s, &ip->dst, th->dport, &ip->src, th->sport);
     if (c && c->state == TCPS_TIME_WAIT && (th->flags & TCP_SYN) && !(th->flags & TCP_ACK) &&
-        seq_gt(th->seq, c->rcv_nxt) && tcp_find_listener(s, ip->dst, th->dport)) {
+        seq_gt(th->seq, c->rcv_nxt) && tcp_find_listener(s, &ip->dst, th->dport)) {
         /* RFC 9293 3.6.1 / RFC 6191: a new SYN beyond the old connection's
          * sequence space may reopen the pair from TIME-WAIT. */
         tcp_close_conn(s, c, 0);
         c = NULL;
     }
     if (!c) {
-        struct tcp_conn *l = tcp_find_listener(s, ip->dst, th->dport);
+        struct tcp_conn *l = tcp_find_listener(s, &ip->dst, th->dport);
         if (l) {
             tcp_listen_input(s, l, ip, &g);
             return;
@@ -748,7 +748,8 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
     uint32_t seq = ld32(q->l4 + 4); /* after the ports (RFC 9293 3.1) */
-    struct tcp_conn *c = tcp_lookup(s, q->addr.v4.src, q->sport, q->addr.v4.dst, q->dport);
+    struct ipaddr src = ipaddr_v4(q->addr.v4.src), dst = ipaddr_v4(q->addr.v4.dst);
+    struct tcp_conn *c = tcp_lookup(s, &src, q->sport, &dst, q->dport);
     /* RFC 5927 4.1: only believe errors quoting a sequence number in flight. */
     if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
         return;

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "wire/bytes.h"
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
@@ -57,7 +57,7 @@ static void log_out(struct ust_stack *s, const struct tcp_conn *c, const struct 
     char w[128];
     snprintf(w, sizeof(w), "%s%s", why ? why : default_why(c, th->seq, th->flags, len),
              piggyback ? "; the ACK we owed rides on it" : "");
-    tcp_log_out_at(s, func, __FILE__, line, c->laddr, c->raddr, th, len, w);
+    tcp_log_out_at(s, func, __FILE__, line, &c->laddr, &c->raddr, th, len, w);
 }
 
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
@@ -78,7 +78,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         th.ack = c->rcv_nxt;
     uint32_t wnd = tcp_rcv_window(c);
     if (flags & TCP_SYN) {
-        th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
+        th.mss = tcp_mss_for(s, &c->raddr); /* what we can receive (RFC 9293 3.7.1) */
         /* RFC 7323 2.2, 3.2 and RFC 2018 2: our SYN offers window scaling,
          * timestamps and SACK as configured; our SYN-ACK only what the
          * peer's SYN offered. A SYN's window is never scaled. */
@@ -117,7 +117,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
-    tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
+    tcp_emit(&th, ip_pseudo_sum(&c->laddr, &c->raddr, IP_PROTO_TCP), pkb_data(p), len);
     s->stats.tcp.tx++;
     if (flags & TCP_ACK) {
         tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);
@@ -127,7 +127,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
     }
     if (debug)
         log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
-    return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
+    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr);
 }
 
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
@@ -190,20 +190,21 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
     xmit(s, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0);
 }
 
-void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th)
+void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
+                   const struct tcp_repr *th)
 {
     const char *why = s->tcp->why;
     s->tcp->why = NULL;
     struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
     if (!p)
         return;
-    tcp_emit(th, src, dst, pkb_data(p), 0);
+    tcp_emit(th, ip_pseudo_sum(src, dst, IP_PROTO_TCP), pkb_data(p), 0);
     s->stats.tcp.tx++;
     TCP_LOG_OUT(s, src, dst, th, 0, why ? why : "a segment of no connection");
-    ipv4_output(s, p, IPV4_PROTO_TCP, src, dst, 0, false);
+    ip_output(s, p, IP_PROTO_TCP, src, dst);
 }
 
-void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
+void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,
                       size_t seg_len)
 {
     /* RFC 9293 3.10.7.1: never a RST for a RST. */
@@ -221,7 +222,7 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const str
     s->stats.tcp.rst_tx++;
     if (!s->tcp->why)
         tcp_why(s, "RST: no connection takes this segment");
-    tcp_send_bare(s, ip->dst, ip->src, &r);
+    tcp_send_bare(s, &ip->dst, &ip->src, &r);
 }
 
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)

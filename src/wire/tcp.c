@@ -60,16 +60,14 @@ static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
     return WIRE_OK;
 }
 
-int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r)
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r)
 {
     if (len < TCP_HDR_LEN)
         return WIRE_ETRUNC;
     size_t hl = (size_t)(buf[12] >> 4) * 4;
     if (hl < TCP_HDR_LEN || hl > len)
         return WIRE_EHDRLEN;
-    if (len > 0xffff ||
-        cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)) !=
-            0)
+    if (len > 0xffff || cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)) != 0)
         return WIRE_ECSUM;
     r->sport = ld16(buf);
     r->dport = ld16(buf + 2);
@@ -119,8 +117,7 @@ static uint8_t *put_ts(uint8_t *o, const struct tcp_repr *r)
     return o + 10;
 }
 
-void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
-              size_t payload_len)
+void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
 {
     size_t hl = tcp_hdr_len(r);
     st16(buf, r->sport);
@@ -172,6 +169,5 @@ void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf
         }
     }
     size_t len = hl + payload_len;
-    st16(buf + 16,
-         cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)));
+    st16(buf + 16, cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)));
 }
