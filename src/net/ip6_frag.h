@@ -40,7 +40,7 @@ struct ip6_reasm_stats {
 };
 
 struct ip6_reasm {
-    struct fq_table q;  /* its tables are made at the first fragment */
+    struct fq_table q; /* its tables are made at the first fragment */
     struct fq_cfg cfg;
     uint8_t key[16];
     struct ip6_reasm_stats stats;
@@ -54,11 +54,11 @@ void ip6_reasm_init(struct ip6_reasm *r, const struct fq_cfg *cfg, const uint8_t
 void ip6_reasm_fini(struct ip6_reasm *r);
 
 enum ip6_reasm_result {
-    IP6_REASM_NONE,            /* held (or dropped and counted): nothing to do */
-    IP6_REASM_DONE,            /* out->pkt is a whole packet: walk it and deliver it */
-    IP6_REASM_PARAM_PROBLEM,   /* dropped; send Parameter Problem out->code/pointer
+    IP6_REASM_NONE,          /* held (or dropped and counted): nothing to do */
+    IP6_REASM_DONE,          /* out->pkt is a whole packet: walk it and deliver it */
+    IP6_REASM_PARAM_PROBLEM, /* dropped; send Parameter Problem out->code/pointer
                                   quoting the fragment */
-    IP6_REASM_TIME_EXCEEDED,   /* (ip6_reasm_timer) send Time Exceeded code 1 quoting out->pkt */
+    IP6_REASM_TIME_EXCEEDED, /* (ip6_reasm_timer) send Time Exceeded code 1 quoting out->pkt */
 };
 
 struct ip6_reasm_out {

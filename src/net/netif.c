@@ -9,6 +9,7 @@
 #include "net/arp.h"
 #include "net/ethernet.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/route.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
@@ -150,9 +151,13 @@ static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size
 {
     s->step_frames++;
     dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
-    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
-        ipv4_input(s, dev, frame, len, false);
-    else
+    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK) {
+        /* No link header: the IP version nibble says which layer. */
+        if (len > 0 && (frame[0] >> 4) == 6)
+            ipv6_input(s, dev, frame, len, false);
+        else
+            ipv4_input(s, dev, frame, len, false);
+    } else
         eth_input(s, dev, frame, len);
 }
 

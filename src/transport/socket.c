@@ -120,6 +120,7 @@ int sock_open(struct ust_stack *s, int family, int type, bool nonblock)
     sk->used = true;
     sk->type = type;
     sk->family = family;
+    sk->tx.hop_limit = -1;
     sk->laddr = sock_any(sk);
     sk->raddr = sk->laddr;
     sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
@@ -284,6 +285,36 @@ static int tcp_setopt(struct tcp_conn *c, int name, int v)
     }
 }
 
+/* IPPROTO_IPV6 options of an AF_INET6 socket (RFC 3493 5.2, RFC 3542). */
+static int ipv6_setopt(struct sock *sk, int name, const void *val, unsigned len)
+{
+    int v;
+    if (sk->family != AF_INET6)
+        return -ENOPROTOOPT;
+    if (get_int(val, len, &v))
+        return -EINVAL;
+    switch (name) {
+    case IPV6_V6ONLY:
+        if (sk->lport)
+            return -EINVAL; /* as Linux: only before bind */
+        sk->v6only = v != 0;
+        return 0;
+    case IPV6_UNICAST_HOPS:
+        if (v < -1 || v > 255)
+            return -EINVAL;
+        sk->tx.hop_limit = v; /* -1: the interface's (RFC 3493 5.1) */
+        return 0;
+    case IPV6_TCLASS:
+        if (v < -1 || v > 255)
+            return -EINVAL;
+        sk->tx.tclass = (uint8_t)(v < 0 ? 0 : v);
+        return 0;
+    default: return -ENOPROTOOPT;
+    }
+}
+
+static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len);
+
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len)
 {
@@ -297,6 +328,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
             return -EINVAL;
         return tcp_setopt(sk->tcp, name, v);
     }
+    if (level == IPPROTO_IPV6)
+        return ipv6_setopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -423,6 +456,18 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     return 0;
 }
 
+static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len)
+{
+    if (sk->family != AF_INET6)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case IPV6_V6ONLY: return put_int(val, len, sk->v6only);
+    case IPV6_UNICAST_HOPS: return put_int(val, len, sk->tx.hop_limit < 0 ? 64 : sk->tx.hop_limit);
+    case IPV6_TCLASS: return put_int(val, len, sk->tx.tclass);
+    default: return -ENOPROTOOPT;
+    }
+}
+
 int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val, unsigned *len)
 {
     if (level == IPPROTO_TCP) {
@@ -450,6 +495,8 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         default: return -ENOPROTOOPT;
         }
     }
+    if (level == IPPROTO_IPV6)
+        return ipv6_getopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -589,6 +636,7 @@ int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
     sk->type = SOCK_STREAM;
     sk->tcp = c;
     sk->v6only = listener->v6only;
+    sk->tx = listener->tx;
     port_take(s, sk, &c->laddr, c->lport);
     sk->sndbuf = listener->sndbuf;
     sk->rcvbuf = listener->rcvbuf;

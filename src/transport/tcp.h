@@ -338,6 +338,10 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
                     const struct icmp_err_class *e);
 
+/* A Packet Too Big (RFC 8201) or fragmentation-needed said the path to
+ * the quoted connection's peer carries mtu bytes: smaller segments. */
+void tcp_pmtu_lowered(struct ust_stack *s, const struct icmp_quote *q, uint32_t mtu);
+
 /* ---- tcp_listen.c ---- */
 /* A segment for listener l (RFC 9293 3.10.7.2), SYN cookies included. */
 void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,

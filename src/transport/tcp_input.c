@@ -748,7 +748,8 @@ void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
     uint32_t seq = ld32(q->l4 + 4); /* after the ports (RFC 9293 3.1) */
-    struct ipaddr src = ipaddr_v4(q->addr.v4.src), dst = ipaddr_v4(q->addr.v4.dst);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
     struct tcp_conn *c = tcp_lookup(s, &src, q->sport, &dst, q->dport);
     /* RFC 5927 4.1: only believe errors quoting a sequence number in flight. */
     if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
@@ -761,4 +762,26 @@ void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struc
      * which (like Linux without IP_RECVERR) we do not report. */
     if (c->state == TCPS_SYN_SENT)
         tcp_close_conn(s, c, e->err);
+}
+
+void tcp_pmtu_lowered(struct ust_stack *s, const struct icmp_quote *q, uint32_t mtu)
+{
+    uint32_t seq = ld32(q->l4 + 4);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
+    struct tcp_conn *c = tcp_lookup(s, &src, q->sport, &dst, q->dport);
+    if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
+        return; /* RFC 5927 4.1, as for the other errors */
+    uint32_t hdrs = (ipaddr_is_v4(&dst) ? 20u : 40u) + TCP_HDR_LEN + (c->ts_ok ? 12u : 0u);
+    if (mtu <= hdrs + 64 || mtu - hdrs >= c->snd_mss)
+        return;
+    /* RFC 8201 5.4 (RFC 1191 6.4 for TCP): smaller segments from now on,
+     * and the one that did not fit goes again at once, not at the RTO. */
+    c->snd_mss = (uint16_t)(mtu - hdrs);
+    s->stats.tcp.icmp_errors++;
+    char a[IPADDR_STRLEN];
+    debugf(s, "%u->%s:%u: path MTU %u, segments of %u bytes now", c->lport,
+           ipaddr_format(&c->raddr, a), c->rport, mtu, c->snd_mss);
+    if (c->snd_una != c->snd_max)
+        tcp_retransmit_first(s, c);
 }

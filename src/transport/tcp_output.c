@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "net/ip.h"
+#include "transport/socket.h"
 #include "wire/bytes.h"
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
@@ -127,7 +128,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
     }
     if (debug)
         log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
-    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr);
+    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, c->sk ? &c->sk->tx : NULL);
 }
 
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
@@ -201,7 +202,7 @@ void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct i
     tcp_emit(th, ip_pseudo_sum(src, dst, IP_PROTO_TCP), pkb_data(p), 0);
     s->stats.tcp.tx++;
     TCP_LOG_OUT(s, src, dst, th, 0, why ? why : "a segment of no connection");
-    ip_output(s, p, IP_PROTO_TCP, src, dst);
+    ip_output(s, p, IP_PROTO_TCP, src, dst, NULL);
 }
 
 void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,

@@ -123,7 +123,7 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     struct udp_repr u = {.sport = sk->lport, .dport = dport};
     udp_emit(&u, ip_pseudo_sum(&src, &dst, IP_PROTO_UDP), pkb_data(p), len);
     s->stats.udp.tx++;
-    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst);
+    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst, &sk->tx);
     return err ? err : (ssize_t)len;
 }
 
@@ -273,7 +273,8 @@ void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *pay
 
 void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
-    struct ipaddr src = ipaddr_v4(q->addr.v4.src), dst = ipaddr_v4(q->addr.v4.dst);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
     /* RFC 1122 4.1.3.3: every error goes up; like Linux without
      * IP_RECVERR, only connected sockets hear of it. */
     for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, q->sport, NULL); sk;

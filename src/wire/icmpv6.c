@@ -200,8 +200,7 @@ static size_t nd_fixed_len(uint8_t type)
     }
 }
 
-enum nd_err nd_parse(const struct ipv6_repr *ip, const uint8_t *msg, size_t len,
-                     struct nd_msg *m)
+enum nd_err nd_parse(const struct ipv6_repr *ip, const uint8_t *msg, size_t len, struct nd_msg *m)
 {
     memset(m, 0, sizeof(*m));
     if (len < 2)
@@ -347,7 +346,7 @@ size_t mld2_report_emit(const struct ipv6_addr *src, const struct mld2_record *r
     uint8_t *p = buf + 8;
     for (size_t i = 0; i < n; i++, p += MLD2_RECORD_LEN) {
         p[0] = recs[i].type;
-        p[1] = 0;     /* aux data length */
+        p[1] = 0;       /* aux data length */
         st16(p + 2, 0); /* number of sources */
         memcpy(p + 4, recs[i].group.a, 16);
     }

@@ -52,7 +52,7 @@
 
 struct icmpv6_repr {
     uint8_t type, code;
-    uint32_t rest; /* bytes 4..7: id<<16|seq for echo; MTU (Packet Too Big);
+    uint32_t rest;          /* bytes 4..7: id<<16|seq for echo; MTU (Packet Too Big);
                     * pointer (Parameter Problem); 0 for the other errors */
     const uint8_t *payload; /* from byte 8: the quote, the echo data, the ND body */
     size_t payload_len;
@@ -113,8 +113,8 @@ bool icmpv6_error_allowed(uint8_t type, uint8_t code, enum ipv6_opt_action opt_a
 #define ND_PREFIX_MAX 8 /* prefix options kept from one RA; more are counted */
 
 struct nd_prefix {
-    uint8_t len; /* bits */
-    uint8_t flags; /* ND_PREFIX_ONLINK, ND_PREFIX_AUTO */
+    uint8_t len;               /* bits */
+    uint8_t flags;             /* ND_PREFIX_ONLINK, ND_PREFIX_AUTO */
     uint32_t valid, preferred; /* seconds; 0xffffffff is infinity */
     struct ipv6_addr prefix;
 };
@@ -137,8 +137,8 @@ struct nd_msg {
     uint8_t type; /* ICMPV6_ROUTER_SOLICIT .. ICMPV6_REDIRECT */
     /* RA */
     uint8_t cur_hop_limit;
-    uint8_t ra_flags; /* ND_RA_MANAGED, ND_RA_OTHER */
-    uint16_t router_lifetime; /* seconds */
+    uint8_t ra_flags;                       /* ND_RA_MANAGED, ND_RA_OTHER */
+    uint16_t router_lifetime;               /* seconds */
     uint32_t reachable_time, retrans_timer; /* milliseconds */
     /* NA */
     uint8_t na_flags; /* ND_NA_ROUTER, ND_NA_SOLICITED, ND_NA_OVERRIDE */
@@ -172,8 +172,7 @@ const char *nd_err_name(enum nd_err e);
 /* Validates and parses the ND message msg (the whole ICMPv6 message, len
  * bytes, its checksum already checked by icmpv6_parse) that came in the
  * packet whose header is ip. */
-enum nd_err nd_parse(const struct ipv6_repr *ip, const uint8_t *msg, size_t len,
-                     struct nd_msg *m);
+enum nd_err nd_parse(const struct ipv6_repr *ip, const uint8_t *msg, size_t len, struct nd_msg *m);
 /* Walks the options of an ND message (opts, len bytes after the fixed
  * part): ND_OK, ND_EOPTLEN or ND_EOPTBAD. */
 enum nd_err nd_opts_parse(const uint8_t *opts, size_t len, struct nd_opts *o);
@@ -188,8 +187,8 @@ size_t nd_emit(const struct nd_msg *m, const struct ipv6_addr *src, const struct
 
 #define MLD2_IS_INCLUDE 1
 #define MLD2_IS_EXCLUDE 2
-#define MLD2_TO_INCLUDE 3 /* with no sources: leave */
-#define MLD2_TO_EXCLUDE 4 /* with no sources: join */
+#define MLD2_TO_INCLUDE 3  /* with no sources: leave */
+#define MLD2_TO_EXCLUDE 4  /* with no sources: join */
 #define MLD2_RECORD_LEN 20 /* with no sources */
 
 struct mld2_record {

@@ -75,9 +75,8 @@ static enum ipv6_ext_verdict walk_options(const uint8_t *buf, size_t off, size_t
             enum ipv6_opt_action act = ipv6_opt_action_of(type);
             if (act != IPV6_OPT_SKIP) {
                 e->action = act;
-                bool icmp = act == IPV6_OPT_DISCARD_ICMP ||
-                            (act == IPV6_OPT_DISCARD_ICMP_UNICAST &&
-                             !ipv6_addr_is_multicast(&ip->dst));
+                bool icmp = act == IPV6_OPT_DISCARD_ICMP || (act == IPV6_OPT_DISCARD_ICMP_UNICAST &&
+                                                             !ipv6_addr_is_multicast(&ip->dst));
                 return ext_fail(e, IPV6_EXT_OPT_UNKNOWN, icmp, ICMPV6_PP_OPTION, i);
             }
         }
@@ -375,7 +374,6 @@ int ipv6_addr_parse(const char *str, struct ipv6_addr *out)
                 return -EINVAL;
             g[n++] = (uint16_t)(q[0] << 8 | q[1]);
             g[n++] = (uint16_t)(q[2] << 8 | q[3]);
-            p += span;
             break;
         }
         unsigned v = 0;

@@ -66,10 +66,10 @@ void ipv6_emit(const struct ipv6_repr *r, uint8_t *buf);
 /* What an unrecognised option asks for: the two high-order bits of its
  * type (RFC 8200 4.2). */
 enum ipv6_opt_action {
-    IPV6_OPT_SKIP = 0,                  /* 00: skip over it */
-    IPV6_OPT_DISCARD = 1,               /* 01: discard the packet silently */
-    IPV6_OPT_DISCARD_ICMP = 2,          /* 10: discard, Parameter Problem code 2 */
-    IPV6_OPT_DISCARD_ICMP_UNICAST = 3,  /* 11: the same, unless the destination is multicast */
+    IPV6_OPT_SKIP = 0,                 /* 00: skip over it */
+    IPV6_OPT_DISCARD = 1,              /* 01: discard the packet silently */
+    IPV6_OPT_DISCARD_ICMP = 2,         /* 10: discard, Parameter Problem code 2 */
+    IPV6_OPT_DISCARD_ICMP_UNICAST = 3, /* 11: the same, unless the destination is multicast */
 };
 static inline enum ipv6_opt_action ipv6_opt_action_of(uint8_t type)
 {
@@ -80,14 +80,14 @@ static inline enum ipv6_opt_action ipv6_opt_action_of(uint8_t type)
  * other one drops the packet, and the name table (ipv6_ext_verdict_name)
  * gives each its drop counter's name. */
 enum ipv6_ext_verdict {
-    IPV6_EXT_OK = 0,       /* reached the upper layer (proto, proto_off) */
-    IPV6_EXT_FRAGMENT,     /* stopped at a fragment header: reassemble, then walk again */
-    IPV6_EXT_TRUNC,        /* a header runs past the payload */
-    IPV6_EXT_OPT_BAD,      /* an option runs past its header, or a known one is malformed */
+    IPV6_EXT_OK = 0,        /* reached the upper layer (proto, proto_off) */
+    IPV6_EXT_FRAGMENT,      /* stopped at a fragment header: reassemble, then walk again */
+    IPV6_EXT_TRUNC,         /* a header runs past the payload */
+    IPV6_EXT_OPT_BAD,       /* an option runs past its header, or a known one is malformed */
     IPV6_EXT_HBH_NOT_FIRST, /* hop-by-hop anywhere but right after the IPv6 header */
-    IPV6_EXT_ROUTING,      /* routing header with segments left (no type is processed) */
-    IPV6_EXT_OPT_UNKNOWN,  /* an unrecognised option whose action discards */
-    IPV6_EXT_TOO_MANY,     /* more than IPV6_EXT_MAX extension headers */
+    IPV6_EXT_ROUTING,       /* routing header with segments left (no type is processed) */
+    IPV6_EXT_OPT_UNKNOWN,   /* an unrecognised option whose action discards */
+    IPV6_EXT_TOO_MANY,      /* more than IPV6_EXT_MAX extension headers */
     IPV6_EXT_VERDICTS
 };
 #define IPV6_EXT_MAX 8 /* extension headers walked before the packet is dropped */
@@ -169,9 +169,9 @@ void ipv6_hbh_router_alert_emit(uint8_t *buf, uint8_t next_hdr, uint16_t value);
 
 #define IPV6_ADDR_STRLEN 46 /* "ffff:...:255.255.255.255" and its NUL */
 
-extern const struct ipv6_addr ipv6_addr_any;       /* :: */
-extern const struct ipv6_addr ipv6_addr_all_nodes; /* ff02::1 */
-extern const struct ipv6_addr ipv6_addr_all_routers; /* ff02::2 */
+extern const struct ipv6_addr ipv6_addr_any;           /* :: */
+extern const struct ipv6_addr ipv6_addr_all_nodes;     /* ff02::1 */
+extern const struct ipv6_addr ipv6_addr_all_routers;   /* ff02::2 */
 extern const struct ipv6_addr ipv6_addr_mldv2_routers; /* ff02::16 */
 
 bool ipv6_addr_eq(const struct ipv6_addr *a, const struct ipv6_addr *b);

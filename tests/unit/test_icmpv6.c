@@ -21,14 +21,14 @@
 #include "wire/icmpv6.h"
 #include "wire/ipv6.h"
 
-static struct ipv6_addr A(const char *s)
-{
+static struct ipv6_addr A(const char *s) {
     struct ipv6_addr a;
     assert_int_equal(ipv6_addr_parse(s, &a), 0);
     return a;
 }
 
-static void hdr_of(const uint8_t *pkt, size_t len, struct ipv6_repr *ip)
+static void
+hdr_of(const uint8_t *pkt, size_t len, struct ipv6_repr *ip)
 {
     assert_int_equal(ipv6_parse(pkt, len, ip), WIRE_OK);
 }
@@ -151,15 +151,15 @@ static void when_errors_may_be_sent(void **state)
     assert_false(icmpv6_error_allowed(ICMPV6_PARAM_PROBLEM, ICMPV6_PP_HEADER, IPV6_OPT_SKIP, mc,
                                       mcl, false));
     assert_true(icmpv6_error_allowed(ICMPV6_PACKET_TOO_BIG, 0, IPV6_OPT_SKIP, mc, mcl, false));
-    assert_true(icmpv6_error_allowed(ICMPV6_PARAM_PROBLEM, ICMPV6_PP_OPTION,
-                                     IPV6_OPT_DISCARD_ICMP, mc, mcl, false));
+    assert_true(icmpv6_error_allowed(ICMPV6_PARAM_PROBLEM, ICMPV6_PP_OPTION, IPV6_OPT_DISCARD_ICMP,
+                                     mc, mcl, false));
     assert_false(icmpv6_error_allowed(ICMPV6_PARAM_PROBLEM, ICMPV6_PP_OPTION,
                                       IPV6_OPT_DISCARD_ICMP_UNICAST, mc, mcl, false));
     /* (e.4), (e.5): link-layer multicast or broadcast, the same. */
     assert_false(icmpv6_error_allowed(ICMPV6_DEST_UNREACH, ICMPV6_DU_PORT, IPV6_OPT_SKIP, k_udp,
                                       sizeof(k_udp), true));
-    assert_true(icmpv6_error_allowed(ICMPV6_PACKET_TOO_BIG, 0, IPV6_OPT_SKIP, k_udp,
-                                     sizeof(k_udp), true));
+    assert_true(icmpv6_error_allowed(ICMPV6_PACKET_TOO_BIG, 0, IPV6_OPT_SKIP, k_udp, sizeof(k_udp),
+                                     true));
     /* (e.6): not to the unspecified address, nor from a multicast one. */
     assert_false(icmpv6_error_allowed(ICMPV6_PACKET_TOO_BIG, 0, IPV6_OPT_SKIP, k_ns_dad,
                                       sizeof(k_ns_dad), false));
@@ -321,7 +321,8 @@ static void nd_router_advert_round_trip(void **state)
     struct ipv6_addr want = A("2001:db8:1::");
     assert_true(ipv6_addr_eq(&m.opts.prefix[1].prefix, &want));
     /* The RA's fixed bytes, by hand (RFC 4861 4.2). */
-    const uint8_t fixed[16] = {134, 0, 0, 0, 64, 0xc0, 0x07, 0x08, 0, 0, 0x75, 0x30, 0, 0, 0x03, 0xe8};
+    const uint8_t fixed[16] = {134, 0, 0,    0,    64, 0xc0, 0x07, 0x08,
+                               0,   0, 0x75, 0x30, 0,  0,    0x03, 0xe8};
     assert_memory_equal(pkt + 44, fixed + 4, 12);
     /* More prefixes than kept: the rest counted. */
     struct nd_opts o;
@@ -413,7 +414,7 @@ static void nd_rules_one_by_one(void **state)
     assert_int_equal(nd_as("2001:db8::b", "ff02::1", 255, b, 32, &m), ND_OK);
     assert_int_equal(m.na_flags, ND_NA_OVERRIDE);
     assert_int_equal(nd_as("2001:db8::b", "ff02::1", 1, b, 32, &m), ND_EHOPLIMIT);
-    b[9] = 0; /* still a unicast target... */
+    b[9] = 0;    /* still a unicast target... */
     b[8] = 0xff; /* ...now multicast */
     assert_int_equal(nd_as("2001:db8::b", "2001:db8::a", 255, b, 32, &m), ND_ETARGET_MCAST);
     for (size_t len = 0; len < ND_NA_LEN; len++)
@@ -551,7 +552,8 @@ static void quote_of_kernel_error(void **state)
     /* Behind a destination options header and a first fragment header. */
     memcpy(b, qb, 40);
     b[6] = IPV6_NH_DSTOPTS;
-    const uint8_t ext[16] = {IPV6_NH_FRAGMENT, 0, 1, 4, 0, 0, 0, 0, IPV6_NH_TCP, 0, 0, 1, 0, 0, 0, 7};
+    const uint8_t ext[16] = {IPV6_NH_FRAGMENT, 0, 1, 4, 0, 0, 0, 0,
+                             IPV6_NH_TCP,      0, 0, 1, 0, 0, 0, 7};
     memcpy(b + 40, ext, 16);
     memcpy(b + 56, qb + 40, 8);
     assert_int_equal(icmp_quote_parse6(b, 64, &q), WIRE_OK);

@@ -192,8 +192,8 @@ static void round_trips_shuffled_with_duplicates(void **state)
                 struct ip6_reasm_out out;
                 bool done = false;
                 for (size_t i = 0; i < 2 * n; i++) {
-                    enum ip6_reasm_result res =
-                        feed(&r, (ust_time_t)i, frags[order[i]], lens[order[i]], &out);
+                    enum ip6_reasm_result res = feed(&r, (ust_time_t)i, frags[order[i]],
+                                                     lens[order[i]], &out);
                     if (n == 1) {
                         /* one fragment: atomic, every time */
                         assert_int_equal(res, IP6_REASM_DONE);

@@ -17,8 +17,7 @@
 #include "wire/checksum.h"
 #include "wire/ipv6.h"
 
-static struct ipv6_addr A(const char *s)
-{
+static struct ipv6_addr A(const char *s) {
     struct ipv6_addr a;
     assert_int_equal(ipv6_addr_parse(s, &a), 0);
     return a;
@@ -26,7 +25,8 @@ static struct ipv6_addr A(const char *s)
 
 /* ---------------- the header ---------------- */
 
-static void header_of_kernel_packet(void **state)
+static void
+header_of_kernel_packet(void **state)
 {
     (void)state;
     struct ipv6_repr r;
@@ -110,7 +110,8 @@ static void pseudo_header_checksum(void **state)
                                 k_mld2_report_ll + 48, 28),
                          0);
     /* The 32-bit length: 65,536 + 4 bytes differ from 4 by the high word. */
-    assert_int_not_equal(cksum_pseudo6(one.a, two.a, 4, 17), cksum_pseudo6(one.a, two.a, 65540, 17));
+    assert_int_not_equal(cksum_pseudo6(one.a, two.a, 4, 17),
+                         cksum_pseudo6(one.a, two.a, 65540, 17));
     /* Any one flipped bit fails it. */
     uint8_t u[13];
     memcpy(u, k_udp + 40, 13);
@@ -255,8 +256,7 @@ static void ext_hbh_not_first(void **state)
     struct ipv6_ext e;
     /* Destination options, then hop-by-hop: code 1 at the byte (40) that
      * named the hop-by-hop header. */
-    const uint8_t h[16] = {IPV6_NH_HOPOPTS, 0, 1, 4, 0, 0, 0, 0,
-                           IPV6_NH_UDP,     0, 1, 4, 0, 0, 0, 0};
+    const uint8_t h[16] = {IPV6_NH_HOPOPTS, 0, 1, 4, 0, 0, 0, 0, IPV6_NH_UDP, 0, 1, 4, 0, 0, 0, 0};
     assert_int_equal(walk("2001:db8::2", IPV6_NH_DSTOPTS, h, 16, &e), IPV6_EXT_HBH_NOT_FIRST);
     assert_true(e.icmp);
     assert_int_equal(e.icmp_code, ICMPV6_PP_NEXT_HDR);
@@ -315,8 +315,7 @@ static void ext_fragment_header(void **state)
     assert_int_equal(e.frag.offset, 2896);
     assert_false(e.frag.more);
     /* Behind a hop-by-hop header: nh_off is that header's first byte. */
-    const uint8_t h[16] = {IPV6_NH_FRAGMENT, 0, 1, 4, 0, 0, 0, 0,
-                           IPV6_NH_UDP,      0, 0, 9, 1, 2, 3, 4};
+    const uint8_t h[16] = {IPV6_NH_FRAGMENT, 0, 1, 4, 0, 0, 0, 0, IPV6_NH_UDP, 0, 0, 9, 1, 2, 3, 4};
     assert_int_equal(walk("2001:db8::2", IPV6_NH_HOPOPTS, h, 16, &e), IPV6_EXT_FRAGMENT);
     assert_int_equal(e.frag.hdr_off, 48);
     assert_int_equal(e.frag.nh_off, 40);
@@ -431,8 +430,8 @@ static void unfragmentable_part(void **state)
     /* Hop-by-hop, destination options, routing, destination options,
      * UDP: the per-fragment part ends with the routing header (at 56,
      * 8 bytes); its Next Header byte is at 56. */
-    uint8_t h[32] = {IPV6_NH_DSTOPTS, 0, 1, 4, 0, 0, 0, 0, IPV6_NH_ROUTING, 0, 1, 4,
-                     0, 0, 0, 0, IPV6_NH_DSTOPTS, 0, 0, 0, 0, 0, 0, 0, IPV6_NH_UDP, 0, 1, 4};
+    uint8_t h[32] = {IPV6_NH_DSTOPTS, 0, 1, 4, 0, 0, 0, 0, IPV6_NH_ROUTING, 0, 1, 4, 0, 0, 0, 0,
+                     IPV6_NH_DSTOPTS, 0, 0, 0, 0, 0, 0, 0, IPV6_NH_UDP,     0, 1, 4};
     size_t len;
     struct ipv6_repr ip;
     uint8_t *p = make_pkt("2001:db8::2", IPV6_NH_HOPOPTS, h, 32, &len, &ip);
@@ -648,24 +647,15 @@ static void prefix_match(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(header_of_kernel_packet),
-        cmocka_unit_test(header_every_truncation),
-        cmocka_unit_test(pseudo_header_checksum),
-        cmocka_unit_test(ext_none_and_kernel_hbh),
-        cmocka_unit_test(ext_option_action_classes),
-        cmocka_unit_test(ext_malformed_options),
-        cmocka_unit_test(ext_hbh_not_first),
-        cmocka_unit_test(ext_routing_header),
-        cmocka_unit_test(ext_fragment_header),
-        cmocka_unit_test(ext_every_truncation),
-        cmocka_unit_test(ext_too_many_and_unknown),
-        cmocka_unit_test(first_fragment_chain),
-        cmocka_unit_test(unfragmentable_part),
-        cmocka_unit_test(address_text_round_trips),
-        cmocka_unit_test(address_text_rejects),
-        cmocka_unit_test(address_kinds_and_scopes),
-        cmocka_unit_test(solicited_node_and_mac),
-        cmocka_unit_test(prefix_match),
+        cmocka_unit_test(header_of_kernel_packet),   cmocka_unit_test(header_every_truncation),
+        cmocka_unit_test(pseudo_header_checksum),    cmocka_unit_test(ext_none_and_kernel_hbh),
+        cmocka_unit_test(ext_option_action_classes), cmocka_unit_test(ext_malformed_options),
+        cmocka_unit_test(ext_hbh_not_first),         cmocka_unit_test(ext_routing_header),
+        cmocka_unit_test(ext_fragment_header),       cmocka_unit_test(ext_every_truncation),
+        cmocka_unit_test(ext_too_many_and_unknown),  cmocka_unit_test(first_fragment_chain),
+        cmocka_unit_test(unfragmentable_part),       cmocka_unit_test(address_text_round_trips),
+        cmocka_unit_test(address_text_rejects),      cmocka_unit_test(address_kinds_and_scopes),
+        cmocka_unit_test(solicited_node_and_mac),    cmocka_unit_test(prefix_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
