@@ -126,6 +126,17 @@ step12_tcp_close)
     told "FIN-WAIT-2 -> TIME-WAIT"
     told "TIME-WAIT -> CLOSED"
     ;;
+step14_ipv6)
+    # lib.sh turns IPv6 off in its namespaces; this step wants it on tap0.
+    in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+    in_ns sysctl -qw net.ipv6.conf.tap0.disable_ipv6=0
+    in_ns ip -6 addr add 2001:db8::1/64 dev tap0 nodad
+    start_step debug tap0 3
+    # Our address is usable once its duplicate detection is over (about 1 s).
+    assert "ping -6 is answered" in_ns ping -6 -c 3 -i 0.3 -w 20 2001:db8::2
+    end_step
+    assert "the host learnt our MAC by neighbour discovery" in_ns ip -6 neigh show 2001:db8::2 dev tap0
+    ;;
 *) fail "no such TAP step: $STEP" ;;
 esac
 pass
