@@ -237,6 +237,7 @@ int addrconf_enable(struct ust_stack *s, int dev)
     if (ifc->on)
         return -EEXIST;
     struct ust_device *d = s->ifs->at[dev].dev;
+    s->ip6->ndevs++;
     *ifc = (struct ip6_if){.on = true,
                            .hop_limit = s->cfg.ip6_hop_limit,
                            .mtu = d->mtu,
@@ -251,6 +252,7 @@ int addrconf_enable(struct ust_stack *s, int dev)
     }
     if (ifc->mtu < IPV6_MIN_MTU) {
         ifc->on = false;
+        s->ip6->ndevs--;
         return -EINVAL; /* RFC 8200 5: IPv6 needs 1280 */
     }
     ll.a[0] = 0xfe;
@@ -400,6 +402,8 @@ void addrconf_timer(struct ust_stack *s, ust_time_t now)
 ust_time_t addrconf_next_deadline(const struct ust_stack *s)
 {
     ust_time_t t = UST_TIME_NEVER;
+    if (!s->ip6->ndevs)
+        return t; /* IPv6 is off everywhere: nothing to scan at every step */
     for (unsigned i = 0; i < IP6_MAX_ADDRS; i++) {
         const struct ip6_ifaddr *a = &s->ip6->addr[i];
         if (a->state == IP6A_FREE)

@@ -145,7 +145,8 @@ void fq_free(struct fq_table *q, struct fq_dgram *d)
         d->frags = f->next;
         free(f);
     }
-    free(d->hdr);
+    if (d->hdr != d->hdr_buf)
+        free(d->hdr);
     q->mem -= d->mem;
     q->n--;
     free(d);
@@ -210,7 +211,7 @@ struct fq_dgram *fq_new(struct fq_table *q, const uint8_t *key, size_t len, uint
      * it the record), then the source's record. */
     struct fq_dgram *d = NULL;
     if (fq_reserve(q, sizeof(*d) + sizeof(*src), NULL))
-        d = calloc(1, sizeof(*d));
+        d = malloc(sizeof(*d));
     src = d ? source_find(q, addr, addr_len, src_hash) : NULL;
     if (d && !src && (src = malloc(sizeof(*src))) != NULL) {
         src->hash = src_hash;
@@ -228,6 +229,16 @@ struct fq_dgram *fq_new(struct fq_table *q, const uint8_t *key, size_t len, uint
     }
     memcpy(d->key, key, len);
     d->key_len = (uint8_t)len;
+    d->have_last = false;
+    d->mcast = false;
+    d->dev = 0;
+    d->nfrags = 0;
+    d->total = 0;
+    d->hi = 0;
+    d->frags = NULL;
+    d->hdr = NULL;
+    d->hdr_len = 0;
+    d->aux = 0;
     d->mem = sizeof(*d);
     /* RFC 791 and RFC 8200 4.5 start the timer at the first fragment; it
      * is not extended by later ones, so a trickle cannot hold memory
@@ -331,9 +342,15 @@ void fq_assemble(const struct fq_dgram *d, uint32_t off, const uint8_t *data, ui
 
 bool fq_set_hdr(struct fq_table *q, struct fq_dgram *d, const uint8_t *hdr, size_t len)
 {
-    if (d->hdr_len || len == 0 || !fq_reserve(q, len, d))
+    if (d->hdr_len || len == 0)
         return d->hdr_len != 0;
-    uint8_t *h = malloc(len);
+    if (len <= sizeof(d->hdr_buf)) {
+        memcpy(d->hdr_buf, hdr, len);
+        d->hdr = d->hdr_buf;
+        d->hdr_len = len;
+        return true;
+    }
+    uint8_t *h = fq_reserve(q, len, d) ? malloc(len) : NULL;
     if (!h)
         return false;
     memcpy(h, hdr, len);

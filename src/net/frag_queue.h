@@ -34,6 +34,7 @@
 
 #define FQ_KEY_MAX 36 /* IPv6: source, destination, identification */
 #define FQ_SRC_MAX 16 /* an IPv6 source address */
+#define FQ_HDR_INLINE 64
 
 struct fq_cfg {
     size_t mem_max;       /* bytes held by all partial datagrams */
@@ -68,9 +69,13 @@ struct fq_dgram {
     ust_time_t expires;
     struct fq_frag *frags;
     /* The first fragment's header, as the protocol chose to keep it
-     * (fq_set_hdr); hdr_len 0 until the first fragment arrived. */
+     * (fq_set_hdr); hdr_len 0 until the first fragment arrived. Up to
+     * FQ_HDR_INLINE bytes it is kept in hdr_buf (an IPv4 header, or IPv6
+     * with a fragment header and a hop-by-hop header of 8), else in an
+     * allocation of its own. */
     uint8_t *hdr;
     size_t hdr_len;
+    uint8_t hdr_buf[FQ_HDR_INLINE];
     uint32_t aux; /* the protocol's own */
 };
 

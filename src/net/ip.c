@@ -12,6 +12,7 @@
 #include "net/netif.h"
 #include "net/route.h"
 #include "net/route6.h"
+#include "wire/checksum.h"
 #include "wire/icmp_error.h"
 #include "wire/icmpv6.h"
 #include "wire/ipv4.h"

@@ -27,6 +27,9 @@ struct ipv6_repr;
 /* The datagram a transport payload arrived in. */
 struct ip_meta {
     struct ipaddr src, dst;
+    uint32_t ph;                /* the pseudo-header's sum of src and dst (add the
+                                   protocol: ip_pseudo_sum without it), which the
+                                   network layer has at hand in its own form */
     int dev;                    /* the interface it came in on */
     bool bcast;                 /* sent to a broadcast (IPv4) or multicast address */
     bool link_mcast;            /* IPv6: came in a link-layer multicast frame */

@@ -120,6 +120,7 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
     /* What UDP and TCP see of the datagram (net/ip.h). */
     struct ip_meta m = {.src = ipaddr_v4(ip->src),
                         .dst = ipaddr_v4(ip->dst),
+                        .ph = ipv4_pseudo_sum(ip->src, ip->dst, 0, 0),
                         .dev = dev,
                         .bcast = bcast,
                         .pkt = pkt,

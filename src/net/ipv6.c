@@ -23,6 +23,7 @@
 #include "transport/tcp.h"
 #include "transport/udp.h"
 #include "wire/bytes.h"
+#include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/icmpv6.h"
 
@@ -100,6 +101,7 @@ static void deliver(struct ust_stack *s, int dev, const uint8_t *pkt, size_t len
     size_t plen = len - e->proto_off;
     struct ip_meta m = {.src = ipaddr_from6(&ip->src),
                         .dst = ipaddr_from6(&ip->dst),
+                        .ph = cksum_pseudo6(ip->src.a, ip->dst.a, 0, 0),
                         .dev = dev,
                         .bcast = ipv6_addr_is_multicast(&ip->dst),
                         .pkt = pkt,
@@ -153,6 +155,7 @@ static void walk_and_deliver(struct ust_stack *s, int dev, const uint8_t *pkt, s
     }
     struct ip_meta m = {.src = ipaddr_from6(&ip->src),
                         .dst = ipaddr_from6(&ip->dst),
+                        .ph = cksum_pseudo6(ip->src.a, ip->dst.a, 0, 0),
                         .dev = dev,
                         .bcast = ipv6_addr_is_multicast(&ip->dst),
                         .pkt = pkt,

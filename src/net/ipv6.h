@@ -70,6 +70,7 @@ struct ip6_if {
 /* IPv6's state. Owned by ipv6.c (addresses by addrconf.c). */
 struct ipv6_stack {
     struct ip6_if dev[UST_MAX_DEVICES];
+    unsigned ndevs; /* devices with IPv6 on */
     struct ip6_ifaddr addr[IP6_MAX_ADDRS];
     uint8_t secret[16]; /* RFC 7217's secret_key and the fragment ids' key */
     uint32_t frag_seq;  /* mixed with the key: unpredictable ids (RFC 7739) */

@@ -15,6 +15,7 @@ int route6_init(struct ust_stack *s)
     if (!s->routes6)
         return -ENOMEM;
     s->routes6->npmtu = n;
+    s->routes6->next = UST_TIME_NEVER;
     return 0;
 }
 
@@ -41,6 +42,8 @@ int route6_add(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned ple
         struct route6 *r = &t->at[i];
         if (same(r, prefix, plen, gw, dev)) {
             r->expires = expires; /* a refresh (RFC 4861 6.3.4: lifetimes reset) */
+            if (expires < t->next)
+                t->next = expires;
             return 0;
         }
         if (!r->used && !free_slot)
@@ -62,6 +65,8 @@ int route6_add(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned ple
                                  .prefix = *prefix,
                                  .gateway = gw ? *gw : ipv6_addr_any,
                                  .expires = expires};
+    if (expires < t->next)
+        t->next = expires;
     char p[IPV6_ADDR_STRLEN], g[IPV6_ADDR_STRLEN];
     ust_log_at(s, from_ra ? UST_LOG_DEBUG : UST_LOG_INFO, "route=%s/%u, gateway=%s, dev=%s%s",
                ipv6_addr_format(prefix, p), plen,
@@ -173,6 +178,7 @@ bool pmtu_update(struct ust_stack *s, const struct ipv6_addr *dst, uint32_t mtu)
 
 void route6_timer(struct ust_stack *s, ust_time_t now)
 {
+    s->routes6->next = UST_TIME_NEVER;
     for (unsigned i = 0; i < ROUTE6_MAX; i++) {
         struct route6 *r = &s->routes6->at[i];
         if (r->used && r->expires <= now) {
@@ -181,15 +187,10 @@ void route6_timer(struct ust_stack *s, ust_time_t now)
             if (r->origin == RT6_RA_ROUTER)
                 s->stats.nd.routers_expired++;
             r->used = false;
+        } else if (r->used && r->expires < s->routes6->next) {
+            s->routes6->next = r->expires;
         }
     }
 }
 
-ust_time_t route6_next_deadline(const struct ust_stack *s)
-{
-    ust_time_t t = UST_TIME_NEVER;
-    for (unsigned i = 0; i < ROUTE6_MAX; i++)
-        if (s->routes6->at[i].used && s->routes6->at[i].expires < t)
-            t = s->routes6->at[i].expires;
-    return t;
-}
+ust_time_t route6_next_deadline(const struct ust_stack *s) { return s->routes6->next; }

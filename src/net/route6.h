@@ -39,7 +39,8 @@ struct pmtu_entry {
 /* Owned by route6.c. */
 struct route6_table {
     struct route6 at[ROUTE6_MAX];
-    unsigned npmtu; /* cfg.pmtu_cache_size */
+    ust_time_t next; /* no route expires before this (polled every step) */
+    unsigned npmtu;  /* cfg.pmtu_cache_size */
     struct pmtu_entry pmtu[];
 };
 

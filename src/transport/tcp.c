@@ -410,6 +410,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const st
     c->laddr = *laddr;
     c->lport = lport;
     c->raddr = *raddr;
+    c->ph = ip_pseudo_sum(laddr, raddr, IP_PROTO_TCP);
     c->rport = rport;
     c->nodelay = l->nodelay;
     c->keepalive = l->keepalive;
@@ -453,6 +454,7 @@ int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, ui
     c->laddr = *laddr;
     c->lport = lport;
     c->raddr = *raddr;
+    c->ph = ip_pseudo_sum(laddr, raddr, IP_PROTO_TCP);
     c->rport = rport;
     start_conn(s, c);
     hash_insert(s, c);

@@ -169,6 +169,7 @@ struct tcp_conn {
 
     struct ipaddr laddr, raddr; /* either family (core/ipaddr.h) */
     uint16_t lport, rport;
+    uint32_t ph; /* the pseudo-header's sum for the 4-tuple (net/ip.h), once */
 
     /* Send sequence space (RFC 9293 3.3.1). The send ring holds the bytes
      * from snd_una on (SYN and FIN take sequence numbers, not ring bytes). */

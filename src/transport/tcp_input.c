@@ -691,7 +691,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
 void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf, size_t len)
 {
     struct tcp_seg g;
-    int err = tcp_parse(buf, len, ip_pseudo_sum(&ip->src, &ip->dst, IP_PROTO_TCP), &g.th);
+    int err = tcp_parse(buf, len, ip->ph + IP_PROTO_TCP, &g.th);
     if (err != WIRE_OK) {
         char a[IPADDR_STRLEN];
         debugf(s, "in from %s, len=%zu: %s: dropped", ipaddr_format(&ip->src, a), len,

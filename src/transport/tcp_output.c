@@ -118,7 +118,7 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
-    tcp_emit(&th, ip_pseudo_sum(&c->laddr, &c->raddr, IP_PROTO_TCP), pkb_data(p), len);
+    tcp_emit(&th, c->ph, pkb_data(p), len);
     s->stats.tcp.tx++;
     if (flags & TCP_ACK) {
         tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);

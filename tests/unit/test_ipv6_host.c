@@ -28,14 +28,17 @@
 
 #define FR_MAX 2048
 
-static struct ipv6_addr A(const char *text)
-{
+static struct ipv6_addr A(const char *text) {
     struct ipv6_addr a;
     assert_int_equal(ipv6_addr_parse(text, &a), 0);
     return a;
 }
 
-static const struct ust_stats *st(struct fixture *f) { return ust_stack_stats(f->s); }
+static const struct ust_stats *
+st(struct fixture *f)
+{
+    return ust_stack_stats(f->s);
+}
 
 /* ---- building the peer's frames ---- */
 
@@ -354,7 +357,8 @@ static size_t ra_frame(uint8_t *fr, uint16_t lifetime, uint32_t valid, uint32_t 
                        uint32_t mtu, uint8_t hlim)
 {
     struct ipv6_addr router = A("fe80::1"), all = ipv6_addr_all_nodes;
-    struct nd_msg ra = {.type = ICMPV6_ROUTER_ADVERT, .cur_hop_limit = 42,
+    struct nd_msg ra = {.type = ICMPV6_ROUTER_ADVERT,
+                        .cur_hop_limit = 42,
                         .router_lifetime = lifetime};
     ra.opts.has_slla = true;
     memcpy(ra.opts.slla, t_mac_peer, 6);
@@ -543,7 +547,7 @@ static void unknown_next_header_gets_parameter_problem(void **state)
     assert_true(pop6(&f, &o, IPV6_NH_ICMPV6, ICMPV6_PARAM_PROBLEM));
     assert_int_equal(o.l4[1], ICMPV6_PP_NEXT_HDR);
     assert_int_equal(ld32(o.l4 + 4), 6); /* the IPv6 header's Next Header byte */
-    assert_int_equal(o.l4[8], 0x60);    /* the quote starts with the packet */
+    assert_int_equal(o.l4[8], 0x60);     /* the quote starts with the packet */
     /* To a group: no error (RFC 4443 2.4 (e)). */
     struct ipv6_addr all = ipv6_addr_all_nodes;
     const uint8_t mac_all[6] = {0x33, 0x33, 0, 0, 0, 1};
@@ -655,8 +659,8 @@ static void dual_stack_socket_takes_ipv4(void **state)
     assert_int_equal(ld16(out + 12), ETH_TYPE_IPV4);
     /* Options: hop limit and traffic class on what it sends over IPv6. */
     int hops = 7, tclass = 0x28;
-    assert_int_equal(
-        ust_setsockopt(f.s, v6, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)), 0);
+    assert_int_equal(ust_setsockopt(f.s, v6, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof(hops)),
+                     0);
     assert_int_equal(ust_setsockopt(f.s, v6, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof(tclass)),
                      0);
     int got = 0;
