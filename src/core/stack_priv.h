@@ -68,6 +68,15 @@ struct ust_stack {
     struct dns_resolver *resolver; /* the cache, made on first use: runtime/resolver.c */
 
     void *runtime; /* the runtime driving this stack, if any (edge) */
+
+    /* For the debug log's story. in_step: inside ust_stack_input or
+     * ust_stack_poll, which is the stack thread under a runtime, so what
+     * is sent now is tagged "stack"; outside, a socket call on the
+     * application's thread ("app"). step_frames: frames given to
+     * ust_stack_input since the last poll step, which the step's marker
+     * reports. */
+    bool in_step;
+    unsigned step_frames;
 };
 
 #endif

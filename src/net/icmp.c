@@ -33,8 +33,16 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         return;
     }
     s->stats.icmp.rx++;
-    debugf(s, "dev=%s, src=%s, type=%u, code=%u, len=%zu", s->ifs->at[dev].dev->name,
-           ust_ip4_format(ip->src, sa), m.type, m.code, len);
+    debugf(s, "dev=%s, src=%s, type=%u, code=%u, len=%zu: %s", s->ifs->at[dev].dev->name,
+           ust_ip4_format(ip->src, sa), m.type, m.code, len,
+           m.type == ICMP_ECHO_REQUEST ? (bcast ? "echo request to a broadcast: ignored"
+                                                : "echo request: answered with an echo reply")
+           : m.type == ICMP_ECHO_REPLY ? "echo reply: to the ping endpoint with its identifier"
+           : m.type == ICMP_DEST_UNREACH || m.type == ICMP_SOURCE_QUENCH ||
+                   m.type == ICMP_REDIRECT || m.type == ICMP_TIME_EXCEEDED ||
+                   m.type == ICMP_PARAM_PROBLEM
+               ? "error: to the protocol of the datagram it quotes"
+               : "unknown type: dropped");
     switch (m.type) {
     case ICMP_ECHO_REQUEST: {
         s->stats.icmp.rx_echo_request++;

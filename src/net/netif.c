@@ -42,6 +42,8 @@ void netif_fini(struct ust_stack *s)
     s->ifs = NULL;
 }
 
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len);
+
 int netif_poll(struct ust_stack *s)
 {
     struct netif_table *t = s->ifs;
@@ -59,7 +61,7 @@ int netif_poll(struct ust_stack *s)
             }
             if (t->at[i].dev_err)
                 netif_dev_status(s, i, 0);
-            ust_stack_input(s, i, t->rxbuf, (size_t)len, s->now);
+            frame_input(s, i, t->rxbuf, (size_t)len); /* ust_stack_poll set in_step */
             frames++;
         }
     }
@@ -213,12 +215,10 @@ int netif_addr_del(struct ust_stack *s, int dev)
     return 0;
 }
 
-void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
+/* A frame from device dev, inside a poll step (s->in_step is set). */
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
 {
-    if (dev < 0 || dev >= s->ifs->n || !frame)
-        return;
-    if (now > s->now)
-        s->now = now;
+    s->step_frames++;
     dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
     if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK) {
         /* No link header: the IP version nibble says which layer. */
@@ -228,6 +228,18 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
             ipv4_input(s, dev, frame, len, false);
     } else
         eth_input(s, dev, frame, len);
+}
+
+void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
+{
+    if (dev < 0 || dev >= s->ifs->n || !frame)
+        return;
+    if (now > s->now)
+        s->now = now;
+    bool was = s->in_step;
+    s->in_step = true; /* what this frame makes us send is the stack's doing */
+    frame_input(s, dev, frame, len);
+    s->in_step = was;
 }
 
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)

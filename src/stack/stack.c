@@ -148,22 +148,42 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
 {
     if (now > s->now)
         s->now = now;
+    s->in_step = true;
     int frames = netif_poll(s);
-    if (arp_next_deadline(s) <= s->now)
+    bool arp_due = arp_next_deadline(s) <= s->now;
+    bool reasm_due = reasm_next_deadline(s) <= s->now;
+    bool ipv6_due = ipv6_next_deadline(s) <= s->now;
+    bool nd_due = nd_next_deadline(s) <= s->now;
+    bool route6_due = route6_next_deadline(s) <= s->now;
+    bool tcp_due = tcp_next_deadline(s) <= s->now;
+    bool any = arp_due || reasm_due || ipv6_due || nd_due || route6_due || tcp_due;
+    /* The step's marker: the frames it took in (given to ust_stack_input
+     * since the last step, by the runtime or by netif_poll just now) have
+     * been told above it; the timers' work (the ACKs owed at the end of
+     * the step among it) follows it. A step with nothing to do is not
+     * marked. */
+    if (s->cfg.log_level >= UST_LOG_DEBUG && (s->step_frames || any))
+        debugf(s, "poll step: %u frames in; timers due:%s%s%s%s%s%s%s", s->step_frames,
+               arp_due ? " arp" : "", reasm_due ? " reassembly" : "", ipv6_due ? " ipv6" : "",
+               nd_due ? " nd" : "", route6_due ? " route6" : "", tcp_due ? " tcp" : "",
+               any ? "" : " none");
+    s->step_frames = 0;
+    if (arp_due)
         arp_timer(s, s->now);
-    if (reasm_next_deadline(s) <= s->now)
+    if (reasm_due)
         reasm_timer(s, s->now);
-    if (ipv6_next_deadline(s) <= s->now)
+    if (ipv6_due)
         ipv6_timer(s, s->now);
-    if (nd_next_deadline(s) <= s->now)
+    if (nd_due)
         nd_timer(s, s->now);
-    if (route6_next_deadline(s) <= s->now)
+    if (route6_due)
         route6_timer(s, s->now);
-    if (tcp_next_deadline(s) <= s->now)
+    if (tcp_due)
         tcp_timer(s, s->now);
     if (dhcp_next_deadline(s) <= s->now)
         dhcp_timer(s, s->now);
     netif_flush(s);
+    s->in_step = false;
     return frames;
 }
 

@@ -255,6 +255,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
             tcp_send_rst_conn(s, ch);
         tcp_conn_free(s, ch);
     }
+    tcp_set_state(s, c, TCPS_CLOSED); /* told, if it was not already */
     if (c->parent) {
         struct tcp_conn *l = c->parent;
         if (unlink_from(&l->synq, c))
@@ -288,11 +289,20 @@ void tcp_wake(struct ust_stack *s, struct tcp_conn *c)
     sock_notify(s);
 }
 
+/* Every change of a connection's state comes here, and is told at debug
+ * level: the state diagram of RFC 9293 3.3.2, one line per edge. */
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
 {
+    if (st == c->state)
+        return;
     char r[IPADDR_STRLEN];
-    debugf(s, "%u->%s:%u: %s -> %s", c->lport, ipaddr_format(&c->raddr, r), c->rport,
-           tcp_state_name(c->state), tcp_state_name(st));
+    if (st == TCPS_LISTEN || c->state == TCPS_LISTEN)
+        debugf(s, "%u: %s -> %s", c->lport, tcp_state_name(c->state), tcp_state_name(st));
+    else
+        debugf(s, "%u->%s:%u: %s -> %s%s%s", c->lport, ipaddr_format(&c->raddr, r), c->rport,
+               tcp_state_name(c->state), tcp_state_name(st),
+               st == TCPS_CLOSED && c->error ? ", error: " : "",
+               st == TCPS_CLOSED && c->error ? strerror(c->error) : "");
     if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;
         debugf(s,
@@ -313,7 +323,7 @@ void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err)
             c->sk->so_error = err;
     }
     hash_remove(s, c);
-    c->state = TCPS_CLOSED;
+    tcp_set_state(s, c, TCPS_CLOSED);
     c->timer = TCP_TIMER_IDLE;
     c->timer_at = c->delack_at = c->keepalive_at = c->tw_at = UST_TIME_NEVER;
     tcp_heap_remove(s, c);
@@ -412,8 +422,8 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const st
     c->snd_auto = l->snd_auto;
     bufs_init(s, c, (uint32_t)l->sndq.limit, (uint32_t)l->rcvq.limit);
     start_conn(s, c);
-    c->state = TCPS_SYN_RECEIVED;
     c->parent = l;
+    tcp_set_state(s, c, TCPS_SYN_RECEIVED);
     c->qnext = l->synq;
     l->synq = c;
     l->syn_qlen++;
@@ -448,10 +458,8 @@ int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, ui
     c->rport = rport;
     start_conn(s, c);
     hash_insert(s, c);
-    c->state = TCPS_SYN_SENT;
+    tcp_set_state(s, c, TCPS_SYN_SENT);
     s->stats.tcp.active_opens++;
-    char a[IPADDR_STRLEN];
-    debugf(s, "%u->%s:%u: connecting", c->lport, ipaddr_format(raddr, a), rport);
     tcp_send_syn(s, c);
     return 0;
 }

@@ -308,6 +308,12 @@ struct tcp_stack {
      * wait in `reap` to be freed when the walk ends. */
     bool timer_pass;
     struct tcp_conn *reap;
+    /* What the next segment out is for, told by the debug log: set
+     * (tcp_why, at debug level only) just before a send by the code that
+     * knows (a delayed ACK, a probe, ...); xmit and tcp_send_bare take it
+     * and clear it, and without it say what the flags and the sequence
+     * number show. */
+    const char *why;
 };
 
 int tcp_init(struct ust_stack *s);
@@ -456,6 +462,42 @@ void tcp_tlp_arm(struct ust_stack *s, struct tcp_conn *c);
 void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
 /* (Re)starts TIME-WAIT's 2*MSL. */
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);
+
+/* ---- tcp_log.c: the debug log's story ---- */
+/* Whether the story is being told: one load and a comparison, inline,
+ * since it is asked for every segment each way. */
+static inline bool tcp_debug_on(const struct ust_stack *s)
+{
+    return s->cfg.log_level >= UST_LOG_DEBUG;
+}
+/* One line per segment in, "in <segment>: <decision>", logged where the
+ * decision is taken (the line names that function), before its effects
+ * (state changes, segments out) are logged. */
+#define TCP_LOG_IN(s, ip, g, ...)                                                                  \
+    do {                                                                                           \
+        if (tcp_debug_on(s))                                                                       \
+            tcp_log_in((s), __func__, __FILE__, __LINE__, (ip), &(g)->th, (g)->len, __VA_ARGS__);  \
+    } while (0)
+void tcp_log_in(struct ust_stack *s, const char *func, const char *file, int line,
+                const struct ip_meta *ip, const struct tcp_repr *th, uint32_t len, const char *fmt,
+                ...) __attribute__((format(printf, 8, 9)));
+/* One line per segment out, "out [thread] <segment>: <why>"; the thread is
+ * "stack" inside ust_stack_input/ust_stack_poll, "app" in a socket call. */
+#define TCP_LOG_OUT(s, src, dst, th, len, why)                                                     \
+    do {                                                                                           \
+        if (tcp_debug_on(s))                                                                       \
+            tcp_log_out_at((s), __func__, __FILE__, __LINE__, (src), (dst), (th), (len), (why));   \
+    } while (0)
+void tcp_log_out_at(struct ust_stack *s, const char *func, const char *file, int line,
+                    const struct ipaddr *src, const struct ipaddr *dst, const struct tcp_repr *th,
+                    uint32_t len, const char *why);
+/* Says what the next segment c sends is for (see tcp_stack.why); only
+ * while the story is told, so that nothing is left over when it is not. */
+static inline void tcp_why(struct ust_stack *s, const char *why)
+{
+    if (tcp_debug_on(s))
+        s->tcp->why = why;
+}
 
 /* ---- tcp.c: the connection table and a connection's life ---- */
 struct tcp_conn *tcp_lookup(struct ust_stack *s, const struct ipaddr *laddr, uint16_t lport,

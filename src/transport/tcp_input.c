@@ -3,6 +3,7 @@
 #include "transport/tcp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net/icmp.h"
@@ -61,6 +62,7 @@ static void challenge_ack(struct ust_stack *s, struct tcp_conn *c)
     }
     t->challenge_left--;
     s->stats.tcp.challenge_acks++;
+    tcp_why(s, "challenge ACK (RFC 5961)");
     tcp_send_ack(s, c);
 }
 
@@ -105,6 +107,8 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
     if (th->flags & TCP_ACK) {
         /* first: the ACK must acknowledge our SYN */
         if (seq_le(th->ack, c->iss) || seq_gt(th->ack, c->snd_max)) {
+            TCP_LOG_IN(s, ip, g, "SYN-SENT: its ACK is not for our SYN: %s",
+                       (th->flags & TCP_RST) ? "dropped" : "answered with a RST");
             if (!(th->flags & TCP_RST))
                 tcp_send_rst_for(s, ip, th, g->len);
             return;
@@ -113,14 +117,21 @@ static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct
     }
     if (th->flags & TCP_RST) {
         /* second: a RST is only believed with an acceptable ACK */
+        TCP_LOG_IN(s, ip, g, "SYN-SENT: %s",
+                   ack_ok ? "RST: connection refused" : "RST without an ACK of our SYN: ignored");
         if (ack_ok) {
             s->stats.tcp.rst_rx++;
             tcp_close_conn(s, c, ECONNREFUSED);
         }
         return;
     }
-    if (!(th->flags & TCP_SYN))
+    if (!(th->flags & TCP_SYN)) {
+        TCP_LOG_IN(s, ip, g, "SYN-SENT: neither SYN nor RST: dropped");
         return; /* fourth: neither SYN nor RST: drop */
+    }
+    TCP_LOG_IN(s, ip, g, "SYN-SENT: %s",
+               ack_ok ? "SYN-ACK: our SYN is acknowledged, the handshake completes"
+                      : "SYN without ACK: a simultaneous open");
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
     c->rcv_adv = c->rcv_nxt; /* as in tcp_listen_input() */
@@ -373,6 +384,46 @@ static bool process_ack(struct ust_stack *s, struct tcp_conn *c, const struct tc
     return true;
 }
 
+/* For the debug log: what an acceptable segment brings, as the steps
+ * below will take it. */
+static const char *describe_accepted(const struct tcp_conn *c, const struct tcp_seg *g, char *buf,
+                                     size_t size)
+{
+    const struct tcp_repr *th = &g->th;
+    int n = snprintf(buf, size, "%s: ", tcp_state_name(c->state));
+    const char *ack = "ACK, nothing new";
+    char acked[48];
+    if (c->state == TCPS_SYN_RECEIVED) {
+        ack = "ACK of our SYN-ACK: the handshake completes";
+    } else if (seq_gt(th->ack, c->snd_una)) {
+        snprintf(acked, sizeof(acked), "ACK of %u new", th->ack - c->snd_una);
+        ack = acked;
+    } else if (g->seq_len == 0 && c->snd_una != c->snd_max) {
+        ack = "duplicate ACK";
+    }
+    if (n > 0 && (size_t)n < size)
+        n += snprintf(buf + n, size - (size_t)n, "%s", ack);
+    if (g->len > 0 && n > 0 && (size_t)n < size) {
+        uint32_t seq = th->seq + !!(th->flags & TCP_SYN);
+        const char *what;
+        if (c->state != TCPS_ESTABLISHED && c->state != TCPS_FIN_WAIT_1 &&
+            c->state != TCPS_FIN_WAIT_2)
+            what = "after the peer's FIN: ignored";
+        else if (!c->sk && !c->parent)
+            what = "for a socket the application closed: abort with a RST";
+        else if (seq_le(seq + g->len, c->rcv_nxt))
+            what = "that we already have (a duplicate): ACK at once";
+        else if (seq_gt(seq, c->rcv_nxt))
+            what = "out of order: kept beyond a hole, ACK at once";
+        else
+            what = "in order: to the receive ring";
+        n += snprintf(buf + n, size - (size_t)n, "; %u bytes %s", g->len, what);
+    }
+    if ((th->flags & TCP_FIN) && n > 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, "; FIN: the peer is done sending");
+    return buf;
+}
+
 static bool our_fin_acked(const struct tcp_conn *c)
 {
     return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
@@ -384,6 +435,7 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
 {
     const struct tcp_repr *th = &g->th;
     bool ack_at_once = false; /* see the ACK policy at the end */
+    char what[192];           /* the debug log's account of it */
     uint32_t wnd = tcp_rcv_window(c);
     if (seq_gt(c->rcv_adv, c->rcv_nxt + wnd))
         wnd = c->rcv_adv - c->rcv_nxt; /* what we advertised still counts */
@@ -398,10 +450,12 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
          * figure 8, line 6), which completes the handshake: take it as the
          * ACK it carries. */
         if (!(th->flags & TCP_ACK)) {
+            TCP_LOG_IN(s, ip, g, "SYN-RECEIVED: the SYN again: our SYN-ACK goes again");
             tcp_send_syn(s, c);
             return;
         }
         if (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) {
+            TCP_LOG_IN(s, ip, g, "SYN-RECEIVED: SYN-ACK with a bad ACK: RST");
             tcp_send_rst_for(s, ip, th, g->len); /* as for any bad ACK here */
             return;
         }
@@ -418,10 +472,14 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
      * (3.2: one without SHOULD be dropped silently). */
     if (c->ts_ok && !(th->flags & TCP_RST)) {
         if (!th->has_ts) {
+            TCP_LOG_IN(s, ip, g, "%s: no timestamp (RFC 7323 3.2): dropped",
+                       tcp_state_name(c->state));
             s->stats.tcp.drop_no_ts++;
             return;
         }
         if (seq_lt(th->tsval, c->ts_recent) && s->now - c->ts_recent_at <= TCP_PAWS_IDLE) {
+            TCP_LOG_IN(s, ip, g, "%s: timestamp %u older than %u (PAWS, RFC 7323 5): dropped",
+                       tcp_state_name(c->state), th->tsval, c->ts_recent);
             s->stats.tcp.drop_paws++;
             answer_invalid(s, c, g);
             tcp_output(s, c);
@@ -430,6 +488,9 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
     }
     /* first: sequence number */
     if (!acceptable(c, g, wnd)) {
+        TCP_LOG_IN(s, ip, g, "%s: outside the window [%u, %u): dropped%s", tcp_state_name(c->state),
+                   c->rcv_nxt, c->rcv_nxt + wnd,
+                   (th->flags & TCP_RST) ? "" : ", an ACK may answer (rate-limited)");
         s->stats.tcp.drop_out_of_window++;
         if (c->state == TCPS_TIME_WAIT && (th->flags & TCP_FIN))
             tcp_time_wait_restart(s, c); /* a retransmitted FIN */
@@ -450,9 +511,18 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
     if (th->flags & TCP_RST) {
         s->stats.tcp.rst_rx++;
         if (th->seq != c->rcv_nxt) {
+            TCP_LOG_IN(s, ip, g, "%s: RST in the window but not at RCV.NXT=%u: challenge ACK",
+                       tcp_state_name(c->state), c->rcv_nxt);
             challenge_ack(s, c);
             return;
         }
+        TCP_LOG_IN(s, ip, g, "%s: RST at RCV.NXT: %s", tcp_state_name(c->state),
+                   c->state == TCPS_TIME_WAIT ? "ignored in TIME-WAIT (RFC 1337)"
+                   : c->state == TCPS_SYN_RECEIVED && c->parent
+                       ? "the half-open connection ends quietly"
+                   : c->state == TCPS_SYN_RECEIVED                         ? "connection refused"
+                   : c->state == TCPS_CLOSING || c->state == TCPS_LAST_ACK ? "the connection ends"
+                                                                           : "connection reset");
         switch (c->state) {
         case TCPS_TIME_WAIT: return; /* RFC 1337: TIME-WAIT does not die of a RST */
         case TCPS_SYN_RECEIVED:
@@ -472,16 +542,22 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
     }
     /* fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK */
     if (th->flags & TCP_SYN) {
+        TCP_LOG_IN(s, ip, g, "%s: SYN in a synchronized state: challenge ACK (RFC 5961 4)",
+                   tcp_state_name(c->state));
         challenge_ack(s, c);
         return;
     }
     /* fifth: ACK */
-    if (!(th->flags & TCP_ACK))
+    if (!(th->flags & TCP_ACK)) {
+        TCP_LOG_IN(s, ip, g, "%s: no ACK flag: dropped", tcp_state_name(c->state));
         return;
+    }
     /* RFC 5961 5.2: in a synchronized state, an ACK too old to be
      * believed gets a challenge (SYN-RECEIVED answers a bad one with a
      * RST, below). */
     if (c->state != TCPS_SYN_RECEIVED && seq_lt(th->ack, c->snd_una - c->max_snd_wnd)) {
+        TCP_LOG_IN(s, ip, g, "%s: ACK older than SND.UNA - MAX.SND.WND: challenge ACK",
+                   tcp_state_name(c->state));
         s->stats.tcp.drop_bad_ack++;
         challenge_ack(s, c);
         return;
@@ -491,12 +567,19 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
     c->probes_out = 0;
     if (c->keepalive && c->state != TCPS_TIME_WAIT)
         tcp_set_deadline(s, c, &c->keepalive_at, s->now + (ust_time_t)c->keepidle_s * UST_SEC);
+    if (c->state == TCPS_SYN_RECEIVED &&
+        (seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) &&
+        !tcp_cookie_adopt(s, c, ip, th)) {
+        TCP_LOG_IN(s, ip, g, "SYN-RECEIVED: the ACK is not for our SYN-ACK: RST");
+        tcp_send_rst_for(s, ip, th, g->len);
+        return;
+    }
+    if (seq_gt(th->ack, c->snd_max))
+        TCP_LOG_IN(s, ip, g, "%s: ACK of bytes never sent (SND.MAX=%u): dropped, ACK",
+                   tcp_state_name(c->state), c->snd_max);
+    else
+        TCP_LOG_IN(s, ip, g, "%s", describe_accepted(c, g, what, sizeof(what)));
     if (c->state == TCPS_SYN_RECEIVED) {
-        if ((seq_le(th->ack, c->snd_una) || seq_gt(th->ack, c->snd_max)) &&
-            !tcp_cookie_adopt(s, c, ip, th)) {
-            tcp_send_rst_for(s, ip, th, g->len);
-            return;
-        }
         /* RFC 6298 5.7, as in syn_sent_input(): our SYN-ACK timed out. */
         if (c->backoff > 0 && !c->rtt_valid && c->rto < 3 * UST_SEC)
             c->rto = 3 * UST_SEC;
@@ -610,6 +693,9 @@ void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf
     struct tcp_seg g;
     int err = tcp_parse(buf, len, ip->ph + IP_PROTO_TCP, &g.th);
     if (err != WIRE_OK) {
+        char a[IPADDR_STRLEN];
+        debugf(s, "in from %s, len=%zu: %s: dropped", ipaddr_format(&ip->src, a), len,
+               err == WIRE_ECSUM ? "bad checksum" : "malformed header");
         if (err == WIRE_ECSUM)
             s->stats.tcp.drop_checksum++;
         else
@@ -618,16 +704,18 @@ void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf
     }
     s->stats.tcp.rx++;
     const struct tcp_repr *th = &g.th;
+    g.data = buf + th->hdr_len;
+    g.len = (uint32_t)(len - th->hdr_len);
     if ((th->flags & TCP_SYN) && (th->flags & (TCP_FIN | TCP_RST))) {
+        TCP_LOG_IN(s, ip, &g, "SYN with FIN or RST: dropped");
         s->stats.tcp.drop_malformed++; /* SYN+FIN, SYN+RST: never legitimate */
         return;
     }
     if (th->sport == 0 || th->dport == 0) {
+        TCP_LOG_IN(s, ip, &g, "port 0: dropped");
         s->stats.tcp.drop_malformed++;
         return;
     }
-    g.data = buf + th->hdr_len;
-    g.len = (uint32_t)(len - th->hdr_len);
     g.seq_len = g.len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
 
     struct tcp_conn *c = tcp_lookup(s, &ip->dst, th->dport, &ip->src, th->sport);
@@ -645,6 +733,8 @@ void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf
             return;
         }
         /* CLOSED (RFC 9293 3.10.7.1): a RST answers anything but a RST. */
+        TCP_LOG_IN(s, ip, &g, "no connection and no listener: %s",
+                   (th->flags & TCP_RST) ? "dropped" : "answered with a RST");
         s->stats.tcp.drop_no_conn++;
         tcp_send_rst_for(s, ip, th, g.len);
         return;

@@ -37,8 +37,10 @@ static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_
                        const struct tcp_repr *th)
 {
     struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
-    if (!c)
-        return; /* no memory, or tcp_max_conns: drop, the peer retries */
+    if (!c) { /* no memory, or tcp_max_conns: drop, the peer retries */
+        debugf(s, "%u: no child (no memory, or tcp_max_conns): the SYN is dropped", l->lport);
+        return;
+    }
     c->irs = th->seq;
     c->rcv_nxt = th->seq + 1;
     /* The right edge starts at rcv_nxt. xmit() only ever moves it
@@ -87,6 +89,7 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
     }
     l->cookie_at = s->now;
     s->stats.tcp.syncookies_sent++;
+    tcp_why(s, "SYN-ACK with a SYN cookie: nothing kept");
     tcp_send_bare(s, &ip->dst, &ip->src, &r);
 }
 
@@ -108,6 +111,7 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ip_
     uint32_t iss = th->ack - 1, irs = th->seq - 1;
     uint16_t mss;
     if (!tcp_cookie_check(s->tcp->cookie_key, &t, irs, iss, s->now, &mss)) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: an ACK while cookies are out, not a good cookie: dropped");
         s->stats.tcp.syncookies_failed++;
         /* The check takes SEG.SEQ - 1 for the peer's ISN, true only of
          * its first segment after the handshake. When that one is lost
@@ -131,13 +135,20 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ip_
      * past that the peer is told with a RST. */
     bool room = l->accept_qlen < 2 * l->backlog;
     if (!room && l->syn_qlen >= 2 * l->backlog) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: a good SYN cookie, but both queues are full: RST");
         s->stats.tcp.drop_backlog++;
         tcp_send_rst_for(s, ip, th, g->len);
         return true;
     }
+    if (!room)
+        TCP_LOG_IN(s, ip, g, "LISTEN: a good SYN cookie, accept queue full: a half-open child");
     struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
-    if (!c)
+    if (!c) {
+        TCP_LOG_IN(s, ip, g,
+                   "LISTEN: a good SYN cookie, but no child (no memory, or "
+                   "tcp_max_conns): dropped");
         return true;
+    }
     s->stats.tcp.syncookies_ok++;
     /* As open_child() and tcp_send_syn() would have left it. */
     c->iss = c->snd_una = iss;
@@ -196,29 +207,40 @@ void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ip_m
                       const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
-    if (th->flags & TCP_RST)
+    if (th->flags & TCP_RST) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: RST: ignored");
         return; /* first: an incoming RST is ignored */
+    }
     if (th->flags & TCP_ACK) {
         /* second: any ACK is bad, unless it returns a SYN cookie */
-        if (!cookie_ack(s, l, ip, g))
+        if (!cookie_ack(s, l, ip, g)) {
+            TCP_LOG_IN(s, ip, g, "LISTEN: an ACK, and no SYN cookie to return: RST");
             tcp_send_rst_for(s, ip, th, g->len);
+        }
         return;
     }
-    if (!(th->flags & TCP_SYN))
+    if (!(th->flags & TCP_SYN)) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: neither SYN, ACK nor RST: dropped");
         return;
+    }
     /* third: SYN. A broadcast or multicast SYN was already dropped by IP. */
     if (l->accept_qlen >= l->backlog) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: SYN, accept queue full (%u): dropped", l->accept_qlen);
         s->stats.tcp.drop_backlog++;
         return;
     }
     bool full = l->syn_qlen >= l->backlog;
     if (s->cfg.tcp_syncookies == 2 || (full && s->cfg.tcp_syncookies == 1)) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: SYN, half-open queue %s: answered with a SYN cookie",
+                   full ? "full" : "bypassed (tcp_syncookies=2)");
         send_cookie(s, l, ip, th);
         return;
     }
     if (full) {
+        TCP_LOG_IN(s, ip, g, "LISTEN: SYN, half-open queue full (%u): dropped", l->syn_qlen);
         s->stats.tcp.drop_synq_full++;
         return;
     }
+    TCP_LOG_IN(s, ip, g, "LISTEN: SYN: a half-open child, answered with a SYN-ACK");
     open_child(s, l, ip, th);
 }

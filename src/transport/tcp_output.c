@@ -4,6 +4,7 @@
 #include "transport/tcp.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net/ip.h"
@@ -32,9 +33,47 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
     return (space - cur >= step ? space : cur) & ~unit_mask;
 }
 
+/* What a segment is for, when its sender did not say (tcp_why). */
+static const char *default_why(const struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    if (flags & TCP_RST)
+        return "RST: the connection is aborted";
+    if (flags & TCP_SYN) {
+        if (flags & TCP_ACK)
+            return c->backoff ? "SYN-ACK again: no ACK came for it" : "SYN-ACK: answering the SYN";
+        return c->backoff ? "SYN again: no answer came" : "SYN: opening the connection";
+    }
+    if (len == 0 && !(flags & TCP_FIN))
+        return "ACK";
+    if (seq_lt(seq, c->snd_max))
+        return "retransmission";
+    if (flags & TCP_FIN)
+        return len ? "new data, then our FIN" : "FIN: we have no more to send";
+    return "new data";
+}
+
+static void log_out(struct ust_stack *s, const struct tcp_conn *c, const struct tcp_repr *th,
+                    uint32_t len, const char *why, bool piggyback, const char *func, int line)
+{
+    char w[128];
+    snprintf(w, sizeof(w), "%s%s", why ? why : default_why(c, th->seq, th->flags, len),
+             piggyback ? "; the ACK we owed rides on it" : "");
+    tcp_log_out_at(s, func, __FILE__, line, &c->laddr, &c->raddr, th, len, w);
+}
+
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
                 uint32_t len)
 {
+    /* For the log: what it is for, and whether it is data or a FIN that
+     * carries an ACK the receiver owed. */
+    bool debug = tcp_debug_on(s);
+    const char *why = NULL;
+    bool piggyback = false;
+    if (debug) {
+        why = s->tcp->why;
+        s->tcp->why = NULL;
+        piggyback = (len || (flags & TCP_FIN)) && (c->ack_now || c->delack_at != UST_TIME_NEVER);
+    }
     struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
     if (flags & TCP_ACK)
         th.ack = c->rcv_nxt;
@@ -87,8 +126,8 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->ack_now = false;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
-    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s", c->lport, c->rport, seq,
-           th.ack, flags, len, wnd, th.nsack ? ", sack" : "");
+    if (debug)
+        log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
     return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, c->sk ? &c->sk->tx : NULL);
 }
 
@@ -113,6 +152,7 @@ void tcp_owe_ack(struct ust_stack *s, struct tcp_conn *c)
     if (!c->ack_now)
         return;
     if (!s->tcp->acks_wait) {
+        tcp_why(s, "ACK owed at once");
         tcp_send_ack(s, c);
         return;
     }
@@ -154,11 +194,14 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
 void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
                    const struct tcp_repr *th)
 {
+    const char *why = s->tcp->why;
+    s->tcp->why = NULL;
     struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
     if (!p)
         return;
     tcp_emit(th, ip_pseudo_sum(src, dst, IP_PROTO_TCP), pkb_data(p), 0);
     s->stats.tcp.tx++;
+    TCP_LOG_OUT(s, src, dst, th, 0, why ? why : "a segment of no connection");
     ip_output(s, p, IP_PROTO_TCP, src, dst, NULL);
 }
 
@@ -178,6 +221,8 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struc
         r.flags = TCP_RST | TCP_ACK;
     }
     s->stats.tcp.rst_tx++;
+    if (!s->tcp->why)
+        tcp_why(s, "RST: no connection takes this segment");
     tcp_send_bare(s, &ip->dst, &ip->src, &r);
 }
 

@@ -72,6 +72,7 @@ static void tlp_fire(struct ust_stack *s, struct tcp_conn *c)
         return;
     }
     s->stats.tcp.loss_probes++;
+    tcp_why(s, "tail loss probe: no ACK for 2 RTTs");
     uint32_t unsent = tcp_unsent(c);
     uint32_t wnd_end = c->snd_una + c->snd_wnd;
     uint32_t room = seq_gt(wnd_end, c->snd_max) ? wnd_end - c->snd_max : 0;
@@ -137,6 +138,7 @@ static void persist_fire(struct ust_stack *s, struct tcp_conn *c)
     }
     c->probes_out++;
     s->stats.tcp.window_probes++;
+    tcp_why(s, "zero-window probe (persist timer)");
     tcp_send_probe(s, c);
     if (c->backoff < 16)
         c->backoff++; /* probe ever more slowly, while the peer answers */
@@ -205,7 +207,9 @@ static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
     c->recover = c->snd_max; /* RFC 6582 3.2 (4): no fast retransmit for old losses */
     c->snd_nxt = c->snd_una; /* go back: resend from the first unacknowledged byte */
     tcp_arm_rto(s, c);
+    tcp_why(s, "retransmission after a timeout");
     tcp_output(s, c);
+    tcp_why(s, NULL); /* in case nothing could go */
     if (c->snd_wnd == 0 && c->snd_nxt == c->snd_una && c->snd_una != c->snd_max) {
         /* The window closed with data in flight, so nothing above was
          * sent. Timeouts into a zero window would end, after
@@ -215,6 +219,7 @@ static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
          * opens. */
         tcp_arm_persist(s, c);
         s->stats.tcp.window_probes++;
+        tcp_why(s, "zero-window probe (the window closed with data in flight)");
         tcp_send_probe(s, c);
     }
 }
@@ -250,6 +255,8 @@ static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
     if (c->delack_at <= now) {
         if (!c->ack_now)
             s->stats.tcp.delayed_acks++; /* else one owed at once (tcp_owe_ack) */
+        tcp_why(s, c->ack_now ? "ACK owed at once, sent at the end of the poll step"
+                              : "delayed ACK: its timer expired");
         tcp_send_ack(s, c);
     }
     if (c->keepalive_at <= now) {
@@ -262,6 +269,7 @@ static void conn_timers(struct ust_stack *s, struct tcp_conn *c, ust_time_t now)
         } else {
             s->stats.tcp.keepalive_probes++;
             c->keep_probes++;
+            tcp_why(s, "keepalive probe: the peer has been quiet");
             tcp_send_probe(s, c);
             tcp_set_deadline(s, c, &c->keepalive_at, now + (ust_time_t)c->keepintvl_s * UST_SEC);
         }

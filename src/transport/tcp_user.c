@@ -64,7 +64,7 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
     ring_init(&c->rcvq, tcp_buf_cap(sk->rcvbuf), &s->tcp->mem);
     c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.limit;
-    c->state = TCPS_LISTEN;
+    tcp_set_state(s, c, TCPS_LISTEN);
     c->lnext = s->tcp->listeners;
     s->tcp->listeners = c;
     char a[IPADDR_STRLEN];
@@ -252,8 +252,10 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
          * 4.2.3.3: by at least min(rcvbuf/2, MSS)). */
         uint32_t after = tcp_rcv_window(c);
         if (after > before && c->state != TCPS_CLOSED && !c->fin_received &&
-            (before < c->snd_mss || after - before >= c->snd_mss))
+            (before < c->snd_mss || after - before >= c->snd_mss)) {
+            tcp_why(s, "window update: the application read");
             tcp_send_ack(s, c);
+        }
     }
     return (ssize_t)n;
 }
