@@ -46,7 +46,6 @@ struct ust_stack {
     struct ping_table *ping;    /* ping endpoints: net/ping.c */
 
     struct sock_table *socks; /* the sockets: transport/socket.c */
-    uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
 
     void *runtime; /* the runtime driving this stack, if any (edge) */

@@ -290,11 +290,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
     free(c);
 }
 
-void tcp_wake(struct ust_stack *s, struct tcp_conn *c)
-{
-    (void)c;
-    sock_notify(s);
-}
+void tcp_wake(struct ust_stack *s, struct tcp_conn *c) { sock_notify(s, c ? c->sk : NULL); }
 
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
 {

@@ -193,7 +193,7 @@ static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_
     sk->rx_bytes += cost;
     sk->rx_count++;
     s->stats.udp.queued++;
-    sock_notify(s);
+    sock_notify(s, sk);
 }
 
 void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
@@ -268,6 +268,6 @@ void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struc
             continue;
         sk->so_error = e->err;
         s->stats.udp.icmp_errors++;
-        sock_notify(s);
+        sock_notify(s, sk);
     }
 }
