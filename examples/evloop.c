@@ -48,7 +48,7 @@ struct loop {
     int ep;
     int ulisten, klisten, uevents, sig;
     struct conn *by_fd[CONN_BUCKETS]; /* every connection, by fd or handle */
-    unsigned long served[2];              /* connections: [0] kernel, [1] ustack */
+    unsigned long served[2];          /* connections: [0] kernel, [1] ustack */
 };
 
 static struct conn **bucket(struct loop *l, int fd)
