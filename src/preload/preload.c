@@ -102,8 +102,8 @@ struct watch;  /* a ustack socket in an epoll instance */
 struct usock {
     int h; /* its ustack handle */
     unsigned refs;
-    bool nonblock; /* O_NONBLOCK, the program's view */
-    bool cloexec_off; /* the program cleared FD_CLOEXEC (exec closes it anyway) */
+    bool nonblock;       /* O_NONBLOCK, the program's view */
+    bool cloexec_off;    /* the program cleared FD_CLOEXEC (exec closes it anyway) */
     struct usock *hnext; /* in the table by handle */
     struct wentry *waiters;
     struct watch *watches;
@@ -162,8 +162,9 @@ struct preload {
 /* A preload library is one per process by nature: this is its only
  * state (the stack itself keeps none of its own outside struct ust_stack). */
 static struct preload P = {.mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
-static __thread int tls_wfd = -1;     /* this thread's eventfd for waits */
-static __thread bool tls_bringing_up; /* the library's own socket() calls (tap.c) are the kernel's */
+static __thread int tls_wfd = -1; /* this thread's eventfd for waits */
+static __thread bool
+    tls_bringing_up; /* the library's own socket() calls (tap.c) are the kernel's */
 
 static void *sym(const char *name)
 {
@@ -320,6 +321,40 @@ static void bring_up(void)
     }
     pthread_atfork(NULL, NULL, child_after_fork);
     P.state = 1;
+}
+
+static void usock_release_locked(struct usock *u);
+
+/* At exit the kernel would go on delivering what a program wrote (a
+ * datagram waiting for ARP, a stream's queued data and FIN); here the
+ * stack dies with the process. So: close the sockets still open (FIN
+ * after their data), then wait, at most USTACK_EXIT_LINGER seconds
+ * (default 5), until the stack holds no data and no packet. */
+__attribute__((destructor)) static void linger_at_exit(void)
+{
+    if (P.state != 1 || P.forked)
+        return;
+    pthread_mutex_lock(&P.mu);
+    for (int c = 0; c < FD_CHUNKS; c++) {
+        struct fdslot *v = atomic_load(&P.chunk[c]);
+        for (int i = 0; v && i < FD_CHUNK; i++) {
+            struct usock *u = atomic_exchange(&v[i].u, NULL);
+            if (u)
+                usock_release_locked(u);
+        }
+    }
+    pthread_mutex_unlock(&P.mu);
+    const char *e = getenv("USTACK_EXIT_LINGER");
+    long ms = (e && *e ? strtol(e, NULL, 10) : 5) * 1000;
+    for (long waited = 0; waited < ms; waited += 10) {
+        ust_runtime_lock(P.rt);
+        const struct ust_stats *st = ust_stack_stats(P.s);
+        bool idle = st->tcp.buf_bytes == 0 && st->pkb.live == 0;
+        ust_runtime_unlock(P.rt);
+        if (idle)
+            return;
+        usleep(10000);
+    }
 }
 
 /* 1: ustack serves AF_INET; 0: the kernel does (fallback); -1: errno set. */
@@ -830,7 +865,10 @@ EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sock
     return u_sendto(fd, u, b, n, fl, to, tl);
 }
 
-EXPORT ssize_t send(int fd, const void *b, size_t n, int fl) { return sendto(fd, b, n, fl, NULL, 0); }
+EXPORT ssize_t send(int fd, const void *b, size_t n, int fl)
+{
+    return sendto(fd, b, n, fl, NULL, 0);
+}
 
 EXPORT ssize_t recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, socklen_t *al)
 {
@@ -838,7 +876,10 @@ EXPORT ssize_t recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, s
     return u_recvfrom(fd, u, b, n, fl, a, al);
 }
 
-EXPORT ssize_t recv(int fd, void *b, size_t n, int fl) { return recvfrom(fd, b, n, fl, NULL, NULL); }
+EXPORT ssize_t recv(int fd, void *b, size_t n, int fl)
+{
+    return recvfrom(fd, b, n, fl, NULL, NULL);
+}
 
 EXPORT ssize_t read(int fd, void *b, size_t n)
 {
@@ -1167,8 +1208,8 @@ static int mixed_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int ms, const
 {
     bool any = false;
     for (int fd = 0; fd < nfds && fd < FD_SETSIZE && !any; fd++)
-        any = usock_of(fd) && ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) ||
-                               (e && FD_ISSET(fd, e)));
+        any = usock_of(fd) &&
+              ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)));
     if (!any) {
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
         return P.real.pselect(nfds, r, w, e, ms < 0 ? NULL : &ts, m);
@@ -1181,7 +1222,8 @@ static int mixed_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int ms, const
     nfds_t n = 0;
     for (int fd = 0; fd < nfds; fd++) {
         short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) |
-                           (w && FD_ISSET(fd, w) ? POLLOUT : 0) | (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+                           (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+                           (e && FD_ISSET(fd, e) ? POLLPRI : 0));
         if (ev)
             p[n++] = (struct pollfd){.fd = fd, .events = ev};
     }

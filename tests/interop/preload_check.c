@@ -68,7 +68,8 @@ static int udp_on(uint16_t port)
 static void send_to(int from, uint16_t port, const char *msg)
 {
     struct sockaddr_in a = lo(port);
-    if (sendto(from, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof(a)) != (ssize_t)strlen(msg)) {
+    if (sendto(from, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof(a)) !=
+        (ssize_t)strlen(msg)) {
         printf("FAIL: sendto port %u: %s\n", port, strerror(errno));
         exit(1);
     }

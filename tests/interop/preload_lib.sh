@@ -2,8 +2,10 @@
 # program under libustack-preload.so inside the test's namespace, where
 # ustack is 192.0.2.2 on tap0 and the kernel is 192.0.2.1.
 #   in_ns_preload CMD...    CMD under LD_PRELOAD, stdout/stderr as given
-#   start_preloaded NAME CMD...   the same in the background: $!-style pid
-#                                 in PRELOADED_PID, stderr in $WORK/NAME.err
+#   start_preloaded NAME CMD...   the same in the background: its pid in
+#                                 PRELOADED_PID, stdout and stderr in
+#                                 $WORK/NAME.out and .err, stdin from
+#                                 $PRELOAD_STDIN (default /dev/null)
 # shellcheck shell=bash
 PRELOAD=${PRELOAD_LIB:-$REPO_DIR/build/lib/libustack-preload.so}
 [ -f "$PRELOAD" ] || fail "no preload library at $PRELOAD (set PRELOAD_LIB, or make build)"
@@ -20,7 +22,7 @@ start_preloaded() {
     # A simple command, not a function, so that $! is the program itself
     # (ip netns exec and env exec it).
     ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" USTACK_TAP="$TAP" USTACK_ADDR="$USTACK_ADDR/24" \
-        USTACK_GATEWAY=none "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
+        USTACK_GATEWAY=none "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" <"${PRELOAD_STDIN:-/dev/null}" &
     PRELOADED_PID=$!
     PRELOADED_PIDS+=("$PRELOADED_PID")
 }
