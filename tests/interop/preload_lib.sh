@@ -50,6 +50,7 @@ _preload_cleanup() {
 # with the test's exit status.
 preload_exit_trap() {
     local rc=$?
+    set +e # (exit "$rc") must not end the trap under set -e
     _preload_cleanup
     (exit "$rc")
     _cleanup
