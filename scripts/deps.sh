@@ -9,6 +9,7 @@ packages=(
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
     python3                                              # fuzz corpus generator, helpers
+    pkgconf                                              # the out-of-tree example (install test)
 )
 
 missing=()

@@ -536,7 +536,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         if (r > 0 || ready > 0) {
             /* Results in the caller's order; look again at ustack sockets
              * woken while we slept. */
-            ready = ust_poll(P.s, uq, j, 0);
+            (void)ust_poll(P.s, uq, j, 0); /* fills uq[].revents */
             int total = 0;
             unsigned a = 0, b = 0;
             for (nfds_t i = 0; i < n; i++) {
@@ -748,6 +748,10 @@ EXPORT int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd,
 
 /* ---- the socket calls ---- */
 
+/* Declares u, the ustack socket behind fd, and returns kernel_call for a
+ * kernel descriptor (u is a declarator and kernel_call a statement's
+ * tail: neither can be parenthesised). */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define USOCK_OR(fd, u, kernel_call)                                                               \
     bool dead_;                                                                                    \
     struct usock *u = live(fd, &dead_);                                                            \
@@ -755,6 +759,7 @@ EXPORT int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd,
         return set_errno(EOPNOTSUPP);                                                              \
     if (!u)                                                                                        \
     return kernel_call
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 EXPORT int bind(int fd, const struct sockaddr *a, socklen_t l)
 {
@@ -894,7 +899,9 @@ EXPORT ssize_t write(int fd, const void *b, size_t n)
 }
 
 /* Fortified programs (_FORTIFY_SOURCE, as Debian builds them) call these;
- * glibc declares them only for its own headers' use. */
+ * glibc declares them only for its own headers' use. Their names are
+ * glibc's, reserved to the implementation: this library stands in for it. */
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 ssize_t __read_chk(int fd, void *b, size_t n, size_t cap);
 ssize_t __recv_chk(int fd, void *b, size_t n, size_t cap, int fl);
 ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t cap, int fl, struct sockaddr *a,
@@ -902,9 +909,11 @@ ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t cap, int fl, struct soc
 int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap);
 int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m,
                 size_t cap);
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 int fcntl64(int fd, int cmd, ...);
 ssize_t sendfile64(int out, int in, off_t *off, size_t count);
 
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 EXPORT ssize_t __read_chk(int fd, void *b, size_t n, size_t cap)
 {
     if (n > cap)
@@ -926,6 +935,7 @@ EXPORT ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t cap, int fl, str
         abort();
     return recvfrom(fd, b, n, fl, a, al);
 }
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 
 static size_t iov_len(const struct iovec *iov, int n)
 {
@@ -1176,6 +1186,7 @@ EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
     return mixed_poll(fds, n, timeout < 0 ? -1 : timeout, NULL);
 }
 
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap)
 {
     if (n * sizeof(*fds) > cap)
@@ -1196,6 +1207,7 @@ EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const s
     return mixed_poll(fds, n, ts_ms(t), m);
 }
 
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m,
                        size_t cap)
 {
@@ -1371,7 +1383,7 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
             wake_fd(ep->wakefd);
         }
     } else if (op == EPOLL_CTL_DEL) {
-        if (!w) {
+        if (!w || !ep) {
             r = set_errno(ENOENT);
         } else {
             for (struct watch **pp = &ep->all; *pp; pp = &(*pp)->enext) {
