@@ -10,6 +10,7 @@ packages=(
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
     python3                                              # fuzz corpus generator, helpers
     pkgconf                                              # the out-of-tree example (install test)
+    nginx redis-server redis-tools wrk                   # preload_servers: nginx, redis under preload
 )
 
 missing=()
@@ -25,5 +26,19 @@ if [ "$(id -u)" -ne 0 ]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as nginx and redis-server start a system service on
+# install: a policy-rc.d that answers 101 (action forbidden) keeps them
+# from it, unless the machine has one already. The tests run those
+# programs themselves, in their own namespaces.
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs packages\nexit 101\n' |
+        $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    made_policy=1
+    trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$made_policy" ] || { $SUDO rm -f "$policy"; trap - EXIT; }
