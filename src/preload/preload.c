@@ -104,6 +104,7 @@ struct usock {
     unsigned refs;
     bool nonblock;       /* O_NONBLOCK, the program's view */
     bool cloexec_off;    /* the program cleared FD_CLOEXEC (exec closes it anyway) */
+    bool closed;         /* closed while threads waited: the last of them frees it */
     struct usock *hnext; /* in the table by handle */
     struct wentry *waiters;
     struct watch *watches;
@@ -487,20 +488,25 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
     struct pollfd *uq = malloc(nu * sizeof(*uq));
     struct wentry *we = malloc(nu * sizeof(*we));
     struct usock **us = malloc(nu * sizeof(*us));
+    int *where = malloc(n * sizeof(*where)); /* fds[i]: uq[where[i]], or k[-1 - where[i]] */
     int ret = -1;
-    if (!k || !uq || !we || !us) {
+    if (!k || !uq || !we || !us || !where) {
         errno = ENOMEM;
         goto out;
     }
     struct timespec dl = after_ms(timeout_ms < 0 ? 0 : timeout_ms);
     for (;;) {
         /* Listen first, then look: a change after the look wakes wfd. */
-        unsigned j = 0;
+        unsigned j = 0, nk = 0;
         pthread_mutex_lock(&P.mu);
         for (nfds_t i = 0; i < n; i++) {
             struct usock *u = fds[i].fd >= 0 ? usock_of(fds[i].fd) : NULL;
-            if (!u || j == nu)
-                continue; /* (a socket opened meanwhile on a number in the set: next time) */
+            if (!u || j == nu) { /* (j == nu: a socket opened meanwhile on a number in the set) */
+                where[i] = -1 - (int)nk;
+                k[nk++] = fds[i];
+                continue;
+            }
+            where[i] = (int)j;
             us[j] = u;
             we[j] = (struct wentry){.next = u->waiters, .wfd = wfd};
             u->waiters = &we[j];
@@ -509,11 +515,6 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         }
         pthread_mutex_unlock(&P.mu);
         int ready = ust_poll(P.s, uq, j, 0);
-        unsigned nk = 0;
-        for (nfds_t i = 0; i < n; i++) {
-            if (fds[i].fd < 0 || !usock_of(fds[i].fd))
-                k[nk++] = fds[i];
-        }
         k[nk] = (struct pollfd){.fd = wfd, .events = POLLIN};
         int left = ready > 0 ? 0 : timeout_ms < 0 ? -1 : ms_left(&dl);
         struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
@@ -525,6 +526,8 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
             while (*pp != &we[x])
                 pp = &(*pp)->next;
             *pp = we[x].next;
+            if (us[x]->closed && !us[x]->waiters)
+                free(us[x]); /* closed while we waited: we were the last */
         }
         pthread_mutex_unlock(&P.mu);
         if (r < 0 && ready <= 0) {
@@ -538,12 +541,11 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
              * woken while we slept. */
             (void)ust_poll(P.s, uq, j, 0); /* fills uq[].revents */
             int total = 0;
-            unsigned a = 0, b = 0;
             for (nfds_t i = 0; i < n; i++) {
-                if (fds[i].fd >= 0 && usock_of(fds[i].fd))
-                    fds[i].revents = uq[a++].revents;
+                if (where[i] >= 0)
+                    fds[i].revents = uq[where[i]].revents;
                 else
-                    fds[i].revents = r > 0 ? k[b++].revents : (b++, 0);
+                    fds[i].revents = r > 0 ? k[-1 - where[i]].revents : 0;
                 total += fds[i].revents != 0;
             }
             if (total > 0) {
@@ -563,6 +565,7 @@ out:
     free(uq);
     free(we);
     free(us);
+    free(where);
     return ret;
 }
 
@@ -651,9 +654,16 @@ static void usock_release_locked(struct usock *u)
             break;
         }
     }
-    /* Waiters are woken by the close's notification and find EBADF. */
     if (!P.forked)
         ust_close(P.s, u->h);
+    if (u->waiters) {
+        /* Threads wait on it: wake them; the last one to leave frees it.
+         * They find the handle closed (POLLNVAL, EBADF). */
+        u->closed = true;
+        for (struct wentry *e = u->waiters; e; e = e->next)
+            wake_fd(e->wfd);
+        return;
+    }
     free(u);
 }
 
@@ -910,8 +920,6 @@ int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap);
 int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m,
                 size_t cap);
 /* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
-int fcntl64(int fd, int cmd, ...);
-ssize_t sendfile64(int out, int in, off_t *off, size_t count);
 
 /* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 EXPORT ssize_t __read_chk(int fd, void *b, size_t n, size_t cap)

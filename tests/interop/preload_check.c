@@ -96,6 +96,21 @@ static void *later_fn(void *arg)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* A thread waiting in poll on a socket that another thread closes. */
+struct poll_arg {
+    int fd, ret;
+    short revents;
+};
+
+static void *poll_one(void *arg)
+{
+    struct poll_arg *a = arg;
+    struct pollfd p = {.fd = a->fd, .events = POLLIN};
+    a->ret = poll(&p, 1, 3000);
+    a->revents = p.revents;
+    return NULL;
+}
+
 static void check_poll(int u, int pr, int pw, int tx)
 {
     struct pollfd p[2] = {{.fd = pr, .events = POLLIN}, {.fd = u, .events = POLLIN}};
@@ -262,6 +277,16 @@ static void check_fds(int u, int tx)
     send_to(tx, 9001, "still");
     p.fd = u;
     CHECK("...the original still receives", poll(&p, 1, 5000) == 1 && recv(u, buf, 8, 0) == 5);
+
+    struct poll_arg pa = {.fd = udp_on(9004), .ret = -2};
+    pthread_t th;
+    pthread_create(&th, NULL, poll_one, &pa);
+    usleep(100000);
+    CHECK("close a socket another thread polls", close(pa.fd) == 0);
+    long long t1 = now_ms();
+    pthread_join(th, NULL);
+    CHECK("...the poller returns (POLLNVAL) at once, not at its timeout",
+          pa.ret == 1 && pa.revents == POLLNVAL && now_ms() - t1 < 2500);
 
     int other = udp_on(9002);
     int pfd[2];
