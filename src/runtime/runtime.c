@@ -95,9 +95,14 @@ void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
 struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsigned n,
                              ust_time_t deadline)
 {
-    /* Sockets this thread's call changed (a close) wake their waiters
-     * before it sleeps. */
+    /* Before this thread sleeps, what rt_leave would do: sockets its
+     * call changed (a close) wake their waiters, and work it created
+     * sooner than the stack thread expects (a SYN on the loopback, an ARP
+     * request) wakes the stack thread, or a blocking connect() over the
+     * loopback waits for a stack thread that sleeps without a deadline. */
     wake_waiters(rt);
+    if (ust_stack_next_deadline(rt->s) < rt->armed)
+        ust_runtime_kick(rt);
     if (rt->stop)
         return NULL;
     struct rt_waiter w = {.woken = false, .hits = NULL};
