@@ -297,10 +297,17 @@ static void bring_up(void)
         P.state = -EINVAL;
         return;
     }
+    /* The stack thread and the dispatcher never take the program's
+     * signals: a signal meant to interrupt the program's call must reach
+     * one of its own threads. Threads inherit the mask they start with. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     tls_bringing_up = true;
     r = app_stack_up(&o, &P.s, &P.rt);
     tls_bringing_up = false;
     if (r != 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         say("libustack-preload: no ustack on %s (above: why); AF_INET sockets %s\n",
             o.tap ? o.tap : "tap0",
             P.fallback_kernel ? "go to the kernel (USTACK_FALLBACK=kernel)"
@@ -310,9 +317,6 @@ static void bring_up(void)
         return;
     }
     P.efd = ust_event_fd(P.s);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the program's threads' */
     int e = P.efd < 0 ? errno : pthread_create(&P.dispatcher, NULL, dispatch, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
