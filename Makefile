@@ -5,6 +5,7 @@
 #   make run-debug  the same at debug level
 #   make tap        create tap0 with 192.0.2.1/24 and 2001:db8::1/64 on the host side, up
 #   make bench      benchmarks against the Linux kernel (not part of the tests)
+#   make install    the release build into PREFIX (/usr/local), under DESTDIR if set
 #   make clean      remove build directories
 #   make docker-build / docker-run / docker-exec / docker-down
 #                   the development container (Dockerfile, docker-compose.yml;
@@ -16,9 +17,11 @@ TAP_ADDR6  ?= 2001:db8::1/64
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD      ?= build
 TEST_BUILD ?= build-test
+PREFIX     ?= /usr/local
 CMAKE_GEN  := -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all build test run run-debug tap bench deps clean docker-build docker-run docker-exec docker-down
+.PHONY: all build test run run-debug tap bench deps clean install docker-build docker-run \
+    docker-exec docker-down
 
 all: build
 
@@ -44,6 +47,9 @@ run: build tap
 
 run-debug: build tap
 	USTACK_LOG=debug $(BUILD)/bin/ustack --tap $(TAP)
+
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 bench: build
 	@bench/run.sh

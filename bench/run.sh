@@ -62,6 +62,15 @@
 # AF_PACKET (packet_ping_rtt, packet_tcp_rx, packet_tcp_tx): the runner
 # attached with --packet to a veth end, beside TAP and the kernel in the
 # same rounds; see "AF_PACKET" below.
+# Unmodified servers (preload_nginx, preload_redis): the same Debian binary
+# twice, under build/lib/libustack-preload.so in a namespace of its own with
+# a TAP device (the ustack column: it is $PEER there), and on the kernel in
+# B behind the veth pair (the linux column); the client in the TAP
+# namespace or in A. nginx: daemon off, master_process off, sendfile on,
+# the benchmark page on port 8080, wrk as for http_keepalive. redis:
+# redis-server without persistence, redis-benchmark -q -n REDIS_N -t
+# set,get (-c 50, its default), one row each. nginx and redis-server come
+# from scripts/deps.sh (installed under a policy-rc.d: no service starts).
 #
 # Results: a table on stdout and build/bench/results.json.
 #
@@ -83,7 +92,7 @@ shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
     tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx ping6_rtt iperf3_rx6 iperf3_tx6 memlink_tput memlink_callgrind http_keepalive http_close
-    http_syn_flood idle_conns_10k idle_conns_100k)
+    http_syn_flood idle_conns_10k idle_conns_100k preload_nginx preload_redis)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -104,6 +113,8 @@ CALLGRIND_MB=${BENCH_CALLGRIND_MB:-32}      # MB through memlink_tput under call
 HTTP_CONNS=${BENCH_HTTP_CONNS:-10}          # wrk -c
 HTTP_SECONDS=${BENCH_HTTP_SECONDS:-10}      # wrk -d, per run
 HTTP_FILE_SIZE=1024                         # bytes of the page fetched
+REDIS_N=${BENCH_REDIS_N:-100000}            # redis-benchmark -n
+PRELOAD=${PRELOAD_LIB:-$ROOT/build/lib/libustack-preload.so}
 HOST=192.0.2.1
 PEER=192.0.2.2
 HOST6=2001:db8::1 # the IPv6 rows (enable_ipv6)
@@ -118,6 +129,8 @@ ECHO_PID=""  # the kernel UDP echo server in $NS_B
 SINK_PID=""  # a tcp_bulk sink, while one runs
 TCPC_PID=""  # tcpc, while it runs
 HTTP_KERNEL_PID=""  # bench/http_kernel in $NS_B
+NS_PRE=""    # the preload rows' namespace with a TAP device
+SERVER_PID=""  # nginx or redis-server (preloaded in $NS_PRE, or in $NS_B)
 WORK=""
 ROWS=()      # JSON objects, one per row
 
@@ -174,12 +187,12 @@ cleanup() {
         kill -TERM "$ECHO_PID" 2>/dev/null
         wait "$ECHO_PID" 2>/dev/null
     fi
-    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID" "$PK_PID"; do
+    for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID" "$PK_PID" "$SERVER_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS" "$NS_PK" "$NS_PKK"; do
+    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS" "$NS_PK" "$NS_PKK" "$NS_PRE"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     done
     [ -n "$WORK" ] && rm -rf "$WORK"
@@ -350,6 +363,113 @@ row() {
 median_of() { printf '%s\n' "$@" | median; }
 
 # ---- the benchmarks ----
+
+# ---- unmodified servers under the preload library ----
+
+setup_preload_ns() {
+    [ -z "$NS_PRE" ] || return 0
+    [ -f "$PRELOAD" ] || die "no preload library at $PRELOAD: run make build (or set PRELOAD_LIB)"
+    NS_PRE="ust-bench-pre-$$"
+    new_ns "$NS_PRE"
+    ip netns exec "$NS_PRE" ip tuntap add dev tap0 mode tap
+    ip -n "$NS_PRE" addr add "$HOST/24" dev tap0
+    ip -n "$NS_PRE" link set tap0 up
+}
+
+# server_start where CMD...: the server under preload in $NS_PRE (where =
+# preload) or on the kernel in $NS_B (where = kernel); waits for PORT.
+server_start() {
+    local where=$1
+    shift
+    if [ "$where" = preload ]; then
+        ip netns exec "$NS_PRE" env LD_PRELOAD="$PRELOAD" USTACK_TAP=tap0 USTACK_ADDR="$PEER/24" \
+            USTACK_GATEWAY=none "$@" >"$WORK/server.log" 2>&1 </dev/null &
+    else
+        ip netns exec "$NS_B" "$@" >"$WORK/server.log" 2>&1 </dev/null &
+    fi
+    SERVER_PID=$!
+}
+server_stop() {
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+port_answers() { ip netns exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$PEER/$2" 2>/dev/null; }
+
+bench_preload_nginx() {
+    setup_preload_ns
+    local where ns i uv=() lv=()
+    mkdir -p "$WORK/nginx"
+    cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log stderr warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server { listen $PEER:8080; root $WWW; }
+}
+CONF
+    for where in preload kernel; do
+        ns=$NS_PRE
+        [ "$where" = kernel ] && ns=$NS_A
+        server_start "$where" nginx -c "$WORK/nginx/nginx.conf" -e stderr
+        await 15 port_answers "$ns" 8080 || die "nginx ($where) did not listen: $(cat "$WORK/server.log")"
+        for ((i = 0; i < ROUNDS; i++)); do
+            if [ "$where" = preload ]; then
+                uv+=("$(WRK_URL="http://$PEER:8080/" wrk_once "$ns")")
+            else
+                lv+=("$(WRK_URL="http://$PEER:8080/" wrk_once "$ns")")
+            fi
+        done
+        server_stop
+    done
+    row "nginx under preload, keep-alive, wrk -c $HTTP_CONNS" "requests/s" \
+        "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+}
+
+# redis_once NS: SET and GET requests/s, "SET GET".
+redis_once() {
+    local out
+    out=$(ip netns exec "$1" timeout 300 redis-benchmark -h "$PEER" -q -n "$REDIS_N" -t set,get --csv 2>&1) ||
+        die "redis-benchmark in $1 failed: $out"
+    awk -F'","' '/^"SET"/ {gsub(/"/, "", $2); s = $2} /^"GET"/ {gsub(/"/, "", $2); g = $2}
+        END { if (s == "" || g == "") exit 1; print s, g }' <<<"$out" || die "redis-benchmark in $1: $out"
+}
+
+bench_preload_redis() {
+    setup_preload_ns
+    local where ns i r us=() ug=() ls=() lg=()
+    for where in preload kernel; do
+        ns=$NS_PRE
+        [ "$where" = kernel ] && ns=$NS_A
+        server_start "$where" redis-server --bind "$PEER" --port 6379 --save "" --appendonly no \
+            --protected-mode no --daemonize no --dir "$WORK"
+        await 15 port_answers "$ns" 6379 || die "redis ($where) did not listen: $(cat "$WORK/server.log")"
+        for ((i = 0; i < ROUNDS; i++)); do
+            r=$(redis_once "$ns")
+            say "redis-benchmark ($where): SET GET ${r}/s"
+            if [ "$where" = preload ]; then
+                us+=("${r% *}") ug+=("${r#* }")
+            else
+                ls+=("${r% *}") lg+=("${r#* }")
+            fi
+        done
+        server_stop
+    done
+    row "redis under preload, SET, redis-benchmark -n $REDIS_N" "requests/s" \
+        "$(median_of "${us[@]}")" "$(median_of "${ls[@]}")" higher
+    row "redis under preload, GET, redis-benchmark -n $REDIS_N" "requests/s" \
+        "$(median_of "${ug[@]}")" "$(median_of "${lg[@]}")" higher
+}
 
 # Round trip of a 64-byte echo (56 bytes of data), paced every 2 ms.
 bench_ping_rtt() {
@@ -1018,7 +1138,7 @@ wrk_once() {
     local ns=$1 out
     shift
     out=$(ip netns exec "$ns" timeout $((HTTP_SECONDS + 30)) wrk -t1 -c "$HTTP_CONNS" -d "${HTTP_SECONDS}s" \
-        "$@" "http://$PEER/" 2>&1) || die "wrk in $ns failed: $out"
+        "$@" "${WRK_URL:-http://$PEER/}" 2>&1) || die "wrk in $ns failed: $out"
     awk -v ns="$ns" -v args="$*" '
         / requests in / { n = $1 }
         /^Requests\/sec:/ { rate = $2 }
@@ -1238,6 +1358,13 @@ for b in "${selected[@]}"; do
     esac
     case "$b" in
     http_syn_flood) need_pkg python3 python3 ;;
+    preload_*)
+        # Not need_pkg: these packages start a service on install unless a
+        # policy-rc.d forbids it, which scripts/deps.sh sees to.
+        for c in nginx wrk redis-server redis-benchmark; do
+            command -v "$c" >/dev/null || die "no $c: run scripts/deps.sh (make build does)"
+        done
+        ;;
     idle_conns_*)
         need_pkg python3 python3
         build_tcp_bulk

@@ -17,6 +17,8 @@ packages=(
     ethtool                                              # interop/packet: the veth peer's offloads off
     dnsmasq-base                                         # interop: the DHCP and DNS server (no service)
     python3                                              # fuzz corpus generator, helpers
+    pkgconf                                              # the out-of-tree example (install test)
+    nginx redis-server redis-tools wrk                   # preload_servers: nginx, redis under preload
     docker.io docker-compose debootstrap                 # make docker-*, the docker test (scripts/docker*.sh)
 )
 case "${1:-}" in
@@ -54,3 +56,4 @@ fi
 trap '[ -z "$made_policy" ] || $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[ -z "$made_policy" ] || { $SUDO rm -f "$policy"; trap - EXIT; }

@@ -88,6 +88,37 @@ int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg);
  * without a runtime it is treated as 0. */
 int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
+/* ---- ustack sockets in the program's own event loop ----
+ * The stack keeps a ready list: every socket whose readiness may have
+ * changed since the program last asked, each once, in order. ust_ready()
+ * takes up to max of them with their readiness now (POLLIN, POLLOUT,
+ * POLLERR, POLLHUP; revents as ust_poll would report with events
+ * POLLIN | POLLOUT). The list starts with the first call to ust_ready() or
+ * ust_event_fd(), holding every socket then open; sockets opened later
+ * join it, so a listener's accepted sockets are reported without asking.
+ *
+ * It is edge-triggered, as EPOLLET: a socket is reported when something
+ * happened to it (data, a connection, room to send, an error, a close),
+ * not again while it merely stays ready. Read or accept until EAGAIN
+ * before waiting again. Reports may be spurious (a socket notified but not
+ * changed, or closed since: it is skipped). Returns the number of entries
+ * filled, 0 when there is nothing new, or -1/EINVAL. Works with and
+ * without a runtime (embedded: call it after ust_stack_poll). */
+struct ust_ready {
+    int fd;       /* the socket's handle */
+    short events; /* its readiness now */
+};
+int ust_ready(struct ust_stack *s, struct ust_ready *out, int max);
+/* With a runtime: an eventfd (non-blocking, close-on-exec, owned by the
+ * runtime: do not close it; ust_runtime_stop does) that is readable while
+ * the ready list holds a socket. Put it in an epoll/poll/libuv/libevent
+ * loop; when it is readable, call ust_ready() until it returns fewer than
+ * max, which also makes the fd unreadable again. Its value is only a
+ * flag: never read it yourself. The same fd on every call. Without a
+ * runtime: -1/EINVAL (the program drives the stack and knows when it
+ * did). */
+int ust_event_fd(struct ust_stack *s);
+
 /* ---- the runtime ---- */
 struct ust_runtime;
 

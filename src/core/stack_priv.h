@@ -55,7 +55,6 @@ struct ust_stack {
     struct route6_table *routes6; /* IPv6 routes, path MTUs: net/route6.c */
 
     struct sock_table *socks; /* the sockets: transport/socket.c */
-    uint64_t sock_events;     /* bumped whenever a socket's readiness may change */
     struct tcp_stack *tcp;    /* connections, ISN key: transport/tcp.c */
 
     struct dhcp_table *dhcp; /* DHCP clients, made on first use: net/dhcp.c */

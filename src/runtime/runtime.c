@@ -13,14 +13,51 @@
 #include <unistd.h>
 
 #include "net/netif.h"
+#include "transport/socket.h"
 #include "ustack/runtime.h"
 
+unsigned rt_slot_of(int fd) { return (unsigned)fd & (SOCK_MAX_SOCKETS - 1); }
+
+static void hit(struct rt_wentry *e)
+{
+    if (e->hit)
+        return;
+    e->hit = true;
+    e->hit_next = e->w->hits;
+    e->w->hits = e;
+    if (!e->w->woken) {
+        e->w->woken = true;
+        pthread_cond_signal(&e->w->cv);
+    }
+}
+
+/* Wakes the threads waiting for the sockets the core has notified since
+ * the last call, and raises the program's event fd if it watches. Lock
+ * held. The cost is one bucket walk per notified socket, whatever the
+ * number of waiters. */
 static void wake_waiters(struct ust_runtime *rt)
 {
-    if (rt->s->sock_events != rt->seen_events) {
-        rt->seen_events = rt->s->sock_events;
-        if (rt->waiters)
-            pthread_cond_broadcast(&rt->cv);
+    struct sock *sk;
+    while ((sk = sock_next_woken(rt->s)) != NULL) {
+        for (struct rt_wentry *e = rt->wait[sk->slot & (RT_WAIT_BUCKETS - 1)]; e; e = e->next) {
+            if (e->slot == sk->slot)
+                hit(e);
+        }
+    }
+    if (rt->ufd >= 0 && !rt->ufd_set && sock_any_ready(rt->s)) {
+        uint64_t one = 1;
+        ssize_t n = write(rt->ufd, &one, sizeof(one));
+        (void)n; /* cannot fail: the counter was 0 */
+        rt->ufd_set = true;
+    }
+}
+
+/* Wakes every waiter (the runtime stops). */
+static void wake_all(struct ust_runtime *rt)
+{
+    for (unsigned b = 0; b < RT_WAIT_BUCKETS; b++) {
+        for (struct rt_wentry *e = rt->wait[b]; e; e = e->next)
+            hit(e);
     }
 }
 
@@ -56,19 +93,56 @@ void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
     pthread_mutex_unlock(&rt->mu);
 }
 
-bool rt_wait(struct ust_runtime *rt, ust_time_t deadline)
+struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsigned n,
+                             ust_time_t deadline)
 {
-    rt->waiters++;
-    int r = 0;
-    if (deadline == 0) {
-        pthread_cond_wait(&rt->cv, &rt->mu);
-    } else {
-        struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
-                              .tv_nsec = (long)(deadline % 1000000u) * 1000};
-        r = pthread_cond_timedwait(&rt->cv, &rt->mu, &ts);
+    /* Before this thread sleeps, what rt_leave would do: sockets its
+     * call changed (a close) wake their waiters, and work it created
+     * sooner than the stack thread expects (a SYN on the loopback, an ARP
+     * request) wakes the stack thread, or a blocking connect() over the
+     * loopback waits for a stack thread that sleeps without a deadline. */
+    wake_waiters(rt);
+    if (ust_stack_next_deadline(rt->s) < rt->armed)
+        ust_runtime_kick(rt);
+    if (rt->stop)
+        return NULL;
+    struct rt_waiter w = {.woken = false, .hits = NULL};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    for (unsigned i = 0; i < n; i++) {
+        struct rt_wentry **b = &rt->wait[e[i].slot & (RT_WAIT_BUCKETS - 1)];
+        e[i].w = &w;
+        e[i].hit = false;
+        e[i].next = *b;
+        *b = &e[i];
     }
-    rt->waiters--;
-    return r != ETIMEDOUT;
+    struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
+                          .tv_nsec = (long)(deadline % 1000000u) * 1000};
+    int r = 0;
+    while (!w.woken && r != ETIMEDOUT) {
+        if (deadline == 0)
+            pthread_cond_wait(&w.cv, &rt->mu);
+        else
+            r = pthread_cond_timedwait(&w.cv, &rt->mu, &ts);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct rt_wentry **pp = &rt->wait[e[i].slot & (RT_WAIT_BUCKETS - 1)];
+        while (*pp != &e[i])
+            pp = &(*pp)->next;
+        *pp = e[i].next;
+        e[i].w = NULL; /* w ends with this call */
+    }
+    pthread_cond_destroy(&w.cv);
+    return rt->stop ? NULL : w.hits;
+}
+
+bool rt_wait(struct ust_runtime *rt, int fd, ust_time_t deadline)
+{
+    struct rt_wentry e = {.slot = rt_slot_of(fd)};
+    return rt_wait_on(rt, &e, 1, deadline) != NULL;
 }
 
 void ust_runtime_lock(struct ust_runtime *rt) { (void)rt_enter(rt->s); }
@@ -159,6 +233,7 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         return -ENOMEM;
     rt->s = s;
     rt->armed = UST_TIME_NEVER;
+    rt->ufd = -1;
     rt->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     rt->epfd = epoll_create1(EPOLL_CLOEXEC);
     int err = 0;
@@ -193,16 +268,10 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         struct ust_device *d = s->ifs->at[i].dev;
         s->ifs->at[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 && d->ops->receive;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&rt->cv, &ca);
-    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&rt->mu, NULL);
     s->runtime = rt;
     if ((err = pthread_create(&rt->thread, NULL, stack_thread, rt)) != 0) {
         s->runtime = NULL;
-        pthread_cond_destroy(&rt->cv);
         pthread_mutex_destroy(&rt->mu);
         err = -err;
         goto fail;
@@ -226,7 +295,7 @@ void ust_runtime_stop(struct ust_runtime *rt)
         return;
     pthread_mutex_lock(&rt->mu);
     rt->stop = true;
-    pthread_cond_broadcast(&rt->cv);
+    wake_all(rt);
     pthread_mutex_unlock(&rt->mu);
     ust_runtime_kick(rt);
     pthread_join(rt->thread, NULL);
@@ -234,8 +303,9 @@ void ust_runtime_stop(struct ust_runtime *rt)
     for (int i = 0; i < rt->s->ifs->n; i++)
         rt->s->ifs->at[i].external_rx = false;
     free(rt->rxbuf);
-    pthread_cond_destroy(&rt->cv);
     pthread_mutex_destroy(&rt->mu);
+    if (rt->ufd >= 0)
+        close(rt->ufd);
     close(rt->efd);
     close(rt->epfd);
     free(rt);

@@ -106,7 +106,7 @@ static ssize_t retry(struct ust_stack *s, struct ust_runtime *rt, int fd, bool w
         ssize_t r = fn(s, sk, arg);
         if (r != -EAGAIN || !wait || !rt)
             return r;
-        if (!rt_wait(rt, deadline)) {
+        if (!rt_wait(rt, fd, deadline)) {
             sk = sock_get(s, fd);
             return sk ? fn(s, sk, arg) : -EBADF;
         }
@@ -433,42 +433,4 @@ int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg)
         r = -EINVAL;
     rt_leave(s, rt);
     return (int)ret(r);
-}
-
-static int poll_scan(struct ust_stack *s, struct pollfd *fds, nfds_t nfds)
-{
-    int n = 0;
-    for (nfds_t i = 0; i < nfds; i++) {
-        fds[i].revents = 0;
-        if (fds[i].fd < 0)
-            continue; /* ignored, as poll(2) */
-        struct sock *sk = sock_get(s, fds[i].fd);
-        if (!sk)
-            fds[i].revents = POLLNVAL;
-        else
-            fds[i].revents = (short)(sock_events(sk) & (fds[i].events | POLLERR | POLLHUP));
-        if (fds[i].revents)
-            n++;
-    }
-    return n;
-}
-
-int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms)
-{
-    if (nfds && !fds)
-        return (int)ret(-EFAULT);
-    struct ust_runtime *rt = rt_enter(s);
-    ust_time_t deadline = timeout_ms > 0 ? ust_clock_now() + (ust_time_t)timeout_ms * 1000u : 0;
-    int n;
-    for (;;) {
-        n = poll_scan(s, fds, nfds);
-        if (n || timeout_ms == 0 || !rt)
-            break;
-        if (!rt_wait(rt, deadline)) {
-            n = poll_scan(s, fds, nfds);
-            break;
-        }
-    }
-    rt_leave(s, rt);
-    return n;
 }

@@ -30,6 +30,10 @@ struct sock_table {
     unsigned nslots, nused;
     unsigned free_head, free_tail;         /* slot indices, SOCK_NONE when empty */
     struct sock *by_port[2][PORT_BUCKETS]; /* [0] UDP, [1] TCP */
+    /* Sockets whose readiness may have changed (sock_notify), FIFO. */
+    struct sock *wake_head, *wake_tail;
+    struct sock *ready_head, *ready_tail;
+    bool watching; /* the ready list is kept */
 };
 
 int sock_init(struct ust_stack *s)
@@ -114,7 +118,9 @@ int sock_open(struct ust_stack *s, int family, int type, bool nonblock)
         t->free_tail = SOCK_NONE;
     unsigned slot = sk->slot;
     uint32_t gen = (sk->gen + 1) & SOCK_GEN_MASK;
+    struct sock_link link = sk->link; /* the lists may still hold it */
     memset(sk, 0, sizeof(*sk));
+    sk->link = link;
     sk->slot = slot;
     sk->gen = gen ? gen : 1;
     sk->used = true;
@@ -132,8 +138,79 @@ int sock_open(struct ust_stack *s, int family, int type, bool nonblock)
         return -ENOMEM;
     }
     t->nused++;
-    return (int)((sk->gen << SOCK_SLOT_BITS) | slot);
+    sock_notify(s, sk); /* a watcher learns of it (writable UDP) */
+    return sock_handle(sk);
 }
+
+int sock_handle(const struct sock *sk) { return (int)((sk->gen << SOCK_SLOT_BITS) | sk->slot); }
+
+void sock_notify(struct ust_stack *s, struct sock *sk)
+{
+    if (!sk)
+        return;
+    struct sock_table *t = s->socks;
+    if (!sk->link.on_wake) {
+        sk->link.on_wake = true;
+        sk->link.wake_next = NULL;
+        if (t->wake_tail)
+            t->wake_tail->link.wake_next = sk;
+        else
+            t->wake_head = sk;
+        t->wake_tail = sk;
+    }
+    if (t->watching && !sk->link.on_ready) {
+        sk->link.on_ready = true;
+        sk->link.ready_next = NULL;
+        if (t->ready_tail)
+            t->ready_tail->link.ready_next = sk;
+        else
+            t->ready_head = sk;
+        t->ready_tail = sk;
+    }
+}
+
+struct sock *sock_next_woken(struct ust_stack *s)
+{
+    struct sock_table *t = s->socks;
+    struct sock *sk = t->wake_head;
+    if (!sk)
+        return NULL;
+    t->wake_head = sk->link.wake_next;
+    if (!t->wake_head)
+        t->wake_tail = NULL;
+    sk->link.on_wake = false;
+    return sk;
+}
+
+void sock_watch(struct ust_stack *s)
+{
+    struct sock_table *t = s->socks;
+    if (t->watching)
+        return;
+    t->watching = true;
+    for (unsigned i = 0; i < t->nslots; i++) {
+        if (t->slot[i]->used)
+            sock_notify(s, t->slot[i]);
+    }
+}
+
+struct sock *sock_next_ready(struct ust_stack *s)
+{
+    struct sock_table *t = s->socks;
+    for (;;) {
+        struct sock *sk = t->ready_head;
+        if (!sk)
+            return NULL;
+        t->ready_head = sk->link.ready_next;
+        if (!t->ready_head)
+            t->ready_tail = NULL;
+        sk->link.on_ready = false;
+        if (sk->used)
+            return sk; /* a closed one has nothing to report */
+    }
+}
+
+bool sock_any_ready(const struct ust_stack *s) { return s->socks->ready_head != NULL; }
 
 struct sock *sock_get(struct ust_stack *s, int h)
 {
@@ -160,8 +237,8 @@ void sock_addr_gone(struct ust_stack *s, ust_ip4_t addr)
             tcp_close_conn(s, sk->tcp, EADDRNOTAVAIL);
         else
             sk->so_error = EADDRNOTAVAIL;
+        sock_notify(s, sk);
     }
-    sock_notify(s);
 }
 
 /* ---- bound sockets, by local port ---- */
@@ -214,7 +291,7 @@ int sock_close(struct ust_stack *s, int h)
     sk->used = false; /* the generation stays, so the handle is dead for good */
     s->socks->nused--;
     free_push(s->socks, sk);
-    sock_notify(s);
+    sock_notify(s, sk); /* its waiters wake to EBADF */
     return 0;
 }
 

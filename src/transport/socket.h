@@ -27,6 +27,15 @@ struct dgram {
 
 struct tcp_conn;
 
+/* A socket's places in the two lists of sockets whose readiness may have
+ * changed (sock_notify): one the runtime drains to wake the threads waiting
+ * on that socket, one for a program's own event loop (ust_ready). Kept
+ * across close and reopen of the slot, since the lists may still hold it. */
+struct sock_link {
+    struct sock *wake_next, *ready_next;
+    bool on_wake, on_ready;
+};
+
 struct sock {
     bool used;
     unsigned slot;          /* its index in the table */
@@ -56,6 +65,7 @@ struct sock {
     struct tcp_conn *tcp; /* SOCK_STREAM: the connection (or listener) */
     bool linger_on;
     int linger_s;
+    struct sock_link link;
 };
 
 int sock_init(struct ust_stack *s);
@@ -75,8 +85,22 @@ unsigned sock_count(const struct ust_stack *s);
 int sock_close(struct ust_stack *s, int h);
 /* POLLIN/POLLOUT/POLLERR/POLLHUP as Linux would report them. */
 short sock_events(const struct sock *sk);
-/* Something about some socket changed: blocked callers should look again. */
-static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
+/* Something about sk changed (NULL: no socket in particular): threads
+ * blocked on it should look again. Queues sk, once, on the wake list and,
+ * while a program watches (sock_watch), on the ready list. */
+void sock_notify(struct ust_stack *s, struct sock *sk);
+/* The next socket on the wake list, or NULL. It may have been closed since
+ * (sk->used false, or reopened): its waiters look again and see. */
+struct sock *sock_next_woken(struct ust_stack *s);
+/* Starts keeping the ready list (idempotent); every open socket is queued
+ * once, so a watcher that starts late misses nothing. */
+void sock_watch(struct ust_stack *s);
+/* The next open socket on the ready list, or NULL. */
+struct sock *sock_next_ready(struct ust_stack *s);
+/* Whether the ready list holds a socket (perhaps one closed since). */
+bool sock_any_ready(const struct ust_stack *s);
+/* The socket's handle, as ust_socket() returned it. */
+int sock_handle(const struct sock *sk);
 
 /* Binds sk to addr:port (port 0: an ephemeral one, RFC 6056), checking
  * sockets of the same type (and, for TCP, connections whose socket is

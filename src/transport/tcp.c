@@ -283,11 +283,7 @@ void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c)
     free(c);
 }
 
-void tcp_wake(struct ust_stack *s, struct tcp_conn *c)
-{
-    (void)c;
-    sock_notify(s);
-}
+void tcp_wake(struct ust_stack *s, struct tcp_conn *c) { sock_notify(s, c ? c->sk : NULL); }
 
 /* Every change of a connection's state comes here, and is told at debug
  * level: the state diagram of RFC 9293 3.3.2, one line per edge. */

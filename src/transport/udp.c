@@ -198,7 +198,7 @@ static void enqueue(struct ust_stack *s, struct sock *sk, const struct ipaddr *s
     sk->rx_bytes += cost;
     sk->rx_count++;
     s->stats.udp.queued++;
-    sock_notify(s);
+    sock_notify(s, sk);
 }
 
 /* Does sk take a datagram from src:sport to dst? */
@@ -284,6 +284,6 @@ void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struc
             continue;
         sk->so_error = e->err;
         s->stats.udp.icmp_errors++;
-        sock_notify(s);
+        sock_notify(s, sk);
     }
 }

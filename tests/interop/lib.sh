@@ -319,12 +319,13 @@ ustack_ll6() {
 }
 
 _ustack_is_up() {
-    grep -q "ustack up:" "$USTACK_LOGFILE"
+    grep -q "${UP_LINE:-ustack up:}" "$USTACK_LOGFILE"
 }
 
 # start_ustack [runner args...]: run the runner inside the namespace (on tap0
 # unless the arguments say otherwise), stderr to $USTACK_LOGFILE, and wait for its
-# "ustack up:" line. Fails, showing the log, if it exits first or times out.
+# "ustack up:" line (another program on the runner's options: set USTACK to
+# it and UP_LINE to the line it logs when up). Fails, showing the log, if it exits first or times out.
 start_ustack() {
     need_ustack
     [ -z "$USTACK_PID" ] || fail "start_ustack: the runner already runs (pid $USTACK_PID)"

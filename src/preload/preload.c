@@ -1,0 +1,1499 @@
+/* libustack-preload.so: unmodified dynamically linked programs on ustack.
+ *
+ *   LD_PRELOAD=libustack-preload.so USTACK_ADDR=192.0.2.2/24 PROGRAM
+ *
+ * The library defines the libc socket calls; the dynamic linker binds the
+ * program's calls to them first. AF_INET sockets go to one ustack instance
+ * per process, brought up on the first such socket() from USTACK_*
+ * variables (docs/PRELOAD.md); every other descriptor goes to libc.
+ *
+ * Descriptors. Each ustack socket is given a real kernel descriptor: an
+ * eventfd, opened close-on-exec. Its number is the socket's number for the
+ * program, so it never collides with a kernel descriptor, exec closes it,
+ * and dup2 onto it replaces it. A table indexed by descriptor number says
+ * which numbers are ustack sockets (struct usock, shared by dup'ed
+ * numbers) and which are epoll instances holding some (struct pep).
+ *
+ * Readiness. The eventfd itself carries none: readiness reaches poll,
+ * select and epoll through this library's versions of them. A dispatcher
+ * thread waits on the stack's event fd (ust_event_fd), takes the sockets
+ * that changed (ust_ready) and (a) writes the private eventfd of every
+ * thread waiting for one of them and (b) queues the socket on every epoll
+ * instance watching it, writing that instance's wake eventfd, which sits
+ * in the kernel epoll set. A wait is then always a real ppoll or
+ * epoll_pwait over the kernel descriptors plus one eventfd: timeouts,
+ * signals (EINTR) and signal masks are the kernel's own.
+ *
+ * Blocking. ustack sockets are non-blocking underneath; a blocking call
+ * here tries, then waits as above (bounded by SO_RCVTIMEO/SO_SNDTIMEO),
+ * so a signal interrupts it with EINTR, as a call without SA_RESTART. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../apps/app.h"
+#include "ustack/runtime.h"
+#include "ustack/socket.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* ---- the libc functions underneath ---- */
+
+struct real {
+    int (*socket)(int, int, int);
+    int (*close)(int);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    int (*bind)(int, const struct sockaddr *, socklen_t);
+    int (*listen)(int, int);
+    int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+    int (*connect)(int, const struct sockaddr *, socklen_t);
+    ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    int (*sendmmsg)(int, struct mmsghdr *, unsigned, int);
+    int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
+    int (*shutdown)(int, int);
+    int (*getsockopt)(int, int, int, void *, socklen_t *);
+    int (*setsockopt)(int, int, int, const void *, socklen_t);
+    int (*getsockname)(int, struct sockaddr *, socklen_t *);
+    int (*getpeername)(int, struct sockaddr *, socklen_t *);
+    int (*fcntl)(int, int, ...);
+    int (*ioctl)(int, unsigned long, ...);
+    int (*dup)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    ssize_t (*sendfile)(int, int, off_t *, size_t);
+    int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+    int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
+    int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+};
+
+/* ---- the process's state ---- */
+
+struct waiter; /* a thread waiting in mixed_poll */
+struct watch;  /* a ustack socket in an epoll instance */
+
+/* A ustack socket, shared by the descriptors dup'ed from it (as an open
+ * file description is). */
+struct usock {
+    int h; /* its ustack handle */
+    unsigned refs;
+    bool nonblock;       /* O_NONBLOCK, the program's view */
+    bool cloexec_off;    /* the program cleared FD_CLOEXEC (exec closes it anyway) */
+    bool closed;         /* closed while threads waited: the last of them frees it */
+    struct usock *hnext; /* in the table by handle */
+    struct wentry *waiters;
+    struct watch *watches;
+};
+
+struct wentry { /* one socket a waiter waits for */
+    struct wentry *next;
+    int wfd; /* the waiting thread's eventfd */
+};
+
+struct watch {
+    struct watch *unext; /* in usock.watches */
+    struct watch *enext; /* in pep.all */
+    struct watch *qnext; /* in pep's ready queue */
+    struct pep *ep;
+    struct usock *u;
+    int fd;
+    uint32_t events;
+    epoll_data_t data;
+    bool queued, disabled;
+};
+
+/* An epoll instance with ustack sockets in it. */
+struct pep {
+    int epfd;
+    int wakefd; /* in the kernel set, data.u64 = PEP_MAGIC */
+    struct watch *all;
+    struct watch *qhead, *qtail;
+};
+
+#define PEP_MAGIC 0x75737461636b21ULL /* never a pointer or an fd we hand out */
+#define FD_CHUNK 1024
+#define FD_CHUNKS 1024 /* descriptors 0 .. 2^20 - 1 */
+#define HBUCKETS 4096
+
+struct fdslot {
+    _Atomic(struct usock *) u;
+    _Atomic(struct pep *) ep;
+};
+
+struct preload {
+    struct real real;
+    pthread_mutex_t mu; /* the tables below; never held across a wait */
+    pthread_once_t once;
+    int state; /* 0: not tried, 1: up, -errno: failed */
+    bool fallback_kernel;
+    bool forked; /* this is a child: the stack did not come with it */
+    struct ust_stack *s;
+    struct ust_runtime *rt;
+    int efd; /* ust_event_fd */
+    pthread_t dispatcher;
+    _Atomic(struct fdslot *) chunk[FD_CHUNKS];
+    struct usock *by_handle[HBUCKETS];
+};
+
+/* A preload library is one per process by nature: this is its only
+ * state (the stack itself keeps none of its own outside struct ust_stack). */
+static struct preload P = {.mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
+static __thread int tls_wfd = -1; /* this thread's eventfd for waits */
+static __thread bool
+    tls_bringing_up; /* the library's own socket() calls (tap.c) are the kernel's */
+
+static void *sym(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (!f) {
+        static const char msg[] = "libustack-preload: a libc function is missing\n";
+        ssize_t n = write(2, msg, sizeof(msg) - 1);
+        (void)n;
+        abort();
+    }
+    return f;
+}
+
+__attribute__((constructor)) static void resolve(void)
+{
+    struct real *r = &P.real;
+#define R(f) r->f = sym(#f)
+    R(socket), R(close), R(read), R(write), R(readv), R(writev), R(bind), R(listen);
+    R(accept4), R(connect), R(sendto), R(recvfrom), R(sendmsg), R(recvmsg), R(sendmmsg);
+    R(recvmmsg), R(shutdown), R(getsockopt), R(setsockopt), R(getsockname), R(getpeername);
+    R(fcntl), R(ioctl), R(dup), R(dup2), R(dup3), R(sendfile), R(ppoll), R(pselect);
+    R(epoll_ctl), R(epoll_pwait);
+#undef R
+}
+
+/* ---- the descriptor table ---- */
+
+static struct fdslot *slot_of(int fd, bool make)
+{
+    if (fd < 0 || fd >= FD_CHUNK * FD_CHUNKS)
+        return NULL;
+    _Atomic(struct fdslot *) *c = &P.chunk[fd / FD_CHUNK];
+    struct fdslot *v = atomic_load(c);
+    if (!v && make) {
+        struct fdslot *n = calloc(FD_CHUNK, sizeof(*n));
+        if (!n)
+            return NULL;
+        if (atomic_compare_exchange_strong(c, &v, n))
+            v = n;
+        else
+            free(n);
+    }
+    return v ? &v[fd % FD_CHUNK] : NULL;
+}
+
+static struct usock *usock_of(int fd)
+{
+    struct fdslot *sl = slot_of(fd, false);
+    return sl ? atomic_load(&sl->u) : NULL;
+}
+
+static struct pep *pep_of(int fd)
+{
+    struct fdslot *sl = slot_of(fd, false);
+    return sl ? atomic_load(&sl->ep) : NULL;
+}
+
+static struct usock **hbucket(int h) { return &P.by_handle[(unsigned)h % HBUCKETS]; }
+
+static struct usock *by_handle(int h)
+{
+    struct usock *u = *hbucket(h);
+    while (u && u->h != h)
+        u = u->hnext;
+    return u;
+}
+
+static int set_errno(int e)
+{
+    errno = e;
+    return -1;
+}
+
+/* ---- bring-up ---- */
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(buf) - 1)
+        n = (int)sizeof(buf) - 1;
+    if (n > 0) {
+        ssize_t w = P.real.write(2, buf, (size_t)n); /* stderr only, never stdout */
+        (void)w;
+    }
+}
+
+static void *dispatch(void *arg);
+
+static void child_after_fork(void) { P.forked = P.state == 1; }
+
+/* The stack from the environment, with the runner's option parser. */
+static void bring_up(void)
+{
+    const char *fb = getenv("USTACK_FALLBACK");
+    P.fallback_kernel = fb && strcmp(fb, "kernel") == 0;
+    const char *env[][2] = {{"USTACK_TAP", "--tap"},         {"USTACK_ADDR", "--addr"},
+                            {"USTACK_GATEWAY", "--gateway"}, {"USTACK_MAC", "--mac"},
+                            {"USTACK_LOG", "--log"},         {"USTACK_PCAP", "--pcap"}};
+    char *argv[2 + 2 * 7] = {(char *)(uintptr_t) "libustack-preload"};
+    int argc = 1;
+    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
+        const char *v = getenv(env[i][0]);
+        if (v && *v) {
+            argv[argc++] = (char *)(uintptr_t)env[i][1];
+            argv[argc++] = (char *)(uintptr_t)v;
+        }
+    }
+    if (!getenv("USTACK_LOG")) {
+        argv[argc++] = (char *)(uintptr_t) "--log";
+        argv[argc++] = (char *)(uintptr_t) "warn";
+    }
+    argv[argc] = NULL;
+    /* getopt's state is the program's: keep it. */
+    int sind = optind, serr = opterr, sopt = optopt;
+    char *sarg = optarg;
+    optind = 0; /* glibc: start over */
+    struct app_opts o;
+    int r = app_parse(argc, argv, &o, "", NULL, NULL, NULL);
+    optind = sind, opterr = serr, optopt = sopt, optarg = sarg;
+    if (r != 0) {
+        say("libustack-preload: the USTACK_* variables above are wrong (see docs/PRELOAD.md); "
+            "AF_INET sockets %s\n",
+            P.fallback_kernel ? "go to the kernel" : "fail with ENETDOWN");
+        P.state = -EINVAL;
+        return;
+    }
+    /* The stack thread and the dispatcher never take the program's
+     * signals: a signal meant to interrupt the program's call must reach
+     * one of its own threads. Threads inherit the mask they start with. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    tls_bringing_up = true;
+    r = app_stack_up(&o, &P.s, &P.rt);
+    tls_bringing_up = false;
+    if (r != 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        say("libustack-preload: no ustack on %s (above: why); AF_INET sockets %s\n",
+            o.tap ? o.tap : "tap0",
+            P.fallback_kernel ? "go to the kernel (USTACK_FALLBACK=kernel)"
+                              : "fail with ENETDOWN (USTACK_FALLBACK=kernel hands them to the "
+                                "kernel instead)");
+        P.state = -ENETDOWN;
+        return;
+    }
+    P.efd = ust_event_fd(P.s);
+    int e = P.efd < 0 ? errno : pthread_create(&P.dispatcher, NULL, dispatch, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        say("libustack-preload: cannot start the dispatcher: %s\n", strerror(e));
+        P.state = -e;
+        return;
+    }
+    pthread_atfork(NULL, NULL, child_after_fork);
+    P.state = 1;
+}
+
+static void usock_release_locked(struct usock *u);
+
+/* At exit the kernel would go on delivering what a program wrote (a
+ * datagram waiting for ARP, a stream's queued data and FIN); here the
+ * stack dies with the process. So: close the sockets still open (FIN
+ * after their data), then wait, at most USTACK_EXIT_LINGER seconds
+ * (default 5), until the stack holds no data and no packet. */
+__attribute__((destructor)) static void linger_at_exit(void)
+{
+    if (P.state != 1 || P.forked)
+        return;
+    pthread_mutex_lock(&P.mu);
+    for (int c = 0; c < FD_CHUNKS; c++) {
+        struct fdslot *v = atomic_load(&P.chunk[c]);
+        for (int i = 0; v && i < FD_CHUNK; i++) {
+            struct usock *u = atomic_exchange(&v[i].u, NULL);
+            if (u)
+                usock_release_locked(u);
+        }
+    }
+    pthread_mutex_unlock(&P.mu);
+    const char *e = getenv("USTACK_EXIT_LINGER");
+    long ms = (e && *e ? strtol(e, NULL, 10) : 5) * 1000;
+    for (long waited = 0; waited < ms; waited += 10) {
+        ust_runtime_lock(P.rt);
+        const struct ust_stats *st = ust_stack_stats(P.s);
+        bool idle = st->tcp.buf_bytes == 0 && st->pkb.live == 0;
+        ust_runtime_unlock(P.rt);
+        if (idle)
+            return;
+        usleep(10000);
+    }
+}
+
+/* 1: ustack serves AF_INET; 0: the kernel does (fallback); -1: errno set. */
+static int ustack_ready(void)
+{
+    pthread_once(&P.once, bring_up);
+    if (P.forked)
+        return P.fallback_kernel ? 0 : set_errno(EOPNOTSUPP);
+    if (P.state == 1)
+        return 1;
+    return P.fallback_kernel ? 0 : set_errno(ENETDOWN);
+}
+
+/* A ustack socket the program can use here: NULL for other descriptors.
+ * In a forked child the inherited ones fail with EOPNOTSUPP (*dead). */
+static struct usock *live(int fd, bool *dead)
+{
+    struct usock *u = usock_of(fd);
+    *dead = u && P.forked;
+    return *dead ? NULL : u;
+}
+
+/* ---- waking and waiting ---- */
+
+static void wake_fd(int fd)
+{
+    uint64_t one = 1;
+    ssize_t n = P.real.write(fd, &one, sizeof(one));
+    (void)n;
+}
+
+static void drain_fd(int fd)
+{
+    uint64_t v;
+    ssize_t n = P.real.read(fd, &v, sizeof(v));
+    (void)n;
+}
+
+static void pep_enqueue(struct watch *w)
+{
+    if (w->queued || w->disabled)
+        return;
+    w->queued = true;
+    w->qnext = NULL;
+    if (w->ep->qtail)
+        w->ep->qtail->qnext = w;
+    else
+        w->ep->qhead = w;
+    w->ep->qtail = w;
+}
+
+/* The dispatcher: what the stack reports, to the threads and epoll sets
+ * that wait for it. */
+static void *dispatch(void *arg)
+{
+    (void)arg;
+    struct ust_ready r[64];
+    for (;;) {
+        struct pollfd p = {.fd = P.efd, .events = POLLIN};
+        if (P.real.ppoll(&p, 1, NULL, NULL) < 0 && errno != EINTR)
+            return NULL;
+        int n;
+        do {
+            n = ust_ready(P.s, r, 64);
+            pthread_mutex_lock(&P.mu);
+            for (int i = 0; i < n; i++) {
+                struct usock *u = by_handle(r[i].fd);
+                if (!u)
+                    continue;
+                for (struct wentry *e = u->waiters; e; e = e->next)
+                    wake_fd(e->wfd);
+                for (struct watch *w = u->watches; w; w = w->unext) {
+                    if (!w->queued && !w->disabled) {
+                        pep_enqueue(w);
+                        wake_fd(w->ep->wakefd);
+                    }
+                }
+            }
+            pthread_mutex_unlock(&P.mu);
+        } while (n == 64);
+    }
+}
+
+static int my_wfd(void)
+{
+    if (tls_wfd < 0)
+        tls_wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return tls_wfd;
+}
+
+static int ms_left(const struct timespec *deadline)
+{
+    if (!deadline)
+        return -1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+                   (deadline->tv_nsec - now.tv_nsec + 999999) / 1000000;
+    return ms <= 0 ? 0 : ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+static struct timespec after_ms(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+/* poll(2) over a set that may mix ustack sockets and kernel descriptors.
+ * timeout_ms < 0: no limit. */
+static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset_t *mask)
+{
+    unsigned nu = 0;
+    for (nfds_t i = 0; i < n; i++)
+        nu += fds[i].fd >= 0 && usock_of(fds[i].fd) != NULL;
+    if (nu == 0 || P.forked) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+        return P.real.ppoll(fds, n, timeout_ms < 0 ? NULL : &ts, mask);
+    }
+    int wfd = my_wfd();
+    if (wfd < 0)
+        return -1;
+    struct pollfd *k = malloc((n + 1) * sizeof(*k));
+    struct pollfd *uq = malloc(nu * sizeof(*uq));
+    struct wentry *we = malloc(nu * sizeof(*we));
+    struct usock **us = malloc(nu * sizeof(*us));
+    int *where = malloc(n * sizeof(*where)); /* fds[i]: uq[where[i]], or k[-1 - where[i]] */
+    int ret = -1;
+    if (!k || !uq || !we || !us || !where) {
+        errno = ENOMEM;
+        goto out;
+    }
+    struct timespec dl = after_ms(timeout_ms < 0 ? 0 : timeout_ms);
+    for (;;) {
+        /* Listen first, then look: a change after the look wakes wfd. */
+        unsigned j = 0, nk = 0;
+        pthread_mutex_lock(&P.mu);
+        for (nfds_t i = 0; i < n; i++) {
+            struct usock *u = fds[i].fd >= 0 ? usock_of(fds[i].fd) : NULL;
+            if (!u || j == nu) { /* (j == nu: a socket opened meanwhile on a number in the set) */
+                where[i] = -1 - (int)nk;
+                k[nk++] = fds[i];
+                continue;
+            }
+            where[i] = (int)j;
+            us[j] = u;
+            we[j] = (struct wentry){.next = u->waiters, .wfd = wfd};
+            u->waiters = &we[j];
+            uq[j] = (struct pollfd){.fd = u->h, .events = fds[i].events};
+            j++;
+        }
+        pthread_mutex_unlock(&P.mu);
+        int ready = ust_poll(P.s, uq, j, 0);
+        k[nk] = (struct pollfd){.fd = wfd, .events = POLLIN};
+        int left = ready > 0 ? 0 : timeout_ms < 0 ? -1 : ms_left(&dl);
+        struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
+        int r = P.real.ppoll(k, nk + 1, left < 0 ? NULL : &ts, mask);
+        int err = errno;
+        pthread_mutex_lock(&P.mu);
+        for (unsigned x = 0; x < j; x++) {
+            struct wentry **pp = &us[x]->waiters;
+            while (*pp != &we[x])
+                pp = &(*pp)->next;
+            *pp = we[x].next;
+            if (us[x]->closed && !us[x]->waiters)
+                free(us[x]); /* closed while we waited: we were the last */
+        }
+        pthread_mutex_unlock(&P.mu);
+        if (r < 0 && ready <= 0) {
+            errno = err;
+            goto out;
+        }
+        if (k[nk].revents)
+            drain_fd(wfd);
+        if (r > 0 || ready > 0) {
+            /* Results in the caller's order; look again at ustack sockets
+             * woken while we slept. */
+            (void)ust_poll(P.s, uq, j, 0); /* fills uq[].revents */
+            int total = 0;
+            for (nfds_t i = 0; i < n; i++) {
+                if (where[i] >= 0)
+                    fds[i].revents = uq[where[i]].revents;
+                else
+                    fds[i].revents = r > 0 ? k[-1 - where[i]].revents : 0;
+                total += fds[i].revents != 0;
+            }
+            if (total > 0) {
+                ret = total;
+                goto out;
+            }
+        }
+        if (timeout_ms >= 0 && ms_left(&dl) == 0) {
+            for (nfds_t i = 0; i < n; i++)
+                fds[i].revents = 0;
+            ret = 0;
+            goto out;
+        }
+    }
+out:
+    free(k);
+    free(uq);
+    free(we);
+    free(us);
+    free(where);
+    return ret;
+}
+
+/* Waits until fd (a ustack socket) may have events, for at most the
+ * socket's timeout of that direction. 0 (try again), or -1: EINTR, or
+ * EAGAIN when the timeout passed (as Linux's SO_RCVTIMEO). */
+static int wait_for(int fd, struct usock *u, short events)
+{
+    struct timeval tv = {0, 0};
+    socklen_t l = sizeof(tv);
+    int name = (events & POLLIN) ? SO_RCVTIMEO : SO_SNDTIMEO;
+    if (ust_getsockopt(P.s, u->h, SOL_SOCKET, name, &tv, &l) != 0)
+        tv = (struct timeval){0, 0};
+    int ms = tv.tv_sec || tv.tv_usec ? (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000) : -1;
+    struct pollfd p = {.fd = fd, .events = events};
+    int r = mixed_poll(&p, 1, ms, NULL);
+    if (r < 0)
+        return -1;
+    return r == 0 ? set_errno(EAGAIN) : 0;
+}
+
+/* ---- socket, close, dup ---- */
+
+/* Registers a new ustack socket under a fresh kernel descriptor. */
+static int adopt(int h, bool nonblock)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct usock *u = calloc(1, sizeof(*u));
+    struct fdslot *sl = fd >= 0 ? slot_of(fd, true) : NULL;
+    if (!sl || !u) {
+        int e = fd < 0 ? errno : ENOMEM;
+        if (fd >= 0)
+            P.real.close(fd);
+        free(u);
+        ust_close(P.s, h);
+        return set_errno(e == EMFILE || e == ENFILE ? e : ENOMEM);
+    }
+    u->h = h;
+    u->refs = 1;
+    u->nonblock = nonblock;
+    pthread_mutex_lock(&P.mu);
+    u->hnext = *hbucket(h);
+    *hbucket(h) = u;
+    atomic_store(&sl->u, u);
+    pthread_mutex_unlock(&P.mu);
+    return fd;
+}
+
+static void pep_free_locked(struct pep *ep);
+
+/* Drops one descriptor's reference (lock held); the socket closes with
+ * the last. Its epoll registrations go with it. */
+static void usock_release_locked(struct usock *u)
+{
+    if (--u->refs > 0)
+        return;
+    while (u->watches) {
+        struct watch *w = u->watches;
+        u->watches = w->unext;
+        struct pep *ep = w->ep;
+        for (struct watch **pp = &ep->all; *pp; pp = &(*pp)->enext) {
+            if (*pp == w) {
+                *pp = w->enext;
+                break;
+            }
+        }
+        if (w->queued) {
+            struct watch *prev = NULL;
+            for (struct watch *q = ep->qhead; q; prev = q, q = q->qnext) {
+                if (q == w) {
+                    if (prev)
+                        prev->qnext = q->qnext;
+                    else
+                        ep->qhead = q->qnext;
+                    if (ep->qtail == q)
+                        ep->qtail = prev;
+                    break;
+                }
+            }
+        }
+        free(w);
+    }
+    for (struct usock **pp = hbucket(u->h); *pp; pp = &(*pp)->hnext) {
+        if (*pp == u) {
+            *pp = u->hnext;
+            break;
+        }
+    }
+    if (!P.forked)
+        ust_close(P.s, u->h);
+    if (u->waiters) {
+        /* Threads wait on it: wake them; the last one to leave frees it.
+         * They find the handle closed (POLLNVAL, EBADF). */
+        u->closed = true;
+        for (struct wentry *e = u->waiters; e; e = e->next)
+            wake_fd(e->wfd);
+        return;
+    }
+    free(u);
+}
+
+/* Forgets whatever this library kept for descriptor fd (lock held). */
+static void forget_locked(int fd)
+{
+    struct fdslot *sl = slot_of(fd, false);
+    if (!sl)
+        return;
+    struct usock *u = atomic_exchange(&sl->u, NULL);
+    if (u)
+        usock_release_locked(u);
+    struct pep *ep = atomic_exchange(&sl->ep, NULL);
+    if (ep)
+        pep_free_locked(ep);
+}
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+    if (tls_bringing_up)
+        return P.real.socket(domain, type, protocol);
+    if (domain == AF_INET6 && (type & 0xf) != SOCK_RAW) {
+        int r = ustack_ready();
+        if (r != 0)
+            return set_errno(EAFNOSUPPORT); /* not yet on ustack; not silently the kernel's */
+    }
+    if (domain != AF_INET)
+        return P.real.socket(domain, type, protocol);
+    int r = ustack_ready();
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return P.real.socket(domain, type, protocol);
+    int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (base != SOCK_STREAM && base != SOCK_DGRAM)
+        return set_errno(EPROTONOSUPPORT); /* raw sockets: not on ustack */
+    int h = ust_socket(P.s, AF_INET, base | SOCK_NONBLOCK, protocol);
+    if (h < 0)
+        return -1;
+    return adopt(h, (type & SOCK_NONBLOCK) != 0);
+}
+
+EXPORT int close(int fd)
+{
+    if (usock_of(fd) || pep_of(fd)) {
+        pthread_mutex_lock(&P.mu);
+        forget_locked(fd);
+        pthread_mutex_unlock(&P.mu);
+    }
+    return P.real.close(fd);
+}
+
+/* dup and friends: the new number shares the socket. how: one of these,
+ * or fcntl's F_DUPFD / F_DUPFD_CLOEXEC (newfd: the lowest number). */
+#define DUP_PLAIN (-1)
+#define DUP_2 (-2)
+#define DUP_3 (-3)
+static int dup_onto(int oldfd, int newfd, int how, int flags)
+{
+    struct usock *u = usock_of(oldfd);
+    if ((how == DUP_2 || how == DUP_3) && newfd >= 0 && newfd != oldfd &&
+        (usock_of(newfd) || pep_of(newfd))) {
+        pthread_mutex_lock(&P.mu);
+        forget_locked(newfd); /* dup2 closes what newfd was */
+        pthread_mutex_unlock(&P.mu);
+    }
+    int r;
+    switch (how) {
+    case DUP_PLAIN: r = P.real.dup(oldfd); break;
+    case DUP_2: r = P.real.dup2(oldfd, newfd); break;
+    case DUP_3: r = P.real.dup3(oldfd, newfd, flags); break;
+    default: r = P.real.fcntl(oldfd, how, newfd); break; /* F_DUPFD, F_DUPFD_CLOEXEC */
+    }
+    if (r < 0 || !u || r == oldfd)
+        return r;
+    struct fdslot *sl = slot_of(r, true);
+    if (!sl) {
+        P.real.close(r);
+        return set_errno(ENOMEM);
+    }
+    P.real.fcntl(r, F_SETFD, FD_CLOEXEC); /* ustack sockets never cross exec */
+    pthread_mutex_lock(&P.mu);
+    u->refs++;
+    atomic_store(&sl->u, u);
+    pthread_mutex_unlock(&P.mu);
+    return r;
+}
+
+EXPORT int dup(int fd) { return dup_onto(fd, -1, DUP_PLAIN, 0); }
+EXPORT int dup2(int oldfd, int newfd) { return dup_onto(oldfd, newfd, DUP_2, 0); }
+EXPORT int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd, DUP_3, flags); }
+
+/* ---- the socket calls ---- */
+
+/* Declares u, the ustack socket behind fd, and returns kernel_call for a
+ * kernel descriptor (u is a declarator and kernel_call a statement's
+ * tail: neither can be parenthesised). */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
+#define USOCK_OR(fd, u, kernel_call)                                                               \
+    bool dead_;                                                                                    \
+    struct usock *u = live(fd, &dead_);                                                            \
+    if (dead_)                                                                                     \
+        return set_errno(EOPNOTSUPP);                                                              \
+    if (!u)                                                                                        \
+    return kernel_call
+/* NOLINTEND(bugprone-macro-parentheses) */
+
+EXPORT int bind(int fd, const struct sockaddr *a, socklen_t l)
+{
+    USOCK_OR(fd, u, P.real.bind(fd, a, l));
+    return ust_bind(P.s, u->h, a, l);
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+    USOCK_OR(fd, u, P.real.listen(fd, backlog));
+    return ust_listen(P.s, u->h, backlog);
+}
+
+EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *l, int flags)
+{
+    USOCK_OR(fd, u, P.real.accept4(fd, a, l, flags));
+    if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+        return set_errno(EINVAL);
+    for (;;) {
+        int h = ust_accept4(P.s, u->h, a, l, SOCK_NONBLOCK);
+        if (h >= 0)
+            return adopt(h, (flags & SOCK_NONBLOCK) != 0);
+        if (errno != EAGAIN || u->nonblock || wait_for(fd, u, POLLIN) < 0)
+            return -1;
+    }
+}
+
+EXPORT int accept(int fd, struct sockaddr *a, socklen_t *l) { return accept4(fd, a, l, 0); }
+
+EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
+{
+    USOCK_OR(fd, u, P.real.connect(fd, a, l));
+    int r = ust_connect(P.s, u->h, a, l);
+    if (r == 0 || errno != EINPROGRESS || u->nonblock)
+        return r;
+    /* Blocking: wait for the handshake's end (SO_SNDTIMEO bounds it). */
+    for (;;) {
+        struct pollfd p = {.fd = u->h, .events = POLLOUT};
+        if (ust_poll(P.s, &p, 1, 0) > 0)
+            break;
+        if (wait_for(fd, u, POLLOUT) < 0)
+            return errno == EAGAIN ? set_errno(EINPROGRESS) : -1;
+    }
+    int err = 0;
+    socklen_t el = sizeof(err);
+    if (ust_getsockopt(P.s, u->h, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
+        return -1;
+    return err ? set_errno(err) : 0;
+}
+
+/* SIGPIPE for a write to a closed connection, as Linux sends it. */
+static ssize_t epipe(ssize_t r, int flags)
+{
+    if (r < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
+        pthread_kill(pthread_self(), SIGPIPE);
+        errno = EPIPE;
+    }
+    return r;
+}
+
+static ssize_t u_sendto(int fd, struct usock *u, const void *buf, size_t len, int flags,
+                        const struct sockaddr *to, socklen_t tl)
+{
+    bool nb = u->nonblock || (flags & MSG_DONTWAIT);
+    int f = (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_DONTWAIT | MSG_NOSIGNAL;
+    size_t done = 0;
+    for (;;) {
+        ssize_t r = ust_sendto(P.s, u->h, (const char *)buf + done, len - done, f, to, tl);
+        if (r >= 0) {
+            done += (size_t)r;
+            if (done == len || nb || to)
+                return (ssize_t)done;
+            continue; /* a blocking stream send queues it all */
+        }
+        if (errno != EAGAIN || nb)
+            return done ? (ssize_t)done : epipe(-1, flags);
+        if (wait_for(fd, u, POLLOUT) < 0)
+            return done ? (ssize_t)done : -1;
+    }
+}
+
+static ssize_t u_recvfrom(int fd, struct usock *u, void *buf, size_t len, int flags,
+                          struct sockaddr *from, socklen_t *fl)
+{
+    bool nb = u->nonblock || (flags & MSG_DONTWAIT);
+    bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+    int f = (flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) | MSG_DONTWAIT;
+    size_t done = 0;
+    for (;;) {
+        ssize_t r = ust_recvfrom(P.s, u->h, (char *)buf + done, len - done, f, from, fl);
+        if (r > 0 && all && done + (size_t)r < len) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r >= 0)
+            return (ssize_t)done + r;
+        if (errno != EAGAIN || nb)
+            return done ? (ssize_t)done : -1;
+        if (wait_for(fd, u, POLLIN) < 0)
+            return done ? (ssize_t)done : -1;
+    }
+}
+
+EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *to,
+                      socklen_t tl)
+{
+    USOCK_OR(fd, u, P.real.sendto(fd, b, n, fl, to, tl));
+    return u_sendto(fd, u, b, n, fl, to, tl);
+}
+
+EXPORT ssize_t send(int fd, const void *b, size_t n, int fl)
+{
+    return sendto(fd, b, n, fl, NULL, 0);
+}
+
+EXPORT ssize_t recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, socklen_t *al)
+{
+    USOCK_OR(fd, u, P.real.recvfrom(fd, b, n, fl, a, al));
+    return u_recvfrom(fd, u, b, n, fl, a, al);
+}
+
+EXPORT ssize_t recv(int fd, void *b, size_t n, int fl)
+{
+    return recvfrom(fd, b, n, fl, NULL, NULL);
+}
+
+EXPORT ssize_t read(int fd, void *b, size_t n)
+{
+    USOCK_OR(fd, u, P.real.read(fd, b, n));
+    return u_recvfrom(fd, u, b, n, 0, NULL, NULL);
+}
+
+EXPORT ssize_t write(int fd, const void *b, size_t n)
+{
+    USOCK_OR(fd, u, P.real.write(fd, b, n));
+    return u_sendto(fd, u, b, n, 0, NULL, 0);
+}
+
+/* Fortified programs (_FORTIFY_SOURCE, as Debian builds them) call these;
+ * glibc declares them only for its own headers' use. Their names are
+ * glibc's, reserved to the implementation: this library stands in for it. */
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+ssize_t __read_chk(int fd, void *b, size_t n, size_t cap);
+ssize_t __recv_chk(int fd, void *b, size_t n, size_t cap, int fl);
+ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t cap, int fl, struct sockaddr *a,
+                       socklen_t *al);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap);
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m,
+                size_t cap);
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+
+/* NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+EXPORT ssize_t __read_chk(int fd, void *b, size_t n, size_t cap)
+{
+    if (n > cap)
+        abort();
+    return read(fd, b, n);
+}
+
+EXPORT ssize_t __recv_chk(int fd, void *b, size_t n, size_t cap, int fl)
+{
+    if (n > cap)
+        abort();
+    return recv(fd, b, n, fl);
+}
+
+EXPORT ssize_t __recvfrom_chk(int fd, void *b, size_t n, size_t cap, int fl, struct sockaddr *a,
+                              socklen_t *al)
+{
+    if (n > cap)
+        abort();
+    return recvfrom(fd, b, n, fl, a, al);
+}
+/* NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+
+static size_t iov_len(const struct iovec *iov, int n)
+{
+    size_t t = 0;
+    for (int i = 0; i < n; i++)
+        t += iov[i].iov_len;
+    return t;
+}
+
+/* Vectored I/O through one bounce buffer: a datagram is one datagram, and
+ * a stream write is one (blocking) send. */
+static ssize_t u_sendmsg(int fd, struct usock *u, const struct msghdr *m, int flags)
+{
+    if (m->msg_iovlen > IOV_MAX || (m->msg_iovlen && !m->msg_iov))
+        return set_errno(EINVAL);
+    if (m->msg_iovlen == 1)
+        return u_sendto(fd, u, m->msg_iov[0].iov_base, m->msg_iov[0].iov_len, flags, m->msg_name,
+                        m->msg_namelen);
+    size_t len = iov_len(m->msg_iov, (int)m->msg_iovlen);
+    char *b = malloc(len ? len : 1);
+    if (!b)
+        return set_errno(ENOMEM);
+    size_t off = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++) {
+        memcpy(b + off, m->msg_iov[i].iov_base, m->msg_iov[i].iov_len);
+        off += m->msg_iov[i].iov_len;
+    }
+    ssize_t r = u_sendto(fd, u, b, len, flags, m->msg_name, m->msg_namelen);
+    free(b);
+    return r;
+}
+
+static ssize_t u_recvmsg(int fd, struct usock *u, struct msghdr *m, int flags)
+{
+    if (m->msg_iovlen > IOV_MAX || (m->msg_iovlen && !m->msg_iov))
+        return set_errno(EINVAL);
+    size_t len = iov_len(m->msg_iov, (int)m->msg_iovlen);
+    char *b = m->msg_iovlen == 1 ? m->msg_iov[0].iov_base : malloc(len ? len : 1);
+    if (!b)
+        return set_errno(ENOMEM);
+    socklen_t nl = m->msg_name ? m->msg_namelen : 0;
+    ssize_t r = u_recvfrom(fd, u, b, len, flags, m->msg_name, m->msg_name ? &nl : NULL);
+    if (r >= 0) {
+        m->msg_namelen = nl;
+        m->msg_controllen = 0; /* no ancillary data */
+        m->msg_flags = 0;
+        if (m->msg_iovlen != 1) {
+            size_t off = 0;
+            for (size_t i = 0; i < m->msg_iovlen && off < (size_t)r; i++) {
+                size_t c = m->msg_iov[i].iov_len;
+                if (c > (size_t)r - off)
+                    c = (size_t)r - off;
+                memcpy(m->msg_iov[i].iov_base, b + off, c);
+                off += c;
+            }
+        }
+    }
+    if (b != (m->msg_iovlen == 1 ? m->msg_iov[0].iov_base : NULL))
+        free(b);
+    return r;
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
+{
+    USOCK_OR(fd, u, P.real.sendmsg(fd, m, fl));
+    return u_sendmsg(fd, u, m, fl);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int fl)
+{
+    USOCK_OR(fd, u, P.real.recvmsg(fd, m, fl));
+    return u_recvmsg(fd, u, m, fl);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    USOCK_OR(fd, u, P.real.writev(fd, iov, n));
+    struct msghdr m = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)n};
+    return n < 0 ? set_errno(EINVAL) : u_sendmsg(fd, u, &m, 0);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+    USOCK_OR(fd, u, P.real.readv(fd, iov, n));
+    struct msghdr m = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)n};
+    return n < 0 ? set_errno(EINVAL) : u_recvmsg(fd, u, &m, 0);
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int fl)
+{
+    USOCK_OR(fd, u, P.real.sendmmsg(fd, v, n, fl));
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        ssize_t r = u_sendmsg(fd, u, &v[i].msg_hdr, i ? fl | MSG_DONTWAIT : fl);
+        if (r < 0)
+            return i ? (int)i : -1;
+        v[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int fl, struct timespec *t)
+{
+    USOCK_OR(fd, u, P.real.recvmmsg(fd, v, n, fl, t));
+    (void)t; /* as Linux, the timeout is only looked at between datagrams */
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        int f = i ? fl | MSG_DONTWAIT : fl;
+        if (fl & MSG_WAITFORONE)
+            f = i ? (fl & ~MSG_WAITFORONE) | MSG_DONTWAIT : fl & ~MSG_WAITFORONE;
+        ssize_t r = u_recvmsg(fd, u, &v[i].msg_hdr, f);
+        if (r < 0)
+            return i ? (int)i : -1;
+        v[i].msg_len = (unsigned)r;
+    }
+    return (int)i;
+}
+
+EXPORT int shutdown(int fd, int how)
+{
+    USOCK_OR(fd, u, P.real.shutdown(fd, how));
+    return ust_shutdown(P.s, u->h, how);
+}
+
+EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
+{
+    USOCK_OR(fd, u, P.real.getsockopt(fd, level, name, v, l));
+    if (level == SOL_SOCKET && name == SO_DOMAIN && v && l && *l >= sizeof(int)) {
+        int d = AF_INET;
+        memcpy(v, &d, sizeof(d));
+        *l = sizeof(d);
+        return 0;
+    }
+    return ust_getsockopt(P.s, u->h, level, name, v, l);
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t l)
+{
+    USOCK_OR(fd, u, P.real.setsockopt(fd, level, name, v, l));
+    return ust_setsockopt(P.s, u->h, level, name, v, l);
+}
+
+EXPORT int getsockname(int fd, struct sockaddr *a, socklen_t *l)
+{
+    USOCK_OR(fd, u, P.real.getsockname(fd, a, l));
+    return ust_getsockname(P.s, u->h, a, l);
+}
+
+EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
+{
+    USOCK_OR(fd, u, P.real.getpeername(fd, a, l));
+    return ust_getpeername(P.s, u->h, a, l);
+}
+
+static int u_fcntl(int fd, int cmd, long arg)
+{
+    struct usock *u = usock_of(fd);
+    if (!u || cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+            return dup_onto(fd, (int)arg, cmd, 0);
+        return P.real.fcntl(fd, cmd, arg);
+    }
+    switch (cmd) {
+    case F_GETFL: return O_RDWR | (u->nonblock ? O_NONBLOCK : 0);
+    case F_SETFL: u->nonblock = (arg & O_NONBLOCK) != 0; return 0;
+    case F_GETFD: return u->cloexec_off ? 0 : FD_CLOEXEC;
+    case F_SETFD: u->cloexec_off = !(arg & FD_CLOEXEC); return 0; /* exec closes it anyway */
+    default: return set_errno(EINVAL);
+    }
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    return u_fcntl(fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    return u_fcntl(fd, cmd, arg);
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    USOCK_OR(fd, u, P.real.ioctl(fd, req, arg));
+    if (!arg)
+        return set_errno(EFAULT);
+    if (req == FIONBIO) {
+        int on;
+        memcpy(&on, arg, sizeof(on));
+        u->nonblock = on != 0;
+        return 0;
+    }
+    if (req == FIONREAD) {
+        /* What a peek sees: a datagram's length, or up to 64 KiB of a stream. */
+        char buf[65536];
+        ssize_t r = ust_recv(P.s, u->h, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+        int v = r > 0 ? (int)r : 0;
+        if (r < 0 && errno != EAGAIN)
+            return -1;
+        memcpy(arg, &v, sizeof(v));
+        return 0;
+    }
+    return set_errno(ENOTTY);
+}
+
+/* sendfile to a ustack socket: read the file, send what was read. */
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+    if (usock_of(in))
+        return set_errno(EINVAL); /* as Linux: the source must be a file */
+    USOCK_OR(out, u, P.real.sendfile(out, in, off, count));
+    char buf[65536];
+    size_t want = count < sizeof(buf) ? count : sizeof(buf);
+    ssize_t n = off ? pread(in, buf, want, *off) : P.real.read(in, buf, want);
+    if (n <= 0)
+        return n;
+    ssize_t w = u_sendto(out, u, buf, (size_t)n, 0, NULL, 0);
+    if (w <= 0)
+        return w;
+    if (off)
+        *off += w;
+    else if (w < n)
+        lseek(in, (off_t)(w - n), SEEK_CUR); /* give back what was not sent */
+    return w;
+}
+
+EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count)
+{
+    return sendfile(out, in, off, count);
+}
+
+/* ---- poll and select ---- */
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    return mixed_poll(fds, n, timeout < 0 ? -1 : timeout, NULL);
+}
+
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t cap)
+{
+    if (n * sizeof(*fds) > cap)
+        abort();
+    return poll(fds, n, timeout);
+}
+
+static int ts_ms(const struct timespec *t)
+{
+    if (!t)
+        return -1;
+    long long ms = (long long)t->tv_sec * 1000 + (t->tv_nsec + 999999) / 1000000;
+    return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m)
+{
+    return mixed_poll(fds, n, ts_ms(t), m);
+}
+
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m,
+                       size_t cap)
+{
+    if (n * sizeof(*fds) > cap)
+        abort();
+    return ppoll(fds, n, t, m);
+}
+
+static int mixed_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int ms, const sigset_t *m)
+{
+    bool any = false;
+    for (int fd = 0; fd < nfds && fd < FD_SETSIZE && !any; fd++)
+        any = usock_of(fd) &&
+              ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (e && FD_ISSET(fd, e)));
+    if (!any) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+        return P.real.pselect(nfds, r, w, e, ms < 0 ? NULL : &ts, m);
+    }
+    if (nfds > FD_SETSIZE)
+        nfds = FD_SETSIZE;
+    struct pollfd *p = calloc((size_t)nfds, sizeof(*p));
+    if (!p)
+        return set_errno(ENOMEM);
+    nfds_t n = 0;
+    for (int fd = 0; fd < nfds; fd++) {
+        short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) |
+                           (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
+                           (e && FD_ISSET(fd, e) ? POLLPRI : 0));
+        if (ev)
+            p[n++] = (struct pollfd){.fd = fd, .events = ev};
+    }
+    int k = mixed_poll(p, n, ms, m);
+    if (k < 0) {
+        free(p);
+        return -1;
+    }
+    for (nfds_t i = 0; i < n; i++) {
+        if (p[i].revents & POLLNVAL) {
+            free(p);
+            return set_errno(EBADF);
+        }
+    }
+    if (r)
+        FD_ZERO(r);
+    if (w)
+        FD_ZERO(w);
+    if (e)
+        FD_ZERO(e);
+    int count = 0;
+    for (nfds_t i = 0; i < n; i++) {
+        short re = p[i].revents;
+        if (r && (re & (POLLIN | POLLHUP | POLLERR)) && (p[i].events & POLLIN))
+            FD_SET(p[i].fd, r), count++;
+        if (w && (re & (POLLOUT | POLLERR)) && (p[i].events & POLLOUT))
+            FD_SET(p[i].fd, w), count++;
+        if (e && (re & POLLPRI))
+            FD_SET(p[i].fd, e), count++;
+    }
+    free(p);
+    return count;
+}
+
+EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+    int ms = tv ? (int)(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000) : -1;
+    int k = mixed_select(nfds, r, w, e, ms, NULL);
+    if (tv && k >= 0 && k == 0)
+        *tv = (struct timeval){0, 0}; /* Linux updates it; 0 once it expired */
+    return k;
+}
+
+EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t,
+                   const sigset_t *m)
+{
+    return mixed_select(nfds, r, w, e, ts_ms(t), m);
+}
+
+/* ---- epoll ---- */
+
+static void pep_free_locked(struct pep *ep)
+{
+    while (ep->all) {
+        struct watch *w = ep->all;
+        ep->all = w->enext;
+        for (struct watch **pp = &w->u->watches; *pp; pp = &(*pp)->unext) {
+            if (*pp == w) {
+                *pp = w->unext;
+                break;
+            }
+        }
+        free(w);
+    }
+    P.real.close(ep->wakefd);
+    free(ep);
+}
+
+/* The shadow of epoll instance epfd, made on first use (lock held). */
+static struct pep *pep_make_locked(int epfd)
+{
+    struct fdslot *sl = slot_of(epfd, true);
+    if (!sl)
+        return NULL;
+    struct pep *ep = atomic_load(&sl->ep);
+    if (ep)
+        return ep;
+    ep = calloc(1, sizeof(*ep));
+    if (!ep)
+        return NULL;
+    ep->epfd = epfd;
+    ep->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = PEP_MAGIC};
+    if (ep->wakefd < 0 || P.real.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->wakefd, &ev) < 0) {
+        if (ep->wakefd >= 0)
+            P.real.close(ep->wakefd);
+        free(ep);
+        return NULL;
+    }
+    atomic_store(&sl->ep, ep);
+    return ep;
+}
+
+static struct watch *watch_find(struct pep *ep, int fd)
+{
+    struct watch *w = ep ? ep->all : NULL;
+    while (w && w->fd != fd)
+        w = w->enext;
+    return w;
+}
+
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    bool dead;
+    struct usock *u = live(fd, &dead);
+    if (dead)
+        return set_errno(EOPNOTSUPP);
+    if (!u)
+        return P.real.epoll_ctl(epfd, op, fd, ev);
+    if (epfd == fd)
+        return set_errno(EINVAL);
+    if (op != EPOLL_CTL_DEL && !ev)
+        return set_errno(EFAULT);
+    /* epfd must be an epoll instance: ask the kernel with a harmless
+     * probe, removing fd's eventfd, which it never holds (ENOENT). */
+    struct epoll_event none = {0};
+    if (P.real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &none) == 0 || errno != ENOENT)
+        return errno == 0 ? set_errno(EINVAL) : -1;
+    pthread_mutex_lock(&P.mu);
+    struct pep *ep = op == EPOLL_CTL_DEL ? pep_of(epfd) : pep_make_locked(epfd);
+    struct watch *w = watch_find(ep, fd);
+    int r = 0;
+    if (!ep && op != EPOLL_CTL_DEL) {
+        r = set_errno(ENOMEM);
+    } else if (op == EPOLL_CTL_ADD) {
+        if (w) {
+            r = set_errno(EEXIST);
+        } else if (!(w = calloc(1, sizeof(*w)))) {
+            r = set_errno(ENOMEM);
+        } else {
+            *w = (struct watch){.ep = ep, .u = u, .fd = fd, .events = ev->events, .data = ev->data};
+            w->unext = u->watches, u->watches = w;
+            w->enext = ep->all, ep->all = w;
+            pep_enqueue(w); /* it may be ready already */
+            wake_fd(ep->wakefd);
+        }
+    } else if (op == EPOLL_CTL_MOD) {
+        if (!w) {
+            r = set_errno(ENOENT);
+        } else {
+            w->events = ev->events;
+            w->data = ev->data;
+            w->disabled = false;
+            pep_enqueue(w);
+            wake_fd(ep->wakefd);
+        }
+    } else if (op == EPOLL_CTL_DEL) {
+        if (!w || !ep) {
+            r = set_errno(ENOENT);
+        } else {
+            for (struct watch **pp = &ep->all; *pp; pp = &(*pp)->enext) {
+                if (*pp == w) {
+                    *pp = w->enext;
+                    break;
+                }
+            }
+            for (struct watch **pp = &u->watches; *pp; pp = &(*pp)->unext) {
+                if (*pp == w) {
+                    *pp = w->unext;
+                    break;
+                }
+            }
+            struct watch *prev = NULL;
+            for (struct watch *q = ep->qhead; q; prev = q, q = q->qnext) {
+                if (q == w) {
+                    if (prev)
+                        prev->qnext = q->qnext;
+                    else
+                        ep->qhead = q->qnext;
+                    if (ep->qtail == q)
+                        ep->qtail = prev;
+                    break;
+                }
+            }
+            free(w);
+        }
+    } else {
+        r = set_errno(EINVAL);
+    }
+    pthread_mutex_unlock(&P.mu);
+    return r;
+}
+
+/* Takes ready ustack sockets off ep's queue into evs, as the kernel's
+ * ready list works: level-triggered ones go back on the queue to be looked
+ * at again next time, edge-triggered ones wait for the next change,
+ * one-shot ones are disabled until EPOLL_CTL_MOD. */
+static int harvest(struct pep *ep, struct epoll_event *evs, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&P.mu);
+    struct watch *stop = ep->qtail; /* each once per call */
+    while (n < max && ep->qhead) {
+        struct watch *w = ep->qhead;
+        ep->qhead = w->qnext;
+        if (!ep->qhead)
+            ep->qtail = NULL;
+        w->queued = false;
+        struct pollfd p = {.fd = w->u->h,
+                           .events = (short)(w->events & (EPOLLIN | EPOLLOUT | EPOLLPRI))};
+        if (ust_poll(P.s, &p, 1, 0) > 0) {
+            uint32_t got = (uint32_t)p.revents & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);
+            if ((w->events & EPOLLRDHUP) && (p.revents & POLLHUP))
+                got |= EPOLLRDHUP;
+            if (got) {
+                evs[n].events = got;
+                evs[n].data = w->data;
+                n++;
+                if (w->events & EPOLLONESHOT)
+                    w->disabled = true;
+                else if (!(w->events & EPOLLET))
+                    pep_enqueue(w);
+            }
+        }
+        if (w == stop)
+            break;
+    }
+    pthread_mutex_unlock(&P.mu);
+    return n;
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
+                       const sigset_t *mask)
+{
+    struct pep *ep = pep_of(epfd);
+    if (!ep || max <= 0 || !evs)
+        return P.real.epoll_pwait(epfd, evs, max, timeout, mask);
+    struct timespec dl = after_ms(timeout < 0 ? 0 : timeout);
+    for (;;) {
+        drain_fd(ep->wakefd); /* before looking: a later change wakes it again */
+        int n = harvest(ep, evs, max);
+        int left = n > 0 ? 0 : timeout < 0 ? -1 : ms_left(&dl);
+        int k = P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
+        if (k < 0)
+            return n > 0 ? n : -1;
+        int out = n;
+        for (int i = n; i < n + k; i++) {
+            if (evs[i].data.u64 != PEP_MAGIC)
+                evs[out++] = evs[i];
+        }
+        if (out > 0 || (timeout >= 0 && ms_left(&dl) == 0))
+            return out;
+    }
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
+{
+    return epoll_pwait(epfd, evs, max, timeout, NULL);
+}
