@@ -407,7 +407,7 @@ static const char *describe_accepted(const struct tcp_conn *c, const struct tcp_
         uint32_t seq = th->seq + !!(th->flags & TCP_SYN);
         const char *what;
         if (c->state != TCPS_ESTABLISHED && c->state != TCPS_FIN_WAIT_1 &&
-            c->state != TCPS_FIN_WAIT_2)
+            c->state != TCPS_FIN_WAIT_2 && c->state != TCPS_SYN_RECEIVED)
             what = "after the peer's FIN: ignored";
         else if (!c->sk && !c->parent)
             what = "for a socket the application closed: abort with a RST";

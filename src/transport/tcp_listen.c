@@ -155,7 +155,12 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ip_
     c->snd_nxt = c->snd_max = iss + 1;
     c->recover = iss;
     c->irs = irs;
-    c->rcv_nxt = c->rcv_adv = th->seq;
+    /* The right edge the cookie's SYN-ACK advertised (its window is
+     * never scaled; send_cookie): as xmit() would have set it. Left at
+     * rcv_nxt, data in the ACK put rcv_nxt past it (the frame fuzzer's
+     * invariant caught it once the ring was read and released). */
+    c->rcv_nxt = th->seq;
+    c->rcv_adv = th->seq + (l->rcvq.limit > 65535 ? 65535 : (uint32_t)l->rcvq.limit);
     c->snd_wl1 = irs;
     c->snd_wl2 = iss;
     /* What the SYN negotiated, from the cookie and the echoed TSval. */

@@ -232,7 +232,14 @@ void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
         tcp_send_syn(s, c);
         return;
     }
-    uint32_t len = (uint32_t)c->sndq.len < c->snd_mss ? (uint32_t)c->sndq.len : c->snd_mss;
+    /* What was sent and not acknowledged, at most an MSS: the ring also
+     * holds bytes never sent (Nagle, the window, MSG_MORE), which are new
+     * data for tcp_output, not a retransmission. Resending them here took
+     * snd_nxt past snd_max (the frame fuzzer found it). */
+    uint32_t sent = (uint32_t)(c->snd_max - c->snd_una) - (c->fin_sent ? 1u : 0u);
+    uint32_t len = (uint32_t)c->sndq.len < sent ? (uint32_t)c->sndq.len : sent;
+    if (len > c->snd_mss)
+        len = c->snd_mss;
     bool fin = c->fin_sent && len == c->sndq.len;
     if (len == 0 && !fin)
         return;
