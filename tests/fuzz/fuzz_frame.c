@@ -78,10 +78,13 @@
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/icmp.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
 #include "net/arp.h"
+#include "net/ipv6.h"
+#include "net/route6.h"
 #include "net/ip_frag.h"
 #include "transport/socket.h"
 #include "transport/tcp_seq.h"
@@ -131,6 +134,7 @@ struct fuzz {
     int eth, lo, ping;
     int udp, cudp;               /* UDP sockets: bound to port 7; connected to 192.0.2.1:9 */
     int tlisten;                 /* TCP listener on port 80 */
+    int udp6, tlisten6;          /* IPv6-only: UDP on port 7, a listener on port 80 */
     int tout;                    /* the outgoing TCP connection; 0: none */
     int tacc[FUZZ_TCP_ACCEPTED]; /* accepted TCP connections; 0: free slot */
     ust_time_t now;
@@ -144,18 +148,84 @@ struct fuzz {
             return #cond;                                                                          \
     } while (0)
 
+/* An IPv6 packet the stack sent (p: from its header, plen bytes, the
+ * frame's destination MAC dmac): NULL, or the condition it violates. */
+static const char *check_tx_ipv6(struct ust_stack *s, const uint8_t dmac[6], const uint8_t *p,
+                                 size_t plen)
+{
+    struct ipv6_repr ip;
+    TX_CHECK(ipv6_parse(p, plen, &ip) == WIRE_OK);
+    TX_CHECK(ip.hop_limit > 0);
+    /* From one of our addresses, or from :: (DAD's probes, MLD before the
+     * link-local address is ours); never from a group. */
+    TX_CHECK(ipv6_is_local(s, &ip.src) || ipv6_addr_is_unspecified(&ip.src) ||
+             addrconf_find(s, &ip.src));
+    TX_CHECK(!ipv6_addr_is_loopback(&ip.src) && !ipv6_addr_is_loopback(&ip.dst));
+    TX_CHECK(!ipv6_addr_is_unspecified(&ip.dst));
+    /* A group's MAC exactly for a group (RFC 2464 7). */
+    if (ipv6_addr_is_multicast(&ip.dst)) {
+        uint8_t m[6];
+        ipv6_mcast_mac(&ip.dst, m);
+        TX_CHECK(memcmp(dmac, m, 6) == 0);
+    } else {
+        TX_CHECK(!eth_is_multicast(dmac) && !eth_is_zero(dmac));
+    }
+    struct ipv6_ext e;
+    enum ipv6_ext_verdict v = ipv6_ext_walk(p, &ip, &e);
+    TX_CHECK(v == IPV6_EXT_OK || v == IPV6_EXT_FRAGMENT);
+    size_t end = IPV6_HDR_LEN + ip.payload_len;
+    if (v == IPV6_EXT_FRAGMENT) {
+        /* RFC 8200 4.5: all but the last carry a multiple of 8 bytes. */
+        size_t flen = end - (e.frag.hdr_off + IPV6_FRAG_HDR_LEN);
+        if (e.frag.more)
+            TX_CHECK(flen % 8 == 0 && flen > 0);
+        TX_CHECK((size_t)e.frag.offset + flen <= IPV6_MAX_PAYLOAD);
+        return NULL;
+    }
+    const uint8_t *l4 = p + e.proto_off;
+    size_t l4len = end - e.proto_off;
+    uint32_t ph = cksum_pseudo6(ip.src.a, ip.dst.a, 0, e.proto);
+    if (e.proto == IPV6_NH_ICMPV6) {
+        TX_CHECK(cksum_fold(cksum_add(ph + (uint32_t)l4len, l4, l4len)) == 0);
+        TX_CHECK(l4len >= ICMPV6_HDR_LEN);
+        if (icmpv6_is_error(l4[0]))
+            TX_CHECK(end <= IPV6_MIN_MTU); /* RFC 4443 2.4 (c) */
+        /* ND messages with hop limit 255 (RFC 4861 6.1, 7.1). */
+        if (l4[0] >= ICMPV6_ROUTER_SOLICIT && l4[0] <= ICMPV6_NEIGHBOR_ADVERT)
+            TX_CHECK(ip.hop_limit == 255);
+        TX_CHECK(l4[0] != ICMPV6_ROUTER_ADVERT && l4[0] != ICMPV6_REDIRECT); /* a host */
+    } else if (e.proto == IPV6_NH_UDP) {
+        struct udp_repr u;
+        TX_CHECK(udp_parse(l4, l4len, ph, &u) == WIRE_OK);
+        TX_CHECK(u.checksum != 0); /* RFC 8200 8.1 */
+    } else if (e.proto == IPV6_NH_TCP) {
+        TX_CHECK(!ipv6_addr_is_multicast(&ip.dst));
+        struct tcp_repr t;
+        TX_CHECK(tcp_parse(l4, l4len, ph, &t) == WIRE_OK);
+        TX_CHECK(t.sport != 0 && t.dport != 0);
+        TX_CHECK(!((t.flags & TCP_SYN) && (t.flags & (TCP_FIN | TCP_RST))));
+        /* The MSS option on SYNs only, telling what a 1500-byte MTU takes
+         * under a 40-byte IPv6 header. */
+        TX_CHECK((t.flags & TCP_SYN) ? t.mss == 1440 : t.mss == 0);
+        TX_CHECK(l4len - t.hdr_len <= 1440);
+    }
+    return NULL;
+}
+
 /* One frame the stack sent on eth0: NULL, or the condition it violates. */
-static const char *check_tx_frame(const uint8_t *f, size_t len)
+static const char *check_tx_frame(struct ust_stack *s, const uint8_t *f, size_t len)
 {
     TX_CHECK(len >= ETH_MIN_FRAME);
     TX_CHECK(len <= ETH_HDR_LEN + 1500);
     struct eth_repr eh;
     TX_CHECK(eth_parse(f, len, &eh) == WIRE_OK);
     TX_CHECK(memcmp(eh.src, t_mac_us, 6) == 0);
-    /* To one station or to all: never to a multicast group or to nobody. */
-    TX_CHECK(eth_is_broadcast(eh.dst) || (!eth_is_multicast(eh.dst) && !eth_is_zero(eh.dst)));
     const uint8_t *p = f + ETH_HDR_LEN;
     size_t plen = len - ETH_HDR_LEN;
+    if (eh.type == ETH_TYPE_IPV6)
+        return check_tx_ipv6(s, eh.dst, p, plen);
+    /* To one station or to all: never to a multicast group or to nobody. */
+    TX_CHECK(eth_is_broadcast(eh.dst) || (!eth_is_multicast(eh.dst) && !eth_is_zero(eh.dst)));
     if (eh.type == ETH_TYPE_ARP) {
         struct arp_repr a;
         TX_CHECK(arp_parse(p, plen, &a) == WIRE_OK);
@@ -254,7 +324,7 @@ static void drain_tx(struct fuzz *z)
     size_t n;
     while ((n = cap_pop(z->cap, buf, sizeof(buf))) > 0) {
         CHECK(n <= sizeof(buf)); /* else longer than any Ethernet frame */
-        const char *bad = check_tx_frame(buf, n);
+        const char *bad = check_tx_frame(z->s, buf, n);
         if (bad) {
             fprintf(stderr, "fuzz_frame: transmitted frame violates %s:", bad);
             for (size_t i = 0; i < n; i++)
@@ -377,8 +447,13 @@ static void check_tcp(const struct fuzz *z)
         /* Not in a queue, or waiting in the listener's. */
         CHECK(c->parent == NULL || c->sk == NULL);
         CHECK(tcp_lookup(s, &c->laddr, c->lport, &c->raddr, c->rport) == c);
-        CHECK(ipaddr_to_v4(&c->laddr) == T_IP_US ||
-              ipaddr_to_v4(&c->laddr) == FUZZ_IP_LO); /* lo packets reach port 80 too */
+        if (ipaddr_is_v4(&c->laddr)) {
+            CHECK(ipaddr_to_v4(&c->laddr) == T_IP_US ||
+                  ipaddr_to_v4(&c->laddr) == FUZZ_IP_LO); /* lo packets reach port 80 too */
+        } else {
+            struct ipv6_addr l6 = ipaddr_to6(&c->laddr);
+            CHECK(ipv6_is_local(s, &l6) || ipaddr_is_any(&c->laddr));
+        }
         CHECK(seq_le(c->snd_una, c->snd_nxt) && seq_le(c->snd_nxt, c->snd_max));
         CHECK(c->sndq.len <= c->sndq.cap && c->rcvq.len <= c->rcvq.cap);
         CHECK(c->snd_mss > 0 && c->snd_mss <= 65495); /* 1460 on eth0; more over lo */
@@ -692,6 +767,7 @@ static void fuzz_init(struct fuzz *z)
     cfg.tcp_syn_retries = 3;
     cfg.tcp_sndbuf = 16384;
     cfg.tcp_rcvbuf = 8192;
+    cfg.ip6_dad_transmits = 0;
     z->now = FUZZ_START;
     CHECK(ust_stack_create(&cfg, &z->s) == 0);
     struct ust_device *d;
@@ -703,6 +779,23 @@ static void fuzz_init(struct fuzz *z)
     CHECK(ust_iface_add(z->s, "eth0", T_IP_US, 24, z->now) == 0);
     CHECK(ust_iface_add(z->s, "lo", FUZZ_IP_LO, 8, z->now) == 0);
     CHECK(ust_route_add(z->s, 0, 0, T_IP_PEER, NULL) == 0);
+    /* IPv6 on both (DAD off, so 2001:db8::2 is ours at once), and
+     * IPv6-only sockets beside the IPv4 ones: a UDP socket on port 7 and
+     * a listener on port 80, which raw IPv6 frames in the input reach. */
+    struct in6_addr a6;
+    CHECK(ust_ip6_parse("2001:db8::2", &a6) == 0);
+    CHECK(ust_iface_add6(z->s, "eth0", &a6, 64, z->now) == 0);
+    CHECK(ust_iface_enable_ipv6(z->s, "lo", z->now) == 0);
+    int one = 1;
+    z->udp6 = ust_socket(z->s, AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(7)};
+    CHECK(ust_setsockopt(z->s, z->udp6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0);
+    CHECK(ust_bind(z->s, z->udp6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0);
+    z->tlisten6 = ust_socket(z->s, AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sin6.sin6_port = htons(FUZZ_TCP_PORT);
+    CHECK(ust_setsockopt(z->s, z->tlisten6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0);
+    CHECK(ust_bind(z->s, z->tlisten6, (struct sockaddr *)&sin6, sizeof(sin6)) == 0);
+    CHECK(ust_listen(z->s, z->tlisten6, 4) == 0);
     z->ping = ust_ping_open(z->s, FUZZ_PING_ID);
     CHECK(z->ping >= 0);
     z->udp = ust_socket(z->s, AF_INET, SOCK_DGRAM, 0);
@@ -839,6 +932,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (z.tacc[i])
             CHECK(ust_close(z.s, z.tacc[i]) == 0);
     CHECK(ust_close(z.s, z.tlisten) == 0);
+    CHECK(ust_close(z.s, z.tlisten6) == 0);
+    CHECK(ust_close(z.s, z.udp6) == 0);
     z.tout = 0;
     memset(z.tacc, 0, sizeof(z.tacc));
     z.tlisten = 0;
@@ -860,7 +955,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     z.now = end;
     step(&z);
-    CHECK(ust_stack_next_deadline(z.s) == UST_TIME_NEVER);
+    /* Nothing is left to happen, but for lifetimes routers gave (an
+     * address or a route from an RA in the input may outlive the run). */
+    ust_time_t left = addrconf_next_deadline(z.s);
+    if (route6_next_deadline(z.s) < left)
+        left = route6_next_deadline(z.s);
+    CHECK(ust_stack_next_deadline(z.s) == UST_TIME_NEVER || ust_stack_next_deadline(z.s) == left);
     CHECK(z.s->tcp->all == NULL && z.s->tcp->nconns == 0);
     const struct ust_stats *st = ust_stack_stats(z.s);
     CHECK(st->tcp.conns == 0 && st->tcp.buf_bytes == 0); /* every buffer given back */
