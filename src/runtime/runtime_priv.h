@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/stack_priv.h"
+#include "ustack/device.h"
 #include "ustack/socket.h"
 
 struct ust_runtime {
@@ -24,6 +25,7 @@ struct ust_runtime {
     size_t rxslot;
     size_t rxlen[64];
     int rxdev[64];
+    struct ust_pkt_meta rxmeta[64]; /* each frame's offload metadata (zero: none) */
 };
 
 #define RT_RX_BATCH 64

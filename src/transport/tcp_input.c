@@ -7,6 +7,7 @@
 
 #include "net/icmp.h"
 #include "net/ipv4.h"
+#include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
 
@@ -566,6 +567,10 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
              * that delay exists for (RFC 1122 4.2.3.2: let the response
              * carry it). */
             c->segs_unacked++;
+            /* A super-segment (a device's GSO: many wire segments in one
+             * frame) counts as the two full segments it at least holds. */
+            if (g->len >= 2 * (uint32_t)c->snd_mss)
+                c->segs_unacked++;
             break;
         default: break; /* the peer already sent its FIN: ignore */
         }
@@ -608,7 +613,9 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
 void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *buf, size_t len)
 {
     struct tcp_seg g;
-    int err = tcp_parse(buf, len, ip->src, ip->dst, &g.th);
+    /* A device may have verified the checksum (docs/DESIGN.md, "Offloads"). */
+    bool verify = !netif_rx_csum_trusted(s, buf, len, 16);
+    int err = tcp_parse_csum(buf, len, ip->src, ip->dst, verify, &g.th);
     if (err != WIRE_OK) {
         if (err == WIRE_ECSUM)
             s->stats.tcp.drop_checksum++;

@@ -31,8 +31,11 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
     return (space - cur >= step ? space : cur) & ~unit_mask;
 }
 
-static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
-                uint32_t len)
+/* Builds and sends one segment of len bytes from the send ring at off. gso:
+ * the payload of each wire segment when len is a super-segment (0: one
+ * segment), which the device cuts, copying this header into each. */
+static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags,
+                    uint32_t off, uint32_t len, uint32_t gso)
 {
     struct tcp_repr th = {.sport = c->lport, .dport = c->rport, .seq = seq, .flags = flags};
     if (flags & TCP_ACK)
@@ -62,7 +65,8 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
          * and in a data segment only in the room left below the MSS. */
         unsigned max = c->ts_ok ? 3 : 4;
         if (len) {
-            uint32_t room = c->snd_mss > len ? c->snd_mss - len : 0;
+            uint32_t seg = gso && len > gso ? gso : len; /* each wire segment's payload */
+            uint32_t room = c->snd_mss > seg ? c->snd_mss - seg : 0;
             unsigned fit = room >= 12 ? (room - 4) / 8 : 0;
             if (fit < max)
                 max = fit;
@@ -78,7 +82,13 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
-    tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
+    /* The checksum is left partial: the device finishes it, or
+     * netif_transmit does where no device will (docs/DESIGN.md, "Offloads"). */
+    tcp_emit_partial(&th, c->laddr, c->raddr, pkb_data(p), len);
+    p->csum_at = (uint32_t)p->head;
+    p->csum_off = 16;
+    if (gso && len > gso)
+        p->gso_size = (uint16_t)gso;
     s->stats.tcp.tx++;
     if (flags & TCP_ACK) {
         tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);
@@ -86,9 +96,15 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->ack_now = false;
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
-    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s", c->lport, c->rport, seq,
-           th.ack, flags, len, wnd, th.nsack ? ", sack" : "");
+    tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s%s", c->lport, c->rport, seq,
+           th.ack, flags, len, wnd, th.nsack ? ", sack" : "", p->gso_size ? ", super" : "");
     return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
+}
+
+static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
+                uint32_t len)
+{
+    return xmit_gso(s, c, seq, flags, off, len, 0);
 }
 
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
@@ -215,6 +231,14 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
     struct tcp_sack_block blk[TCP_MAX_SACK];
     unsigned nblk = tcp_sack_blocks(c, blk, c->ts_ok ? 3 : 4);
     uint32_t mss = c->snd_mss - (nblk ? 4 + 8 * nblk : 0);
+    /* With TSO (docs/DESIGN.md, "Offloads") one segment may carry as many
+     * full segments as the device takes in a super-frame; every decision
+     * below is still made in wire segments of mss. */
+    uint32_t seg_max = mss;
+    uint32_t gso_max = ipv4_gso_max(s, c->raddr);
+    uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
+    if (gso_max > hdrs + 2 * mss)
+        seg_max = (gso_max - hdrs) / mss * mss;
     uint32_t max_before = c->snd_max;
     for (;;) {
         /* Going back after a timeout: what the peer SACKed since need not
@@ -227,8 +251,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         uint32_t in_flight = c->snd_nxt - c->snd_una;
         uint32_t usable = win > in_flight ? win - in_flight : 0;
         uint32_t len = unsent < usable ? unsent : usable;
-        if (len > mss)
-            len = mss;
+        if (len > seg_max)
+            len = seg_max;
         if (seq_lt(c->snd_nxt, c->snd_max)) {
             /* Retransmitting: stop at the next SACKed range. */
             for (unsigned i = 0; i < c->sb.n; i++) {
@@ -240,6 +264,13 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
         bool fin = c->fin_queued && len == unsent && c->snd_nxt + len == data_end &&
                    (!c->fin_sent || c->snd_nxt + len == c->fin_seq);
+        if (len > mss && len % mss && !fin && !(len == unsent && c->nodelay && !c->more)) {
+            /* A super-segment's last piece would be a small segment sent
+             * with the full ones in flight before it: it goes only as
+             * the rules below let a small segment go (Nagle, SWS,
+             * MSG_MORE), so it goes on its own. */
+            len -= len % mss;
+        }
         if (len == 0 && !fin) {
             /* Data waits for a window the peer does not offer: probe it
              * (persist timer, RFC 9293 3.8.6.1) when nothing else will. */
@@ -284,7 +315,7 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         if (!new_data)
             tcp_count_retransmit(s, c);
         uint8_t flags = TCP_ACK | (len == unsent && len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
-        xmit(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len);
+        xmit_gso(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, mss);
         c->snd_nxt += len + fin;
         if (seq_gt(c->snd_nxt, c->snd_max))
             c->snd_max = c->snd_nxt;

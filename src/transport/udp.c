@@ -201,7 +201,8 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
 {
     (void)dev;
     struct udp_repr u;
-    int err = udp_parse(payload, len, ip->src, ip->dst, &u);
+    bool verify = !netif_rx_csum_trusted(s, payload, len, 6);
+    int err = udp_parse_csum(payload, len, ip->src, ip->dst, verify, &u);
     if (err != WIRE_OK) {
         if (err == WIRE_ECSUM)
             s->stats.udp.drop_checksum++;
