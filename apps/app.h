@@ -24,6 +24,8 @@ struct app_opts {
     int seed_set;
     struct ust_faults faults; /* --faults: injected on the TAP, both ways */
     int faults_set;
+    int offload;  /* --offload on|off: the TAP's virtio-net header and offloads (default on) */
+    uint32_t mtu; /* --mtu: set on the TAP (0: keep the interface's) */
 };
 
 /* The usage text of the common options. */

@@ -52,10 +52,11 @@ static const struct counter_name counters[] = {
     C(tcp, conns), C(tcp, buf_bytes), C(tcp, invalid_ack_limited), C(tcp, syncookies_sent),
     C(tcp, syncookies_ok), C(tcp, syncookies_failed), C(tcp, drop_synq_full),
     C(tcp, synack_given_up), C(tcp, drop_conn_limit),
-    C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
     C(offload, rx_super), C(offload, rx_csum_trusted), C(offload, rx_bad_meta),
+    C(offload, rx_bad_super),
     C(offload, tx_super), C(offload, tx_super_segs), C(offload, tx_csum_partial),
     C(offload, tx_csum_sw),
+    C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
 };
 /* clang-format on */
 

@@ -108,7 +108,7 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
         ((s->rx_meta->gso_type & ~UST_GSO_ECN) != UST_GSO_TCPV4 || ip.proto != IPV4_PROTO_TCP ||
          ipv4_is_fragment(&ip))) {
         /* A super-frame is one TCP segment over IPv4, never a fragment. */
-        s->stats.offload.rx_bad_meta++;
+        s->stats.offload.rx_bad_super++;
         debugf(s, "dev=%s, proto=%u, gso_type=%u: super-frame that is not TCP/IPv4, dropped",
                d->name, ip.proto, s->rx_meta->gso_type);
         return;

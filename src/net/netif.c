@@ -170,6 +170,8 @@ void ust_stack_input_meta(struct ust_stack *s, int dev, const uint8_t *frame, si
     if (now > s->now)
         s->now = now;
     dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
+    if (m && !(s->ifs->at[dev].dev->offload & UST_OFFLOAD_RX_CSUM))
+        m = NULL; /* a device that offers no offloads vouches for nothing */
     if (m && (m->flags || m->gso_type)) {
         /* Metadata is believed only as far as the frame bears it out: a
          * header that points past the frame, or says what we never asked

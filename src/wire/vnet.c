@@ -39,13 +39,11 @@ int vnet_check(const struct ust_pkt_meta *m, size_t frame_len)
 {
     if (m->flags & ~VNET_FLAGS_KNOWN)
         return WIRE_EUNSUPP;
-    if ((m->flags & UST_META_NEEDS_CSUM) &&
-        (size_t)m->csum_start + m->csum_offset + 2 > frame_len)
+    if ((m->flags & UST_META_NEEDS_CSUM) && (size_t)m->csum_start + m->csum_offset + 2 > frame_len)
         return WIRE_ELEN;
     unsigned type = m->gso_type & ~UST_GSO_ECN;
     switch (type) {
-    case UST_GSO_NONE:
-        return (m->gso_type & UST_GSO_ECN) ? WIRE_EUNSUPP : WIRE_OK;
+    case UST_GSO_NONE: return (m->gso_type & UST_GSO_ECN) ? WIRE_EUNSUPP : WIRE_OK;
     case UST_GSO_TCPV4:
     case UST_GSO_TCPV6:
     case UST_GSO_UDP:
