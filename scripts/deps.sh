@@ -8,6 +8,7 @@ packages=(
     binutils                                             # objdump for the global-state check
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
+    ethtool                                              # interop/offload: what the TAP negotiated
     python3                                              # fuzz corpus generator, helpers
 )
 
