@@ -51,9 +51,16 @@ int netif_poll(struct ust_stack *s)
         if ((!d->ops->receive && !d->ops->receive_meta) || t->at[i].external_rx)
             continue;
         for (int n = 0; n < UST_RX_BATCH; n++) {
+            if (!d->ops->receive_meta) {
+                int len = d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
+                if (len <= 0)
+                    break;
+                ust_stack_input(s, i, t->rxbuf, (size_t)len, s->now);
+                frames++;
+                continue;
+            }
             struct ust_pkt_meta m = {0};
-            int len = d->ops->receive_meta ? d->ops->receive_meta(d, t->rxbuf, t->rxcap, &m, s->now)
-                                           : d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
+            int len = d->ops->receive_meta(d, t->rxbuf, t->rxcap, &m, s->now);
             if (len <= 0)
                 break;
             ust_stack_input_meta(s, i, t->rxbuf, (size_t)len, &m, s->now);

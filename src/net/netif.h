@@ -70,6 +70,18 @@ static inline uint32_t netif_tso4_max(const struct ust_device *d)
     return (d->offload & need) == need && d->ops->transmit_meta ? d->gso_max : 0;
 }
 
+/* The offload bits of all the devices together: TCP leaves its checksum
+ * partial only when some device may finish it, and looks for a route's
+ * TSO only when some device segments (asked per segment: a loop over at
+ * most UST_MAX_DEVICES costs less than a route lookup or a second pass). */
+static inline uint32_t netif_offload_any(const struct ust_stack *s)
+{
+    uint32_t any = 0;
+    for (int i = 0; i < s->ifs->n; i++)
+        any |= s->ifs->at[i].dev->offload;
+    return any;
+}
+
 /* The interface on dev, or NULL if it has no address. */
 static inline struct netif *netif_get(struct ust_stack *s, int dev)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "net/ipv4.h"
+#include "net/netif.h"
 #include "wire/bytes.h"
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
@@ -82,11 +83,16 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
-    /* The checksum is left partial: the device finishes it, or
-     * netif_transmit does where no device will (docs/DESIGN.md, "Offloads"). */
-    tcp_emit_partial(&th, c->laddr, c->raddr, pkb_data(p), len);
-    p->csum_at = (uint32_t)p->head;
-    p->csum_off = 16;
+    if (netif_offload_any(s) & UST_OFFLOAD_TX_CSUM) {
+        /* The checksum is left partial: the device finishes it, or
+         * netif_transmit does where it goes elsewhere (docs/DESIGN.md,
+         * "Offloads"). */
+        tcp_emit_partial(&th, c->laddr, c->raddr, pkb_data(p), len);
+        p->csum_at = (uint32_t)p->head;
+        p->csum_off = 16;
+    } else {
+        tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
+    }
     if (gso && len > gso)
         p->gso_size = (uint16_t)gso;
     s->stats.tcp.tx++;
@@ -235,10 +241,12 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
      * full segments as the device takes in a super-frame; every decision
      * below is still made in wire segments of mss. */
     uint32_t seg_max = mss;
-    uint32_t gso_max = ipv4_gso_max(s, c->raddr);
-    uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
-    if (gso_max > hdrs + 2 * mss)
-        seg_max = (gso_max - hdrs) / mss * mss;
+    if (netif_offload_any(s) & UST_OFFLOAD_TSO4) {
+        uint32_t gso_max = ipv4_gso_max(s, c->raddr);
+        uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
+        if (gso_max > hdrs + 2 * mss)
+            seg_max = (gso_max - hdrs) / mss * mss;
+    }
     uint32_t max_before = c->snd_max;
     for (;;) {
         /* Going back after a timeout: what the peer SACKed since need not

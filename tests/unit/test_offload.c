@@ -52,8 +52,12 @@ static void vnet_known_vectors(void **state)
     assert_int_equal(vnet_parse(v, 9, VNET_HDR_LEN, &m), WIRE_ETRUNC);
     assert_int_equal(vnet_parse(v, 11, VNET_HDR_LEN_MRG, &m), WIRE_ETRUNC);
     /* Every GSO type a kernel may name, with the ECN bit; and none. */
-    const uint8_t types[] = {UST_GSO_TCPV4, UST_GSO_TCPV6, UST_GSO_UDP, UST_GSO_UDP_L4,
-                             UST_GSO_TCPV4 | UST_GSO_ECN, UST_GSO_TCPV6 | UST_GSO_ECN};
+    const uint8_t types[] = {UST_GSO_TCPV4,
+                             UST_GSO_TCPV6,
+                             UST_GSO_UDP,
+                             UST_GSO_UDP_L4,
+                             UST_GSO_TCPV4 | UST_GSO_ECN,
+                             UST_GSO_TCPV6 | UST_GSO_ECN};
     for (size_t i = 0; i < sizeof(types); i++) {
         uint8_t b[10] = {0x01, types[i], 54, 0, 0xb4, 0x05, 34, 0, 16, 0};
         assert_int_equal(vnet_parse(b, sizeof(b), VNET_HDR_LEN, &m), WIRE_OK);
@@ -70,8 +74,11 @@ static void vnet_known_vectors(void **state)
 static void vnet_lying_headers(void **state)
 {
     (void)state;
-    struct ust_pkt_meta ok = {.flags = UST_META_NEEDS_CSUM, .gso_type = UST_GSO_TCPV4,
-                              .hdr_len = 54, .gso_size = 1460, .csum_start = 34,
+    struct ust_pkt_meta ok = {.flags = UST_META_NEEDS_CSUM,
+                              .gso_type = UST_GSO_TCPV4,
+                              .hdr_len = 54,
+                              .gso_size = 1460,
+                              .csum_start = 34,
                               .csum_offset = 16};
     assert_int_equal(vnet_check(&ok, 54 + 2 * 1460), WIRE_OK);
     struct ust_pkt_meta m = ok;
@@ -162,7 +169,9 @@ static void rx_checksum_vouched_for(void **state)
     /* A partial checksum (from the host itself) naming the UDP field: its
      * field holds the pseudo-header sum only, and it is not summed. */
     n = udp_frame(fr, "partial", false);
-    struct ust_pkt_meta partial = {.flags = UST_META_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6};
+    struct ust_pkt_meta partial = {.flags = UST_META_NEEDS_CSUM,
+                                   .csum_start = 34,
+                                   .csum_offset = 6};
     st16(fr + 34 + 6, (uint16_t)~cksum_fold(ipv4_pseudo_sum(T_IP_PEER, T_IP_US, 17, 15)));
     ust_stack_input_meta(f.s, f.dev, fr, n, &partial, f.now);
     assert_true(got_datagram(&f, fd, "partial"));
@@ -192,7 +201,10 @@ static void rx_lying_metadata_dropped(void **state)
         {.gso_type = UST_GSO_TCPV4, .gso_size = 100}, /* no partial checksum */
         {.flags = UST_META_NEEDS_CSUM, .gso_type = UST_GSO_TCPV4, .csum_start = 34},
         {.flags = UST_META_NEEDS_CSUM, .gso_type = 7, .gso_size = 100, .csum_start = 34},
-        {.flags = UST_META_NEEDS_CSUM, .gso_type = UST_GSO_UDP_L4, .gso_size = 8, .csum_start = 34,
+        {.flags = UST_META_NEEDS_CSUM,
+         .gso_type = UST_GSO_UDP_L4,
+         .gso_size = 8,
+         .csum_start = 34,
          .csum_offset = 6}, /* never negotiated */
     };
     for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++)
@@ -201,8 +213,11 @@ static void rx_lying_metadata_dropped(void **state)
     assert_int_equal(ust_stack_stats(f.s)->eth.rx, rx0); /* none went further */
     assert_false(got_datagram(&f, fd, "hello"));
     /* A well-formed TCP super-frame header on a UDP datagram: not TCP. */
-    struct ust_pkt_meta tcp_on_udp = {.flags = UST_META_NEEDS_CSUM, .gso_type = UST_GSO_TCPV4,
-                                      .gso_size = 8, .csum_start = 34, .csum_offset = 6};
+    struct ust_pkt_meta tcp_on_udp = {.flags = UST_META_NEEDS_CSUM,
+                                      .gso_type = UST_GSO_TCPV4,
+                                      .gso_size = 8,
+                                      .csum_start = 34,
+                                      .csum_offset = 6};
     ust_stack_input_meta(f.s, f.dev, fr, n, &tcp_on_udp, f.now);
     assert_int_equal(ust_stack_stats(f.s)->offload.rx_bad_super, 1);
     assert_false(got_datagram(&f, fd, "hello"));
@@ -352,17 +367,15 @@ static void expect_super(struct tcp_peer *t, int line, uint8_t flags, size_t len
         (t->o.th.flags & ~TCP_PSH) != flags)
         fail_msg("line %d: got seq +%u len %zu gso %u flags 0x%x, expected seq +%u len %zu gso %u "
                  "flags 0x%x",
-                 line, t->o.th.seq - t->iss, t->o.len, t->o.gso, t->o.th.flags,
-                 t->pack - t->iss, len, gso, flags);
+                 line, t->o.th.seq - t->iss, t->o.len, t->o.gso, t->o.th.flags, t->pack - t->iss,
+                 len, gso, flags);
     assert_memory_equal(t->o.data, want, len);
     t->pack += (uint32_t)len + !!(flags & TCP_FIN);
 }
-#define EXPECT_SUPER(t, flags, len, gso, want) expect_super((t), __LINE__, (flags), (len), (gso), (want))
+#define EXPECT_SUPER(t, flags, len, gso, want)                                                     \
+    expect_super((t), __LINE__, (flags), (len), (gso), (want))
 
-static void ack_all(struct tcp_peer *t)
-{
-    peer(t, TCP_ACK, NULL, 0);
-}
+static void ack_all(struct tcp_peer *t) { peer(t, TCP_ACK, NULL, 0); }
 
 /* Nagle's limit: what is more than whole segments leaves as one
  * super-segment of whole segments; the small rest waits for the ACK (as
