@@ -320,8 +320,12 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             c->rtt_seq = c->snd_nxt;
             c->rtt_start = s->now;
         }
-        if (!new_data)
-            tcp_count_retransmit(s, c);
+        if (!new_data) {
+            /* Counted in wire segments: a super-segment resent after a
+             * timeout is as many retransmissions as it holds. */
+            for (uint32_t k = 0; k == 0 || k * mss < len; k++)
+                tcp_count_retransmit(s, c);
+        }
         uint8_t flags = TCP_ACK | (len == unsent && len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
         xmit_gso(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, mss);
         c->snd_nxt += len + fin;

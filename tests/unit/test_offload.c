@@ -496,6 +496,31 @@ static void tso_partial_retransmit(void **state)
     t_fini(&t);
 }
 
+/* After a timeout the sender goes back (RFC 6298 5.4) and resends what the
+ * slowly growing window allows, in super-segments of whole segments; each
+ * piece counts as a retransmission. */
+static void tso_go_back_after_timeout(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    tso_open(&t, false);
+    const size_t n = 10 * MSS;
+    uint8_t *d = pattern(n, 9);
+    send_all(&t, d, n);
+    uint32_t start = t.pack;
+    EXPECT_SUPER(&t, TCP_ACK, n, MSS, d);
+    assert_true(run_until_tx(&t.f, t.f.now + 10 * UST_SEC) != UST_TIME_NEVER);
+    t.pack = start;
+    EXPECT_SUPER(&t, TCP_ACK, MSS, 0, d); /* the window: one segment */
+    ack_all(&t);                          /* that one arrived; the rest was lost */
+    EXPECT_SUPER(&t, TCP_ACK, 2 * MSS, MSS, d + MSS);
+    EXPECT_NONE(&t);
+    assert_int_equal(ust_stack_stats(t.f.s)->tcp.retransmits, 3);
+    assert_int_equal(t_conn(&t)->total_retrans, 3);
+    free(d);
+    t_fini(&t);
+}
+
 /* Without TSO (the device's bits off) nothing changes: one segment at a time. */
 static void no_tso_plain_segments(void **state)
 {
@@ -529,6 +554,7 @@ int main(void)
         cmocka_unit_test(tso_window_boundary),
         cmocka_unit_test(tso_with_fin),
         cmocka_unit_test(tso_partial_retransmit),
+        cmocka_unit_test(tso_go_back_after_timeout),
         cmocka_unit_test(no_tso_plain_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
