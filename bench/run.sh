@@ -52,7 +52,8 @@
 # Its linux column is kernel -> kernel TCP over the veth pair (tcp_bulk, the
 # same figure as tcp_rx's linux column, measured again unless tcp_rx ran):
 # two stacks on one machine either way, but the kernel's figure includes
-# its system calls and the veth hand-off. memlink_callgrind runs it under
+# its system calls and the veth hand-off. memlink_tput has a second row with
+# --offload (the link offers the TAP's offloads: super-segments, no sums). memlink_callgrind runs it under
 # callgrind (CALLGRIND_MB MB, virtual clock: deterministic) and reports
 # instructions per byte transferred (Ir counted inside the transfer loop
 # only / bytes), ustack only; the top functions by Ir go to
@@ -781,17 +782,24 @@ bench_iperf3_tx() { iperf3_rows "ustack -> kernel (-R)" -R; }
 # figure), the nearest kernel counterpart: two stacks on one machine, but
 # with system calls and the veth hand-off in the kernel's figure.
 bench_memlink_tput() {
-    local i uv=() out bytes secs gbit
+    local i uv=() ov=() out bytes secs gbit
     for ((i = 0; i < ROUNDS; i++)); do
         out=$(timeout 120 "$MEMLINK_TPUT" --bytes $((TCP_MB * 1024 * 1024)) 2>&1) ||
             die "memlink_tput failed: $out"
         read -r bytes secs gbit <<<"$out"
         say "memlink_tput: $bytes bytes in ${secs}s: $gbit Gbit/s"
         uv+=("$gbit")
+        out=$(timeout 120 "$MEMLINK_TPUT" --bytes $((TCP_MB * 1024 * 1024)) --offload 2>&1) ||
+            die "memlink_tput --offload failed: $out"
+        read -r bytes secs gbit <<<"$out"
+        say "memlink_tput --offload: $bytes bytes in ${secs}s: $gbit Gbit/s"
+        ov+=("$gbit")
     done
     linux_tcp_reference
     row "TCP ustack -> ustack, memlink, 1 thread, $TCP_MB MB" "Gbit/s" "$(median_of "${uv[@]}")" \
         "$LINUX_TCP_OFF" higher "$LINUX_TCP_ON"
+    row "TCP ustack -> ustack, memlink, 1 thread, $TCP_MB MB, TAP's offloads on the link" "Gbit/s" \
+        "$(median_of "${ov[@]}")" "$LINUX_TCP_OFF" higher "$LINUX_TCP_ON"
 }
 
 # memlink_callgrind: memlink_tput under callgrind, CALLGRIND_MB MB, virtual
