@@ -236,7 +236,19 @@ int ust_tap_open_opts(const char *name, const uint8_t mac[6], const struct ust_t
     memset(&ifr, 0, sizeof(ifr));
     ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0));
     strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int r = ioctl(fd, TUNSETIFF, &ifr);
+    if (r < 0 && offload && errno == EINVAL) {
+        /* A kernel (or a device) that will not have the header: plain
+         * frames, on a fresh fd. */
+        offload = false;
+        close(fd);
+        fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        r = ioctl(fd, TUNSETIFF, &ifr);
+    }
+    if (r < 0) {
         int err = -errno;
         close(fd);
         return err;
