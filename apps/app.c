@@ -11,6 +11,7 @@
 #define DEFAULT_TAP "tap0"
 #define DEFAULT_ADDR "192.0.2.2/24"
 #define DEFAULT_GATEWAY "192.0.2.1"
+#define DEFAULT_ADDR6 "2001:db8::2/64"
 
 enum ust_log_level app_log_level = UST_LOG_INFO;
 
@@ -37,8 +38,14 @@ static const struct {
           "                        used as it is; a missing one is created (needs root or\n"
           "                        CAP_NET_ADMIN), but then the host side has no address:\n"
           "                        prefer `make tap`, which creates it with 192.0.2.1/24.\n"},
-    {'a', "--addr A.B.C.D/N  the stack's address and prefix length (default " DEFAULT_ADDR ")\n"},
+    {'a', "--addr ADDR/N     an address and prefix length of the stack, IPv4 or IPv6;\n"
+          "                        at most one of each (default " DEFAULT_ADDR " and\n"
+          "                        " DEFAULT_ADDR6 "; IPv6 also gets a link-local address\n"
+          "                        and those router advertisements offer)\n"},
     {'g', "--gateway A.B.C.D default gateway, or \"none\" (default " DEFAULT_GATEWAY ")\n"},
+    {'G', "--gateway6 ADDR   IPv6 default router, or \"none\" (default: the routers\n"
+          "                        that advertise themselves, RFC 4861)\n"},
+    {'6', "--no-ipv6         IPv4 only: no IPv6 on the device\n"},
     {'m', "--mac MAC         the stack's MAC, e.g. 02:00:00:00:00:02 (default:\n"
           "                        02:00 followed by the four bytes of the address)\n"},
     {'p', "--pcap FILE       write every frame sent and received to FILE (pcap)\n"},
@@ -63,8 +70,9 @@ void app_usage_common_except(FILE *out, const char *taken)
     fprintf(out, "Device and address options:\n");
     for (size_t i = 0; i < sizeof(common_help) / sizeof(common_help[0]); i++) {
         char c = common_help[i].letter;
-        if (taken && strchr(taken, c))
-            fprintf(out, "      %s", common_help[i].text); /* the long form only */
+        /* The long form only: taken by the program, or never a short one. */
+        if ((taken && strchr(taken, c)) || c == 'G' || c == '6')
+            fprintf(out, "      %s", common_help[i].text);
         else
             fprintf(out, "  -%c, %s", c, common_help[i].text);
     }
@@ -123,6 +131,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         {"seed", required_argument, NULL, LONG_COMMON + 's'},
         {"help", no_argument, NULL, LONG_COMMON + 'h'},
         {"faults", required_argument, NULL, LONG_COMMON + 'F'},
+        {"gateway6", required_argument, NULL, LONG_COMMON + 'G'},
+        {"no-ipv6", no_argument, NULL, LONG_COMMON + '6'},
         {"offload", required_argument, NULL, LONG_COMMON + 'O'},
         {"mtu", required_argument, NULL, LONG_COMMON + 'M'},
     };
@@ -147,11 +157,14 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
     }
     snprintf(shortopts + sl, sizeof(shortopts) - sl, "%s", extra_short ? extra_short : "");
 
-    const char *addr = DEFAULT_ADDR, *gateway = DEFAULT_GATEWAY;
+    const char *addr = DEFAULT_ADDR, *gateway = DEFAULT_GATEWAY, *addr6 = DEFAULT_ADDR6;
+    const char *gateway6 = "none";
+    bool addr_set = false, addr6_set = false;
     int mac_set = 0;
     memset(o, 0, sizeof(*o));
     o->tap = DEFAULT_TAP;
     o->log = UST_LOG_INFO;
+    o->ipv6 = true;
     o->offload = 1;
     const char *env = getenv("USTACK_LOG");
     if (env && *env && ust_log_level_parse(env, &o->log) != 0) {
@@ -175,8 +188,26 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
             }
             o->tap = optarg;
             break;
-        case 'a': addr = optarg; break;
+        case 'a':
+            if (strchr(optarg, ':')) {
+                if (addr6_set) {
+                    fprintf(stderr, "--addr: one IPv6 address (%s and %s given)\n", addr6, optarg);
+                    return -1;
+                }
+                addr6 = optarg;
+                addr6_set = true;
+            } else {
+                if (addr_set) {
+                    fprintf(stderr, "--addr: one IPv4 address (%s and %s given)\n", addr, optarg);
+                    return -1;
+                }
+                addr = optarg;
+                addr_set = true;
+            }
+            break;
         case 'g': gateway = optarg; break;
+        case 'G': gateway6 = optarg; break;
+        case '6': o->ipv6 = false; break;
         case 'm':
             if (ust_mac_parse(optarg, o->mac) != 0 || (o->mac[0] & 1)) {
                 fprintf(stderr, "--mac %s: expected a unicast MAC like 02:00:00:00:00:02\n",
@@ -247,6 +278,28 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         o->prefix_len == 0) {
         fprintf(stderr, "--addr %s: expected an address with a prefix length, like %s\n", addr,
                 DEFAULT_ADDR);
+        return -1;
+    }
+    if (o->ipv6) {
+        if (!strchr(addr6, '/') || ust_ip6_parse_cidr(addr6, &o->addr6, &o->prefix6) != 0 ||
+            o->prefix6 == 0) {
+            fprintf(stderr, "--addr %s: expected an IPv6 address with a prefix length, like %s\n",
+                    addr6, DEFAULT_ADDR6);
+            return -1;
+        }
+        o->has_addr6 = true;
+        if (strcmp(gateway6, "none") != 0) {
+            if (ust_ip6_parse(gateway6, &o->gateway6) != 0) {
+                fprintf(stderr,
+                        "--gateway6 %s: expected an IPv6 address like 2001:db8::1, or "
+                        "none\n",
+                        gateway6);
+                return -1;
+            }
+            o->has_gateway6 = true;
+        }
+    } else if (addr6_set || strcmp(gateway6, "none") != 0) {
+        fprintf(stderr, "--no-ipv6 with an IPv6 --addr or --gateway6: choose one\n");
         return -1;
     }
     if (strcmp(gateway, "none") == 0) {
@@ -338,8 +391,29 @@ static int add_devices(struct ust_stack *s, const struct app_opts *o, ust_time_t
         app_logf(UST_LOG_ERROR, "cannot configure %s: %s", o->tap, strerror(-err));
         return -1;
     }
-    if (ust_loopback_create(&lo) == 0 && ust_stack_add_device(s, lo) >= 0)
+    if (o->ipv6) {
+        char a[UST_IP6_STRLEN];
+        if ((err = ust_iface_enable_ipv6(s, o->tap, now)) != 0 ||
+            (o->has_addr6 && (err = ust_iface_add6(s, o->tap, &o->addr6, o->prefix6, now)) != 0)) {
+            app_logf(UST_LOG_ERROR, "cannot configure IPv6 (%s/%u) on %s: %s",
+                     ust_ip6_format(&o->addr6, a), o->prefix6, o->tap, strerror(-err));
+            return -1;
+        }
+    }
+    if (ust_loopback_create(&lo) == 0 && ust_stack_add_device(s, lo) >= 0) {
         ust_iface_add(s, "lo", UST_IP4(127, 0, 0, 1), 8, now);
+        if (o->ipv6)
+            ust_iface_enable_ipv6(s, "lo", now);
+    }
+    if (o->has_gateway6) {
+        static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+        char g[UST_IP6_STRLEN];
+        if ((err = ust_route_add6(s, &any6, 0, &o->gateway6, o->tap)) != 0) {
+            app_logf(UST_LOG_ERROR, "IPv6 default router %s: %s", ust_ip6_format(&o->gateway6, g),
+                     strerror(-err));
+            return -1;
+        }
+    }
     if (o->gateway && (err = ust_route_add(s, 0, 0, o->gateway, NULL)) != 0) {
         char g[UST_IP4_STRLEN];
         app_logf(UST_LOG_ERROR, "default gateway %s: %s (is it inside %s's subnet?)",

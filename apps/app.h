@@ -3,6 +3,7 @@
 #ifndef USTACK_APP_H
 #define USTACK_APP_H
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,7 +17,13 @@ struct app_opts {
     const char *tap;
     ust_ip4_t addr;
     unsigned prefix_len;
-    ust_ip4_t gateway; /* 0: none */
+    ust_ip4_t gateway;     /* 0: none */
+    bool ipv6;             /* IPv6 on (default): link-local, SLAAC, addr6 */
+    bool has_addr6;        /* a static IPv6 address */
+    struct in6_addr addr6; /* default 2001:db8::2/64 */
+    unsigned prefix6;
+    bool has_gateway6; /* a configured IPv6 default router (else from RAs) */
+    struct in6_addr gateway6;
     uint8_t mac[6];
     const char *pcap;
     enum ust_log_level log;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <stdint.h>
 
 #include "ustack/device.h"
@@ -74,6 +75,22 @@ struct ust_config {
     unsigned reasm_max_per_src;   /* partial datagrams from one source; its oldest
                                         makes room for a new one; default 64; 0: none */
     /* ---- end of issue 11's net-layer block ---- */
+
+    /* IPv6 (RFC 8200), neighbour discovery (RFC 4861), SLAAC (RFC 4862) */
+    uint8_t ip6_hop_limit;        /* default 64; a router's RA may change it */
+    unsigned nd_cache_size;       /* neighbour cache entries; default 256 */
+    unsigned nd_pending_max;      /* packets queued per unresolved neighbour; default 64 */
+    ust_time_t nd_reachable_time; /* BaseReachableTime (RFC 4861 10); default 30 s;
+                                      a router's RA may change it */
+    ust_time_t nd_retrans_timer;  /* between solicitations; default 1 s (RA may change) */
+    unsigned nd_max_solicit;      /* multicast / unicast solicitations before a
+                                      neighbour is given up; default 3 */
+    unsigned ip6_dad_transmits;   /* DupAddrDetectTransmits (RFC 4862 5.1); default 1;
+                                      0: no duplicate address detection */
+    unsigned ip6_rtr_solicits;    /* router solicitations at start (RFC 4861 10); default 3 */
+    unsigned pmtu_cache_size;     /* destinations with a learned path MTU (RFC 8201);
+                                      default 256 */
+    ust_time_t pmtu_expiry;       /* a learned path MTU is forgotten; default 10 min */
 
     /* Sockets */
     unsigned max_sockets;                /* sockets open at once, at most 2^20; the table
@@ -147,6 +164,23 @@ struct ust_device *ust_stack_device(struct ust_stack *s, const char *name);
 int ust_iface_add(struct ust_stack *s, const char *dev, ust_ip4_t addr, unsigned prefix_len,
                   ust_time_t now);
 
+/* IPv6 on dev (an Ethernet interface or the loopback device): a
+ * link-local address (RFC 7217 stable interface identifier; on loopback
+ * ::1), duplicate address detection, then router solicitations; addresses
+ * from router advertisements follow (SLAAC, RFC 4862). 0, -ENODEV,
+ * -EEXIST (already on), -ENOSPC. */
+int ust_iface_enable_ipv6(struct ust_stack *s, const char *dev, ust_time_t now);
+/* A static IPv6 address with a prefix length on dev (IPv6 is enabled on
+ * it first if needed): on-link route for the prefix, DAD, then usable.
+ * 0, -ENODEV, -EINVAL (multicast, unspecified, v4-mapped, bad prefix),
+ * -EEXIST, -ENOSPC. */
+int ust_iface_add6(struct ust_stack *s, const char *dev, const struct in6_addr *addr,
+                   unsigned prefix_len, ust_time_t now);
+/* An IPv6 route: gateway NULL (or ::) means on the link of dev. dev may be
+ * NULL when the stack has one IPv6 interface. 0, -EINVAL, -ENODEV, -ENOSPC. */
+int ust_route_add6(struct ust_stack *s, const struct in6_addr *prefix, unsigned prefix_len,
+                   const struct in6_addr *gateway, const char *dev);
+
 /* Adds a route. gateway 0 means the destination is on the link of dev
  * (connected); dev may be NULL when the gateway is reachable through a
  * connected route. Longest prefix wins; among equals, the first added.
@@ -183,6 +217,12 @@ int ust_ip4_parse(const char *s, ust_ip4_t *out);
 /* Parses "192.0.2.2/24"; a missing prefix is /32. */
 int ust_ip4_parse_cidr(const char *s, ust_ip4_t *out, unsigned *prefix_len);
 char *ust_ip4_format(ust_ip4_t a, char buf[UST_IP4_STRLEN]);
+/* IPv6 text (RFC 4291 2.2 in, RFC 5952 out): "2001:db8::1"; cidr takes
+ * "2001:db8::2/64" (a missing prefix is /128). 0 or -EINVAL. */
+#define UST_IP6_STRLEN 46
+int ust_ip6_parse(const char *s, struct in6_addr *out);
+int ust_ip6_parse_cidr(const char *s, struct in6_addr *out, unsigned *prefix_len);
+char *ust_ip6_format(const struct in6_addr *a, char buf[UST_IP6_STRLEN]);
 /* Parses "02:00:00:00:00:01". 0 or -EINVAL. */
 int ust_mac_parse(const char *s, uint8_t mac[6]);
 

@@ -62,6 +62,44 @@ struct ust_stats {
         uint64_t tx_time_exceeded;
     } icmp;
     struct {
+        uint64_t rx, tx, delivered;
+        uint64_t drop_short, drop_version, drop_len; /* header, version, payload length */
+        uint64_t drop_bad_src;                       /* multicast source */
+        uint64_t drop_not_ours;                      /* not our address nor a group we joined */
+        uint64_t drop_tentative;                     /* to an address still in DAD (RFC 4862 5.4) */
+        uint64_t drop_unknown_proto; /* next header we do not speak (Parameter Problem) */
+        /* extension headers (RFC 8200 4): why the walk stopped */
+        uint64_t drop_ext_trunc, drop_ext_opt_bad, drop_hbh_not_first, drop_routing;
+        uint64_t drop_opt_unknown, drop_ext_too_many;
+        uint64_t drop_no_route, drop_too_big, drop_no_addr;
+        uint64_t frag_ok, frag_tx; /* packets fragmented at the source; fragments sent */
+        /* reassembly (RFC 8200 4.5) */
+        uint64_t frag_rx, reasm_ok, reasm_atomic, reasm_bad_len, reasm_empty, reasm_too_big;
+        uint64_t reasm_first_incomplete, reasm_overlap, reasm_duplicate, reasm_too_many;
+        uint64_t reasm_timeout, reasm_evicted, reasm_src_evicted;
+    } ip6;
+    struct {
+        uint64_t rx, tx, rx_echo_request, tx_echo_reply, rx_echo_reply, tx_echo_request;
+        uint64_t rx_error, rx_too_big; /* errors; Packet Too Big (path MTU learned) */
+        uint64_t drop_short, drop_checksum, drop_unknown_type, drop_no_listener;
+        uint64_t tx_dest_unreach, tx_param_problem, tx_time_exceeded;
+        uint64_t error_suppressed, rate_limited;
+        uint64_t rx_mld_query, tx_mld_report;
+    } icmp6;
+    struct {
+        uint64_t rx_rs, rx_ra, rx_ns, rx_na, rx_redirect, tx_rs, tx_ns, tx_na;
+        /* messages failing RFC 4861's validation, by cause */
+        uint64_t drop_hop_limit, drop_code, drop_len, drop_opt, drop_target_mcast, drop_src_not_ll;
+        uint64_t drop_unspec_slla, drop_unspec_dst, drop_solicited_mcast, drop_redirect;
+        uint64_t drop_not_ours;                /* NS for a target that is not ours */
+        uint64_t redirect_ignored, rs_ignored; /* a host takes neither */
+        uint64_t cache_add, cache_evict, insert_refused, resolve_failed;
+        uint64_t pending_queued, pending_dropped;
+        uint64_t dad_ok, dad_failed;
+        uint64_t ra_taken, routers_expired, prefixes_ignored, slaac_addrs, mtu_changed;
+        uint64_t pmtu_learned, pmtu_replaced;
+    } nd;
+    struct {
         uint64_t rx, tx, queued, delivered;
         uint64_t drop_malformed, drop_checksum;
         uint64_t drop_no_port; /* nobody listening (port unreachable sent) */

@@ -1,11 +1,13 @@
 /* Addresses as text: dotted quads, CIDR prefixes and MAC addresses, as
  * given on command lines and printed in log lines (public API,
  * ustack/stack.h). No state: these depend on nothing but their arguments. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ipaddr.h"
 #include "ustack/stack.h"
 
 int ust_ip4_parse(const char *str, ust_ip4_t *out)
@@ -91,4 +93,15 @@ int ust_mac_parse(const char *str, uint8_t mac[6])
     }
     memcpy(mac, m, 6);
     return 0;
+}
+
+char *ipaddr_format(const struct ipaddr *a, char buf[IPADDR_STRLEN])
+{
+    if (ipaddr_is_v4(a))
+        return ust_ip4_format(ipaddr_to_v4(a), buf);
+    /* RFC 5952 text (lower case, the longest run of zero words as "::");
+     * glibc's inet_ntop writes exactly that. */
+    if (!inet_ntop(AF_INET6, a->b, buf, IPADDR_STRLEN))
+        snprintf(buf, IPADDR_STRLEN, "?");
+    return buf;
 }

@@ -21,6 +21,9 @@
 
 struct arp_table;
 struct icmp_stack;
+struct ipv6_stack;
+struct nd_table;
+struct route6_table;
 struct ipv4_stack;
 struct netif_table;
 struct ping_table;
@@ -38,12 +41,16 @@ struct ust_stack {
     unsigned pool_len;
 
     /* Each layer's state, owned by the module named. */
-    struct netif_table *ifs;    /* devices and interfaces: net/netif.c */
-    struct arp_table *arp;      /* the neighbour cache: net/arp.c */
-    struct route_table *routes; /* the routing table: net/route.c */
-    struct ipv4_stack *ip;      /* IP ids, reassembly: net/ipv4.c, net/ip_frag.c */
-    struct icmp_stack *icmp;    /* the error rate limit: net/icmp.c */
-    struct ping_table *ping;    /* ping endpoints: net/ping.c */
+    struct netif_table *ifs;      /* devices and interfaces: net/netif.c */
+    struct arp_table *arp;        /* the neighbour cache: net/arp.c */
+    struct route_table *routes;   /* the routing table: net/route.c */
+    struct ipv4_stack *ip;        /* IP ids, reassembly: net/ipv4.c, net/ip_frag.c */
+    struct icmp_stack *icmp;      /* the error rate limit: net/icmp.c */
+    struct ping_table *ping;      /* ping endpoints: net/ping.c */
+    struct ipv6_stack *ip6;       /* IPv6 interfaces, addresses, reassembly: net/ipv6.c,
+                                   net/addrconf.c */
+    struct nd_table *nd;          /* IPv6 neighbour cache: net/nd.c */
+    struct route6_table *routes6; /* IPv6 routes, path MTUs: net/route6.c */
 
     struct sock_table *socks; /* the sockets: transport/socket.c */
     uint64_t sock_events;     /* bumped whenever a socket's readiness may change */

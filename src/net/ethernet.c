@@ -6,6 +6,7 @@
 
 #include "net/arp.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/netif.h"
 #include "wire/bytes.h"
 #include "wire/ethernet.h"
@@ -22,7 +23,10 @@ void eth_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
         return;
     }
     bool bcast = eth_is_broadcast(eh.dst);
-    if (!bcast && memcmp(eh.dst, d->mac, ETH_ADDR_LEN) != 0) {
+    /* IPv6 multicast (RFC 2464 7): 33:33 and the group's last 32 bits;
+     * ipv6_input checks the group is one we joined. */
+    bool v6mcast = eh.dst[0] == 0x33 && eh.dst[1] == 0x33 && eh.type == ETH_TYPE_IPV6;
+    if (!bcast && !v6mcast && memcmp(eh.dst, d->mac, ETH_ADDR_LEN) != 0) {
         /* Unicast to someone else, or multicast we have not joined. */
         s->stats.eth.drop_not_for_us++;
         return;
@@ -32,6 +36,7 @@ void eth_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
     switch (eh.type) {
     case ETH_TYPE_ARP: arp_input(s, dev, payload, plen); break;
     case ETH_TYPE_IPV4: ipv4_input(s, dev, payload, plen, bcast); break;
+    case ETH_TYPE_IPV6: ipv6_input(s, dev, payload, plen, bcast || v6mcast); break;
     case ETH_TYPE_VLAN:
     case ETH_TYPE_QINQ:
         s->stats.eth.drop_vlan++;

@@ -115,11 +115,9 @@ static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
  * exactly. Linux closed the hole the same two ways (the random charge in
  * 2020, the per-destination check first in 2024). Errors to our own
  * addresses are not limited, as Linux does not limit loopback. */
-static bool error_allowed(struct ust_stack *s, ust_ip4_t dst)
+bool icmp_rate_allow(struct ust_stack *s, uint32_t dst_key)
 {
     struct icmp_stack *icmp = s->icmp;
-    if (ipv4_is_local(s, dst))
-        return true;
     if (s->cfg.icmp_dst_interval) {
         if (!icmp->per_dst) {
             /* Made at the first error, so that a stack that never sends
@@ -137,7 +135,7 @@ static bool error_allowed(struct ust_stack *s, ust_ip4_t dst)
             }
         }
         bool replaced;
-        bool ok = tbucket_table_take(icmp->per_dst, dst, s->now, &replaced);
+        bool ok = tbucket_table_take(icmp->per_dst, dst_key, s->now, &replaced);
         if (replaced)
             s->stats.icmp.rate_table_replaced++;
         if (!ok) {
@@ -170,7 +168,7 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
         s->stats.icmp.error_suppressed++;
         return;
     }
-    if (!error_allowed(s, ip->src)) {
+    if (!ipv4_is_local(s, ip->src) && !icmp_rate_allow(s, ip->src)) {
         s->stats.icmp.rate_limited++;
         if (type == ICMP_DEST_UNREACH)
             s->stats.icmp.rate_limited_unreach++;

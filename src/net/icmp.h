@@ -29,6 +29,12 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
 
 /* Sends an ICMP error about the datagram ip/pkt, unless RFC 1122 3.2.2
  * forbids it or the rate limit says no. */
+/* The error limits of RFC 1812 4.3.2.8 / RFC 4443 2.4 (f), shared by ICMP
+ * and ICMPv6 (icmp.c says how they work): may an error go to the
+ * destination whose key (its IPv4 address, or a keyed hash of its IPv6
+ * one) is dst_key? Counts what it refuses. */
+bool icmp_rate_allow(struct ust_stack *s, uint32_t dst_key);
+
 void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t rest,
                      const struct ipv4_repr *ip, const uint8_t *pkt, bool bcast);
 

@@ -3,28 +3,18 @@
 #define USTACK_NET_IP_FRAG_H
 
 #include "core/stack_priv.h"
+#include "net/frag_queue.h"
 #include "wire/ipv4.h"
 
 #define UST_REASM_MAX_FRAGS 64 /* fragments per datagram being reassembled */
 
-struct reasm;
-struct reasm_src;
-
-/* The datagrams being reassembled and the bytes they hold (at most
- * cfg.reasm_mem_max): in a list by age (oldest first: the timer and the
- * memory bound take from there), in a hash table by their key (source,
- * destination, identification, protocol), and with their source, which a
- * second hash table finds (for the bound per source). Part of IPv4's
- * state (net/ipv4.h); only ip_frag.c looks inside. */
+/* The datagrams being reassembled: the queue IPv4 shares with IPv6
+ * (net/frag_queue.h), keyed by (source, destination, identification,
+ * protocol), bounded by cfg.reasm_mem_max, cfg.reasm_max_per_src and
+ * cfg.reasm_timeout. Part of IPv4's state (net/ipv4.h); only ip_frag.c
+ * looks inside. The tables are made at the first fragment. */
 struct reasm_queue {
-    struct reasm *oldest, *newest;
-    struct reasm **bucket;      /* datagrams by key: nbuckets chains */
-    struct reasm_src **sources; /* sources by address: nbuckets chains */
-    unsigned nbuckets;          /* a power of two, doubled as datagrams outnumber it;
-                                    0 until the first fragment */
-    uint8_t key[16];            /* of both hashes: drawn with the tables */
-    size_t mem;                 /* bytes held, sources and datagrams */
-    unsigned n;                 /* datagrams */
+    struct fq_table q;
 };
 
 /* Takes a fragment (already validated, addressed to us). When it completes a

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "net/icmp.h"
+#include "net/ip.h"
 #include "net/ip_frag.h"
 #include "net/netif.h"
 #include "net/route.h"
@@ -125,6 +126,13 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
 {
     const uint8_t *payload = pkt + ip->hdr_len;
     size_t plen = (size_t)ip->total_len - ip->hdr_len;
+    /* What UDP and TCP see of the datagram (net/ip.h). */
+    struct ip_meta m = {.src = ipaddr_v4(ip->src),
+                        .dst = ipaddr_v4(ip->dst),
+                        .dev = dev,
+                        .bcast = bcast,
+                        .pkt = pkt,
+                        .v4 = ip};
     switch (ip->proto) {
     case IPV4_PROTO_ICMP:
         s->stats.ip.delivered++;
@@ -132,7 +140,7 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
         break;
     case IPV4_PROTO_UDP:
         s->stats.ip.delivered++;
-        udp_input(s, dev, ip, pkt, payload, plen, bcast);
+        udp_input(s, &m, payload, plen);
         break;
     case IPV4_PROTO_TCP:
         if (bcast) {
@@ -140,7 +148,7 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
             break;
         }
         s->stats.ip.delivered++;
-        tcp_input(s, ip, payload, plen);
+        tcp_input(s, &m, payload, plen);
         break;
     default: {
         char sa[UST_IP4_STRLEN];

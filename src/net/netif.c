@@ -9,6 +9,7 @@
 #include "net/arp.h"
 #include "net/ethernet.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/route.h"
 #include "wire/bytes.h"
 #include "wire/ethernet.h"
@@ -201,9 +202,13 @@ void ust_stack_input_meta(struct ust_stack *s, int dev, const uint8_t *frame, si
     }
     s->rx_frame = frame;
     s->rx_len = len;
-    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK)
-        ipv4_input(s, dev, frame, len, false);
-    else
+    if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK) {
+        /* No link header: the IP version nibble says which layer. */
+        if (len > 0 && (frame[0] >> 4) == 6)
+            ipv6_input(s, dev, frame, len, false);
+        else
+            ipv4_input(s, dev, frame, len, false);
+    } else
         eth_input(s, dev, frame, len);
     s->rx_meta = NULL;
     s->rx_frame = NULL;

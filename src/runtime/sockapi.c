@@ -21,35 +21,67 @@ static ssize_t ret(ssize_t r)
     return r;
 }
 
-static int sin_from(const struct sockaddr *sa, socklen_t len, ust_ip4_t *addr, uint16_t *port)
+/* A socket address from the API, for socket sk: a sockaddr_in for an
+ * AF_INET socket, a sockaddr_in6 for an AF_INET6 one (another family is
+ * EAFNOSUPPORT, as on Linux; IPv4 peers of an IPv6 socket are written
+ * ::ffff:a.b.c.d). *addr gets the address in the core's form (IPv4 as
+ * ::ffff:a.b.c.d, core/ipaddr.h). */
+static int sa_from(const struct sock *sk, const struct sockaddr *sa, socklen_t len,
+                   struct ipaddr *addr, uint16_t *port)
 {
     if (!sa)
         return -EFAULT;
     if (len < (socklen_t)sizeof(sa_family_t))
         return -EINVAL;
-    if (sa->sa_family != AF_INET)
+    if (sa->sa_family != sk->family)
         return -EAFNOSUPPORT;
-    if (len < (socklen_t)sizeof(struct sockaddr_in))
+    if (sa->sa_family == AF_INET) {
+        if (len < (socklen_t)sizeof(struct sockaddr_in))
+            return -EINVAL;
+        struct sockaddr_in sin;
+        memcpy(&sin, sa, sizeof(sin));
+        *addr = ipaddr_v4(ntohl(sin.sin_addr.s_addr));
+        *port = ntohs(sin.sin_port);
+        return 0;
+    }
+    /* RFC 2133's 24 bytes (no sin6_scope_id) are accepted, as Linux does. */
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof(sin6));
+    if (len < 24)
         return -EINVAL;
-    struct sockaddr_in sin;
-    memcpy(&sin, sa, sizeof(sin));
-    *addr = ntohl(sin.sin_addr.s_addr);
-    *port = ntohs(sin.sin_port);
+    memcpy(&sin6, sa, len < (socklen_t)sizeof(sin6) ? len : sizeof(sin6));
+    memcpy(addr->b, &sin6.sin6_addr, 16);
+    *port = ntohs(sin6.sin6_port);
     return 0;
 }
 
-static void sin_to(struct sockaddr *sa, socklen_t *len, ust_ip4_t addr, uint16_t port)
+/* Writes addr:port as the socket's family writes it: a sockaddr_in, or a
+ * sockaddr_in6 (an IPv4 peer as ::ffff:a.b.c.d), truncated to *len as
+ * the kernel does; *len gets the full size. */
+static void sa_to(int family, struct sockaddr *sa, socklen_t *len, const struct ipaddr *addr,
+                  uint16_t port)
 {
     if (!sa || !len)
         return;
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(addr);
-    sin.sin_port = htons(port);
-    socklen_t n = *len < (socklen_t)sizeof(sin) ? *len : (socklen_t)sizeof(sin);
-    memcpy(sa, &sin, n); /* truncated like the kernel does */
-    *len = sizeof(sin);
+    union {
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } u;
+    memset(&u, 0, sizeof(u));
+    socklen_t size;
+    if (family == AF_INET6) {
+        u.v6.sin6_family = AF_INET6;
+        u.v6.sin6_port = htons(port);
+        memcpy(&u.v6.sin6_addr, addr->b, 16);
+        size = sizeof(u.v6);
+    } else {
+        u.v4.sin_family = AF_INET;
+        u.v4.sin_port = htons(port);
+        u.v4.sin_addr.s_addr = htonl(ipaddr_to_v4(addr));
+        size = sizeof(u.v4);
+    }
+    memcpy(sa, &u, *len < size ? *len : size);
+    *len = size;
 }
 
 static ust_time_t deadline_after(ust_time_t timeo) { return timeo ? ust_clock_now() + timeo : 0; }
@@ -101,7 +133,7 @@ static ssize_t try_connected(struct ust_stack *s, struct sock *sk, void *arg)
 /* TCP connect: start the handshake; a blocking socket waits for its end
  * (SO_SNDTIMEO bounds the wait: then EINPROGRESS, as Linux). */
 static int stream_connect(struct ust_stack *s, struct ust_runtime *rt, int fd, struct sock *sk,
-                          ust_ip4_t a, uint16_t port)
+                          const struct ipaddr *a, uint16_t port)
 {
     int r = tcp_connect(s, sk, a, port);
     if (r != -EINPROGRESS || !blocking(rt, sk, 0))
@@ -114,7 +146,7 @@ int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
 {
     if (!s)
         return (int)ret(-EINVAL);
-    if (domain != AF_INET)
+    if (domain != AF_INET && domain != AF_INET6)
         return (int)ret(-EAFNOSUPPORT);
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (base != SOCK_DGRAM && base != SOCK_STREAM)
@@ -122,46 +154,40 @@ int ust_socket(struct ust_stack *s, int domain, int type, int protocol)
     if (protocol != 0 && protocol != (base == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP))
         return (int)ret(-EPROTONOSUPPORT);
     struct ust_runtime *rt = rt_enter(s);
-    int r = sock_open(s, base, (type & SOCK_NONBLOCK) != 0);
+    int r = sock_open(s, domain, base, (type & SOCK_NONBLOCK) != 0);
     rt_leave(s, rt);
     return (int)ret(r);
 }
 
 int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
 {
-    ust_ip4_t a;
-    uint16_t port;
-    int r = sin_from(addr, len, &a, &port);
-    if (r)
-        return (int)ret(r);
+    struct ipaddr a = {{0}};
+    uint16_t port = 0;
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    r = !sk                      ? -EBADF
-        : sk->type == SOCK_DGRAM ? udp_bind(s, sk, a, port)
-                                 : sock_bind_port(s, sk, a, port);
+    int r = !sk ? -EBADF : sa_from(sk, addr, len, &a, &port);
+    if (r == 0 && !sock_family_takes(sk, &a))
+        r = -EINVAL; /* ::ffff:a.b.c.d on a v6-only socket */
+    if (r == 0)
+        r = sk->type == SOCK_DGRAM ? udp_bind(s, sk, &a, port) : sock_bind_port(s, sk, &a, port);
     rt_leave(s, rt);
     return (int)ret(r);
 }
 
 int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len)
 {
-    ust_ip4_t a = 0;
+    struct ipaddr a = {{0}};
     uint16_t port = 0;
-    int r = 0;
-    if (addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC)
-        a = 0, port = 0; /* dissolve */
-    else if ((r = sin_from(addr, len, &a, &port)) != 0)
-        return (int)ret(r);
-    else if (a == 0 && port == 0)
-        return (int)ret(-EINVAL);
+    bool dissolve = addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC;
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    if (!sk)
-        r = -EBADF;
-    else if (sk->type == SOCK_DGRAM)
-        r = udp_connect(s, sk, a, port);
-    else
-        r = stream_connect(s, rt, fd, sk, a, port);
+    int r = !sk ? -EBADF : dissolve ? 0 : sa_from(sk, addr, len, &a, &port);
+    if (r == 0 && !dissolve && ipaddr_is_any(&a) && port == 0)
+        r = -EINVAL;
+    if (r == 0 && sk->type == SOCK_DGRAM)
+        r = udp_connect(s, sk, dissolve ? NULL : &a, port);
+    else if (r == 0)
+        r = dissolve ? -EINVAL : stream_connect(s, rt, fd, sk, &a, port);
     rt_leave(s, rt);
     return (int)ret(r);
 }
@@ -187,8 +213,9 @@ int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *l
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
     struct tcp_conn *c = NULL;
-    ust_ip4_t ra = 0;
+    struct ipaddr ra = {{0}};
     uint16_t rp = 0;
+    int family = sk ? sk->family : AF_INET;
     int r;
     if (!sk)
         r = -EBADF;
@@ -206,7 +233,7 @@ int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *l
     }
     rt_leave(s, rt);
     if (r >= 0 && addr && len)
-        sin_to(addr, len, ra, rp);
+        sa_to(family, addr, len, &ra, rp);
     return (int)ret(r);
 }
 
@@ -249,20 +276,17 @@ static ssize_t try_send(struct ust_stack *s, struct sock *sk, void *arg)
 ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int flags,
                    const struct sockaddr *to, socklen_t tolen)
 {
-    ust_ip4_t a = 0;
+    struct ipaddr a = {{0}};
     uint16_t port = 0;
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE))
         return ret(-EOPNOTSUPP);
-    if (to) {
-        int r = sin_from(to, tolen, &a, &port);
-        if (r)
-            return ret(r);
-    }
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
     ssize_t r;
     if (!sk) {
         r = -EBADF;
+    } else if (to && sk->type == SOCK_DGRAM && (r = sa_from(sk, to, tolen, &a, &port)) != 0) {
+        /* r says what is wrong with the address */
     } else if (sk->type == SOCK_DGRAM) {
         r = udp_sendto(s, sk, buf, len, to ? &a : NULL, port); /* never waits */
     } else if (len && !buf) {
@@ -288,7 +312,7 @@ struct recv_args {
     void *buf;
     size_t len;
     int flags;
-    ust_ip4_t addr; /* the sender (UDP) or the peer (TCP) */
+    struct ipaddr addr; /* the sender (UDP) or the peer (TCP) */
     uint16_t port;
 };
 
@@ -314,11 +338,12 @@ ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int fla
     struct sock *sk = sock_get(s, fd);
     struct recv_args ra = {.buf = buf, .len = len, .flags = flags};
     ssize_t r = -EBADF;
+    int family = sk ? sk->family : AF_INET;
     if (sk)
         r = retry(s, rt, fd, blocking(rt, sk, flags), sk->rcvtimeo, try_recv, &ra);
     rt_leave(s, rt);
     if (r >= 0)
-        sin_to(from, fromlen, ra.addr, ra.port);
+        sa_to(family, from, fromlen, &ra.addr, ra.port);
     return ret(r);
 }
 
@@ -342,8 +367,9 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
     int r = 0;
-    ust_ip4_t a = 0;
+    struct ipaddr a = {{0}};
     uint16_t port = 0;
+    int family = sk ? sk->family : AF_INET;
     if (!sk)
         r = -EBADF;
     else if (peer && sk->type == SOCK_STREAM)
@@ -356,7 +382,7 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
         a = sk->laddr, port = sk->lport;
     rt_leave(s, rt);
     if (r == 0)
-        sin_to(addr, len, a, port);
+        sa_to(family, addr, len, &a, port);
     return (int)ret(r);
 }
 

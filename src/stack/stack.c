@@ -10,11 +10,14 @@
 #include "core/stack_priv.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/ipv6.h"
+#include "net/nd.h"
 #include "net/ip_frag.h"
 #include "net/ipv4.h"
 #include "net/netif.h"
 #include "net/ping.h"
 #include "net/route.h"
+#include "net/route6.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -31,6 +34,16 @@ void ust_config_init(struct ust_config *cfg)
     cfg->arp_max_retries = 3;
     cfg->arp_pending_max = 64;
     cfg->ip_default_ttl = 64;
+    cfg->ip6_hop_limit = 64;
+    cfg->nd_cache_size = 256;
+    cfg->nd_pending_max = 64;
+    cfg->nd_reachable_time = 30 * UST_SEC;
+    cfg->nd_retrans_timer = 1 * UST_SEC;
+    cfg->nd_max_solicit = 3;
+    cfg->ip6_dad_transmits = 1;
+    cfg->ip6_rtr_solicits = 3;
+    cfg->pmtu_cache_size = 256;
+    cfg->pmtu_expiry = 10 * 60 * UST_SEC;
     cfg->icmp_rate_per_sec = 1000;
     cfg->icmp_burst = 50;
     cfg->icmp_dst_interval = 1 * UST_SEC;
@@ -76,6 +89,9 @@ static void stack_free(struct ust_stack *s)
 {
     sock_fini(s);
     tcp_fini(s);
+    nd_fini(s);
+    ipv6_fini(s);
+    route6_fini(s);
     ipv4_fini(s);
     arp_fini(s);
     ping_fini(s);
@@ -108,7 +124,8 @@ int ust_stack_create(const struct ust_config *cfg, struct ust_stack **out)
      * and tcp_init (the ISN key) draw from the generator, in that order:
      * what a seed produces depends on it. */
     if (netif_init(s) != 0 || arp_init(s) != 0 || route_init(s) != 0 || ipv4_init(s) != 0 ||
-        icmp_init(s) != 0 || ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0) {
+        icmp_init(s) != 0 || ping_init(s) != 0 || sock_init(s) != 0 || tcp_init(s) != 0 ||
+        ipv6_init(s) != 0 || nd_init(s) != 0 || route6_init(s) != 0) {
         stack_free(s);
         return -ENOMEM;
     }
@@ -132,6 +149,12 @@ int ust_stack_poll(struct ust_stack *s, ust_time_t now)
         arp_timer(s, s->now);
     if (reasm_next_deadline(s) <= s->now)
         reasm_timer(s, s->now);
+    if (ipv6_next_deadline(s) <= s->now)
+        ipv6_timer(s, s->now);
+    if (nd_next_deadline(s) <= s->now)
+        nd_timer(s, s->now);
+    if (route6_next_deadline(s) <= s->now)
+        route6_timer(s, s->now);
     if (tcp_next_deadline(s) <= s->now)
         tcp_timer(s, s->now);
     return frames;
@@ -143,12 +166,21 @@ ust_time_t ust_stack_next_deadline(const struct ust_stack *s)
     ust_time_t rd = reasm_next_deadline(s);
     if (rd < t)
         t = rd;
+    ust_time_t v6 = ipv6_next_deadline(s);
+    if (v6 < t)
+        t = v6;
+    ust_time_t nd = nd_next_deadline(s);
+    if (nd < t)
+        t = nd;
+    ust_time_t r6 = route6_next_deadline(s);
+    if (r6 < t)
+        t = r6;
     ust_time_t td = tcp_next_deadline(s);
     if (td < t)
         t = td;
-    ust_time_t nd = netif_next_deadline(s);
-    if (nd < t)
-        t = nd;
+    ust_time_t dd = netif_next_deadline(s);
+    if (dd < t)
+        t = dd;
     return t;
 }
 

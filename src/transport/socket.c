@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "transport/tcp.h"
 #include "transport/udp.h"
 
@@ -100,7 +100,7 @@ static int grow(struct ust_stack *s)
     return 0;
 }
 
-int sock_open(struct ust_stack *s, int type, bool nonblock)
+int sock_open(struct ust_stack *s, int family, int type, bool nonblock)
 {
     struct sock_table *t = s->socks;
     if (t->free_head == SOCK_NONE) {
@@ -119,6 +119,10 @@ int sock_open(struct ust_stack *s, int type, bool nonblock)
     sk->gen = gen ? gen : 1;
     sk->used = true;
     sk->type = type;
+    sk->family = family;
+    sk->tx.hop_limit = -1;
+    sk->laddr = sock_any(sk);
+    sk->raddr = sk->laddr;
     sk->flags = nonblock ? SOCK_F_NONBLOCK : 0;
     sk->rcvbuf = type == SOCK_STREAM ? s->cfg.tcp_rcvbuf : s->cfg.udp_rcvbuf;
     sk->sndbuf = type == SOCK_STREAM ? s->cfg.tcp_sndbuf : s->cfg.udp_rcvbuf;
@@ -153,10 +157,11 @@ static struct sock **bucket_of(struct ust_stack *s, int type, uint16_t port)
 }
 
 /* sk takes addr:port (its lport was 0). */
-static void port_take(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+static void port_take(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr,
+                      uint16_t port)
 {
     struct sock **b = bucket_of(s, sk->type, port);
-    sk->laddr = addr;
+    sk->laddr = *addr;
     sk->lport = port;
     sk->port_next = *b;
     *b = sk;
@@ -280,6 +285,36 @@ static int tcp_setopt(struct tcp_conn *c, int name, int v)
     }
 }
 
+/* IPPROTO_IPV6 options of an AF_INET6 socket (RFC 3493 5.2, RFC 3542). */
+static int ipv6_setopt(struct sock *sk, int name, const void *val, unsigned len)
+{
+    int v;
+    if (sk->family != AF_INET6)
+        return -ENOPROTOOPT;
+    if (get_int(val, len, &v))
+        return -EINVAL;
+    switch (name) {
+    case IPV6_V6ONLY:
+        if (sk->lport)
+            return -EINVAL; /* as Linux: only before bind */
+        sk->v6only = v != 0;
+        return 0;
+    case IPV6_UNICAST_HOPS:
+        if (v < -1 || v > 255)
+            return -EINVAL;
+        sk->tx.hop_limit = v; /* -1: the interface's (RFC 3493 5.1) */
+        return 0;
+    case IPV6_TCLASS:
+        if (v < -1 || v > 255)
+            return -EINVAL;
+        sk->tx.tclass = (uint8_t)(v < 0 ? 0 : v);
+        return 0;
+    default: return -ENOPROTOOPT;
+    }
+}
+
+static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len);
+
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len)
 {
@@ -293,6 +328,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
             return -EINVAL;
         return tcp_setopt(sk->tcp, name, v);
     }
+    if (level == IPPROTO_IPV6)
+        return ipv6_setopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -402,7 +439,7 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     ti.tcpi_ato = (uint32_t)s->cfg.tcp_delack;
     ti.tcpi_snd_mss = mss;
     ti.tcpi_rcv_mss = mss;
-    ti.tcpi_advmss = tcp_mss_for(s, c->raddr);
+    ti.tcpi_advmss = tcp_mss_for(s, &c->raddr);
     ti.tcpi_unacked = (c->snd_max - c->snd_una + mss - 1) / mss;
     ti.tcpi_sacked = tcp_sb_sacked_above(&c->sb, c->snd_una) / mss;
     ti.tcpi_rtt = c->srtt;
@@ -417,6 +454,18 @@ static int get_tcp_info(struct ust_stack *s, const struct tcp_conn *c, void *val
     memcpy(val, &ti, n);
     *len = n;
     return 0;
+}
+
+static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len)
+{
+    if (sk->family != AF_INET6)
+        return -ENOPROTOOPT;
+    switch (name) {
+    case IPV6_V6ONLY: return put_int(val, len, sk->v6only);
+    case IPV6_UNICAST_HOPS: return put_int(val, len, sk->tx.hop_limit < 0 ? 64 : sk->tx.hop_limit);
+    case IPV6_TCLASS: return put_int(val, len, sk->tx.tclass);
+    default: return -ENOPROTOOPT;
+    }
 }
 
 int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val, unsigned *len)
@@ -446,6 +495,8 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         default: return -ENOPROTOOPT;
         }
     }
+    if (level == IPPROTO_IPV6)
+        return ipv6_getopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -479,14 +530,30 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     }
 }
 
-static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t addr, uint16_t port)
+/* Would two local addresses take some destination in common? */
+static bool addrs_overlap(const struct sock *o, const struct ipaddr *a, const struct sock *me)
+{
+    if (!ipaddr_is_any(&o->laddr))
+        return sock_addr_takes(a, me->v6only, &o->laddr);
+    if (!ipaddr_is_any(a))
+        return sock_addr_takes(&o->laddr, o->v6only, a);
+    /* Both wildcards: they clash unless one is IPv4's and the other IPv6
+     * only. */
+    bool o4 = ipaddr_is_v4(&o->laddr), me4 = ipaddr_is_v4(a);
+    if (o4 == me4)
+        return true;
+    return o4 ? !me->v6only : !o->v6only;
+}
+
+static bool port_clash(struct ust_stack *s, const struct sock *me, const struct ipaddr *addr,
+                       uint16_t port)
 {
     for (const struct sock *o = sock_on_port(s, me->type, port, NULL); o;
          o = sock_on_port(s, me->type, port, o)) {
         if (o == me)
             continue;
-        if (o->laddr != 0 && addr != 0 && o->laddr != addr)
-            continue; /* different specific addresses never clash */
+        if (!addrs_overlap(o, addr, me))
+            continue; /* e.g. different specific addresses */
         if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) &&
             (me->flags & SOCK_F_REUSEADDR))
             continue; /* UDP: both asked to share */
@@ -495,14 +562,16 @@ static bool port_clash(struct ust_stack *s, const struct sock *me, ust_ip4_t add
     /* Connections whose socket is gone (TIME-WAIT, closing) keep their
      * port, unless SO_REUSEADDR says the new socket may take it. */
     return me->type == SOCK_STREAM && !(me->flags & SOCK_F_REUSEADDR) &&
-           tcp_port_orphaned(s, addr, port);
+           tcp_port_orphaned(s, me, addr, port);
 }
 
-int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+int sock_bind_port(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port)
 {
     if (sk->lport)
         return -EINVAL; /* already bound */
-    if (addr != 0 && !(sk->type == SOCK_DGRAM && addr == 0xffffffffu) && !ipv4_is_local(s, addr))
+    bool limited_bcast = ipaddr_eq(addr, &(struct ipaddr){{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+                                                           0xff, 0xff, 0xff, 0xff}});
+    if (!ipaddr_is_any(addr) && !(sk->type == SOCK_DGRAM && limited_bcast) && !ip_is_local(s, addr))
         return -EADDRNOTAVAIL;
     if (port == 0) {
         /* RFC 6056 algorithm 1: a random start, then the next free one. */
@@ -523,14 +592,15 @@ int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_
 }
 
 /* Could a connection to raddr:rport from laddr take port? */
-static bool connect_port_free(struct ust_stack *s, const struct sock *me, ust_ip4_t laddr,
-                              uint16_t port, ust_ip4_t raddr, uint16_t rport)
+static bool connect_port_free(struct ust_stack *s, const struct sock *me,
+                              const struct ipaddr *laddr, uint16_t port, const struct ipaddr *raddr,
+                              uint16_t rport)
 {
     if (tcp_lookup(s, laddr, port, raddr, rport))
         return false;
     for (const struct sock *o = sock_on_port(s, SOCK_STREAM, port, NULL); o;
          o = sock_on_port(s, SOCK_STREAM, port, o)) {
-        if (o == me || (o->laddr != 0 && o->laddr != laddr))
+        if (o == me || !sock_addr_takes(&o->laddr, o->v6only, laddr))
             continue;
         if (!o->tcp || !tcp_has_remote(o->tcp))
             return false; /* listening, or bound without a connection */
@@ -538,8 +608,8 @@ static bool connect_port_free(struct ust_stack *s, const struct sock *me, ust_ip
     return true;
 }
 
-int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust_ip4_t raddr,
-                      uint16_t rport)
+int sock_bind_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *laddr,
+                      const struct ipaddr *raddr, uint16_t rport)
 {
     if (sk->lport)
         return -EINVAL;
@@ -558,13 +628,16 @@ int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
                       const struct sock *listener)
 {
-    int h = sock_open(s, SOCK_DGRAM, nonblock); /* a plain slot, no new connection */
+    /* A plain slot, no new connection. */
+    int h = sock_open(s, listener->family, SOCK_DGRAM, nonblock);
     if (h < 0)
         return h;
     struct sock *sk = sock_get(s, h);
     sk->type = SOCK_STREAM;
     sk->tcp = c;
-    port_take(s, sk, c->laddr, c->lport);
+    sk->v6only = listener->v6only;
+    sk->tx = listener->tx;
+    port_take(s, sk, &c->laddr, c->lport);
     sk->sndbuf = listener->sndbuf;
     sk->rcvbuf = listener->rcvbuf;
     sk->linger_on = listener->linger_on;

@@ -5,9 +5,13 @@
 #define USTACK_TRANSPORT_SOCKET_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include "core/ipaddr.h"
 #include "core/stack_priv.h"
+#include "net/ip.h"
+#include "net/ip.h"
 
 #define SOCK_F_REUSEADDR 0x01
 #define SOCK_F_BROADCAST 0x02
@@ -15,7 +19,7 @@
 
 struct dgram {
     struct dgram *next;
-    ust_ip4_t addr; /* sender */
+    struct ipaddr addr; /* sender */
     uint16_t port;
     size_t len;
     uint8_t data[];
@@ -31,7 +35,13 @@ struct sock {
     int type;               /* SOCK_DGRAM or SOCK_STREAM */
     uint32_t gen;           /* bumped on close: stale handles fail with EBADF */
     unsigned flags;         /* SOCK_F_* */
-    ust_ip4_t laddr, raddr;
+    int family;             /* AF_INET or AF_INET6: what the API's addresses look like */
+    bool v6only;            /* IPV6_V6ONLY: an AF_INET6 socket takes no IPv4 peers */
+    struct ip_tx tx;        /* IPV6_UNICAST_HOPS, IPV6_TCLASS */
+    /* Addresses of either family (core/ipaddr.h). An unbound laddr is the
+     * family's "any": 0.0.0.0 (IPv4 only) or :: (IPv6, and IPv4 unless
+     * v6only). */
+    struct ipaddr laddr, raddr;
     uint16_t lport, rport;
     bool connected;
     bool laddr_auto; /* laddr was filled in by connect(), not bind() */
@@ -54,7 +64,8 @@ void sock_fini(struct ust_stack *s);
 /* Socket handles: positive ints, (generation << SOCK_SLOT_BITS) | slot. */
 #define SOCK_SLOT_BITS 20 /* up to 2^20 sockets; 11 bits of generation */
 #define SOCK_MAX_SOCKETS (1u << SOCK_SLOT_BITS)
-int sock_open(struct ust_stack *s, int type, bool nonblock);
+/* family: AF_INET or AF_INET6; type: SOCK_DGRAM or SOCK_STREAM. */
+int sock_open(struct ust_stack *s, int family, int type, bool nonblock);
 struct sock *sock_get(struct ust_stack *s, int h);
 /* The sockets of a type (SOCK_DGRAM, SOCK_STREAM) bound to a local port,
  * one after another: start with prev NULL, then pass the one returned. */
@@ -70,13 +81,13 @@ static inline void sock_notify(struct ust_stack *s) { s->sock_events++; }
 /* Binds sk to addr:port (port 0: an ephemeral one, RFC 6056), checking
  * sockets of the same type (and, for TCP, connections whose socket is
  * gone, e.g. in TIME-WAIT). 0, -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
-int sock_bind_port(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+int sock_bind_port(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
 /* Binds an unbound TCP socket for a connection from laddr to raddr:rport
  * (RFC 6056 algorithm 1): an ephemeral port that no listening or merely
  * bound socket holds and whose 4-tuple is free. As on Linux, a port serves
  * one connection to each remote endpoint. 0 or -EADDRNOTAVAIL. */
-int sock_bind_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t laddr, ust_ip4_t raddr,
-                      uint16_t rport);
+int sock_bind_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *laddr,
+                      const struct ipaddr *raddr, uint16_t rport);
 /* A socket for an accepted connection, inheriting the listener's options. */
 int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
                       const struct sock *listener);
@@ -85,6 +96,37 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
                 unsigned len);
 int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void *val,
                 unsigned *len);
+
+/* Does a local address (a socket's or a listener's, with its IPV6_V6ONLY)
+ * take what is sent to a? A specific address takes only itself; 0.0.0.0
+ * takes every IPv4 address; :: takes every IPv6 address, and every IPv4
+ * one unless v6only. */
+static inline bool sock_addr_takes(const struct ipaddr *local, bool v6only, const struct ipaddr *a)
+{
+    if (!ipaddr_is_any(local))
+        return ipaddr_eq(local, a);
+    if (ipaddr_is_v4(local))
+        return ipaddr_is_v4(a);
+    return !(v6only && ipaddr_is_v4(a));
+}
+
+/* Can sk exchange datagrams with a peer at a? The families must agree:
+ * an IPv4 socket (or one bound to an IPv4 address) talks to IPv4 peers;
+ * an IPv6 socket to IPv6 peers, and to IPv4 ones (as ::ffff:a.b.c.d)
+ * unless v6only or bound to an IPv6 address. */
+static inline bool sock_family_takes(const struct sock *sk, const struct ipaddr *a)
+{
+    if (!ipaddr_is_any(&sk->laddr))
+        return ipaddr_is_v4(&sk->laddr) == ipaddr_is_v4(a);
+    return sock_addr_takes(&sk->laddr, sk->v6only, a);
+}
+
+/* The family's "any" address for an unbound socket. */
+static inline struct ipaddr sock_any(const struct sock *sk)
+{
+    struct ipaddr a = {{0}};
+    return sk->family == AF_INET6 ? a : ipaddr_v4(0);
+}
 
 /* Takes the pending error (SO_ERROR semantics): returns it and clears it. */
 static inline int sock_take_error(struct sock *sk)

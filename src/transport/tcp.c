@@ -78,13 +78,14 @@ void tcp_fini(struct ust_stack *s)
     s->tcp = NULL;
 }
 
-static unsigned bucket(const struct tcp_stack *t, ust_ip4_t la, uint16_t lp, ust_ip4_t ra,
-                       uint16_t rp)
+static unsigned bucket(const struct tcp_stack *t, const struct ipaddr *la, uint16_t lp,
+                       const struct ipaddr *ra, uint16_t rp)
 {
     /* Keyed (hash_key, secret): the SYNs of a flood, which make half-open
      * children, cannot be chosen to fall in one bucket. Multiplications,
      * not SipHash: this runs for every segment. */
-    uint32_t h = (la ^ t->hash_key[0]) * 2654435761u ^ (ra ^ t->hash_key[1]) * 2246822519u ^
+    uint32_t h = (ipaddr_fold(la) ^ t->hash_key[0]) * 2654435761u ^
+                 (ipaddr_fold(ra) ^ t->hash_key[1]) * 2246822519u ^
                  (((uint32_t)lp << 16 | rp) ^ t->hash_key[2]) * 3266489917u;
     h ^= h >> 15;
     h *= t->hash_key[3];
@@ -112,7 +113,7 @@ static void hash_grow(struct tcp_stack *t)
         struct tcp_conn *c = old[i], *next;
         for (; c; c = next) {
             next = c->hnext;
-            unsigned b = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+            unsigned b = bucket(t, &c->laddr, c->lport, &c->raddr, c->rport);
             c->hnext = h[b];
             h[b] = c;
         }
@@ -125,7 +126,7 @@ static void hash_insert(struct ust_stack *s, struct tcp_conn *c)
     struct tcp_stack *t = s->tcp;
     t->nhashed++;
     hash_grow(t);
-    unsigned b = bucket(t, c->laddr, c->lport, c->raddr, c->rport);
+    unsigned b = bucket(t, &c->laddr, c->lport, &c->raddr, c->rport);
     c->hnext = t->hash[b];
     t->hash[b] = c;
 }
@@ -133,7 +134,7 @@ static void hash_insert(struct ust_stack *s, struct tcp_conn *c)
 static void hash_remove(struct ust_stack *s, struct tcp_conn *c)
 {
     struct tcp_stack *t = s->tcp;
-    struct tcp_conn **pp = &t->hash[bucket(t, c->laddr, c->lport, c->raddr, c->rport)];
+    struct tcp_conn **pp = &t->hash[bucket(t, &c->laddr, c->lport, &c->raddr, c->rport)];
     while (*pp && *pp != c)
         pp = &(*pp)->hnext;
     if (*pp) {
@@ -143,25 +144,26 @@ static void hash_remove(struct ust_stack *s, struct tcp_conn *c)
     c->hnext = NULL;
 }
 
-struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t la, uint16_t lp, ust_ip4_t ra,
-                            uint16_t rp)
+struct tcp_conn *tcp_lookup(struct ust_stack *s, const struct ipaddr *la, uint16_t lp,
+                            const struct ipaddr *ra, uint16_t rp)
 {
     struct tcp_stack *t = s->tcp;
     for (struct tcp_conn *c = t->hash[bucket(t, la, lp, ra, rp)]; c; c = c->hnext)
-        if (c->lport == lp && c->rport == rp && c->laddr == la && c->raddr == ra)
+        if (c->lport == lp && c->rport == rp && ipaddr_eq(&c->raddr, ra) &&
+            ipaddr_eq(&c->laddr, la))
             return c;
     return NULL;
 }
 
-struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t la, uint16_t lp)
+struct tcp_conn *tcp_find_listener(struct ust_stack *s, const struct ipaddr *la, uint16_t lp)
 {
     struct tcp_conn *wild = NULL;
     for (struct tcp_conn *c = s->tcp->listeners; c; c = c->lnext) {
         if (c->state != TCPS_LISTEN || c->lport != lp)
             continue;
-        if (c->laddr == la)
+        if (ipaddr_eq(&c->laddr, la))
             return c;
-        if (c->laddr == 0)
+        if (ipaddr_is_any(&c->laddr) && sock_addr_takes(&c->laddr, c->sk && c->sk->v6only, la))
             wild = c;
     }
     return wild;
@@ -171,27 +173,17 @@ struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t la, uint16_t l
  * M a 4-microsecond timer. */
 static uint32_t isn_for(struct ust_stack *s, const struct tcp_conn *c)
 {
-    uint8_t tuple[12];
-    memcpy(tuple, &c->laddr, 4);
-    memcpy(tuple + 4, &c->raddr, 4);
-    memcpy(tuple + 8, &c->lport, 2);
-    memcpy(tuple + 10, &c->rport, 2);
+    uint8_t tuple[36];
+    memcpy(tuple, c->laddr.b, 16);
+    memcpy(tuple + 16, c->raddr.b, 16);
+    memcpy(tuple + 32, &c->lport, 2);
+    memcpy(tuple + 34, &c->rport, 2);
     return (uint32_t)siphash24(s->tcp->isn_key, tuple, sizeof(tuple)) + (uint32_t)(s->now / 4);
 }
 
-uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr)
+uint16_t tcp_mss_for(const struct ust_stack *s, const struct ipaddr *raddr)
 {
-    int dev;
-    ust_ip4_t nh;
-    uint32_t mtu = 576;
-    if (ipv4_is_local(s, raddr)) {
-        for (int i = 0; i < s->ifs->n; i++)
-            if (s->ifs->at[i].up && s->ifs->at[i].dev->type == UST_DEV_LOOPBACK)
-                mtu = s->ifs->at[i].dev->mtu;
-    } else if (route_lookup(s, raddr, &dev, &nh) == 0) {
-        mtu = s->ifs->at[dev].dev->mtu;
-    }
-    uint32_t mss = mtu - IPV4_HDR_LEN - TCP_HDR_LEN;
+    uint32_t mss = ip_payload_mtu(s, raddr) - TCP_HDR_LEN;
     return (uint16_t)(mss > 65495 ? 65495 : mss);
 }
 
@@ -298,8 +290,8 @@ void tcp_wake(struct ust_stack *s, struct tcp_conn *c)
 
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st)
 {
-    char r[UST_IP4_STRLEN];
-    debugf(s, "%u->%s:%u: %s -> %s", c->lport, ust_ip4_format(c->raddr, r), c->rport,
+    char r[IPADDR_STRLEN];
+    debugf(s, "%u->%s:%u: %s -> %s", c->lport, ipaddr_format(&c->raddr, r), c->rport,
            tcp_state_name(c->state), tcp_state_name(st));
     if (st == TCPS_ESTABLISHED) {
         s->stats.tcp.established++;
@@ -384,7 +376,7 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->iss = isn_for(s, c);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->recover = c->iss; /* RFC 6582: no recovery point yet */
-    c->snd_mss = tcp_mss_for(s, c->raddr);
+    c->snd_mss = tcp_mss_for(s, &c->raddr);
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
     c->req_wscale = tcp_wscale_offer(s, c);
@@ -399,15 +391,15 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->last_rx = s->now;
 }
 
-struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
-                               uint16_t lport, ust_ip4_t raddr, uint16_t rport)
+struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ipaddr *laddr,
+                               uint16_t lport, const struct ipaddr *raddr, uint16_t rport)
 {
     struct tcp_conn *c = tcp_conn_new(s);
     if (!c)
         return NULL;
-    c->laddr = laddr;
+    c->laddr = *laddr;
     c->lport = lport;
-    c->raddr = raddr;
+    c->raddr = *raddr;
     c->rport = rport;
     c->nodelay = l->nodelay;
     c->keepalive = l->keepalive;
@@ -444,19 +436,20 @@ void tcp_child_established(struct ust_stack *s, struct tcp_conn *c)
 }
 
 int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf,
-                    ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr, uint16_t rport)
+                    const struct ipaddr *laddr, uint16_t lport, const struct ipaddr *raddr,
+                    uint16_t rport)
 {
     bufs_init(s, c, sndbuf, rcvbuf);
-    c->laddr = laddr;
+    c->laddr = *laddr;
     c->lport = lport;
-    c->raddr = raddr;
+    c->raddr = *raddr;
     c->rport = rport;
     start_conn(s, c);
     hash_insert(s, c);
     c->state = TCPS_SYN_SENT;
     s->stats.tcp.active_opens++;
-    char a[UST_IP4_STRLEN];
-    debugf(s, "%u->%s:%u: connecting", c->lport, ust_ip4_format(raddr, a), rport);
+    char a[IPADDR_STRLEN];
+    debugf(s, "%u->%s:%u: connecting", c->lport, ipaddr_format(raddr, a), rport);
     tcp_send_syn(s, c);
     return 0;
 }

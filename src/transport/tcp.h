@@ -22,9 +22,11 @@
 #include <sys/types.h>
 
 #include "core/assembler.h"
+#include "core/ipaddr.h"
 #include "core/ratelimit.h"
 #include "core/ring.h"
 #include "core/stack_priv.h"
+#include "net/ip.h"
 #include "transport/tcp_seq.h"
 #include "transport/tcp_user.h"
 #include "wire/icmp_error.h"
@@ -165,7 +167,7 @@ struct tcp_conn {
     struct tcp_conn *reap_next;   /* closed during a timer pass (tcp_reap) */
     struct tcp_conn *due_next;    /* due in this timer pass (tcp_timer) */
 
-    ust_ip4_t laddr, raddr;
+    struct ipaddr laddr, raddr; /* either family (core/ipaddr.h) */
     uint16_t lport, rport;
 
     /* Send sequence space (RFC 9293 3.3.1). The send ring holds the bytes
@@ -318,25 +320,29 @@ struct tcp_seg {
     uint32_t len;     /* data bytes */
     uint32_t seq_len; /* len + SYN + FIN (RFC 9293 3.4) */
 };
-void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *seg, size_t len);
+void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *seg, size_t len);
 /* The options a SYN (or SYN-ACK) settles, with the MSS. */
 void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_repr *th);
 /* A segment for a synchronized connection, or one in SYN-RECEIVED
  * (RFC 9293 3.10.7.4). */
-void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                     const struct tcp_seg *g);
 /* An ICMP error about one of our segments (q->proto is TCP): a hard one
  * ends the connection attempt it concerns with e->err. */
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
                     const struct icmp_err_class *e);
 
+/* A Packet Too Big (RFC 8201) or fragmentation-needed said the path to
+ * the quoted connection's peer carries mtu bytes: smaller segments. */
+void tcp_pmtu_lowered(struct ust_stack *s, const struct icmp_quote *q, uint32_t mtu);
+
 /* ---- tcp_listen.c ---- */
 /* A segment for listener l (RFC 9293 3.10.7.2), SYN cookies included. */
-void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                       const struct tcp_seg *g);
 /* A half-open child got an ACK of another ISS: the cookie SYN-ACK that
  * an earlier copy of its SYN drew. If so, c takes that ISS and true. */
-bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                       const struct tcp_repr *th);
 
 /* ---- tcp_output.c ---- */
@@ -355,9 +361,10 @@ void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c);
 void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c);
 /* A segment that belongs to no connection, header only (a RST, a
  * cookie's SYN-ACK). */
-void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th);
+void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
+                   const struct tcp_repr *th);
 /* RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
-void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
+void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,
                       size_t seg_len);
 /* Retransmits the segment starting at snd_una (fast retransmit, partial ACK). */
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c);
@@ -450,30 +457,33 @@ void tcp_enter_time_wait(struct ust_stack *s, struct tcp_conn *c);
 void tcp_time_wait_restart(struct ust_stack *s, struct tcp_conn *c);
 
 /* ---- tcp.c: the connection table and a connection's life ---- */
-struct tcp_conn *tcp_lookup(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr,
-                            uint16_t rport);
-struct tcp_conn *tcp_find_listener(struct ust_stack *s, ust_ip4_t laddr, uint16_t lport);
+struct tcp_conn *tcp_lookup(struct ust_stack *s, const struct ipaddr *laddr, uint16_t lport,
+                            const struct ipaddr *raddr, uint16_t rport);
+/* The listener for a segment to laddr:lport: one bound to that address,
+ * else a wildcard one that takes the address's family. */
+struct tcp_conn *tcp_find_listener(struct ust_stack *s, const struct ipaddr *laddr, uint16_t lport);
 /* A new connection, CLOSED, in the stack's list (not in the table). */
 struct tcp_conn *tcp_conn_new(struct ust_stack *s);
 /* Frees c, unlinking it from every list (a listener's children are reset). */
 void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c);
 /* A child of listener l for the SYN described (SYN-RECEIVED, in l's
  * half-open queue), or NULL without memory. tcp_listen.c bounds the queues. */
-struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, ust_ip4_t laddr,
-                               uint16_t lport, ust_ip4_t raddr, uint16_t rport);
+struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ipaddr *laddr,
+                               uint16_t lport, const struct ipaddr *raddr, uint16_t rport);
 /* SYN-RECEIVED child became ESTABLISHED: move it to the accept queue. */
 void tcp_child_established(struct ust_stack *s, struct tcp_conn *c);
 /* Active open (RFC 9293 3.10.1): c gets its buffers, the 4-tuple and an
  * ISS, enters the table and sends its SYN (SYN-SENT). 0 or -ENOBUFS. */
 int tcp_open_active(struct ust_stack *s, struct tcp_conn *c, uint32_t sndbuf, uint32_t rcvbuf,
-                    ust_ip4_t laddr, uint16_t lport, ust_ip4_t raddr, uint16_t rport);
+                    const struct ipaddr *laddr, uint16_t lport, const struct ipaddr *raddr,
+                    uint16_t rport);
 void tcp_set_state(struct ust_stack *s, struct tcp_conn *c, enum tcp_state st);
 /* The connection is over: report err (0 for an orderly end) to its socket
  * and free it unless the socket still holds it. */
 void tcp_close_conn(struct ust_stack *s, struct tcp_conn *c, int err);
 /* Frees the connections closed during the timer pass. */
 void tcp_reap(struct ust_stack *s);
-uint16_t tcp_mss_for(const struct ust_stack *s, ust_ip4_t raddr);
+uint16_t tcp_mss_for(const struct ust_stack *s, const struct ipaddr *raddr);
 /* Something the socket's waiters care about changed. */
 void tcp_wake(struct ust_stack *s, struct tcp_conn *c);
 

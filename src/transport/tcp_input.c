@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "net/icmp.h"
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
@@ -98,7 +98,7 @@ void tcp_negotiate(struct ust_stack *s, struct tcp_conn *c, const struct tcp_rep
 }
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ---- */
-static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+static void syn_sent_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                            const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
@@ -380,7 +380,7 @@ static bool our_fin_acked(const struct tcp_conn *c)
 }
 
 /* ---- synchronized states (RFC 9293 3.10.7.4) ---- */
-void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                     const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
@@ -610,12 +610,13 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_r
     s->tcp->acks_wait = false;
 }
 
-void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *buf, size_t len)
+void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf, size_t len)
 {
     struct tcp_seg g;
     /* A device may have verified the checksum (docs/DESIGN.md, "Offloads"). */
     bool verify = !netif_rx_csum_trusted(s, buf, len, 16);
-    int err = tcp_parse_csum(buf, len, ip->src, ip->dst, verify, &g.th);
+    int err = tcp_parse_csum(buf, len, ip_pseudo_sum(&ip->src, &ip->dst, IP_PROTO_TCP), verify,
+                             &g.th);
     if (err != WIRE_OK) {
         if (err == WIRE_ECSUM)
             s->stats.tcp.drop_checksum++;
@@ -637,16 +638,16 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
     g.len = (uint32_t)(len - th->hdr_len);
     g.seq_len = g.len + !!(th->flags & TCP_SYN) + !!(th->flags & TCP_FIN);
 
-    struct tcp_conn *c = tcp_lookup(s, ip->dst, th->dport, ip->src, th->sport);
+    struct tcp_conn *c = tcp_lookup(s, &ip->dst, th->dport, &ip->src, th->sport);
     if (c && c->state == TCPS_TIME_WAIT && (th->flags & TCP_SYN) && !(th->flags & TCP_ACK) &&
-        seq_gt(th->seq, c->rcv_nxt) && tcp_find_listener(s, ip->dst, th->dport)) {
+        seq_gt(th->seq, c->rcv_nxt) && tcp_find_listener(s, &ip->dst, th->dport)) {
         /* RFC 9293 3.6.1 / RFC 6191: a new SYN beyond the old connection's
          * sequence space may reopen the pair from TIME-WAIT. */
         tcp_close_conn(s, c, 0);
         c = NULL;
     }
     if (!c) {
-        struct tcp_conn *l = tcp_find_listener(s, ip->dst, th->dport);
+        struct tcp_conn *l = tcp_find_listener(s, &ip->dst, th->dport);
         if (l) {
             tcp_listen_input(s, l, ip, &g);
             return;
@@ -665,7 +666,9 @@ void tcp_input(struct ust_stack *s, const struct ipv4_repr *ip, const uint8_t *b
 void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
     uint32_t seq = ld32(q->l4 + 4); /* after the ports (RFC 9293 3.1) */
-    struct tcp_conn *c = tcp_lookup(s, q->addr.v4.src, q->sport, q->addr.v4.dst, q->dport);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
+    struct tcp_conn *c = tcp_lookup(s, &src, q->sport, &dst, q->dport);
     /* RFC 5927 4.1: only believe errors quoting a sequence number in flight. */
     if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
         return;
@@ -677,4 +680,26 @@ void tcp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struc
      * which (like Linux without IP_RECVERR) we do not report. */
     if (c->state == TCPS_SYN_SENT)
         tcp_close_conn(s, c, e->err);
+}
+
+void tcp_pmtu_lowered(struct ust_stack *s, const struct icmp_quote *q, uint32_t mtu)
+{
+    uint32_t seq = ld32(q->l4 + 4);
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
+    struct tcp_conn *c = tcp_lookup(s, &src, q->sport, &dst, q->dport);
+    if (!c || !seq_in(seq, c->snd_una, c->snd_max + 1))
+        return; /* RFC 5927 4.1, as for the other errors */
+    uint32_t hdrs = (ipaddr_is_v4(&dst) ? 20u : 40u) + TCP_HDR_LEN + (c->ts_ok ? 12u : 0u);
+    if (mtu <= hdrs + 64 || mtu - hdrs >= c->snd_mss)
+        return;
+    /* RFC 8201 5.4 (RFC 1191 6.4 for TCP): smaller segments from now on,
+     * and the one that did not fit goes again at once, not at the RTO. */
+    c->snd_mss = (uint16_t)(mtu - hdrs);
+    s->stats.tcp.icmp_errors++;
+    char a[IPADDR_STRLEN];
+    debugf(s, "%u->%s:%u: path MTU %u, segments of %u bytes now", c->lport,
+           ipaddr_format(&c->raddr, a), c->rport, mtu, c->snd_mss);
+    if (c->snd_una != c->snd_max)
+        tcp_retransmit_first(s, c);
 }

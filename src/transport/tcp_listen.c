@@ -13,10 +13,10 @@
  * clients retry), as Linux does. */
 #include "transport/tcp.h"
 
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "transport/tcp_syncookie.h"
 
-static struct tcp_tuple tuple_of(const struct ipv4_repr *ip, const struct tcp_repr *th)
+static struct tcp_tuple tuple_of(const struct ip_meta *ip, const struct tcp_repr *th)
 {
     return (struct tcp_tuple){.laddr = ip->dst,
                               .raddr = ip->src,
@@ -33,10 +33,10 @@ static bool cookies_out(const struct ust_stack *s, const struct tcp_conn *l)
 }
 
 /* A child for the SYN, in the half-open queue, and its SYN-ACK. */
-static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                        const struct tcp_repr *th)
 {
-    struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
+    struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
     if (!c)
         return; /* no memory, or tcp_max_conns: drop, the peer retries */
     c->irs = th->seq;
@@ -59,7 +59,7 @@ static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ipv
  * timestamps the options the SYN offered ride in our TSval; without,
  * the connection will have no window scaling and no SACK (there is
  * nowhere to keep them), as with Linux's cookies. */
-static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                         const struct tcp_repr *th)
 {
     struct tcp_tuple t = tuple_of(ip, th);
@@ -71,7 +71,7 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
                          .seq = cookie,
                          .ack = th->seq + 1,
                          .flags = TCP_SYN | TCP_ACK};
-    r.mss = tcp_mss_for(s, ip->src);
+    r.mss = tcp_mss_for(s, &ip->src);
     r.window = l->rcvq.limit > 65535 ? 65535 : (uint16_t)l->rcvq.limit; /* never scaled */
     if (th->has_ts && s->cfg.tcp_timestamps) {
         bool sack = th->sack_perm && s->cfg.tcp_sack;
@@ -87,7 +87,7 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
     }
     l->cookie_at = s->now;
     s->stats.tcp.syncookies_sent++;
-    tcp_send_bare(s, ip->dst, ip->src, &r);
+    tcp_send_bare(s, &ip->dst, &ip->src, &r);
 }
 
 /* The ACK of a cookie SYN-ACK: the cookie checks out (ours, recent, for
@@ -95,7 +95,7 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
  * waited in the half-open queue, and the segment goes on to it (it may
  * carry data, even a FIN). false when no cookies are out, and the
  * segment should get its RST. */
-static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                        const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;
@@ -135,7 +135,7 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ipv
         tcp_send_rst_for(s, ip, th, g->len);
         return true;
     }
-    struct tcp_conn *c = tcp_new_child(s, l, ip->dst, th->dport, ip->src, th->sport);
+    struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
     if (!c)
         return true;
     s->stats.tcp.syncookies_ok++;
@@ -169,7 +169,7 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ipv
     return true;
 }
 
-bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ipv4_repr *ip,
+bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ip_meta *ip,
                       const struct tcp_repr *th)
 {
     /* A duplicated SYN can draw both: a cookie while the half-open queue
@@ -192,7 +192,7 @@ bool tcp_cookie_adopt(struct ust_stack *s, struct tcp_conn *c, const struct ipv4
     return true;
 }
 
-void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ipv4_repr *ip,
+void tcp_listen_input(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                       const struct tcp_seg *g)
 {
     const struct tcp_repr *th = &g->th;

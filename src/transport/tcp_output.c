@@ -6,8 +6,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "net/ip.h"
 #include "net/ipv4.h"
 #include "net/netif.h"
+#include "transport/socket.h"
 #include "wire/bytes.h"
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
@@ -43,7 +45,7 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
         th.ack = c->rcv_nxt;
     uint32_t wnd = tcp_rcv_window(c);
     if (flags & TCP_SYN) {
-        th.mss = tcp_mss_for(s, c->raddr); /* what we can receive (RFC 9293 3.7.1) */
+        th.mss = tcp_mss_for(s, &c->raddr); /* what we can receive (RFC 9293 3.7.1) */
         /* RFC 7323 2.2, 3.2 and RFC 2018 2: our SYN offers window scaling,
          * timestamps and SACK as configured; our SYN-ACK only what the
          * peer's SYN offered. A SYN's window is never scaled. */
@@ -83,15 +85,16 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
+    uint32_t ph = ip_pseudo_sum(&c->laddr, &c->raddr, IP_PROTO_TCP);
     if (netif_offload_any(s) & UST_OFFLOAD_TX_CSUM) {
         /* The checksum is left partial: the device finishes it, or
          * netif_transmit does where it goes elsewhere (docs/DESIGN.md,
          * "Offloads"). */
-        tcp_emit_partial(&th, c->laddr, c->raddr, pkb_data(p), len);
+        tcp_emit_partial(&th, ph, pkb_data(p), len);
         p->csum_at = (uint32_t)p->head;
         p->csum_off = 16;
     } else {
-        tcp_emit(&th, c->laddr, c->raddr, pkb_data(p), len);
+        tcp_emit(&th, ph, pkb_data(p), len);
     }
     if (gso && len > gso)
         p->gso_size = (uint16_t)gso;
@@ -104,7 +107,7 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     }
     tracef(s, "%u->%u: seq=%u, ack=%u, flags=0x%02x, len=%u, wnd=%u%s%s", c->lport, c->rport, seq,
            th.ack, flags, len, wnd, th.nsack ? ", sack" : "", p->gso_size ? ", super" : "");
-    return ipv4_output(s, p, IPV4_PROTO_TCP, c->laddr, c->raddr, 0, false);
+    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, c->sk ? &c->sk->tx : NULL);
 }
 
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
@@ -172,17 +175,18 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
     xmit(s, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0);
 }
 
-void tcp_send_bare(struct ust_stack *s, ust_ip4_t src, ust_ip4_t dst, const struct tcp_repr *th)
+void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
+                   const struct tcp_repr *th)
 {
     struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
     if (!p)
         return;
-    tcp_emit(th, src, dst, pkb_data(p), 0);
+    tcp_emit(th, ip_pseudo_sum(src, dst, IP_PROTO_TCP), pkb_data(p), 0);
     s->stats.tcp.tx++;
-    ipv4_output(s, p, IPV4_PROTO_TCP, src, dst, 0, false);
+    ip_output(s, p, IP_PROTO_TCP, src, dst, NULL);
 }
 
-void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const struct tcp_repr *th,
+void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,
                       size_t seg_len)
 {
     /* RFC 9293 3.10.7.1: never a RST for a RST. */
@@ -198,7 +202,7 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ipv4_repr *ip, const str
         r.flags = TCP_RST | TCP_ACK;
     }
     s->stats.tcp.rst_tx++;
-    tcp_send_bare(s, ip->dst, ip->src, &r);
+    tcp_send_bare(s, &ip->dst, &ip->src, &r);
 }
 
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)
@@ -242,7 +246,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
      * below is still made in wire segments of mss. */
     uint32_t seg_max = mss;
     if (netif_offload_any(s) & UST_OFFLOAD_TSO4) {
-        uint32_t gso_max = ipv4_gso_max(s, c->raddr);
+        /* TSO4 only: IPv6 segments go one by one (TSO6 is not used yet). */
+        uint32_t gso_max = ipaddr_is_v4(&c->raddr) ? ipv4_gso_max(s, ipaddr_to_v4(&c->raddr)) : 0;
         uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
         if (gso_max > hdrs + 2 * mss)
             seg_max = (gso_max - hdrs) / mss * mss;

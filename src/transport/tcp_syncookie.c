@@ -16,14 +16,14 @@ const uint16_t tcp_cookie_mss[TCP_COOKIE_NMSS] = {536, 1300, 1440, 1460};
 static uint32_t mac(const uint8_t key[16], const struct tcp_tuple *t, uint32_t peer_isn,
                     uint64_t tick, unsigned mss_idx)
 {
-    uint8_t b[4 + 4 + 2 + 2 + 4 + 8 + 1];
-    memcpy(b, &t->laddr, 4);
-    memcpy(b + 4, &t->raddr, 4);
-    memcpy(b + 8, &t->lport, 2);
-    memcpy(b + 10, &t->rport, 2);
-    memcpy(b + 12, &peer_isn, 4);
-    memcpy(b + 16, &tick, 8);
-    b[24] = (uint8_t)mss_idx;
+    uint8_t b[16 + 16 + 2 + 2 + 4 + 8 + 1];
+    memcpy(b, t->laddr.b, 16);
+    memcpy(b + 16, t->raddr.b, 16);
+    memcpy(b + 32, &t->lport, 2);
+    memcpy(b + 34, &t->rport, 2);
+    memcpy(b + 36, &peer_isn, 4);
+    memcpy(b + 40, &tick, 8);
+    b[48] = (uint8_t)mss_idx;
     return (uint32_t)siphash24(key, b, sizeof(b)) & MAC_MASK;
 }
 
@@ -82,10 +82,10 @@ bool tcp_cookie_ts_opts(uint32_t tsecr, int *wscale, bool *sack)
 
 uint32_t tcp_cookie_ts_offset(const uint8_t key[16], const struct tcp_tuple *t)
 {
-    uint8_t b[12];
-    memcpy(b, &t->laddr, 4);
-    memcpy(b + 4, &t->raddr, 4);
-    memcpy(b + 8, &t->lport, 2);
-    memcpy(b + 10, &t->rport, 2);
+    uint8_t b[36];
+    memcpy(b, t->laddr.b, 16);
+    memcpy(b + 16, t->raddr.b, 16);
+    memcpy(b + 32, &t->lport, 2);
+    memcpy(b + 34, &t->rport, 2);
     return (uint32_t)(siphash24(key, b, sizeof(b)) >> 32);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/ipaddr.h"
 #include "ustack/stack.h"
 
 /* The cookie's clock ticks every TCP_COOKIE_TICK; a cookie is accepted
@@ -21,7 +22,7 @@
 extern const uint16_t tcp_cookie_mss[TCP_COOKIE_NMSS];
 
 struct tcp_tuple {
-    ust_ip4_t laddr, raddr;
+    struct ipaddr laddr, raddr;
     uint16_t lport, rport;
 };
 

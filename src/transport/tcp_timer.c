@@ -175,9 +175,9 @@ static void rto_fire(struct ust_stack *s, struct tcp_conn *c)
     if (c->backoff > limit) {
         if (c->parent)
             s->stats.tcp.synack_given_up++;
-        char a[UST_IP4_STRLEN];
+        char a[IPADDR_STRLEN];
         debugf(s, "%u->%s:%u: no answer after %u retransmissions, giving up", c->lport,
-               ust_ip4_format(c->raddr, a), c->rport, limit);
+               ipaddr_format(&c->raddr, a), c->rport, limit);
         s->stats.tcp.timeouts++;
         tcp_close_conn(s, c, ETIMEDOUT);
         return;

@@ -9,7 +9,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "transport/socket.h"
 #include "transport/tcp.h"
 
@@ -50,7 +50,7 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     if (c->state != TCPS_CLOSED || c->error)
         return -EINVAL;
     if (!sk->lport) {
-        int err = sock_bind_port(s, sk, 0, 0);
+        int err = sock_bind_port(s, sk, &sk->laddr, 0);
         if (err)
             return err;
     }
@@ -67,8 +67,8 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     c->state = TCPS_LISTEN;
     c->lnext = s->tcp->listeners;
     s->tcp->listeners = c;
-    char a[UST_IP4_STRLEN];
-    debugf(s, "listening on %s:%u, backlog=%u", ust_ip4_format(c->laddr, a), c->lport, c->backlog);
+    char a[IPADDR_STRLEN];
+    debugf(s, "listening on %s:%u, backlog=%u", ipaddr_format(&c->laddr, a), c->lport, c->backlog);
     return 0;
 }
 
@@ -91,7 +91,7 @@ int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out)
     return 0;
 }
 
-int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+int tcp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port)
 {
     struct tcp_conn *c = sk->tcp;
     if (!c)
@@ -104,21 +104,24 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t p
     }
     if (c->error)
         return -EISCONN; /* a used socket: Linux wants a new one too */
-    if (port == 0 || addr == 0 || addr == 0xffffffffu || (addr >> 28) == 0xe)
-        return addr == 0 || port == 0 ? -EINVAL : -ENETUNREACH;
-    ust_ip4_t src = sk->laddr ? sk->laddr : ipv4_source_for(s, addr);
-    if (src == 0)
+    if (port == 0 || ipaddr_is_any(addr))
+        return -EINVAL;
+    if (ipaddr_is_multicast(addr) || (ipaddr_is_v4(addr) && ipaddr_to_v4(addr) == 0xffffffffu) ||
+        !sock_family_takes(sk, addr))
+        return -ENETUNREACH; /* or a bound address of the other family */
+    struct ipaddr src = sk->laddr;
+    if (ipaddr_is_any(&src) && !ip_source_for(s, addr, &src))
         return -ENETUNREACH;
     if (!sk->lport) {
-        int err = sock_bind_connect(s, sk, src, addr, port);
+        int err = sock_bind_connect(s, sk, &src, addr, port);
         if (err)
             return err;
-    } else if (tcp_lookup(s, src, sk->lport, addr, port)) {
+    } else if (tcp_lookup(s, &src, sk->lport, addr, port)) {
         return -EADDRNOTAVAIL;
     }
     c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > tcp_buf_cap(sk->rcvbuf);
     c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), src, sk->lport, addr,
+    int err = tcp_open_active(s, c, sk->sndbuf, tcp_buf_cap(sk->rcvbuf), &src, sk->lport, addr,
                               port);
     if (err)
         return err;
@@ -332,13 +335,14 @@ void tcp_abort(struct ust_stack *s, struct tcp_conn *c)
     tcp_close_conn(s, c, 0);
 }
 
-bool tcp_has_remote(const struct tcp_conn *c) { return c->raddr != 0; }
+bool tcp_has_remote(const struct tcp_conn *c) { return !ipaddr_is_any(&c->raddr); }
 
-bool tcp_port_orphaned(struct ust_stack *s, ust_ip4_t addr, uint16_t port)
+bool tcp_port_orphaned(struct ust_stack *s, const struct sock *sk, const struct ipaddr *addr,
+                       uint16_t port)
 {
     /* A walk of every connection: only an explicit bind() asks. */
     for (const struct tcp_conn *c = s->tcp->all; c; c = c->next)
-        if (!c->sk && c->lport == port && (c->laddr == addr || addr == 0))
+        if (!c->sk && c->lport == port && sock_addr_takes(addr, sk->v6only, &c->laddr))
             return true;
     return false;
 }
@@ -348,7 +352,7 @@ bool tcp_connecting(const struct tcp_conn *c)
     return c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
 }
 
-int tcp_peer(const struct tcp_conn *c, ust_ip4_t *addr, uint16_t *port)
+int tcp_peer(const struct tcp_conn *c, struct ipaddr *addr, uint16_t *port)
 {
     *addr = c->raddr;
     *port = c->rport;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/ipaddr.h"
 #include "ustack/stack.h"
 
 struct ust_stack;
@@ -25,7 +26,7 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog);
 /* 0: a connection, *out set (its socket not yet created); -EAGAIN. */
 int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out);
 /* Starts the handshake: -EINPROGRESS, or an error. */
-int tcp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+int tcp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
 /* Queues data and sends what may go. more: MSG_MORE, the application has
  * more to send, so a partial last segment waits for it (for shutdown or
  * close, or TCP_CORK_MAX at most). */
@@ -43,14 +44,15 @@ short tcp_events(const struct tcp_conn *c);
 /* Does c belong to one remote endpoint (it connected, or was accepted)?
  * Connections to other endpoints may then share its local port. */
 bool tcp_has_remote(const struct tcp_conn *c);
-/* Does a connection whose socket is gone (closing, TIME-WAIT) hold
- * addr:port (addr 0: any address)? */
-bool tcp_port_orphaned(struct ust_stack *s, ust_ip4_t addr, uint16_t port);
+/* Does a connection whose socket is gone (closing, TIME-WAIT) hold port
+ * on an address that sk binding to addr would take? */
+bool tcp_port_orphaned(struct ust_stack *s, const struct sock *sk, const struct ipaddr *addr,
+                       uint16_t port);
 /* Is the handshake still going on (SYN-SENT, SYN-RECEIVED)? */
 bool tcp_connecting(const struct tcp_conn *c);
 /* The peer's address and port (0 if none was ever set); -ENOTCONN, with
  * them filled in all the same, unless the connection is synchronized or
  * half-open (getpeername's rule: not in CLOSED, LISTEN or SYN-SENT). */
-int tcp_peer(const struct tcp_conn *c, ust_ip4_t *addr, uint16_t *port);
+int tcp_peer(const struct tcp_conn *c, struct ipaddr *addr, uint16_t *port);
 
 #endif

@@ -8,58 +8,62 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "net/icmp.h"
-#include "net/ipv4.h"
+#include "net/ip.h"
 #include "net/netif.h"
 #include "wire/bytes.h"
 #include "wire/udp.h"
 
-int udp_bind(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+int udp_bind(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port)
 {
     int err = sock_bind_port(s, sk, addr, port);
     if (err == 0) {
-        char a[UST_IP4_STRLEN];
-        debugf(s, "bound %s:%u", ust_ip4_format(sk->laddr, a), sk->lport);
+        char a[IPADDR_STRLEN];
+        debugf(s, "bound %s:%u", ipaddr_format(&sk->laddr, a), sk->lport);
     }
     return err;
 }
 
-int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port)
+int udp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port)
 {
-    if (addr == 0 && port == 0) {
+    if (!addr) {
         sk->connected = false;
-        sk->raddr = 0;
+        sk->raddr = sock_any(sk);
         sk->rport = 0;
         if (sk->laddr_auto) {
-            sk->laddr = 0; /* back to the wildcard it was bound to */
+            sk->laddr = sock_any(sk); /* back to the wildcard it was bound to */
             sk->laddr_auto = false;
         }
         return 0;
     }
     if (port == 0)
         return -EINVAL;
+    if (!sock_family_takes(sk, addr))
+        return -ENETUNREACH;
     if (!sk->lport) {
-        int err = udp_bind(s, sk, 0, 0);
+        int err = udp_bind(s, sk, &sk->laddr, 0);
         if (err)
             return err;
     }
-    if (sk->laddr == 0) {
+    if (ipaddr_is_any(&sk->laddr)) {
         /* As Linux: connecting fixes the source address too, so
          * getsockname() tells which one the datagrams carry. */
-        ust_ip4_t src = ipv4_source_for(s, addr);
-        if (src == 0)
+        struct ipaddr src;
+        if (!ip_source_for(s, addr, &src))
             return -ENETUNREACH;
         sk->laddr = src;
         sk->laddr_auto = true;
     }
-    sk->raddr = addr;
+    sk->raddr = *addr;
     sk->rport = port;
     sk->connected = true;
     return 0;
 }
 
-static bool is_bcast_dst(const struct ust_stack *s, ust_ip4_t a)
+static bool is_bcast_dst(const struct ust_stack *s, const struct ipaddr *addr)
 {
+    if (!ipaddr_is_v4(addr))
+        return false; /* IPv6 has no broadcast (RFC 4291 2) */
+    ust_ip4_t a = ipaddr_to_v4(addr);
     if (a == 0xffffffffu)
         return true;
     for (int i = 0; i < s->ifs->n; i++) {
@@ -72,9 +76,9 @@ static bool is_bcast_dst(const struct ust_stack *s, ust_ip4_t a)
 }
 
 ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
-                   const ust_ip4_t *to_addr, uint16_t to_port)
+                   const struct ipaddr *to_addr, uint16_t to_port)
 {
-    ust_ip4_t dst;
+    struct ipaddr dst;
     uint16_t dport;
     if (to_addr) {
         dst = *to_addr;
@@ -87,25 +91,26 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     }
     if (sk->connected && sk->so_error)
         return -sock_take_error(sk); /* RFC 1122 4.1.3.3: report ICMP errors */
-    if (dport == 0 || dst == 0)
+    if (dport == 0 || ipaddr_is_any(&dst))
         return -EINVAL;
+    if (!sock_family_takes(sk, &dst))
+        return -ENETUNREACH;
     if (len > UDP_MAX_PAYLOAD)
         return -EMSGSIZE;
     if (len && !data)
         return -EFAULT;
-    if (is_bcast_dst(s, dst) && !(sk->flags & SOCK_F_BROADCAST))
+    if (is_bcast_dst(s, &dst) && !(sk->flags & SOCK_F_BROADCAST))
         return -EACCES;
     if (!sk->lport) {
-        int err = udp_bind(s, sk, 0, 0);
+        int err = udp_bind(s, sk, &sk->laddr, 0);
         if (err)
             return err;
     }
     /* The source address: the bound one, else the outgoing interface's.
      * Pick it here because the checksum covers it. */
-    ust_ip4_t src = sk->laddr;
-    if (src == 0 || src == 0xffffffffu) {
-        src = ipv4_source_for(s, dst);
-        if (src == 0) {
+    struct ipaddr src = sk->laddr;
+    if (ipaddr_is_any(&src) || (ipaddr_is_v4(&src) && ipaddr_to_v4(&src) == 0xffffffffu)) {
+        if (!ip_source_for(s, &dst, &src)) {
             s->stats.ip.drop_no_route++;
             return -ENETUNREACH;
         }
@@ -116,14 +121,14 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     if (len)
         memcpy(pkb_data(p) + UDP_HDR_LEN, data, len);
     struct udp_repr u = {.sport = sk->lport, .dport = dport};
-    udp_emit(&u, src, dst, pkb_data(p), len);
+    udp_emit(&u, ip_pseudo_sum(&src, &dst, IP_PROTO_UDP), pkb_data(p), len);
     s->stats.udp.tx++;
-    int err = ipv4_output(s, p, IPV4_PROTO_UDP, src, dst, 0, false);
+    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst, &sk->tx);
     return err ? err : (ssize_t)len;
 }
 
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
-                     ust_ip4_t *from_addr, uint16_t *from_port)
+                     struct ipaddr *from_addr, uint16_t *from_port)
 {
     if (sk->so_error)
         return -sock_take_error(sk);
@@ -163,7 +168,7 @@ void udp_release(struct ust_stack *s, struct sock *sk)
     sk->rx_count = 0;
 }
 
-static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_t sport,
+static void enqueue(struct ust_stack *s, struct sock *sk, const struct ipaddr *src, uint16_t sport,
                     const uint8_t *data, size_t len)
 {
     /* The receive buffer bounds the memory waiting, like SO_RCVBUF: the
@@ -180,7 +185,7 @@ static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_
         return;
     }
     d->next = NULL;
-    d->addr = src;
+    d->addr = *src;
     d->port = sport;
     d->len = len;
     if (len)
@@ -196,13 +201,23 @@ static void enqueue(struct ust_stack *s, struct sock *sk, ust_ip4_t src, uint16_
     sock_notify(s);
 }
 
-void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
-               const uint8_t *payload, size_t len, bool bcast)
+/* Does sk take a datagram from src:sport to dst? */
+static bool takes(const struct sock *sk, const struct ipaddr *src, uint16_t sport,
+                  const struct ipaddr *dst)
 {
-    (void)dev;
+    if (!sock_addr_takes(&sk->laddr, sk->v6only, dst))
+        return false;
+    return !sk->connected || (sk->rport == sport && ipaddr_eq(&sk->raddr, src));
+}
+
+void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *payload, size_t len)
+{
     struct udp_repr u;
     bool verify = !netif_rx_csum_trusted(s, payload, len, 6);
-    int err = udp_parse_csum(payload, len, ip->src, ip->dst, verify, &u);
+    int err = udp_parse_csum(payload, len, ip_pseudo_sum(&ip->src, &ip->dst, IP_PROTO_UDP), verify,
+                             &u);
+    if (err == WIRE_OK && u.checksum == 0 && !ipaddr_is_v4(&ip->dst))
+        err = WIRE_ECSUM; /* RFC 8200 8.1: over IPv6 the checksum is mandatory */
     if (err != WIRE_OK) {
         if (err == WIRE_ECSUM)
             s->stats.udp.drop_checksum++;
@@ -213,17 +228,20 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
     s->stats.udp.rx++;
     const uint8_t *data = payload + UDP_HDR_LEN;
     size_t dlen = (size_t)u.len - UDP_HDR_LEN;
-    if (bcast) {
+    if (ip->bcast) {
         /* Every socket bound to the port (on any address or that broadcast
          * address) gets its own copy. */
         bool any = false;
         for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, u.dport, NULL); sk;
              sk = sock_on_port(s, SOCK_DGRAM, u.dport, sk)) {
-            if (sk->laddr != 0 && sk->laddr != ip->dst)
+            /* A broadcast goes to sockets bound to any address (or to
+             * the broadcast address itself). */
+            if (!ipaddr_is_any(&sk->laddr) && !ipaddr_eq(&sk->laddr, &ip->dst))
                 continue;
-            if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
+            if (!sock_family_takes(sk, &ip->dst) ||
+                (sk->connected && (sk->rport != u.sport || !ipaddr_eq(&sk->raddr, &ip->src))))
                 continue;
-            enqueue(s, sk, ip->src, u.sport, data, dlen);
+            enqueue(s, sk, &ip->src, u.sport, data, dlen);
             any = true;
         }
         if (!any)
@@ -236,11 +254,9 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
     int best_score = -1;
     for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, u.dport, NULL); sk;
          sk = sock_on_port(s, SOCK_DGRAM, u.dport, sk)) {
-        if (sk->laddr != 0 && sk->laddr != ip->dst)
+        if (!takes(sk, &ip->src, u.sport, &ip->dst))
             continue;
-        if (sk->connected && (sk->raddr != ip->src || sk->rport != u.sport))
-            continue;
-        int score = (sk->laddr != 0) + 2 * sk->connected;
+        int score = !ipaddr_is_any(&sk->laddr) + 2 * sk->connected;
         if (score > best_score) {
             best = sk;
             best_score = score;
@@ -248,24 +264,25 @@ void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const u
     }
     if (!best) {
         s->stats.udp.drop_no_port++;
-        char a[UST_IP4_STRLEN];
-        debugf(s, "src=%s:%u, dport=%u: port unreachable", ust_ip4_format(ip->src, a), u.sport,
+        char a[IPADDR_STRLEN];
+        debugf(s, "src=%s:%u, dport=%u: port unreachable", ipaddr_format(&ip->src, a), u.sport,
                u.dport);
-        icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, ip, pkt, bcast);
+        ip_send_port_unreach(s, ip);
         return;
     }
-    enqueue(s, best, ip->src, u.sport, data, dlen);
+    enqueue(s, best, &ip->src, u.sport, data, dlen);
 }
 
 void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)
 {
-    ust_ip4_t src = q->addr.v4.src, dst = q->addr.v4.dst;
+    struct ipaddr src, dst;
+    ip_quote_addrs(q, &src, &dst);
     /* RFC 1122 4.1.3.3: every error goes up; like Linux without
      * IP_RECVERR, only connected sockets hear of it. */
     for (struct sock *sk = sock_on_port(s, SOCK_DGRAM, q->sport, NULL); sk;
          sk = sock_on_port(s, SOCK_DGRAM, q->sport, sk)) {
-        if (!sk->connected || sk->raddr != dst || sk->rport != q->dport ||
-            (sk->laddr && sk->laddr != src))
+        if (!sk->connected || sk->rport != q->dport || !ipaddr_eq(&sk->raddr, &dst) ||
+            !sock_addr_takes(&sk->laddr, sk->v6only, &src))
             continue;
         sk->so_error = e->err;
         s->stats.udp.icmp_errors++;

@@ -6,27 +6,26 @@
 
 #include "transport/socket.h"
 #include "wire/icmp_error.h"
-#include "wire/ipv4.h"
+#include "net/ip.h"
 
-/* pkt: the whole IP datagram (for ICMP port unreachable); payload/len: the
- * UDP segment. bcast: addressed to an IP or link broadcast. */
-void udp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
-               const uint8_t *payload, size_t len, bool bcast);
+/* ip: the datagram it came in (its addresses; ip->bcast: sent to a
+ * broadcast or multicast address); payload/len: the UDP segment. */
+void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *payload, size_t len);
 /* An ICMP error quoting one of our datagrams (q->proto is UDP): the
  * connected sockets it concerns get e->err as their pending error. */
 void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
                     const struct icmp_err_class *e);
 
-int udp_bind(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
-/* addr 0 and port 0: dissolve the association (AF_UNSPEC). */
-int udp_connect(struct ust_stack *s, struct sock *sk, ust_ip4_t addr, uint16_t port);
+int udp_bind(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
+/* addr NULL: dissolve the association (AF_UNSPEC). */
+int udp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
 /* to == NULL: the connected peer. Returns bytes sent or -errno. */
 ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
-                   const ust_ip4_t *to_addr, uint16_t to_port);
+                   const struct ipaddr *to_addr, uint16_t to_port);
 /* Returns the bytes copied (or the datagram's length with MSG_TRUNC),
  * -EAGAIN when nothing is queued, or a pending error. */
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
-                     ust_ip4_t *from_addr, uint16_t *from_port);
+                     struct ipaddr *from_addr, uint16_t *from_port);
 /* Frees the socket's queue (close and stack destroy). */
 void udp_release(struct ust_stack *s, struct sock *sk);
 

@@ -69,3 +69,18 @@ uint16_t cksum_fold(uint32_t sum)
 }
 
 uint16_t cksum(const void *data, size_t len) { return cksum_fold(cksum_add(0, data, len)); }
+
+uint32_t cksum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint32_t len, uint8_t nh)
+{
+    uint8_t tail[8] = {
+        (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, 0, 0, 0, nh};
+    uint32_t sum = cksum_add(0, src, 16);
+    sum = cksum_add(sum, dst, 16);
+    return cksum_add(sum, tail, sizeof(tail));
+}
+
+uint16_t cksum6(const uint8_t src[16], const uint8_t dst[16], uint8_t nh, const void *data,
+                size_t len)
+{
+    return cksum_fold(cksum_add(cksum_pseudo6(src, dst, (uint32_t)len, nh), data, len));
+}

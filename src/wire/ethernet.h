@@ -9,6 +9,7 @@
 #define ETH_HDR_LEN 14
 #define ETH_MIN_FRAME 60 /* without the FCS; shorter frames are padded */
 #define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_IPV6 0x86dd
 #define ETH_TYPE_ARP 0x0806
 #define ETH_TYPE_VLAN 0x8100
 #define ETH_TYPE_QINQ 0x88a8

@@ -3,8 +3,12 @@
 #include <errno.h>
 
 #include "wire/bytes.h"
+#include <string.h>
+
 #include "wire/icmp.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 
 int icmp_quote_parse(const uint8_t *buf, size_t len, struct icmp_quote *q)
 {
@@ -23,6 +27,47 @@ int icmp_quote_parse(const uint8_t *buf, size_t len, struct icmp_quote *q)
     q->addr.v4.dst = ld32(buf + 16);
     q->l4 = buf + hl;
     q->l4_len = len - hl;
+    q->sport = ld16(q->l4);
+    q->dport = ld16(q->l4 + 2);
+    return WIRE_OK;
+}
+
+int icmp_quote_parse6(const uint8_t *buf, size_t len, struct icmp_quote *q)
+{
+    if (len < IPV6_HDR_LEN)
+        return WIRE_ETRUNC;
+    if ((buf[0] >> 4) != 6)
+        return WIRE_EVERSION;
+    uint8_t nh = buf[IPV6_OFF_NEXT_HDR];
+    size_t off = IPV6_HDR_LEN;
+    for (unsigned n = 0;; n++) {
+        if (nh != IPV6_NH_HOPOPTS && nh != IPV6_NH_DSTOPTS && nh != IPV6_NH_ROUTING &&
+            nh != IPV6_NH_FRAGMENT)
+            break;
+        if (n == IPV6_EXT_MAX)
+            return WIRE_EUNSUPP;
+        if (len - off < 8)
+            return WIRE_ETRUNC;
+        size_t hlen = IPV6_FRAG_HDR_LEN;
+        if (nh == IPV6_NH_FRAGMENT) {
+            if ((ld16(buf + off + 2) & 0xfff8) != 0)
+                return WIRE_EUNSUPP;
+        } else {
+            hlen = ((size_t)buf[off + 1] + 1) * 8;
+            if (hlen > len - off)
+                return WIRE_ETRUNC;
+        }
+        nh = buf[off];
+        off += hlen;
+    }
+    if (len - off < ICMP_QUOTE_L4_LEN)
+        return WIRE_ETRUNC;
+    q->version = 6;
+    q->proto = nh;
+    memcpy(q->addr.v6.src, buf + 8, 16);
+    memcpy(q->addr.v6.dst, buf + 24, 16);
+    q->l4 = buf + off;
+    q->l4_len = len - off;
     q->sport = ld16(q->l4);
     q->dport = ld16(q->l4 + 2);
     return WIRE_OK;
@@ -73,4 +118,42 @@ const struct icmp_err_class *icmp_err_classify(uint8_t type, uint8_t code)
             (err_table[i].code == ANY_CODE || err_table[i].code == code))
             return &err_table[i].c;
     return NULL;
+}
+
+/* ICMPv6 (RFC 4443 3), read as the ICMPv4 table above is: Destination
+ * Unreachable ends a connection attempt whatever its code (as ICMPv4's
+ * does here); "administratively prohibited", the policy failure and the
+ * reject route (codes 1, 5, 6) say EACCES, which is what they mean. Packet
+ * Too Big is path MTU discovery's (RFC 8201) and never ends anything.
+ * Parameter Problem code 1 (unrecognised Next Header) is ICMPv4's protocol
+ * unreachable (RFC 4443 3.4); its other codes say our packet was malformed
+ * (EPROTO), soft. */
+static const struct {
+    uint8_t type;
+    int16_t code;
+    struct icmp_err_class c;
+} err6_table[] = {
+    {ICMPV6_DEST_UNREACH, ICMPV6_DU_NO_ROUTE, {ENETUNREACH, true}},
+    {ICMPV6_DEST_UNREACH, ICMPV6_DU_ADMIN, {EACCES, true}},
+    {ICMPV6_DEST_UNREACH, ICMPV6_DU_PORT, {ECONNREFUSED, true}},
+    {ICMPV6_DEST_UNREACH, ICMPV6_DU_POLICY, {EACCES, true}},
+    {ICMPV6_DEST_UNREACH, ICMPV6_DU_REJECT_ROUTE, {EACCES, true}},
+    /* beyond scope (2), address unreachable (3), codes yet unassigned */
+    {ICMPV6_DEST_UNREACH, ANY_CODE, {EHOSTUNREACH, true}},
+    {ICMPV6_PACKET_TOO_BIG, ANY_CODE, {EMSGSIZE, false}},
+    {ICMPV6_TIME_EXCEEDED, ANY_CODE, {EHOSTUNREACH, false}},
+    {ICMPV6_PARAM_PROBLEM, ICMPV6_PP_NEXT_HDR, {ENOPROTOOPT, true}},
+    {ICMPV6_PARAM_PROBLEM, ANY_CODE, {EPROTO, false}},
+};
+
+const struct icmp_err_class *icmpv6_err_classify(uint8_t type, uint8_t code)
+{
+    for (size_t i = 0; i < sizeof(err6_table) / sizeof(err6_table[0]); i++)
+        if (err6_table[i].type == type &&
+            (err6_table[i].code == ANY_CODE || err6_table[i].code == code))
+            return &err6_table[i].c;
+    /* RFC 4443 2.4 (d): an error of a type we do not know still goes to
+     * the socket whose packet it quotes. */
+    static const struct icmp_err_class unknown = {EPROTO, false};
+    return icmpv6_is_error(type) ? &unknown : NULL;
 }

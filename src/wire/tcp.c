@@ -60,13 +60,12 @@ static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
     return WIRE_OK;
 }
 
-int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r)
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r)
 {
-    return tcp_parse_csum(buf, len, src, dst, true, r);
+    return tcp_parse_csum(buf, len, ph, true, r);
 }
 
-int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, bool verify,
-                   struct tcp_repr *r)
+int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t ph, bool verify, struct tcp_repr *r)
 {
     if (len < TCP_HDR_LEN)
         return WIRE_ETRUNC;
@@ -75,8 +74,7 @@ int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, b
         return WIRE_EHDRLEN;
     if (len > 0xffff)
         return WIRE_ECSUM;
-    if (verify && cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len),
-                                       buf, len)) != 0)
+    if (verify && cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)) != 0)
         return WIRE_ECSUM;
     r->sport = ld16(buf);
     r->dport = ld16(buf + 2);
@@ -180,19 +178,16 @@ static size_t emit_header(const struct tcp_repr *r, uint8_t *buf)
     return hl;
 }
 
-void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
-              size_t payload_len)
+void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
 {
     size_t len = emit_header(r, buf) + payload_len;
-    st16(buf + 16,
-         cksum_fold(cksum_add(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len), buf, len)));
+    st16(buf + 16, cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)));
 }
 
-void tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
-                      size_t payload_len)
+void tcp_emit_partial(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
 {
     size_t len = emit_header(r, buf) + payload_len;
     /* The pseudo-header sum, folded and not complemented: what a device
      * (or pkb_csum_complete) adds the segment to (Linux's CHECKSUM_PARTIAL). */
-    st16(buf + 16, (uint16_t)~cksum_fold(ipv4_pseudo_sum(src, dst, IPV4_PROTO_TCP, (uint16_t)len)));
+    st16(buf + 16, (uint16_t)~cksum_fold(ph + (uint32_t)len));
 }

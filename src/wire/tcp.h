@@ -55,15 +55,16 @@ struct tcp_repr {
     struct tcp_sack_block sack[TCP_MAX_SACK];
 };
 
-/* Validates (length, data offset 5..15 within the segment, checksum over the
- * pseudo-header with src/dst host order, option lengths within the header)
- * and parses. WIRE_ETRUNC, WIRE_EHDRLEN (data offset or an option overruns),
- * WIRE_ECSUM, or WIRE_OK. The payload is buf[hdr_len..len). */
-int tcp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, struct tcp_repr *r);
+/* Validates (length, data offset 5..15 within the segment, checksum, option
+ * lengths within the header) and parses. ph is the pseudo-header's sum
+ * without the length (ipv4_pseudo_sum(src, dst, 6, 0), or IPv6's): the
+ * segment's length is added here. WIRE_ETRUNC, WIRE_EHDRLEN (data offset
+ * or an option overruns), WIRE_ECSUM, or WIRE_OK. The payload is
+ * buf[hdr_len..len). */
+int tcp_parse(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r);
 /* tcp_parse that skips the checksum when verify is false (a device
  * verified it: docs/DESIGN.md, "Offloads"); every length is still checked. */
-int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst, bool verify,
-                   struct tcp_repr *r);
+int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t ph, bool verify, struct tcp_repr *r);
 /* Header length emit will write for r: 20 plus the options above. */
 size_t tcp_hdr_len(const struct tcp_repr *r);
 /* Writes the header (and options) in front of the payload_len bytes at
@@ -71,9 +72,7 @@ size_t tcp_hdr_len(const struct tcp_repr *r);
 /* tcp_emit with the checksum left partial: the field holds the
  * pseudo-header sum only, for the device (or pkb_csum_complete) to finish
  * over the header and payload. */
-void tcp_emit_partial(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
-                      size_t payload_len);
-void tcp_emit(const struct tcp_repr *r, uint32_t src, uint32_t dst, uint8_t *buf,
-              size_t payload_len);
+void tcp_emit_partial(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
+void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ipaddr.h"
 #include "ustack/stack.h"
 
 /* Defaults of the single-stack fixture. */
@@ -26,6 +27,9 @@
 #define T_IP_PEER UST_IP4(192, 0, 2, 1)
 #define T_IP_OTHER UST_IP4(192, 0, 2, 3)
 #define T_IP_REMOTE UST_IP4(198, 51, 100, 7) /* off-link, via the gateway */
+/* T_IP_US and T_IP_PEER as the transports keep them (core/ipaddr.h). */
+static const struct ipaddr T_ADDR_US = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 2}};
+static const struct ipaddr T_ADDR_PEER = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}};
 
 extern const uint8_t t_mac_us[6], t_mac_peer[6];
 

@@ -160,7 +160,9 @@ bool pop(struct tcp_peer *t)
     assert_int_equal(ip.dst, T_IP_PEER);
     const uint8_t *seg = fr + ETH_HDR + ip.hdr_len;
     size_t sl = ip.total_len - ip.hdr_len;
-    assert_int_equal(tcp_parse(seg, sl, T_IP_US, T_IP_PEER, &o->th), WIRE_OK);
+    assert_int_equal(tcp_parse(seg, sl, ipv4_pseudo_sum(T_IP_US, T_IP_PEER, IPV4_PROTO_TCP, 0),
+                               &o->th),
+                     WIRE_OK);
     o->len = sl - o->th.hdr_len;
     memcpy(o->data, seg + o->th.hdr_len, o->len);
     const struct ust_pkt_meta *m = cap_last_meta(t->f.cap);
@@ -236,13 +238,13 @@ ust_time_t run_until_tx(struct fixture *f, ust_time_t limit)
 
 int state_of(struct tcp_peer *t)
 {
-    struct tcp_conn *c = tcp_lookup(t->f.s, T_IP_US, t->port, T_IP_PEER, t->pport);
+    struct tcp_conn *c = tcp_lookup(t->f.s, &T_ADDR_US, t->port, &T_ADDR_PEER, t->pport);
     return c ? (int)c->state : GONE;
 }
 
 struct tcp_conn *t_conn(struct tcp_peer *t)
 {
-    struct tcp_conn *c = tcp_lookup(t->f.s, T_IP_US, t->port, T_IP_PEER, t->pport);
+    struct tcp_conn *c = tcp_lookup(t->f.s, &T_ADDR_US, t->port, &T_ADDR_PEER, t->pport);
     assert_non_null(c);
     return c;
 }

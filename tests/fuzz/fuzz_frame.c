@@ -195,8 +195,8 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
         TX_CHECK(p[i] == 0);
     if (ip.proto == IPV4_PROTO_UDP && !ipv4_is_fragment(&ip)) {
         struct udp_repr u;
-        TX_CHECK(udp_parse(p + ip.hdr_len, (size_t)ip.total_len - ip.hdr_len, ip.src, ip.dst, &u) ==
-                 WIRE_OK);
+        TX_CHECK(udp_parse(p + ip.hdr_len, (size_t)ip.total_len - ip.hdr_len,
+                           ipv4_pseudo_sum(ip.src, ip.dst, IPV4_PROTO_UDP, 0), &u) == WIRE_OK);
         TX_CHECK(u.checksum != 0); /* we always compute it */
     }
     if (ip.proto == IPV4_PROTO_TCP) {
@@ -205,7 +205,8 @@ static const char *check_tx_frame(const uint8_t *f, size_t len)
         TX_CHECK(!ip_bcast);
         struct tcp_repr t;
         size_t tl = (size_t)ip.total_len - ip.hdr_len;
-        TX_CHECK(tcp_parse(p + ip.hdr_len, tl, ip.src, ip.dst, &t) == WIRE_OK);
+        TX_CHECK(tcp_parse(p + ip.hdr_len, tl, ipv4_pseudo_sum(ip.src, ip.dst, IPV4_PROTO_TCP, 0),
+                           &t) == WIRE_OK);
         size_t dlen = tl - t.hdr_len;
         TX_CHECK(t.sport != 0 && t.dport != 0);
         TX_CHECK((t.flags & ~(TCP_FIN | TCP_SYN | TCP_RST | TCP_PSH | TCP_ACK)) == 0);
@@ -274,8 +275,8 @@ static void drain_tx(struct fuzz *z)
         if (ld16(buf + 12) == ETH_TYPE_IPV4 &&
             ipv4_parse(buf + ETH_HDR_LEN, n - ETH_HDR_LEN, &ip) == WIRE_OK &&
             ip.proto == IPV4_PROTO_TCP &&
-            tcp_parse(buf + ETH_HDR_LEN + ip.hdr_len, ip.total_len - ip.hdr_len, ip.src, ip.dst,
-                      &th) == WIRE_OK &&
+            tcp_parse(buf + ETH_HDR_LEN + ip.hdr_len, ip.total_len - ip.hdr_len,
+                      ipv4_pseudo_sum(ip.src, ip.dst, IPV4_PROTO_TCP, 0), &th) == WIRE_OK &&
             (th.flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK)) {
             z->synack_seq = th.seq;
             z->synack_ack = th.ack;
@@ -380,8 +381,9 @@ static void check_tcp(const struct fuzz *z)
             CHECK(c->timer != TCP_TIMER_IDLE && c->timer != TCP_TIMER_CORK);
         /* Not in a queue, or waiting in the listener's. */
         CHECK(c->parent == NULL || c->sk == NULL);
-        CHECK(tcp_lookup(s, c->laddr, c->lport, c->raddr, c->rport) == c);
-        CHECK(c->laddr == T_IP_US || c->laddr == FUZZ_IP_LO); /* lo packets reach port 80 too */
+        CHECK(tcp_lookup(s, &c->laddr, c->lport, &c->raddr, c->rport) == c);
+        CHECK(ipaddr_to_v4(&c->laddr) == T_IP_US ||
+              ipaddr_to_v4(&c->laddr) == FUZZ_IP_LO); /* lo packets reach port 80 too */
         CHECK(seq_le(c->snd_una, c->snd_nxt) && seq_le(c->snd_nxt, c->snd_max));
         CHECK(c->sndq.len <= c->sndq.cap && c->rcvq.len <= c->rcvq.cap);
         CHECK(c->snd_mss > 0 && c->snd_mss <= 65495); /* 1460 on eth0; more over lo */
@@ -537,7 +539,7 @@ static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
     if (!(code & 0x40)) {
         /* Relative to the connection's ISS; with none, to the latest
          * SYN-ACK: seq 0 and ack 1 then answer it (a cookie's ACK). */
-        const struct tcp_conn *c = tcp_lookup(z->s, T_IP_US, th.dport, T_IP_PEER, th.sport);
+        const struct tcp_conn *c = tcp_lookup(z->s, &T_ADDR_US, th.dport, &T_ADDR_PEER, th.sport);
         if (c) {
             th.ack += c->iss;
         } else {
@@ -552,7 +554,7 @@ static void op_tseg(struct fuzz *z, const uint8_t *p, size_t n)
     uint8_t seg[1500];
     /* Emit a plain header in place, then splice the raw options in and fix
      * the data offset and the checksum. */
-    tcp_emit(&th, T_IP_PEER, T_IP_US, seg, 0);
+    tcp_emit(&th, ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_TCP, 0), seg, 0);
     memset(seg + TCP_HDR_LEN, 0, hl - TCP_HDR_LEN);
     memcpy(seg + TCP_HDR_LEN, p, optlen);
     memcpy(seg + hl, p + optlen, dlen);

@@ -78,7 +78,7 @@ static void spoofed_syn(struct ust_device *flooder, uint64_t *rng, const uint8_t
                           .mss = 1460};
     uint8_t seg[64], pkt[128], frame[192];
     size_t sl = tcp_hdr_len(&th);
-    tcp_emit(&th, src, PAIR_IP_A, seg, 0);
+    tcp_emit(&th, ipv4_pseudo_sum(src, PAIR_IP_A, IPV4_PROTO_TCP, 0), seg, 0);
     size_t pl = build_ipv4(pkt, src, PAIR_IP_A, IPV4_PROTO_TCP, (uint16_t)r, 0, 64, seg, sl);
     size_t fl = build_eth(frame, dst_mac, mac, ETH_TYPE_IPV4, pkt, pl);
     assert_int_equal(flooder->ops->transmit(flooder, frame, fl, now), 0);

@@ -42,7 +42,9 @@ static uint64_t drops(const struct ust_stats *s)
            s->ip.drop_not_ours + s->ip.frag_rx + s->ip.drop_unknown_proto + s->icmp.drop_short +
            s->icmp.drop_checksum + s->icmp.drop_broadcast_echo + s->icmp.drop_unknown_type +
            s->icmp.drop_no_listener + s->icmp.drop_queue_full + s->udp.drop_malformed +
-           s->udp.drop_checksum + s->udp.drop_no_port + s->udp.drop_rcvbuf;
+           s->udp.drop_checksum + s->udp.drop_no_port + s->udp.drop_rcvbuf + s->ip6.drop_short +
+           s->ip6.drop_version + s->ip6.drop_len + s->ip6.drop_bad_src + s->ip6.drop_not_ours +
+           s->ip6.drop_tentative;
 }
 
 /* ---- valid frames to start from (no Ethernet padding) ---- */
@@ -387,7 +389,9 @@ static void unknown_ethertypes(void **state)
     struct fixture f;
     fixture_init(&f, NULL);
     uint8_t fr[FR_MAX];
-    const uint16_t types[] = {0x86dd, 0x88cc, 0x8847, 0x0000, 0x05dc,
+    /* (0x86dd, IPv6, is spoken now: an ARP body under it is dropped as a
+     * bad IPv6 header, see ipv6_bad_headers.) */
+    const uint16_t types[] = {0x88cc, 0x8847, 0x0000, 0x05dc,
                               0x0801, 0x0807, 0xffff, 0x8035 /* RARP */};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         size_t n = arp_request_for_us(fr);

@@ -117,7 +117,7 @@ static size_t udp_frame(uint8_t *buf, const char *text, bool bad_sum)
     size_t len = UDP_HDR_LEN + strlen(text);
     struct udp_repr u = {.sport = 5000, .dport = 7};
     memcpy(udp + UDP_HDR_LEN, text, strlen(text));
-    udp_emit(&u, T_IP_PEER, T_IP_US, udp, strlen(text));
+    udp_emit(&u, ipv4_pseudo_sum(T_IP_PEER, T_IP_US, 17, 0), udp, strlen(text));
     if (bad_sum)
         udp[7] ^= 0x5a;
     uint8_t ip[128];

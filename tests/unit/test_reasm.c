@@ -45,7 +45,7 @@ static size_t make_udp(uint8_t *out, const uint8_t *data, size_t len, ust_ip4_t 
 {
     struct udp_repr u = {.sport = PORT_PEER, .dport = PORT_US};
     memcpy(out + UDP_HDR_LEN, data, len);
-    udp_emit(&u, src, T_IP_US, out, len);
+    udp_emit(&u, ipv4_pseudo_sum(src, T_IP_US, IPV4_PROTO_UDP, 0), out, len);
     return UDP_HDR_LEN + len;
 }
 

@@ -32,7 +32,7 @@ static void data_and_fin_into_time_wait(void **state)
     peer(&t, TCP_ACK | TCP_PSH | TCP_FIN, "bye", 3);
     EXPECT(&t, TCP_ACK, 0);
     assert_int_equal(state_of(&t), TCPS_TIME_WAIT);
-    const struct tcp_conn *c = tcp_lookup(t.f.s, T_IP_US, t.port, T_IP_PEER, t.pport);
+    const struct tcp_conn *c = tcp_lookup(t.f.s, &T_ADDR_US, t.port, &T_ADDR_PEER, t.pport);
     assert_int_equal(c->delack_at, UST_TIME_NEVER);
     assert_int_equal(c->timer, TCP_TIMER_IDLE);
     assert_int_equal(tcp_next_deadline(t.f.s), t.f.now + 10 * UST_SEC);

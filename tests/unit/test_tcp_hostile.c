@@ -53,7 +53,7 @@ static void syn_flood_bounded_by_backlog(void **state)
 static void expect_silence(struct tcp_peer *t, int line)
 {
     expect_none_(t, line);
-    struct tcp_conn *l = tcp_find_listener(t->f.s, T_IP_US, 80);
+    struct tcp_conn *l = tcp_find_listener(t->f.s, &T_ADDR_US, 80);
     assert_non_null(l);
     if (l->syn_qlen != 0)
         fail_msg("line %d: a connection was started", line);

@@ -931,7 +931,7 @@ static void connection_table_grows(void **state)
     assert_int_equal(t.f.s->tcp->nhashed, N);
     assert_int_equal(t.f.s->tcp->nbuckets, 4 * before);
     for (unsigned i = 0; i < N; i++) {
-        struct tcp_conn *c = tcp_lookup(t.f.s, T_IP_US, 80, T_IP_PEER, (uint16_t)(20000 + i));
+        struct tcp_conn *c = tcp_lookup(t.f.s, &T_ADDR_US, 80, &T_ADDR_PEER, (uint16_t)(20000 + i));
         assert_non_null(c);
         assert_int_equal(c->state, TCPS_SYN_RECEIVED);
     }

@@ -435,7 +435,9 @@ static void tcp_parse_known_syn(void **state)
 {
     (void)state;
     struct tcp_repr r;
-    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec), IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec),
+                               ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
     assert_int_equal(r.sport, 49152);
     assert_int_equal(r.dport, 80);
     assert_int_equal(r.seq, 0x01020304);
@@ -451,8 +453,12 @@ static void tcp_parse_known_syn(void **state)
     assert_int_equal(r.tsval, 0xabcd);
     assert_int_equal(r.tsecr, 0);
     /* The checksum covers the pseudo-header: other addresses fail. */
-    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec), IP_A, IP_A, &r), WIRE_ECSUM);
-    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec), IP_B, IP_A, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec),
+                               ipv4_pseudo_sum(IP_A, IP_A, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_ECSUM);
+    assert_int_equal(tcp_parse(syn_vec, sizeof(syn_vec),
+                               ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
 }
 
 static void tcp_emit_known_vectors(void **state)
@@ -469,7 +475,7 @@ static void tcp_emit_known_vectors(void **state)
     assert_int_equal(tcp_hdr_len(&d), 20);
     memset(out, 0xee, sizeof(out));
     memcpy(out + 20, "hello", 5);
-    tcp_emit(&d, IP_B, IP_A, out, 5);
+    tcp_emit(&d, ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), out, 5);
     assert_memory_equal(out, data_vec, sizeof(data_vec));
     assert_int_equal(out[25], 0xee); /* nothing written past the segment */
     /* A SYN-ACK with MSS. */
@@ -482,7 +488,7 @@ static void tcp_emit_known_vectors(void **state)
                          .mss = 1460};
     assert_int_equal(tcp_hdr_len(&s), 24);
     memset(out, 0xee, sizeof(out));
-    tcp_emit(&s, IP_B, IP_A, out, 0);
+    tcp_emit(&s, ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), out, 0);
     assert_memory_equal(out, synack_vec, sizeof(synack_vec));
     assert_int_equal(out[24], 0xee);
 }
@@ -491,7 +497,9 @@ static void tcp_round_trip(void **state)
 {
     (void)state;
     struct tcp_repr r;
-    assert_int_equal(tcp_parse(data_vec, sizeof(data_vec), IP_B, IP_A, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(data_vec, sizeof(data_vec),
+                               ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
     assert_int_equal(r.sport, 80);
     assert_int_equal(r.dport, 49152);
     assert_int_equal(r.seq, 0xdeadbeef);
@@ -505,14 +513,16 @@ static void tcp_round_trip(void **state)
     assert_false(r.has_ts);
     uint8_t out[64];
     memcpy(out + 20, "hello", 5);
-    tcp_emit(&r, IP_B, IP_A, out, 5);
+    tcp_emit(&r, ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), out, 5);
     assert_memory_equal(out, data_vec, sizeof(data_vec));
 
-    assert_int_equal(tcp_parse(synack_vec, sizeof(synack_vec), IP_B, IP_A, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(synack_vec, sizeof(synack_vec),
+                               ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
     assert_int_equal(r.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(r.mss, 1460);
     assert_int_equal(r.hdr_len, 24);
-    tcp_emit(&r, IP_B, IP_A, out, 0);
+    tcp_emit(&r, ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), out, 0);
     assert_memory_equal(out, synack_vec, sizeof(synack_vec));
 
     /* Every field at odd values survives emit then parse. */
@@ -526,8 +536,9 @@ static void tcp_round_trip(void **state)
                          .mss = 0xffff};
     uint8_t buf[40];
     memset(buf, 0x5a, sizeof(buf));
-    tcp_emit(&w, IP_A, IP_B, buf, 16);
-    assert_int_equal(tcp_parse(buf, 24 + 16, IP_A, IP_B, &r), WIRE_OK);
+    tcp_emit(&w, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), buf, 16);
+    assert_int_equal(tcp_parse(buf, 24 + 16, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
     assert_int_equal(r.sport, 0xfedc);
     assert_int_equal(r.dport, 1);
     assert_int_equal(r.seq, 0xffffffff);
@@ -572,14 +583,14 @@ static void tcp_options(void **state)
     /* NOPs, an unknown option (kind 99, 4 bytes) skipped, then MSS. */
     const uint8_t o1[] = {1, 1, 99, 4, 0xaa, 0xbb, 2, 4, 0x02, 0x18, 1, 1};
     n = seg_with_options(b, o1, sizeof(o1), 8, 3);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     assert_int_equal(r.mss, 536);
     assert_int_equal(r.hdr_len, 32);
 
     /* EOL ends the list: what follows (here an impossible option) is padding. */
     const uint8_t o2[] = {2, 4, 0x05, 0xb4, 0, 2, 40, 0};
     n = seg_with_options(b, o2, sizeof(o2), 7, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     assert_int_equal(r.mss, 1460);
     assert_int_equal(r.wscale, -1);
 
@@ -587,7 +598,7 @@ static void tcp_options(void **state)
      * timestamps. */
     const uint8_t o3[] = {3, 3, 15, 4, 2, 8, 10, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe, 1};
     n = seg_with_options(b, o3, sizeof(o3), 9, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     assert_int_equal(r.wscale, 14);
     assert_true(r.sack_perm);
     assert_true(r.has_ts);
@@ -598,7 +609,7 @@ static void tcp_options(void **state)
     /* Known options with the wrong length are skipped, not believed. */
     const uint8_t o4[] = {2, 3, 0x05, 3, 2, 4, 3, 0, 1, 1, 1, 1};
     n = seg_with_options(b, o4, sizeof(o4), 8, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     assert_int_equal(r.mss, 0);
     assert_int_equal(r.wscale, -1);
     assert_false(r.sack_perm);
@@ -606,22 +617,26 @@ static void tcp_options(void **state)
     /* An option running past the end of the header. */
     const uint8_t o5[] = {1, 2, 8, 0x05};          /* MSS claiming 8 bytes in 3 */
     n = seg_with_options(b, o5, sizeof(o5), 6, 8); /* payload bytes follow, not options */
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     /* A kind byte with no room for its length. */
     const uint8_t o6[] = {1, 1, 1, 2};
     n = seg_with_options(b, o6, sizeof(o6), 6, 4);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     /* Lengths 0 and 1 are impossible (they would loop or go backwards). */
     const uint8_t o7[] = {99, 0, 1, 1};
     n = seg_with_options(b, o7, sizeof(o7), 6, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     const uint8_t o8[] = {99, 1, 1, 1};
     n = seg_with_options(b, o8, sizeof(o8), 6, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     /* Exactly filling the header is fine. */
     const uint8_t o9[] = {99, 4, 1, 2};
     n = seg_with_options(b, o9, sizeof(o9), 6, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
 }
 
 static void tcp_header_length_checks(void **state)
@@ -633,23 +648,27 @@ static void tcp_header_length_checks(void **state)
     /* Shorter than a header. */
     n = seg_with_options(b, NULL, 0, 5, 0);
     for (size_t len = 0; len < TCP_HDR_LEN; len++)
-        assert_int_equal(tcp_parse(b, len, IP_A, IP_B, &r), WIRE_ETRUNC);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+        assert_int_equal(tcp_parse(b, len, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                         WIRE_ETRUNC);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     /* Data offset below 5 (checksum correct, so only the offset is wrong). */
     for (size_t doff = 0; doff < 5; doff++) {
         n = seg_with_options(b, NULL, 0, doff, 12);
-        assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+        assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                         WIRE_EHDRLEN);
     }
     /* Data offset beyond the segment. */
     n = seg_with_options(b, NULL, 0, 6, 3); /* 24-byte header in 23 bytes */
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     n = seg_with_options(b, NULL, 0, 15, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_EHDRLEN);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_EHDRLEN);
     /* Data offset 15 with 40 bytes of NOPs present: fine. */
     uint8_t nops[40];
     memset(nops, 1, sizeof(nops));
     n = seg_with_options(b, nops, sizeof(nops), 15, 0);
-    assert_int_equal(tcp_parse(b, n, IP_A, IP_B, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, n, ipv4_pseudo_sum(IP_A, IP_B, IPV4_PROTO_TCP, 0), &r), WIRE_OK);
     assert_int_equal(r.hdr_len, 60);
 }
 
@@ -662,7 +681,7 @@ static void tcp_checksum_failure(void **state)
     for (size_t i = 0; i < sizeof(b) * 8; i++) {
         memcpy(b, data_vec, sizeof(b));
         b[i / 8] ^= (uint8_t)(1u << (i % 8));
-        int e = tcp_parse(b, sizeof(b), IP_B, IP_A, &r);
+        int e = tcp_parse(b, sizeof(b), ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), &r);
         if (i / 8 == 12 && (i % 8) >= 4)
             assert_true(e == WIRE_EHDRLEN || e == WIRE_ECSUM); /* data offset bits */
         else
@@ -670,8 +689,12 @@ static void tcp_checksum_failure(void **state)
     }
     /* A wrong length (the pseudo-header counts it) fails too. */
     memcpy(b, data_vec, sizeof(b));
-    assert_int_equal(tcp_parse(b, sizeof(b) - 1, IP_B, IP_A, &r), WIRE_ECSUM);
-    assert_int_equal(tcp_parse(data_vec, sizeof(data_vec), IP_B, IP_A, &r), WIRE_OK);
+    assert_int_equal(tcp_parse(b, sizeof(b) - 1, ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0),
+                               &r),
+                     WIRE_ECSUM);
+    assert_int_equal(tcp_parse(data_vec, sizeof(data_vec),
+                               ipv4_pseudo_sum(IP_B, IP_A, IPV4_PROTO_TCP, 0), &r),
+                     WIRE_OK);
 }
 
 int main(void)

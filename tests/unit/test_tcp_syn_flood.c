@@ -228,7 +228,7 @@ static void cookie_ack_with_accept_queue_full(void **state)
                NULL, 0);
     /* Two into the accept queue (twice the backlog), one waiting half-open
      * beside the flood's child, and two reset. */
-    struct tcp_conn *l = tcp_find_listener(t.f.s, T_IP_US, 80);
+    struct tcp_conn *l = tcp_find_listener(t.f.s, &T_ADDR_US, 80);
     assert_int_equal(l->accept_qlen, 2);
     assert_int_equal(l->syn_qlen, 2);
     for (int i = 0; i < 2; i++) {

@@ -11,7 +11,10 @@
 
 static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 static const struct tcp_tuple tup = {
-    .laddr = UST_IP4(192, 0, 2, 2), .raddr = UST_IP4(198, 51, 100, 7), .lport = 80, .rport = 40000};
+    .laddr = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 2}},
+    .raddr = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 7}},
+    .lport = 80,
+    .rport = 40000};
 #define T0 (1000 * UST_SEC)
 
 /* The largest table entry not above the peer's MSS comes back from the
@@ -63,7 +66,7 @@ static void forged_and_altered_cookies_fail(void **state)
     other.rport++;
     assert_false(tcp_cookie_check(key, &other, isn, c, T0, &mss));
     other = tup;
-    other.raddr ^= 1;
+    other.raddr.b[15] ^= 1;
     assert_false(tcp_cookie_check(key, &other, isn, c, T0, &mss));
     uint8_t key2[16];
     memcpy(key2, key, 16);

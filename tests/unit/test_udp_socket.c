@@ -66,7 +66,7 @@ static size_t udp_frame(uint8_t *buf, const uint8_t eth_dst[6], ust_ip4_t src, u
     if (len)
         memmove(udp + UDP_HDR_LEN, data, len);
     struct udp_repr u = {.sport = sport, .dport = dport};
-    udp_emit(&u, src, dst, udp, len);
+    udp_emit(&u, ipv4_pseudo_sum(src, dst, IPV4_PROTO_UDP, 0), udp, len);
     size_t n = build_ipv4(buf + ETH_HDR, src, dst, IPV4_PROTO_UDP, 0x55aa, 0, 64, udp,
                           UDP_HDR_LEN + len);
     return build_eth(buf, eth_dst, t_mac_peer, 0x0800, buf + ETH_HDR, n);
@@ -285,7 +285,7 @@ static void socket_argument_errors(void **state)
     (void)state;
     struct fixture f;
     fixture_init(&f, NULL);
-    assert_fails(ust_socket(f.s, AF_INET6, SOCK_DGRAM, 0), EAFNOSUPPORT);
+    assert_fails(ust_socket(f.s, AF_PACKET, SOCK_DGRAM, 0), EAFNOSUPPORT);
     assert_fails(ust_socket(f.s, AF_UNIX, SOCK_DGRAM, 0), EAFNOSUPPORT);
     assert_fails(ust_socket(f.s, AF_INET, SOCK_RAW, 0), ESOCKTNOSUPPORT);
     assert_fails(ust_socket(f.s, AF_INET, SOCK_SEQPACKET, 0), ESOCKTNOSUPPORT);
@@ -781,7 +781,7 @@ static void checksum_and_length_checks(void **state)
     uint8_t *udp = frame + UDP_OFF;
     memcpy(udp + 8, "shortJUNK", 9);
     struct udp_repr u = {.sport = 1, .dport = 5000};
-    udp_emit(&u, T_IP_PEER, T_IP_US, udp, 5);
+    udp_emit(&u, ipv4_pseudo_sum(T_IP_PEER, T_IP_US, IPV4_PROTO_UDP, 0), udp, 5);
     n = build_ipv4(frame + ETH_HDR, T_IP_PEER, T_IP_US, IPV4_PROTO_UDP, 2, 0, 64, udp, 8 + 9);
     n = build_eth(frame, t_mac_us, t_mac_peer, 0x0800, frame + ETH_HDR, n);
     fixture_input(&f, frame, n);

@@ -1,0 +1,78 @@
+/* The network layer as the transports see it: one face for IPv4 and IPv6.
+ *
+ * UDP and TCP keep addresses as struct ipaddr (core/ipaddr.h: IPv4 in its
+ * IPv4-mapped form) and never call ipv4.c or ipv6.c directly. What they
+ * need of the layer below is here: the datagram a segment arrived in
+ * (struct ip_meta), sending, the source address for a destination, the
+ * pseudo-header their checksums cover, the MTU towards a peer, and the
+ * ICMP error that says "no one listens on that port". Each function looks
+ * at the address family and calls the version's own module. */
+#ifndef USTACK_NET_IP_H
+#define USTACK_NET_IP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ipaddr.h"
+#include "core/stack_priv.h"
+
+struct ipv4_repr;
+struct ipv6_repr;
+
+/* Protocol numbers shared by both versions (IANA "Assigned Internet
+ * Protocol Numbers"): IPv4's protocol field, IPv6's next header. */
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+
+/* The datagram a transport payload arrived in. */
+struct ip_meta {
+    struct ipaddr src, dst;
+    int dev;                    /* the interface it came in on */
+    bool bcast;                 /* sent to a broadcast (IPv4) or multicast address */
+    bool link_mcast;            /* IPv6: came in a link-layer multicast frame */
+    const uint8_t *pkt;         /* the datagram from its IP header: ICMP errors quote it */
+    size_t pkt_len;             /* IPv6: its length (IPv4's header says it) */
+    const struct ipv4_repr *v4; /* its IPv4 header; NULL for IPv6 */
+    const struct ipv6_repr *v6; /* its IPv6 header; NULL for IPv4 */
+};
+
+/* What a socket asks of its packets' IPv6 header (IPV6_UNICAST_HOPS,
+ * IPV6_TCLASS). A NULL struct ip_tx means the defaults. */
+struct ip_tx {
+    int hop_limit; /* 0-255; -1: the interface's */
+    uint8_t tclass;
+};
+
+/* Sends p (the transport header and payload) from src to dst. src may be
+ * "any": the outgoing interface's address is used. tx: NULL, or the
+ * socket's IPv6 header settings. Consumes p. 0 or -errno (-ENETUNREACH,
+ * -EMSGSIZE, -EAFNOSUPPORT, -EADDRNOTAVAIL, a driver's error). */
+int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipaddr *src,
+              const struct ipaddr *dst, const struct ip_tx *tx);
+
+/* The source address a datagram to dst would carry, in *src. false if
+ * there is no route. */
+bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, struct ipaddr *src);
+
+/* One of our own addresses (any interface: the weak host model). */
+bool ip_is_local(const struct ust_stack *s, const struct ipaddr *a);
+
+/* The pseudo-header sum of RFC 9293 3.1 / RFC 768 (IPv4) or RFC 8200 8.1
+ * (IPv6) without the length, which tcp_parse/udp_parse add themselves. */
+uint32_t ip_pseudo_sum(const struct ipaddr *src, const struct ipaddr *dst, uint8_t proto);
+
+/* The largest transport segment (header included) that reaches dst
+ * without fragmentation: the outgoing link's MTU less the IP header. The
+ * minimum MTU of the version if there is no route. */
+uint32_t ip_payload_mtu(const struct ust_stack *s, const struct ipaddr *dst);
+
+/* The addresses of the datagram an ICMP or ICMPv6 error quotes: src is
+ * ours, dst the peer's. */
+struct icmp_quote;
+void ip_quote_addrs(const struct icmp_quote *q, struct ipaddr *src, struct ipaddr *dst);
+
+/* Answers the datagram m with "port unreachable" (ICMP type 3 code 3, or
+ * ICMPv6 type 1 code 4), subject to the error rules and rate limits. */
+void ip_send_port_unreach(struct ust_stack *s, const struct ip_meta *m);
+
+#endif
