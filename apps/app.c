@@ -84,12 +84,19 @@ static const struct {
     {'F', "--faults SPEC     make the TAP link lossy, for testing where tc netem is\n"
           "                        missing: drop=P,dup=P,reorder=P,corrupt=P (probabilities\n"
           "                        0-1, applied to frames in both directions)\n"},
+    {'O', "--offload on|off  virtio-net header and offloads on the TAP (default on):\n"
+          "                        the kernel and ustack exchange TCP super-frames of up to\n"
+          "                        64 KiB and leave checksums to each other; `ethtool -k\n"
+          "                        TAP` shows what the kernel granted. off: plain frames,\n"
+          "                        every checksum computed (also with --faults)\n"},
+    {'M', "--mtu N           set the TAP's MTU to N (68-65520; default: keep the\n"
+          "                        interface's); MSS and buffers follow. 65520 is pasta's\n"},
     {'h', "--help            show this help\n"},
 };
 
 /* The common options' short letters (--packet has none: the examples' -P
  * is --port). */
-static const char common_short[] = "t:a:g:m:p:l:s:hF:D:W:";
+static const char common_short[] = "t:a:g:m:p:l:s:hF:D:W:O:M:";
 
 void app_usage_common_except(FILE *out, const char *taken)
 {
@@ -178,6 +185,8 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
         {"no-ipv6", no_argument, NULL, LONG_COMMON + '6'},
         {"dns", required_argument, NULL, LONG_COMMON + 'D'},
         {"dhcp-wait", required_argument, NULL, LONG_COMMON + 'W'},
+        {"offload", required_argument, NULL, LONG_COMMON + 'O'},
+        {"mtu", required_argument, NULL, LONG_COMMON + 'M'},
     };
     struct option longopts[32];
     size_t n = 0;
@@ -207,6 +216,7 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
     o->tap = DEFAULT_TAP;
     o->log = UST_LOG_INFO;
     o->ipv6 = true;
+    o->offload = 1;
     const char *env = getenv("USTACK_LOG");
     if (env && *env && ust_log_level_parse(env, &o->log) != 0) {
         fprintf(stderr, "USTACK_LOG=%s is not a level (error, warn, info, debug, trace)\n", env);
@@ -320,6 +330,28 @@ int app_parse(int argc, char **argv, struct app_opts *o, const char *extra_short
             }
             o->faults_set = 1;
             break;
+        case 'O':
+            if (strcmp(optarg, "on") == 0) {
+                o->offload = 1;
+            } else if (strcmp(optarg, "off") == 0) {
+                o->offload = 0;
+            } else {
+                fprintf(stderr, "--offload %s: expected on or off\n", optarg);
+                return -1;
+            }
+            break;
+        case 'M': {
+            char *end;
+            errno = 0;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (errno || *end || !*optarg || v < 68 || v > UST_TAP_MTU_MAX) {
+                fprintf(stderr, "--mtu %s: expected a number from 68 to %d\n", optarg,
+                        UST_TAP_MTU_MAX);
+                return -1;
+            }
+            o->mtu = (uint32_t)v;
+            break;
+        }
         case 'h': return 1;
         case '?': return -1;
         default:
@@ -426,7 +458,12 @@ static int open_packet(const struct app_opts *o, struct ust_device **dev)
 static int open_tap(const struct app_opts *o, struct ust_device **dev)
 {
     int created = 0;
-    int err = ust_tap_open(o->tap, o->mac, dev, &created);
+    /* The fault injector passes plain frames only: offloads off under it. */
+    struct ust_tap_opts to = {.offload = o->offload && !o->faults_set, .mtu = o->mtu};
+    if (o->offload && o->faults_set)
+        app_logf(UST_LOG_INFO, "--faults: offloads off on %s (the injector takes plain frames)",
+                 o->tap);
+    int err = ust_tap_open_opts(o->tap, o->mac, &to, dev, &created);
     if (err) {
         app_logf(UST_LOG_ERROR, "cannot open TAP device %s: %s", o->tap, strerror(-err));
         if (err == -EPERM || err == -EACCES)
@@ -435,8 +472,22 @@ static int open_tap(const struct app_opts *o, struct ust_device **dev)
             app_logf(UST_LOG_ERROR, "/dev/net/tun is missing: load the tun module (modprobe tun)");
         else if (err == -EBUSY)
             app_logf(UST_LOG_ERROR, "another program holds %s; stop it or use --tap", o->tap);
+        else if (o->mtu)
+            app_logf(UST_LOG_ERROR, "--mtu %u: the kernel refused it (run as root; at most %d)",
+                     o->mtu, UST_TAP_MTU_MAX);
         return -1;
     }
+    if (to.offload && (*dev)->offload)
+        app_logf(UST_LOG_INFO,
+                 "%s: offloads on (virtio-net header; checksums%s): see `ethtool -k %s`", o->tap,
+                 ((*dev)->offload & UST_OFFLOAD_TSO4) ? ", TCP segmentation up to 64 KiB" : "",
+                 o->tap);
+    else if (to.offload)
+        app_logf(UST_LOG_WARN, "%s: the kernel granted no offloads; plain frames", o->tap);
+    else
+        app_logf(UST_LOG_INFO, "%s: offloads off; plain frames", o->tap);
+    if (o->mtu)
+        app_logf(UST_LOG_INFO, "%s: MTU set to %u", o->tap, o->mtu);
     if (created)
         app_logf(UST_LOG_WARN,
                  "created %s, but its host side has no address and is down: run `make tap` "

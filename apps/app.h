@@ -39,6 +39,8 @@ struct app_opts {
     unsigned dhcp_wait_s; /* --dhcp-wait: how long app_stack_up waits for a lease */
     ust_ip4_t dns[3];     /* --dns */
     unsigned ndns;
+    int offload;  /* --offload on|off: the TAP's virtio-net header and offloads (default on) */
+    uint32_t mtu; /* --mtu: set on the TAP (0: keep the interface's) */
 };
 
 /* The usage text of the common options. */

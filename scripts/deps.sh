@@ -14,7 +14,7 @@ packages=(
     binutils                                             # objdump for the global-state check
     clang-format clang-tidy                              # lint: format and tidy checks (14 on Debian 12)
     iproute2 iputils-ping arping tcpdump socat netcat-openbsd curl nftables iperf3  # interop tests
-    ethtool                                              # interop/packet: the veth peer's offloads off
+    ethtool                                              # interop/packet, offload: the veth peer's offloads, what the TAP negotiated
     dnsmasq-base                                         # interop: the DHCP and DNS server (no service)
     python3                                              # fuzz corpus generator, helpers
     pkgconf                                              # the out-of-tree example (install test)

@@ -28,6 +28,34 @@ enum ust_dev_type {
 
 struct ust_device;
 
+/* Offloads (docs/DESIGN.md, "Offloads"): work a device can do for the
+ * core, in struct ust_device's offload bits. The core never asks a device
+ * for what it did not say it can do, and works alone when offload is 0. */
+#define UST_OFFLOAD_RX_CSUM 0x1u /* received frames may say their TCP/UDP checksum is good */
+#define UST_OFFLOAD_TX_CSUM 0x2u /* takes frames whose TCP checksum it completes */
+#define UST_OFFLOAD_TSO4 0x4u    /* takes TCP/IPv4 super-frames and segments them (gso_max) */
+#define UST_OFFLOAD_TSO6 0x8u    /* the same for TCP/IPv6 */
+
+/* What goes with one frame when offloads are on: the virtio-net header
+ * (virtio 1.x, 5.1.6), in host order, with the same numbers. */
+#define UST_META_NEEDS_CSUM 0x1u /* checksum partial: sum from csum_start, store at +csum_offset */
+#define UST_META_DATA_VALID 0x2u /* the TCP/UDP checksum was verified */
+#define UST_GSO_NONE 0
+#define UST_GSO_TCPV4 1
+#define UST_GSO_UDP 3
+#define UST_GSO_TCPV6 4
+#define UST_GSO_UDP_L4 5
+#define UST_GSO_ECN 0x80u /* with a TCP type: the super-frame has CWR set */
+
+struct ust_pkt_meta {
+    uint8_t flags;        /* UST_META_* */
+    uint8_t gso_type;     /* UST_GSO_*: a super-frame to cut into gso_size pieces */
+    uint16_t hdr_len;     /* headers before the payload (Ethernet + IP + TCP) */
+    uint16_t gso_size;    /* payload bytes per wire segment */
+    uint16_t csum_start;  /* from the frame's first byte */
+    uint16_t csum_offset; /* from csum_start to the checksum field */
+};
+
 struct ust_device_ops {
     /* Sends one complete frame. The driver copies or writes it before
      * returning; the frame is not valid afterwards. Returns 0 or -errno. */
@@ -48,6 +76,15 @@ struct ust_device_ops {
     int (*flush)(struct ust_device *dev);
     /* Frees the driver's state and the device itself. */
     void (*destroy)(struct ust_device *dev);
+    /* Optional, for devices with offloads: transmit with the frame's
+     * metadata (a partial checksum, a super-frame); the core calls it
+     * instead of transmit when the device has offload bits. */
+    int (*transmit_meta)(struct ust_device *dev, const uint8_t *frame, size_t len,
+                         const struct ust_pkt_meta *m, ust_time_t now);
+    /* Optional: receive that also fills m (zeroed when the frame has none);
+     * used instead of receive when present. */
+    int (*receive_meta)(struct ust_device *dev, uint8_t *buf, size_t cap, struct ust_pkt_meta *m,
+                        ust_time_t now);
 };
 
 struct ust_device {
@@ -55,8 +92,10 @@ struct ust_device {
     void *priv; /* driver state */
     char name[UST_DEV_NAME_MAX];
     enum ust_dev_type type;
-    uint32_t mtu;   /* largest IP packet, header included */
-    uint8_t mac[6]; /* for UST_DEV_ETHERNET */
+    uint32_t mtu;     /* largest IP packet, header included */
+    uint8_t mac[6];   /* for UST_DEV_ETHERNET */
+    uint32_t offload; /* UST_OFFLOAD_* the device does; 0: plain frames */
+    uint32_t gso_max; /* with TSO: the largest IP packet of a super-frame (<= 65535) */
 };
 
 /* Built-in drivers. Each returns 0 and a device, or -errno. A device is
@@ -88,6 +127,21 @@ int ust_tap_open(const char *name, const uint8_t mac[6], struct ust_device **out
 #define UST_PACKET_TPACKET_V3 1u
 int ust_packet_open(const char *ifname, const uint8_t mac[6], unsigned flags,
                     struct ust_device **out);
+
+/* ust_tap_open with choices. offload: ask for the virtio-net header
+ * (IFF_VNET_HDR, 12 bytes) and the kernel's checksum and segmentation
+ * offloads (TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6); the
+ * device's offload bits say what was granted (0 on a kernel without them;
+ * *vnet tells whether the header is on). Without, any offloads a previous
+ * program left on the device are turned off. mtu: 0 keeps the
+ * interface's; else 68..65520, set on the interface (SIOCSIFMTU). */
+struct ust_tap_opts {
+    bool offload;
+    uint32_t mtu;
+};
+#define UST_TAP_MTU_MAX 65520
+int ust_tap_open_opts(const char *name, const uint8_t mac[6], const struct ust_tap_opts *o,
+                      struct ust_device **out, int *created);
 
 /* Wraps any device: every frame it receives or transmits is also written to
  * a pcap file (LINKTYPE_ETHERNET, or LINKTYPE_RAW for loopback) that
@@ -137,6 +191,13 @@ const struct ust_memlink_stats *ust_memlink_stats(const struct ust_memlink *link
 /* Adds an endpoint: an Ethernet device with the given name and MAC. */
 int ust_memlink_attach(struct ust_memlink *link, const char *name, const uint8_t mac[6],
                        struct ust_device **out);
+/* Offers offloads on the endpoints attached from now on (bits of
+ * UST_OFFLOAD_*, gso_max for TSO): super-frames and partial checksums
+ * cross the link as they were sent, with their metadata, the way a TAP
+ * hands them between ustack and the kernel. A frame the link corrupts
+ * loses its metadata (a NIC would find the checksum bad): the receiver
+ * sums it and drops it. */
+void ust_memlink_set_offload(struct ust_memlink *link, uint32_t offload, uint32_t gso_max);
 /* Drops the creator's reference; the link is freed once its endpoints are too. */
 void ust_memlink_release(struct ust_memlink *link);
 /* Frames waiting in the link (for leak checks). */

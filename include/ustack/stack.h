@@ -212,6 +212,12 @@ int ust_route_del(struct ust_stack *s, ust_ip4_t prefix, unsigned prefix_len);
  * Never fails: malformed input is dropped and counted. */
 void ust_stack_input(struct ust_stack *s, int dev_index, const uint8_t *frame, size_t len,
                      ust_time_t now);
+/* The same for a device with offloads, with the frame's metadata (m may be
+ * NULL). Metadata that does not fit the frame (a length or offset past its
+ * end, an unknown flag or type) drops the frame (offload.rx_bad_meta). */
+struct ust_pkt_meta;
+void ust_stack_input_meta(struct ust_stack *s, int dev_index, const uint8_t *frame, size_t len,
+                          const struct ust_pkt_meta *m, ust_time_t now);
 
 /* One step of the stack: pulls waiting frames from the devices (at most a
  * bounded batch each), runs every timer that is due, sends what is ready.

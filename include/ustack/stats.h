@@ -159,6 +159,16 @@ struct ust_stats {
         uint64_t cname_loops;    /* CNAME chains cut at the bound */
         uint64_t nxdomain, servfail, timeouts;
     } dns;
+    struct {
+        uint64_t rx_super;        /* super-frames received (GSO: many wire segments in one) */
+        uint64_t rx_csum_trusted; /* TCP/UDP checksums the device vouched for, not summed */
+        uint64_t rx_bad_meta;     /* frames dropped: metadata that lies about the frame */
+        uint64_t rx_bad_super;    /* super-frames dropped: not one TCP/IPv4 segment */
+        uint64_t tx_super;        /* super-frames sent, for the device to segment */
+        uint64_t tx_super_segs;   /* the wire segments those carried */
+        uint64_t tx_csum_partial; /* TCP checksums left to the device */
+        uint64_t tx_csum_sw;      /* partial checksums completed here (no offload on the way) */
+    } offload;
 };
 
 /* Prints every counter as "layer.name=value" lines, skipping zeros unless

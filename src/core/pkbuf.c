@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/stack_priv.h"
+#include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
@@ -26,6 +27,9 @@ struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len)
         p->cap = cap;
     }
     p->next = NULL;
+    p->csum_at = 0;
+    p->csum_off = 0;
+    p->gso_size = 0;
     p->head = PKB_HEADROOM;
     p->len = len;
     s->stats.pkb.alloc++;
@@ -47,6 +51,19 @@ void pkb_free(struct ust_stack *s, struct pkbuf *p)
         return;
     }
     free(p);
+}
+
+void pkb_csum_complete(struct pkbuf *p)
+{
+    if (!p->csum_at || p->csum_at < p->head || p->csum_at + p->csum_off + 2 > p->head + p->len)
+        return;
+    /* The field holds the pseudo-header sum: summing from the header to
+     * the end with it in place gives the checksum (RFC 1071). */
+    uint8_t *l4 = p->data + p->csum_at;
+    uint16_t sum = cksum_fold(cksum_add(0, l4, p->head + p->len - p->csum_at));
+    l4[p->csum_off] = (uint8_t)(sum >> 8);
+    l4[p->csum_off + 1] = (uint8_t)sum;
+    p->csum_at = 0;
 }
 
 void pkb_pool_drain(struct ust_stack *s)

@@ -28,6 +28,14 @@ struct pkbuf {
     size_t cap;         /* bytes in data[] */
     size_t head;        /* offset of the first valid byte */
     size_t len;         /* valid bytes from head */
+    /* Offloads (docs/DESIGN.md, "Offloads"). csum_at: 0, or the position
+     * in data[] of a header whose checksum is partial (the pseudo-header
+     * sum only), the field csum_off bytes in; the device or
+     * netif_transmit completes it. gso_size: a TCP super-segment, to go
+     * out as segments of that many payload bytes. */
+    uint32_t csum_at;
+    uint16_t csum_off;
+    uint16_t gso_size;
     uint8_t data[];
 };
 
@@ -35,6 +43,8 @@ struct pkbuf {
  * payload space. NULL on allocation failure. */
 struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len);
 void pkb_free(struct ust_stack *s, struct pkbuf *p);
+/* Completes a partial checksum in place (csum_at) and clears it. */
+void pkb_csum_complete(struct pkbuf *p);
 /* Frees the cached buffers; at stack destroy. */
 void pkb_pool_drain(struct ust_stack *s);
 

@@ -76,6 +76,12 @@ struct ust_stack {
      * reports. */
     bool in_step;
     unsigned step_frames;
+
+    /* The frame ust_stack_input is processing and its offload metadata
+     * (NULL when it has none): what netif_rx_csum_trusted asks. */
+    const uint8_t *rx_frame;
+    size_t rx_len;
+    const struct ust_pkt_meta *rx_meta;
 };
 
 #endif

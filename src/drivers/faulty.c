@@ -224,6 +224,8 @@ int ust_faulty_wrap(struct ust_device *inner, uint64_t seed, const struct ust_fa
     z->f = *f;
     rng_seed(&z->rng, seed);
     *d = *inner;
+    d->offload = 0; /* plain frames only: the metadata is not passed on */
+    d->gso_max = 0;
     d->ops = &faulty_ops;
     d->priv = z;
     *out = d;

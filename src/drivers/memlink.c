@@ -18,6 +18,7 @@ struct ml_frame {
     struct ml_frame *next;
     ust_time_t at;
     size_t len;
+    struct ust_pkt_meta meta; /* as sent, with offloads on (zero: none) */
     uint8_t data[];
 };
 
@@ -38,6 +39,7 @@ struct ust_memlink {
     struct ust_memlink_stats st;
     struct ml_endpoint *eps[MEMLINK_MAX_ENDPOINTS];
     int refs;
+    uint32_t offload, gso_max; /* for endpoints attached from now on */
 };
 
 static void enqueue(struct ml_endpoint *ep, struct ml_frame *f)
@@ -64,7 +66,8 @@ static void enqueue(struct ml_endpoint *ep, struct ml_frame *f)
     }
 }
 
-static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
+static int ml_send(struct ust_device *dev, const uint8_t *frame, size_t len,
+                   const struct ust_pkt_meta *m, ust_time_t now)
 {
     struct ml_endpoint *src = dev->priv;
     struct ust_memlink *l = src->link;
@@ -109,6 +112,9 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
             }
             fr->len = len;
             memcpy(fr->data, frame, len);
+            memset(&fr->meta, 0, sizeof(fr->meta));
+            if (m)
+                fr->meta = *m;
             fr->at = base;
             if (f->jitter)
                 fr->at += rng_next(&l->rng) % (f->jitter + 1);
@@ -120,6 +126,10 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
                 fr->data[rng_below(&l->rng, (uint32_t)len)] ^= (uint8_t)(1 +
                                                                          rng_below(&l->rng, 255));
                 l->st.corrupted++;
+                /* A receiving NIC finds the checksum bad and vouches for
+                 * nothing: the stack sums the frame (a partial checksum
+                 * then fails too) and drops it. */
+                memset(&fr->meta, 0, sizeof(fr->meta));
             }
             enqueue(dst, fr);
         }
@@ -128,7 +138,19 @@ static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len,
     return err;
 }
 
-static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time_t now)
+static int ml_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
+{
+    return ml_send(dev, frame, len, NULL, now);
+}
+
+static int ml_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_t len,
+                            const struct ust_pkt_meta *m, ust_time_t now)
+{
+    return ml_send(dev, frame, len, m, now);
+}
+
+static int ml_receive_meta(struct ust_device *dev, uint8_t *buf, size_t cap, struct ust_pkt_meta *m,
+                           ust_time_t now)
 {
     struct ml_endpoint *ep = dev->priv;
     pthread_mutex_lock(&ep->link->mu);
@@ -151,8 +173,15 @@ static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time
     pthread_mutex_unlock(&ep->link->mu);
     size_t n = fr->len < cap ? fr->len : cap;
     memcpy(buf, fr->data, n);
+    if (m)
+        *m = fr->meta;
     free(fr);
     return (int)n;
+}
+
+static int ml_receive(struct ust_device *dev, uint8_t *buf, size_t cap, ust_time_t now)
+{
+    return ml_receive_meta(dev, buf, cap, NULL, now);
 }
 
 /* The eventfd is made on the first call, which only an event loop (the
@@ -218,6 +247,16 @@ static const struct ust_device_ops ml_ops = {
     .destroy = ml_destroy,
 };
 
+static const struct ust_device_ops ml_offload_ops = {
+    .transmit = ml_transmit,
+    .receive = ml_receive,
+    .next_rx_at = ml_next_rx_at,
+    .fd = ml_fd,
+    .destroy = ml_destroy,
+    .transmit_meta = ml_transmit_meta,
+    .receive_meta = ml_receive_meta,
+};
+
 int ust_memlink_create(uint64_t seed, struct ust_memlink **out)
 {
     if (!out)
@@ -239,6 +278,14 @@ void ust_memlink_set_faults(struct ust_memlink *l, const struct ust_faults *f)
         l->faults = *f;
     else
         memset(&l->faults, 0, sizeof(l->faults));
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ust_memlink_set_offload(struct ust_memlink *l, uint32_t offload, uint32_t gso_max)
+{
+    pthread_mutex_lock(&l->mu);
+    l->offload = offload;
+    l->gso_max = gso_max > 65535 ? 65535 : gso_max;
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -270,8 +317,10 @@ int ust_memlink_attach(struct ust_memlink *l, const char *name, const uint8_t ma
     pthread_mutex_lock(&l->mu);
     l->eps[slot] = ep;
     l->refs++;
+    d->offload = l->offload;
+    d->gso_max = l->gso_max;
     pthread_mutex_unlock(&l->mu);
-    d->ops = &ml_ops;
+    d->ops = d->offload ? &ml_offload_ops : &ml_ops;
     d->priv = ep;
     strcpy(d->name, name);
     d->type = UST_DEV_ETHERNET;

@@ -257,7 +257,11 @@ bool dhcp_ipv4_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, c
     const char *name = s->ifs->at[dev].dev->name;
     struct udp_repr u;
     struct dhcp_repr m;
-    int err = udp_parse(seg, len, ipv4_pseudo_sum(ip->src, ip->dst, IPV4_PROTO_UDP, 0), &u);
+    /* The kernel's side of a TAP with offloads leaves dnsmasq's checksum
+     * partial: the device's word stands, as in udp_input. */
+    bool verify = !netif_rx_csum_trusted(s, seg, len, 6);
+    int err = udp_parse_csum(seg, len, ipv4_pseudo_sum(ip->src, ip->dst, IPV4_PROTO_UDP, 0), verify,
+                             &u);
     if (err == WIRE_OK)
         err = dhcp_parse(seg + UDP_HDR_LEN, (size_t)u.len - UDP_HDR_LEN, &m);
     if (err != WIRE_OK) {

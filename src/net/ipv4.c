@@ -111,6 +111,15 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
            ip.ttl);
     if (ip.hdr_len > IPV4_HDR_LEN)
         s->stats.ip.options_skipped++; /* RFC 1122 3.2.1.8: unknown options are ignored */
+    if (s->rx_meta && s->rx_meta->gso_type &&
+        ((s->rx_meta->gso_type & ~UST_GSO_ECN) != UST_GSO_TCPV4 || ip.proto != IPV4_PROTO_TCP ||
+         ipv4_is_fragment(&ip))) {
+        /* A super-frame is one TCP segment over IPv4, never a fragment. */
+        s->stats.offload.rx_bad_super++;
+        debugf(s, "dev=%s, proto=%u, gso_type=%u: super-frame that is not TCP/IPv4, dropped",
+               d->name, ip.proto, s->rx_meta->gso_type);
+        return;
+    }
     if (ipv4_is_fragment(&ip)) {
         reasm_input(s, dev, &ip, data, bcast || link_bcast);
         return;
@@ -194,6 +203,15 @@ ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst)
                : s->ifs->at[dev].addr;
 }
 
+uint32_t ipv4_gso_max(const struct ust_stack *s, ust_ip4_t dst)
+{
+    int dev;
+    ust_ip4_t next_hop;
+    if (pick_route(s, dst, &dev, &next_hop) != 0)
+        return 0;
+    return netif_tso4_max(s->ifs->at[dev].dev);
+}
+
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
                 uint8_t ttl, bool df)
 {
@@ -237,8 +255,18 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         .src = src,
         .dst = dst,
     };
-    if (total > nif->dev->mtu)
-        return frag_output(s, dev, next_hop, &ip, p, nif->dev->mtu);
+    if (total > nif->dev->mtu) {
+        if (p->gso_size && total <= netif_tso4_max(nif->dev)) {
+            ip.frag = IPV4_FLAG_DF; /* as Linux's TSO: each segment fits the MTU */
+        } else {
+            /* Fragments carry pieces of the checksummed datagram. */
+            pkb_csum_complete(p);
+            p->gso_size = 0;
+            return frag_output(s, dev, next_hop, &ip, p, nif->dev->mtu);
+        }
+    } else {
+        p->gso_size = 0; /* one segment: nothing to cut */
+    }
     uint8_t *h = pkb_push(p, IPV4_HDR_LEN);
     if (!h) {
         pkb_free(s, p);

@@ -26,6 +26,10 @@ void ipv4_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
 void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const uint8_t *pkt,
                   bool bcast);
 
+/* The largest IP packet TCP may hand ipv4_output for dst as one
+ * super-segment (pkbuf gso_size set): the route's device's TSO limit, or 0
+ * when it does not segment. */
+uint32_t ipv4_gso_max(const struct ust_stack *s, ust_ip4_t dst);
 /* Sends p (which holds the transport payload) to dst. src 0 picks the
  * outgoing interface's address; ttl 0 uses the default. Packets larger than
  * the MTU are fragmented, unless df is set (then -EMSGSIZE). Consumes p.

@@ -12,8 +12,10 @@
 #include "net/ipv6.h"
 #include "net/route.h"
 #include "transport/socket.h"
+#include "wire/bytes.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/vnet.h"
 
 int netif_init(struct ust_stack *s)
 {
@@ -42,7 +44,8 @@ void netif_fini(struct ust_stack *s)
     s->ifs = NULL;
 }
 
-static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len);
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len,
+                        const struct ust_pkt_meta *m);
 
 int netif_poll(struct ust_stack *s)
 {
@@ -50,10 +53,12 @@ int netif_poll(struct ust_stack *s)
     int frames = 0;
     for (int i = 0; i < t->n; i++) {
         struct ust_device *d = t->at[i].dev;
-        if (!d->ops->receive || t->at[i].external_rx)
+        if ((!d->ops->receive && !d->ops->receive_meta) || t->at[i].external_rx)
             continue;
         for (int n = 0; n < UST_RX_BATCH; n++) {
-            int len = d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
+            struct ust_pkt_meta m = {0};
+            int len = d->ops->receive_meta ? d->ops->receive_meta(d, t->rxbuf, t->rxcap, &m, s->now)
+                                           : d->ops->receive(d, t->rxbuf, t->rxcap, s->now);
             if (len <= 0) {
                 if (len < 0)
                     netif_dev_status(s, i, len);
@@ -61,7 +66,8 @@ int netif_poll(struct ust_stack *s)
             }
             if (t->at[i].dev_err)
                 netif_dev_status(s, i, 0);
-            frame_input(s, i, t->rxbuf, (size_t)len); /* ust_stack_poll set in_step */
+            /* ust_stack_poll set in_step */
+            frame_input(s, i, t->rxbuf, (size_t)len, d->ops->receive_meta ? &m : NULL);
             frames++;
         }
     }
@@ -139,7 +145,11 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
     int idx = s->ifs->n++;
     memset(&s->ifs->at[idx], 0, sizeof(s->ifs->at[idx]));
     s->ifs->at[idx].dev = dev;
-    size_t need = (size_t)dev->mtu + ETH_HDR_LEN;
+    /* A device with offloads may hand over super-frames up to 64 KiB. */
+    uint32_t largest = dev->mtu;
+    if (dev->ops->receive_meta && dev->offload && largest < IPV4_MAX_LEN)
+        largest = IPV4_MAX_LEN;
+    size_t need = (size_t)largest + ETH_HDR_LEN;
     if (need > s->ifs->rxcap) {
         /* The receive buffer must hold the largest frame of any device. */
         uint8_t *nb = realloc(s->ifs->rxbuf, need);
@@ -149,9 +159,15 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
         }
     }
     char mac[18];
-    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d", dev->name,
+    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d, offload=%s%s%s%s", dev->name,
           dev->type == UST_DEV_ETHERNET ? "ethernet" : "loopback", dev->mtu,
-          eth_format(dev->mac, mac), idx);
+          eth_format(dev->mac, mac), idx, dev->offload ? "" : "none",
+          dev->offload & UST_OFFLOAD_RX_CSUM ? "rx-csum " : "",
+          dev->offload & UST_OFFLOAD_TX_CSUM ? "tx-csum " : "",
+          dev->offload & UST_OFFLOAD_TSO4 ? "tso4" : "");
+    if (dev->offload & UST_OFFLOAD_TSO4)
+        debugf(s, "dev=%s: TCP sends super-segments of up to %u bytes (IP packet)", dev->name,
+               dev->gso_max);
     return idx;
 }
 
@@ -216,10 +232,35 @@ int netif_addr_del(struct ust_stack *s, int dev)
 }
 
 /* A frame from device dev, inside a poll step (s->in_step is set). */
-static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len)
+static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len,
+                        const struct ust_pkt_meta *m)
 {
     s->step_frames++;
     dump_frame(s, "in", s->ifs->at[dev].dev, frame, len);
+    if (m && !(s->ifs->at[dev].dev->offload & UST_OFFLOAD_RX_CSUM))
+        m = NULL; /* a device that offers no offloads vouches for nothing */
+    if (m && (m->flags || m->gso_type)) {
+        /* Metadata is believed only as far as the frame bears it out: a
+         * header that points past the frame, or says what we never asked
+         * for, drops the frame. The lengths inside are checked below as
+         * for any frame. */
+        int err = vnet_check(m, len);
+        unsigned type = m->gso_type & ~UST_GSO_ECN;
+        if (err != WIRE_OK || type == UST_GSO_UDP || type == UST_GSO_UDP_L4) {
+            s->stats.offload.rx_bad_meta++;
+            debugf(s,
+                   "dev=%s, len=%zu, flags=0x%x, gso_type=%u, gso_size=%u, csum_start=%u, "
+                   "csum_offset=%u: offload metadata does not fit the frame, dropped",
+                   s->ifs->at[dev].dev->name, len, m->flags, m->gso_type, m->gso_size,
+                   m->csum_start, m->csum_offset);
+            return;
+        }
+        if (type != UST_GSO_NONE)
+            s->stats.offload.rx_super++;
+        s->rx_meta = m;
+    }
+    s->rx_frame = frame;
+    s->rx_len = len;
     if (s->ifs->at[dev].dev->type == UST_DEV_LOOPBACK) {
         /* No link header: the IP version nibble says which layer. */
         if (len > 0 && (frame[0] >> 4) == 6)
@@ -228,9 +269,37 @@ static void frame_input(struct ust_stack *s, int dev, const uint8_t *frame, size
             ipv4_input(s, dev, frame, len, false);
     } else
         eth_input(s, dev, frame, len);
+    s->rx_meta = NULL;
+    s->rx_frame = NULL;
+}
+
+bool netif_rx_csum_trusted(struct ust_stack *s, const uint8_t *l4, size_t len, unsigned csum_off)
+{
+    const struct ust_pkt_meta *m = s->rx_meta;
+    /* Only for the frame itself: a datagram put together from fragments
+     * lies elsewhere, and its checksum was never looked at. */
+    if (!m || l4 < s->rx_frame || l4 + len > s->rx_frame + s->rx_len)
+        return false;
+    if (m->flags & UST_META_NEEDS_CSUM) {
+        /* From the host itself (the kernel's side of a TAP): the field
+         * holds the pseudo-header sum, and nothing crossed a wire. Only
+         * when it names this header's checksum field. */
+        if (s->rx_frame + m->csum_start != l4 || m->csum_offset != csum_off)
+            return false;
+    } else if (!(m->flags & UST_META_DATA_VALID)) {
+        return false;
+    }
+    s->stats.offload.rx_csum_trusted++;
+    return true;
 }
 
 void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t len, ust_time_t now)
+{
+    ust_stack_input_meta(s, dev, frame, len, NULL, now);
+}
+
+void ust_stack_input_meta(struct ust_stack *s, int dev, const uint8_t *frame, size_t len,
+                          const struct ust_pkt_meta *m, ust_time_t now)
 {
     if (dev < 0 || dev >= s->ifs->n || !frame)
         return;
@@ -238,13 +307,40 @@ void ust_stack_input(struct ust_stack *s, int dev, const uint8_t *frame, size_t 
         s->now = now;
     bool was = s->in_step;
     s->in_step = true; /* what this frame makes us send is the stack's doing */
-    frame_input(s, dev, frame, len);
+    frame_input(s, dev, frame, len, m);
     s->in_step = was;
 }
 
 int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
 {
     struct ust_device *d = s->ifs->at[dev].dev;
+    struct ust_pkt_meta m = {0};
+    bool meta = d->offload && d->ops->transmit_meta;
+    if (p->csum_at) {
+        size_t start = p->csum_at - p->head;
+        if (meta && (d->offload & UST_OFFLOAD_TX_CSUM)) {
+            m.flags = UST_META_NEEDS_CSUM;
+            m.csum_start = (uint16_t)start;
+            m.csum_offset = p->csum_off;
+            s->stats.offload.tx_csum_partial++;
+        } else {
+            /* Nothing on the way finishes it (a plain device, the
+             * loopback): finish it here, one pass over the segment. */
+            pkb_csum_complete(p);
+            s->stats.offload.tx_csum_sw++;
+        }
+    }
+    if (p->gso_size && m.flags) {
+        /* A super-segment: the device cuts it at gso_size bytes of payload,
+         * copying the headers (ipv4_output sends one only to a device
+         * that said it takes them). */
+        size_t hl = m.csum_start + (size_t)(pkb_data(p)[m.csum_start + 12] >> 4) * 4;
+        m.gso_type = UST_GSO_TCPV4;
+        m.gso_size = p->gso_size;
+        m.hdr_len = (uint16_t)hl;
+        s->stats.offload.tx_super++;
+        s->stats.offload.tx_super_segs += (p->len - hl + p->gso_size - 1) / p->gso_size;
+    }
     const uint8_t *frame = pkb_data(p);
     size_t len = p->len;
     uint8_t padded[ETH_MIN_FRAME];
@@ -256,7 +352,8 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
         len = ETH_MIN_FRAME;
     }
     dump_frame(s, "out", d, frame, len);
-    int err = d->ops->transmit(d, frame, len, s->now);
+    int err = meta ? d->ops->transmit_meta(d, frame, len, &m, s->now)
+                   : d->ops->transmit(d, frame, len, s->now);
     if (err) {
         s->stats.eth.tx_errors++;
         debugf(s, "dev=%s, len=%zu: transmit failed: %s", d->name, len, strerror(-err));

@@ -67,6 +67,38 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p);
  * take the packet as it is. Consumes p. 0, or -errno. */
 int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t next_hop);
 
+/* Whether the TCP/UDP checksum of the header at l4 (len bytes, its field
+ * csum_off bytes in) need not be summed: the frame being received came
+ * with metadata that vouches for it (DATA_VALID, or a partial checksum
+ * that names this very field). Counts offload.rx_csum_trusted. */
+bool netif_rx_csum_trusted(struct ust_stack *s, const uint8_t *l4, size_t len, unsigned csum_off);
+
+/* Whether the device takes frames with meta (offload bits and the hook). */
+static inline bool netif_has_meta_rx(const struct ust_device *d)
+{
+    return d->ops->receive_meta != NULL;
+}
+
+/* The largest super-frame (IP packet) the device takes for TCP/IPv4, or 0. */
+static inline uint32_t netif_tso4_max(const struct ust_device *d)
+{
+    /* Segmentation needs the device to finish each segment's checksum. */
+    uint32_t need = UST_OFFLOAD_TSO4 | UST_OFFLOAD_TX_CSUM;
+    return (d->offload & need) == need && d->ops->transmit_meta ? d->gso_max : 0;
+}
+
+/* The offload bits of all the devices together: TCP leaves its checksum
+ * partial only when some device may finish it, and looks for a route's
+ * TSO only when some device segments (asked per segment: a loop over at
+ * most UST_MAX_DEVICES costs less than a route lookup or a second pass). */
+static inline uint32_t netif_offload_any(const struct ust_stack *s)
+{
+    uint32_t any = 0;
+    for (int i = 0; i < s->ifs->n; i++)
+        any |= s->ifs->at[i].dev->offload;
+    return any;
+}
+
 /* The interface on dev, or NULL if it has no address. */
 static inline struct netif *netif_get(struct ust_stack *s, int dev)
 {

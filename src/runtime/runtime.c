@@ -163,7 +163,11 @@ static int read_batch(struct ust_runtime *rt)
         struct ust_device *d = s->ifs->at[i].dev;
         rt->rxerr[i] = 0;
         while (n < RT_RX_BATCH) {
-            int len = d->ops->receive(d, rt->rxbuf + (size_t)n * rt->rxslot, rt->rxslot, now);
+            uint8_t *slot = rt->rxbuf + (size_t)n * rt->rxslot;
+            struct ust_pkt_meta *m = &rt->rxmeta[n];
+            memset(m, 0, sizeof(*m));
+            int len = d->ops->receive_meta ? d->ops->receive_meta(d, slot, rt->rxslot, m, now)
+                                           : d->ops->receive(d, slot, rt->rxslot, now);
             if (len <= 0) {
                 rt->rxerr[i] = len;
                 break;
@@ -194,7 +198,8 @@ static void *stack_thread(void *arg)
             rt->rxerr[i] = 0;
         }
         for (int i = 0; i < n; i++)
-            ust_stack_input(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i], now);
+            ust_stack_input_meta(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i],
+                                 &rt->rxmeta[i], now);
         ust_stack_poll(s, now);
         if (n == RT_RX_BATCH) {
             wake_waiters(rt);
@@ -266,7 +271,8 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
     }
     for (int i = 0; i < s->ifs->n; i++) {
         struct ust_device *d = s->ifs->at[i].dev;
-        s->ifs->at[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 && d->ops->receive;
+        s->ifs->at[i].external_rx = d->ops->fd && d->ops->fd(d) >= 0 &&
+                                    (d->ops->receive || d->ops->receive_meta);
     }
     pthread_mutex_init(&rt->mu, NULL);
     s->runtime = rt;

@@ -7,6 +7,7 @@
 
 #include "core/stack_priv.h"
 #include "net/netif.h"
+#include "ustack/device.h"
 #include "ustack/socket.h"
 
 /* A thread waiting for one or more sockets (rt_wait_on). Each socket it
@@ -50,7 +51,8 @@ struct ust_runtime {
     size_t rxslot;
     size_t rxlen[64];
     int rxdev[64];
-    int rxerr[UST_MAX_DEVICES]; /* what each device's last receive returned, if < 0 */
+    int rxerr[UST_MAX_DEVICES];     /* what each device's last receive returned, if < 0 */
+    struct ust_pkt_meta rxmeta[64]; /* each frame's offload metadata (zero: none) */
 };
 
 #define RT_RX_BATCH 64

@@ -8,6 +8,7 @@
 
 #include "net/icmp.h"
 #include "net/ip.h"
+#include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
 
@@ -649,6 +650,10 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
              * that delay exists for (RFC 1122 4.2.3.2: let the response
              * carry it). */
             c->segs_unacked++;
+            /* A super-segment (a device's GSO: many wire segments in one
+             * frame) counts as the two full segments it at least holds. */
+            if (g->len >= 2 * (uint32_t)c->snd_mss)
+                c->segs_unacked++;
             break;
         default: break; /* the peer already sent its FIN: ignore */
         }
@@ -691,7 +696,9 @@ void tcp_sync_input(struct ust_stack *s, struct tcp_conn *c, const struct ip_met
 void tcp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *buf, size_t len)
 {
     struct tcp_seg g;
-    int err = tcp_parse(buf, len, ip->ph + IP_PROTO_TCP, &g.th);
+    /* A device may have verified the checksum (docs/DESIGN.md, "Offloads"). */
+    bool verify = !netif_rx_csum_trusted(s, buf, len, 16);
+    int err = tcp_parse_csum(buf, len, ip->ph + IP_PROTO_TCP, verify, &g.th);
     if (err != WIRE_OK) {
         char a[IPADDR_STRLEN];
         debugf(s, "in from %s, len=%zu: %s: dropped", ipaddr_format(&ip->src, a), len,

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "net/ip.h"
+#include "net/ipv4.h"
+#include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
 
@@ -55,14 +57,42 @@ static const char *default_why(const struct tcp_conn *c, uint32_t seq, uint8_t f
 static void log_out(struct ust_stack *s, const struct tcp_conn *c, const struct tcp_repr *th,
                     uint32_t len, const char *why, bool piggyback, const char *func, int line)
 {
-    char w[128];
+    char w[160];
     snprintf(w, sizeof(w), "%s%s", why ? why : default_why(c, th->seq, th->flags, len),
              piggyback ? "; the ACK we owed rides on it" : "");
     tcp_log_out_at(s, func, __FILE__, line, &c->laddr, &c->raddr, th, len, w);
 }
 
-static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
-                uint32_t len)
+/* The "out" lines of one segment. A super-segment is logged as the wire
+ * segments the device cuts it into (as Linux's TSO: each of gso bytes but
+ * the last, PSH and FIN on the last only), so the story shows what the
+ * peer receives. */
+static void log_segs(struct ust_stack *s, const struct tcp_conn *c, const struct tcp_repr *th,
+                     uint32_t len, uint32_t gso, const char *why, bool piggyback, int line)
+{
+    if (!gso || len <= gso) {
+        log_out(s, c, th, len, why, piggyback, "xmit", line);
+        return;
+    }
+    uint32_t n = (len + gso - 1) / gso;
+    for (uint32_t k = 0; k < n; k++) {
+        struct tcp_repr piece = *th;
+        uint32_t plen = k + 1 < n ? gso : len - k * gso;
+        piece.seq = th->seq + k * gso;
+        if (k + 1 < n)
+            piece.flags &= (uint8_t) ~(TCP_PSH | TCP_FIN);
+        char w[112];
+        snprintf(w, sizeof(w), "%.80s (TSO: piece %u of %u)",
+                 why ? why : default_why(c, piece.seq, piece.flags, plen), k + 1, n);
+        log_out(s, c, &piece, plen, w, piggyback && k == 0, "xmit", line);
+    }
+}
+
+/* Builds and sends one segment of len bytes from the send ring at off. gso:
+ * the payload of each wire segment when len is a super-segment (0: one
+ * segment), which the device cuts, copying this header into each. */
+static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags,
+                    uint32_t off, uint32_t len, uint32_t gso)
 {
     /* For the log: what it is for, and whether it is data or a FIN that
      * carries an ACK the receiver owed. */
@@ -102,7 +132,8 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
          * and in a data segment only in the room left below the MSS. */
         unsigned max = c->ts_ok ? 3 : 4;
         if (len) {
-            uint32_t room = c->snd_mss > len ? c->snd_mss - len : 0;
+            uint32_t seg = gso && len > gso ? gso : len; /* each wire segment's payload */
+            uint32_t room = c->snd_mss > seg ? c->snd_mss - seg : 0;
             unsigned fit = room >= 12 ? (room - 4) / 8 : 0;
             if (fit < max)
                 max = fit;
@@ -118,7 +149,18 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         return -ENOBUFS;
     if (len)
         ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
-    tcp_emit(&th, c->ph, pkb_data(p), len);
+    if (netif_offload_any(s) & UST_OFFLOAD_TX_CSUM) {
+        /* The checksum is left partial: the device finishes it, or
+         * netif_transmit does where it goes elsewhere (docs/DESIGN.md,
+         * "Offloads"). */
+        tcp_emit_partial(&th, c->ph, pkb_data(p), len);
+        p->csum_at = (uint32_t)p->head;
+        p->csum_off = 16;
+    } else {
+        tcp_emit(&th, c->ph, pkb_data(p), len);
+    }
+    if (gso && len > gso)
+        p->gso_size = (uint16_t)gso;
     s->stats.tcp.tx++;
     if (flags & TCP_ACK) {
         tcp_set_deadline(s, c, &c->delack_at, UST_TIME_NEVER);
@@ -127,8 +169,14 @@ static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t f
         c->last_ack_sent = c->rcv_nxt; /* RFC 7323 4.3 */
     }
     if (debug)
-        log_out(s, c, &th, len, why, piggyback, __func__, __LINE__);
+        log_segs(s, c, &th, len, p->gso_size, why, piggyback, __LINE__);
     return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, c->sk ? &c->sk->tx : NULL);
+}
+
+static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
+                uint32_t len)
+{
+    return xmit_gso(s, c, seq, flags, off, len, 0);
 }
 
 void tcp_xmit_data(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
@@ -269,6 +317,17 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
     struct tcp_sack_block blk[TCP_MAX_SACK];
     unsigned nblk = tcp_sack_blocks(c, blk, c->ts_ok ? 3 : 4);
     uint32_t mss = c->snd_mss - (nblk ? 4 + 8 * nblk : 0);
+    /* With TSO (docs/DESIGN.md, "Offloads") one segment may carry as many
+     * full segments as the device takes in a super-frame; every decision
+     * below is still made in wire segments of mss. */
+    uint32_t seg_max = mss;
+    if (netif_offload_any(s) & UST_OFFLOAD_TSO4) {
+        /* TSO4 only: IPv6 segments go one by one (TSO6 is not used yet). */
+        uint32_t gso_max = ipaddr_is_v4(&c->raddr) ? ipv4_gso_max(s, ipaddr_to_v4(&c->raddr)) : 0;
+        uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
+        if (gso_max > hdrs + 2 * mss)
+            seg_max = (gso_max - hdrs) / mss * mss;
+    }
     uint32_t max_before = c->snd_max;
     for (;;) {
         /* Going back after a timeout: what the peer SACKed since need not
@@ -281,8 +340,8 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         uint32_t in_flight = c->snd_nxt - c->snd_una;
         uint32_t usable = win > in_flight ? win - in_flight : 0;
         uint32_t len = unsent < usable ? unsent : usable;
-        if (len > mss)
-            len = mss;
+        if (len > seg_max)
+            len = seg_max;
         if (seq_lt(c->snd_nxt, c->snd_max)) {
             /* Retransmitting: stop at the next SACKed range. */
             for (unsigned i = 0; i < c->sb.n; i++) {
@@ -294,6 +353,13 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
         uint32_t data_end = c->snd_una + (uint32_t)c->sndq.len;
         bool fin = c->fin_queued && len == unsent && c->snd_nxt + len == data_end &&
                    (!c->fin_sent || c->snd_nxt + len == c->fin_seq);
+        if (len > mss && len % mss && !fin && !(len == unsent && c->nodelay && !c->more)) {
+            /* A super-segment's last piece would be a small segment sent
+             * with the full ones in flight before it: it goes only as
+             * the rules below let a small segment go (Nagle, SWS,
+             * MSG_MORE), so it goes on its own. */
+            len -= len % mss;
+        }
         if (len == 0 && !fin) {
             /* Data waits for a window the peer does not offer: probe it
              * (persist timer, RFC 9293 3.8.6.1) when nothing else will. */
@@ -335,10 +401,14 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
             c->rtt_seq = c->snd_nxt;
             c->rtt_start = s->now;
         }
-        if (!new_data)
-            tcp_count_retransmit(s, c);
+        if (!new_data) {
+            /* Counted in wire segments: a super-segment resent after a
+             * timeout is as many retransmissions as it holds. */
+            for (uint32_t k = 0; k == 0 || k * mss < len; k++)
+                tcp_count_retransmit(s, c);
+        }
         uint8_t flags = TCP_ACK | (len == unsent && len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
-        xmit(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len);
+        xmit_gso(s, c, c->snd_nxt, flags, c->snd_nxt - c->snd_una, len, mss);
         c->snd_nxt += len + fin;
         if (seq_gt(c->snd_nxt, c->snd_max))
             c->snd_max = c->snd_nxt;

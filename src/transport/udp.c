@@ -213,7 +213,8 @@ static bool takes(const struct sock *sk, const struct ipaddr *src, uint16_t spor
 void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *payload, size_t len)
 {
     struct udp_repr u;
-    int err = udp_parse(payload, len, ip->ph + IP_PROTO_UDP, &u);
+    bool verify = !netif_rx_csum_trusted(s, payload, len, 6);
+    int err = udp_parse_csum(payload, len, ip->ph + IP_PROTO_UDP, verify, &u);
     if (err == WIRE_OK && u.checksum == 0 && !ipaddr_is_v4(&ip->dst))
         err = WIRE_ECSUM; /* RFC 8200 8.1: over IPv6 the checksum is mandatory */
     if (err != WIRE_OK) {

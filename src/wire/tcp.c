@@ -62,12 +62,19 @@ static int parse_options(const uint8_t *o, size_t len, struct tcp_repr *r)
 
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r)
 {
+    return tcp_parse_csum(buf, len, ph, true, r);
+}
+
+int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t ph, bool verify, struct tcp_repr *r)
+{
     if (len < TCP_HDR_LEN)
         return WIRE_ETRUNC;
     size_t hl = (size_t)(buf[12] >> 4) * 4;
     if (hl < TCP_HDR_LEN || hl > len)
         return WIRE_EHDRLEN;
-    if (len > 0xffff || cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)) != 0)
+    if (len > 0xffff)
+        return WIRE_ECSUM;
+    if (verify && cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)) != 0)
         return WIRE_ECSUM;
     r->sport = ld16(buf);
     r->dport = ld16(buf + 2);
@@ -117,7 +124,7 @@ static uint8_t *put_ts(uint8_t *o, const struct tcp_repr *r)
     return o + 10;
 }
 
-void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
+static size_t emit_header(const struct tcp_repr *r, uint8_t *buf)
 {
     size_t hl = tcp_hdr_len(r);
     st16(buf, r->sport);
@@ -168,6 +175,19 @@ void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payloa
             st32(o + 4, r->sack[k].end);
         }
     }
-    size_t len = hl + payload_len;
+    return hl;
+}
+
+void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
+{
+    size_t len = emit_header(r, buf) + payload_len;
     st16(buf + 16, cksum_fold(cksum_add(ph + (uint32_t)len, buf, len)));
+}
+
+void tcp_emit_partial(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len)
+{
+    size_t len = emit_header(r, buf) + payload_len;
+    /* The pseudo-header sum, folded and not complemented: what a device
+     * (or pkb_csum_complete) adds the segment to (Linux's CHECKSUM_PARTIAL). */
+    st16(buf + 16, (uint16_t)~cksum_fold(ph + (uint32_t)len));
 }

@@ -62,10 +62,17 @@ struct tcp_repr {
  * or an option overruns), WIRE_ECSUM, or WIRE_OK. The payload is
  * buf[hdr_len..len). */
 int tcp_parse(const uint8_t *buf, size_t len, uint32_t ph, struct tcp_repr *r);
+/* tcp_parse that skips the checksum when verify is false (a device
+ * verified it: docs/DESIGN.md, "Offloads"); every length is still checked. */
+int tcp_parse_csum(const uint8_t *buf, size_t len, uint32_t ph, bool verify, struct tcp_repr *r);
 /* Header length emit will write for r: 20 plus the options above. */
 size_t tcp_hdr_len(const struct tcp_repr *r);
 /* Writes the header (and options) in front of the payload_len bytes at
  * buf + tcp_hdr_len(r), with the checksum. */
+/* tcp_emit with the checksum left partial: the field holds the
+ * pseudo-header sum only, for the device (or pkb_csum_complete) to finish
+ * over the header and payload. */
+void tcp_emit_partial(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
 void tcp_emit(const struct tcp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);
 
 #endif

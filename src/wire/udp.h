@@ -2,6 +2,7 @@
 #ifndef USTACK_WIRE_UDP_H
 #define USTACK_WIRE_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ struct udp_repr {
  * "no checksum", which only IPv4 allows: the caller decides (r->checksum).
  * WIRE_ETRUNC, WIRE_ELEN, WIRE_ECSUM or WIRE_OK. */
 int udp_parse(const uint8_t *buf, size_t buflen, uint32_t ph, struct udp_repr *r);
+/* udp_parse without the checksum when verify is false (a device verified it). */
+int udp_parse_csum(const uint8_t *buf, size_t buflen, uint32_t ph, bool verify, struct udp_repr *r);
 /* Writes the header in front of the payload_len bytes already at buf + 8,
  * with the checksum (RFC 768: a computed 0 is sent as 0xffff). */
 void udp_emit(const struct udp_repr *r, uint32_t ph, uint8_t *buf, size_t payload_len);

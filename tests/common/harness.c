@@ -13,6 +13,7 @@ const uint8_t t_mac_peer[6] = T_MAC_PEER;
 struct cap_frame {
     struct cap_frame *next;
     size_t len;
+    struct ust_pkt_meta meta;
     uint8_t data[];
 };
 
@@ -20,7 +21,11 @@ struct cap {
     struct cap_frame *head, *tail;
     size_t count;
     int fail;
+    struct ust_pkt_meta last; /* the metadata of the frame popped last */
 };
+
+static int cap_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_t len,
+                             const struct ust_pkt_meta *m, ust_time_t now);
 
 static int cap_transmit(struct ust_device *dev, const uint8_t *frame, size_t len, ust_time_t now)
 {
@@ -33,6 +38,7 @@ static int cap_transmit(struct ust_device *dev, const uint8_t *frame, size_t len
         return -ENOMEM;
     f->next = NULL;
     f->len = len;
+    memset(&f->meta, 0, sizeof(f->meta));
     memcpy(f->data, frame, len);
     if (c->tail)
         c->tail->next = f;
@@ -52,6 +58,35 @@ static void cap_destroy(struct ust_device *dev)
 }
 
 static const struct ust_device_ops cap_ops = {.transmit = cap_transmit, .destroy = cap_destroy};
+static const struct ust_device_ops cap_meta_ops = {
+    .transmit = cap_transmit, .destroy = cap_destroy, .transmit_meta = cap_transmit_meta};
+
+/* As a device with offloads would: the partial checksum is finished (in
+ * the copy kept) and the metadata kept beside the frame. */
+static int cap_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_t len,
+                             const struct ust_pkt_meta *m, ust_time_t now)
+{
+    struct cap *c = dev->priv;
+    int err = cap_transmit(dev, frame, len, now);
+    if (err || !m)
+        return err;
+    struct cap_frame *f = c->tail;
+    f->meta = *m;
+    if ((m->flags & UST_META_NEEDS_CSUM) && (size_t)m->csum_start + m->csum_offset + 2 <= len) {
+        uint16_t sum = cksum_fold(cksum_add(0, f->data + m->csum_start, len - m->csum_start));
+        st16(f->data + m->csum_start + m->csum_offset, sum);
+    }
+    return 0;
+}
+
+void cap_set_offload(struct ust_device *dev, uint32_t offload, uint32_t gso_max)
+{
+    dev->ops = offload ? &cap_meta_ops : &cap_ops;
+    dev->offload = offload;
+    dev->gso_max = gso_max;
+}
+
+const struct ust_pkt_meta *cap_last_meta(const struct cap *c) { return &c->last; }
 
 int cap_create(const char *name, const uint8_t mac[6], struct cap **cap, struct ust_device **dev)
 {
@@ -87,6 +122,7 @@ size_t cap_pop(struct cap *c, uint8_t *buf, size_t bufcap)
     size_t n = f->len < bufcap ? f->len : bufcap;
     memcpy(buf, f->data, n);
     size_t len = f->len;
+    c->last = f->meta;
     free(f);
     return len;
 }

@@ -42,6 +42,15 @@ size_t cap_pop(struct cap *c, uint8_t *buf, size_t bufcap);
 void cap_clear(struct cap *c);
 /* Make transmit fail with this -errno (0: succeed). */
 void cap_fail_with(struct cap *c, int err);
+/* Gives the capture device (dev: its struct ust_device) offloads: the
+ * stack then sends it partial checksums, which it finishes in the frames it
+ * keeps, and super-frames (TSO up to gso_max), which it keeps whole.
+ * offload 0 makes it plain again. */
+struct ust_device;
+void cap_set_offload(struct ust_device *dev, uint32_t offload, uint32_t gso_max);
+/* The offload metadata of the frame cap_pop returned last (zero: none). */
+struct ust_pkt_meta;
+const struct ust_pkt_meta *cap_last_meta(const struct cap *c);
 
 /* A stack with one capture device "eth0" at T_IP_US/24 (MAC t_mac_us), a
  * default route via T_IP_PEER, created at time `now`. The gratuitous ARP

@@ -10,6 +10,13 @@
 void pair_init(struct pair *p, uint64_t seed, const struct ust_config *ca,
                const struct ust_config *cb, const struct ust_faults *f)
 {
+    pair_init_offload(p, seed, ca, cb, f, 0, 0);
+}
+
+void pair_init_offload(struct pair *p, uint64_t seed, const struct ust_config *ca,
+                       const struct ust_config *cb, const struct ust_faults *f, uint32_t offload,
+                       uint32_t gso_max)
+{
     struct ust_config cfg;
     const uint8_t ma[6] = {2, 0, 0, 0, 0, 0xa}, mb[6] = {2, 0, 0, 0, 0, 0xb};
     struct ust_device *d;
@@ -25,6 +32,7 @@ void pair_init(struct pair *p, uint64_t seed, const struct ust_config *ca,
         cb = &cfg;
     }
     assert_int_equal(ust_stack_create(cb, &p->b), 0);
+    ust_memlink_set_offload(p->link, offload, gso_max);
     assert_int_equal(ust_memlink_attach(p->link, "eth0", ma, &d), 0);
     assert_true(ust_stack_add_device(p->a, d) >= 0);
     assert_int_equal(ust_memlink_attach(p->link, "eth0", mb, &d), 0);

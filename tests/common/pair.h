@@ -23,6 +23,11 @@ struct pair {
  * with seed and seed + 1); f is the link's faults (NULL: none). */
 void pair_init(struct pair *p, uint64_t seed, const struct ust_config *ca,
                const struct ust_config *cb, const struct ust_faults *f);
+/* pair_init with offloads offered on the link (ust_memlink_set_offload):
+ * UST_OFFLOAD_* bits, and TSO up to gso_max bytes. */
+void pair_init_offload(struct pair *p, uint64_t seed, const struct ust_config *ca,
+                       const struct ust_config *cb, const struct ust_faults *f, uint32_t offload,
+                       uint32_t gso_max);
 void pair_fini(struct pair *p);
 /* sim_run() on both stacks for at most for_us, or until cond(ctx) holds
  * (cond NULL: the whole time). Returns whether it held. */

@@ -145,7 +145,7 @@ size_t syn_opts(uint8_t *o, uint32_t tsval, uint32_t tsecr)
 bool pop(struct tcp_peer *t)
 {
     struct out *o = &t->o;
-    uint8_t fr[2048];
+    static uint8_t fr[65536 + 64]; /* a super-frame, with offloads (tests are single-threaded) */
     size_t n = cap_pop(t->f.cap, fr, sizeof(fr));
     if (n == 0)
         return false;
@@ -165,6 +165,8 @@ bool pop(struct tcp_peer *t)
                      WIRE_OK);
     o->len = sl - o->th.hdr_len;
     memcpy(o->data, seg + o->th.hdr_len, o->len);
+    const struct ust_pkt_meta *m = cap_last_meta(t->f.cap);
+    o->gso = m->gso_type ? m->gso_size : 0;
     return true;
 }
 

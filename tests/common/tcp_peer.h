@@ -32,8 +32,9 @@ extern const uint8_t opt_mss1460[4], opt_mss536[4];
 /* What the stack sent, parsed. */
 struct out {
     struct tcp_repr th;
-    size_t len; /* payload bytes */
-    uint8_t data[2048];
+    size_t len;   /* payload bytes */
+    unsigned gso; /* a super-segment: the device cuts it into this many bytes each */
+    uint8_t data[65536];
 };
 
 /* One connection between the fixture and the peer, from the peer's view. */

@@ -11,7 +11,11 @@
  * 3 SYN retransmissions) and buffers small (send 16 kB, receive 8 kB).
  *
  * The input is a sequence of records [op:1][arg:2, big-endian][bytes]:
- *   op % 14 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0
+ *   op % 14 == 0  ETH    deliver the next min(arg, left) bytes as a frame on eth0;
+ *                        arg & 0x8000: the next min(arg & 0x7fff, left) bytes are
+ *                        [virtio-net header:10][frame], the header (any flags,
+ *                        types, sizes) given as the frame's offload metadata
+ *                        (eth0 says it verifies received checksums)
  *   op % 14 == 1  LO     deliver the next min(arg, left) bytes as a packet on lo
  *   op % 14 == 2  CLOCK  advance the clock by arg ms in one jump, then poll (no bytes)
  *   op % 14 == 3  PING   the next min(arg, left) bytes are [dst:4][seq:2][payload]
@@ -81,6 +85,7 @@
 #include "wire/icmpv6.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
+#include "wire/vnet.h"
 #include "wire/udp.h"
 #include "net/arp.h"
 #include "net/ipv6.h"
@@ -772,6 +777,7 @@ static void fuzz_init(struct fuzz *z)
     CHECK(ust_stack_create(&cfg, &z->s) == 0);
     struct ust_device *d;
     CHECK(cap_create("eth0", t_mac_us, &z->cap, &d) == 0);
+    d->offload = UST_OFFLOAD_RX_CSUM; /* so that the stack listens to metadata */
     z->eth = ust_stack_add_device(z->s, d);
     CHECK(ust_loopback_create(&d) == 0);
     z->lo = ust_stack_add_device(z->s, d);
@@ -884,8 +890,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = arg < size - off ? arg : size - off;
         switch (op) {
         case OP_ETH:
-            ust_stack_input(z.s, z.eth, data + off, n, z.now);
-            z.eth_frames++;
+            if (arg & 0x8000) {
+                /* Offload metadata, believed only as far as it fits. */
+                n = (size_t)(arg & 0x7fff) < size - off ? (size_t)(arg & 0x7fff) : size - off;
+                struct ust_pkt_meta m = {0};
+                if (vnet_parse(data + off, n, VNET_HDR_LEN, &m) == WIRE_OK) {
+                    ust_stack_input_meta(z.s, z.eth, data + off + VNET_HDR_LEN, n - VNET_HDR_LEN,
+                                         &m, z.now);
+                    z.eth_frames++;
+                }
+            } else {
+                ust_stack_input(z.s, z.eth, data + off, n, z.now);
+                z.eth_frames++;
+            }
             off += n;
             break;
         case OP_LO:
@@ -964,7 +981,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(z.s->tcp->all == NULL && z.s->tcp->nconns == 0);
     const struct ust_stats *st = ust_stack_stats(z.s);
     CHECK(st->tcp.conns == 0 && st->tcp.buf_bytes == 0); /* every buffer given back */
-    CHECK(st->eth.rx == z.eth_frames);
+    CHECK(st->eth.rx + st->offload.rx_bad_meta == z.eth_frames);
     CHECK(ust_ping_close(z.s, z.ping) == 0);
     CHECK(ust_close(z.s, z.udp) == 0 && ust_close(z.s, z.cudp) == 0);
     CHECK(reasm_count(z.s) == 0 && reasm_memory(z.s) == 0);

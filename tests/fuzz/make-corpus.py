@@ -5,7 +5,8 @@ Usage: tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus)
 
 Each input is a sequence of records [op:1][arg:2, big-endian][bytes], as
 fuzz_frame.c reads them (its header comment is the reference):
-  0 ETH    arg bytes follow: a frame delivered on eth0
+  0 ETH    arg bytes follow: a frame delivered on eth0 (arg & 0x8000: arg & 0x7fff
+           bytes follow, [virtio-net header:10][frame], the header as metadata)
   1 LO     arg bytes follow: a bare IPv4 packet delivered on lo
   2 CLOCK  no bytes: the clock jumps by arg ms, then the stack polls
   3 PING   arg bytes follow: [dst:4][seq:2][payload]: send an echo request
@@ -132,6 +133,15 @@ def rec(op, arg, data=b""):
 
 def ETH(frame):
     return rec(OP_ETH, len(frame), frame)
+
+
+def vnet(flags=0, gso_type=0, hdr_len=0, gso_size=0, csum_start=0, csum_offset=0):
+    """A virtio-net header (little-endian, 10 bytes)."""
+    return struct.pack("<BBHHHH", flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+def VETH(hdr, frame):
+    return rec(OP_ETH, 0x8000 | (len(hdr) + len(frame)), hdr + frame)
 
 
 def LOP(pkt):
@@ -591,6 +601,28 @@ def corpus():
     c["tcp-loopback"] = (LOP(ipv4(LO, LO, 6, tcp_raw(5070, 80, 1, 0, SYN, src=LO, dst=LO)))
                          + LOP(ipv4(LO, US, 6, tcp_raw(5071, 80, 1, 0, SYN, src=LO, dst=US)))
                          + CLOCK(10) + CLOCK(2000))
+    # Offload metadata (virtio-net headers): a checksum vouched for, a
+    # partial one, a super-segment, and headers that lie about the frame.
+    good_udp = ip_frame(ipv4(PEER, US, 17, udp(5000, 7, b"valid")))
+    bad_udp = good_udp[:-1] + bytes([good_udp[-1] ^ 0xff])
+    seg = tcp_raw(5090, 80, 1001, 0, ACK | PSH, payload=bytes(range(256)) * 24)
+    c["vnet-csum"] = (LEARN_PEER + VETH(vnet(flags=2), bad_udp)
+                      + VETH(vnet(flags=1, csum_start=34, csum_offset=6), good_udp)
+                      + VETH(vnet(flags=1, csum_start=30, csum_offset=6), good_udp) + RECV())
+    c["vnet-super"] = (passive_open(5090)
+                       + VETH(vnet(flags=1, gso_type=1, hdr_len=54, gso_size=1448, csum_start=34,
+                                   csum_offset=16), ip_frame(ipv4(PEER, US, 6, seg)))
+                       + TRECV(1, 30) + CLOCK(50))
+    c["vnet-lies"] = (LEARN_PEER
+                      + VETH(vnet(flags=1, csum_start=60000, csum_offset=6), good_udp)
+                      + VETH(vnet(flags=0x40), good_udp)
+                      + VETH(vnet(gso_type=1, gso_size=100, hdr_len=54), good_udp)
+                      + VETH(vnet(flags=1, gso_type=3, gso_size=100, csum_start=34, csum_offset=6), good_udp)
+                      + VETH(vnet(flags=1, gso_type=1, gso_size=100, csum_start=34, csum_offset=6), good_udp)
+                      + VETH(vnet(flags=1, gso_type=9, gso_size=100), good_udp)
+                      + VETH(vnet(flags=1, gso_type=1, gso_size=1, hdr_len=9999, csum_start=34,
+                                  csum_offset=16), ip_frame(ipv4(PEER, US, 6, seg)))
+                      + VETH(b"\x01\x01", b""))
     return c
 
 

@@ -44,7 +44,8 @@ snapshot
 rx1=$(counter eth.rx_bytes)
 seg1=$(counter tcp.rx)
 assert_ge "eth.rx_bytes grew by the $MB MB discarded" $((rx1 - rx0)) $((MB * 1024 * 1024))
-assert_ge "tcp.rx grew by at least $MB MB / 1460 segments" $((seg1 - seg0)) $((MB * 1024 * 1024 / 1460))
+# With the TAP's offloads a segment may be a super-frame of up to 64 KiB.
+assert_ge "tcp.rx grew by at least $MB MB / 64 KiB segments" $((seg1 - seg0)) $((MB * 1024 * 1024 / 65536))
 
 assert "chargen: 200 kB in RFC 864's pattern" \
     in_ns timeout 60 "$PY" "$INTEROP_DIR/tcp_peer.py" chargen "$USTACK_ADDR" 19 200000

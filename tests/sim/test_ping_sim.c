@@ -590,8 +590,8 @@ static void pcap_records_the_traffic(void **state)
     assert_int_equal(le32(buf), 0xa1b2c3d4u);
     assert_int_equal(le16(buf + 4), 2);
     assert_int_equal(le16(buf + 6), 4);
-    assert_int_equal(le32(buf + 16), 65535); /* snaplen */
-    assert_int_equal(le32(buf + 20), 1);     /* LINKTYPE_ETHERNET */
+    assert_int_equal(le32(buf + 16), 262144); /* snaplen: a 64 KiB super-frame fits */
+    assert_int_equal(le32(buf + 20), 1);      /* LINKTYPE_ETHERNET */
 
     size_t off = 24;
     unsigned long long records = 0;

@@ -6,6 +6,10 @@
  *                    queue); every byte compared; every connection settles
  *                    in CLOSED or TIME-WAIT within a bounded virtual time,
  *                    and 2*MSL later nothing is left (no deadline, no pkbuf).
+ *   transfer_offload the same on a link that offers the TAP's offloads
+ *                    (checksums both ways, TSO up to 64 KiB): super-segments
+ *                    go out and are taken whole, lost, duplicated, reordered
+ *                    and corrupted like any frame; every byte compared.
  *   storm            1,000 short connections (connect, send, read the echo,
  *                    close), at most STORM_PARALLEL at once, against an echo
  *                    server written here, on a slightly lossy link.
@@ -88,14 +92,20 @@ static void fill_random(uint8_t *buf, size_t n, uint64_t seed)
 
 /* Stacks seeded apart from each other and from the link, with room for
  * the storm's sockets. */
-static void pair_open(struct pair *p, uint64_t seed, const struct ust_faults *f)
+static void pair_open_offload(struct pair *p, uint64_t seed, const struct ust_faults *f,
+                              uint32_t offload)
 {
     struct ust_config ca, cb;
     test_config(&ca, seed * 2 + 1);
     ca.max_sockets = 2048;
     test_config(&cb, seed * 2 + 2);
     cb.max_sockets = 2048;
-    pair_init(p, seed, &ca, &cb, f);
+    pair_init_offload(p, seed, &ca, &cb, f, offload, offload ? 65535 : 0);
+}
+
+static void pair_open(struct pair *p, uint64_t seed, const struct ust_faults *f)
+{
+    pair_open_offload(p, seed, f, 0);
 }
 
 static int listen_on(struct ust_stack *s, uint16_t port, int backlog)
@@ -261,12 +271,12 @@ static struct ust_faults faults_for(uint64_t seed)
 }
 
 static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t *in_a,
-                         uint8_t *in_b)
+                         uint8_t *in_b, uint32_t offload)
 {
     const size_t n = XFER_BYTES;
     struct ust_faults f = faults_for(seed);
     struct pair p;
-    pair_open(&p, seed, &f);
+    pair_open_offload(&p, seed, &f, offload);
     fill_random(out_a, n, seed * 3 + 1);
     fill_random(out_b, n, seed * 3 + 2);
     struct xfer x =
@@ -302,6 +312,22 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
                  (double)(p.now - start) / UST_SEC, (unsigned long long)seed);
     if (f.drop > 0)
         assert_true(sa->tcp.retransmits + sb->tcp.retransmits > 0);
+    if (offload) {
+        /* Both ends sent super-segments, and took them. */
+        if (!sa->offload.tx_super || !sb->offload.tx_super || !sa->offload.rx_super ||
+            !sb->offload.rx_super || !sa->offload.rx_csum_trusted || !sb->offload.rx_csum_trusted)
+            fail_msg("seed %llu: offloads unused: tx_super %llu/%llu, rx_super %llu/%llu, "
+                     "rx_csum_trusted %llu/%llu",
+                     (unsigned long long)seed, (unsigned long long)sa->offload.tx_super,
+                     (unsigned long long)sb->offload.tx_super,
+                     (unsigned long long)sa->offload.rx_super,
+                     (unsigned long long)sb->offload.rx_super,
+                     (unsigned long long)sa->offload.rx_csum_trusted,
+                     (unsigned long long)sb->offload.rx_csum_trusted);
+        assert_int_equal(sa->offload.rx_bad_meta + sb->offload.rx_bad_meta, 0);
+    } else {
+        assert_int_equal(sa->offload.tx_super + sb->offload.tx_super, 0);
+    }
     assert_int_equal(ust_close(p.a, x.afd), 0);
     assert_int_equal(ust_close(p.b, x.cfd), 0);
     assert_int_equal(ust_close(p.a, x.lfd), 0);
@@ -309,25 +335,39 @@ static void transfer_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t 
     pair_fini(&p);
 }
 
-static void transfer_seeds(void **state)
+static void transfer_seeds_with(uint32_t offload, uint64_t default_seeds)
 {
-    (void)state;
     uint8_t *out_a = malloc(XFER_BYTES), *out_b = malloc(XFER_BYTES);
     uint8_t *in_a = malloc(XFER_BYTES + 1), *in_b = malloc(XFER_BYTES + 1);
     assert_non_null(out_a && out_b && in_a && in_b);
     const char *count = getenv("USTACK_SEEDS");
     uint64_t one;
     if (env_seed(&one)) {
-        transfer_one(one, out_a, out_b, in_a, in_b);
+        transfer_one(one, out_a, out_b, in_a, in_b, offload);
     } else {
-        uint64_t nseeds = count ? strtoull(count, NULL, 0) : DEFAULT_SEEDS;
+        uint64_t nseeds = count ? strtoull(count, NULL, 0) : default_seeds;
         for (uint64_t seed = 1; seed <= nseeds; seed++)
-            transfer_one(seed, out_a, out_b, in_a, in_b);
+            transfer_one(seed, out_a, out_b, in_a, in_b, offload);
     }
     free(out_a);
     free(out_b);
     free(in_a);
     free(in_b);
+}
+
+static void transfer_seeds(void **state)
+{
+    (void)state;
+    transfer_seeds_with(0, DEFAULT_SEEDS);
+}
+
+/* The TAP's offloads, on the simulated link: half the seeds of the plain
+ * run (the same faults per seed), since each costs as much. */
+static void transfer_offload(void **state)
+{
+    (void)state;
+    transfer_seeds_with(UST_OFFLOAD_RX_CSUM | UST_OFFLOAD_TX_CSUM | UST_OFFLOAD_TSO4,
+                        DEFAULT_SEEDS / 2);
 }
 
 /* ---- a storm of short connections ---- */
@@ -1166,10 +1206,15 @@ int main(void)
     if (only && *only)
         cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(transfer_seeds),    cmocka_unit_test(storm),
-        cmocka_unit_test(half_close),        cmocka_unit_test(slow_reader),
-        cmocka_unit_test(simultaneous_open), cmocka_unit_test(destroy_open),
-        cmocka_unit_test(sack_recovery),     cmocka_unit_test(rcvbuf_autotuning),
+        cmocka_unit_test(transfer_seeds),
+        cmocka_unit_test(transfer_offload),
+        cmocka_unit_test(storm),
+        cmocka_unit_test(half_close),
+        cmocka_unit_test(slow_reader),
+        cmocka_unit_test(simultaneous_open),
+        cmocka_unit_test(destroy_open),
+        cmocka_unit_test(sack_recovery),
+        cmocka_unit_test(rcvbuf_autotuning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
