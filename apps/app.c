@@ -1044,3 +1044,56 @@ int app_peer_resolve(struct ust_stack *s, const char *host, uint16_t port, struc
     p->len = sizeof(p->u.v4);
     return 0;
 }
+
+int app_peer_args(const char *prog, int argc, char **argv, const struct app_opts *o,
+                  struct app_peer *peer, struct app_target *target)
+{
+    char what[32];
+    snprintf(what, sizeof(what), "%s: PEER", prog);
+    memset(peer, 0, sizeof(*peer));
+    *target = (struct app_target){0};
+    /* PEER PORT, or the port joined: 192.0.2.1:7, [2001:db8::1]:7. */
+    int nargs = argc - optind;
+    if (nargs < 1 || nargs > 2) {
+        fprintf(stderr, "%s: expected PEER PORT (or PEER:PORT)\n", prog);
+        return -1;
+    }
+    const char *first = argv[optind];
+    /* A host name is resolved once the stack is up (--dns, or the lease's
+     * servers); it takes the port as its own argument. */
+    if (app_peer_is_name(first)) {
+        if (nargs != 2 || !app_host_ok(first)) {
+            fprintf(stderr, "%s: expected NAME PORT (a host name, then the port)\n", prog);
+            return -1;
+        }
+        target->name = first;
+    } else if (app_peer_parse(what, first, nargs == 1, peer) != 0 ||
+               app_peer_check_scope(what, peer, o) != 0) {
+        return -1;
+    }
+    if (nargs == 1 && !peer->port_set) {
+        fprintf(stderr, "%s: expected a PORT after %s\n", prog, first);
+        return -1;
+    }
+    if (nargs == 2) {
+        char *end = NULL;
+        unsigned long port = strtoul(argv[optind + 1], &end, 10);
+        if (port == 0 || *end || port > 65535) {
+            fprintf(stderr, "%s: PORT %s: expected 1-65535\n", prog, argv[optind + 1]);
+            return -1;
+        }
+        target->port = (uint16_t)port;
+        app_peer_default_port(peer, target->port);
+    }
+    return 0;
+}
+
+int app_peer_ready(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o,
+                   const struct app_target *target, struct app_peer *peer)
+{
+    if (target->name && app_peer_resolve(s, target->name, target->port, peer) != 0)
+        return -1;
+    if (peer->family == AF_INET6 && app_wait_ipv6(s, rt, o) != 0)
+        return -1;
+    return 0;
+}

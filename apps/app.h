@@ -131,6 +131,23 @@ struct app_peer {
  * (e.g. "-c"). 0 or -1. (Host names are not literals: a resolver goes in
  * front of this.) */
 int app_peer_parse(const char *what, const char *text, bool port_ok, struct app_peer *p);
+/* A client's peer from its remaining arguments (after app_parse):
+ * PEER PORT, PEER:PORT ([v6]:PORT), or NAME PORT, a host name resolved
+ * once the stack is up. */
+struct app_target {
+    const char *name; /* a host name to resolve, or NULL (a literal) */
+    uint16_t port;
+};
+/* Fills peer (a literal) or target (a name) from argv[optind..]; prog
+ * names the program in what it says. 0, or -1 after saying what is
+ * wrong. */
+int app_peer_args(const char *prog, int argc, char **argv, const struct app_opts *o,
+                  struct app_peer *peer, struct app_target *target);
+/* After app_stack_up: resolves a name given, and for an IPv6 peer waits
+ * for our addresses to leave DAD. 0, or -1 after saying why. */
+int app_peer_ready(struct ust_stack *s, struct ust_runtime *rt, const struct app_opts *o,
+                   const struct app_target *target, struct app_peer *peer);
+
 /* Is text a host name rather than an address literal? */
 bool app_peer_is_name(const char *text);
 /* A host name, resolved over the stack (app_resolve: IPv4), with port. 0,

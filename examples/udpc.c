@@ -53,38 +53,9 @@ int main(int argc, char **argv)
                                           {NULL, 0, NULL, 0}};
     int r = app_parse(argc, argv, &o, "T:", extra, on_opt, &a);
     struct app_peer peer;
-    /* PEER PORT, or the port joined: 192.0.2.1:7, [2001:db8::1]:7. */
-    int nargs = argc - optind;
-    if (r == 0 && (nargs < 1 || nargs > 2)) {
-        fprintf(stderr, "%s: expected PEER PORT (or PEER:PORT)\n", "udpc");
+    struct app_target target;
+    if (r == 0 && app_peer_args("udpc", argc, argv, &o, &peer, &target) != 0)
         r = -1;
-    }
-    /* A host name is resolved once the stack is up (--dns, or the lease's
-     * servers); it takes the port as its own argument. */
-    const char *name = r == 0 && nargs >= 1 && app_peer_is_name(argv[optind]) ? argv[optind] : NULL;
-    if (name) {
-        memset(&peer, 0, sizeof(peer));
-        if (nargs != 2 || !app_host_ok(name)) {
-            fprintf(stderr, "udpc: expected NAME PORT (a host name, then the port)\n");
-            r = -1;
-        }
-    } else if (r == 0 && (app_peer_parse("udpc: PEER", argv[optind], nargs == 1, &peer) != 0 ||
-                          app_peer_check_scope("udpc: PEER", &peer, &o) != 0))
-        r = -1;
-    if (r == 0 && nargs == 1 && !peer.port_set) {
-        fprintf(stderr, "udpc: expected a PORT after %s\n", argv[optind]);
-        r = -1;
-    }
-    unsigned long port = 0;
-    if (r == 0 && nargs == 2) {
-        char *end = NULL;
-        port = strtoul(argv[optind + 1], &end, 10);
-        if (port == 0 || *end || port > 65535) {
-            fprintf(stderr, "udpc: PORT %s: expected 1-65535\n", argv[optind + 1]);
-            r = -1;
-        }
-        app_peer_default_port(&peer, (uint16_t)port);
-    }
     if (r != 0) {
         usage(r > 0 ? stdout : stderr);
         return r > 0 ? 0 : 2;
@@ -95,11 +66,7 @@ int main(int argc, char **argv)
      * Ctrl-C and timeout(1) end the client even inside a blocking call. */
     if (app_stack_up(&o, &s, &rt) != 0)
         return 1;
-    if (name && app_peer_resolve(s, name, (uint16_t)port, &peer) != 0) {
-        app_stack_down(s, rt);
-        return 1;
-    }
-    if (peer.family == AF_INET6 && app_wait_ipv6(s, rt, &o) != 0) {
+    if (app_peer_ready(s, rt, &o, &target, &peer) != 0) {
         app_stack_down(s, rt);
         return 1;
     }
