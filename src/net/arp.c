@@ -9,6 +9,7 @@
 
 #include "net/dhcp.h"
 #include "net/ethernet.h"
+#include "net/ip.h"
 #include "net/netif.h"
 #include "wire/arp.h"
 #include "wire/bytes.h"
@@ -421,10 +422,18 @@ void arp_timer(struct ust_stack *s, ust_time_t now)
                 e->expires = now + s->cfg.arp_retry_interval;
                 send_request(s, e, NULL);
             } else {
-                debugf(s, "ip=%s: no answer after %u requests, dropping %u packets",
+                debugf(s,
+                       "ip=%s: no answer after %u requests, dropping %u packets; their "
+                       "senders are told \"host unreachable\"",
                        ust_ip4_format(e->ip, a), e->retries + 1, e->npending);
                 s->stats.arp.resolve_failed++;
+                /* The entry goes first: telling a sender may make it send
+                 * again, which starts a fresh resolution. */
+                struct pkbuf *p = e->pending;
+                e->pending = e->pending_tail = NULL;
+                e->npending = 0;
                 entry_free(s, e);
+                s->stats.arp.pending_dropped += ip_local_unreach(s, p);
             }
         }
     }

@@ -5,11 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/ip.h"
 #include "net/ipv4.h"
 #include "net/netif.h"
 #include "net/ping.h"
-#include "transport/tcp.h"
-#include "transport/udp.h"
 #include "wire/bytes.h"
 #include "wire/icmp_error.h"
 
@@ -97,12 +96,7 @@ static void error_deliver(struct ust_stack *s, const struct ipv4_repr *ip,
                ust_ip4_format(ip->src, sa), m->type, m->code, m->payload_len);
         return;
     }
-    const struct icmp_err_class *e = icmp_err_classify(m->type, m->code);
-    switch (q.proto) {
-    case IPV4_PROTO_UDP: udp_icmp_error(s, &q, e); break;
-    case IPV4_PROTO_TCP: tcp_icmp_error(s, &q, e); break;
-    default: break; /* ICMP (our echo requests) and the rest: no one to tell */
-    }
+    ip_error_deliver(s, &q, icmp_err_classify(m->type, m->code));
 }
 
 /* RFC 1812 4.3.2.8 asks for a limit on the errors we send. There are two,

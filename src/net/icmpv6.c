@@ -10,7 +10,6 @@
 #include "net/ping.h"
 #include "net/route6.h"
 #include "transport/tcp.h"
-#include "transport/udp.h"
 #include "wire/bytes.h"
 #include "wire/icmp_error.h"
 #include "wire/icmpv6.h"
@@ -68,15 +67,8 @@ static void error_input(struct ust_stack *s, const struct ip_meta *m, const stru
             tcp_pmtu_lowered(s, &q, pmtu_get(s, &peer, 65535));
         return;
     }
-    const struct icmp_err_class *e = icmpv6_err_classify(r->type, r->code);
-    if (!e)
-        return;
     (void)m;
-    switch (q.proto) {
-    case IPV6_NH_UDP: udp_icmp_error(s, &q, e); break;
-    case IPV6_NH_TCP: tcp_icmp_error(s, &q, e); break;
-    default: break;
-    }
+    ip_error_deliver(s, &q, icmpv6_err_classify(r->type, r->code));
 }
 
 void icmpv6_input(struct ust_stack *s, const struct ip_meta *m, const uint8_t *msg, size_t len)

@@ -12,6 +12,9 @@
 #include "net/netif.h"
 #include "net/route.h"
 #include "net/route6.h"
+#include "transport/tcp.h"
+#include "transport/udp.h"
+#include "wire/bytes.h"
 #include "wire/checksum.h"
 #include "wire/icmp_error.h"
 #include "wire/icmpv6.h"
@@ -102,6 +105,38 @@ void ip_send_port_unreach(struct ust_stack *s, const struct ip_meta *m)
         icmp_send_error(s, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, m->v4, m->pkt, m->bcast);
     else
         icmpv6_send_error(s, m, ICMPV6_DEST_UNREACH, ICMPV6_DU_PORT, 0, IPV6_OPT_SKIP);
+}
+
+void ip_error_deliver(struct ust_stack *s, const struct icmp_quote *q,
+                      const struct icmp_err_class *e)
+{
+    if (!e)
+        return; /* not an error that means anything to a socket */
+    switch (q->proto) {
+    case IP_PROTO_UDP: udp_icmp_error(s, q, e); break;
+    case IP_PROTO_TCP: tcp_icmp_error(s, q, e); break;
+    default: break; /* ICMP (our echo requests) and the rest: no one to tell */
+    }
+}
+
+unsigned ip_local_unreach(struct ust_stack *s, struct pkbuf *chain)
+{
+    unsigned n = 0;
+    while (chain) {
+        struct pkbuf *p = chain;
+        chain = p->next;
+        p->next = NULL;
+        const uint8_t *pkt = pkb_data(p);
+        size_t len = p->len;
+        struct icmp_quote q;
+        if (len && pkt[0] >> 4 == 4 && icmp_quote_parse(pkt, len, &q) == WIRE_OK)
+            ip_error_deliver(s, &q, icmp_err_classify(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH));
+        else if (len && pkt[0] >> 4 == 6 && icmp_quote_parse6(pkt, len, &q) == WIRE_OK)
+            ip_error_deliver(s, &q, icmpv6_err_classify(ICMPV6_DEST_UNREACH, ICMPV6_DU_ADDR));
+        pkb_free(s, p);
+        n++;
+    }
+    return n;
 }
 
 void ip_quote_addrs(const struct icmp_quote *q, struct ipaddr *src, struct ipaddr *dst)

@@ -74,6 +74,22 @@ uint32_t ip_payload_mtu(const struct ust_stack *s, const struct ipaddr *dst);
 struct icmp_quote;
 void ip_quote_addrs(const struct icmp_quote *q, struct ipaddr *src, struct ipaddr *dst);
 
+/* An ICMP or ICMPv6 error about one of our datagrams (q: its quote,
+ * parsed; e: what the error means to a socket) goes to the transport that
+ * sent it (RFC 1122 3.2.2, RFC 4443 3). */
+struct icmp_err_class;
+void ip_error_deliver(struct ust_stack *s, const struct icmp_quote *q,
+                      const struct icmp_err_class *e);
+
+/* Neighbour resolution (ARP, or ND's NUD) gave up on a next hop: each
+ * datagram of ours that waited for it (chain: pkbufs linked by next, each
+ * from its IP header) earns its sender an "address unreachable", as
+ * though a router had said it (RFC 4861 7.2.2: ICMPv6 type 1 code 3; for
+ * IPv4, host unreachable, as Linux reports a failed ARP). A connection
+ * being set up fails with EHOSTUNREACH; a connected UDP socket gets it as
+ * its error. Frees the chain; returns how many datagrams it held. */
+unsigned ip_local_unreach(struct ust_stack *s, struct pkbuf *chain);
+
 /* Answers the datagram m with "port unreachable" (ICMP type 3 code 3, or
  * ICMPv6 type 1 code 4), subject to the error rules and rate limits. */
 void ip_send_port_unreach(struct ust_stack *s, const struct ip_meta *m);

@@ -537,13 +537,19 @@ void nd_timer(struct ust_stack *s, ust_time_t now)
                 break;
             }
             char a[IPV6_ADDR_STRLEN];
-            debugf(s, "neighbour %s: no answer after %u solicitations, gone",
-                   ipv6_addr_format(&e->ip, a), e->probes);
+            debugf(s,
+                   "neighbour %s: no answer after %u solicitations, gone; %u waiting packets "
+                   "dropped, their senders told \"address unreachable\"",
+                   ipv6_addr_format(&e->ip, a), e->probes, e->npending);
             s->stats.nd.resolve_failed++;
             if (e->router)
                 route6_router_gone(s, e->dev, &e->ip);
-            drop_pending(s, e);
+            /* The entry goes first: telling a sender may make it send again. */
+            struct pkbuf *waiting = e->pending;
+            e->pending = e->pending_tail = NULL;
+            e->npending = 0;
             e->state = ND_FREE;
+            s->stats.nd.pending_dropped += ip_local_unreach(s, waiting); /* RFC 4861 7.2.2 */
             break;
         default: break;
         }

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "net/arp.h"
+#include "ustack/socket.h"
 #include "wire/bytes.h"
 
 static const uint8_t mac_other[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x03};
@@ -834,6 +835,47 @@ static void resolution_retries_then_gives_up(void **state)
     fixture_fini(&f);
 }
 
+/* RFC 1122 leaves it open; Linux answers a failed ARP with a host
+ * unreachable to the sender, and so do we: a connection being set up
+ * ends with EHOSTUNREACH when the resolution gives up (not after the
+ * SYN retries, minutes later), and a connected UDP socket gets the error. */
+static void failed_resolution_tells_the_senders(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 7);
+    cfg.arp_retry_interval = 500 * UST_MS;
+    cfg.arp_max_retries = 3;
+    struct fixture f;
+    fixture_init(&f, &cfg);
+    int t = ust_socket(f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int u = ust_socket(f.s, AF_INET, SOCK_DGRAM, 0);
+    assert_true(t >= 0 && u >= 0);
+    struct sockaddr_in to = sin_of(T_IP_OTHER, 80);
+    assert_fails(ust_connect(f.s, t, SA(to), sizeof(to)), EINPROGRESS);
+    to.sin_port = htons(9);
+    assert_int_equal(ust_connect(f.s, u, SA(to), sizeof(to)), 0);
+    assert_int_equal(ust_send(f.s, u, "x", 1, 0), 1);
+    assert_int_equal(st(&f)->arp.pending_queued, 2);
+    fixture_advance_to(&f, f.now + 2 * UST_SEC - 1);
+    int err = -1;
+    socklen_t len = sizeof(err);
+    assert_int_equal(ust_getsockopt(f.s, t, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, 0); /* still resolving */
+    fixture_advance_to(&f, f.now + 1);
+    assert_int_equal(st(&f)->arp.resolve_failed, 1);
+    /* The SYN, its retransmission at 1 s and the datagram. */
+    assert_int_equal(st(&f)->arp.pending_dropped, 3);
+    assert_int_equal(ust_getsockopt(f.s, t, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, EHOSTUNREACH);
+    char b[4];
+    assert_fails(ust_recv(f.s, u, b, sizeof(b), MSG_DONTWAIT), EHOSTUNREACH);
+    assert_int_equal(st(&f)->pkb.live, 0);
+    ust_close(f.s, t);
+    ust_close(f.s, u);
+    fixture_fini(&f);
+}
+
 static void no_retries_when_max_is_zero(void **state)
 {
     (void)state;
@@ -1153,6 +1195,7 @@ int main(void)
         cmocka_unit_test(spoofed_reply_verified_and_rejected),
         cmocka_unit_test(moved_address_taken_after_silence),
         cmocka_unit_test(unused_entry_takes_new_mac_at_once),
+        cmocka_unit_test(failed_resolution_tells_the_senders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

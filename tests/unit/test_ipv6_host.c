@@ -351,6 +351,43 @@ static void neighbour_states_and_give_up(void **state)
     fixture_fini(&f);
 }
 
+/* RFC 4861 7.2.2: when resolution fails, the senders of the packets that
+ * waited hear "address unreachable": a TCP connection being set up ends
+ * with EHOSTUNREACH after the three solicitations (not after its SYN
+ * retries), a connected UDP socket gets the error. */
+static void failed_resolution_reports_address_unreachable(void **state)
+{
+    (void)state;
+    struct fixture f;
+    v6_fixture(&f, NULL);
+    int t = ust_socket(f.s, AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int u = ust_socket(f.s, AF_INET6, SOCK_DGRAM, 0);
+    assert_true(t >= 0 && u >= 0);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(80)};
+    struct ipv6_addr gone = A("2001:db8::9");
+    memcpy(&to.sin6_addr, gone.a, 16);
+    assert_fails(ust_connect(f.s, t, SA(to), sizeof(to)), EINPROGRESS);
+    to.sin6_port = htons(9);
+    assert_int_equal(ust_connect(f.s, u, SA(to), sizeof(to)), 0);
+    assert_int_equal(ust_send(f.s, u, "x", 1, 0), 1);
+    struct sent6 o;
+    assert_true(pop6(&f, &o, IPV6_NH_ICMPV6, ICMPV6_NEIGHBOR_SOLICIT));
+    int err = -1;
+    socklen_t len = sizeof(err);
+    fixture_advance_to(&f, f.now + 2 * UST_SEC);
+    assert_int_equal(ust_getsockopt(f.s, t, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, 0); /* two solicitations so far */
+    fixture_advance_to(&f, f.now + 2 * UST_SEC);
+    assert_int_equal(st(&f)->nd.resolve_failed, 1);
+    assert_int_equal(ust_getsockopt(f.s, t, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+    assert_int_equal(err, EHOSTUNREACH);
+    char b[4];
+    assert_fails(ust_recv(f.s, u, b, sizeof(b), MSG_DONTWAIT), EHOSTUNREACH);
+    ust_close(f.s, t);
+    ust_close(f.s, u);
+    fixture_fini(&f);
+}
+
 /* ---- router advertisements and SLAAC (RFC 4861 6.3.4, RFC 4862 5.5) ---- */
 
 static size_t ra_frame(uint8_t *fr, uint16_t lifetime, uint32_t valid, uint32_t preferred,
@@ -707,6 +744,7 @@ int main(void)
         cmocka_unit_test(link_local_retries_with_a_new_identifier),
         cmocka_unit_test(echo_to_global_and_all_nodes),
         cmocka_unit_test(neighbour_states_and_give_up),
+        cmocka_unit_test(failed_resolution_reports_address_unreachable),
         cmocka_unit_test(ra_gives_router_prefix_and_address),
         cmocka_unit_test(router_solicitations_at_start),
         cmocka_unit_test(bad_packets_dropped_and_counted),
