@@ -1095,5 +1095,7 @@ int app_peer_ready(struct ust_stack *s, struct ust_runtime *rt, const struct app
         return -1;
     if (peer->family == AF_INET6 && app_wait_ipv6(s, rt, o) != 0)
         return -1;
+    if (peer->family == AF_INET6 && peer->scope[0]) /* fe80::1%tap0: checked to be ours */
+        peer->u.v6.sin6_scope_id = ust_if_nametoindex(s, peer->scope);
     return 0;
 }

@@ -29,9 +29,13 @@
 extern "C" {
 #endif
 
-/* domain AF_INET; type SOCK_DGRAM or SOCK_STREAM, optionally | SOCK_NONBLOCK
- * (| SOCK_CLOEXEC is accepted and ignored); protocol 0, IPPROTO_UDP or
- * IPPROTO_TCP to match. */
+/* domain AF_INET or AF_INET6 (dual-stack unless IPV6_V6ONLY: IPv4 peers
+ * appear as ::ffff:a.b.c.d); type SOCK_DGRAM or SOCK_STREAM, optionally |
+ * SOCK_NONBLOCK (| SOCK_CLOEXEC is accepted and ignored); protocol 0,
+ * IPPROTO_UDP or IPPROTO_TCP to match. A link-local address in a
+ * sockaddr_in6 names its link in sin6_scope_id (ust_if_nametoindex; 0
+ * when the stack has one IPv6 interface; EINVAL when it has several,
+ * ENODEV for no such interface), and the addresses handed back carry it. */
 int ust_socket(struct ust_stack *s, int domain, int type, int protocol);
 int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t len);
 /* UDP: fixes the peer (AF_UNSPEC dissolves it). TCP: the three-way

@@ -156,6 +156,10 @@ enum ust_log_level ust_stack_log_level(const struct ust_stack *s);
 int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev);
 /* Looks a device up by name; NULL if absent. */
 struct ust_device *ust_stack_device(struct ust_stack *s, const char *name);
+/* The zone of a device, as sin6_scope_id names it for a link-local
+ * address (fe80::1%eth0): its index + 1, as if_nametoindex(3) for the
+ * kernel's; 0 if there is no such device. */
+unsigned ust_if_nametoindex(struct ust_stack *s, const char *name);
 
 /* Gives the device an IPv4 address with a prefix length, adds the connected
  * route and brings the interface up (an Ethernet interface announces itself

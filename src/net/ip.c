@@ -30,10 +30,48 @@ int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct 
     if (ipaddr_is_v4(dst))
         return ipv4_output(s, p, proto, ipaddr_to_v4(src), ipaddr_to_v4(dst), 0, false);
     struct ipv6_addr s6 = ipaddr_to6(src), d6 = ipaddr_to6(dst);
-    return ipv6_output(s, p, proto, ipaddr_is_any(src) ? NULL : &s6, &d6, tx, -1);
+    int dev = tx && tx->scope ? (int)tx->scope - 1 : -1;
+    return ipv6_output(s, p, proto, ipaddr_is_any(src) ? NULL : &s6, &d6, tx, dev);
 }
 
-bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, struct ipaddr *src)
+bool ip_addr_needs_zone(const struct ipaddr *a)
+{
+    return !ipaddr_is_v4(a) &&
+           (ipaddr_is_multicast(a) || (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80));
+}
+
+uint32_t ip_scope_of(const struct ip_meta *m)
+{
+    return ip_addr_needs_zone(&m->src) ? (uint32_t)m->dev + 1 : 0;
+}
+
+int ip_scope_check(const struct ust_stack *s, const struct ipaddr *a, uint32_t *scope)
+{
+    if (!ip_addr_needs_zone(a)) {
+        *scope = 0; /* as Linux: a zone given with a global address means nothing */
+        return 0;
+    }
+    if (*scope) {
+        if (*scope > (uint32_t)s->ifs->n || !s->ip6->dev[*scope - 1].on)
+            return -ENODEV;
+        return 0;
+    }
+    int only = -1;
+    for (int i = 0; i < s->ifs->n; i++) {
+        if (!s->ip6->dev[i].on || s->ifs->at[i].dev->type == UST_DEV_LOOPBACK)
+            continue;
+        if (only >= 0)
+            return -EINVAL;
+        only = i;
+    }
+    if (only < 0)
+        return -ENODEV;
+    *scope = (uint32_t)only + 1;
+    return 0;
+}
+
+bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, uint32_t scope,
+                   struct ipaddr *src)
 {
     if (!ipaddr_is_v4(dst)) {
         struct ipv6_addr d6 = ipaddr_to6(dst), s6, nh;
@@ -42,7 +80,8 @@ bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, struct i
             *src = *dst; /* talking to ourselves */
             return true;
         }
-        if (route6_lookup(s, &d6, -1, &dev, &nh) != 0 || !ipv6_select_source(s, dev, &d6, &s6))
+        if (route6_lookup(s, &d6, (int)scope - 1, &dev, &nh) != 0 ||
+            !ipv6_select_source(s, dev, &d6, &s6))
             return false;
         *src = ipaddr_from6(&s6);
         return true;

@@ -40,11 +40,32 @@ struct ip_meta {
 };
 
 /* What a socket asks of its packets' IPv6 header (IPV6_UNICAST_HOPS,
- * IPV6_TCLASS). A NULL struct ip_tx means the defaults. */
+ * IPV6_TCLASS), and the zone of its link-scoped peer (RFC 4007: a
+ * link-local address means something only with the link it is on). A
+ * NULL struct ip_tx means the defaults. */
 struct ip_tx {
     int hop_limit; /* 0-255; -1: the interface's */
     uint8_t tclass;
+    uint32_t scope; /* sin6_scope_id: the device index + 1 for a link-local or
+                       multicast peer; 0: the only (first) IPv6 interface */
 };
+
+/* The zone a datagram's source lives in: for a link-local or multicast
+ * IPv6 source, the device it came in on (+ 1, as sin6_scope_id); else 0. */
+uint32_t ip_scope_of(const struct ip_meta *m);
+
+/* Link-local and multicast IPv6 addresses: those whose meaning depends on
+ * the link (RFC 4007 6), so they come with a zone. */
+bool ip_addr_needs_zone(const struct ipaddr *a);
+
+/* Checks a zone the API was given for address a (*scope: sin6_scope_id)
+ * and puts it in the form the stack keeps: 0 for an address that needs
+ * none (global, IPv4), the device index + 1 for a link-scoped one. A
+ * link-scoped address without a zone takes the stack's only IPv6
+ * interface, as there is no doubt which. 0, -ENODEV (no such IPv6
+ * interface), -EINVAL (a zone is needed: several interfaces could be
+ * meant; Linux says EINVAL there too). */
+int ip_scope_check(const struct ust_stack *s, const struct ipaddr *a, uint32_t *scope);
 
 /* Sends p (the transport header and payload) from src to dst. src may be
  * "any": the outgoing interface's address is used. tx: NULL, or the
@@ -53,9 +74,10 @@ struct ip_tx {
 int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipaddr *src,
               const struct ipaddr *dst, const struct ip_tx *tx);
 
-/* The source address a datagram to dst would carry, in *src. false if
- * there is no route. */
-bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, struct ipaddr *src);
+/* The source address a datagram to dst (in zone scope, for a link-local
+ * dst: struct ip_tx) would carry, in *src. false if there is no route. */
+bool ip_source_for(const struct ust_stack *s, const struct ipaddr *dst, uint32_t scope,
+                   struct ipaddr *src);
 
 /* One of our own addresses (any interface: the weak host model). */
 bool ip_is_local(const struct ust_stack *s, const struct ipaddr *a);

@@ -185,6 +185,11 @@ struct ust_device *ust_stack_device(struct ust_stack *s, const char *name)
     return i >= 0 ? s->ifs->at[i].dev : NULL;
 }
 
+unsigned ust_if_nametoindex(struct ust_stack *s, const char *name)
+{
+    return name ? (unsigned)(netif_index(s, name) + 1) : 0;
+}
+
 int ust_iface_add(struct ust_stack *s, const char *devname, ust_ip4_t addr, unsigned prefix_len,
                   ust_time_t now)
 {

@@ -116,7 +116,7 @@ int ust_ping_send6(struct ust_stack *s, int handle, const struct in6_addr *dst, 
         s->now = now;
     /* The checksum covers the source: choose it now (RFC 6724). */
     struct ipaddr src;
-    if (!ip_source_for(s, &d, &src))
+    if (!ip_source_for(s, &d, 0, &src))
         return -ENETUNREACH;
     struct ipv6_addr s6 = ipaddr_to6(&src), d6 = ipaddr_to6(&d);
     struct pkbuf *p = pkb_alloc(s, ICMPV6_HDR_LEN + len);

@@ -25,10 +25,12 @@ static ssize_t ret(ssize_t r)
  * AF_INET socket, a sockaddr_in6 for an AF_INET6 one (another family is
  * EAFNOSUPPORT, as on Linux; IPv4 peers of an IPv6 socket are written
  * ::ffff:a.b.c.d). *addr gets the address in the core's form (IPv4 as
- * ::ffff:a.b.c.d, core/ipaddr.h). */
-static int sa_from(const struct sock *sk, const struct sockaddr *sa, socklen_t len,
-                   struct ipaddr *addr, uint16_t *port)
+ * ::ffff:a.b.c.d, core/ipaddr.h), *scope its zone (sin6_scope_id, checked
+ * by ip_scope_check: 0 unless the address is link-scoped). */
+static int sa_from(const struct ust_stack *s, const struct sock *sk, const struct sockaddr *sa,
+                   socklen_t len, struct ipaddr *addr, uint16_t *port, uint32_t *scope)
 {
+    *scope = 0;
     if (!sa)
         return -EFAULT;
     if (len < (socklen_t)sizeof(sa_family_t))
@@ -52,14 +54,16 @@ static int sa_from(const struct sock *sk, const struct sockaddr *sa, socklen_t l
     memcpy(&sin6, sa, len < (socklen_t)sizeof(sin6) ? len : sizeof(sin6));
     memcpy(addr->b, &sin6.sin6_addr, 16);
     *port = ntohs(sin6.sin6_port);
-    return 0;
+    *scope = sin6.sin6_scope_id;
+    return ipaddr_is_any(addr) ? 0 : ip_scope_check(s, addr, scope);
 }
 
 /* Writes addr:port as the socket's family writes it: a sockaddr_in, or a
- * sockaddr_in6 (an IPv4 peer as ::ffff:a.b.c.d), truncated to *len as
- * the kernel does; *len gets the full size. */
+ * sockaddr_in6 (an IPv4 peer as ::ffff:a.b.c.d; scope: the zone of a
+ * link-scoped address, else 0), truncated to *len as the kernel does;
+ * *len gets the full size. */
 static void sa_to(int family, struct sockaddr *sa, socklen_t *len, const struct ipaddr *addr,
-                  uint16_t port)
+                  uint16_t port, uint32_t scope)
 {
     if (!sa || !len)
         return;
@@ -73,6 +77,7 @@ static void sa_to(int family, struct sockaddr *sa, socklen_t *len, const struct 
         u.v6.sin6_family = AF_INET6;
         u.v6.sin6_port = htons(port);
         memcpy(&u.v6.sin6_addr, addr->b, 16);
+        u.v6.sin6_scope_id = scope;
         size = sizeof(u.v6);
     } else {
         u.v4.sin_family = AF_INET;
@@ -163,13 +168,16 @@ int ust_bind(struct ust_stack *s, int fd, const struct sockaddr *addr, socklen_t
 {
     struct ipaddr a = {{0}};
     uint16_t port = 0;
+    uint32_t scope = 0;
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    int r = !sk ? -EBADF : sa_from(sk, addr, len, &a, &port);
+    int r = !sk ? -EBADF : sa_from(s, sk, addr, len, &a, &port, &scope);
     if (r == 0 && !sock_family_takes(sk, &a))
         r = -EINVAL; /* ::ffff:a.b.c.d on a v6-only socket */
     if (r == 0)
         r = sk->type == SOCK_DGRAM ? udp_bind(s, sk, &a, port) : sock_bind_port(s, sk, &a, port);
+    if (r == 0 && scope)
+        sk->tx.scope = scope; /* bound to a link-local address: that link */
     rt_leave(s, rt);
     return (int)ret(r);
 }
@@ -178,12 +186,15 @@ int ust_connect(struct ust_stack *s, int fd, const struct sockaddr *addr, sockle
 {
     struct ipaddr a = {{0}};
     uint16_t port = 0;
+    uint32_t scope = 0;
     bool dissolve = addr && len >= (socklen_t)sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC;
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    int r = !sk ? -EBADF : dissolve ? 0 : sa_from(sk, addr, len, &a, &port);
+    int r = !sk ? -EBADF : dissolve ? 0 : sa_from(s, sk, addr, len, &a, &port, &scope);
     if (r == 0 && !dissolve && ipaddr_is_any(&a) && port == 0)
         r = -EINVAL;
+    if (r == 0 && (scope || dissolve))
+        sk->tx.scope = scope; /* a link-local peer's link, for all sent to it */
     if (r == 0 && sk->type == SOCK_DGRAM)
         r = udp_connect(s, sk, dissolve ? NULL : &a, port);
     else if (r == 0)
@@ -215,6 +226,7 @@ int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *l
     struct tcp_conn *c = NULL;
     struct ipaddr ra = {{0}};
     uint16_t rp = 0;
+    uint32_t scope = 0;
     int family = sk ? sk->family : AF_INET;
     int r;
     if (!sk)
@@ -229,11 +241,11 @@ int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *l
         if (r < 0)
             tcp_abort(s, c);
         else
-            (void)tcp_peer(c, &ra, &rp);
+            (void)tcp_peer(c, &ra, &rp), scope = tcp_scope(c);
     }
     rt_leave(s, rt);
     if (r >= 0 && addr && len)
-        sa_to(family, addr, len, &ra, rp);
+        sa_to(family, addr, len, &ra, rp, scope);
     return (int)ret(r);
 }
 
@@ -278,6 +290,7 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
 {
     struct ipaddr a = {{0}};
     uint16_t port = 0;
+    uint32_t scope = 0;
     if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE))
         return ret(-EOPNOTSUPP);
     struct ust_runtime *rt = rt_enter(s);
@@ -285,10 +298,11 @@ ssize_t ust_sendto(struct ust_stack *s, int fd, const void *buf, size_t len, int
     ssize_t r;
     if (!sk) {
         r = -EBADF;
-    } else if (to && sk->type == SOCK_DGRAM && (r = sa_from(sk, to, tolen, &a, &port)) != 0) {
+    } else if (to && sk->type == SOCK_DGRAM &&
+               (r = sa_from(s, sk, to, tolen, &a, &port, &scope)) != 0) {
         /* r says what is wrong with the address */
     } else if (sk->type == SOCK_DGRAM) {
-        r = udp_sendto(s, sk, buf, len, to ? &a : NULL, port); /* never waits */
+        r = udp_sendto(s, sk, buf, len, to ? &a : NULL, port, scope); /* never waits */
     } else if (len && !buf) {
         r = -EFAULT;
     } else {
@@ -314,16 +328,19 @@ struct recv_args {
     int flags;
     struct ipaddr addr; /* the sender (UDP) or the peer (TCP) */
     uint16_t port;
+    uint32_t scope; /* addr's zone, when it is link-local */
 };
 
 static ssize_t try_recv(struct ust_stack *s, struct sock *sk, void *arg)
 {
     struct recv_args *a = arg;
     if (sk->type == SOCK_DGRAM)
-        return udp_recvfrom(s, sk, a->buf, a->len, a->flags, &a->addr, &a->port);
+        return udp_recvfrom(s, sk, a->buf, a->len, a->flags, &a->addr, &a->port, &a->scope);
     ssize_t r = tcp_recv(s, sk, a->buf, a->len, a->flags);
-    if (r >= 0 && sk->tcp)
+    if (r >= 0 && sk->tcp) {
         (void)tcp_peer(sk->tcp, &a->addr, &a->port);
+        a->scope = tcp_scope(sk->tcp);
+    }
     return r;
 }
 
@@ -343,7 +360,7 @@ ssize_t ust_recvfrom(struct ust_stack *s, int fd, void *buf, size_t len, int fla
         r = retry(s, rt, fd, blocking(rt, sk, flags), sk->rcvtimeo, try_recv, &ra);
     rt_leave(s, rt);
     if (r >= 0)
-        sa_to(family, from, fromlen, &ra.addr, ra.port);
+        sa_to(family, from, fromlen, &ra.addr, ra.port, ra.scope);
     return ret(r);
 }
 
@@ -370,6 +387,9 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
     struct ipaddr a = {{0}};
     uint16_t port = 0;
     int family = sk ? sk->family : AF_INET;
+    /* One zone serves both ends: a link-local peer is reached from an
+     * address on the same link. */
+    uint32_t scope = !sk ? 0 : sk->tcp && tcp_scope(sk->tcp) ? tcp_scope(sk->tcp) : sk->tx.scope;
     if (!sk)
         r = -EBADF;
     else if (peer && sk->type == SOCK_STREAM)
@@ -382,7 +402,7 @@ static int name_of(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t
         a = sk->laddr, port = sk->lport;
     rt_leave(s, rt);
     if (r == 0)
-        sa_to(family, addr, len, &a, port);
+        sa_to(family, addr, len, &a, port, ip_addr_needs_zone(&a) ? scope : 0);
     return (int)ret(r);
 }
 

@@ -11,7 +11,6 @@
 #include "core/ipaddr.h"
 #include "core/stack_priv.h"
 #include "net/ip.h"
-#include "net/ip.h"
 
 #define SOCK_F_REUSEADDR 0x01
 #define SOCK_F_BROADCAST 0x02
@@ -21,6 +20,7 @@ struct dgram {
     struct dgram *next;
     struct ipaddr addr; /* sender */
     uint16_t port;
+    uint32_t scope; /* its zone, for a link-local sender (struct ip_tx) */
     size_t len;
     uint8_t data[];
 };
@@ -46,7 +46,8 @@ struct sock {
     unsigned flags;         /* SOCK_F_* */
     int family;             /* AF_INET or AF_INET6: what the API's addresses look like */
     bool v6only;            /* IPV6_V6ONLY: an AF_INET6 socket takes no IPv4 peers */
-    struct ip_tx tx;        /* IPV6_UNICAST_HOPS, IPV6_TCLASS */
+    struct ip_tx tx;        /* IPV6_UNICAST_HOPS, IPV6_TCLASS; the zone of a
+                               link-local peer (connect) or address (bind) */
     /* Addresses of either family (core/ipaddr.h). An unbound laddr is the
      * family's "any": 0.0.0.0 (IPv4 only) or :: (IPv6, and IPv4 unless
      * v6only). */

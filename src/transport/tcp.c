@@ -397,16 +397,17 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->last_rx = s->now;
 }
 
-struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ipaddr *laddr,
-                               uint16_t lport, const struct ipaddr *raddr, uint16_t rport)
+struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
+                               uint16_t lport, uint16_t rport)
 {
     struct tcp_conn *c = tcp_conn_new(s);
     if (!c)
         return NULL;
-    c->laddr = *laddr;
+    c->laddr = ip->dst;
     c->lport = lport;
-    c->raddr = *raddr;
-    c->ph = ip_pseudo_sum(laddr, raddr, IP_PROTO_TCP);
+    c->raddr = ip->src;
+    c->scope = ip_scope_of(ip);
+    c->ph = ip_pseudo_sum(&ip->dst, &ip->src, IP_PROTO_TCP);
     c->rport = rport;
     c->nodelay = l->nodelay;
     c->keepalive = l->keepalive;

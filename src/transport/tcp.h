@@ -169,7 +169,8 @@ struct tcp_conn {
 
     struct ipaddr laddr, raddr; /* either family (core/ipaddr.h) */
     uint16_t lport, rport;
-    uint32_t ph; /* the pseudo-header's sum for the 4-tuple (net/ip.h), once */
+    uint32_t ph;    /* the pseudo-header's sum for the 4-tuple (net/ip.h), once */
+    uint32_t scope; /* a link-local peer's zone (struct ip_tx); else 0 */
 
     /* Send sequence space (RFC 9293 3.3.1). The send ring holds the bytes
      * from snd_una on (SYN and FIN take sequence numbers, not ring bytes). */
@@ -367,9 +368,9 @@ void tcp_send_syn(struct ust_stack *s, struct tcp_conn *c);
 /* RST from a connection's state (abort). */
 void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c);
 /* A segment that belongs to no connection, header only (a RST, a
- * cookie's SYN-ACK). */
-void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
-                   const struct tcp_repr *th);
+ * cookie's SYN-ACK), in answer to the datagram ip: back to its source,
+ * on the link it came in on. */
+void tcp_send_bare(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th);
 /* RST in answer to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,
                       size_t seg_len);
@@ -509,10 +510,11 @@ struct tcp_conn *tcp_find_listener(struct ust_stack *s, const struct ipaddr *lad
 struct tcp_conn *tcp_conn_new(struct ust_stack *s);
 /* Frees c, unlinking it from every list (a listener's children are reset). */
 void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c);
-/* A child of listener l for the SYN described (SYN-RECEIVED, in l's
- * half-open queue), or NULL without memory. tcp_listen.c bounds the queues. */
-struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ipaddr *laddr,
-                               uint16_t lport, const struct ipaddr *raddr, uint16_t rport);
+/* A child of listener l for the SYN in datagram ip, from port rport to
+ * lport (SYN-RECEIVED, in l's half-open queue), or NULL without memory.
+ * tcp_listen.c bounds the queues. */
+struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
+                               uint16_t lport, uint16_t rport);
 /* SYN-RECEIVED child became ESTABLISHED: move it to the accept queue. */
 void tcp_child_established(struct ust_stack *s, struct tcp_conn *c);
 /* Active open (RFC 9293 3.10.1): c gets its buffers, the 4-tuple and an

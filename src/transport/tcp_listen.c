@@ -36,7 +36,7 @@ static bool cookies_out(const struct ust_stack *s, const struct tcp_conn *l)
 static void open_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                        const struct tcp_repr *th)
 {
-    struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
+    struct tcp_conn *c = tcp_new_child(s, l, ip, th->dport, th->sport);
     if (!c) { /* no memory, or tcp_max_conns: drop, the peer retries */
         debugf(s, "%u: no child (no memory, or tcp_max_conns): the SYN is dropped", l->lport);
         return;
@@ -90,7 +90,7 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
     l->cookie_at = s->now;
     s->stats.tcp.syncookies_sent++;
     tcp_why(s, "SYN-ACK with a SYN cookie: nothing kept");
-    tcp_send_bare(s, &ip->dst, &ip->src, &r);
+    tcp_send_bare(s, ip, &r);
 }
 
 /* The ACK of a cookie SYN-ACK: the cookie checks out (ours, recent, for
@@ -142,7 +142,7 @@ static bool cookie_ack(struct ust_stack *s, struct tcp_conn *l, const struct ip_
     }
     if (!room)
         TCP_LOG_IN(s, ip, g, "LISTEN: a good SYN cookie, accept queue full: a half-open child");
-    struct tcp_conn *c = tcp_new_child(s, l, &ip->dst, th->dport, &ip->src, th->sport);
+    struct tcp_conn *c = tcp_new_child(s, l, ip, th->dport, th->sport);
     if (!c) {
         TCP_LOG_IN(s, ip, g,
                    "LISTEN: a good SYN cookie, but no child (no memory, or "

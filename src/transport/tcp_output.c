@@ -170,7 +170,12 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     }
     if (debug)
         log_segs(s, c, &th, len, p->gso_size, why, piggyback, __LINE__);
-    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, c->sk ? &c->sk->tx : NULL);
+    struct ip_tx tx = {.hop_limit = -1, .scope = c->scope};
+    if (c->sk) {
+        tx.hop_limit = c->sk->tx.hop_limit;
+        tx.tclass = c->sk->tx.tclass;
+    }
+    return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, &tx);
 }
 
 static int xmit(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t off,
@@ -239,9 +244,10 @@ void tcp_send_rst_conn(struct ust_stack *s, struct tcp_conn *c)
     xmit(s, c, c->snd_max, TCP_RST | TCP_ACK, 0, 0);
 }
 
-void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct ipaddr *dst,
-                   const struct tcp_repr *th)
+void tcp_send_bare(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th)
 {
+    const struct ipaddr *src = &ip->dst, *dst = &ip->src;
+    const struct ip_tx tx = {.hop_limit = -1, .scope = ip_scope_of(ip)};
     const char *why = s->tcp->why;
     s->tcp->why = NULL;
     struct pkbuf *p = pkb_alloc(s, tcp_hdr_len(th));
@@ -250,7 +256,7 @@ void tcp_send_bare(struct ust_stack *s, const struct ipaddr *src, const struct i
     tcp_emit(th, ip_pseudo_sum(src, dst, IP_PROTO_TCP), pkb_data(p), 0);
     s->stats.tcp.tx++;
     TCP_LOG_OUT(s, src, dst, th, 0, why ? why : "a segment of no connection");
-    ip_output(s, p, IP_PROTO_TCP, src, dst, NULL);
+    ip_output(s, p, IP_PROTO_TCP, src, dst, &tx);
 }
 
 void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struct tcp_repr *th,
@@ -271,7 +277,7 @@ void tcp_send_rst_for(struct ust_stack *s, const struct ip_meta *ip, const struc
     s->stats.tcp.rst_tx++;
     if (!s->tcp->why)
         tcp_why(s, "RST: no connection takes this segment");
-    tcp_send_bare(s, &ip->dst, &ip->src, &r);
+    tcp_send_bare(s, ip, &r);
 }
 
 void tcp_retransmit_first(struct ust_stack *s, struct tcp_conn *c)

@@ -109,8 +109,9 @@ int tcp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr,
     if (ipaddr_is_multicast(addr) || (ipaddr_is_v4(addr) && ipaddr_to_v4(addr) == 0xffffffffu) ||
         !sock_family_takes(sk, addr))
         return -ENETUNREACH; /* or a bound address of the other family */
+    c->scope = sk->tx.scope;
     struct ipaddr src = sk->laddr;
-    if (ipaddr_is_any(&src) && !ip_source_for(s, addr, &src))
+    if (ipaddr_is_any(&src) && !ip_source_for(s, addr, sk->tx.scope, &src))
         return -ENETUNREACH;
     if (!sk->lport) {
         int err = sock_bind_connect(s, sk, &src, addr, port);
@@ -353,6 +354,8 @@ bool tcp_connecting(const struct tcp_conn *c)
 {
     return c->state == TCPS_SYN_SENT || c->state == TCPS_SYN_RECEIVED;
 }
+
+uint32_t tcp_scope(const struct tcp_conn *c) { return c->scope; }
 
 int tcp_peer(const struct tcp_conn *c, struct ipaddr *addr, uint16_t *port)
 {

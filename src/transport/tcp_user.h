@@ -54,5 +54,7 @@ bool tcp_connecting(const struct tcp_conn *c);
  * them filled in all the same, unless the connection is synchronized or
  * half-open (getpeername's rule: not in CLOSED, LISTEN or SYN-SENT). */
 int tcp_peer(const struct tcp_conn *c, struct ipaddr *addr, uint16_t *port);
+/* The zone of a link-local peer (sin6_scope_id: device index + 1), else 0. */
+uint32_t tcp_scope(const struct tcp_conn *c);
 
 #endif

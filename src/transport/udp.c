@@ -48,7 +48,7 @@ int udp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr,
         /* As Linux: connecting fixes the source address too, so
          * getsockname() tells which one the datagrams carry. */
         struct ipaddr src;
-        if (!ip_source_for(s, addr, &src))
+        if (!ip_source_for(s, addr, sk->tx.scope, &src))
             return -ENETUNREACH;
         sk->laddr = src;
         sk->laddr_auto = true;
@@ -76,13 +76,15 @@ static bool is_bcast_dst(const struct ust_stack *s, const struct ipaddr *addr)
 }
 
 ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
-                   const struct ipaddr *to_addr, uint16_t to_port)
+                   const struct ipaddr *to_addr, uint16_t to_port, uint32_t to_scope)
 {
     struct ipaddr dst;
     uint16_t dport;
+    struct ip_tx tx = sk->tx;
     if (to_addr) {
         dst = *to_addr;
         dport = to_port;
+        tx.scope = to_scope;
     } else if (sk->connected) {
         dst = sk->raddr;
         dport = sk->rport;
@@ -110,7 +112,7 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
      * Pick it here because the checksum covers it. */
     struct ipaddr src = sk->laddr;
     if (ipaddr_is_any(&src) || (ipaddr_is_v4(&src) && ipaddr_to_v4(&src) == 0xffffffffu)) {
-        if (!ip_source_for(s, &dst, &src)) {
+        if (!ip_source_for(s, &dst, tx.scope, &src)) {
             s->stats.ip.drop_no_route++;
             return -ENETUNREACH;
         }
@@ -123,12 +125,12 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     struct udp_repr u = {.sport = sk->lport, .dport = dport};
     udp_emit(&u, ip_pseudo_sum(&src, &dst, IP_PROTO_UDP), pkb_data(p), len);
     s->stats.udp.tx++;
-    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst, &sk->tx);
+    int err = ip_output(s, p, IP_PROTO_UDP, &src, &dst, &tx);
     return err ? err : (ssize_t)len;
 }
 
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
-                     struct ipaddr *from_addr, uint16_t *from_port)
+                     struct ipaddr *from_addr, uint16_t *from_port, uint32_t *from_scope)
 {
     if (sk->so_error)
         return -sock_take_error(sk);
@@ -142,6 +144,8 @@ ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap
         *from_addr = d->addr;
     if (from_port)
         *from_port = d->port;
+    if (from_scope)
+        *from_scope = d->scope;
     ssize_t ret = (flags & MSG_TRUNC) ? (ssize_t)d->len : (ssize_t)n;
     if (!(flags & MSG_PEEK)) {
         sk->rxq = d->next;
@@ -168,7 +172,7 @@ void udp_release(struct ust_stack *s, struct sock *sk)
     sk->rx_count = 0;
 }
 
-static void enqueue(struct ust_stack *s, struct sock *sk, const struct ipaddr *src, uint16_t sport,
+static void enqueue(struct ust_stack *s, struct sock *sk, const struct ip_meta *ip, uint16_t sport,
                     const uint8_t *data, size_t len)
 {
     /* The receive buffer bounds the memory waiting, like SO_RCVBUF: the
@@ -185,8 +189,9 @@ static void enqueue(struct ust_stack *s, struct sock *sk, const struct ipaddr *s
         return;
     }
     d->next = NULL;
-    d->addr = *src;
+    d->addr = ip->src;
     d->port = sport;
+    d->scope = ip_scope_of(ip);
     d->len = len;
     if (len)
         memcpy(d->data, data, len);
@@ -240,7 +245,7 @@ void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *pay
             if (!sock_family_takes(sk, &ip->dst) ||
                 (sk->connected && (sk->rport != u.sport || !ipaddr_eq(&sk->raddr, &ip->src))))
                 continue;
-            enqueue(s, sk, &ip->src, u.sport, data, dlen);
+            enqueue(s, sk, ip, u.sport, data, dlen);
             any = true;
         }
         if (!any)
@@ -269,7 +274,7 @@ void udp_input(struct ust_stack *s, const struct ip_meta *ip, const uint8_t *pay
         ip_send_port_unreach(s, ip);
         return;
     }
-    enqueue(s, best, &ip->src, u.sport, data, dlen);
+    enqueue(s, best, ip, u.sport, data, dlen);
 }
 
 void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q, const struct icmp_err_class *e)

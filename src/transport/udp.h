@@ -19,13 +19,14 @@ void udp_icmp_error(struct ust_stack *s, const struct icmp_quote *q,
 int udp_bind(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
 /* addr NULL: dissolve the association (AF_UNSPEC). */
 int udp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr, uint16_t port);
-/* to == NULL: the connected peer. Returns bytes sent or -errno. */
+/* to == NULL: the connected peer. to_scope: to_addr's zone (struct
+ * ip_tx). Returns bytes sent or -errno. */
 ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
-                   const struct ipaddr *to_addr, uint16_t to_port);
+                   const struct ipaddr *to_addr, uint16_t to_port, uint32_t to_scope);
 /* Returns the bytes copied (or the datagram's length with MSG_TRUNC),
  * -EAGAIN when nothing is queued, or a pending error. */
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
-                     struct ipaddr *from_addr, uint16_t *from_port);
+                     struct ipaddr *from_addr, uint16_t *from_port, uint32_t *from_scope);
 /* Frees the socket's queue (close and stack destroy). */
 void udp_release(struct ust_stack *s, struct sock *sk);
 

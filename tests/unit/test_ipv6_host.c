@@ -14,6 +14,7 @@
 // clang-format on
 
 #include "harness.h"
+#include "net/ip.h"
 #include "net/ipv6.h"
 #include "net/nd.h"
 #include "net/route6.h"
@@ -24,6 +25,7 @@
 #include "wire/icmpv6.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
+#include "wire/tcp.h"
 #include "wire/udp.h"
 
 #define FR_MAX 2048
@@ -385,6 +387,133 @@ static void failed_resolution_reports_address_unreachable(void **state)
     assert_fails(ust_recv(f.s, u, b, sizeof(b), MSG_DONTWAIT), EHOSTUNREACH);
     ust_close(f.s, t);
     ust_close(f.s, u);
+    fixture_fini(&f);
+}
+
+/* RFC 4007: a link-local address needs its link. With two IPv6
+ * interfaces, sin6_scope_id picks the one a datagram or a connection
+ * uses; without it the choice is ambiguous (EINVAL, as Linux); a zone that
+ * names no IPv6 interface is ENODEV. What arrives carries its link in the
+ * addresses the API hands back, and a connection accepted from a
+ * link-local peer answers on the link its SYN came in on. */
+static void zones_pick_the_link(void **state)
+{
+    (void)state;
+    struct fixture f;
+    v6_fixture(&f, NULL);
+    static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0x01, 0x02};
+    struct cap *cap1;
+    struct ust_device *d1;
+    assert_int_equal(cap_create("eth1", mac1, &cap1, &d1), 0);
+    int dev1 = ust_stack_add_device(f.s, d1);
+    assert_true(dev1 > 0);
+    assert_int_equal(ust_iface_enable_ipv6(f.s, "eth1", f.now), 0);
+    fixture_advance_to(&f, f.now + 3 * UST_SEC);
+    cap_clear(f.cap);
+    cap_clear(cap1);
+    uint32_t zone1 = ust_if_nametoindex(f.s, "eth1");
+    assert_int_equal(zone1, (uint32_t)dev1 + 1);
+    assert_int_equal(ust_if_nametoindex(f.s, "eth0"), (uint32_t)f.dev + 1);
+    assert_int_equal(ust_if_nametoindex(f.s, "nope"), 0);
+
+    struct ipv6_addr peer = A("fe80::1");
+    int u = ust_socket(f.s, AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(9)};
+    memcpy(&to.sin6_addr, peer.a, 16);
+    assert_fails(ust_sendto(f.s, u, "a", 1, 0, SA(to), sizeof(to)), EINVAL);
+    to.sin6_scope_id = 99;
+    assert_fails(ust_sendto(f.s, u, "a", 1, 0, SA(to), sizeof(to)), ENODEV);
+    to.sin6_scope_id = zone1;
+    assert_int_equal(ust_sendto(f.s, u, "a", 1, 0, SA(to), sizeof(to)), 1);
+    uint8_t out[FR_MAX];
+    assert_int_equal(cap_count(f.cap), 0); /* not on eth0 */
+    size_t n = cap_pop(cap1, out, sizeof(out));
+    assert_true(n > ETH_HDR_LEN + IPV6_HDR_LEN);
+    assert_int_equal(ld16(out + 12), ETH_TYPE_IPV6);
+    assert_int_equal(out[ETH_HDR_LEN + IPV6_HDR_LEN], ICMPV6_NEIGHBOR_SOLICIT);
+    cap_clear(cap1);
+    /* fe80::1 answers on eth1: the datagram follows there. */
+    struct ust_addr6 ours[4];
+    assert_true(ust_iface_addrs6(f.s, "eth1", ours, 4) >= 1);
+    struct ipv6_addr ll1;
+    memcpy(ll1.a, &ours[0].addr, 16);
+    assert_true(ipv6_addr_is_link_local(&ll1));
+    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
+                        .target = peer,
+                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
+    na.opts.has_tlla = true;
+    memcpy(na.opts.tlla, t_mac_peer, 6);
+    uint8_t fr[FR_MAX];
+    n = nd6(fr, mac1, &peer, &ll1, 255, &na);
+    ust_stack_input(f.s, dev1, fr, n, f.now);
+    ust_stack_poll(f.s, f.now);
+    n = cap_pop(cap1, out, sizeof(out));
+    assert_true(n > ETH_HDR_LEN + IPV6_HDR_LEN);
+    assert_int_equal(out[ETH_HDR_LEN + 6], IPV6_NH_UDP);
+    assert_int_equal(cap_count(f.cap), 0);
+
+    /* A datagram from fe80::1 on eth1 says where it came from. */
+    int r = ust_socket(f.s, AF_INET6, SOCK_DGRAM, 0);
+    struct sockaddr_in6 b = {.sin6_family = AF_INET6, .sin6_port = htons(7000)};
+    assert_int_equal(ust_bind(f.s, r, SA(b), sizeof(b)), 0);
+    uint8_t dg[16];
+    struct udp_repr ur = {.sport = 4000, .dport = 7000};
+    memcpy(dg + UDP_HDR_LEN, "zz", 2);
+    struct ipaddr ps = ipaddr_from6(&peer), pd = ipaddr_from6(&ll1);
+    udp_emit(&ur, ip_pseudo_sum(&ps, &pd, IP_PROTO_UDP), dg, 2);
+    n = frame6(fr, mac1, &peer, &ll1, IPV6_NH_UDP, 64, dg, UDP_HDR_LEN + 2);
+    ust_stack_input(f.s, dev1, fr, n, f.now);
+    ust_stack_poll(f.s, f.now);
+    char buf[8];
+    struct sockaddr_in6 from;
+    socklen_t fl = sizeof(from);
+    assert_int_equal(ust_recvfrom(f.s, r, buf, sizeof(buf), MSG_DONTWAIT, SA(from), &fl), 2);
+    assert_memory_equal(&from.sin6_addr, peer.a, 16);
+    assert_int_equal(from.sin6_scope_id, zone1);
+
+    /* A SYN from fe80::1 on eth1: the answer goes out on eth1. */
+    int l = ust_socket(f.s, AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in6 lb = {.sin6_family = AF_INET6, .sin6_port = htons(80)};
+    assert_int_equal(ust_bind(f.s, l, SA(lb), sizeof(lb)), 0);
+    assert_int_equal(ust_listen(f.s, l, 4), 0);
+    uint8_t seg[TCP_HDR_LEN];
+    struct tcp_repr th = {.sport = 5000, .dport = 80, .seq = 100, .flags = TCP_SYN, .window = 1000};
+    tcp_emit(&th, ip_pseudo_sum(&ps, &pd, IP_PROTO_TCP), seg, 0);
+    n = frame6(fr, mac1, &peer, &ll1, IPV6_NH_TCP, 64, seg, tcp_hdr_len(&th));
+    cap_clear(cap1);
+    ust_stack_input(f.s, dev1, fr, n, f.now);
+    ust_stack_poll(f.s, f.now);
+    assert_int_equal(cap_count(f.cap), 0);
+    n = cap_pop(cap1, out, sizeof(out));
+    assert_true(n >= ETH_HDR_LEN + IPV6_HDR_LEN + TCP_HDR_LEN);
+    assert_int_equal(out[ETH_HDR_LEN + 6], IPV6_NH_TCP);
+    assert_int_equal(out[ETH_HDR_LEN + IPV6_HDR_LEN + 13], TCP_SYN | TCP_ACK);
+    /* The handshake's end: accept and getpeername name the link. */
+    th.flags = TCP_ACK;
+    th.seq = 101;
+    th.ack = ld32(out + ETH_HDR_LEN + IPV6_HDR_LEN + 4) + 1;
+    tcp_emit(&th, ip_pseudo_sum(&ps, &pd, IP_PROTO_TCP), seg, 0);
+    n = frame6(fr, mac1, &peer, &ll1, IPV6_NH_TCP, 64, seg, tcp_hdr_len(&th));
+    ust_stack_input(f.s, dev1, fr, n, f.now);
+    ust_stack_poll(f.s, f.now);
+    struct sockaddr_in6 pa;
+    socklen_t pl = sizeof(pa);
+    int c = ust_accept(f.s, l, SA(pa), &pl);
+    assert_true(c >= 0);
+    assert_memory_equal(&pa.sin6_addr, peer.a, 16);
+    assert_int_equal(pa.sin6_scope_id, zone1);
+    memset(&pa, 0, sizeof(pa));
+    pl = sizeof(pa);
+    assert_int_equal(ust_getpeername(f.s, c, SA(pa), &pl), 0);
+    assert_int_equal(pa.sin6_scope_id, zone1);
+    pl = sizeof(pa);
+    assert_int_equal(ust_getsockname(f.s, c, SA(pa), &pl), 0);
+    assert_memory_equal(&pa.sin6_addr, ll1.a, 16);
+    assert_int_equal(pa.sin6_scope_id, zone1);
+    ust_close(f.s, c);
+    ust_close(f.s, l);
+    ust_close(f.s, u);
+    ust_close(f.s, r);
     fixture_fini(&f);
 }
 
@@ -751,6 +880,7 @@ int main(void)
         cmocka_unit_test(unknown_next_header_gets_parameter_problem),
         cmocka_unit_test(neighbour_flood_is_bounded),
         cmocka_unit_test(dual_stack_socket_takes_ipv4),
+        cmocka_unit_test(zones_pick_the_link),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
