@@ -8,7 +8,10 @@
 #    TCP-LISTEN ... PIPE`: that deadlocks by itself under bulk data (it
 #    blocks writing into its full pipe, which only it reads, and stops
 #    reading the socket), which made this test hang in about 4 runs of 10;
-#  - tcpc to a closed kernel port exits 1 saying "Connection refused".
+#  - tcpc to a closed kernel port exits 1 saying "Connection refused";
+#  - tcpc to an on-link address nobody holds (192.0.2.77, 2001:db8::77)
+#    exits 1 saying "No route to host" once ARP or neighbour discovery gives
+#    up (a few seconds; RFC 4861 7.2.2), not after its SYN retries.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
 need_root_and_tun
@@ -80,4 +83,18 @@ assert "tcpc ended without a sanitizer report" no_sanitizer_report "$WORK/closed
 assert_eq "tcpc exit code toward a closed port" "$rc" 1
 assert "tcpc reports the refusal" grep -q "Connection refused" "$WORK/closed.err"
 assert "tcpc printed nothing" test ! -s "$WORK/closed.out"
+
+# ---- no one holds the address: host unreachable ----
+for peer in 192.0.2.77 2001:db8::77; do
+    rc=0
+    start=$(date +%s)
+    in_ns timeout 60 "$TCPC" --tap "$TAP" --addr "$USTACK_ADDR/24" --addr 2001:db8::2/64 \
+        "$peer" 7 </dev/null >"$WORK/gone.out" 2>"$WORK/gone.err" || rc=$?
+    took=$(($(date +%s) - start))
+    cat "$WORK/gone.err"
+    assert "tcpc to $peer ended without a sanitizer report" no_sanitizer_report "$WORK/gone.err"
+    assert_eq "tcpc exit code toward $peer (nobody there)" "$rc" 1
+    assert "tcpc reports $peer unreachable" grep -q "No route to host" "$WORK/gone.err"
+    log "tcpc gave up on $peer after ${took} s (the SYN retries alone would take minutes)"
+done
 pass
