@@ -138,6 +138,14 @@ uint32_t ip_payload_mtu(const struct ust_stack *s, const struct ipaddr *dst)
     return mtu - IPV4_HDR_LEN;
 }
 
+uint32_t ip_gso_max(const struct ust_stack *s, const struct ipaddr *dst, uint32_t scope)
+{
+    if (ipaddr_is_v4(dst))
+        return ipv4_gso_max(s, ipaddr_to_v4(dst));
+    struct ipv6_addr d6 = ipaddr_to6(dst);
+    return ipv6_gso_max(s, &d6, (int)scope - 1);
+}
+
 void ip_send_port_unreach(struct ust_stack *s, const struct ip_meta *m)
 {
     if (m->v4)

@@ -91,6 +91,11 @@ uint32_t ip_pseudo_sum(const struct ipaddr *src, const struct ipaddr *dst, uint8
  * minimum MTU of the version if there is no route. */
 uint32_t ip_payload_mtu(const struct ust_stack *s, const struct ipaddr *dst);
 
+/* The largest IP packet a transport may hand ip_output towards dst (in
+ * zone scope) as one TCP super-segment (pkbuf gso_size set): the route's
+ * device's TSO limit for the version, or 0 when it does not segment. */
+uint32_t ip_gso_max(const struct ust_stack *s, const struct ipaddr *dst, uint32_t scope);
+
 /* The addresses of the datagram an ICMP or ICMPv6 error quotes: src is
  * ours, dst the peer's. */
 struct icmp_quote;

@@ -16,6 +16,7 @@
 
 #include "core/siphash.h"
 #include "net/ethernet.h"
+#include "net/netif.h"
 #include "net/icmpv6.h"
 #include "net/ip.h"
 #include "net/nd.h"
@@ -149,6 +150,15 @@ static void walk_and_deliver(struct ust_stack *s, int dev, const uint8_t *pkt, s
 {
     struct ipv6_ext e;
     enum ipv6_ext_verdict v = ipv6_ext_walk(pkt, ip, &e);
+    if (!reassembled && s->rx_meta && s->rx_meta->gso_type &&
+        ((s->rx_meta->gso_type & ~UST_GSO_ECN) != UST_GSO_TCPV6 || v != IPV6_EXT_OK ||
+         e.proto != IPV6_NH_TCP)) {
+        /* A super-frame is one TCP segment over IPv6, never a fragment. */
+        s->stats.offload.rx_bad_super++;
+        debugf(s, "dev=%s, next=%u, gso_type=%u: super-frame that is not TCP/IPv6, dropped",
+               s->ifs->at[dev].dev->name, ip->next_hdr, s->rx_meta->gso_type);
+        return;
+    }
     if (v == IPV6_EXT_OK) {
         deliver(s, dev, pkt, len, ip, &e, link_mcast);
         return;
@@ -279,6 +289,9 @@ static uint32_t frag_id(struct ust_stack *s, const struct ipv6_addr *dst)
     return (uint32_t)siphash24(s->ip6->secret, in, sizeof(in));
 }
 
+/* The length of the TCP header at th (a super-segment's, which TCP built). */
+static size_t tcp_hlen(const uint8_t *th) { return (size_t)(th[12] >> 4) * 4; }
+
 /* Cuts the packet p (header and payload built) into fragments of mtu. */
 static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
                        const struct ipv6_addr *next_hop, const struct ipv6_addr *dst, uint32_t mtu)
@@ -369,9 +382,27 @@ static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const str
     }
     ipv6_emit(&ip, h);
     uint32_t mtu = ipv6_addr_is_multicast(dst) ? ifc->mtu : pmtu_get(s, dst, ifc->mtu);
-    if (total > mtu)
+    if (total <= mtu) {
+        p->gso_size = 0; /* one segment: nothing to cut */
+    } else if (!p->gso_size || total > netif_tso_max(s->ifs->at[out_dev].dev, UST_OFFLOAD_TSO6) ||
+               IPV6_HDR_LEN + ext + tcp_hlen(h + IPV6_HDR_LEN + ext) + p->gso_size > mtu) {
+        /* Fragments carry pieces of the checksummed packet (a super-segment
+         * that no longer fits, after a Packet Too Big, goes this way too:
+         * TCP's next ones are smaller). */
+        pkb_csum_complete(p);
+        p->gso_size = 0;
         return frag_output(s, out_dev, p, &next_hop, dst, mtu);
+    }
     return link_output(s, out_dev, p, &next_hop, mac);
+}
+
+uint32_t ipv6_gso_max(const struct ust_stack *s, const struct ipv6_addr *dst, int dev)
+{
+    int out_dev;
+    struct ipv6_addr next_hop;
+    if (ipv6_is_local(s, dst) || route6_lookup(s, dst, dev, &out_dev, &next_hop) != 0)
+        return 0;
+    return netif_tso_max(s->ifs->at[out_dev].dev, UST_OFFLOAD_TSO6);
 }
 
 int ipv6_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,

@@ -337,10 +337,11 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
     }
     if (p->gso_size && m.flags) {
         /* A super-segment: the device cuts it at gso_size bytes of payload,
-         * copying the headers (ipv4_output sends one only to a device
-         * that said it takes them). */
+         * copying the headers (ipv4_output and ipv6_output send one only
+         * to a device that said it takes them). */
         size_t hl = m.csum_start + (size_t)(pkb_data(p)[m.csum_start + 12] >> 4) * 4;
-        m.gso_type = UST_GSO_TCPV4;
+        size_t ip_at = d->type == UST_DEV_ETHERNET ? ETH_HDR_LEN : 0;
+        m.gso_type = pkb_data(p)[ip_at] >> 4 == 6 ? UST_GSO_TCPV6 : UST_GSO_TCPV4;
         m.gso_size = p->gso_size;
         m.hdr_len = (uint16_t)hl;
         s->stats.offload.tx_super++;

@@ -79,12 +79,17 @@ static inline bool netif_has_meta_rx(const struct ust_device *d)
     return d->ops->receive_meta != NULL;
 }
 
-/* The largest super-frame (IP packet) the device takes for TCP/IPv4, or 0. */
-static inline uint32_t netif_tso4_max(const struct ust_device *d)
+/* The largest super-frame (IP packet) the device takes for TCP over IP
+ * version 4 or 6 (tso: UST_OFFLOAD_TSO4 or UST_OFFLOAD_TSO6), or 0. */
+static inline uint32_t netif_tso_max(const struct ust_device *d, uint32_t tso)
 {
     /* Segmentation needs the device to finish each segment's checksum. */
-    uint32_t need = UST_OFFLOAD_TSO4 | UST_OFFLOAD_TX_CSUM;
+    uint32_t need = tso | UST_OFFLOAD_TX_CSUM;
     return (d->offload & need) == need && d->ops->transmit_meta ? d->gso_max : 0;
+}
+static inline uint32_t netif_tso4_max(const struct ust_device *d)
+{
+    return netif_tso_max(d, UST_OFFLOAD_TSO4);
 }
 
 /* The offload bits of all the devices together: TCP leaves its checksum

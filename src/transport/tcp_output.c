@@ -12,6 +12,7 @@
 #include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
+#include "wire/ipv6.h"
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
@@ -327,10 +328,10 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
      * full segments as the device takes in a super-frame; every decision
      * below is still made in wire segments of mss. */
     uint32_t seg_max = mss;
-    if (netif_offload_any(s) & UST_OFFLOAD_TSO4) {
-        /* TSO4 only: IPv6 segments go one by one (TSO6 is not used yet). */
-        uint32_t gso_max = ipaddr_is_v4(&c->raddr) ? ipv4_gso_max(s, ipaddr_to_v4(&c->raddr)) : 0;
-        uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
+    if (netif_offload_any(s) & (UST_OFFLOAD_TSO4 | UST_OFFLOAD_TSO6)) {
+        uint32_t gso_max = ip_gso_max(s, &c->raddr, c->scope);
+        uint32_t hdrs = (ipaddr_is_v4(&c->raddr) ? IPV4_HDR_LEN : IPV6_HDR_LEN) + TCP_HDR_LEN +
+                        c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
         if (gso_max > hdrs + 2 * mss)
             seg_max = (gso_max - hdrs) / mss * mss;
     }

@@ -8,6 +8,8 @@
 #               MTU whole (no super-frames), frames average far over 1,514 bytes
 #   kernel-off  offloads on at ustack, then turned off on the kernel's side
 #               (`ethtool -K tap0 tx off tso off gso off`)
+#   v6          the default over IPv6 (2001:db8::2): TSO6 both ways, iperf3
+#               -6 -n 20M both ways and curl -6 of the 16 MB file
 # In each: OFFLOAD_MB (default 200) MB each way at once through echo,
 # byte-exact (sha256); iperf3 -n 20M both ways with received == sent; curl of
 # a 16 MB file from --http-root, byte-exact. The counters show super-frames
@@ -20,7 +22,7 @@ PY=$(python3_bin)
 need_cmd ethtool iperf3 curl
 need_ustack
 MB=${OFFLOAD_MB:-200}
-ns_setup
+ns_setup --ipv6
 CHECK=("$PY" "$INTEROP_DIR/iperf3_check.py")
 
 data=$WORK/data.bin
@@ -114,4 +116,22 @@ assert_eq "kernel-off: ethtool -k: tcp-segmentation-offload" \
     "$(feature tcp-segmentation-offload)" off
 traffic kernel-off
 after kernel-off no yes
+in_ns ethtool -K "$TAP" tx on tso on gso on >/dev/null 2>&1 ||
+    fail "ethtool -K $TAP tx on tso on gso on failed"
+
+# ---- v6: the default, over IPv6 ----
+start_ustack --http-root "$WORK/www"
+assert "v6: ping -6 $USTACK_ADDR6 (its address passed DAD)" \
+    wait_until 10 in_ns ping -6 -c 1 -W 1 "$USTACK_ADDR6"
+for dir in fwd rev; do
+    args=(-n 20M)
+    [ "$dir" = rev ] && args+=(-R)
+    in_ns timeout 60 iperf3 -6 -c "$USTACK_ADDR6" -J "${args[@]}" >"$WORK/v6-$dir.json" ||
+        fail "v6: iperf3 -6 -c ${args[*]} failed: $(cat "$WORK/v6-$dir.json")"
+    assert "v6: iperf3 -6 ${args[*]}: received == sent" "${CHECK[@]}" result \
+        "$WORK/v6-$dir.json" "iperf3 -6 -c" --equal --reverse "$([ "$dir" = rev ] && echo 1 || echo 0)"
+done
+got=$(in_ns timeout 60 curl -6 -sf "http://[$USTACK_ADDR6]/big.bin" | sha256sum | cut -c1-64)
+assert_eq "v6: curl -6 of 16 MB, byte-exact (sha256)" "$got" "$want_sum"
+after v6 yes yes
 pass

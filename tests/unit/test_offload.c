@@ -20,6 +20,7 @@
 #include "wire/bytes.h"
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
+#include "wire/ipv6.h"
 #include "wire/udp.h"
 #include "wire/vnet.h"
 
@@ -224,6 +225,56 @@ static void rx_lying_metadata_dropped(void **state)
     /* The frame itself was good all along. */
     ust_stack_input(f.s, f.dev, fr, n, f.now);
     assert_true(got_datagram(&f, fd, "hello"));
+    assert_int_equal(ust_close(f.s, fd), 0);
+    fixture_fini(&f);
+}
+
+/* The same over IPv6: a super-frame must be TCP/IPv6 (gso type TCPV6, TCP
+ * the upper layer, no fragment header); anything else is dropped and
+ * counted, and the frame without the lie is delivered. */
+static void rx_lying_super_frame_ipv6(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    cap_set_offload(ust_stack_device(f.s, "eth0"), UST_OFFLOAD_RX_CSUM, 0);
+    struct in6_addr us, peer;
+    assert_int_equal(ust_ip6_parse("2001:db8::2", &us), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::1", &peer), 0);
+    assert_int_equal(ust_iface_add6(f.s, "eth0", &us, 64, f.now), 0);
+    fixture_advance_to(&f, f.now + 3 * UST_SEC); /* DAD */
+    int fd = ust_socket(f.s, AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in6 b = {.sin6_family = AF_INET6, .sin6_port = htons(7)};
+    assert_int_equal(ust_bind(f.s, fd, SA(b), sizeof(b)), 0);
+    uint8_t pkt[128], fr[160];
+    struct udp_repr u = {.sport = 5000, .dport = 7};
+    memcpy(pkt + IPV6_HDR_LEN + UDP_HDR_LEN, "six", 3);
+    struct ipv6_repr ip = {.payload_len = UDP_HDR_LEN + 3, .next_hdr = 17, .hop_limit = 64};
+    memcpy(ip.src.a, &peer, 16);
+    memcpy(ip.dst.a, &us, 16);
+    udp_emit(&u, cksum_pseudo6(ip.src.a, ip.dst.a, 17, 0), pkt + IPV6_HDR_LEN, 3);
+    ipv6_emit(&ip, pkt);
+    size_t n = build_eth(fr, t_mac_us, t_mac_peer, ETH_TYPE_IPV6, pkt,
+                         IPV6_HDR_LEN + UDP_HDR_LEN + 3);
+    const uint16_t l4 = ETH_HDR_LEN + IPV6_HDR_LEN;
+    const struct ust_pkt_meta lies[] = {
+        {.flags = UST_META_NEEDS_CSUM,
+         .gso_type = UST_GSO_TCPV6,
+         .gso_size = 8,
+         .csum_start = l4,
+         .csum_offset = 6}, /* TCP over IPv6 said, UDP carried */
+        {.flags = UST_META_NEEDS_CSUM,
+         .gso_type = UST_GSO_TCPV4,
+         .gso_size = 8,
+         .csum_start = l4,
+         .csum_offset = 6}, /* an IPv4 super-frame said, IPv6 carried */
+    };
+    for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++)
+        ust_stack_input_meta(f.s, f.dev, fr, n, &lies[i], f.now);
+    assert_int_equal(ust_stack_stats(f.s)->offload.rx_bad_super, 2);
+    assert_false(got_datagram(&f, fd, "six"));
+    ust_stack_input(f.s, f.dev, fr, n, f.now);
+    assert_true(got_datagram(&f, fd, "six"));
     assert_int_equal(ust_close(f.s, fd), 0);
     fixture_fini(&f);
 }
@@ -607,6 +658,7 @@ int main(void)
         cmocka_unit_test(vnet_lying_headers),
         cmocka_unit_test(rx_checksum_vouched_for),
         cmocka_unit_test(rx_lying_metadata_dropped),
+        cmocka_unit_test(rx_lying_super_frame_ipv6),
         cmocka_unit_test(super_segment_in_order),
         cmocka_unit_test(super_segment_out_of_order),
         cmocka_unit_test(super_segment_over_sacked_range),
