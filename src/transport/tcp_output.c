@@ -82,7 +82,7 @@ static void log_segs(struct ust_stack *s, const struct tcp_conn *c, const struct
         piece.seq = th->seq + k * gso;
         if (k + 1 < n)
             piece.flags &= (uint8_t) ~(TCP_PSH | TCP_FIN);
-        char w[112];
+        char w[128]; /* the reason (at most 80) and two 10-digit numbers */
         snprintf(w, sizeof(w), "%.80s (TSO: piece %u of %u)",
                  why ? why : default_why(c, piece.seq, piece.flags, plen), k + 1, n);
         log_out(s, c, &piece, plen, w, piggyback && k == 0, "xmit", line);

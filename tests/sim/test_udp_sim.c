@@ -430,7 +430,7 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-    {"drop", {0}},
+    {"drop", {.drop = 0}},
     {"drop+duplicate", {.duplicate = 0.1}},
     {"drop+reorder", {.reorder = 0.15, .reorder_delay = 4 * UST_MS}},
     {"drop+corrupt", {.corrupt = 0.05}},

@@ -270,7 +270,7 @@ struct fake {
     unsigned udp_calls, tcp_calls;
     ust_ip4_t server[32];
     ust_time_t timeout[32];
-    char asked[32][64];
+    char asked[32][DNS_NAME_MAX + 1];
     const struct rec *recs;
     size_t nrecs;
     bool cname_forever; /* every name is a CNAME to the next: n.test -> n+1.test */
