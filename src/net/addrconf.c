@@ -243,6 +243,7 @@ int addrconf_enable(struct ust_stack *s, int dev)
                            .mtu = d->mtu,
                            .report_at = UST_TIME_NEVER,
                            .rs_at = UST_TIME_NEVER};
+    route6_changed(s); /* its routes count from now on */
     struct ipv6_addr ll = {{0}};
     if (d->type == UST_DEV_LOOPBACK) {
         ll.a[15] = 1; /* ::1 (RFC 4291 2.5.3) */

@@ -5,8 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
+#include "core/siphash.h"
 #include "net/ipv6.h"
 #include "net/netif.h"
+
+/* Slots a path MTU may take, from its hash on: a lookup compares at most
+ * this many entries. */
+#define PMTU_WAYS 8
 
 int route6_init(struct ust_stack *s)
 {
@@ -16,8 +22,14 @@ int route6_init(struct ust_stack *s)
         return -ENOMEM;
     s->routes6->npmtu = n;
     s->routes6->next = UST_TIME_NEVER;
+    for (size_t i = 0; i < sizeof(s->routes6->pmtu_key); i += 8) {
+        uint64_t r = rng_next(&s->rng);
+        memcpy(s->routes6->pmtu_key + i, &r, 8);
+    }
     return 0;
 }
+
+void route6_changed(struct ust_stack *s) { s->routes6->gen++; }
 
 void route6_fini(struct ust_stack *s)
 {
@@ -38,6 +50,7 @@ int route6_add(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned ple
     struct route6_table *t = s->routes6;
     struct route6 *free_slot = NULL;
     unsigned learned = 0;
+    t->gen++;
     for (unsigned i = 0; i < ROUTE6_MAX; i++) {
         struct route6 *r = &t->at[i];
         if (same(r, prefix, plen, gw, dev)) {
@@ -78,6 +91,7 @@ int route6_add(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned ple
 void route6_del(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned plen,
                 const struct ipv6_addr *gw, int dev)
 {
+    s->routes6->gen++;
     for (unsigned i = 0; i < ROUTE6_MAX; i++)
         if (same(&s->routes6->at[i], prefix, plen, gw, dev))
             s->routes6->at[i].used = false;
@@ -85,6 +99,7 @@ void route6_del(struct ust_stack *s, const struct ipv6_addr *prefix, unsigned pl
 
 void route6_router_gone(struct ust_stack *s, int dev, const struct ipv6_addr *router)
 {
+    s->routes6->gen++;
     for (unsigned i = 0; i < ROUTE6_MAX; i++) {
         struct route6 *r = &s->routes6->at[i];
         if (r->used && r->origin == RT6_RA_ROUTER && r->dev == dev &&
@@ -115,11 +130,19 @@ int route6_lookup(const struct ust_stack *s, const struct ipv6_addr *dst, int de
         *next_hop = *dst;
         return 0;
     }
+    /* The answer of last time, if nothing has changed since. */
+    struct route6_table *t = s->routes6;
+    struct route6_hint *h = &t->hint;
+    if (h->valid && h->gen == t->gen && s->now < t->next && ipv6_addr_eq(&h->dst, dst)) {
+        *out_dev = h->out_dev;
+        *next_hop = h->next_hop;
+        return 0;
+    }
     /* Longest prefix; among equals, the first (a configured route before
      * what routers said). */
     const struct route6 *best = NULL;
     for (unsigned i = 0; i < ROUTE6_MAX; i++) {
-        const struct route6 *r = &s->routes6->at[i];
+        const struct route6 *r = &t->at[i];
         if (!r->used || r->expires <= s->now || !s->ip6->dev[r->dev].on ||
             !ipv6_addr_in_prefix(dst, &r->prefix, r->plen))
             continue;
@@ -130,15 +153,30 @@ int route6_lookup(const struct ust_stack *s, const struct ipv6_addr *dst, int de
         return -ENETUNREACH;
     *out_dev = best->dev;
     *next_hop = ipv6_addr_is_unspecified(&best->gateway) ? *dst : best->gateway;
+    *h = (struct route6_hint){.valid = true,
+                              .gen = t->gen,
+                              .dst = *dst,
+                              .out_dev = *out_dev,
+                              .next_hop = *next_hop};
     return 0;
+}
+
+static unsigned pmtu_home(const struct route6_table *t, const struct ipv6_addr *dst)
+{
+    return (unsigned)(siphash24(t->pmtu_key, dst->a, sizeof(dst->a)) % t->npmtu);
 }
 
 uint32_t pmtu_get(const struct ust_stack *s, const struct ipv6_addr *dst, uint32_t link_mtu)
 {
     const struct route6_table *t = s->routes6;
-    for (unsigned i = 0; i < t->npmtu; i++)
-        if (t->pmtu[i].expires > s->now && ipv6_addr_eq(&t->pmtu[i].dst, dst))
-            return t->pmtu[i].mtu < link_mtu ? t->pmtu[i].mtu : link_mtu;
+    if (s->now >= t->pmtu_latest)
+        return link_mtu; /* nothing learned, or all of it forgotten */
+    unsigned home = pmtu_home(t, dst), ways = t->npmtu < PMTU_WAYS ? t->npmtu : PMTU_WAYS;
+    for (unsigned k = 0; k < ways; k++) {
+        const struct pmtu_entry *e = &t->pmtu[(home + k) % t->npmtu];
+        if (e->expires > s->now && ipv6_addr_eq(&e->dst, dst))
+            return e->mtu < link_mtu ? e->mtu : link_mtu;
+    }
     return link_mtu;
 }
 
@@ -147,9 +185,10 @@ bool pmtu_update(struct ust_stack *s, const struct ipv6_addr *dst, uint32_t mtu)
     struct route6_table *t = s->routes6;
     if (mtu < IPV6_MIN_MTU)
         mtu = IPV6_MIN_MTU; /* RFC 8201 4: never below the minimum */
-    struct pmtu_entry *e = NULL, *oldest = &t->pmtu[0];
-    for (unsigned i = 0; i < t->npmtu; i++) {
-        struct pmtu_entry *p = &t->pmtu[i];
+    unsigned home = pmtu_home(t, dst), ways = t->npmtu < PMTU_WAYS ? t->npmtu : PMTU_WAYS;
+    struct pmtu_entry *e = NULL, *oldest = &t->pmtu[home];
+    for (unsigned k = 0; k < ways; k++) {
+        struct pmtu_entry *p = &t->pmtu[(home + k) % t->npmtu];
         if (p->expires > s->now && ipv6_addr_eq(&p->dst, dst)) {
             e = p;
             break;
@@ -161,8 +200,10 @@ bool pmtu_update(struct ust_stack *s, const struct ipv6_addr *dst, uint32_t mtu)
         return false; /* RFC 8201 4: a PTB never raises the estimate */
     if (!e) {
         /* The table is bounded: a flood of made-up PTBs replaces the entry
-         * closest to expiry (a forged PTB can only lower one path to
-         * 1280, which is harmless). */
+         * closest to expiry among the slots this destination may take (a
+         * forged PTB can only lower one path to 1280, which is harmless,
+         * and the keyed hash keeps a flood from aiming at one path's
+         * slots). */
         if (oldest->expires > s->now)
             s->stats.nd.pmtu_replaced++;
         e = oldest;
@@ -170,6 +211,8 @@ bool pmtu_update(struct ust_stack *s, const struct ipv6_addr *dst, uint32_t mtu)
     }
     e->mtu = mtu;
     e->expires = s->now + s->cfg.pmtu_expiry;
+    if (e->expires > t->pmtu_latest)
+        t->pmtu_latest = e->expires;
     s->stats.nd.pmtu_learned++;
     char d[IPV6_ADDR_STRLEN];
     debugf(s, "dst=%s: path MTU %u", ipv6_addr_format(dst, d), mtu);
@@ -187,6 +230,7 @@ void route6_timer(struct ust_stack *s, ust_time_t now)
             if (r->origin == RT6_RA_ROUTER)
                 s->stats.nd.routers_expired++;
             r->used = false;
+            s->routes6->gen++;
         } else if (r->used && r->expires < s->routes6->next) {
             s->routes6->next = r->expires;
         }

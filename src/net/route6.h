@@ -3,8 +3,8 @@
  * routes; and the path-MTU cache (RFC 8201). A host's conceptual data
  * structures of RFC 4861 5.1 map to it so: the Prefix List and the
  * Default Router List are routes with an origin and a lifetime; the
- * Destination Cache is not kept (every packet looks its route up, which
- * is a short walk), except its path MTU. */
+ * Destination Cache is not kept, except its path MTU and the last route
+ * looked up (a flow sends to one destination packet after packet). */
 #ifndef USTACK_NET_ROUTE6_H
 #define USTACK_NET_ROUTE6_H
 
@@ -36,13 +36,35 @@ struct pmtu_entry {
     ust_time_t expires; /* 0: free */
 };
 
+/* The last answer of route6_lookup for an off-link-or-global dst,
+ * valid while gen is the table's and no route has expired since. */
+struct route6_hint {
+    bool valid;
+    unsigned gen;
+    struct ipv6_addr dst;
+    int out_dev;
+    struct ipv6_addr next_hop;
+};
+
 /* Owned by route6.c. */
 struct route6_table {
     struct route6 at[ROUTE6_MAX];
     ust_time_t next; /* no route expires before this (polled every step) */
-    unsigned npmtu;  /* cfg.pmtu_cache_size */
+    unsigned gen;    /* bumped by every change that may change an answer */
+    struct route6_hint hint;
+    /* The path-MTU cache: a hash table (keyed by a secret: an outsider
+     * cannot aim at one slot) probed over PMTU_WAYS slots, so a lookup
+     * costs a few comparisons whatever its size; and none at all while
+     * nothing is learned (every entry has expired by pmtu_latest). */
+    uint8_t pmtu_key[16];
+    ust_time_t pmtu_latest; /* the latest expiry of any entry */
+    unsigned npmtu;         /* cfg.pmtu_cache_size */
     struct pmtu_entry pmtu[];
 };
+
+/* Something outside the table changed what routes may be used (an
+ * interface's IPv6 went on or off): forget the last answer. */
+void route6_changed(struct ust_stack *s);
 
 int route6_init(struct ust_stack *s);
 void route6_fini(struct ust_stack *s);

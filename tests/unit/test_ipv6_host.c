@@ -517,6 +517,65 @@ static void zones_pick_the_link(void **state)
     fixture_fini(&f);
 }
 
+/* The path-MTU cache (RFC 8201) and the routes' last answer: learned
+ * values, never raised, never below 1280; a flood of made-up destinations
+ * keeps it within its size; everything forgotten after pmtu_expiry; and a
+ * route added after a lookup changes the next answer. */
+static void path_mtu_cache_and_route_hint(void **state)
+{
+    (void)state;
+    struct ust_config cfg;
+    test_config(&cfg, 1);
+    cfg.pmtu_cache_size = 64;
+    struct fixture f;
+    v6_fixture(&f, &cfg);
+    struct ipv6_addr peer = A("2001:db8::1"), other = A("2001:db8::3");
+    assert_int_equal(pmtu_get(f.s, &peer, 1500), 1500); /* nothing learned */
+    assert_true(pmtu_update(f.s, &peer, 1400));
+    assert_int_equal(pmtu_get(f.s, &peer, 1500), 1400);
+    assert_int_equal(pmtu_get(f.s, &peer, 1300), 1300); /* never above the link's */
+    assert_int_equal(pmtu_get(f.s, &other, 1500), 1500);
+    assert_false(pmtu_update(f.s, &peer, 1450)); /* RFC 8201 4: never raised */
+    assert_true(pmtu_update(f.s, &peer, 600));
+    assert_int_equal(pmtu_get(f.s, &peer, 1500), 1280); /* never below 1280 */
+    /* 10,000 made-up destinations: at most 64 entries, each answering for
+     * its own destination. */
+    struct ipv6_addr d = A("2001:db8:f::");
+    for (unsigned i = 0; i < 10000; i++) {
+        d.a[14] = (uint8_t)(i >> 8);
+        d.a[15] = (uint8_t)i;
+        assert_true(pmtu_update(f.s, &d, 1280 + i % 200));
+        assert_int_equal(pmtu_get(f.s, &d, 1500), 1280 + i % 200);
+    }
+    unsigned live = 0;
+    for (unsigned i = 0; i < f.s->routes6->npmtu; i++)
+        live += f.s->routes6->pmtu[i].expires > f.now;
+    assert_int_equal(live, 64);
+    assert_true(st(&f)->nd.pmtu_replaced >= 10000 - 64);
+    assert_int_equal(pmtu_get(f.s, &other, 1500), 1500);
+    /* Ten minutes on, all forgotten. */
+    fixture_advance_to(&f, f.now + cfg.pmtu_expiry);
+    assert_int_equal(pmtu_get(f.s, &d, 1500), 1500);
+    assert_int_equal(pmtu_get(f.s, &peer, 1500), 1500);
+    /* A default route, looked up; a more specific one added after it wins
+     * the next lookup. */
+    struct in6_addr any = {0}, gw1, gw2, pfx;
+    assert_int_equal(ust_ip6_parse("fe80::1", &gw1), 0);
+    assert_int_equal(ust_ip6_parse("fe80::2", &gw2), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8:99::", &pfx), 0);
+    assert_int_equal(ust_route_add6(f.s, &any, 0, &gw1, "eth0"), 0);
+    struct ipv6_addr far = A("2001:db8:99::5"), nh;
+    int dev;
+    assert_int_equal(route6_lookup(f.s, &far, -1, &dev, &nh), 0);
+    assert_memory_equal(nh.a, &gw1, 16);
+    assert_int_equal(route6_lookup(f.s, &far, -1, &dev, &nh), 0); /* the same, remembered */
+    assert_memory_equal(nh.a, &gw1, 16);
+    assert_int_equal(ust_route_add6(f.s, &pfx, 48, &gw2, "eth0"), 0);
+    assert_int_equal(route6_lookup(f.s, &far, -1, &dev, &nh), 0);
+    assert_memory_equal(nh.a, &gw2, 16);
+    fixture_fini(&f);
+}
+
 /* ---- router advertisements and SLAAC (RFC 4861 6.3.4, RFC 4862 5.5) ---- */
 
 static size_t ra_frame(uint8_t *fr, uint16_t lifetime, uint32_t valid, uint32_t preferred,
@@ -881,6 +940,7 @@ int main(void)
         cmocka_unit_test(neighbour_flood_is_bounded),
         cmocka_unit_test(dual_stack_socket_takes_ipv4),
         cmocka_unit_test(zones_pick_the_link),
+        cmocka_unit_test(path_mtu_cache_and_route_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
