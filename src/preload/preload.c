@@ -167,8 +167,10 @@ struct preload {
     char *envcopy;     /* the USTACK_* values o points into */
     pthread_once_t v6once;
     /* sin6_scope_id: the kernel's interface indexes the program sees (its
-     * if_nametoindex) of the TAP and of lo; 0 if unknown. */
-    unsigned k_tap, k_lo;
+     * if_nametoindex) of the TAP and of lo, and ustack's zones of its
+     * devices on them (ust_if_nametoindex: device index + 1); 0 if
+     * unknown. */
+    unsigned k_tap, k_lo, u_tap, u_lo;
     struct ust_stack *s;
     struct ust_runtime *rt;
     int efd;   /* ust_event_fd */
@@ -281,12 +283,6 @@ static void say(const char *fmt, ...)
 static void *dispatch(void *arg);
 
 static void child_after_fork(void) { P.forked = P.state == 1; }
-
-/* ustack's device indexes as app_stack_up adds them: the TAP (or packet
- * device) first, then the stack's own loopback. ustack's sin6_scope_id is
- * a device index + 1 (0: none). */
-#define UST_DEV_LINK 0
-#define UST_DEV_LO 1
 
 /* The USTACK_* variables as the runner's options, in argv (at most max
  * entries, NULL-terminated). USTACK_ADDR and USTACK_GATEWAY take a comma
@@ -423,6 +419,10 @@ static void bring_up(void)
     P.k_tap = if_nametoindex(P.o.dev);
     P.k_lo = if_nametoindex("lo");
     tls_bringing_up = false;
+    ust_runtime_lock(P.rt);
+    P.u_tap = ust_if_nametoindex(P.s, P.o.dev);
+    P.u_lo = ust_if_nametoindex(P.s, "lo");
+    ust_runtime_unlock(P.rt);
     int e = start_threads(false);
     if (e != 0) {
         say("libustack-preload: cannot start the dispatcher: %s\n", strerror(e));
@@ -520,8 +520,8 @@ static bool v6_link_scoped(const struct in6_addr *a)
 
 /* A sockaddr from the program, for ustack: an AF_INET6 one's
  * sin6_scope_id (a kernel interface index, as the program sees them) is
- * made ustack's (device index + 1): the TAP's index names the stack's
- * device on it, lo's its loopback. Another index: ENODEV for a
+ * made ustack's zone (ust_if_nametoindex): the TAP's index names the
+ * stack's device on it, lo's its loopback. Another index: ENODEV for a
  * link-local address (as Linux, which knows no such interface), ignored
  * (0) for others, as Linux ignores it. *out: a (unchanged) or tmp. 0, or
  * -1 with errno. */
@@ -535,10 +535,10 @@ static int scope_in(const struct sockaddr *a, socklen_t l, struct sockaddr_in6 *
     uint32_t k = tmp->sin6_scope_id;
     if (k == 0)
         return 0;
-    if (k == P.k_tap)
-        tmp->sin6_scope_id = UST_DEV_LINK + 1;
-    else if (k == P.k_lo)
-        tmp->sin6_scope_id = UST_DEV_LO + 1;
+    if (k == P.k_tap && P.u_tap)
+        tmp->sin6_scope_id = P.u_tap;
+    else if (k == P.k_lo && P.u_lo)
+        tmp->sin6_scope_id = P.u_lo;
     else if (v6_link_scoped(&tmp->sin6_addr))
         return set_errno(ENODEV);
     else
@@ -548,19 +548,18 @@ static int scope_in(const struct sockaddr *a, socklen_t l, struct sockaddr_in6 *
 }
 
 /* The other way, for an address ustack wrote into a buffer of room bytes:
- * its device's scope id becomes the kernel's interface index. A
- * link-local address without one (a core that keeps no scope ids) is on
- * the link, the TAP's. */
+ * its zone becomes the kernel's interface index. (A link-local address
+ * without one, which the core does not write, would be the TAP's.) */
 static void scope_out(struct sockaddr *a, socklen_t room)
 {
     struct sockaddr_in6 v;
     if (!a || room < (socklen_t)sizeof(v) || a->sa_family != AF_INET6)
         return;
     memcpy(&v, a, sizeof(v));
-    if (v.sin6_scope_id == UST_DEV_LINK + 1 ||
+    if ((P.u_tap && v.sin6_scope_id == P.u_tap) ||
         (v.sin6_scope_id == 0 && v6_link_scoped(&v.sin6_addr)))
         v.sin6_scope_id = P.k_tap;
-    else if (v.sin6_scope_id == UST_DEV_LO + 1)
+    else if (P.u_lo && v.sin6_scope_id == P.u_lo)
         v.sin6_scope_id = P.k_lo;
     else
         return;
