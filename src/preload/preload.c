@@ -928,6 +928,10 @@ static pid_t fork_handoff(void)
     pthread_mutex_unlock(&P.mu);
     if (pid > 0) {
         P.forked = true; /* the stack is the child's now */
+        app_logf(UST_LOG_INFO,
+                 "USTACK_FORK=child: the stack is child %d's now; this process's sockets fail "
+                 "with EOPNOTSUPP",
+                 (int)pid);
         return pid;
     }
     P.forked = false; /* the child (the atfork handler said otherwise), or fork failed */
@@ -938,6 +942,9 @@ static pid_t fork_handoff(void)
             "EOPNOTSUPP\n",
             pid == 0 ? "in the forked child" : "after a failed fork", strerror(e));
         P.forked = true;
+    } else if (pid == 0) {
+        app_logf(UST_LOG_DEBUG, "USTACK_FORK=child: the stack's threads run again in child %d",
+                 (int)P.pid);
     }
     errno = ferr;
     return pid;
