@@ -3,9 +3,10 @@
  *   LD_PRELOAD=libustack-preload.so USTACK_ADDR=192.0.2.2/24 PROGRAM
  *
  * The library defines the libc socket calls; the dynamic linker binds the
- * program's calls to them first. AF_INET sockets go to one ustack instance
- * per process, brought up on the first such socket() from USTACK_*
- * variables (docs/PRELOAD.md); every other descriptor goes to libc.
+ * program's calls to them first. AF_INET and AF_INET6 sockets go to one
+ * ustack instance per process, brought up on the first such socket() from
+ * USTACK_* variables (docs/PRELOAD.md); every other descriptor goes to
+ * libc.
  *
  * Descriptors. Each ustack socket is given a real kernel descriptor: an
  * eventfd, opened close-on-exec. Its number is the socket's number for the
