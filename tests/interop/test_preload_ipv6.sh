@@ -7,6 +7,9 @@
 #    with the kernel's scope id of tap0 both ways, unknown scopes: ENODEV,
 #    IPv4-mapped peers, a [::] listener taking IPv6 and IPv4 clients, UDP
 #    over ::1;
+#  - the variables: an IPv6 router from USTACK_GATEWAY's list or
+#    USTACK_GATEWAY6 (an off-link host reached, unreachable without),
+#    USTACK_IPV6=off (EAFNOSUPPORT), a wrong USTACK_IPV6 (ENETDOWN, said);
 #  - curl -6 under preload fetches 20 MB from the kernel's http.server
 #    byte-exact, over 2001:db8::1 and over [fe80::1%tap0];
 #  - python3 -m http.server --bind :: under preload: the kernel's curl -6
@@ -62,6 +65,23 @@ cat "$WORK/v6.out"
 [ -s "$WORK/v6.err" ] && { echo "---- stderr ----"; cat "$WORK/v6.err"; }
 assert_eq "preload_v6.py exit status" "$rc" 0
 assert_ge "preload_v6.py checks passed" "$(grep -c "^ok:" "$WORK/v6.out")" 19
+
+# ---- the IPv6 variables ----
+# 2001:db8:1::1 is the kernel's, off ustack's link: only a router reaches it.
+in_ns ip -6 addr add 2001:db8:1::1/64 dev "$TAP" nodad
+probe='import socket
+try:
+    s = socket.create_connection(("2001:db8:1::1", 7000), timeout=5); print(s.recv(8).decode().strip())
+except OSError as e:
+    print("errno", e.errno)'
+v6probe() { in_ns_preload env "$@" timeout 30 "$PY" -c "$probe" 2>"$WORK/probe.err"; }
+assert_eq "USTACK_GATEWAY=192.0.2.1,2001:db8::1: an off-link IPv6 host via that router" \
+    "$(v6probe USTACK_GATEWAY="$HOST_ADDR,$HOST_ADDR6")" hi
+assert_eq "USTACK_GATEWAY6=2001:db8::1: the same" "$(v6probe USTACK_GATEWAY6="$HOST_ADDR6")" hi
+assert_eq "no IPv6 router: unreachable (ENETUNREACH)" "$(v6probe USTACK_GATEWAY=none)" "errno 101"
+assert_eq "USTACK_IPV6=off: AF_INET6 fails with EAFNOSUPPORT" "$(v6probe USTACK_IPV6=off USTACK_ADDR="$USTACK_ADDR/24")" "errno 97"
+assert_eq "USTACK_IPV6=maybe: ENETDOWN" "$(v6probe USTACK_IPV6=maybe)" "errno 100"
+assert "...after saying what is wrong" grep -q "USTACK_IPV6=maybe: expected on or off" "$WORK/probe.err"
 stop_preloaded "$KPID"
 
 # ---- curl -6 under preload, the kernel's http.server ----
