@@ -1170,21 +1170,27 @@ static ssize_t u_recvfrom(int fd, struct usock *u, void *buf, size_t len, int fl
     int f = (flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) | MSG_DONTWAIT;
     socklen_t room = from && fl ? *fl : 0;
     size_t done = 0;
+    bool got = false; /* ustack wrote from: its zone, once, at the end */
+    ssize_t ret;
     for (;;) {
         ssize_t r = ust_recvfrom(P.s, u->h, (char *)buf + done, len - done, f, from, fl);
-        if (r >= 0)
-            scope_out(from, room);
+        got = got || r >= 0;
         if (r > 0 && all && done + (size_t)r < len) {
             done += (size_t)r;
             continue;
         }
-        if (r >= 0)
-            return (ssize_t)done + r;
-        if (errno != EAGAIN || nb)
-            return done ? (ssize_t)done : -1;
-        if (wait_for(fd, u, POLLIN) < 0)
-            return done ? (ssize_t)done : -1;
+        if (r >= 0) {
+            ret = (ssize_t)done + r;
+            break;
+        }
+        if (errno != EAGAIN || nb || wait_for(fd, u, POLLIN) < 0) {
+            ret = done ? (ssize_t)done : -1;
+            break;
+        }
     }
+    if (got)
+        scope_out(from, room);
+    return ret;
 }
 
 EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *to,
