@@ -76,6 +76,14 @@
 # redis-server without persistence, redis-benchmark -q -n REDIS_N -t
 # set,get (-c 50, its default), one row each. nginx and redis-server come
 # from scripts/deps.sh (installed under a policy-rc.d: no service starts).
+# iperf3 under preload (preload_iperf3_rx: data into ustack,
+# preload_iperf3_tx: out of it), -P 4, IPERF3_SECONDS, each round
+# measuring in turn: the runner's iperf3 service (the kernel's iperf3 -c
+# in $NS_TAP), iperf3 -s under preload in $NS_PRE (the kernel's iperf3 -c
+# there), iperf3 -c under preload in $NS_PRE (against the kernel's iperf3
+# -s there, at $HOST), and kernel to kernel over the veth (the linux
+# column). Rows: each figure, then preload / runner for -s and -c (the
+# issue's target: within 10%).
 #
 # Results: a table on stdout and build/bench/results.json.
 #
@@ -97,7 +105,8 @@ shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
 BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
     tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx ping6_rtt iperf3_rx6 iperf3_tx6 memlink_tput memlink_callgrind http_keepalive http_close
-    http_syn_flood idle_conns_10k idle_conns_100k preload_nginx preload_redis)
+    http_syn_flood idle_conns_10k idle_conns_100k preload_nginx preload_redis preload_iperf3_rx
+    preload_iperf3_tx)
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 USTACK=${USTACK_BIN:-$ROOT/build/bin/ustack}
@@ -137,6 +146,7 @@ TCPC_PID=""  # tcpc, while it runs
 HTTP_KERNEL_PID=""  # bench/http_kernel in $NS_B
 NS_PRE=""    # the preload rows' namespace with a TAP device
 SERVER_PID=""  # nginx or redis-server (preloaded in $NS_PRE, or in $NS_B)
+PRE_IPERF3_PID="" # the kernel's iperf3 -s in $NS_PRE (preload_iperf3_*)
 WORK=""
 ROWS=()      # JSON objects, one per row
 
@@ -194,7 +204,7 @@ cleanup() {
         wait "$ECHO_PID" 2>/dev/null
     fi
     for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID" \
-        "$PK_PID" "$SERVER_PID" "$PLAIN_PID"; do
+        "$PK_PID" "$SERVER_PID" "$PLAIN_PID" "$PRE_IPERF3_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -477,6 +487,66 @@ bench_preload_redis() {
     row "redis under preload, GET, redis-benchmark -n $REDIS_N" "requests/s" \
         "$(median_of "${ug[@]}")" "$(median_of "${lg[@]}")" higher
 }
+
+# pre_iperf3_gbit SIDE [iperf3 args...]: Gbit/s received in one iperf3 run
+# in $NS_PRE with -P 4: SIDE server: the kernel's iperf3 -c against iperf3
+# -s under preload (which must be listening); SIDE client: iperf3 -c under
+# preload against the kernel's iperf3 -s at $HOST.
+pre_iperf3_gbit() {
+    local side=$1 out pre=()
+    shift
+    if [ "$side" = client ]; then
+        pre=(env LD_PRELOAD="$PRELOAD" USTACK_TAP=tap0 USTACK_ADDR="$PEER/24" USTACK_GATEWAY=none)
+        set -- -c "$HOST" "$@"
+    else
+        set -- -c "$PEER" "$@"
+    fi
+    out=$(ip netns exec "$NS_PRE" "${pre[@]}" timeout $((IPERF3_SECONDS + 30)) iperf3 \
+        -t "$IPERF3_SECONDS" -P 4 -J "$@" 2>&1) || die "iperf3 $* ($side under preload) failed: $(echo "$out" | tail -n 3)"
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if "error" in d:
+    sys.exit("iperf3: " + d["error"])
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' <<<"$out" ||
+        die "iperf3 $* ($side under preload): no result in its JSON"
+}
+
+# preload_iperf3_rows WHAT REV: REV -R: the server sends (data out of
+# ustack for -s under preload); the client under preload then runs
+# without -R, and with it when REV is empty.
+preload_iperf3_rows() {
+    local what=$1 rev=$2 i crev=-R
+    [ -n "$rev" ] && crev=""
+    setup_preload_ns
+    start_iperf3_kernel
+    if [ -z "$PRE_IPERF3_PID" ]; then
+        ip netns exec "$NS_PRE" iperf3 -s -B "$HOST" >"$WORK/pre-iperf3-s.log" 2>&1 </dev/null &
+        PRE_IPERF3_PID=$!
+        await 10 bash -c "ip netns exec '$NS_PRE' ss -ltn | grep -q ':5201 '" ||
+            die "the kernel's iperf3 -s in $NS_PRE did not start"
+    fi
+    local uv=() sv=() cv=() lv=()
+    for ((i = 0; i < ROUNDS; i++)); do
+        uv+=("$(iperf3_gbit "$NS_TAP" -P 4 $rev)")
+        server_start preload iperf3 -s -B "$PEER"
+        await 15 port_answers "$NS_PRE" 5201 || die "iperf3 -s under preload did not listen: $(cat "$WORK/server.log")"
+        sv+=("$(pre_iperf3_gbit server $rev)")
+        server_stop
+        cv+=("$(pre_iperf3_gbit client $crev)")
+        lv+=("$(iperf3_gbit "$NS_A" -P 4 $rev)")
+        say "iperf3 $what, Gbit/s: runner ${uv[-1]}, -s under preload ${sv[-1]}, -c${crev:+ -R} under preload ${cv[-1]}, linux ${lv[-1]}"
+    done
+    local u s c l name="iperf3 $what, 4 streams, ${IPERF3_SECONDS} s"
+    u=$(median_of "${uv[@]}") s=$(median_of "${sv[@]}") c=$(median_of "${cv[@]}") l=$(median_of "${lv[@]}")
+    row "$name, the runner's iperf3 service" "Gbit/s" "$u" "$l" higher
+    row "$name, iperf3 -s under preload" "Gbit/s" "$s" "$l" higher
+    row "$name, iperf3 -c${crev:+ -R} under preload" "Gbit/s" "$c" "$l" higher
+    row "$name, iperf3 -s under preload / runner" "ratio" "$(ratio_of "$s" "$u")" n/a higher
+    row "$name, iperf3 -c${crev:+ -R} under preload / runner" "ratio" "$(ratio_of "$c" "$u")" n/a higher
+}
+bench_preload_iperf3_rx() { preload_iperf3_rows "kernel -> ustack" ""; }
+bench_preload_iperf3_tx() { preload_iperf3_rows "ustack -> kernel" -R; }
 
 # Round trip of a 64-byte echo (56 bytes of data), paced every 2 ms.
 bench_ping_rtt() {
@@ -1406,7 +1476,7 @@ for b in "${selected[@]}"; do
     preload_*)
         # Not need_pkg: these packages start a service on install unless a
         # policy-rc.d forbids it, which scripts/deps.sh sees to.
-        for c in nginx wrk redis-server redis-benchmark; do
+        for c in nginx wrk redis-server redis-benchmark iperf3; do
             command -v "$c" >/dev/null || die "no $c: run scripts/deps.sh (make build does)"
         done
         ;;

@@ -3,9 +3,10 @@
  *   LD_PRELOAD=libustack-preload.so USTACK_ADDR=192.0.2.2/24 PROGRAM
  *
  * The library defines the libc socket calls; the dynamic linker binds the
- * program's calls to them first. AF_INET sockets go to one ustack instance
- * per process, brought up on the first such socket() from USTACK_*
- * variables (docs/PRELOAD.md); every other descriptor goes to libc.
+ * program's calls to them first. AF_INET and AF_INET6 sockets go to one
+ * ustack instance per process, brought up on the first such socket() from
+ * USTACK_* variables (docs/PRELOAD.md); every other descriptor goes to
+ * libc.
  *
  * Descriptors. Each ustack socket is given a real kernel descriptor: an
  * eventfd, opened close-on-exec. Its number is the socket's number for the
@@ -32,6 +33,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -46,6 +48,7 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +93,9 @@ struct real {
     int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *);
     int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+    pid_t (*fork)(void);
+    int (*close_range)(unsigned, unsigned, int); /* NULL before glibc 2.34: the system call */
+    void (*closefrom)(int);                      /* NULL before glibc 2.34 */
 };
 
 /* ---- the process's state ---- */
@@ -100,7 +106,8 @@ struct watch;  /* a ustack socket in an epoll instance */
 /* A ustack socket, shared by the descriptors dup'ed from it (as an open
  * file description is). */
 struct usock {
-    int h; /* its ustack handle */
+    int h;      /* its ustack handle */
+    int family; /* AF_INET or AF_INET6 */
     unsigned refs;
     bool nonblock;       /* O_NONBLOCK, the program's view */
     bool cloexec_off;    /* the program cleared FD_CLOEXEC (exec closes it anyway) */
@@ -151,10 +158,24 @@ struct preload {
     pthread_once_t once;
     int state; /* 0: not tried, 1: up, -errno: failed */
     bool fallback_kernel;
-    bool forked; /* this is a child: the stack did not come with it */
+    /* The stack is not in this process: a child of fork (the stack did
+     * not come with it), or a parent that handed it to its child
+     * (USTACK_FORK=child). */
+    bool forked;
+    bool fork_child;   /* USTACK_FORK=child, until the first fork */
+    pid_t pid;         /* the process that holds the stack (see vfork_child) */
+    struct app_opts o; /* the bring-up's options (o.ipv6: AF_INET6 served) */
+    char *envcopy;     /* the USTACK_* values o points into */
+    pthread_once_t v6once;
+    /* sin6_scope_id: the kernel's interface indexes the program sees (its
+     * if_nametoindex) of the TAP and of lo, and ustack's zones of its
+     * devices on them (ust_if_nametoindex: device index + 1); 0 if
+     * unknown. */
+    unsigned k_tap, k_lo, u_tap, u_lo;
     struct ust_stack *s;
     struct ust_runtime *rt;
-    int efd; /* ust_event_fd */
+    int efd;   /* ust_event_fd */
+    int dstop; /* an eventfd: the dispatcher ends when it is readable */
     pthread_t dispatcher;
     _Atomic(struct fdslot *) chunk[FD_CHUNKS];
     struct usock *by_handle[HBUCKETS];
@@ -162,7 +183,8 @@ struct preload {
 
 /* A preload library is one per process by nature: this is its only
  * state (the stack itself keeps none of its own outside struct ust_stack). */
-static struct preload P = {.mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
+static struct preload P = {
+    .mu = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT, .v6once = PTHREAD_ONCE_INIT};
 static __thread int tls_wfd = -1; /* this thread's eventfd for waits */
 static __thread bool
     tls_bringing_up; /* the library's own socket() calls (tap.c) are the kernel's */
@@ -187,8 +209,10 @@ __attribute__((constructor)) static void resolve(void)
     R(accept4), R(connect), R(sendto), R(recvfrom), R(sendmsg), R(recvmsg), R(sendmmsg);
     R(recvmmsg), R(shutdown), R(getsockopt), R(setsockopt), R(getsockname), R(getpeername);
     R(fcntl), R(ioctl), R(dup), R(dup2), R(dup3), R(sendfile), R(ppoll), R(pselect);
-    R(epoll_ctl), R(epoll_pwait);
+    R(epoll_ctl), R(epoll_pwait), R(fork);
 #undef R
+    r->close_range = (int (*)(unsigned, unsigned, int))dlsym(RTLD_NEXT, "close_range");
+    r->closefrom = (void (*)(int))dlsym(RTLD_NEXT, "closefrom");
 }
 
 /* ---- the descriptor table ---- */
@@ -261,70 +285,153 @@ static void *dispatch(void *arg);
 
 static void child_after_fork(void) { P.forked = P.state == 1; }
 
-/* The stack from the environment, with the runner's option parser. */
-static void bring_up(void)
+/* The USTACK_* variables as the runner's options, in argv (at most max
+ * entries, NULL-terminated). USTACK_ADDR and USTACK_GATEWAY take a comma
+ * list, an IPv6 item of USTACK_GATEWAY being --gateway6. The values are
+ * copied (P.envcopy): P.o points into them for the process's life. -1
+ * after saying what is wrong. */
+static int env_to_argv(char **argv, int max)
 {
-    const char *fb = getenv("USTACK_FALLBACK");
-    P.fallback_kernel = fb && strcmp(fb, "kernel") == 0;
-    const char *env[][2] = {{"USTACK_TAP", "--tap"},         {"USTACK_ADDR", "--addr"},
-                            {"USTACK_GATEWAY", "--gateway"}, {"USTACK_MAC", "--mac"},
-                            {"USTACK_LOG", "--log"},         {"USTACK_PCAP", "--pcap"}};
-    char *argv[2 + 2 * 7] = {(char *)(uintptr_t) "libustack-preload"};
+    static const struct {
+        const char *var, *opt, *opt6; /* opt6: a comma list, IPv6 items to opt6 */
+    } map[] = {{"USTACK_TAP", "--tap", NULL},
+               {"USTACK_ADDR", "--addr", "--addr"},
+               {"USTACK_GATEWAY", "--gateway", "--gateway6"},
+               {"USTACK_GATEWAY6", "--gateway6", NULL},
+               {"USTACK_MAC", "--mac", NULL},
+               {"USTACK_LOG", "--log", NULL},
+               {"USTACK_PCAP", "--pcap", NULL}};
+    size_t total = 1;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        const char *v = getenv(map[i].var);
+        total += v ? strlen(v) + 1 : 0;
+    }
+    char *buf = malloc(total);
+    if (!buf)
+        return -1;
+    P.envcopy = buf;
     int argc = 1;
-    for (size_t i = 0; i < sizeof(env) / sizeof(env[0]); i++) {
-        const char *v = getenv(env[i][0]);
-        if (v && *v) {
-            argv[argc++] = (char *)(uintptr_t)env[i][1];
-            argv[argc++] = (char *)(uintptr_t)v;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        const char *v = getenv(map[i].var);
+        if (!v || !*v)
+            continue;
+        size_t n = strlen(v) + 1;
+        memcpy(buf, v, n);
+        char *item = buf, *save = NULL;
+        buf += n;
+        if (map[i].opt6)
+            item = strtok_r(item, ",", &save);
+        for (; item; item = map[i].opt6 ? strtok_r(NULL, ",", &save) : NULL) {
+            if (argc + 2 >= max) {
+                say("libustack-preload: %s: too many items\n", map[i].var);
+                return -1;
+            }
+            bool v6 = map[i].opt6 && strchr(item, ':');
+            argv[argc++] = (char *)(uintptr_t)(v6 ? map[i].opt6 : map[i].opt);
+            argv[argc++] = item;
         }
+    }
+    const char *v6 = getenv("USTACK_IPV6");
+    if (v6 && strcmp(v6, "off") == 0) {
+        argv[argc++] = (char *)(uintptr_t) "--no-ipv6";
+    } else if (v6 && *v6 && strcmp(v6, "on") != 0) {
+        say("libustack-preload: USTACK_IPV6=%s: expected on or off\n", v6);
+        return -1;
+    }
+    const char *fk = getenv("USTACK_FORK");
+    if (fk && strcmp(fk, "child") == 0) {
+        P.fork_child = true;
+    } else if (fk && *fk && strcmp(fk, "none") != 0) {
+        say("libustack-preload: USTACK_FORK=%s: expected child or none\n", fk);
+        return -1;
     }
     if (!getenv("USTACK_LOG")) {
         argv[argc++] = (char *)(uintptr_t) "--log";
         argv[argc++] = (char *)(uintptr_t) "warn";
     }
     argv[argc] = NULL;
-    /* getopt's state is the program's: keep it. */
-    int sind = optind, serr = opterr, sopt = optopt;
-    char *sarg = optarg;
-    optind = 0; /* glibc: start over */
-    struct app_opts o;
-    int r = app_parse(argc, argv, &o, "", NULL, NULL, NULL);
-    optind = sind, opterr = serr, optopt = sopt, optarg = sarg;
+    return argc;
+}
+
+/* Starts the dispatcher (and, restart, the stack's runtime first) with
+ * every signal blocked: the stack thread and the dispatcher never take
+ * the program's signals (a signal meant to interrupt the program's call
+ * must reach one of its own threads; threads inherit the mask they start
+ * with). 0 or an errno. */
+static int start_threads(bool restart)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = 0;
+    if (restart) {
+        int r = ust_runtime_start(P.s, &P.rt);
+        e = r < 0 ? -r : 0;
+    }
+    if (e == 0) {
+        P.efd = ust_event_fd(P.s);
+        e = P.efd < 0 ? errno : pthread_create(&P.dispatcher, NULL, dispatch, NULL);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return e;
+}
+
+/* The stack from the environment, with the runner's option parser. */
+static void bring_up(void)
+{
+    const char *fb = getenv("USTACK_FALLBACK");
+    P.fallback_kernel = fb && strcmp(fb, "kernel") == 0;
+    char *argv[48] = {(char *)(uintptr_t) "libustack-preload"};
+    int argc = env_to_argv(argv, (int)(sizeof(argv) / sizeof(argv[0])));
+    int r = -1;
+    if (argc > 0) {
+        /* getopt's state is the program's: keep it. */
+        int sind = optind, serr = opterr, sopt = optopt;
+        char *sarg = optarg;
+        optind = 0; /* glibc: start over */
+        r = app_parse(argc, argv, &P.o, "", NULL, NULL, NULL);
+        optind = sind, opterr = serr, optopt = sopt, optarg = sarg;
+    }
     if (r != 0) {
         say("libustack-preload: the USTACK_* variables above are wrong (see docs/PRELOAD.md); "
-            "AF_INET sockets %s\n",
+            "AF_INET and AF_INET6 sockets %s\n",
             P.fallback_kernel ? "go to the kernel" : "fail with ENETDOWN");
         P.state = -EINVAL;
         return;
     }
-    /* The stack thread and the dispatcher never take the program's
-     * signals: a signal meant to interrupt the program's call must reach
-     * one of its own threads. Threads inherit the mask they start with. */
+    P.dstop = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     tls_bringing_up = true;
-    r = app_stack_up(&o, &P.s, &P.rt);
+    r = P.dstop < 0 ? -1 : app_stack_up(&P.o, &P.s, &P.rt);
     tls_bringing_up = false;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        say("libustack-preload: no ustack on %s (above: why); AF_INET sockets %s\n",
-            o.tap ? o.tap : "tap0",
+        say("libustack-preload: no ustack on %s (above: why); sockets %s\n", P.o.dev,
             P.fallback_kernel ? "go to the kernel (USTACK_FALLBACK=kernel)"
                               : "fail with ENETDOWN (USTACK_FALLBACK=kernel hands them to the "
                                 "kernel instead)");
         P.state = -ENETDOWN;
         return;
     }
-    P.efd = ust_event_fd(P.s);
-    int e = P.efd < 0 ? errno : pthread_create(&P.dispatcher, NULL, dispatch, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* The interface indexes the program sees in its namespace. */
+    tls_bringing_up = true;
+    P.k_tap = if_nametoindex(P.o.dev);
+    P.k_lo = if_nametoindex("lo");
+    tls_bringing_up = false;
+    ust_runtime_lock(P.rt);
+    P.u_tap = ust_if_nametoindex(P.s, P.o.dev);
+    P.u_lo = ust_if_nametoindex(P.s, "lo");
+    ust_runtime_unlock(P.rt);
+    int e = start_threads(false);
     if (e != 0) {
         say("libustack-preload: cannot start the dispatcher: %s\n", strerror(e));
         P.state = -e;
         return;
     }
     pthread_atfork(NULL, NULL, child_after_fork);
+    P.pid = getpid();
     P.state = 1;
 }
 
@@ -373,6 +480,12 @@ static int ustack_ready(void)
     return P.fallback_kernel ? 0 : set_errno(ENETDOWN);
 }
 
+/* A child of vfork or clone(CLONE_VM) (posix_spawn, and Python's
+ * subprocess, which closes descriptors there before exec): it shares the
+ * parent's memory, but no atfork handler said it is a child. Whatever it
+ * closes must not touch the parent's stack or tables. */
+static bool vfork_child(void) { return P.state == 1 && !P.forked && getpid() != P.pid; }
+
 /* A ustack socket the program can use here: NULL for other descriptors.
  * In a forked child the inherited ones fail with EOPNOTSUPP (*dead). */
 static struct usock *live(int fd, bool *dead)
@@ -380,6 +493,78 @@ static struct usock *live(int fd, bool *dead)
     struct usock *u = usock_of(fd);
     *dead = u && P.forked;
     return *dead ? NULL : u;
+}
+
+/* ---- IPv6: DAD and scope ids ---- */
+
+static void v6_wait(void)
+{
+    if (app_wait_ipv6(P.s, P.rt, &P.o) != 0)
+        say("libustack-preload: IPv6 calls go ahead with tentative addresses (above: why)\n");
+}
+
+/* Before an AF_INET6 socket's first call that needs one of the stack's
+ * addresses (bind, listen, connect, send): the process's first such call
+ * waits until the addresses have passed duplicate address detection
+ * (RFC 4862; about 1-2 s after the stack came up, at most 5 s), since a
+ * tentative address is not ours yet. Later calls do not wait. */
+static void v6_settle(const struct usock *u)
+{
+    if (u->family == AF_INET6)
+        pthread_once(&P.v6once, v6_wait);
+}
+
+static bool v6_link_scoped(const struct in6_addr *a)
+{
+    return IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MC_LINKLOCAL(a);
+}
+
+/* A sockaddr from the program, for ustack: an AF_INET6 one's
+ * sin6_scope_id (a kernel interface index, as the program sees them) is
+ * made ustack's zone (ust_if_nametoindex): the TAP's index names the
+ * stack's device on it, lo's its loopback. Another index: ENODEV for a
+ * link-local address (as Linux, which knows no such interface), ignored
+ * (0) for others, as Linux ignores it. *out: a (unchanged) or tmp. 0, or
+ * -1 with errno. */
+static int scope_in(const struct sockaddr *a, socklen_t l, struct sockaddr_in6 *tmp,
+                    const struct sockaddr **out)
+{
+    *out = a;
+    if (!a || l < (socklen_t)sizeof(*tmp) || a->sa_family != AF_INET6)
+        return 0;
+    memcpy(tmp, a, sizeof(*tmp));
+    uint32_t k = tmp->sin6_scope_id;
+    if (k == 0)
+        return 0;
+    if (k == P.k_tap && P.u_tap)
+        tmp->sin6_scope_id = P.u_tap;
+    else if (k == P.k_lo && P.u_lo)
+        tmp->sin6_scope_id = P.u_lo;
+    else if (v6_link_scoped(&tmp->sin6_addr))
+        return set_errno(ENODEV);
+    else
+        tmp->sin6_scope_id = 0;
+    *out = (const struct sockaddr *)tmp;
+    return 0;
+}
+
+/* The other way, for an address ustack wrote into a buffer of room bytes:
+ * its zone becomes the kernel's interface index. (A link-local address
+ * without one, which the core does not write, would be the TAP's.) */
+static void scope_out(struct sockaddr *a, socklen_t room)
+{
+    struct sockaddr_in6 v;
+    if (!a || room < (socklen_t)sizeof(v) || a->sa_family != AF_INET6)
+        return;
+    memcpy(&v, a, sizeof(v));
+    if ((P.u_tap && v.sin6_scope_id == P.u_tap) ||
+        (v.sin6_scope_id == 0 && v6_link_scoped(&v.sin6_addr)))
+        v.sin6_scope_id = P.k_tap;
+    else if (P.u_lo && v.sin6_scope_id == P.u_lo)
+        v.sin6_scope_id = P.k_lo;
+    else
+        return;
+    memcpy(a, &v, sizeof(v));
 }
 
 /* ---- waking and waiting ---- */
@@ -418,9 +603,11 @@ static void *dispatch(void *arg)
     (void)arg;
     struct ust_ready r[64];
     for (;;) {
-        struct pollfd p = {.fd = P.efd, .events = POLLIN};
-        if (P.real.ppoll(&p, 1, NULL, NULL) < 0 && errno != EINTR)
+        struct pollfd p[2] = {{.fd = P.efd, .events = POLLIN}, {.fd = P.dstop, .events = POLLIN}};
+        if (P.real.ppoll(p, 2, NULL, NULL) < 0 && errno != EINTR)
             return NULL;
+        if (p[1].revents)
+            return NULL; /* the stack goes to a child (fork_handoff) */
         int n;
         do {
             n = ust_ready(P.s, r, 64);
@@ -594,7 +781,7 @@ static int wait_for(int fd, struct usock *u, short events)
 /* ---- socket, close, dup ---- */
 
 /* Registers a new ustack socket under a fresh kernel descriptor. */
-static int adopt(int h, bool nonblock)
+static int adopt(int h, int family, bool nonblock)
 {
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct usock *u = calloc(1, sizeof(*u));
@@ -608,6 +795,7 @@ static int adopt(int h, bool nonblock)
         return set_errno(e == EMFILE || e == ENFILE ? e : ENOMEM);
     }
     u->h = h;
+    u->family = family;
     u->refs = 1;
     u->nonblock = nonblock;
     pthread_mutex_lock(&P.mu);
@@ -687,37 +875,140 @@ static void forget_locked(int fd)
 
 EXPORT int socket(int domain, int type, int protocol)
 {
-    if (tls_bringing_up)
-        return P.real.socket(domain, type, protocol);
-    if (domain == AF_INET6 && (type & 0xf) != SOCK_RAW) {
-        int r = ustack_ready();
-        if (r != 0)
-            return set_errno(EAFNOSUPPORT); /* not yet on ustack; not silently the kernel's */
-    }
-    if (domain != AF_INET)
+    if (tls_bringing_up || (domain != AF_INET && domain != AF_INET6))
         return P.real.socket(domain, type, protocol);
     int r = ustack_ready();
     if (r < 0)
         return -1;
     if (r == 0)
         return P.real.socket(domain, type, protocol);
+    if (domain == AF_INET6 && !P.o.ipv6)
+        return set_errno(EAFNOSUPPORT); /* USTACK_IPV6=off: as Linux with IPv6 off */
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (base != SOCK_STREAM && base != SOCK_DGRAM)
         return set_errno(EPROTONOSUPPORT); /* raw sockets: not on ustack */
-    int h = ust_socket(P.s, AF_INET, base | SOCK_NONBLOCK, protocol);
+    int h = ust_socket(P.s, domain, base | SOCK_NONBLOCK, protocol);
     if (h < 0)
         return -1;
-    return adopt(h, (type & SOCK_NONBLOCK) != 0);
+    return adopt(h, domain, (type & SOCK_NONBLOCK) != 0);
 }
 
 EXPORT int close(int fd)
 {
-    if (usock_of(fd) || pep_of(fd)) {
+    if ((usock_of(fd) || pep_of(fd)) && !vfork_child()) {
         pthread_mutex_lock(&P.mu);
         forget_locked(fd);
         pthread_mutex_unlock(&P.mu);
     }
     return P.real.close(fd);
+}
+
+/* fork. By default the stack stays with the parent: in the child (the
+ * atfork handler) inherited ustack sockets fail with EOPNOTSUPP. With
+ * USTACK_FORK=child the first fork hands the whole stack to the child,
+ * as a server's master process hands its listening sockets to the worker
+ * it forks: the parent ends its dispatcher and stops (joins) the stack
+ * thread, so that no lock is held and the stack's memory is consistent
+ * when it is copied; the child starts a stack thread and a dispatcher of
+ * its own on its copy (the TAP descriptor is inherited), and the parent's
+ * ustack sockets then fail with EOPNOTSUPP (close still releases their
+ * descriptors). Later forks, in either process, are plain ones. No other
+ * thread of the program may be inside a call on a ustack socket then
+ * (nginx's master forks from its only thread). */
+static pid_t fork_handoff(void)
+{
+    P.fork_child = false;
+    wake_fd(P.dstop);
+    pthread_join(P.dispatcher, NULL);
+    drain_fd(P.dstop);
+    ust_runtime_stop(P.rt);
+    P.rt = NULL;
+    pthread_mutex_lock(&P.mu);
+    pid_t pid = P.real.fork();
+    int ferr = errno;
+    pthread_mutex_unlock(&P.mu);
+    if (pid > 0) {
+        P.forked = true; /* the stack is the child's now */
+        app_logf(UST_LOG_INFO,
+                 "USTACK_FORK=child: the stack is child %d's now; this process's sockets fail "
+                 "with EOPNOTSUPP",
+                 (int)pid);
+        return pid;
+    }
+    P.forked = false; /* the child (the atfork handler said otherwise), or fork failed */
+    P.pid = getpid();
+    int e = start_threads(true);
+    if (e != 0) {
+        say("libustack-preload: cannot restart the stack %s: %s; its sockets fail with "
+            "EOPNOTSUPP\n",
+            pid == 0 ? "in the forked child" : "after a failed fork", strerror(e));
+        P.forked = true;
+    } else if (pid == 0) {
+        app_logf(UST_LOG_DEBUG, "USTACK_FORK=child: the stack's threads run again in child %d",
+                 (int)P.pid);
+    }
+    errno = ferr;
+    return pid;
+}
+
+EXPORT pid_t fork(void)
+{
+    if (P.fork_child && P.state == 1 && !P.forked)
+        return fork_handoff();
+    return P.real.fork();
+}
+
+/* close_range(2) and closefrom(3) close ustack sockets in their range as
+ * close does (CLOSE_RANGE_CLOEXEC: they are close-on-exec already), then
+ * the kernel's descriptors. glibc's closefrom calls its close_range
+ * inside libc, past this library: both are here. */
+static void forget_range(unsigned first, unsigned last)
+{
+    if (first >= FD_CHUNK * FD_CHUNKS)
+        return;
+    if (last >= FD_CHUNK * FD_CHUNKS)
+        last = FD_CHUNK * FD_CHUNKS - 1;
+    pthread_mutex_lock(&P.mu);
+    for (unsigned c = first / FD_CHUNK; c <= last / FD_CHUNK; c++) {
+        if (!atomic_load(&P.chunk[c]))
+            continue; /* no ustack socket or epoll shadow ever had a number here */
+        unsigned lo = c * FD_CHUNK > first ? c * FD_CHUNK : first;
+        unsigned hi = c * FD_CHUNK + FD_CHUNK - 1 < last ? c * FD_CHUNK + FD_CHUNK - 1 : last;
+        for (unsigned fd = lo; fd <= hi; fd++)
+            forget_locked((int)fd);
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
+static int real_close_range(unsigned first, unsigned last, int flags)
+{
+    if (P.real.close_range)
+        return P.real.close_range(first, last, flags);
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (first > last)
+        return set_errno(EINVAL);
+    if (!(flags & CLOSE_RANGE_CLOEXEC) && !vfork_child())
+        forget_range(first, last);
+    return real_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+    unsigned first = lowfd < 0 ? 0 : (unsigned)lowfd;
+    if (!vfork_child())
+        forget_range(first, ~0U);
+    if (P.real.closefrom) {
+        P.real.closefrom(lowfd);
+        return;
+    }
+    if (real_close_range(first, ~0U, 0) < 0) {
+        for (int fd = (int)first; fd < FD_CHUNK * FD_CHUNKS; fd++)
+            P.real.close(fd); /* no close_range: one by one, as glibc falls back */
+    }
 }
 
 /* dup and friends: the new number shares the socket. how: one of these,
@@ -729,7 +1020,7 @@ static int dup_onto(int oldfd, int newfd, int how, int flags)
 {
     struct usock *u = usock_of(oldfd);
     if ((how == DUP_2 || how == DUP_3) && newfd >= 0 && newfd != oldfd &&
-        (usock_of(newfd) || pep_of(newfd))) {
+        (usock_of(newfd) || pep_of(newfd)) && !vfork_child()) {
         pthread_mutex_lock(&P.mu);
         forget_locked(newfd); /* dup2 closes what newfd was */
         pthread_mutex_unlock(&P.mu);
@@ -741,7 +1032,7 @@ static int dup_onto(int oldfd, int newfd, int how, int flags)
     case DUP_3: r = P.real.dup3(oldfd, newfd, flags); break;
     default: r = P.real.fcntl(oldfd, how, newfd); break; /* F_DUPFD, F_DUPFD_CLOEXEC */
     }
-    if (r < 0 || !u || r == oldfd)
+    if (r < 0 || !u || r == oldfd || vfork_child())
         return r;
     struct fdslot *sl = slot_of(r, true);
     if (!sl) {
@@ -778,12 +1069,17 @@ EXPORT int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd,
 EXPORT int bind(int fd, const struct sockaddr *a, socklen_t l)
 {
     USOCK_OR(fd, u, P.real.bind(fd, a, l));
+    struct sockaddr_in6 tmp;
+    if (scope_in(a, l, &tmp, &a) < 0)
+        return -1;
+    v6_settle(u);
     return ust_bind(P.s, u->h, a, l);
 }
 
 EXPORT int listen(int fd, int backlog)
 {
     USOCK_OR(fd, u, P.real.listen(fd, backlog));
+    v6_settle(u);
     return ust_listen(P.s, u->h, backlog);
 }
 
@@ -792,10 +1088,13 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *l, int flags)
     USOCK_OR(fd, u, P.real.accept4(fd, a, l, flags));
     if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
         return set_errno(EINVAL);
+    socklen_t room = a && l ? *l : 0;
     for (;;) {
         int h = ust_accept4(P.s, u->h, a, l, SOCK_NONBLOCK);
-        if (h >= 0)
-            return adopt(h, (flags & SOCK_NONBLOCK) != 0);
+        if (h >= 0) {
+            scope_out(a, room);
+            return adopt(h, u->family, (flags & SOCK_NONBLOCK) != 0);
+        }
         if (errno != EAGAIN || u->nonblock || wait_for(fd, u, POLLIN) < 0)
             return -1;
     }
@@ -806,6 +1105,10 @@ EXPORT int accept(int fd, struct sockaddr *a, socklen_t *l) { return accept4(fd,
 EXPORT int connect(int fd, const struct sockaddr *a, socklen_t l)
 {
     USOCK_OR(fd, u, P.real.connect(fd, a, l));
+    struct sockaddr_in6 tmp;
+    if (scope_in(a, l, &tmp, &a) < 0)
+        return -1;
+    v6_settle(u);
     int r = ust_connect(P.s, u->h, a, l);
     if (r == 0 || errno != EINPROGRESS || u->nonblock)
         return r;
@@ -839,6 +1142,10 @@ static ssize_t u_sendto(int fd, struct usock *u, const void *buf, size_t len, in
 {
     bool nb = u->nonblock || (flags & MSG_DONTWAIT);
     int f = (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)) | MSG_DONTWAIT | MSG_NOSIGNAL;
+    struct sockaddr_in6 tmp;
+    if (scope_in(to, tl, &tmp, &to) < 0)
+        return -1;
+    v6_settle(u);
     size_t done = 0;
     for (;;) {
         ssize_t r = ust_sendto(P.s, u->h, (const char *)buf + done, len - done, f, to, tl);
@@ -861,20 +1168,29 @@ static ssize_t u_recvfrom(int fd, struct usock *u, void *buf, size_t len, int fl
     bool nb = u->nonblock || (flags & MSG_DONTWAIT);
     bool all = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
     int f = (flags & ~(MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) | MSG_DONTWAIT;
+    socklen_t room = from && fl ? *fl : 0;
     size_t done = 0;
+    bool got = false; /* ustack wrote from: its zone, once, at the end */
+    ssize_t ret;
     for (;;) {
         ssize_t r = ust_recvfrom(P.s, u->h, (char *)buf + done, len - done, f, from, fl);
+        got = got || r >= 0;
         if (r > 0 && all && done + (size_t)r < len) {
             done += (size_t)r;
             continue;
         }
-        if (r >= 0)
-            return (ssize_t)done + r;
-        if (errno != EAGAIN || nb)
-            return done ? (ssize_t)done : -1;
-        if (wait_for(fd, u, POLLIN) < 0)
-            return done ? (ssize_t)done : -1;
+        if (r >= 0) {
+            ret = (ssize_t)done + r;
+            break;
+        }
+        if (errno != EAGAIN || nb || wait_for(fd, u, POLLIN) < 0) {
+            ret = done ? (ssize_t)done : -1;
+            break;
+        }
     }
+    if (got)
+        scope_out(from, room);
+    return ret;
 }
 
 EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *to,
@@ -1076,7 +1392,7 @@ EXPORT int getsockopt(int fd, int level, int name, void *v, socklen_t *l)
 {
     USOCK_OR(fd, u, P.real.getsockopt(fd, level, name, v, l));
     if (level == SOL_SOCKET && name == SO_DOMAIN && v && l && *l >= sizeof(int)) {
-        int d = AF_INET;
+        int d = u->family;
         memcpy(v, &d, sizeof(d));
         *l = sizeof(d);
         return 0;
@@ -1093,13 +1409,21 @@ EXPORT int setsockopt(int fd, int level, int name, const void *v, socklen_t l)
 EXPORT int getsockname(int fd, struct sockaddr *a, socklen_t *l)
 {
     USOCK_OR(fd, u, P.real.getsockname(fd, a, l));
-    return ust_getsockname(P.s, u->h, a, l);
+    socklen_t room = a && l ? *l : 0;
+    int r = ust_getsockname(P.s, u->h, a, l);
+    if (r == 0)
+        scope_out(a, room);
+    return r;
 }
 
 EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *l)
 {
     USOCK_OR(fd, u, P.real.getpeername(fd, a, l));
-    return ust_getpeername(P.s, u->h, a, l);
+    socklen_t room = a && l ? *l : 0;
+    int r = ust_getpeername(P.s, u->h, a, l);
+    if (r == 0)
+        scope_out(a, room);
+    return r;
 }
 
 static int u_fcntl(int fd, int cmd, long arg)
@@ -1478,7 +1802,7 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
     struct timespec dl = after_ms(timeout < 0 ? 0 : timeout);
     for (;;) {
         drain_fd(ep->wakefd); /* before looking: a later change wakes it again */
-        int n = harvest(ep, evs, max);
+        int n = P.forked ? 0 : harvest(ep, evs, max); /* (no stack here: nothing ready) */
         int left = n > 0 ? 0 : timeout < 0 ? -1 : ms_left(&dl);
         int k = P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
         if (k < 0)

@@ -7,6 +7,8 @@
  *   preload_check all          every check below, then exec: the ustack
  *                              socket must be gone in the new program
  *   preload_check gone N       (after exec) descriptor N must be closed
+ *   preload_check fork-child   under USTACK_FORK=child: fork hands the
+ *                              stack to the child
  *
  * Each check prints "ok: ..." or "FAIL: ..." and a failure exits 1. */
 #include <arpa/inet.h>
@@ -322,9 +324,37 @@ static void check_fds(int u, int tx)
     CHECK("an unsupported option fails with ENOPROTOOPT",
           setsockopt(tcp, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)) == -1 && errno == ENOPROTOOPT);
     close(tcp);
-    errno = 0;
-    CHECK("AF_INET6 fails with EAFNOSUPPORT (not silently the kernel's)",
-          socket(AF_INET6, SOCK_STREAM, 0) == -1 && errno == EAFNOSUPPORT);
+    int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+    int dom = 0;
+    socklen_t dl = sizeof(dom);
+    CHECK("AF_INET6 is ustack's too (SO_DOMAIN AF_INET6)",
+          s6 >= 0 && getsockopt(s6, SOL_SOCKET, SO_DOMAIN, &dom, &dl) == 0 && dom == AF_INET6);
+    close(s6);
+}
+
+/* close_range and closefrom close ustack sockets: their ports are free
+ * again afterwards. */
+static void check_close_range(void)
+{
+    int a = udp_on(9010);
+    CHECK("close_range over a ustack socket", close_range((unsigned)a, (unsigned)a, 0) == 0);
+    struct stat st;
+    CHECK("...its descriptor is closed", fstat(a, &st) == -1 && errno == EBADF);
+    int again = udp_on(9010); /* exits if the port is still bound */
+    CHECK("...and its socket too (its port can be bound again)", again >= 0);
+    CHECK("close_range CLOSE_RANGE_CLOEXEC keeps the socket",
+          close_range((unsigned)again, (unsigned)again, CLOSE_RANGE_CLOEXEC) == 0 &&
+              fstat(again, &st) == 0);
+    int high = dup2(again, 900);
+    close(again);
+    CHECK("dup2 a ustack socket to 900", high == 900);
+    closefrom(900);
+    CHECK("closefrom(900): descriptor 900 is closed", fstat(900, &st) == -1 && errno == EBADF);
+    int b = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sa = lo(9010);
+    CHECK("...and its socket too (its port can be bound again)",
+          b >= 0 && bind(b, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    close(b);
 }
 
 static void check_fork(int u)
@@ -350,6 +380,52 @@ static void check_fork(int u)
           poll(&p, 1, 5000) == 1 && recv(u, buf, 8, 0) == 4);
 }
 
+/* Under USTACK_FORK=child: the first fork hands the stack to the child,
+ * where the inherited sockets work (and a grandchild gets the default);
+ * the parent's fail with EOPNOTSUPP and still close. */
+static int check_fork_child(void)
+{
+    int u = udp_on(9001);
+    int tx = udp_on(9003);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[8] = {0};
+        send_to(tx, 9001, "child");
+        struct pollfd p = {.fd = u, .events = POLLIN};
+        CHECK("child: the inherited sockets work (poll, send, recv)",
+              poll(&p, 1, 5000) == 1 && recv(u, buf, sizeof(buf), 0) == 5 &&
+                  memcmp(buf, "child", 5) == 0);
+        int fresh = socket(AF_INET6, SOCK_DGRAM, 0);
+        CHECK("child: new sockets are ustack's", fresh >= 0);
+        close(fresh);
+        pid_t g = fork();
+        if (g == 0) {
+            errno = 0;
+            _exit(send(u, "x", 1, 0) == -1 && errno == EOPNOTSUPP && close(u) == 0 ? 0 : 1);
+        }
+        int st = -1;
+        waitpid(g, &st, 0);
+        CHECK("child: its own fork is a plain one (the grandchild's sockets: EOPNOTSUPP)",
+              WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        send_to(tx, 9001, "again");
+        CHECK("child: ...its sockets still work",
+              poll(&p, 1, 5000) == 1 && recv(u, buf, sizeof(buf), 0) == 5);
+        fflush(stdout);
+        _exit(failures ? 1 : 0);
+    }
+    CHECK("fork", pid > 0);
+    errno = 0;
+    CHECK("parent: its sockets fail with EOPNOTSUPP after handing the stack over",
+          send(tx, "x", 1, 0) == -1 && errno == EOPNOTSUPP);
+    errno = 0;
+    CHECK("parent: new sockets too", socket(AF_INET, SOCK_DGRAM, 0) == -1 && errno == EOPNOTSUPP);
+    CHECK("parent: close releases the descriptors", close(u) == 0 && close(tx) == 0);
+    int st = -1;
+    waitpid(pid, &st, 0);
+    CHECK("the child's checks passed", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -360,8 +436,10 @@ int main(int argc, char **argv)
               fstat(atoi(argv[2]), &st) == -1 && errno == EBADF);
         return failures ? 1 : 0;
     }
+    if (argc == 2 && strcmp(argv[1], "fork-child") == 0)
+        return check_fork_child();
     if (argc != 2 || strcmp(argv[1], "all") != 0) {
-        fprintf(stderr, "usage: preload_check all | gone FD\n");
+        fprintf(stderr, "usage: preload_check all | gone FD | fork-child\n");
         return 2;
     }
     int u = udp_on(9001);
@@ -373,6 +451,7 @@ int main(int argc, char **argv)
     check_select(u, pfd[0], pfd[1], tx);
     check_epoll(u, pfd[0], pfd[1], tx);
     check_fds(u, tx);
+    check_close_range();
     check_fork(u);
     if (failures)
         return 1;

@@ -1,6 +1,7 @@
 # Shared by the test_preload_*.sh tests (source after lib.sh): run a stock
 # program under libustack-preload.so inside the test's namespace, where
-# ustack is 192.0.2.2 on tap0 and the kernel is 192.0.2.1.
+# ustack is 192.0.2.2 on tap0 and the kernel is 192.0.2.1 (PRELOAD_ADDR, if
+# set, is USTACK_ADDR instead of 192.0.2.2/24, e.g. a comma list with IPv6).
 #   in_ns_preload CMD...    CMD under LD_PRELOAD, stdout/stderr as given
 #   start_preloaded NAME CMD...   the same in the background: its pid in
 #                                 PRELOADED_PID, stdout and stderr in
@@ -11,7 +12,7 @@ PRELOAD=${PRELOAD_LIB:-$REPO_DIR/build/lib/libustack-preload.so}
 [ -f "$PRELOAD" ] || fail "no preload library at $PRELOAD (set PRELOAD_LIB, or make build)"
 
 in_ns_preload() {
-    ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" USTACK_TAP="$TAP" USTACK_ADDR="$USTACK_ADDR/24" \
+    ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" USTACK_TAP="$TAP" USTACK_ADDR="${PRELOAD_ADDR:-$USTACK_ADDR/24}" \
         USTACK_GATEWAY=none "$@"
 }
 
@@ -21,7 +22,7 @@ start_preloaded() {
     shift
     # A simple command, not a function, so that $! is the program itself
     # (ip netns exec and env exec it).
-    ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" USTACK_TAP="$TAP" USTACK_ADDR="$USTACK_ADDR/24" \
+    ip netns exec "$NS" env LD_PRELOAD="$PRELOAD" USTACK_TAP="$TAP" USTACK_ADDR="${PRELOAD_ADDR:-$USTACK_ADDR/24}" \
         USTACK_GATEWAY=none "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" <"${PRELOAD_STDIN:-/dev/null}" &
     PRELOADED_PID=$!
     PRELOADED_PIDS+=("$PRELOADED_PID")

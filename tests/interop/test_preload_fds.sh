@@ -5,8 +5,10 @@
 # epoll over the mixed set (each side's readiness, blocking then woken from
 # another thread, timeouts, EINTR, edge- and level-triggered, one-shot),
 # real kernel descriptor numbers (dup, dup2 onto a socket, close-on-exec),
-# O_NONBLOCK, SO_RCVTIMEO, FIONREAD, ENOPROTOOPT, AF_INET6's EAFNOSUPPORT,
-# a forked child's clean failures, and exec: the socket does not survive.
+# O_NONBLOCK, SO_RCVTIMEO, FIONREAD, ENOPROTOOPT, AF_INET6 on ustack too,
+# close_range and closefrom closing ustack sockets, a forked child's clean
+# failures, and exec: the socket does not survive; then USTACK_FORK=child:
+# the first fork hands the stack to the child.
 # Then: without a TAP device, socket() fails with ENETDOWN after one line
 # on stderr, and USTACK_FALLBACK=kernel hands AF_INET to the kernel.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
@@ -26,6 +28,16 @@ assert_eq "preload_check exit status" "$rc" 0
 assert_eq "checks failed" "$(grep -c '^FAIL' "$out" || true)" 0
 assert_ge "checks passed" "$(grep -c '^ok:' "$out")" 60
 assert "the exec check ran in the new program" grep -q "^ok: exec: the ustack socket's descriptor is closed" "$out"
+
+# USTACK_FORK=child: the first fork hands the stack to the child.
+rc=0
+in_ns env LD_PRELOAD="$PRELOAD" USTACK_ADDR=192.0.2.2/24 USTACK_FORK=child timeout 60 "$CHECK" fork-child \
+    >"$WORK/fork.out" 2>"$WORK/fork.err" || rc=$?
+cat "$WORK/fork.out"
+[ -s "$WORK/fork.err" ] && { echo "---- stderr ----"; cat "$WORK/fork.err"; }
+assert_eq "preload_check fork-child exit status" "$rc" 0
+assert_eq "fork-child checks failed" "$(grep -c '^FAIL' "$WORK/fork.out" || true)" 0
+assert_eq "fork-child checks passed (4 in the child, 5 in the parent)" "$(grep -c '^ok:' "$WORK/fork.out")" 9
 
 # No TAP device to attach to (and no permission to make one: a name that
 # is not a TAP in the namespace, lo).

@@ -5,6 +5,9 @@
 #  - nginx (daemon off; master_process off; sendfile on): a 1 MB file
 #    byte-exact through sendfile, then wrk -t2 -c20 for 10 s: no socket
 #    errors, no non-2xx answers, requests served;
+#  - nginx with its master process (master_process on; worker_processes 1)
+#    under USTACK_FORK=child, which hands the stack to the worker: a 1 MB
+#    file byte-exact, the worker serves it, wrk 10 s with no errors;
 #  - redis-server (epoll): redis-benchmark -q -n 100000, every test of its
 #    default suite, answers for each and nothing on stderr.
 # The same nginx and redis on the kernel (192.0.2.1, the client beside them
@@ -28,14 +31,19 @@ head -c $((1024 * 1024)) /dev/urandom >"$www/f.bin"
 echo "hello from nginx" >"$www/index.html"
 sum() { sha256sum "$1" | cut -c1-64; }
 
-# nginx_conf ADDR: a configuration for one process on ADDR:8080.
+# nginx_conf ADDR [master]: a configuration for one process on ADDR:8080,
+# or (master) a master process and one worker, the worker as root (it
+# reads $WORK, which is root's alone).
 nginx_conf() {
-    cat >"$WORK/nginx/$1.conf" <<CONF
+    local name=$1${2:+-$2} master=off user=""
+    [ -n "${2:-}" ] && master=on user="user root;"
+    cat >"$WORK/nginx/$name.conf" <<CONF
 daemon off;
-master_process off;
+master_process $master;
+$user
 worker_processes 1;
 error_log stderr warn;
-pid $WORK/nginx/$1.pid;
+pid $WORK/nginx/$name.pid;
 events { worker_connections 1024; }
 http {
     access_log off;
@@ -51,7 +59,7 @@ http {
     }
 }
 CONF
-    echo "$WORK/nginx/$1.conf"
+    echo "$WORK/nginx/$name.conf"
 }
 
 # wrk_run NAME ADDR: wrk against ADDR:8080 for WRK_SECONDS; fails on any
@@ -79,6 +87,25 @@ log "ok: wrk $WRK_SECONDS s against nginx under preload: no errors, $pre_rps req
 stop_preloaded "$ngx"
 assert "nginx under preload logged no error" bash -c "! grep -q . '$WORK/nginx.err'"
 
+# ---- nginx with a master process: USTACK_FORK=child ----
+conf=$(nginx_conf "$USTACK_ADDR" master)
+start_preloaded nginxm env USTACK_FORK=child nginx -c "$conf" -e stderr
+ngx=$PRELOADED_PID
+wait_until 20 port_open "$USTACK_ADDR" 8080 || fail "nginx (master) under preload did not listen: $(cat "$WORK/nginxm.err")"
+worker=$(pgrep -P "$ngx" -f "nginx: worker" || true)
+assert "nginx (master) under preload: the master forked a worker" test -n "$worker"
+assert "nginx (master) under preload: 1 MB through sendfile" \
+    in_ns timeout 60 curl -sf -o "$WORK/fm.got" "http://$USTACK_ADDR:8080/f.bin"
+assert_eq "...byte-exact" "$(sum "$WORK/fm.got")" "$(sum "$www/f.bin")"
+m_rps=$(wrk_run nginx_master "$USTACK_ADDR")
+log "ok: wrk $WRK_SECONDS s against nginx (master + 1 worker) under preload: no errors, $m_rps requests/s"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+log "CPU ticks: worker $(ticks "$worker"), master $(ticks "$ngx")"
+assert "...the worker served them, not the master (0.5 s more CPU time)" \
+    test "$(ticks "$worker")" -gt $(($(ticks "$ngx") + 50))
+stop_preloaded "$ngx"
+assert "nginx (master) under preload logged no error" bash -c "! grep -q . '$WORK/nginxm.err'"
+
 # ---- the same nginx on the kernel ----
 conf=$(nginx_conf "$HOST_ADDR")
 ip netns exec "$NS" nginx -c "$conf" -e stderr >"$WORK/knginx.out" 2>&1 </dev/null &
@@ -87,7 +114,7 @@ PRELOADED_PIDS+=("$kngx")
 wait_until 20 port_open "$HOST_ADDR" 8080 || fail "nginx on the kernel did not listen"
 k_rps=$(wrk_run nginx_kernel "$HOST_ADDR")
 stop_preloaded "$kngx"
-log "nginx, wrk -t2 -c20 ${WRK_SECONDS} s keep-alive: under preload $pre_rps req/s; on the kernel (loopback in the namespace) $k_rps req/s"
+log "nginx, wrk -t2 -c20 ${WRK_SECONDS} s keep-alive: under preload $pre_rps req/s (with a master process: $m_rps); on the kernel (loopback in the namespace) $k_rps req/s"
 
 # ---- redis under preload ----
 redis_args=(--port 6379 --save "" --appendonly no --protected-mode no --daemonize no --dir "$WORK")
