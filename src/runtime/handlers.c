@@ -104,8 +104,11 @@ int ust_on_ready(struct ust_stack *s, int fd, short events, ust_ready_fn fn, voi
         h->arg = arg;
         /* Set or set again: if the socket is ready now, fn runs after this
          * round, as an edge (epoll_ctl's EPOLL_CTL_MOD does the same). */
-        if (sock_events(sk) & (events | POLLERR | POLLHUP))
+        if (sock_events(sk) & (events | POLLERR | POLLHUP)) {
             rt_queue(rt, slot);
+            if (locked)
+                ust_runtime_kick(rt); /* from another thread: the stack thread runs it */
+        }
     }
     unlock(rt, locked);
     if (r < 0) {
