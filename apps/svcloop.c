@@ -602,13 +602,14 @@ static void on_linger(struct ust_stack *s, int fd, short revents, void *arg)
 
 static void on_listener(struct ust_stack *s, int fd, short revents, void *arg)
 {
+    (void)fd; /* the service's listener */
     (void)revents;
     struct svcloop *l = arg;
     ust_time_t now = ust_clock_now();
     if (now < l->accept_paused_until)
         return; /* the timer accepts when the pause ends */
     if (!accept_some(l, now))
-        ust_on_ready(s, fd, POLLIN, on_listener, l); /* a full batch: more next round */
+        ust_on_ready(s, l->svc->fd, POLLIN, on_listener, l); /* a full batch: more next round */
     flush_logs(l, now);
 }
 

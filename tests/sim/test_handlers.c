@@ -467,7 +467,10 @@ static void nop_ready(struct ust_stack *s, int fd, short revents, void *arg)
     (void)s, (void)fd, (void)revents, (void)arg;
 }
 
-static void nop_timer(struct ust_stack *s, int timer, void *arg) { (void)s, (void)timer, (void)arg; }
+static void nop_timer(struct ust_stack *s, int timer, void *arg)
+{
+    (void)s, (void)timer, (void)arg;
+}
 
 #define FAILS_WITH(call, err)                                                                      \
     do {                                                                                           \
