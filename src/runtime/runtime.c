@@ -7,6 +7,7 @@
 #include "runtime/runtime_priv.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -227,7 +228,7 @@ static void wait_for_work(struct ust_runtime *rt, unsigned busy_poll, int timeou
         if (timeout > 0 && start + (ust_time_t)timeout * 1000u < end)
             end = start + (ust_time_t)timeout * 1000u;
         while ((ne = epoll_wait(rt->epfd, evs, 16, 0)) == 0 && (t = ust_clock_now()) < end)
-            ;
+            sched_yield();
         if (ne == 0 && timeout > 0) {
             ust_time_t spent = (t - start) / 1000u;
             timeout = spent >= (ust_time_t)timeout ? 0 : timeout - (int)spent;
