@@ -332,10 +332,11 @@ int service_start(struct service *svc, struct ust_stack *s)
             http_fini(svc);
         return -1;
     }
-    if (svc->kind == SVC_IPERF3)
-        svc->rtc = false; /* a thread of its own (its loop is not split into handlers) */
     int started;
-    if (svc->rtc && !tcp) {
+    if (svc->rtc && svc->kind == SVC_IPERF3) {
+        svc->iperf3 = iperf3_start(svc);
+        started = svc->iperf3 ? 0 : -1;
+    } else if (svc->rtc && !tcp) {
         svc->udp_buf = malloc(65536);
         started = svc->udp_buf && ust_on_ready(s, svc->fd, POLLIN, udp_ready, svc) == 0 ? 0 : -1;
     } else if (svc->rtc) {
@@ -374,6 +375,9 @@ void service_stop(struct service *svc)
     if (svc->loop) {
         svcloop_stop(svc->loop); /* the stack thread closes it all */
         svc->loop = NULL;
+    } else if (svc->iperf3) {
+        iperf3_stop(svc->iperf3);
+        svc->iperf3 = NULL;
     } else {
         ust_close(svc->s, svc->fd); /* blocked calls return EBADF / POLLNVAL; a handler goes */
         if (!svc->rtc)

@@ -13,6 +13,7 @@
 #include "ustack/socket.h"
 
 struct svcloop;
+struct iperf3_server;
 
 enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_IPERF3 };
 
@@ -89,10 +90,11 @@ struct service {
     int fd; /* the bound (and, for TCP, listening) socket */
     pthread_t thread;
     bool running;
-    bool rtc;              /* run on the stack thread (handlers), not a thread of its own */
-    struct svcloop *loop;  /* rtc, TCP: the service's loop */
-    uint8_t *udp_buf;      /* rtc, UDP: the datagram buffer */
-    struct svc_limits lim; /* TCP: set before service_start */
+    bool rtc;                     /* run on the stack thread (handlers), not a thread of its own */
+    struct svcloop *loop;         /* rtc, TCP: the service's loop */
+    struct iperf3_server *iperf3; /* rtc, iperf3: its server */
+    uint8_t *udp_buf;             /* rtc, UDP: the datagram buffer */
+    struct svc_limits lim;        /* TCP: set before service_start */
     _Atomic uint64_t count[SVC_NCOUNTERS]; /* written by the service's thread */
     const char *http_root;                 /* SVC_HTTP: the directory served; NULL: built-in page */
     char *http_root_real;                  /* SVC_HTTP: its realpath (set by http_init) */
@@ -100,8 +102,7 @@ struct service {
 
 /* Binds (to :: for both families, IPv4 peers as ::ffff:a.b.c.d, unless
  * ipv4_only), listens and starts the service: with rtc, as handlers on the
- * stack thread (echo, discard, chargen, HTTP; iperf3 keeps its thread);
- * else on a thread of its own. 0, or -1 after logging. */
+ * stack thread, else on a thread of its own. 0, or -1 after logging. */
 int service_start(struct service *svc, struct ust_stack *s);
 /* Closes the socket and ends the service (joins its thread, or waits for
  * the stack thread to close its connections). */
