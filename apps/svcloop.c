@@ -611,6 +611,13 @@ static void on_listener(struct ust_stack *s, int fd, short revents, void *arg)
     if (!accept_some(l, now))
         ust_on_ready(s, l->svc->fd, POLLIN, on_listener, l); /* a full batch: more next round */
     flush_logs(l, now);
+    /* The timer ends a pause (no sockets left to accept with) and says
+     * what the logs held back when their window closes. */
+    if (l->accept_paused_until > now)
+        timer_consider(l, l->accept_paused_until);
+    for (int j = 0; j < LOG_NKINDS; j++)
+        if (l->log[j].held)
+            timer_consider(l, l->log[j].window_end);
 }
 
 static void loop_free(struct svcloop *l)
