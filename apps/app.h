@@ -41,6 +41,7 @@ struct app_opts {
     unsigned ndns;
     int offload;  /* --offload on|off: the TAP's virtio-net header and offloads (default on) */
     uint32_t mtu; /* --mtu: set on the TAP (0: keep the interface's) */
+    unsigned busy_poll; /* --busy-poll: us the stack thread polls before sleeping (0: off) */
 };
 
 /* The usage text of the common options. */

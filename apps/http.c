@@ -806,7 +806,7 @@ static void conn_refuse(struct svcloop *l, int fd, ust_time_t now)
     ust_send(svcloop_service(l)->s, fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-static const struct svcloop_ops http_ops = {
+static const struct svcloop_ops http_loop_ops = {
     .conn_size = sizeof(struct conn),
     .open = conn_open,
     .events = conn_events,
@@ -816,9 +816,11 @@ static const struct svcloop_ops http_ops = {
     .refuse = conn_refuse,
 };
 
+const struct svcloop_ops *http_ops(void) { return &http_loop_ops; }
+
 void *http_main(void *arg)
 {
-    svcloop_run(arg, &http_ops, NULL);
+    svcloop_run(arg, &http_loop_ops, NULL);
     return NULL;
 }
 

@@ -15,6 +15,9 @@ int http_init(struct service *svc);
 /* The service's thread: the listener and every connection (svcloop.c);
  * limits and timeouts from svc->lim. */
 void *http_main(void *arg);
+/* The service's loop operations, for svcloop_start (on the stack thread). */
+struct svcloop_ops;
+const struct svcloop_ops *http_ops(void);
 /* Frees what http_init allocated (after the thread is joined). */
 void http_fini(struct service *svc);
 

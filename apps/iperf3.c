@@ -5,10 +5,15 @@
  * (-k). UDP and SCTP tests are refused with SERVER_ERROR ("not
  * implemented"). The protocol is described in iperf3.h.
  *
- * One thread multiplexes, with ust_poll over non-blocking sockets: the
- * listener, the one test that may run at a time (its control connection,
- * the data connections still sending their cookie, and the streams), and
- * the connections it turns away. A connection that arrives while a test
+ * One loop multiplexes, over non-blocking sockets: the listener, the one
+ * test that may run at a time (its control connection, the data
+ * connections still sending their cookie, and the streams), and the
+ * connections it turns away. It runs on the stack thread (iperf3_start,
+ * the runner's default): each turn builds the poll set, gives every socket
+ * in it a handler (ust_on_ready) that runs the next turn, and arms a timer
+ * for the nearest deadline; a turn scans the set (ust_poll without
+ * waiting) and serves what is ready. Or on a thread of its own
+ * (iperf3_main), waiting in ust_poll. A connection that arrives while a test
  * runs gets ACCESS_DENIED (the client prints "the server is busy"), unless
  * the test is waiting for its streams, in which case its cookie decides.
  * Every step of the exchange has a deadline (--iperf3-timeout), and a running
@@ -25,6 +30,8 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +114,7 @@ struct ref {
     size_t linger;
 };
 
-struct server {
+struct iperf3_server {
     struct service *svc;
     struct ust_stack *s;
     struct test t;
@@ -117,6 +124,11 @@ struct server {
     uint8_t *rxbuf;
     struct pollfd pfd[2 + MAX_PENDING + 2 * IPERF3_MAX_STREAMS + MAX_LINGER];
     struct ref refs[2 + MAX_PENDING + 2 * IPERF3_MAX_STREAMS + MAX_LINGER];
+    size_t npfd; /* the poll set's size */
+    /* On the stack thread (iperf3_start): */
+    int timer;
+    atomic_bool stopping; /* iperf3_stop asked: the timer ends the service */
+    sem_t stopped;        /* posted once it has */
 };
 
 static const char *phase_name(enum phase p)
@@ -127,7 +139,7 @@ static const char *phase_name(enum phase p)
 }
 
 /* The deadline of a step of the exchange that starts now (0: none). */
-static ust_time_t step_deadline(const struct server *sv, ust_time_t now)
+static ust_time_t step_deadline(const struct iperf3_server *sv, ust_time_t now)
 {
     ust_time_t t = sv->svc->lim.request_timeout;
     return t ? now + t : 0;
@@ -138,7 +150,7 @@ static ust_time_t step_deadline(const struct server *sv, ust_time_t now)
 /* Closes a connection gracefully: FIN after what is queued, then read and
  * discard until the peer closes too (closing with unread data would send a
  * RST, which can destroy the last message before the peer reads it). */
-static void linger_close(struct server *sv, int fd, ust_time_t now)
+static void linger_close(struct iperf3_server *sv, int fd, ust_time_t now)
 {
     if (fd < 0)
         return;
@@ -149,7 +161,7 @@ static void linger_close(struct server *sv, int fd, ust_time_t now)
     sv->linger[sv->nlinger++] = (struct closing){.fd = fd, .until = now + LINGER_TIMEOUT};
 }
 
-static void stream_free(struct server *sv, struct stream *st)
+static void stream_free(struct iperf3_server *sv, struct stream *st)
 {
     ust_close(sv->s, st->fd);
     free(st);
@@ -157,7 +169,7 @@ static void stream_free(struct server *sv, struct stream *st)
 
 /* Ends the test (whatever its phase) and frees everything it holds. The
  * control connection lingers if a last message was queued on it. */
-static void test_reset(struct server *sv, ust_time_t now, bool linger_ctrl)
+static void test_reset(struct iperf3_server *sv, ust_time_t now, bool linger_ctrl)
 {
     struct test *t = &sv->t;
     for (size_t i = 0; i < t->npending; i++)
@@ -186,7 +198,7 @@ static void test_reset(struct server *sv, ust_time_t now, bool linger_ctrl)
  * client is not reading: -1. */
 static int ctrl_send(void *server, const void *buf, size_t len)
 {
-    struct server *sv = server;
+    struct iperf3_server *sv = server;
     const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = ust_send(sv->s, sv->t.ctrl, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -198,16 +210,16 @@ static int ctrl_send(void *server, const void *buf, size_t len)
     return 0;
 }
 
-static int send_state(struct server *sv, int8_t state) { return ctrl_send(sv, &state, 1); }
+static int send_state(struct iperf3_server *sv, int8_t state) { return ctrl_send(sv, &state, 1); }
 
 static ssize_t ctrl_recv(void *server, void *buf, size_t len)
 {
-    struct server *sv = server;
+    struct iperf3_server *sv = server;
     return ust_recv(sv->s, sv->t.ctrl, buf, len, 0);
 }
 
 /* Ends the test with SERVER_ERROR, iperf3's error number and an errno. */
-static void fail_test(struct server *sv, ust_time_t now, int ierr, int err, const char *why)
+static void fail_test(struct iperf3_server *sv, ust_time_t now, int ierr, int err, const char *why)
 {
     struct test *t = &sv->t;
     app_logf(UST_LOG_WARN, "iperf3: %s: test refused or ended in %s: %s", t->peer,
@@ -223,7 +235,7 @@ static void fail_test(struct server *sv, ust_time_t now, int ierr, int err, cons
 }
 
 /* The client went away or broke the protocol: nothing more to say to it. */
-static void drop_test(struct server *sv, ust_time_t now, const char *why)
+static void drop_test(struct iperf3_server *sv, ust_time_t now, const char *why)
 {
     app_logf(UST_LOG_WARN, "iperf3: %s: test ended in %s: %s", sv->t.peer, phase_name(sv->t.phase),
              why);
@@ -238,7 +250,7 @@ static int by_seq(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void start_test(struct server *sv, ust_time_t now)
+static void start_test(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     /* Ids and directions follow the order the client opened the streams
@@ -299,7 +311,7 @@ static void start_test(struct server *sv, ust_time_t now)
              t->prm.parallel, dir, until, t->prm.blksize);
 }
 
-static void got_params(struct server *sv, ust_time_t now)
+static void got_params(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     int ierr;
@@ -339,7 +351,7 @@ static double stream_seconds(const struct test *t, const struct stream *st)
 }
 
 /* The segments the stack sent again on the stream (TCP_INFO), or 0. */
-static uint32_t total_retrans(struct server *sv, const struct stream *st)
+static uint32_t total_retrans(struct iperf3_server *sv, const struct stream *st)
 {
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
@@ -349,7 +361,7 @@ static uint32_t total_retrans(struct server *sv, const struct stream *st)
     return ti.tcpi_total_retrans;
 }
 
-static void send_results(struct server *sv, ust_time_t now)
+static void send_results(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     struct iperf3_results *r = calloc(1, sizeof(*r));
@@ -424,7 +436,7 @@ static bool drained(const struct test *t)
     return true;
 }
 
-static void got_client_results(struct server *sv, ust_time_t now)
+static void got_client_results(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     struct iperf3_results *r = malloc(sizeof(*r));
@@ -466,7 +478,7 @@ static void got_client_results(struct server *sv, ust_time_t now)
     }
 }
 
-static void test_end(struct server *sv, ust_time_t now)
+static void test_end(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     t->end = now;
@@ -492,7 +504,7 @@ static void test_end(struct server *sv, ust_time_t now)
 
 /* ---- events ---- */
 
-static void on_ctrl(struct server *sv, short revents, ust_time_t now)
+static void on_ctrl(struct iperf3_server *sv, short revents, ust_time_t now)
 {
     struct test *t = &sv->t;
     if (revents & POLLNVAL)
@@ -567,7 +579,7 @@ static void on_ctrl(struct server *sv, short revents, ust_time_t now)
 }
 
 /* A data connection sending its cookie. */
-static void on_pending(struct server *sv, struct stream *st, ust_time_t now)
+static void on_pending(struct iperf3_server *sv, struct stream *st, ust_time_t now)
 {
     struct test *t = &sv->t;
     ssize_t n = ust_recv(sv->s, st->fd, st->cookie + st->cookie_len,
@@ -608,7 +620,7 @@ static uint64_t pace_allowance(const struct test *t, const struct stream *st, us
     return allowed > st->bytes ? allowed - st->bytes : 0;
 }
 
-static void on_stream(struct server *sv, struct stream *st, short revents, ust_time_t now)
+static void on_stream(struct iperf3_server *sv, struct stream *st, short revents, ust_time_t now)
 {
     struct test *t = &sv->t;
     if (!st->sender) {
@@ -667,7 +679,7 @@ static void on_stream(struct server *sv, struct stream *st, short revents, ust_t
     }
 }
 
-static void on_accept(struct server *sv, ust_time_t now)
+static void on_accept(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     for (;;) {
@@ -713,7 +725,7 @@ static void on_accept(struct server *sv, ust_time_t now)
     }
 }
 
-static void on_linger(struct server *sv, size_t i)
+static void on_linger(struct iperf3_server *sv, size_t i)
 {
     struct closing *l = &sv->linger[i];
     char buf[512];
@@ -729,7 +741,7 @@ static void on_linger(struct server *sv, size_t i)
     l->fd = -1;
 }
 
-static void linger_compact(struct server *sv, ust_time_t now)
+static void linger_compact(struct iperf3_server *sv, ust_time_t now)
 {
     size_t n = 0;
     for (size_t i = 0; i < sv->nlinger; i++) {
@@ -745,7 +757,7 @@ static void linger_compact(struct server *sv, ust_time_t now)
 
 /* Deadlines of the test: step timeouts, the end of the omitted seconds,
  * and silence while running. */
-static void check_timers(struct server *sv, ust_time_t now)
+static void check_timers(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     if (t->phase == PH_IDLE)
@@ -782,7 +794,7 @@ static void check_timers(struct server *sv, ust_time_t now)
 }
 
 /* When ust_poll must return for a deadline, in ms (-1: none). */
-static int poll_timeout(const struct server *sv, ust_time_t now)
+static int poll_timeout(const struct iperf3_server *sv, ust_time_t now)
 {
     const struct test *t = &sv->t;
     ust_time_t next = 0;
@@ -809,7 +821,7 @@ static int poll_timeout(const struct server *sv, ust_time_t now)
 }
 
 /* Fills the poll set for this round. */
-static size_t build_poll(struct server *sv, ust_time_t now)
+static size_t build_poll(struct iperf3_server *sv, ust_time_t now)
 {
     struct test *t = &sv->t;
     size_t n = 0;
@@ -847,52 +859,52 @@ static size_t build_poll(struct server *sv, ust_time_t now)
     return n;
 }
 
-void *iperf3_main(void *arg)
+/* Serves what the poll set's revents say is ready, then the timers. */
+static void turn(struct iperf3_server *sv, size_t n, ust_time_t now)
 {
-    struct server *sv = calloc(1, sizeof(*sv));
+    for (size_t i = 1; i < n; i++) {
+        short rev = sv->pfd[i].revents;
+        const struct ref *r = &sv->refs[i];
+        if (!rev)
+            continue;
+        if (r->kind == REF_LINGER) {
+            on_linger(sv, r->linger);
+            continue;
+        }
+        if (r->gen != sv->t.gen)
+            continue; /* the test it belonged to has ended */
+        if (r->kind == REF_CTRL)
+            on_ctrl(sv, rev, now);
+        else if (r->kind == REF_PENDING)
+            on_pending(sv, r->st, now);
+        else if (r->kind == REF_STREAM)
+            on_stream(sv, r->st, rev, now);
+    }
+    if (sv->pfd[0].revents & POLLIN)
+        on_accept(sv, now);
+    check_timers(sv, now);
+    linger_compact(sv, now);
+}
+
+static struct iperf3_server *server_new(struct service *svc)
+{
+    struct iperf3_server *sv = calloc(1, sizeof(*sv));
     if (!sv)
         return NULL;
-    sv->svc = arg;
-    sv->s = sv->svc->s;
+    sv->svc = svc;
+    sv->s = svc->s;
     sv->t.ctrl = -1;
     sv->rxbuf = malloc(RXBUF);
     if (!sv->rxbuf) {
         free(sv);
         return NULL;
     }
-    for (;;) {
-        ust_time_t now = ust_clock_now();
-        size_t n = build_poll(sv, now);
-        int timeout = poll_timeout(sv, now);
-        if (ust_poll(sv->s, sv->pfd, n, timeout) < 0)
-            break;
-        if (sv->pfd[0].revents & POLLNVAL)
-            break; /* the listener was closed: shutting down */
-        now = ust_clock_now();
-        for (size_t i = 1; i < n; i++) {
-            short rev = sv->pfd[i].revents;
-            const struct ref *r = &sv->refs[i];
-            if (!rev)
-                continue;
-            if (r->kind == REF_LINGER) {
-                on_linger(sv, r->linger);
-                continue;
-            }
-            if (r->gen != sv->t.gen)
-                continue; /* the test it belonged to has ended */
-            if (r->kind == REF_CTRL)
-                on_ctrl(sv, rev, now);
-            else if (r->kind == REF_PENDING)
-                on_pending(sv, r->st, now);
-            else if (r->kind == REF_STREAM)
-                on_stream(sv, r->st, rev, now);
-        }
-        if (sv->pfd[0].revents & POLLIN)
-            on_accept(sv, now);
-        check_timers(sv, now);
-        linger_compact(sv, now);
-    }
-    /* Shutting down: tell a running test's client, then close everything. */
+    return sv;
+}
+
+/* Shutting down: tell a running test's client, then close everything. */
+static void server_end(struct iperf3_server *sv)
+{
     ust_time_t now = ust_clock_now();
     if (sv->t.ctrl >= 0 && sv->t.phase >= PH_PARAMS) {
         send_state(sv, IPERF3_SERVER_TERMINATE);
@@ -902,7 +914,107 @@ void *iperf3_main(void *arg)
     for (size_t i = 0; i < sv->nlinger; i++)
         if (sv->linger[i].fd >= 0)
             ust_close(sv->s, sv->linger[i].fd);
+    sv->nlinger = 0;
+}
+
+void *iperf3_main(void *arg)
+{
+    struct iperf3_server *sv = server_new(arg);
+    if (!sv)
+        return NULL;
+    for (;;) {
+        ust_time_t now = ust_clock_now();
+        size_t n = build_poll(sv, now);
+        int timeout = poll_timeout(sv, now);
+        if (ust_poll(sv->s, sv->pfd, n, timeout) < 0)
+            break;
+        if (sv->pfd[0].revents & POLLNVAL)
+            break; /* the listener was closed: shutting down */
+        turn(sv, n, ust_clock_now());
+    }
+    server_end(sv);
     free(sv->rxbuf);
     free(sv);
     return NULL;
+}
+
+/* ---- on the stack thread ---- */
+
+static void rtc_turn(struct iperf3_server *sv);
+
+static void on_ready(struct ust_stack *s, int fd, short revents, void *arg)
+{
+    (void)s, (void)fd, (void)revents;
+    rtc_turn(arg);
+}
+
+static void on_timer(struct ust_stack *s, int timer, void *arg)
+{
+    (void)timer;
+    struct iperf3_server *sv = arg;
+    if (atomic_load(&sv->stopping)) {
+        server_end(sv);
+        ust_close(s, sv->svc->fd);
+        ust_timer_del(s, sv->timer);
+        sem_post(&sv->stopped);
+        return;
+    }
+    rtc_turn(sv);
+}
+
+/* Builds the next poll set and gives each of its sockets the handler (set
+ * again: a socket ready now runs the next turn at once), and the timer the
+ * nearest deadline. A socket that left the set keeps a handler until it is
+ * closed; its news only runs a turn that finds nothing for it. */
+static void rtc_arm(struct iperf3_server *sv, ust_time_t now)
+{
+    sv->npfd = build_poll(sv, now);
+    for (size_t i = 0; i < sv->npfd; i++)
+        ust_on_ready(sv->s, sv->pfd[i].fd, sv->pfd[i].events, on_ready, sv);
+    int ms = poll_timeout(sv, now);
+    ust_timer_arm(sv->s, sv->timer, ms < 0 ? 0 : now + (ust_time_t)ms * 1000u);
+}
+
+/* One turn: what is ready in the last poll set (a scan: ust_poll does not
+ * wait on the stack thread), served, then the next set. */
+static void rtc_turn(struct iperf3_server *sv)
+{
+    if (ust_poll(sv->s, sv->pfd, sv->npfd, 0) < 0)
+        return;
+    ust_time_t now = ust_clock_now();
+    turn(sv, sv->npfd, now);
+    rtc_arm(sv, now);
+}
+
+struct iperf3_server *iperf3_start(struct service *svc)
+{
+    struct iperf3_server *sv = server_new(svc);
+    if (!sv)
+        return NULL;
+    if (sem_init(&sv->stopped, 0, 0) != 0) {
+        free(sv->rxbuf);
+        free(sv);
+        return NULL;
+    }
+    sv->timer = ust_timer_add(sv->s, on_timer, sv);
+    if (sv->timer < 0) {
+        sem_destroy(&sv->stopped);
+        free(sv->rxbuf);
+        free(sv);
+        return NULL;
+    }
+    /* The first set (the listener) is armed from the stack thread. */
+    ust_timer_arm(sv->s, sv->timer, 1);
+    return sv;
+}
+
+void iperf3_stop(struct iperf3_server *sv)
+{
+    atomic_store(&sv->stopping, true);
+    ust_timer_arm(sv->s, sv->timer, 1);
+    while (sem_wait(&sv->stopped) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&sv->stopped);
+    free(sv->rxbuf);
+    free(sv);
 }

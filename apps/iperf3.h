@@ -169,8 +169,13 @@ void iperf3_cpu_read(const struct iperf3_cpu *c, double *total, double *user, do
 
 /* ---- the runner's service ---- */
 struct service;
+struct iperf3_server;
 /* The service's thread: the listener, one test at a time (its control and
  * data connections) and the connections it turns away, over ust_poll. */
 void *iperf3_main(void *arg);
+/* The same loop on the stack thread (handlers and a timer): the server, or
+ * NULL. iperf3_stop ends it (closing the listener) and waits. */
+struct iperf3_server *iperf3_start(struct service *svc);
+void iperf3_stop(struct iperf3_server *sv);
 
 #endif

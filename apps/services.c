@@ -1,6 +1,9 @@
-/* echo, discard and chargen over UDP and TCP. A UDP service is one thread
- * in blocking calls; a TCP service is one thread running the service loop
- * (svcloop.c): its listener and every connection over ust_poll.
+/* echo, discard and chargen over UDP and TCP. By default (rtc) every
+ * service runs on the stack thread: a UDP service is a handler that
+ * answers each datagram as the batch that brought it ends, a TCP service
+ * runs the service loop (svcloop.c) as handlers. Otherwise a UDP service
+ * is one thread in blocking calls and a TCP service one thread running the
+ * loop over ust_poll.
  *
  * An idle TCP connection costs the service its small struct: reads go to
  * the loop's scratch buffer, chargen makes its pattern there, and echo
@@ -45,6 +48,41 @@ struct client {
     ust_time_t stalled;   /* since when we have had bytes the peer would not take (0: none) */
 };
 
+/* The answer to one datagram (echo: itself; chargen: RFC 864's datagram
+ * of random length, 0-512; discard: none). */
+static void udp_answer(struct service *svc, uint8_t *buf, ssize_t n, const struct sockaddr *from,
+                       socklen_t fl)
+{
+    if (svc->kind == SVC_ECHO) {
+        ust_sendto(svc->s, svc->fd, buf, (size_t)n, 0, from, fl);
+    } else if (svc->kind == SVC_CHARGEN) {
+        size_t len = (size_t)(n % 513);
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (uint8_t)(' ' + (i % 95));
+        ust_sendto(svc->s, svc->fd, buf, len, 0, from, fl);
+    }
+}
+
+/* On the stack thread: every datagram queued, up to IO_ROUNDS (then again
+ * next round: the others wait). */
+static void udp_ready(struct ust_stack *s, int fd, short revents, void *arg)
+{
+    (void)revents;
+    struct service *svc = arg;
+    for (int i = 0; i < IO_ROUNDS; i++) {
+        struct sockaddr_in6 from; /* a sockaddr_in if ipv4_only */
+        socklen_t fl = sizeof(from);
+        ssize_t n = ust_recvfrom(s, fd, svc->udp_buf, 65536, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EBADF)
+                return;
+            continue; /* e.g. a pending ICMP error */
+        }
+        udp_answer(svc, svc->udp_buf, n, (struct sockaddr *)&from, fl);
+    }
+    ust_on_ready(s, fd, POLLIN, udp_ready, svc);
+}
+
 static void *udp_main(void *arg)
 {
     struct service *svc = arg;
@@ -60,15 +98,7 @@ static void *udp_main(void *arg)
                 break; /* closed: shutting down */
             continue;  /* e.g. a pending ICMP error */
         }
-        if (svc->kind == SVC_ECHO)
-            ust_sendto(svc->s, svc->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
-        else if (svc->kind == SVC_CHARGEN) {
-            /* RFC 864: a datagram of random length (0-512) in reply. */
-            size_t len = (size_t)(n % 513);
-            for (size_t i = 0; i < len; i++)
-                buf[i] = (uint8_t)(' ' + (i % 95));
-            ust_sendto(svc->s, svc->fd, buf, len, 0, (struct sockaddr *)&from, fl);
-        }
+        udp_answer(svc, buf, n, (struct sockaddr *)&from, fl);
     }
     free(buf);
     return NULL;
@@ -302,11 +332,28 @@ int service_start(struct service *svc, struct ust_stack *s)
             http_fini(svc);
         return -1;
     }
-    void *(*main_fn)(void *) = svc->kind == SVC_HTTP     ? http_main
-                               : svc->kind == SVC_IPERF3 ? iperf3_main
-                               : tcp                     ? tcp_main
-                                                         : udp_main;
-    if (pthread_create(&svc->thread, NULL, main_fn, svc) != 0) {
+    int started;
+    if (svc->rtc && svc->kind == SVC_IPERF3) {
+        svc->iperf3 = iperf3_start(svc);
+        started = svc->iperf3 ? 0 : -1;
+    } else if (svc->rtc && !tcp) {
+        svc->udp_buf = malloc(65536);
+        started = svc->udp_buf && ust_on_ready(s, svc->fd, POLLIN, udp_ready, svc) == 0 ? 0 : -1;
+    } else if (svc->rtc) {
+        svc->loop = svcloop_start(svc, svc->kind == SVC_HTTP ? http_ops() : &tcp_ops, NULL);
+        started = svc->loop ? 0 : -1;
+    } else {
+        void *(*main_fn)(void *) = svc->kind == SVC_HTTP     ? http_main
+                                   : svc->kind == SVC_IPERF3 ? iperf3_main
+                                   : tcp                     ? tcp_main
+                                                             : udp_main;
+        started = pthread_create(&svc->thread, NULL, main_fn, svc) == 0 ? 0 : -1;
+    }
+    if (started != 0) {
+        app_logf(UST_LOG_ERROR, "service %s: cannot start", svc->name);
+        ust_close(s, svc->fd);
+        free(svc->udp_buf);
+        svc->udp_buf = NULL;
         if (svc->kind == SVC_HTTP)
             http_fini(svc);
         return -1;
@@ -315,8 +362,9 @@ int service_start(struct service *svc, struct ust_stack *s)
     char lim[200] = "";
     if (tcp)
         describe_limits(svc, lim, sizeof(lim));
-    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u, %s%s", svc->name,
-             tcp ? "TCP" : "UDP", svc->port, svc->ipv4_only ? "IPv4" : "IPv4 and IPv6", lim);
+    app_logf(UST_LOG_INFO, "service %s: listening on %s port %u, %s%s%s", svc->name,
+             tcp ? "TCP" : "UDP", svc->port, svc->ipv4_only ? "IPv4" : "IPv4 and IPv6", lim,
+             svc->rtc ? ", on the stack thread" : "");
     return 0;
 }
 
@@ -324,8 +372,19 @@ void service_stop(struct service *svc)
 {
     if (!svc->running)
         return;
-    ust_close(svc->s, svc->fd); /* blocked calls return EBADF / POLLNVAL */
-    pthread_join(svc->thread, NULL);
+    if (svc->loop) {
+        svcloop_stop(svc->loop); /* the stack thread closes it all */
+        svc->loop = NULL;
+    } else if (svc->iperf3) {
+        iperf3_stop(svc->iperf3);
+        svc->iperf3 = NULL;
+    } else {
+        ust_close(svc->s, svc->fd); /* blocked calls return EBADF / POLLNVAL; a handler goes */
+        if (!svc->rtc)
+            pthread_join(svc->thread, NULL);
+        free(svc->udp_buf); /* its handler can no longer run */
+        svc->udp_buf = NULL;
+    }
     svc->running = false;
     if (svc->kind == SVC_HTTP)
         http_fini(svc);

@@ -12,6 +12,9 @@
 
 #include "ustack/socket.h"
 
+struct svcloop;
+struct iperf3_server;
+
 enum service_kind { SVC_ECHO, SVC_DISCARD, SVC_CHARGEN, SVC_HTTP, SVC_IPERF3 };
 
 #define SVC_SEC 1000000ull /* ust_time_t is in microseconds */
@@ -87,17 +90,22 @@ struct service {
     int fd; /* the bound (and, for TCP, listening) socket */
     pthread_t thread;
     bool running;
-    struct svc_limits lim;                 /* TCP: set before service_start */
+    bool rtc;                     /* run on the stack thread (handlers), not a thread of its own */
+    struct svcloop *loop;         /* rtc, TCP: the service's loop */
+    struct iperf3_server *iperf3; /* rtc, iperf3: its server */
+    uint8_t *udp_buf;             /* rtc, UDP: the datagram buffer */
+    struct svc_limits lim;        /* TCP: set before service_start */
     _Atomic uint64_t count[SVC_NCOUNTERS]; /* written by the service's thread */
     const char *http_root;                 /* SVC_HTTP: the directory served; NULL: built-in page */
     char *http_root_real;                  /* SVC_HTTP: its realpath (set by http_init) */
 };
 
 /* Binds (to :: for both families, IPv4 peers as ::ffff:a.b.c.d, unless
- * ipv4_only), listens and starts the service's thread. 0, or -1 after
- * logging. */
+ * ipv4_only), listens and starts the service: with rtc, as handlers on the
+ * stack thread, else on a thread of its own. 0, or -1 after logging. */
 int service_start(struct service *svc, struct ust_stack *s);
-/* Closes the socket (which ends the thread) and joins it. */
+/* Closes the socket and ends the service (joins its thread, or waits for
+ * the stack thread to close its connections). */
 void service_stop(struct service *svc);
 
 /* The counters, relaxed: each is exact, not a snapshot taken together. */

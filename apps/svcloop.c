@@ -1,15 +1,31 @@
-/* The TCP services' loop: a listener and a growing table of connections
- * over ust_poll, with limits, deadlines and lingering closes (svcloop.h).
+/* The TCP services' loop: a listener and a growing table of connections,
+ * with limits, deadlines and lingering closes (svcloop.h), run one of two
+ * ways.
  *
- * Each round: build the poll set (the listener, the lingering closes, the
- * connections) and the nearest deadline in one pass; wait in ust_poll until
- * something is ready or that deadline; then one pass over what was polled,
- * serving what is ready and expiring what is due; then accept. A
- * connection costs the loop a pointer and a pollfd besides the service's
- * own struct, and buffers only while the service holds data for it. */
+ * On the stack thread (svcloop_start, the runner's default): every socket
+ * has a handler (ust_on_ready) and the loop one timer. The listener's
+ * handler accepts and gives each connection its handler, which runs
+ * after the batch that brought its request: served, answered and sent
+ * before the stack thread sleeps, no other thread woken. After serving,
+ * the handler is set again with the events the service now wants, which
+ * also runs it again next round if the socket is still ready (it stopped
+ * after IO_ROUNDS). The timer stands at the nearest deadline (a new
+ * connection's or one a handler moved earlier may bring it forward); when
+ * it fires it walks the connections and lingering closes, expires what is
+ * due and sets itself at the next.
+ *
+ * On a thread of its own (svcloop_run): each round builds the poll set
+ * (the listener, the lingering closes, the connections) and the nearest
+ * deadline in one pass; waits in ust_poll until something is ready or that
+ * deadline; then one pass over what was polled, serving what is ready and
+ * expiring what is due; then accepts. A connection costs the loop a
+ * pointer (and a pollfd) besides the service's own struct, and buffers
+ * only while the service holds data for it. */
 #include "svcloop.h"
 
 #include <errno.h>
+#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +65,12 @@ struct svcloop {
     struct addr_count per_addr;
     ust_time_t accept_paused_until;
     struct ratelog log[LOG_NKINDS];
+    /* On the stack thread (svcloop_start): */
+    bool rtc;
+    int timer;            /* the loop's timer */
+    ust_time_t timer_at;  /* where it is armed (0: not) */
+    atomic_bool stopping; /* svcloop_stop asked: the timer ends the loop */
+    sem_t stopped;        /* posted once it has */
     char peer_text[APP_PEER_STRLEN];
     uint8_t scratch[SVCLOOP_SCRATCH];
 };
@@ -239,6 +261,10 @@ static void flush_logs(struct svcloop *l, ust_time_t now)
 
 /* ---- closing ---- */
 
+static void on_linger(struct ust_stack *s, int fd, short revents, void *arg);
+static void on_conn(struct ust_stack *s, int fd, short revents, void *arg);
+static void timer_consider(struct svcloop *l, ust_time_t t);
+
 static void reset_close(struct svcloop *l, int fd)
 {
     struct linger lz = {.l_onoff = 1, .l_linger = 0};
@@ -261,6 +287,10 @@ static void linger_add(struct svcloop *l, int fd, ust_time_t now)
         return;
     }
     l->lg[l->nlg++] = (struct closing){.fd = fd, .until = now + LINGER_TIMEOUT};
+    if (l->rtc) {
+        ust_on_ready(l->s, fd, POLLIN, on_linger, l);
+        timer_consider(l, now + LINGER_TIMEOUT);
+    }
 }
 
 static void linger_remove(struct svcloop *l, size_t i)
@@ -316,6 +346,8 @@ static void conn_end(struct svcloop *l, size_t i, enum svcloop_verdict v, ust_ti
     }
     free(c);
     l->conn[i] = l->conn[--l->n];
+    if (i < l->n)
+        l->conn[i]->idx = i;
     svc_count(l->svc, SVC_CONNS, -1);
     if (l->cap > MIN_CAP && l->n * 4 < l->cap) {
         struct svcloop_conn **t = realloc(l->conn, l->cap / 2 * sizeof(*t));
@@ -369,6 +401,8 @@ static void admit(struct svcloop *l, int fd, const struct in6_addr *peer, uint16
         reset_close(l, fd);
         return;
     }
+    c->loop = l;
+    c->idx = l->n;
     c->fd = fd;
     c->peer = *peer;
     c->peer_port = port;
@@ -379,11 +413,22 @@ static void admit(struct svcloop *l, int fd, const struct in6_addr *peer, uint16
         atomic_store_explicit(&l->svc->count[SVC_CONNS_PEAK], l->n, memory_order_relaxed);
     app_logf(UST_LOG_DEBUG, "%s: %s: connected (%zu now)", l->svc->name, svcloop_peer(l, c), l->n);
     enum svcloop_verdict v = l->ops->open(l, c, now);
-    if (v != SVL_KEEP)
+    if (v != SVL_KEEP) {
         conn_end(l, l->n - 1, v, now);
+        return;
+    }
+    if (l->rtc) {
+        /* Runs at once (next round) if the request is already here. */
+        if (ust_on_ready(l->s, fd, l->ops->events(l, c), on_conn, c) != 0) {
+            conn_end(l, l->n - 1, SVL_RESET, now);
+            return;
+        }
+        timer_consider(l, c->deadline);
+    }
 }
 
-static void accept_some(struct svcloop *l, ust_time_t now)
+/* Accepts a batch; true if it ended with the queue empty (or paused). */
+static bool accept_some(struct svcloop *l, ust_time_t now)
 {
     size_t batch = ACCEPT_BATCH + l->n / 4;
     for (size_t k = 0; k < batch; k++) {
@@ -401,7 +446,7 @@ static void accept_some(struct svcloop *l, ust_time_t now)
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return;
+            return true;
         if (errno == ECONNABORTED)
             continue;
         /* Out of sockets (EMFILE, ENFILE, ENOMEM): the stack reset that
@@ -412,8 +457,9 @@ static void accept_some(struct svcloop *l, ust_time_t now)
             app_logf(UST_LOG_INFO, "%s: cannot accept a connection: %s", l->svc->name,
                      strerror(errno));
         l->accept_paused_until = now + ACCEPT_PAUSE;
-        return;
+        return true;
     }
+    return false;
 }
 
 /* ---- the loop ---- */
@@ -502,6 +548,193 @@ static void handle_round(struct svcloop *l, size_t k, size_t npl, ust_time_t now
         if (v != SVL_KEEP)
             conn_end(l, i, v, now);
     }
+}
+
+/* ---- on the stack thread ---- */
+
+/* Brings the loop's timer forward to t if it is sooner (0: none). */
+static void timer_consider(struct svcloop *l, ust_time_t t)
+{
+    if (t && (!l->timer_at || t < l->timer_at)) {
+        l->timer_at = t;
+        ust_timer_arm(l->s, l->timer, t);
+    }
+}
+
+static void on_conn(struct ust_stack *s, int fd, short revents, void *arg)
+{
+    (void)fd;
+    struct svcloop_conn *c = arg;
+    struct svcloop *l = c->loop;
+    ust_time_t now = ust_clock_now();
+    enum svcloop_verdict v = l->ops->serve(l, c, revents, now);
+    if (v == SVL_KEEP && c->deadline && now >= c->deadline)
+        v = l->ops->expire(l, c, now);
+    if (v != SVL_KEEP) {
+        conn_end(l, c->idx, v, now);
+        return;
+    }
+    /* What it waits for now; if that is ready already (it stopped after
+     * IO_ROUNDS), it runs again next round. */
+    if (ust_on_ready(s, c->fd, l->ops->events(l, c), on_conn, c) != 0)
+        conn_end(l, c->idx, SVL_RESET, now);
+    else
+        timer_consider(l, c->deadline);
+}
+
+static void on_linger(struct ust_stack *s, int fd, short revents, void *arg)
+{
+    (void)s;
+    (void)revents;
+    struct svcloop *l = arg;
+    for (size_t i = 0; i < l->nlg; i++) {
+        if (l->lg[i].fd != fd)
+            continue;
+        if (linger_read(l, fd)) {
+            ust_close(l->s, fd);
+            linger_remove(l, i);
+        } else {
+            ust_on_ready(l->s, fd, POLLIN, on_linger, l); /* more than LINGER_ROUNDS */
+        }
+        return;
+    }
+}
+
+static void on_listener(struct ust_stack *s, int fd, short revents, void *arg)
+{
+    (void)fd; /* the service's listener */
+    (void)revents;
+    struct svcloop *l = arg;
+    ust_time_t now = ust_clock_now();
+    if (now < l->accept_paused_until)
+        return; /* the timer accepts when the pause ends */
+    if (!accept_some(l, now))
+        ust_on_ready(s, l->svc->fd, POLLIN, on_listener, l); /* a full batch: more next round */
+    flush_logs(l, now);
+    /* The timer ends a pause (no sockets left to accept with) and says
+     * what the logs held back when their window closes. */
+    if (l->accept_paused_until > now)
+        timer_consider(l, l->accept_paused_until);
+    for (int j = 0; j < LOG_NKINDS; j++)
+        if (l->log[j].held)
+            timer_consider(l, l->log[j].window_end);
+}
+
+static void loop_free(struct svcloop *l)
+{
+    addr_count_free(&l->per_addr);
+    free(l->conn);
+    free(l->lg);
+    free(l->pfd);
+    free(l);
+}
+
+/* Closes everything: the loop ends (stack thread). */
+static void loop_end(struct svcloop *l)
+{
+    flush_logs(l, 0);
+    while (l->n > 0)
+        conn_end(l, l->n - 1, SVL_CLOSE, ust_clock_now());
+    for (size_t i = 0; i < l->nlg; i++)
+        ust_close(l->s, l->lg[i].fd);
+    l->nlg = 0;
+    ust_close(l->s, l->svc->fd);
+    ust_timer_del(l->s, l->timer);
+    sem_post(&l->stopped);
+}
+
+/* The deadlines: expires the connections and lingering closes that are
+ * due, resumes accepting after a pause, says what the logs held, and sets
+ * itself at the next deadline. A pass over the connections, at most once
+ * per deadline that comes (or a timeout's worth of them at once). */
+static void on_timer(struct ust_stack *s, int timer, void *arg)
+{
+    (void)timer;
+    struct svcloop *l = arg;
+    if (atomic_load(&l->stopping)) {
+        loop_end(l);
+        return;
+    }
+    ust_time_t now = ust_clock_now(), next = 0;
+    l->timer_at = 0;
+    for (size_t i = l->nlg; i-- > 0;) {
+        if (now >= l->lg[i].until) {
+            /* The peer has not closed: close our side as it is (a plain
+             * close: the stack still delivers what is queued). */
+            ust_close(l->s, l->lg[i].fd);
+            linger_remove(l, i);
+        } else {
+            consider(&next, l->lg[i].until);
+        }
+    }
+    for (size_t i = l->n; i-- > 0;) {
+        struct svcloop_conn *c = l->conn[i];
+        if (!c->deadline || now < c->deadline) {
+            consider(&next, c->deadline);
+            continue;
+        }
+        enum svcloop_verdict v = l->ops->expire(l, c, now);
+        if (v != SVL_KEEP) {
+            conn_end(l, i, v, now);
+            continue;
+        }
+        consider(&next, c->deadline);
+        ust_on_ready(s, c->fd, l->ops->events(l, c), on_conn, c);
+    }
+    if (l->accept_paused_until) {
+        if (now >= l->accept_paused_until) {
+            l->accept_paused_until = 0;
+            ust_on_ready(s, l->svc->fd, POLLIN, on_listener, l); /* runs if some wait */
+        } else {
+            consider(&next, l->accept_paused_until);
+        }
+    }
+    flush_logs(l, now);
+    for (int j = 0; j < LOG_NKINDS; j++)
+        if (l->log[j].held)
+            consider(&next, l->log[j].window_end);
+    timer_consider(l, next);
+}
+
+struct svcloop *svcloop_start(struct service *svc, const struct svcloop_ops *ops, void *ctx)
+{
+    struct svcloop *l = calloc(1, sizeof(*l));
+    if (!l) {
+        app_logf(UST_LOG_ERROR, "%s: out of memory", svc->name);
+        return NULL;
+    }
+    l->svc = svc;
+    l->s = svc->s;
+    l->ops = ops;
+    l->ctx = ctx;
+    l->rtc = true;
+    if (sem_init(&l->stopped, 0, 0) != 0) {
+        free(l);
+        return NULL;
+    }
+    l->timer = ust_timer_add(l->s, on_timer, l);
+    if (l->timer < 0 || ust_on_ready(l->s, svc->fd, POLLIN, on_listener, l) != 0) {
+        app_logf(UST_LOG_ERROR, "%s: cannot run on the stack thread: %s", svc->name,
+                 strerror(errno));
+        if (l->timer > 0)
+            ust_timer_del(l->s, l->timer);
+        sem_destroy(&l->stopped);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void svcloop_stop(struct svcloop *l)
+{
+    /* The stack thread ends the loop, between batches like every handler:
+     * ask it through the timer and wait. */
+    atomic_store(&l->stopping, true);
+    ust_timer_arm(l->s, l->timer, 1);
+    while (sem_wait(&l->stopped) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&l->stopped);
+    loop_free(l);
 }
 
 void svcloop_run(struct service *svc, const struct svcloop_ops *ops, void *ctx)

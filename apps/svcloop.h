@@ -41,6 +41,8 @@ enum svcloop_verdict {
 
 /* The part of every connection the loop owns. */
 struct svcloop_conn {
+    struct svcloop *loop;
+    size_t idx; /* in the loop's table */
     int fd;
     struct in6_addr peer; /* an IPv4 peer as ::ffff:a.b.c.d */
     uint16_t peer_port;
@@ -65,9 +67,17 @@ struct svcloop_ops {
     void (*refuse)(struct svcloop *l, int fd, ust_time_t now);
 };
 
-/* Runs the service until its listener is closed (service_stop). ctx is the
- * service's own, for its ops (svcloop_ctx). */
+/* Runs the service on its own thread until its listener is closed
+ * (service_stop). ctx is the service's own, for its ops (svcloop_ctx). */
 void svcloop_run(struct service *svc, const struct svcloop_ops *ops, void *ctx);
+
+/* The same loop run to completion on the stack thread (ust_on_ready): the
+ * listener, every connection and every lingering close has a handler, and
+ * one timer stands at the nearest deadline. Returns the loop, or NULL after
+ * logging. Ends with svcloop_stop (which waits for the stack thread to
+ * close everything), not by closing the listener. */
+struct svcloop *svcloop_start(struct service *svc, const struct svcloop_ops *ops, void *ctx);
+void svcloop_stop(struct svcloop *l);
 
 void *svcloop_ctx(const struct svcloop *l);
 struct service *svcloop_service(const struct svcloop *l);

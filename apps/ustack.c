@@ -40,6 +40,10 @@ static void usage(FILE *out)
             "  -I, --iperf3-port PORT|none\n"
             "                        the TCP port of the iperf3 service (default 5201),\n"
             "                        or none to turn it off\n"
+            "      --service-threads run each service on a thread of its own, in blocking\n"
+            "                        calls, instead of on the stack thread (the default:\n"
+            "                        a request is read, answered and sent in the stack\n"
+            "                        thread's turn, no other thread woken)\n"
             "\n"
             "Limits (each TCP service on its own, so that no client and no service can\n"
             "lock the others out; a limit or a timeout of 0 is none; S is seconds):\n"
@@ -123,6 +127,7 @@ static const char *const lim_names[LIM_N] = {"echo", "discard", "chargen", "http
 struct runner_opts {
     const char *http_root;
     uint16_t iperf3_port; /* 0: the iperf3 service is off */
+    bool threads;         /* --service-threads */
     struct svc_limits lim[LIM_N];
 };
 
@@ -137,6 +142,7 @@ enum {
     OPT_IDLE_TIMEOUT,
     OPT_IPERF3_TIMEOUT,
     OPT_IPERF3_IDLE_TIMEOUT,
+    OPT_SERVICE_THREADS,
 };
 
 static const struct option runner_long[] = {
@@ -151,6 +157,7 @@ static const struct option runner_long[] = {
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"iperf3-timeout", required_argument, NULL, OPT_IPERF3_TIMEOUT},
     {"iperf3-idle-timeout", required_argument, NULL, OPT_IPERF3_IDLE_TIMEOUT},
+    {"service-threads", no_argument, NULL, OPT_SERVICE_THREADS},
     {NULL, 0, NULL, 0},
 };
 
@@ -236,6 +243,10 @@ static int runner_opt(int c, const char *arg, void *ctx)
             return -1;
         }
         ro->iperf3_port = (uint16_t)v;
+        return 0;
+    }
+    if (c == OPT_SERVICE_THREADS) {
+        ro->threads = true;
         return 0;
     }
     struct svc_limits *http = &ro->lim[LIM_HTTP], *ip = &ro->lim[LIM_IPERF3];
@@ -341,6 +352,7 @@ int main(int argc, char **argv)
     int rc = 0;
     for (size_t i = 0; i < nsvc; i++) {
         services[i].ipv4_only = !o.ipv6;
+        services[i].rtc = !ro.threads;
         if (service_start(&services[i], s) != 0)
             rc = 1;
     }

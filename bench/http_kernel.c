@@ -10,7 +10,7 @@
  * (apps/svcloop.c, compiled in too) make (ust_recv, ust_send, ust_poll,
  * ust_accept4, ...) are macros here for the kernel's own, which they mirror
  * argument for argument (the stack pointer is evaluated and dropped); so
- * are the clock and the address formatter. So the two sides of the
+ * are the clock and the address helpers. So the two sides of the
  * benchmark run the same server code, one thread, the same poll loop,
  * buffers, limits and timeouts (the runner's defaults) and read() of the
  * file per request; the only thing that differs is the TCP/IP stack
@@ -51,12 +51,71 @@ static ust_time_t kernel_clock_now(void)
 }
 #define ust_clock_now() kernel_clock_now()
 
-static const char *kernel_ip4_format(ust_ip4_t a, char *buf)
+
+/* The address helpers of apps/app.c that the loop and http.c use, on
+ * kernel sockets (app.c itself needs the library). */
+bool app_addr_is_v4(const struct in6_addr *a) { return IN6_IS_ADDR_V4MAPPED(a); }
+
+char *app_addr_format(const struct in6_addr *a, char buf[UST_IP6_STRLEN])
 {
-    struct in_addr in = {.s_addr = htonl(a)};
-    return inet_ntop(AF_INET, &in, buf, UST_IP4_STRLEN);
+    if (app_addr_is_v4(a))
+        inet_ntop(AF_INET, a->s6_addr + 12, buf, UST_IP6_STRLEN);
+    else
+        inet_ntop(AF_INET6, a, buf, UST_IP6_STRLEN);
+    return buf;
 }
-#define ust_ip4_format(a, buf) kernel_ip4_format((a), (buf))
+
+int app_sockaddr_get(const struct sockaddr *sa, struct in6_addr *addr, uint16_t *port)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        memset(addr, 0, sizeof(*addr));
+        addr->s6_addr[10] = addr->s6_addr[11] = 0xff;
+        memcpy(addr->s6_addr + 12, &v4->sin_addr, 4);
+        *port = ntohs(v4->sin_port);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        *addr = v6->sin6_addr;
+        *port = ntohs(v6->sin6_port);
+        return 0;
+    }
+    return -1;
+}
+
+char *app_peer_format(const struct in6_addr *a, uint16_t port, char buf[APP_PEER_STRLEN])
+{
+    char t[UST_IP6_STRLEN];
+    app_addr_format(a, t);
+    snprintf(buf, APP_PEER_STRLEN, app_addr_is_v4(a) ? "%s:%u" : "[%s]:%u", t, port);
+    return buf;
+}
+
+/* The loop's stack-thread mode (svcloop_start) is not used here: the
+ * kernel reference runs svcloop_run on its thread. */
+int ust_on_ready(struct ust_stack *s, int fd, short events, ust_ready_fn fn, void *arg)
+{
+    (void)s, (void)fd, (void)events, (void)fn, (void)arg;
+    errno = ENOSYS;
+    return -1;
+}
+int ust_timer_add(struct ust_stack *s, ust_timer_fn fn, void *arg)
+{
+    (void)s, (void)fn, (void)arg;
+    errno = ENOSYS;
+    return -1;
+}
+int ust_timer_arm(struct ust_stack *s, int timer, ust_time_t when)
+{
+    (void)s, (void)timer, (void)when;
+    return -1;
+}
+int ust_timer_del(struct ust_stack *s, int timer)
+{
+    (void)s, (void)timer;
+    return -1;
+}
 
 #include "svcloop.c"
 #include "http.c"

@@ -45,6 +45,14 @@
 # where no policy-rc.d forbids it. http_close leaves the runner with
 # thousands of connections in TIME-WAIT (60 s), so it comes last.
 #
+# Busy polling (ping_rtt, udp_rr, tcp_rr, http_keepalive, http_close): each
+# of these latency rows is followed by a row "ustack --busy-poll N" from a
+# second runner with --busy-poll BENCH_BUSY_POLL (2500 us: it must cover
+# the gap between a reply and the next request, which for ping -i 0.002 is
+# 2 ms) on a TAP of its own, measured in the same rounds against the same
+# kernel figures. The runner's services run on its stack thread (the
+# default); the first runner does not busy-poll.
+#
 # iperf3 (iperf3_rx, iperf3_tx): stock iperf3 -c -J for IPERF3_SECONDS, 1
 # and 4 streams, against the runner's iperf3 service and against the
 # kernel's iperf3 -s in B; iperf3_tx adds -R (the server sends).
@@ -129,16 +137,18 @@ HTTP_SECONDS=${BENCH_HTTP_SECONDS:-10}      # wrk -d, per run
 HTTP_FILE_SIZE=1024                         # bytes of the page fetched
 REDIS_N=${BENCH_REDIS_N:-100000}            # redis-benchmark -n
 PRELOAD=${PRELOAD_LIB:-$ROOT/build/lib/libustack-preload.so}
+BUSY_POLL=${BENCH_BUSY_POLL:-2500}          # us: --busy-poll of the latency rows' second runner
 HOST=192.0.2.1
 PEER=192.0.2.2
 HOST6=2001:db8::1 # the IPv6 rows (enable_ipv6)
 PEER6=2001:db8::2
 
-NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS="" NS_PK="" NS_PKK="" NS_PLAIN=""
+NS_TAP="" NS_A="" NS_B="" NS_TCPC="" NS_LOSS="" NS_PK="" NS_PKK="" NS_PLAIN="" NS_BP=""
 USTACK_PID=""
 PK_PID=""  # the runner with --packet, in $NS_PK
 LOSS_PID=""  # the runner with loss, in $NS_LOSS
 PLAIN_PID="" # the runner with --offload off, in $NS_PLAIN
+BP_PID=""    # the runner with --busy-poll, in $NS_BP
 IPERF3_PID=""  # the kernel's iperf3 -s in $NS_B
 ECHO_PID=""  # the kernel UDP echo server in $NS_B
 SINK_PID=""  # a tcp_bulk sink, while one runs
@@ -204,12 +214,13 @@ cleanup() {
         wait "$ECHO_PID" 2>/dev/null
     fi
     for pid in "$SINK_PID" "$TCPC_PID" "$TCP_ECHO_PID" "$HTTP_KERNEL_PID" "$LOSS_PID" "$IPERF3_PID" \
-        "$PK_PID" "$SERVER_PID" "$PLAIN_PID" "$PRE_IPERF3_PID"; do
+        "$PK_PID" "$SERVER_PID" "$PLAIN_PID" "$PRE_IPERF3_PID" "$BP_PID"; do
         [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS" "$NS_PK" "$NS_PKK" "$NS_PRE" "$NS_PLAIN"; do
+    for ns in "$NS_TAP" "$NS_A" "$NS_B" "$NS_TCPC" "$NS_LOSS" "$NS_PK" "$NS_PKK" "$NS_PRE" "$NS_PLAIN" \
+        "$NS_BP"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     done
     [ -n "$WORK" ] && rm -rf "$WORK"
@@ -548,12 +559,31 @@ preload_iperf3_rows() {
 bench_preload_iperf3_rx() { preload_iperf3_rows "kernel -> ustack" ""; }
 bench_preload_iperf3_tx() { preload_iperf3_rows "ustack -> kernel" -R; }
 
+# A second runner with --busy-poll BUSY_POLL, on a TAP of its own, for the
+# latency rows' "ustack --busy-poll" figures.
+setup_ustack_bp() {
+    [ -z "$NS_BP" ] || return 0
+    NS_BP="ust-bench-bp-$$"
+    new_ns "$NS_BP"
+    ip netns exec "$NS_BP" ip tuntap add dev tap0 mode tap
+    ip -n "$NS_BP" addr add "$HOST/24" dev tap0
+    ip -n "$NS_BP" link set tap0 up
+    ip netns exec "$NS_BP" "$USTACK" --tap tap0 --addr "$PEER/24" --log warn --http-root "$WWW" \
+        --busy-poll "$BUSY_POLL" 2>"$WORK/ustack-bp.log" </dev/null &
+    BP_PID=$!
+    await 15 answers_ping "$NS_BP" || die "the runner with --busy-poll does not answer ping"
+}
+BP_ROW="ustack --busy-poll $BUSY_POLL"
+
 # Round trip of a 64-byte echo (56 bytes of data), paced every 2 ms.
 bench_ping_rtt() {
-    local u l
+    local u b l
+    setup_ustack_bp
     u=$(measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002)
+    b=$(measure "$NS_BP" rtt -c "$PING_COUNT" -i 0.002)
     l=$(measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002)
     row "ping RTT avg, 64 B" us "$u" "$l" lower
+    row "ping RTT avg, 64 B, $BP_ROW" us "$b" "$l" lower
 }
 
 # Round trip of a full-size echo: 1500-byte IP packets, DF set.
@@ -605,9 +635,10 @@ udp_rr_once() {
     echo "$rate"
 }
 
-# udp_rr_rows METRIC [CPU]: ROUNDS alternating runs each side, median rows.
+# udp_rr_rows METRIC [CPU]: ROUNDS alternating runs each side, median rows;
+# without CPU, the busy-polling runner too.
 udp_rr_rows() {
-    local metric=$1 cpu=${2:-} pin=() i uv=() lv=()
+    local metric=$1 cpu=${2:-} pin=() i uv=() lv=() bv=()
     build_udp_rr
     start_linux_echo
     if [ -n "$cpu" ]; then
@@ -615,8 +646,10 @@ udp_rr_rows() {
         taskset -a -p -c "$cpu" "$USTACK_PID" >/dev/null || die "cannot pin the runner to CPU $cpu"
         taskset -a -p -c "$cpu" "$ECHO_PID" >/dev/null || die "cannot pin the echo server to CPU $cpu"
     fi
+    [ -n "$cpu" ] || setup_ustack_bp
     for ((i = 0; i < ROUNDS; i++)); do
         uv+=("$(udp_rr_once "$NS_TAP" "${pin[@]}")")
+        [ -n "$cpu" ] || bv+=("$(udp_rr_once "$NS_BP")")
         lv+=("$(udp_rr_once "$NS_A" "${pin[@]}")")
     done
     if [ -n "$cpu" ]; then
@@ -627,6 +660,8 @@ udp_rr_rows() {
     fi
     row "$metric" "requests/s" "$(printf '%s\n' "${uv[@]}" | median)" \
         "$(printf '%s\n' "${lv[@]}" | median)" higher
+    [ -n "$cpu" ] || row "$metric, $BP_ROW" "requests/s" "$(median_of "${bv[@]}")" \
+        "$(median_of "${lv[@]}")" higher
 }
 
 bench_udp_rr() { udp_rr_rows "UDP request/response rate, 32 B"; }
@@ -648,14 +683,19 @@ bench_tcp_rr() {
         TCP_ECHO_PID=$!
         await 10 test -s "$ready" || die "the kernel TCP echo server did not start"
     fi
-    local i uv=() lv=() out done_ elapsed rate rtt lost
+    local i uv=() bv=() lv=() out done_ elapsed rate rtt lost
+    setup_ustack_bp
     for ((i = 0; i < ROUNDS; i++)); do
-        for side in "$NS_TAP" "$NS_A"; do
+        for side in "$NS_TAP" "$NS_BP" "$NS_A"; do
             out=$(ip netns exec "$side" "$TCP_RR" client "$PEER" 7 "$UDP_RR_COUNT" "$UDP_RR_SECONDS" 2>&1) ||
                 die "tcp_rr in $side failed: $out"
             read -r done_ elapsed rate rtt lost <<<"$out"
             say "tcp_rr $side: $done_ round trips in ${elapsed}s: $rate/s, ${rtt}us each"
-            if [ "$side" = "$NS_TAP" ]; then uv+=("$rate"); else lv+=("$rate"); fi
+            case "$side" in
+            "$NS_TAP") uv+=("$rate") ;;
+            "$NS_BP") bv+=("$rate") ;;
+            *) lv+=("$rate") ;;
+            esac
         done
     done
     kill "$TCP_ECHO_PID" 2>/dev/null || true
@@ -663,6 +703,8 @@ bench_tcp_rr() {
     TCP_ECHO_PID=""
     row "TCP request/response rate, 1 B" "requests/s" \
         "$(printf '%s\n' "${uv[@]}" | median)" "$(printf '%s\n' "${lv[@]}" | median)" higher
+    row "TCP request/response rate, 1 B, $BP_ROW" "requests/s" \
+        "$(median_of "${bv[@]}")" "$(median_of "${lv[@]}")" higher
 }
 bench_udp_rr_1cpu() {
     command -v taskset >/dev/null || die "needs taskset (util-linux)"
@@ -1268,16 +1310,20 @@ wrk_once() {
         }' <<<"$out" || die "wrk in $ns: errors or no result: $out"
 }
 
-# http_rows METRIC [WRK ARGS...]: ROUNDS alternating runs each side.
+# http_rows METRIC [WRK ARGS...]: ROUNDS alternating runs each side (and
+# the busy-polling runner).
 http_rows() {
-    local metric=$1 i uv=() lv=()
+    local metric=$1 i uv=() bv=() lv=()
     shift
     start_http_kernel
+    setup_ustack_bp
     for ((i = 0; i < ROUNDS; i++)); do
         uv+=("$(wrk_once "$NS_TAP" "$@")")
+        bv+=("$(wrk_once "$NS_BP" "$@")")
         lv+=("$(wrk_once "$NS_A" "$@")")
     done
     row "$metric" "requests/s" "$(median_of "${uv[@]}")" "$(median_of "${lv[@]}")" higher
+    row "$metric, $BP_ROW" "requests/s" "$(median_of "${bv[@]}")" "$(median_of "${lv[@]}")" higher
 }
 
 bench_http_keepalive() {

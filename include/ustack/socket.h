@@ -138,6 +138,12 @@ void ust_runtime_lock(struct ust_runtime *rt);
 void ust_runtime_unlock(struct ust_runtime *rt);
 /* Wakes the stack thread to poll now (after calls made under the lock). */
 void ust_runtime_kick(struct ust_runtime *rt);
+/* Busy polling: before it sleeps, the stack thread polls the devices
+ * (epoll with no timeout) for up to usec microseconds after its last batch,
+ * so a frame that arrives then is taken without the wake-up of a sleeping
+ * thread, at the cost of a CPU kept busy while traffic flows. 0 (the
+ * default) sleeps at once. 0, or -EINVAL (no runtime, or above 1,000,000). */
+int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,13 @@
 /* The stack thread: an event loop around the sans-I/O core.
  *
  * It sleeps in epoll_wait on every device fd and an eventfd, with a timeout
- * taken from ust_stack_next_deadline(); no busy polling, no fixed ticks. */
+ * taken from ust_stack_next_deadline() and the program's timers; no fixed
+ * ticks. After each batch it runs the program's handlers (handlers.c);
+ * with busy polling on, it polls the devices for a while before sleeping. */
 #include "runtime/runtime_priv.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,6 +20,11 @@
 #include "ustack/runtime.h"
 
 unsigned rt_slot_of(int fd) { return (unsigned)fd & (SOCK_MAX_SOCKETS - 1); }
+
+bool rt_on_stack_thread(const struct ust_runtime *rt)
+{
+    return pthread_getspecific(rt->self) == rt;
+}
 
 static void hit(struct rt_wentry *e)
 {
@@ -35,15 +43,22 @@ static void hit(struct rt_wentry *e)
  * the last call, and raises the program's event fd if it watches. Lock
  * held. The cost is one bucket walk per notified socket, whatever the
  * number of waiters. */
-static void wake_waiters(struct ust_runtime *rt)
+void rt_wake_waiters(struct ust_runtime *rt)
 {
     struct sock *sk;
+    bool queued = rt->qhead != RT_NONE;
     while ((sk = sock_next_woken(rt->s)) != NULL) {
         for (struct rt_wentry *e = rt->wait[sk->slot & (RT_WAIT_BUCKETS - 1)]; e; e = e->next) {
             if (e->slot == sk->slot)
                 hit(e);
         }
+        if (sk->slot < rt->hcap && rt->h[sk->slot].fd)
+            rt_queue(rt, sk->slot);
     }
+    /* A call from another thread made a handler due: the stack thread
+     * runs it. */
+    if (!queued && rt->qhead != RT_NONE && !rt_on_stack_thread(rt))
+        ust_runtime_kick(rt);
     if (rt->ufd >= 0 && !rt->ufd_set && sock_any_ready(rt->s)) {
         uint64_t one = 1;
         ssize_t n = write(rt->ufd, &one, sizeof(one));
@@ -73,11 +88,16 @@ struct ust_runtime *rt_enter(struct ust_stack *s)
     struct ust_runtime *rt = s->runtime;
     if (!rt)
         return NULL;
-    pthread_mutex_lock(&rt->mu);
+    /* A handler on the stack thread: the lock is held already, and the
+     * call must not wait (it would wait for this very thread). As
+     * embedded: no lock, no blocking. */
+    bool nested = rt_on_stack_thread(rt);
+    if (!nested)
+        pthread_mutex_lock(&rt->mu);
     ust_time_t now = ust_clock_now();
     if (now > s->now)
         s->now = now;
-    return rt;
+    return nested ? NULL : rt;
 }
 
 void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
@@ -85,7 +105,7 @@ void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
     netif_flush(s); /* what the call sent, from drivers that batch */
     if (!rt)
         return;
-    wake_waiters(rt);
+    rt_wake_waiters(rt);
     /* The call may have created work sooner than the stack thread expects
      * (an ARP retry, a frame on the loopback): wake it to recompute. */
     if (ust_stack_next_deadline(s) < rt->armed)
@@ -101,7 +121,7 @@ struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsign
      * sooner than the stack thread expects (a SYN on the loopback, an ARP
      * request) wakes the stack thread, or a blocking connect() over the
      * loopback waits for a stack thread that sleeps without a deadline. */
-    wake_waiters(rt);
+    rt_wake_waiters(rt);
     if (ust_stack_next_deadline(rt->s) < rt->armed)
         ust_runtime_kick(rt);
     if (rt->stop)
@@ -145,8 +165,23 @@ bool rt_wait(struct ust_runtime *rt, int fd, ust_time_t deadline)
     return rt_wait_on(rt, &e, 1, deadline) != NULL;
 }
 
+/* In a handler both do nothing: the stack thread holds the lock. */
 void ust_runtime_lock(struct ust_runtime *rt) { (void)rt_enter(rt->s); }
-void ust_runtime_unlock(struct ust_runtime *rt) { rt_leave(rt->s, rt); }
+void ust_runtime_unlock(struct ust_runtime *rt)
+{
+    rt_leave(rt->s, rt_on_stack_thread(rt) ? NULL : rt);
+}
+
+int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec)
+{
+    if (!rt || usec > RT_MAX_BUSY_POLL)
+        return -EINVAL;
+    ust_runtime_lock(rt);
+    rt->busy_poll = usec;
+    ust_runtime_unlock(rt);
+    ust_runtime_kick(rt); /* a sleeping stack thread starts polling */
+    return 0;
+}
 
 /* Reads a batch of frames from the fd devices without holding the lock: the
  * read() system calls are most of the receive path's cost, and application
@@ -180,11 +215,41 @@ static int read_batch(struct ust_runtime *rt)
     return n;
 }
 
+/* Sleeps until a device or the eventfd is readable, or timeout (ms, -1:
+ * none). With busy polling, first polls them without sleeping for up to
+ * rt->busy_poll us (or until the timeout), so a frame arriving then is
+ * taken at once rather than after a thread's wake-up. Lock not held. */
+static void wait_for_work(struct ust_runtime *rt, unsigned busy_poll, int timeout)
+{
+    struct epoll_event evs[16];
+    int ne = 0;
+    if (busy_poll && timeout != 0) {
+        ust_time_t start = ust_clock_now(), end = start + busy_poll, t = start;
+        if (timeout > 0 && start + (ust_time_t)timeout * 1000u < end)
+            end = start + (ust_time_t)timeout * 1000u;
+        while ((ne = epoll_wait(rt->epfd, evs, 16, 0)) == 0 && (t = ust_clock_now()) < end)
+            sched_yield();
+        if (ne == 0 && timeout > 0) {
+            ust_time_t spent = (t - start) / 1000u;
+            timeout = spent >= (ust_time_t)timeout ? 0 : timeout - (int)spent;
+        }
+    }
+    if (ne == 0)
+        ne = epoll_wait(rt->epfd, evs, 16, timeout);
+    for (int i = 0; i < ne; i++) {
+        if (evs[i].data.fd == rt->efd) {
+            uint64_t v;
+            ssize_t r = read(rt->efd, &v, sizeof(v));
+            (void)r;
+        }
+    }
+}
+
 static void *stack_thread(void *arg)
 {
     struct ust_runtime *rt = arg;
     struct ust_stack *s = rt->s;
-    struct epoll_event evs[16];
+    pthread_setspecific(rt->self, rt); /* rt_on_stack_thread */
     pthread_mutex_lock(&rt->mu);
     while (!rt->stop) {
         pthread_mutex_unlock(&rt->mu);
@@ -201,28 +266,30 @@ static void *stack_thread(void *arg)
             ust_stack_input_meta(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i],
                                  &rt->rxmeta[i], now);
         ust_stack_poll(s, now);
-        if (n == RT_RX_BATCH) {
-            wake_waiters(rt);
+        /* The batch is done: the program's handlers and timers now
+         * (they run with the lock held, never inside the core), then
+         * the threads waiting for the sockets that changed. */
+        bool more = rt_run_handlers(rt);
+        rt_wake_waiters(rt);
+        netif_flush(s); /* what the handlers sent, from drivers that batch */
+        if (n == RT_RX_BATCH)
             continue; /* more may be waiting: read again before sleeping */
-        }
-        wake_waiters(rt);
         ust_time_t next = ust_stack_next_deadline(s);
+        ust_time_t tnext = rt_timers_next(rt);
+        if (tnext < next)
+            next = tnext;
         rt->armed = next;
         int timeout = -1;
-        if (next != UST_TIME_NEVER) {
+        if (more) {
+            timeout = 0; /* handlers still due: poll the devices, then run them */
+        } else if (next != UST_TIME_NEVER) {
             ust_time_t t = ust_clock_now();
             ust_time_t ms = next > t ? (next - t + 999u) / 1000u : 0;
             timeout = ms > 3600000u ? 3600000 : (int)ms;
         }
+        unsigned busy_poll = rt->busy_poll;
         pthread_mutex_unlock(&rt->mu);
-        int ne = epoll_wait(rt->epfd, evs, 16, timeout);
-        for (int i = 0; i < ne; i++) {
-            if (evs[i].data.fd == rt->efd) {
-                uint64_t v;
-                ssize_t r = read(rt->efd, &v, sizeof(v));
-                (void)r;
-            }
-        }
+        wait_for_work(rt, busy_poll, timeout);
         pthread_mutex_lock(&rt->mu);
     }
     pthread_mutex_unlock(&rt->mu);
@@ -239,6 +306,11 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
     rt->s = s;
     rt->armed = UST_TIME_NEVER;
     rt->ufd = -1;
+    rt->qhead = rt->qtail = RT_NONE;
+    if (pthread_key_create(&rt->self, NULL) != 0) {
+        free(rt);
+        return -EAGAIN;
+    }
     rt->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     rt->epfd = epoll_create1(EPOLL_CLOEXEC);
     int err = 0;
@@ -286,6 +358,7 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
     *out = rt;
     return 0;
 fail:
+    pthread_key_delete(rt->self);
     free(rt->rxbuf);
     if (rt->efd >= 0)
         close(rt->efd);
@@ -309,6 +382,9 @@ void ust_runtime_stop(struct ust_runtime *rt)
     for (int i = 0; i < rt->s->ifs->n; i++)
         rt->s->ifs->at[i].external_rx = false;
     free(rt->rxbuf);
+    free(rt->h);
+    free(rt->timers);
+    pthread_key_delete(rt->self);
     pthread_mutex_destroy(&rt->mu);
     if (rt->ufd >= 0)
         close(rt->ufd);

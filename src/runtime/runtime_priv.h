@@ -8,6 +8,7 @@
 #include "core/stack_priv.h"
 #include "net/netif.h"
 #include "ustack/device.h"
+#include "ustack/runtime.h"
 #include "ustack/socket.h"
 
 /* A thread waiting for one or more sockets (rt_wait_on). Each socket it
@@ -33,6 +34,31 @@ struct rt_waiter {
 
 #define RT_WAIT_BUCKETS 1024 /* a power of two */
 
+/* A socket's handler (ust_on_ready), kept by slot. */
+struct rt_handler {
+    int fd; /* the socket's handle; 0: no handler */
+    short events;
+    ust_ready_fn fn;
+    void *arg;
+    bool queued;   /* on the run queue */
+    unsigned next; /* the next slot on the run queue (RT_NONE: the last) */
+};
+
+/* A timer (ust_timer_add): fn runs on the stack thread once when passes. */
+struct rt_timer {
+    ust_time_t when; /* 0: not armed */
+    ust_timer_fn fn; /* NULL: the entry is free */
+    void *arg;
+};
+
+#define RT_NONE UINT32_MAX
+#define RT_MAX_TIMERS 4096
+/* Handler rounds after one batch: handlers whose calls notified sockets
+ * with handlers run again, up to this many times; then the stack thread
+ * polls the devices before running the rest. */
+#define RT_HANDLER_ROUNDS 8
+#define RT_MAX_BUSY_POLL 1000000u /* us */
+
 struct ust_runtime {
     struct ust_stack *s;
     pthread_t thread;
@@ -40,7 +66,16 @@ struct ust_runtime {
     int efd;            /* eventfd: wakes the stack thread */
     int epfd;
     bool stop;
-    ust_time_t armed;                        /* the deadline the stack thread is sleeping towards */
+    ust_time_t armed;   /* the deadline the stack thread is sleeping towards */
+    pthread_key_t self; /* set to the runtime on its stack thread (rt_on_stack_thread) */
+    unsigned busy_poll; /* us to poll the devices before sleeping (ust_runtime_set_busy_poll) */
+    /* Run-to-completion (ust_on_ready, ust_timer_*): handlers by slot, the
+     * run queue of slots whose handler is due, and the timers. */
+    struct rt_handler *h;
+    unsigned hcap;
+    unsigned qhead, qtail; /* RT_NONE: empty */
+    struct rt_timer *timers;
+    unsigned ntimers;                        /* entries in timers (used or free) */
     struct rt_wentry *wait[RT_WAIT_BUCKETS]; /* by slot */
     /* The program's event fd (ust_event_fd): an eventfd that is readable
      * while the core's ready list holds a socket; -1 until asked for. */
@@ -73,5 +108,20 @@ struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsign
 bool rt_wait(struct ust_runtime *rt, int fd, ust_time_t deadline);
 /* The slot in a socket handle. */
 unsigned rt_slot_of(int fd);
+/* Is the calling thread rt's stack thread (running handlers, lock held)? */
+bool rt_on_stack_thread(const struct ust_runtime *rt);
+/* Wakes the threads waiting for the sockets the core notified, queues
+ * their handlers, raises the program's event fd. Lock held. */
+void rt_wake_waiters(struct ust_runtime *rt);
+
+/* ---- handlers.c: run-to-completion ---- */
+/* Puts the handler of slot on the run queue (once). Lock held. */
+void rt_queue(struct ust_runtime *rt, unsigned slot);
+/* On the stack thread after a batch, lock held: runs the due timers and
+ * the queued handlers, for up to RT_HANDLER_ROUNDS rounds. True if
+ * handlers are still queued (the thread must not sleep). */
+bool rt_run_handlers(struct ust_runtime *rt);
+/* The earliest armed timer (UST_TIME_NEVER: none). Lock held. */
+ust_time_t rt_timers_next(const struct ust_runtime *rt);
 
 #endif
