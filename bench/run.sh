@@ -1233,6 +1233,7 @@ bench_memlink_tput() {
 # the teardown are not; the figure is that Ir / bytes transferred, both
 # stacks together (sender and receiver). The top 10 functions by their own
 # Ir go to callgrind_top.txt, the whole annotation to callgrind_annotate.txt.
+# Then the same over IPv6 (--ipv6), and its ratio to the IPv4 figure.
 bench_memlink_callgrind() {
     local bytes=$((CALLGRIND_MB * 1024 * 1024)) cg=$OUT_DIR/callgrind.out ir ipb
     mkdir -p "$OUT_DIR"
@@ -1267,6 +1268,19 @@ bench_memlink_callgrind() {
     } >"$OUT_DIR/callgrind_top.txt"
     say "callgrind: $ir Ir for $bytes bytes: $ipb Ir/byte; top functions in $OUT_DIR/callgrind_top.txt"
     row "TCP ustack -> ustack, memlink, callgrind, $CALLGRIND_MB MB" "Ir/byte" "$ipb" n/a lower
+    # The same over IPv6 (memlink_tput --ipv6): what the version costs per
+    # byte, deterministic where the throughput rows are not.
+    local cg6=$WORK/callgrind6.out ir6 ipb6
+    timeout 600 valgrind --tool=callgrind --callgrind-out-file="$cg6" --toggle-collect=transfer \
+        "$MEMLINK_TPUT" --bytes "$bytes" --clock virtual --ipv6 >"$WORK/callgrind6.stdout" \
+        2>"$WORK/callgrind6.log" ||
+        die "memlink_tput --ipv6 under callgrind failed: $(tail -n 5 "$WORK/callgrind6.log")"
+    ir6=$(awk '/^totals:/ { print $2 }' "$cg6")
+    [[ $ir6 =~ ^[0-9]+$ && $ir6 -gt 0 ]] || die "no Ir total in $cg6"
+    ipb6=$(awk -v i="$ir6" -v b="$bytes" 'BEGIN { printf "%.2f", i / b }')
+    say "callgrind over IPv6: $ir6 Ir for $bytes bytes: $ipb6 Ir/byte"
+    row "TCP/IPv6 ustack -> ustack, memlink, callgrind, $CALLGRIND_MB MB" "Ir/byte" "$ipb6" n/a lower
+    row "memlink callgrind, IPv6 / IPv4 Ir/byte" "ratio" "$(ratio_of "$ipb6" "$ipb")" n/a lower
 }
 
 # ---- HTTP: wrk against the runner's HTTP service and the same code on
