@@ -262,6 +262,8 @@ static int link_output(struct ust_stack *s, int dev, struct pkbuf *p,
         ipv6_mcast_mac(next_hop, mac); /* RFC 2464 7 */
     } else {
         int r = nd_resolve(s, dev, next_hop, p, mac);
+        if (r > 0)
+            pkb_linearize(p); /* queued past this call: see netif_output_ipv4 */
         if (r != 0)
             return r > 0 ? 0 : r; /* queued until the neighbour answers, or dropped */
     }
@@ -284,6 +286,8 @@ static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
                        const struct ipv6_addr *next_hop, const struct ipv6_addr *dst, uint32_t mtu)
 {
     struct ip6_frag_iter it;
+    pkb_csum_complete(p); /* fragments carry pieces of the whole */
+    pkb_linearize(p);
     int err = ip6_frag_start(&it, pkb_data(p), p->len, mtu, frag_id(s, dst));
     if (err) {
         s->stats.ip6.drop_too_big++;

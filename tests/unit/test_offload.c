@@ -540,6 +540,119 @@ static void no_tso_plain_segments(void **state)
     t_fini(&t);
 }
 
+/* ---- the payload from the send ring, in pieces ---- */
+
+/* Sends what the ring wraps around: 3001 bytes, 2001 acknowledged, then
+ * 2501 more, which lie at the end of the ring's 4 KiB and at its start
+ * (the cut at an odd offset). Returns the pattern (both sends). */
+static uint8_t *send_wrapped(struct tcp_peer *t)
+{
+    uint8_t *d = pattern(5502, 11);
+    send_all(t, d, 3001);
+    assert_int_equal(drain(t), 3001);
+    t->pack = t_conn(t)->snd_una + 2001;
+    ack_all(t);
+    assert_int_equal(t_conn(t)->sndq.cap, 4096);
+    send_all(t, d + 3001, 2501);
+    assert_true(t_conn(t)->sndq.head + t_conn(t)->sndq.len > t_conn(t)->sndq.cap); /* it wraps */
+    t->pack = t_conn(t)->snd_una + 1000;
+    return d;
+}
+
+/* A device that takes frames in pieces gets the headers and the ring's
+ * bytes where they lie, as one frame. Here TCP leaves its checksum
+ * partial (another device finishes checksums) and this plain device does
+ * not: the stack sums it over the pieces, across the cut at an odd
+ * offset. */
+static void tx_payload_in_pieces(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_open(&t, NULL);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    t_conn(&t)->cwnd = 200 * MSS;
+    cap_set_iov(ust_stack_device(t.f.s, "eth0"), true);
+    struct ust_device *other;
+    const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
+    assert_int_equal(ust_null_create("csum0", mac, &other), 0);
+    other->offload = UST_OFFLOAD_TX_CSUM;
+    assert_true(ust_stack_add_device(t.f.s, other) >= 0);
+    uint8_t *d = send_wrapped(&t);
+    /* The first two segments, [3001, 5502): 1460 then 1041 bytes; the first
+     * ends past the ring's end, in three pieces. pop() checks the TCP
+     * checksum. */
+    EXPECT_SUPER(&t, TCP_ACK, MSS, 0, d + 3001);
+    EXPECT_SUPER(&t, TCP_ACK, 2501 - MSS, 0, d + 3001 + MSS);
+    EXPECT_NONE(&t);
+    const struct ust_stats *st = ust_stack_stats(t.f.s);
+    assert_int_equal(cap_iov_frames(t.f.cap), 5); /* 3 then 2 data segments */
+    assert_int_equal(st->offload.tx_iov, 5);
+    assert_int_equal(st->offload.tx_copied, 0);
+    assert_int_equal(st->offload.tx_csum_sw, 5);
+    free(d);
+    t_fini(&t);
+}
+
+/* The same with TSO: one super-segment, its partial checksum finished by
+ * the device (the capture device does, as a NIC would), in pieces. And a
+ * device without transmit_iov gets the same bytes copied in. */
+static void tx_super_segment_in_pieces(void **state)
+{
+    (void)state;
+    for (int iov = 0; iov < 2; iov++) {
+        struct tcp_peer t;
+        tso_open(&t, true);
+        cap_set_iov(ust_stack_device(t.f.s, "eth0"), iov);
+        uint8_t *d = send_wrapped(&t);
+        EXPECT_SUPER(&t, TCP_ACK, 2501, MSS, d + 3001);
+        EXPECT_NONE(&t);
+        const struct ust_stats *st = ust_stack_stats(t.f.s);
+        assert_int_equal(st->offload.tx_iov, iov ? 2 : 0);
+        assert_int_equal(st->offload.tx_copied, iov ? 0 : 2);
+        free(d);
+        t_fini(&t);
+    }
+}
+
+/* A segment that waits for ARP outlives the call that built it, and the
+ * ring it borrowed from moves on (here: grows, to a new allocation): it
+ * takes its bytes in when ARP queues it, and goes out whole and right
+ * when the address resolves (ASan would see a read of the freed ring). */
+static void tx_queued_for_arp_keeps_its_bytes(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    struct ust_config cfg;
+    t_config(&cfg);
+    cfg.arp_reachable_time = 30 * UST_SEC;
+    t_open(&t, &cfg);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    t_conn(&t)->cwnd = 200 * MSS;
+    cap_set_iov(ust_stack_device(t.f.s, "eth0"), true);
+    /* The peer's entry expires (its ACKs keep no entry fresh). */
+    fixture_advance_to(&t.f, t.f.now + 31 * UST_SEC);
+    cap_clear(t.f.cap); /* refresh probes */
+    uint8_t *d = pattern(20000, 12);
+    send_all(&t, d, 1000);
+    assert_int_equal(t_conn(&t)->sndq.cap, 4096);
+    uint8_t fr[2048];
+    size_t n = cap_pop(t.f.cap, fr, sizeof(fr));
+    assert_true(n > 0);
+    assert_int_equal(ld16(fr + 12), ETH_TYPE_ARP); /* a request: the segment waits */
+    assert_int_equal(cap_count(t.f.cap), 0);
+    /* More data while it waits: the ring grows (a new buffer, the old one
+     * freed). The peer's window is closed so that nothing else goes. */
+    t_conn(&t)->snd_wnd = 1000;
+    send_all(&t, d + 1000, 19000);
+    assert_true(t_conn(&t)->sndq.cap > 4096);
+    uint8_t reply[64];
+    fixture_input(&t.f, reply,
+                  build_arp(reply, 2, t_mac_us, t_mac_peer, T_IP_PEER, t_mac_us, T_IP_US));
+    EXPECT_SUPER(&t, TCP_ACK, 1000, 0, d);
+    free(d);
+    t_fini(&t);
+}
+
 /* The debug log tells a super-segment as the wire segments the device
  * cuts it into (docs/DESIGN.md, "Logging and counters"): one "out" line
  * each, at its own sequence number and length, PSH on the last only. */
@@ -617,6 +730,9 @@ int main(void)
         cmocka_unit_test(tso_go_back_after_timeout),
         cmocka_unit_test(no_tso_plain_segments),
         cmocka_unit_test(tso_debug_log_per_wire_segment),
+        cmocka_unit_test(tx_payload_in_pieces),
+        cmocka_unit_test(tx_super_segment_in_pieces),
+        cmocka_unit_test(tx_queued_for_arp_keeps_its_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
