@@ -317,6 +317,26 @@ static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
     return ret;
 }
 
+/* Whether p (its IPv6 header pushed) is a TCP super-segment that dev cuts
+ * (TSO6) into segments that fit mtu, the path's: then it goes whole. */
+static bool tso_fits(const struct ust_stack *s, const struct pkbuf *p, int dev, size_t total,
+                     uint32_t mtu)
+{
+    if (!p->gso_size || !p->csum_at || total > netif_tso6_max(s->ifs->at[dev].dev))
+        return false;
+    size_t thl = (size_t)(p->data[p->csum_at + 12] >> 4) * 4; /* the TCP header */
+    return IPV6_HDR_LEN + thl + p->gso_size <= mtu;
+}
+
+uint32_t ipv6_gso_max(const struct ust_stack *s, const struct ipv6_addr *dst)
+{
+    int dev;
+    struct ipv6_addr next_hop;
+    if (ipv6_is_local(s, dst) || route6_lookup(s, dst, -1, &dev, &next_hop) != 0)
+        return 0; /* to ourselves (the loopback) or nowhere */
+    return netif_tso6_max(s->ifs->at[dev].dev);
+}
+
 static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
                   const struct ipv6_addr *dst, const struct ip_tx *tx, int dev, bool router_alert,
                   const uint8_t *mac)
@@ -373,8 +393,12 @@ static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const str
     }
     ipv6_emit(&ip, h);
     uint32_t mtu = ipv6_addr_is_multicast(dst) ? ifc->mtu : pmtu_get(s, dst, ifc->mtu);
-    if (total > mtu)
+    if (total <= mtu) {
+        p->gso_size = 0; /* one segment: nothing to cut */
+    } else if (!tso_fits(s, p, out_dev, total, mtu)) {
+        p->gso_size = 0;
         return frag_output(s, out_dev, p, &next_hop, dst, mtu);
+    }
     return link_output(s, out_dev, p, &next_hop, mac);
 }
 

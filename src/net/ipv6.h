@@ -92,6 +92,9 @@ void ipv6_input(struct ust_stack *s, int dev, const uint8_t *data, size_t len, b
  * Consumes p. 0, -ENETUNREACH, -EADDRNOTAVAIL, -EMSGSIZE, -ENOBUFS or a
  * driver's error. */
 struct ip_tx;
+/* For TCP, before it builds a super-segment to dst: the largest IPv6
+ * packet the route's device segments (TSO6), or 0. */
+uint32_t ipv6_gso_max(const struct ust_stack *s, const struct ipv6_addr *dst);
 int ipv6_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
                 const struct ipv6_addr *dst, const struct ip_tx *tx, int dev);
 /* The same to a neighbour whose MAC the caller knows (an answer to a

@@ -159,13 +159,14 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
         }
     }
     char mac[18];
-    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d, offload=%s%s%s%s", dev->name,
+    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d, offload=%s%s%s%s%s", dev->name,
           dev->type == UST_DEV_ETHERNET ? "ethernet" : "loopback", dev->mtu,
           eth_format(dev->mac, mac), idx, dev->offload ? "" : "none",
           dev->offload & UST_OFFLOAD_RX_CSUM ? "rx-csum " : "",
           dev->offload & UST_OFFLOAD_TX_CSUM ? "tx-csum " : "",
-          dev->offload & UST_OFFLOAD_TSO4 ? "tso4" : "");
-    if (dev->offload & UST_OFFLOAD_TSO4)
+          dev->offload & UST_OFFLOAD_TSO4 ? "tso4 " : "",
+          dev->offload & UST_OFFLOAD_TSO6 ? "tso6" : "");
+    if (dev->offload & (UST_OFFLOAD_TSO4 | UST_OFFLOAD_TSO6))
         debugf(s, "dev=%s: TCP sends super-segments of up to %u bytes (IP packet)", dev->name,
                dev->gso_max);
     return idx;
@@ -332,10 +333,11 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
     }
     if (p->gso_size && m.flags) {
         /* A super-segment: the device cuts it at gso_size bytes of payload,
-         * copying the headers (ipv4_output sends one only to a device
-         * that said it takes them). */
+         * copying the headers (ipv4_output and ipv6_output send one only
+         * to a device that said it takes them: TSO4, TSO6). */
         size_t hl = m.csum_start + (size_t)(pkb_data(p)[m.csum_start + 12] >> 4) * 4;
-        m.gso_type = UST_GSO_TCPV4;
+        bool v6 = d->type == UST_DEV_ETHERNET && ld16(pkb_data(p) + 12) == ETH_TYPE_IPV6;
+        m.gso_type = v6 ? UST_GSO_TCPV6 : UST_GSO_TCPV4;
         m.gso_size = p->gso_size;
         m.hdr_len = (uint16_t)hl;
         s->stats.offload.tx_super++;

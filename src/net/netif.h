@@ -87,6 +87,13 @@ static inline uint32_t netif_tso4_max(const struct ust_device *d)
     return (d->offload & need) == need && d->ops->transmit_meta ? d->gso_max : 0;
 }
 
+/* The same for TCP/IPv6 (TSO6). */
+static inline uint32_t netif_tso6_max(const struct ust_device *d)
+{
+    uint32_t need = UST_OFFLOAD_TSO6 | UST_OFFLOAD_TX_CSUM;
+    return (d->offload & need) == need && d->ops->transmit_meta ? d->gso_max : 0;
+}
+
 /* The offload bits of all the devices together: TCP leaves its checksum
  * partial only when some device may finish it, and looks for a route's
  * TSO only when some device segments (asked per segment: a loop over at

@@ -9,6 +9,7 @@
 
 #include "net/ip.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
@@ -333,10 +334,12 @@ void tcp_output(struct ust_stack *s, struct tcp_conn *c)
      * full segments as the device takes in a super-frame; every decision
      * below is still made in wire segments of mss. */
     uint32_t seg_max = mss;
-    if (netif_offload_any(s) & UST_OFFLOAD_TSO4) {
-        /* TSO4 only: IPv6 segments go one by one (TSO6 is not used yet). */
-        uint32_t gso_max = ipaddr_is_v4(&c->raddr) ? ipv4_gso_max(s, ipaddr_to_v4(&c->raddr)) : 0;
-        uint32_t hdrs = IPV4_HDR_LEN + TCP_HDR_LEN + c->seg_opts + (nblk ? 4 + 8 * nblk : 0);
+    bool v4 = ipaddr_is_v4(&c->raddr);
+    if (netif_offload_any(s) & (v4 ? UST_OFFLOAD_TSO4 : UST_OFFLOAD_TSO6)) {
+        struct ipv6_addr d6 = ipaddr_to6(&c->raddr);
+        uint32_t gso_max = v4 ? ipv4_gso_max(s, ipaddr_to_v4(&c->raddr)) : ipv6_gso_max(s, &d6);
+        uint32_t hdrs = (v4 ? IPV4_HDR_LEN : IPV6_HDR_LEN) + TCP_HDR_LEN + c->seg_opts +
+                        (nblk ? 4 + 8 * nblk : 0);
         if (gso_max > hdrs + 2 * mss)
             seg_max = (gso_max - hdrs) / mss * mss;
     }

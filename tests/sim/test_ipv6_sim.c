@@ -6,6 +6,8 @@
  *                (0-15%), duplication, reordering, corruption, delay and
  *                jitter; every byte compared; then every connection
  *                settles and 2*MSL later nothing is left.
+ *   tcp6_offload_seeds  the same on a link offering the TAP's offloads:
+ *                super-segments both ways (TSO6), no checksums.
  *   frag6_udp    UDP datagrams of 1,500 to 9,000 bytes (fragmented at
  *                the source, RFC 8200 4.5) under loss and reordering:
  *                every datagram that arrives is whole and byte-exact,
@@ -57,13 +59,14 @@ static struct sockaddr_in6 sin6_of(const char *addr, uint16_t port)
     return s;
 }
 
-/* The pair with IPv6 on both ends and DAD done. */
-static void pair6_open(struct pair *p, uint64_t seed, const struct ust_faults *f)
+/* The pair with IPv6 on both ends and DAD done; the link offers offload
+ * (UST_OFFLOAD_* bits, TSO up to 64 KiB), or nothing. */
+static void pair6_open(struct pair *p, uint64_t seed, const struct ust_faults *f, uint32_t offload)
 {
     struct ust_config ca, cb;
     test_config(&ca, seed * 2 + 1);
     test_config(&cb, seed * 2 + 2);
-    pair_init(p, seed, &ca, &cb, f);
+    pair_init_offload(p, seed, &ca, &cb, f, offload, offload ? 65535 : 0);
     struct in6_addr a, b;
     ust_ip6_parse("2001:db8::10", &a);
     ust_ip6_parse("2001:db8::11", &b);
@@ -176,12 +179,13 @@ static struct ust_faults faults_for(uint64_t seed)
     return f;
 }
 
-static void tcp6_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t *in_a, uint8_t *in_b)
+static void tcp6_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t *in_a, uint8_t *in_b,
+                     uint32_t offload)
 {
     const size_t n = XFER_BYTES;
     struct ust_faults f = faults_for(seed);
     struct pair p;
-    pair6_open(&p, seed, &f);
+    pair6_open(&p, seed, &f, offload);
     fill_random(out_a, n, seed * 3 + 1);
     fill_random(out_b, n, seed * 3 + 2);
     struct xfer x =
@@ -209,9 +213,23 @@ static void tcp6_one(uint64_t seed, uint8_t *out_a, uint8_t *out_b, uint8_t *in_
     socklen_t pl = sizeof(peer);
     assert_int_equal(ust_getpeername(p.b, x.cfd, (struct sockaddr *)&peer, &pl), 0);
     assert_memory_equal(&peer.sin6_addr, &to.sin6_addr, 16);
-    const struct ust_stats *sa = ust_stack_stats(p.a);
-    assert_true(sa->ip6.tx > 100);
+    const struct ust_stats *sa = ust_stack_stats(p.a), *sb = ust_stack_stats(p.b);
+    assert_true(sa->ip6.tx > (offload ? 10u : 100u)); /* super-segments: fewer packets */
     assert_int_equal(sa->ip.tx, 0);
+    if (offload & UST_OFFLOAD_TSO6) {
+        /* Both ends sent TCP/IPv6 super-segments (TSO6), and took them. */
+        if (!sa->offload.tx_super || !sb->offload.tx_super || !sa->offload.rx_super ||
+            !sb->offload.rx_super)
+            fail_msg("seed %llu: TSO6 unused: tx_super %llu/%llu, rx_super %llu/%llu",
+                     (unsigned long long)seed, (unsigned long long)sa->offload.tx_super,
+                     (unsigned long long)sb->offload.tx_super,
+                     (unsigned long long)sa->offload.rx_super,
+                     (unsigned long long)sb->offload.rx_super);
+        assert_int_equal(sa->offload.rx_bad_meta + sb->offload.rx_bad_meta, 0);
+        assert_int_equal(sa->ip6.frag_ok + sb->ip6.frag_ok, 0); /* cut by the device, not IP */
+    } else {
+        assert_int_equal(sa->offload.tx_super + sb->offload.tx_super, 0);
+    }
     assert_int_equal(ust_close(p.a, x.afd), 0);
     assert_int_equal(ust_close(p.b, x.cfd), 0);
     assert_int_equal(ust_close(p.a, x.lfd), 0);
@@ -234,25 +252,39 @@ static bool env_seed(uint64_t *seed)
     return true;
 }
 
-static void tcp6_seeds(void **state)
+static void tcp6_seeds_with(uint32_t offload, uint64_t default_seeds)
 {
-    (void)state;
     uint8_t *out_a = malloc(XFER_BYTES), *out_b = malloc(XFER_BYTES);
     uint8_t *in_a = malloc(XFER_BYTES + 1), *in_b = malloc(XFER_BYTES + 1);
     assert_non_null(out_a && out_b && in_a && in_b);
     uint64_t one;
     if (env_seed(&one)) {
-        tcp6_one(one, out_a, out_b, in_a, in_b);
+        tcp6_one(one, out_a, out_b, in_a, in_b, offload);
     } else {
         const char *count = getenv("USTACK_SEEDS");
-        uint64_t n = count ? strtoull(count, NULL, 0) : DEFAULT_SEEDS;
+        uint64_t n = count ? strtoull(count, NULL, 0) : default_seeds;
         for (uint64_t seed = 1; seed <= n; seed++)
-            tcp6_one(seed, out_a, out_b, in_a, in_b);
+            tcp6_one(seed, out_a, out_b, in_a, in_b, offload);
     }
     free(out_a);
     free(out_b);
     free(in_a);
     free(in_b);
+}
+
+static void tcp6_seeds(void **state)
+{
+    (void)state;
+    tcp6_seeds_with(0, DEFAULT_SEEDS);
+}
+
+/* The TAP's offloads on the link, TSO6 included: half the seeds (the same
+ * faults per seed). */
+static void tcp6_offload_seeds(void **state)
+{
+    (void)state;
+    tcp6_seeds_with(UST_OFFLOAD_RX_CSUM | UST_OFFLOAD_TX_CSUM | UST_OFFLOAD_TSO4 | UST_OFFLOAD_TSO6,
+                    DEFAULT_SEEDS / 2);
 }
 
 /* ---- fragmented UDP ---- */
@@ -267,7 +299,7 @@ static void frag6_run(uint64_t seed, double drop, double reorder)
                            .delay = 1000,
                            .jitter = 500};
     struct pair p;
-    pair6_open(&p, seed, &f);
+    pair6_open(&p, seed, &f, 0);
     int rx = ust_socket(p.a, AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     struct sockaddr_in6 any = sin6_of("::", 6000);
     assert_int_equal(ust_bind(p.a, rx, (struct sockaddr *)&any, sizeof(any)), 0);
@@ -346,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tcp6_seeds),
+        cmocka_unit_test(tcp6_offload_seeds),
         cmocka_unit_test(frag6_udp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
