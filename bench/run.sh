@@ -24,8 +24,8 @@
 # IPv6 rows (ping6_rtt, iperf3_rx6, iperf3_tx6): the same over IPv6
 # (2001:db8::1 -> 2001:db8::2 on both links, enable_ipv6), each followed by
 # a row of ustack's IPv6 figure over its IPv4 one from alternate rounds of
-# the same run (the target: within 10%). ustack uses TSO for IPv4
-# only, so its IPv6 segments go one by one (checksum offloads still on).
+# the same run (the target: within 10%). ustack segments TCP with
+# the TAP's TSO over both families (TSO4, TSO6).
 # The kernel-side tool (ping, udp_rr, tcp_bulk, wrk) is the same in both;
 # only the responder differs: ustack's runner, or the kernel (ICMP; for UDP,
 # bench/udp_rr.c's echo server on kernel sockets; for TCP, bench/tcp_bulk.c's
