@@ -3,7 +3,10 @@
  * vouched for, partial, refused); TCP super-segments received whole (in
  * order, out of order, over a SACKed range); and TSO on transmit, at its
  * boundaries (the window, Nagle's limit, the FIN, a retransmission of part
- * of one). The test plays the peer (tests/common/tcp_peer.h). */
+ * of one); the payload handed to the device in pieces from the send ring
+ * (transmit_iov), or copied in; and IPv6 output of a super-segment (TSO6:
+ * whole, or fragmented where the device or the MTU will not have it). The
+ * test plays the peer (tests/common/tcp_peer.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,6 +25,10 @@
 #include "wire/ethernet.h"
 #include "wire/udp.h"
 #include "wire/vnet.h"
+#include "net/ipv6.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
+#include "wire/tcp.h"
 
 #define MSS 1460
 #define ALL_OFFLOADS (UST_OFFLOAD_RX_CSUM | UST_OFFLOAD_TX_CSUM | UST_OFFLOAD_TSO4)
@@ -653,6 +660,113 @@ static void tx_queued_for_arp_keeps_its_bytes(void **state)
     t_fini(&t);
 }
 
+/* ---- TSO6: IPv6 output of a super-segment ---- */
+
+/* A TCP super-segment (header of 20 bytes, partial checksum, n bytes cut
+ * at gso) sent over IPv6 from 2001:db8::2 to 2001:db8::1 on eth0, whose
+ * MAC we give (no neighbour discovery). */
+static int send_super6(struct fixture *f, size_t n, uint16_t gso)
+{
+    struct ipv6_addr src, dst;
+    assert_int_equal(ust_ip6_parse("2001:db8::2", (struct in6_addr *)src.a), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::1", (struct in6_addr *)dst.a), 0);
+    struct pkbuf *p = pkb_alloc(f->s, TCP_HDR_LEN + n);
+    assert_non_null(p);
+    struct tcp_repr th =
+        {.sport = 5001, .dport = 80, .seq = 1, .ack = 1, .flags = TCP_ACK, .window = 1000};
+    uint8_t *d = pkb_data(p);
+    memset(d + TCP_HDR_LEN, 0x5a, n);
+    tcp_emit_partial(&th, cksum_pseudo6(src.a, dst.a, 0, IPV6_NH_TCP), d, n);
+    p->csum_at = (uint32_t)p->head;
+    p->csum_off = 16;
+    p->gso_size = gso;
+    return ipv6_output_mac(f->s, p, IPV6_NH_TCP, &src, &dst, NULL, f->dev, t_mac_peer);
+}
+
+/* To a device that segments TCP/IPv6 a super-segment goes whole, marked
+ * GSO_TCPV6; to one that segments only IPv4, or when its pieces would not
+ * fit the MTU, IPv6 fragments it instead (its checksum finished first). */
+static void tso6_super_segment_whole_or_fragmented(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct ust_config cfg;
+    test_config(&cfg, 1);
+    fixture_init(&f, &cfg);
+    struct in6_addr a;
+    assert_int_equal(ust_ip6_parse("2001:db8::2", &a), 0);
+    assert_int_equal(ust_iface_add6(f.s, "eth0", &a, 64, f.now), 0);
+    fixture_advance_to(&f, f.now + 3 * UST_SEC); /* DAD */
+    struct ust_device *d = ust_stack_device(f.s, "eth0");
+    cap_set_offload(d, ALL_OFFLOADS | UST_OFFLOAD_TSO6, 65535);
+    cap_clear(f.cap);
+    static uint8_t fr[70000];
+    assert_int_equal(send_super6(&f, 4 * 1440, 1440), 0);
+    size_t n = cap_pop(f.cap, fr, sizeof(fr));
+    assert_int_equal(n, ETH_HDR_LEN + IPV6_HDR_LEN + TCP_HDR_LEN + 4 * 1440);
+    const struct ust_pkt_meta *m = cap_last_meta(f.cap);
+    assert_int_equal(m->gso_type, UST_GSO_TCPV6);
+    assert_int_equal(m->gso_size, 1440);
+    assert_int_equal(m->hdr_len, ETH_HDR_LEN + IPV6_HDR_LEN + TCP_HDR_LEN);
+    assert_int_equal(m->csum_start, ETH_HDR_LEN + IPV6_HDR_LEN);
+    assert_int_equal(cap_count(f.cap), 0);
+    /* The device finished the checksum (the capture device does). */
+    assert_int_equal(cksum6(fr + ETH_HDR_LEN + 8, fr + ETH_HDR_LEN + 24, IPV6_NH_TCP,
+                            fr + m->csum_start, n - m->csum_start),
+                     0);
+    const struct ust_stats *st = ust_stack_stats(f.s);
+    assert_int_equal(st->offload.tx_super, 1);
+    assert_int_equal(st->offload.tx_super_segs, 4);
+    /* Pieces of 1,480 bytes would make 1,540-byte packets: fragmented.
+     * (The fragments wait for neighbour discovery: the peer answers.) */
+    assert_int_equal(send_super6(&f, 4 * 1480, 1480), 0);
+    assert_int_equal(st->ip6.frag_ok, 1);
+    assert_int_equal(st->offload.tx_super, 1);
+    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
+                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
+    struct ipv6_addr peer, us;
+    assert_int_equal(ust_ip6_parse("2001:db8::1", (struct in6_addr *)peer.a), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::2", (struct in6_addr *)us.a), 0);
+    na.target = peer;
+    na.opts.has_tlla = true;
+    memcpy(na.opts.tlla, t_mac_peer, 6);
+    uint8_t msg[128], ip6[256];
+    size_t mlen = nd_emit(&na, &peer, &us, msg, sizeof(msg));
+    struct ipv6_repr r = {.payload_len = (uint16_t)mlen,
+                          .next_hdr = IPV6_NH_ICMPV6,
+                          .hop_limit = 255,
+                          .src = peer,
+                          .dst = us};
+    ipv6_emit(&r, ip6);
+    memcpy(ip6 + IPV6_HDR_LEN, msg, mlen);
+    fixture_input(&f, fr,
+                  build_eth(fr, t_mac_us, t_mac_peer, ETH_TYPE_IPV6, ip6, IPV6_HDR_LEN + mlen));
+    assert_true(cap_count(f.cap) >= 5); /* the five fragments went */
+    cap_clear(f.cap);
+    /* A device with TSO4 alone: fragmented too. */
+    cap_set_offload(d, ALL_OFFLOADS, 65535);
+    assert_int_equal(send_super6(&f, 4 * 1440, 1440), 0);
+    assert_int_equal(st->ip6.frag_ok, 2);
+    assert_int_equal(st->offload.tx_super, 1);
+    /* The fragments carry the finished checksum: put back together, the
+     * segment sums to zero with its pseudo-header. */
+    static uint8_t whole[8000];
+    size_t got = 0;
+    while ((n = cap_pop(f.cap, fr, sizeof(fr))) > 0) {
+        const uint8_t *ip = fr + ETH_HDR_LEN;
+        assert_int_equal(ip[6], IPV6_NH_FRAGMENT);
+        size_t plen = ld16(ip + 4) - 8;
+        size_t off = ld16(ip + IPV6_HDR_LEN + 2) & 0xfff8u;
+        assert_true(off + plen <= sizeof(whole));
+        memcpy(whole + off, ip + IPV6_HDR_LEN + 8, plen);
+        got += plen;
+    }
+    assert_int_equal(got, TCP_HDR_LEN + 4 * 1440);
+    assert_int_equal(cksum6(fr + ETH_HDR_LEN + 8, fr + ETH_HDR_LEN + 24, IPV6_NH_TCP, whole, got),
+                     0);
+    fixture_fini(&f);
+}
+
 /* The debug log tells a super-segment as the wire segments the device
  * cuts it into (docs/DESIGN.md, "Logging and counters"): one "out" line
  * each, at its own sequence number and length, PSH on the last only. */
@@ -733,6 +847,7 @@ int main(void)
         cmocka_unit_test(tx_payload_in_pieces),
         cmocka_unit_test(tx_super_segment_in_pieces),
         cmocka_unit_test(tx_queued_for_arp_keeps_its_bytes),
+        cmocka_unit_test(tso6_super_segment_whole_or_fragmented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
