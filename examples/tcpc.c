@@ -7,6 +7,7 @@
  * comes back; at the end of input it half-closes (FIN) and exits when the
  * peer closes too. Exit status 1 if the connection fails. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 #include <unistd.h>
 
 #include "../apps/app.h"
+
+#define TCPC_CHUNK (256 * 1024) /* bytes read from stdin and sent at a time */
+#define TCPC_PIPE (1024 * 1024)
 
 struct conn {
     struct ust_stack *s;
@@ -87,7 +91,13 @@ int main(int argc, char **argv)
     app_logf(UST_LOG_INFO, "tcpc: connected to %s", who);
     pthread_t th;
     pthread_create(&th, NULL, reader, &c);
-    static char buf[65536];
+    /* Standard input in large pieces: each ust_send is a call into the
+     * stack (its lock, its output pass), and each read from a pipe that
+     * found it empty is a sleep and a wake-up. A pipe grows to 1 MiB (the
+     * default pipe-max-size) so that its writer runs ahead of us; where
+     * stdin is no pipe, or the limit is lower, this fails harmlessly. */
+    static char buf[TCPC_CHUNK];
+    (void)fcntl(STDIN_FILENO, F_SETPIPE_SZ, TCPC_PIPE);
     int rc = 0;
     ssize_t n;
     /* read(2), not stdio: a line typed on a terminal goes out at once. */

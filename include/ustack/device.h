@@ -56,6 +56,15 @@ struct ust_pkt_meta {
     uint16_t csum_offset; /* from csum_start to the checksum field */
 };
 
+/* One piece of a frame handed over in pieces (transmit_iov): the headers
+ * the core wrote, then the payload where it lies (TCP's send buffer, in
+ * one or two pieces), without copying it behind the headers first. */
+struct ust_iov {
+    const uint8_t *base;
+    size_t len;
+};
+#define UST_IOV_MAX 3 /* pieces of one frame: headers, and a payload that may wrap */
+
 struct ust_device_ops {
     /* Sends one complete frame. The driver copies or writes it before
      * returning; the frame is not valid afterwards. Returns 0 or -errno. */
@@ -85,6 +94,15 @@ struct ust_device_ops {
      * used instead of receive when present. */
     int (*receive_meta)(struct ust_device *dev, uint8_t *buf, size_t cap, struct ust_pkt_meta *m,
                         ust_time_t now);
+    /* Optional: transmit one frame given as n pieces (n <= UST_IOV_MAX),
+     * in order, with its metadata (m: NULL on a device without offload
+     * bits, else as for transmit_meta). The driver writes or copies the
+     * pieces before returning (TAP: one writev, which the kernel takes as
+     * one frame). The core uses it, when present, for frames whose payload
+     * it would otherwise copy behind their headers (TCP data); every other
+     * frame goes through transmit or transmit_meta. */
+    int (*transmit_iov)(struct ust_device *dev, const struct ust_iov *iov, int n,
+                        const struct ust_pkt_meta *m, ust_time_t now);
 };
 
 struct ust_device {

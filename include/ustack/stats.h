@@ -168,6 +168,8 @@ struct ust_stats {
         uint64_t tx_super_segs;   /* the wire segments those carried */
         uint64_t tx_csum_partial; /* TCP checksums left to the device */
         uint64_t tx_csum_sw;      /* partial checksums completed here (no offload on the way) */
+        uint64_t tx_iov;          /* frames handed over in pieces: their TCP payload not copied */
+        uint64_t tx_copied;       /* frames whose TCP payload was copied behind the headers */
     } offload;
 };
 

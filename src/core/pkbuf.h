@@ -36,6 +36,14 @@ struct pkbuf {
     uint32_t csum_at;
     uint16_t csum_off;
     uint16_t gso_size;
+    /* Borrowed bytes (pkb_borrow): the packet's last xlen[0] + xlen[1]
+     * bytes are not in data[] but at x[0], then x[1] (TCP's send ring,
+     * which may wrap). They stay valid only until the call that built the
+     * packet returns, so whatever keeps a packet longer (a queue) or reads
+     * it whole (fragmentation) calls pkb_linearize first; data[] always
+     * has room for them. len counts them. */
+    const uint8_t *x[2];
+    uint32_t xlen[2];
     uint8_t data[];
 };
 
@@ -43,12 +51,21 @@ struct pkbuf {
  * payload space. NULL on allocation failure. */
 struct pkbuf *pkb_alloc(struct ust_stack *s, size_t len);
 void pkb_free(struct ust_stack *s, struct pkbuf *p);
-/* Completes a partial checksum in place (csum_at) and clears it. */
+/* Completes a partial checksum in place (csum_at) and clears it; borrowed
+ * bytes are summed where they lie. */
 void pkb_csum_complete(struct pkbuf *p);
+/* The packet's last n bytes are the n1 bytes at b1 then the n - n1 at b2
+ * (its own payload space for them is left unwritten). */
+void pkb_borrow(struct pkbuf *p, const uint8_t *b1, size_t n1, const uint8_t *b2, size_t n2);
+/* Copies borrowed bytes into the packet's own space: after this the
+ * packet is all in data[]. */
+void pkb_linearize(struct pkbuf *p);
 /* Frees the cached buffers; at stack destroy. */
 void pkb_pool_drain(struct ust_stack *s);
 
 static inline uint8_t *pkb_data(struct pkbuf *p) { return p->data + p->head; }
+/* Bytes of the packet that lie elsewhere (0: all in data[]). */
+static inline size_t pkb_borrowed(const struct pkbuf *p) { return (size_t)p->xlen[0] + p->xlen[1]; }
 /* Grows the packet at the front by n bytes and returns the new start.
  * NULL, and the packet unchanged, when less than n bytes of headroom are
  * left: a layer pushed more than PKB_HEADROOM allows for, which the caller

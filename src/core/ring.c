@@ -149,6 +149,25 @@ size_t ring_peek(const struct ring *r, size_t off, void *out, size_t n)
     return n;
 }
 
+size_t ring_spans(const struct ring *r, size_t off, size_t n, const uint8_t *p[2], size_t l[2])
+{
+    p[0] = p[1] = NULL;
+    l[0] = l[1] = 0;
+    if (off >= r->len)
+        return 0;
+    if (n > r->len - off)
+        n = r->len - off;
+    size_t pos = (r->head + off) % r->cap;
+    size_t first = r->cap - pos < n ? r->cap - pos : n;
+    p[0] = r->buf + pos;
+    l[0] = first;
+    if (n > first) {
+        p[1] = r->buf;
+        l[1] = n - first;
+    }
+    return n;
+}
+
 void ring_consume(struct ring *r, size_t n)
 {
     if (n > r->len)

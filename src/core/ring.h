@@ -51,6 +51,13 @@ void ring_release(struct ring *r);
 size_t ring_write(struct ring *r, const void *data, size_t n);
 /* Copies up to n bytes starting `off` bytes into the contents; returns how many. */
 size_t ring_peek(const struct ring *r, size_t off, void *out, size_t n);
+/* Where n bytes starting `off` bytes into the contents lie, without
+ * copying them: at most two pieces (the ring may wrap), in p[0..1] and
+ * l[0..1] (l[1] = 0 when one piece holds them). Returns how many bytes
+ * the pieces hold (fewer than n when the contents end first). The
+ * pointers stay valid until the ring is next written, consumed, grown or
+ * released. */
+size_t ring_spans(const struct ring *r, size_t off, size_t n, const uint8_t *p[2], size_t l[2]);
 /* Drops n bytes (at most len) from the front. */
 void ring_consume(struct ring *r, size_t n);
 /* Writes up to n bytes at `off` bytes past the end of the contents, without

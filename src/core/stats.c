@@ -80,7 +80,7 @@ static const struct counter_name counters[] = {
     C(offload, rx_super), C(offload, rx_csum_trusted), C(offload, rx_bad_meta),
     C(offload, rx_bad_super),
     C(offload, tx_super), C(offload, tx_super_segs), C(offload, tx_csum_partial),
-    C(offload, tx_csum_sw),
+    C(offload, tx_csum_sw), C(offload, tx_iov), C(offload, tx_copied),
     C(pkb, alloc), C(pkb, free), C(pkb, live), C(pkb, peak),
     C(dhcp, rx), C(dhcp, tx), C(dhcp, drop_malformed), C(dhcp, drop_not_ours),
     C(dhcp, drop_bad_lease), C(dhcp, offers), C(dhcp, acks), C(dhcp, naks), C(dhcp, declines),

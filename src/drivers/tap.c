@@ -36,6 +36,34 @@ static int tap_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_
     return (size_t)n == len + t->vnet ? 0 : -EIO;
 }
 
+/* A frame in pieces (the headers, then TCP's send ring), behind the
+ * virtio-net header when the TAP has one: one writev, which the kernel
+ * takes as one frame (tun_get_user reads the whole iovec). */
+static int tap_transmit_iov(struct ust_device *dev, const struct ust_iov *v, int n,
+                            const struct ust_pkt_meta *m, ust_time_t now)
+{
+    (void)now;
+    struct tap_priv *t = dev->priv;
+    uint8_t hdr[VNET_HDR_LEN_MRG];
+    struct iovec iov[1 + UST_IOV_MAX];
+    int k = 0;
+    size_t want = 0;
+    if (t->vnet) {
+        static const struct ust_pkt_meta none;
+        vnet_emit(m ? m : &none, hdr, t->vnet);
+        iov[k++] = (struct iovec){.iov_base = hdr, .iov_len = t->vnet};
+        want += t->vnet;
+    }
+    for (int i = 0; i < n && i < UST_IOV_MAX; i++) {
+        iov[k++] = (struct iovec){.iov_base = (void *)(uintptr_t)v[i].base, .iov_len = v[i].len};
+        want += v[i].len;
+    }
+    ssize_t w = writev(t->fd, iov, k);
+    if (w < 0)
+        return -errno; /* EAGAIN: the kernel's queue is full; EIO: link down */
+    return (size_t)w == want ? 0 : -EIO;
+}
+
 static int tap_receive_meta(struct ust_device *dev, uint8_t *buf, size_t cap,
                             struct ust_pkt_meta *m, ust_time_t now)
 {
@@ -111,6 +139,7 @@ static const struct ust_device_ops tap_ops = {
     .receive = tap_receive,
     .fd = tap_fd,
     .destroy = tap_destroy,
+    .transmit_iov = tap_transmit_iov,
 };
 
 static const struct ust_device_ops tap_vnet_ops = {
@@ -120,6 +149,7 @@ static const struct ust_device_ops tap_vnet_ops = {
     .destroy = tap_destroy,
     .transmit_meta = tap_transmit_meta,
     .receive_meta = tap_receive_meta,
+    .transmit_iov = tap_transmit_iov,
 };
 
 static int iface_exists(const char *name)

@@ -259,8 +259,10 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         if (p->gso_size && total <= netif_tso4_max(nif->dev)) {
             ip.frag = IPV4_FLAG_DF; /* as Linux's TSO: each segment fits the MTU */
         } else {
-            /* Fragments carry pieces of the checksummed datagram. */
+            /* Fragments carry pieces of the checksummed datagram, copied
+             * from the whole of it. */
             pkb_csum_complete(p);
+            pkb_linearize(p);
             p->gso_size = 0;
             return frag_output(s, dev, next_hop, &ip, p, nif->dev->mtu);
         }

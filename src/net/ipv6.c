@@ -272,6 +272,8 @@ static int link_output(struct ust_stack *s, int dev, struct pkbuf *p,
         ipv6_mcast_mac(next_hop, mac); /* RFC 2464 7 */
     } else {
         int r = nd_resolve(s, dev, next_hop, p, mac);
+        if (r > 0)
+            pkb_linearize(p); /* queued past this call: see netif_output_ipv4 */
         if (r != 0)
             return r > 0 ? 0 : r; /* queued until the neighbour answers, or dropped */
     }
@@ -289,14 +291,13 @@ static uint32_t frag_id(struct ust_stack *s, const struct ipv6_addr *dst)
     return (uint32_t)siphash24(s->ip6->secret, in, sizeof(in));
 }
 
-/* The length of the TCP header at th (a super-segment's, which TCP built). */
-static size_t tcp_hlen(const uint8_t *th) { return (size_t)(th[12] >> 4) * 4; }
-
 /* Cuts the packet p (header and payload built) into fragments of mtu. */
 static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
                        const struct ipv6_addr *next_hop, const struct ipv6_addr *dst, uint32_t mtu)
 {
     struct ip6_frag_iter it;
+    pkb_csum_complete(p); /* fragments carry pieces of the whole */
+    pkb_linearize(p);
     int err = ip6_frag_start(&it, pkb_data(p), p->len, mtu, frag_id(s, dst));
     if (err) {
         s->stats.ip6.drop_too_big++;
@@ -324,6 +325,26 @@ static int frag_output(struct ust_stack *s, int dev, struct pkbuf *p,
     s->stats.ip6.frag_ok++;
     pkb_free(s, p);
     return ret;
+}
+
+/* Whether p (its IPv6 header pushed) is a TCP super-segment that dev cuts
+ * (TSO6) into segments that fit mtu, the path's: then it goes whole. */
+static bool tso_fits(const struct ust_stack *s, const struct pkbuf *p, int dev, size_t total,
+                     uint32_t mtu)
+{
+    if (!p->gso_size || !p->csum_at || total > netif_tso6_max(s->ifs->at[dev].dev))
+        return false;
+    size_t thl = (size_t)(p->data[p->csum_at + 12] >> 4) * 4; /* the TCP header */
+    return IPV6_HDR_LEN + thl + p->gso_size <= mtu;
+}
+
+uint32_t ipv6_gso_max(const struct ust_stack *s, const struct ipv6_addr *dst, int dev)
+{
+    int out_dev;
+    struct ipv6_addr next_hop;
+    if (ipv6_is_local(s, dst) || route6_lookup(s, dst, dev, &out_dev, &next_hop) != 0)
+        return 0; /* to ourselves (the loopback) or nowhere */
+    return netif_tso6_max(s->ifs->at[out_dev].dev);
 }
 
 static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
@@ -384,26 +405,13 @@ static int output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const str
     uint32_t mtu = ipv6_addr_is_multicast(dst) ? ifc->mtu : pmtu_get(s, dst, ifc->mtu);
     if (total <= mtu) {
         p->gso_size = 0; /* one segment: nothing to cut */
-    } else if (!p->gso_size || total > netif_tso_max(s->ifs->at[out_dev].dev, UST_OFFLOAD_TSO6) ||
-               IPV6_HDR_LEN + ext + tcp_hlen(h + IPV6_HDR_LEN + ext) + p->gso_size > mtu) {
-        /* Fragments carry pieces of the checksummed packet (a super-segment
-         * that no longer fits, after a Packet Too Big, goes this way too:
-         * TCP's next ones are smaller). */
-        pkb_csum_complete(p);
+    } else if (!tso_fits(s, p, out_dev, total, mtu)) {
         p->gso_size = 0;
         return frag_output(s, out_dev, p, &next_hop, dst, mtu);
     }
     return link_output(s, out_dev, p, &next_hop, mac);
 }
 
-uint32_t ipv6_gso_max(const struct ust_stack *s, const struct ipv6_addr *dst, int dev)
-{
-    int out_dev;
-    struct ipv6_addr next_hop;
-    if (ipv6_is_local(s, dst) || route6_lookup(s, dst, dev, &out_dev, &next_hop) != 0)
-        return 0;
-    return netif_tso_max(s->ifs->at[out_dev].dev, UST_OFFLOAD_TSO6);
-}
 
 int ipv6_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct ipv6_addr *src,
                 const struct ipv6_addr *dst, const struct ip_tx *tx, int dev)

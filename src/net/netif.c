@@ -159,13 +159,14 @@ int ust_stack_add_device(struct ust_stack *s, struct ust_device *dev)
         }
     }
     char mac[18];
-    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d, offload=%s%s%s%s", dev->name,
+    infof(s, "dev=%s, type=%s, mtu=%u, mac=%s, index=%d, offload=%s%s%s%s%s", dev->name,
           dev->type == UST_DEV_ETHERNET ? "ethernet" : "loopback", dev->mtu,
           eth_format(dev->mac, mac), idx, dev->offload ? "" : "none",
           dev->offload & UST_OFFLOAD_RX_CSUM ? "rx-csum " : "",
           dev->offload & UST_OFFLOAD_TX_CSUM ? "tx-csum " : "",
-          dev->offload & UST_OFFLOAD_TSO4 ? "tso4" : "");
-    if (dev->offload & UST_OFFLOAD_TSO4)
+          dev->offload & UST_OFFLOAD_TSO4 ? "tso4 " : "",
+          dev->offload & UST_OFFLOAD_TSO6 ? "tso6" : "");
+    if (dev->offload & (UST_OFFLOAD_TSO4 | UST_OFFLOAD_TSO6))
         debugf(s, "dev=%s: TCP sends super-segments of up to %u bytes (IP packet)", dev->name,
                dev->gso_max);
     return idx;
@@ -347,19 +348,40 @@ int netif_transmit(struct ust_stack *s, int dev, struct pkbuf *p)
         s->stats.offload.tx_super++;
         s->stats.offload.tx_super_segs += (p->len - hl + p->gso_size - 1) / p->gso_size;
     }
-    const uint8_t *frame = pkb_data(p);
     size_t len = p->len;
-    uint8_t padded[ETH_MIN_FRAME];
-    if (d->type == UST_DEV_ETHERNET && len < ETH_MIN_FRAME) {
-        /* IEEE 802.3: pad to the minimum frame size with zeros. */
-        memcpy(padded, frame, len);
-        memset(padded + len, 0, ETH_MIN_FRAME - len);
-        frame = padded;
-        len = ETH_MIN_FRAME;
-    }
-    dump_frame(s, "out", d, frame, len);
-    int err = meta ? d->ops->transmit_meta(d, frame, len, &m, s->now)
+    int err;
+    bool trace = s->cfg.log_level >= UST_LOG_TRACE; /* frames dumped whole */
+    if (pkb_borrowed(p) && d->ops->transmit_iov && len >= ETH_MIN_FRAME && !trace) {
+        /* The headers from the buffer, the payload from where it lies
+         * (TCP's send ring): no copy here, one writev in the TAP. */
+        struct ust_iov iov[UST_IOV_MAX] = {{pkb_data(p), len - pkb_borrowed(p)}};
+        int n = 1;
+        for (int i = 0; i < 2; i++)
+            if (p->xlen[i])
+                iov[n++] = (struct ust_iov){p->x[i], p->xlen[i]};
+        s->stats.offload.tx_iov++;
+        err = d->ops->transmit_iov(d, iov, n, meta ? &m : NULL, s->now);
+    } else {
+        if (pkb_borrowed(p)) {
+            /* A device that wants the frame whole, a frame to pad, or one
+             * to dump: the payload is copied in after the headers. */
+            s->stats.offload.tx_copied++;
+            pkb_linearize(p);
+        }
+        const uint8_t *frame = pkb_data(p);
+        uint8_t padded[ETH_MIN_FRAME];
+        if (d->type == UST_DEV_ETHERNET && len < ETH_MIN_FRAME) {
+            /* IEEE 802.3: pad to the minimum frame size with zeros. */
+            memcpy(padded, frame, len);
+            memset(padded + len, 0, ETH_MIN_FRAME - len);
+            frame = padded;
+            len = ETH_MIN_FRAME;
+        }
+        if (trace)
+            dump_frame(s, "out", d, frame, len);
+        err = meta ? d->ops->transmit_meta(d, frame, len, &m, s->now)
                    : d->ops->transmit(d, frame, len, s->now);
+    }
     if (err) {
         s->stats.eth.tx_errors++;
         debugf(s, "dev=%s, len=%zu: transmit failed: %s", d->name, len, strerror(-err));
@@ -385,7 +407,14 @@ int netif_output_ipv4(struct ust_stack *s, int dev, struct pkbuf *p, ust_ip4_t n
         return eth_output(s, dev, p, eth_broadcast, ETH_TYPE_IPV4);
     uint8_t mac[ETH_ADDR_LEN];
     int r = arp_resolve(s, dev, next_hop, p, mac);
-    if (r != 0)
-        return r > 0 ? 0 : r; /* queued (p now belongs to ARP) or failed (freed) */
+    if (r > 0) {
+        /* Queued: p now belongs to ARP and waits past this call, when the
+         * send ring it may borrow from has moved on. Still inside the
+         * call, it takes its bytes in (it is where ARP put it). */
+        pkb_linearize(p);
+        return 0;
+    }
+    if (r < 0)
+        return r; /* dropped (freed) */
     return eth_output(s, dev, p, mac, ETH_TYPE_IPV4);
 }

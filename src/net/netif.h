@@ -92,6 +92,11 @@ static inline uint32_t netif_tso4_max(const struct ust_device *d)
     return netif_tso_max(d, UST_OFFLOAD_TSO4);
 }
 
+static inline uint32_t netif_tso6_max(const struct ust_device *d)
+{
+    return netif_tso_max(d, UST_OFFLOAD_TSO6);
+}
+
 /* The offload bits of all the devices together: TCP leaves its checksum
  * partial only when some device may finish it, and looks for a route's
  * TSO only when some device segments (asked per segment: a loop over at

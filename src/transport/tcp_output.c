@@ -9,6 +9,7 @@
 
 #include "net/ip.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "net/netif.h"
 #include "transport/socket.h"
 #include "wire/bytes.h"
@@ -148,16 +149,28 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     struct pkbuf *p = pkb_alloc(s, hl + len);
     if (!p)
         return -ENOBUFS;
-    if (len)
-        ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
     if (netif_offload_any(s) & UST_OFFLOAD_TX_CSUM) {
-        /* The checksum is left partial: the device finishes it, or
-         * netif_transmit does where it goes elsewhere (docs/DESIGN.md,
-         * "Offloads"). */
+        /* Some device finishes checksums, so nothing here reads the
+         * payload: it stays in the send ring, the packet borrows it, and a
+         * device that takes frames in pieces (transmit_iov: the TAP's
+         * writev) gets it from there; anything else copies it in
+         * (docs/DESIGN.md, "Offloads"). The checksum is left partial: the
+         * device finishes it, or netif_transmit does where it goes
+         * elsewhere. */
+        if (len) {
+            const uint8_t *b[2];
+            size_t n[2];
+            ring_spans(&c->sndq, off, len, b, n);
+            pkb_borrow(p, b[0], n[0], b[1], n[1]);
+        }
         tcp_emit_partial(&th, c->ph, pkb_data(p), len);
         p->csum_at = (uint32_t)p->head;
         p->csum_off = 16;
     } else {
+        /* The checksum is summed here, over the payload copied in (the
+         * copy leaves it in the cache for the sum). */
+        if (len)
+            ring_peek(&c->sndq, off, pkb_data(p) + hl, len);
         tcp_emit(&th, c->ph, pkb_data(p), len);
     }
     if (gso && len > gso)

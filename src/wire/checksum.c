@@ -61,6 +61,20 @@ uint32_t cksum_add(uint32_t sum, const void *data, size_t len)
     return (uint32_t)acc;
 }
 
+uint32_t cksum_add_at(uint32_t sum, const void *data, size_t len, size_t at)
+{
+    if (!(at & 1))
+        return cksum_add(sum, data, len);
+    uint32_t t = cksum_add(0, data, len);
+    while (t >> 16)
+        t = (t & 0xffff) + (t >> 16);
+    t = ((t & 0xff) << 8) | (t >> 8);
+    uint64_t acc = (uint64_t)sum + t;
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    return (uint32_t)acc;
+}
+
 uint16_t cksum_fold(uint32_t sum)
 {
     while (sum >> 16)

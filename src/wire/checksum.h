@@ -9,6 +9,11 @@
  * running 32-bit sum. Sums of pieces compose when every piece but the last
  * has even length. */
 uint32_t cksum_add(uint32_t sum, const void *data, size_t len);
+/* cksum_add for a piece that starts `at` bytes into what is being summed:
+ * at an odd offset its bytes fall in the other halves of the 16-bit words,
+ * so its sum is byte-swapped into place (RFC 1071 2(B)). Pieces of any
+ * length then compose. */
+uint32_t cksum_add_at(uint32_t sum, const void *data, size_t len, size_t at);
 /* Folds the carries and complements: the value to put in a checksum field. */
 uint16_t cksum_fold(uint32_t sum);
 /* cksum_fold(cksum_add(0, data, len)): 0 when data includes a correct checksum. */

@@ -22,6 +22,8 @@ struct cap {
     size_t count;
     int fail;
     struct ust_pkt_meta last; /* the metadata of the frame popped last */
+    bool iov;                 /* offers transmit_iov (cap_set_iov) */
+    size_t iov_frames;        /* frames it was handed in pieces */
 };
 
 static int cap_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_t len,
@@ -57,9 +59,35 @@ static void cap_destroy(struct ust_device *dev)
     free(dev);
 }
 
+/* A frame in pieces, kept whole (iov_frames counts them). */
+static int cap_transmit_iov(struct ust_device *dev, const struct ust_iov *v, int n,
+                            const struct ust_pkt_meta *m, ust_time_t now)
+{
+    struct cap *c = dev->priv;
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += v[i].len;
+    uint8_t *flat = malloc(len ? len : 1);
+    if (!flat)
+        return -ENOMEM;
+    for (int i = 0, at = 0; i < n; at += (int)v[i].len, i++)
+        memcpy(flat + at, v[i].base, v[i].len);
+    int err = m ? cap_transmit_meta(dev, flat, len, m, now) : cap_transmit(dev, flat, len, now);
+    free(flat);
+    if (!err)
+        c->iov_frames++;
+    return err;
+}
+
 static const struct ust_device_ops cap_ops = {.transmit = cap_transmit, .destroy = cap_destroy};
 static const struct ust_device_ops cap_meta_ops = {
     .transmit = cap_transmit, .destroy = cap_destroy, .transmit_meta = cap_transmit_meta};
+static const struct ust_device_ops cap_iov_ops = {
+    .transmit = cap_transmit, .destroy = cap_destroy, .transmit_iov = cap_transmit_iov};
+static const struct ust_device_ops cap_meta_iov_ops = {.transmit = cap_transmit,
+                                                       .destroy = cap_destroy,
+                                                       .transmit_meta = cap_transmit_meta,
+                                                       .transmit_iov = cap_transmit_iov};
 
 /* As a device with offloads would: the partial checksum is finished (in
  * the copy kept) and the metadata kept beside the frame. */
@@ -79,12 +107,29 @@ static int cap_transmit_meta(struct ust_device *dev, const uint8_t *frame, size_
     return 0;
 }
 
+static void cap_set_ops(struct ust_device *dev)
+{
+    struct cap *c = dev->priv;
+    if (c->iov)
+        dev->ops = dev->offload ? &cap_meta_iov_ops : &cap_iov_ops;
+    else
+        dev->ops = dev->offload ? &cap_meta_ops : &cap_ops;
+}
+
 void cap_set_offload(struct ust_device *dev, uint32_t offload, uint32_t gso_max)
 {
-    dev->ops = offload ? &cap_meta_ops : &cap_ops;
     dev->offload = offload;
     dev->gso_max = gso_max;
+    cap_set_ops(dev);
 }
+
+void cap_set_iov(struct ust_device *dev, bool on)
+{
+    ((struct cap *)dev->priv)->iov = on;
+    cap_set_ops(dev);
+}
+
+size_t cap_iov_frames(const struct cap *c) { return c->iov_frames; }
 
 const struct ust_pkt_meta *cap_last_meta(const struct cap *c) { return &c->last; }
 

@@ -48,6 +48,12 @@ void cap_fail_with(struct cap *c, int err);
  * offload 0 makes it plain again. */
 struct ust_device;
 void cap_set_offload(struct ust_device *dev, uint32_t offload, uint32_t gso_max);
+/* Makes the capture device take frames in pieces (transmit_iov: TCP's
+ * payload straight from the send ring), or not (the default: the stack
+ * copies the payload behind the headers). It keeps them whole either way. */
+void cap_set_iov(struct ust_device *dev, bool on);
+/* Frames it was handed in pieces. */
+size_t cap_iov_frames(const struct cap *c);
 /* The offload metadata of the frame cap_pop returned last (zero: none). */
 struct ust_pkt_meta;
 const struct ust_pkt_meta *cap_last_meta(const struct cap *c);

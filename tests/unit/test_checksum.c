@@ -154,6 +154,29 @@ static void matches_reference(void **state)
                                  reference(sums[k], buf + off, len));
 }
 
+/* cksum_add_at: a buffer cut into three pieces anywhere (odd lengths and
+ * odd offsets included) sums to what the whole does, from any start. */
+static void pieces_at_any_offset(void **state)
+{
+    (void)state;
+    static uint8_t buf[700];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (uint8_t)x;
+    }
+    memset(buf + 300, 0xff, 200); /* carries */
+    const uint32_t sums[] = {0, 0xffff, 0xfffffffeu};
+    for (size_t a = 0; a <= 41; a++)
+        for (size_t b = a; b <= sizeof(buf); b += b < 60 ? 1 : 97)
+            for (size_t k = 0; k < sizeof(sums) / sizeof(sums[0]); k++) {
+                uint32_t acc = cksum_add_at(sums[k], buf, a, 0);
+                acc = cksum_add_at(acc, buf + a, b - a, a);
+                acc = cksum_add_at(acc, buf + b, sizeof(buf) - b, b);
+                assert_int_equal(cksum_fold(acc), cksum_fold(cksum_add(sums[k], buf, sizeof(buf))));
+            }
+}
+
 static void fold_values(void **state)
 {
     (void)state;
@@ -278,6 +301,7 @@ int main(void)
         cmocka_unit_test(odd_length_with_carry),
         cmocka_unit_test(all_zero),
         cmocka_unit_test(all_ones),
+        cmocka_unit_test(pieces_at_any_offset),
         cmocka_unit_test(fold_values),
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(large_start_sum_keeps_carries),

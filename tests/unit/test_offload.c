@@ -3,7 +3,10 @@
  * vouched for, partial, refused); TCP super-segments received whole (in
  * order, out of order, over a SACKed range); and TSO on transmit, at its
  * boundaries (the window, Nagle's limit, the FIN, a retransmission of part
- * of one). The test plays the peer (tests/common/tcp_peer.h). */
+ * of one); the payload handed to the device in pieces from the send ring
+ * (transmit_iov), or copied in; and IPv6 output of a super-segment (TSO6:
+ * whole, or fragmented where the device or the MTU will not have it). The
+ * test plays the peer (tests/common/tcp_peer.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +26,10 @@
 #include "wire/ipv6.h"
 #include "wire/udp.h"
 #include "wire/vnet.h"
+#include "net/ipv6.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
+#include "wire/tcp.h"
 
 #define MSS 1460
 #define ALL_OFFLOADS (UST_OFFLOAD_RX_CSUM | UST_OFFLOAD_TX_CSUM | UST_OFFLOAD_TSO4)
@@ -591,6 +598,226 @@ static void no_tso_plain_segments(void **state)
     t_fini(&t);
 }
 
+/* ---- the payload from the send ring, in pieces ---- */
+
+/* Sends what the ring wraps around: 3001 bytes, 2001 acknowledged, then
+ * 2501 more, which lie at the end of the ring's 4 KiB and at its start
+ * (the cut at an odd offset). Returns the pattern (both sends). */
+static uint8_t *send_wrapped(struct tcp_peer *t)
+{
+    uint8_t *d = pattern(5502, 11);
+    send_all(t, d, 3001);
+    assert_int_equal(drain(t), 3001);
+    t->pack = t_conn(t)->snd_una + 2001;
+    ack_all(t);
+    assert_int_equal(t_conn(t)->sndq.cap, 4096);
+    send_all(t, d + 3001, 2501);
+    assert_true(t_conn(t)->sndq.head + t_conn(t)->sndq.len > t_conn(t)->sndq.cap); /* it wraps */
+    t->pack = t_conn(t)->snd_una + 1000;
+    return d;
+}
+
+/* A device that takes frames in pieces gets the headers and the ring's
+ * bytes where they lie, as one frame. Here TCP leaves its checksum
+ * partial (another device finishes checksums) and this plain device does
+ * not: the stack sums it over the pieces, across the cut at an odd
+ * offset. */
+static void tx_payload_in_pieces(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_open(&t, NULL);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    t_conn(&t)->cwnd = 200 * MSS;
+    cap_set_iov(ust_stack_device(t.f.s, "eth0"), true);
+    struct ust_device *other;
+    const uint8_t mac[6] = {2, 0, 0, 0, 0, 9};
+    assert_int_equal(ust_null_create("csum0", mac, &other), 0);
+    other->offload = UST_OFFLOAD_TX_CSUM;
+    assert_true(ust_stack_add_device(t.f.s, other) >= 0);
+    uint8_t *d = send_wrapped(&t);
+    /* The first two segments, [3001, 5502): 1460 then 1041 bytes; the first
+     * ends past the ring's end, in three pieces. pop() checks the TCP
+     * checksum. */
+    EXPECT_SUPER(&t, TCP_ACK, MSS, 0, d + 3001);
+    EXPECT_SUPER(&t, TCP_ACK, 2501 - MSS, 0, d + 3001 + MSS);
+    EXPECT_NONE(&t);
+    const struct ust_stats *st = ust_stack_stats(t.f.s);
+    assert_int_equal(cap_iov_frames(t.f.cap), 5); /* 3 then 2 data segments */
+    assert_int_equal(st->offload.tx_iov, 5);
+    assert_int_equal(st->offload.tx_copied, 0);
+    assert_int_equal(st->offload.tx_csum_sw, 5);
+    free(d);
+    t_fini(&t);
+}
+
+/* The same with TSO: one super-segment, its partial checksum finished by
+ * the device (the capture device does, as a NIC would), in pieces. And a
+ * device without transmit_iov gets the same bytes copied in. */
+static void tx_super_segment_in_pieces(void **state)
+{
+    (void)state;
+    for (int iov = 0; iov < 2; iov++) {
+        struct tcp_peer t;
+        tso_open(&t, true);
+        cap_set_iov(ust_stack_device(t.f.s, "eth0"), iov);
+        uint8_t *d = send_wrapped(&t);
+        EXPECT_SUPER(&t, TCP_ACK, 2501, MSS, d + 3001);
+        EXPECT_NONE(&t);
+        const struct ust_stats *st = ust_stack_stats(t.f.s);
+        assert_int_equal(st->offload.tx_iov, iov ? 2 : 0);
+        assert_int_equal(st->offload.tx_copied, iov ? 0 : 2);
+        free(d);
+        t_fini(&t);
+    }
+}
+
+/* A segment that waits for ARP outlives the call that built it, and the
+ * ring it borrowed from moves on (here: grows, to a new allocation): it
+ * takes its bytes in when ARP queues it, and goes out whole and right
+ * when the address resolves (ASan would see a read of the freed ring). */
+static void tx_queued_for_arp_keeps_its_bytes(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    struct ust_config cfg;
+    t_config(&cfg);
+    cfg.arp_reachable_time = 30 * UST_SEC;
+    t_open(&t, &cfg);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    t_conn(&t)->cwnd = 200 * MSS;
+    cap_set_iov(ust_stack_device(t.f.s, "eth0"), true);
+    /* The peer's entry expires (its ACKs keep no entry fresh). */
+    fixture_advance_to(&t.f, t.f.now + 31 * UST_SEC);
+    cap_clear(t.f.cap); /* refresh probes */
+    uint8_t *d = pattern(20000, 12);
+    send_all(&t, d, 1000);
+    assert_int_equal(t_conn(&t)->sndq.cap, 4096);
+    uint8_t fr[2048];
+    size_t n = cap_pop(t.f.cap, fr, sizeof(fr));
+    assert_true(n > 0);
+    assert_int_equal(ld16(fr + 12), ETH_TYPE_ARP); /* a request: the segment waits */
+    assert_int_equal(cap_count(t.f.cap), 0);
+    /* More data while it waits: the ring grows (a new buffer, the old one
+     * freed). The peer's window is closed so that nothing else goes. */
+    t_conn(&t)->snd_wnd = 1000;
+    send_all(&t, d + 1000, 19000);
+    assert_true(t_conn(&t)->sndq.cap > 4096);
+    uint8_t reply[64];
+    fixture_input(&t.f, reply,
+                  build_arp(reply, 2, t_mac_us, t_mac_peer, T_IP_PEER, t_mac_us, T_IP_US));
+    EXPECT_SUPER(&t, TCP_ACK, 1000, 0, d);
+    free(d);
+    t_fini(&t);
+}
+
+/* ---- TSO6: IPv6 output of a super-segment ---- */
+
+/* A TCP super-segment (header of 20 bytes, partial checksum, n bytes cut
+ * at gso) sent over IPv6 from 2001:db8::2 to 2001:db8::1 on eth0, whose
+ * MAC we give (no neighbour discovery). */
+static int send_super6(struct fixture *f, size_t n, uint16_t gso)
+{
+    struct ipv6_addr src, dst;
+    assert_int_equal(ust_ip6_parse("2001:db8::2", (struct in6_addr *)src.a), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::1", (struct in6_addr *)dst.a), 0);
+    struct pkbuf *p = pkb_alloc(f->s, TCP_HDR_LEN + n);
+    assert_non_null(p);
+    struct tcp_repr th =
+        {.sport = 5001, .dport = 80, .seq = 1, .ack = 1, .flags = TCP_ACK, .window = 1000};
+    uint8_t *d = pkb_data(p);
+    memset(d + TCP_HDR_LEN, 0x5a, n);
+    tcp_emit_partial(&th, cksum_pseudo6(src.a, dst.a, 0, IPV6_NH_TCP), d, n);
+    p->csum_at = (uint32_t)p->head;
+    p->csum_off = 16;
+    p->gso_size = gso;
+    return ipv6_output_mac(f->s, p, IPV6_NH_TCP, &src, &dst, NULL, f->dev, t_mac_peer);
+}
+
+/* To a device that segments TCP/IPv6 a super-segment goes whole, marked
+ * GSO_TCPV6; to one that segments only IPv4, or when its pieces would not
+ * fit the MTU, IPv6 fragments it instead (its checksum finished first). */
+static void tso6_super_segment_whole_or_fragmented(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct ust_config cfg;
+    test_config(&cfg, 1);
+    fixture_init(&f, &cfg);
+    struct in6_addr a;
+    assert_int_equal(ust_ip6_parse("2001:db8::2", &a), 0);
+    assert_int_equal(ust_iface_add6(f.s, "eth0", &a, 64, f.now), 0);
+    fixture_advance_to(&f, f.now + 3 * UST_SEC); /* DAD */
+    struct ust_device *d = ust_stack_device(f.s, "eth0");
+    cap_set_offload(d, ALL_OFFLOADS | UST_OFFLOAD_TSO6, 65535);
+    cap_clear(f.cap);
+    static uint8_t fr[70000];
+    assert_int_equal(send_super6(&f, 4 * 1440, 1440), 0);
+    size_t n = cap_pop(f.cap, fr, sizeof(fr));
+    assert_int_equal(n, ETH_HDR_LEN + IPV6_HDR_LEN + TCP_HDR_LEN + 4 * 1440);
+    const struct ust_pkt_meta *m = cap_last_meta(f.cap);
+    assert_int_equal(m->gso_type, UST_GSO_TCPV6);
+    assert_int_equal(m->gso_size, 1440);
+    assert_int_equal(m->hdr_len, ETH_HDR_LEN + IPV6_HDR_LEN + TCP_HDR_LEN);
+    assert_int_equal(m->csum_start, ETH_HDR_LEN + IPV6_HDR_LEN);
+    assert_int_equal(cap_count(f.cap), 0);
+    /* The device finished the checksum (the capture device does). */
+    assert_int_equal(cksum6(fr + ETH_HDR_LEN + 8, fr + ETH_HDR_LEN + 24, IPV6_NH_TCP,
+                            fr + m->csum_start, n - m->csum_start),
+                     0);
+    const struct ust_stats *st = ust_stack_stats(f.s);
+    assert_int_equal(st->offload.tx_super, 1);
+    assert_int_equal(st->offload.tx_super_segs, 4);
+    /* Pieces of 1,480 bytes would make 1,540-byte packets: fragmented.
+     * (The fragments wait for neighbour discovery: the peer answers.) */
+    assert_int_equal(send_super6(&f, 4 * 1480, 1480), 0);
+    assert_int_equal(st->ip6.frag_ok, 1);
+    assert_int_equal(st->offload.tx_super, 1);
+    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
+                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
+    struct ipv6_addr peer, us;
+    assert_int_equal(ust_ip6_parse("2001:db8::1", (struct in6_addr *)peer.a), 0);
+    assert_int_equal(ust_ip6_parse("2001:db8::2", (struct in6_addr *)us.a), 0);
+    na.target = peer;
+    na.opts.has_tlla = true;
+    memcpy(na.opts.tlla, t_mac_peer, 6);
+    uint8_t msg[128], ip6[256];
+    size_t mlen = nd_emit(&na, &peer, &us, msg, sizeof(msg));
+    struct ipv6_repr r = {.payload_len = (uint16_t)mlen,
+                          .next_hdr = IPV6_NH_ICMPV6,
+                          .hop_limit = 255,
+                          .src = peer,
+                          .dst = us};
+    ipv6_emit(&r, ip6);
+    memcpy(ip6 + IPV6_HDR_LEN, msg, mlen);
+    fixture_input(&f, fr,
+                  build_eth(fr, t_mac_us, t_mac_peer, ETH_TYPE_IPV6, ip6, IPV6_HDR_LEN + mlen));
+    assert_true(cap_count(f.cap) >= 5); /* the five fragments went */
+    cap_clear(f.cap);
+    /* A device with TSO4 alone: fragmented too. */
+    cap_set_offload(d, ALL_OFFLOADS, 65535);
+    assert_int_equal(send_super6(&f, 4 * 1440, 1440), 0);
+    assert_int_equal(st->ip6.frag_ok, 2);
+    assert_int_equal(st->offload.tx_super, 1);
+    /* The fragments carry the finished checksum: put back together, the
+     * segment sums to zero with its pseudo-header. */
+    static uint8_t whole[8000];
+    size_t got = 0;
+    while ((n = cap_pop(f.cap, fr, sizeof(fr))) > 0) {
+        const uint8_t *ip = fr + ETH_HDR_LEN;
+        assert_int_equal(ip[6], IPV6_NH_FRAGMENT);
+        size_t plen = ld16(ip + 4) - 8;
+        size_t off = ld16(ip + IPV6_HDR_LEN + 2) & 0xfff8u;
+        assert_true(off + plen <= sizeof(whole));
+        memcpy(whole + off, ip + IPV6_HDR_LEN + 8, plen);
+        got += plen;
+    }
+    assert_int_equal(got, TCP_HDR_LEN + 4 * 1440);
+    assert_int_equal(cksum6(fr + ETH_HDR_LEN + 8, fr + ETH_HDR_LEN + 24, IPV6_NH_TCP, whole, got),
+                     0);
+    fixture_fini(&f);
+}
+
 /* The debug log tells a super-segment as the wire segments the device
  * cuts it into (docs/DESIGN.md, "Logging and counters"): one "out" line
  * each, at its own sequence number and length, PSH on the last only. */
@@ -669,6 +896,10 @@ int main(void)
         cmocka_unit_test(tso_go_back_after_timeout),
         cmocka_unit_test(no_tso_plain_segments),
         cmocka_unit_test(tso_debug_log_per_wire_segment),
+        cmocka_unit_test(tx_payload_in_pieces),
+        cmocka_unit_test(tx_super_segment_in_pieces),
+        cmocka_unit_test(tx_queued_for_arp_keeps_its_bytes),
+        cmocka_unit_test(tso6_super_segment_whole_or_fragmented),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
