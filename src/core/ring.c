@@ -11,6 +11,32 @@ void ring_init(struct ring *r, size_t limit, struct ring_budget *budget)
     r->budget = budget;
 }
 
+void ring_budget_fini(struct ring_budget *b)
+{
+    for (int i = 0; i < RING_CACHE_SLOTS; i++) {
+        if (b->kept[i].buf) {
+            b->kept_bytes -= b->kept[i].cap;
+            free(b->kept[i].buf);
+            b->kept[i].buf = NULL;
+        }
+    }
+}
+
+/* A kept buffer of exactly cap bytes, taken out of the budget's keeping
+ * (the caller counts its bytes as the ring's); NULL if none. */
+static uint8_t *take_kept(struct ring_budget *b, size_t cap)
+{
+    for (int i = 0; b && i < RING_CACHE_SLOTS; i++) {
+        if (b->kept[i].buf && b->kept[i].cap == cap) {
+            uint8_t *buf = b->kept[i].buf;
+            b->kept[i].buf = NULL;
+            b->kept_bytes -= cap;
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 void ring_fini(struct ring *r)
 {
     if (r->budget)
@@ -34,16 +60,22 @@ static size_t pow2_at_least(size_t n)
     return p;
 }
 
-/* Would the budget allow growing from r->cap to cap? */
+/* Would the budget allow growing from r->cap to cap? Kept buffers give
+ * way: they are freed before a ring is refused for want of room. */
 static int budget_allows(const struct ring *r, size_t cap)
 {
-    return !r->budget || *r->budget->used - r->cap + cap <= r->budget->max;
+    if (!r->budget || *r->budget->used + r->budget->kept_bytes - r->cap + cap <= r->budget->max)
+        return 1;
+    ring_budget_fini(r->budget);
+    return *r->budget->used - r->cap + cap <= r->budget->max;
 }
 
 /* Moves the contents (and what lies beyond them) into a buffer of cap bytes. */
 static int regrow(struct ring *r, size_t cap)
 {
-    uint8_t *nb = malloc(cap);
+    uint8_t *nb = take_kept(r->budget, cap);
+    if (!nb)
+        nb = malloc(cap);
     if (!nb)
         return -ENOMEM;
     if (r->buf) {
@@ -94,6 +126,19 @@ void ring_release(struct ring *r)
     if (r->len || !r->buf)
         return;
     r->last_cap = r->cap;
+    struct ring_budget *b = r->budget;
+    for (int i = 0; b && r->cap >= RING_CACHE_MIN && i < RING_CACHE_SLOTS; i++) {
+        if (!b->kept[i].buf) {
+            /* Kept by the budget (within its bound): the ring holds nothing. */
+            b->kept[i].buf = r->buf;
+            b->kept[i].cap = r->cap;
+            b->kept_bytes += r->cap;
+            *b->used -= r->cap;
+            r->buf = NULL;
+            r->cap = r->len = r->head = 0;
+            return;
+        }
+    }
     ring_fini(r);
 }
 

@@ -8,7 +8,11 @@
  * SO_RCVBUF, what a window is computed from); memory is taken only as
  * bytes arrive, in doublings up to the limit, and given back with
  * ring_release() when the ring is empty, so an idle connection holds
- * none. Rings may share a budget that bounds the memory of them all.
+ * none. Rings may share a budget that bounds the memory of them all; it
+ * also keeps a few large released buffers for the next ring that needs
+ * one of that size (a bulk flow empties and refills its ring thousands of
+ * times a second, and each fresh multi-megabyte allocation cost a
+ * page fault per 4 KiB touched).
  * Pure: touches only its own struct and its budget. */
 #ifndef USTACK_CORE_RING_H
 #define USTACK_CORE_RING_H
@@ -18,11 +22,22 @@
 
 #define RING_MIN_ALLOC 4096 /* the smallest allocation, unless the limit is smaller */
 
+#define RING_CACHE_SLOTS 4        /* released buffers a budget keeps */
+#define RING_CACHE_MIN (64 << 10) /* the smallest one worth keeping */
+
 struct ring_budget {
-    uint64_t *used; /* bytes the rings that share it hold: the owner's figure
-                       (TCP's is the gauge stats.tcp.buf_bytes) */
-    uint64_t max;   /* their bound */
+    uint64_t *used;      /* bytes the rings that share it hold: the owner's
+                            figure (TCP's is the gauge stats.tcp.buf_bytes) */
+    uint64_t max;        /* their bound, the kept buffers included */
+    uint64_t kept_bytes; /* the kept buffers' bytes */
+    struct {
+        uint8_t *buf;
+        size_t cap;
+    } kept[RING_CACHE_SLOTS]; /* released buffers, for reuse (NULL: free slot) */
 };
+
+/* Frees the buffers the budget keeps (at the owner's end). */
+void ring_budget_fini(struct ring_budget *b);
 
 struct ring {
     uint8_t *buf;

@@ -72,6 +72,7 @@ void tcp_fini(struct ust_stack *s)
         return;
     while (s->tcp->all)
         tcp_conn_free(s, s->tcp->all);
+    ring_budget_fini(&s->tcp->mem);
     free(s->tcp->hash);
     free(s->tcp->heap);
     free(s->tcp);

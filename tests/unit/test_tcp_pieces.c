@@ -112,6 +112,64 @@ static void ring_budget_bounds_all(void **state)
     assert_int_equal(used, 0);
 }
 
+/* A large ring that empties gives its buffer to the budget, which keeps
+ * it (still counted) for the next ring of that size: a bulk flow empties
+ * and refills its ring all the time, and a fresh multi-megabyte
+ * allocation each time cost a page fault per 4 KiB. Kept buffers give way
+ * when a ring would otherwise be refused, and go at the budget's end. */
+static void ring_budget_keeps_large_buffers(void **state)
+{
+    (void)state;
+    static char big[1 << 18];
+    uint64_t used = 0;
+    struct ring_budget b = {.used = &used, .max = 1u << 20};
+    struct ring x, y;
+    ring_init(&x, 1u << 20, &b);
+    ring_init(&y, 1u << 20, &b);
+    assert_int_equal(ring_write(&x, big, sizeof(big)), sizeof(big));
+    assert_int_equal(x.cap, 1u << 18);
+    const uint8_t *buf = x.buf;
+    ring_consume(&x, x.len);
+    ring_release(&x);
+    assert_int_equal(x.cap, 0); /* the ring holds nothing, nor counts it... */
+    assert_int_equal(used, 0);
+    assert_int_equal(b.kept_bytes, 1u << 18); /* ...the budget keeps its buffer */
+    assert_ptr_equal(b.kept[0].buf, buf);
+    assert_int_equal(ring_write(&y, big, sizeof(big)), sizeof(big));
+    assert_ptr_equal(y.buf, buf); /* the same buffer, no new one */
+    assert_int_equal(used, 1u << 18);
+    assert_int_equal(b.kept_bytes, 0);
+    assert_null(b.kept[0].buf);
+    /* A small ring is freed as before. */
+    struct ring w;
+    ring_init(&w, 1u << 20, &b);
+    assert_int_equal(ring_write(&w, big, 100), 100);
+    assert_int_equal(used, (1u << 18) + RING_MIN_ALLOC);
+    ring_consume(&w, w.len);
+    ring_release(&w);
+    assert_int_equal(used, 1u << 18);
+    assert_null(b.kept[0].buf);
+    /* Kept buffers give way to a ring that needs the room. */
+    ring_consume(&y, y.len);
+    ring_release(&y);
+    assert_int_equal(used, 0);
+    assert_int_equal(b.kept_bytes, 1u << 18);
+    struct ring z;
+    ring_init(&z, 1u << 20, &b);
+    static char more[(1 << 20) - 4096];
+    assert_int_equal(ring_write(&z, more, sizeof(more)), sizeof(more));
+    assert_null(b.kept[0].buf);
+    assert_int_equal(b.kept_bytes, 0);
+    assert_int_equal(used, 1u << 20);
+    ring_fini(&z);
+    ring_fini(&w);
+    ring_fini(&x);
+    ring_fini(&y);
+    ring_budget_fini(&b);
+    assert_int_equal(used, 0);
+    assert_int_equal(b.kept_bytes, 0);
+}
+
 static void ring_wraps_around(void **state)
 {
     (void)state;
@@ -704,6 +762,7 @@ int main(void)
         cmocka_unit_test(ring_grows),
         cmocka_unit_test(ring_memory_follows_data),
         cmocka_unit_test(ring_budget_bounds_all),
+        cmocka_unit_test(ring_budget_keeps_large_buffers),
         cmocka_unit_test(ring_peek_offsets),
         cmocka_unit_test(ring_write_at_then_commit),
         cmocka_unit_test(ring_of_size_zero),
