@@ -193,7 +193,7 @@ static int read_batch(struct ust_runtime *rt)
     int n = 0;
     ust_time_t now = ust_clock_now();
     for (int i = 0; i < s->ifs->n && n < RT_RX_BATCH; i++) {
-        if (!s->ifs->at[i].external_rx)
+        if (!s->ifs->at[i].external_rx || !rt->rxready[i])
             continue;
         struct ust_device *d = s->ifs->at[i].dev;
         rt->rxerr[i] = 0;
@@ -205,6 +205,7 @@ static int read_batch(struct ust_runtime *rt)
                                            : d->ops->receive(d, slot, rt->rxslot, now);
             if (len <= 0) {
                 rt->rxerr[i] = len;
+                rt->rxready[i] = false; /* dry: epoll says when there is more */
                 break;
             }
             rt->rxlen[n] = (size_t)len;
@@ -236,11 +237,19 @@ static void wait_for_work(struct ust_runtime *rt, unsigned busy_poll, int timeou
     }
     if (ne == 0)
         ne = epoll_wait(rt->epfd, evs, 16, timeout);
+    if (ne <= 0) {
+        /* A deadline, not a device: a device may have one too (memlink
+         * holds frames back until their time), so each is read. */
+        for (int i = 0; i < UST_MAX_DEVICES; i++)
+            rt->rxready[i] = true;
+    }
     for (int i = 0; i < ne; i++) {
-        if (evs[i].data.fd == rt->efd) {
+        if (evs[i].data.u32 == 0) { /* the eventfd: a kick */
             uint64_t v;
             ssize_t r = read(rt->efd, &v, sizeof(v));
             (void)r;
+        } else if (evs[i].data.u32 <= UST_MAX_DEVICES) {
+            rt->rxready[evs[i].data.u32 - 1] = true; /* device index + 1 */
         }
     }
 }
@@ -318,7 +327,7 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         err = -errno;
         goto fail;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = rt->efd};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 0}; /* 0: the eventfd */
     if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, rt->efd, &ev) < 0) {
         err = -errno;
         goto fail;
@@ -335,7 +344,8 @@ int ust_runtime_start(struct ust_stack *s, struct ust_runtime **out)
         if (fd < 0)
             continue;
         ev.events = EPOLLIN;
-        ev.data.fd = fd;
+        ev.data.u64 = (uint64_t)i + 1; /* the device's index + 1 */
+        rt->rxready[i] = true;         /* read once at start whatever waits */
         if (epoll_ctl(rt->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             err = -errno;
             goto fail;

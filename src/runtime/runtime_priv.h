@@ -86,7 +86,13 @@ struct ust_runtime {
     size_t rxslot;
     size_t rxlen[64];
     int rxdev[64];
-    int rxerr[UST_MAX_DEVICES];     /* what each device's last receive returned, if < 0 */
+    int rxerr[UST_MAX_DEVICES]; /* what each device's last receive returned, if < 0 */
+    /* The devices worth a read: epoll_wait said readable, or a deadline
+     * came (a device may hold frames until then), or the last batch
+     * filled up before they ran dry. A kick (an application thread's
+     * eventfd write) reads nothing: before, every wake-up cost a read
+     * per device that found nothing. */
+    bool rxready[UST_MAX_DEVICES];
     struct ust_pkt_meta rxmeta[64]; /* each frame's offload metadata (zero: none) */
 };
 
