@@ -69,6 +69,19 @@ static size_t nd6(uint8_t *buf, const uint8_t dst_mac[6], const struct ipv6_addr
     return frame6(buf, dst_mac, src, dst, IPV6_NH_ICMPV6, hlim, msg, n);
 }
 
+/* The peer's solicited NA for target (its own address, at t_mac_peer),
+ * from target to dst at dst_mac: what answers our resolution. */
+static size_t solicited_na(uint8_t *buf, const uint8_t dst_mac[6], const struct ipv6_addr *target,
+                           const struct ipv6_addr *dst)
+{
+    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
+                        .target = *target,
+                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
+    na.opts.has_tlla = true;
+    memcpy(na.opts.tlla, t_mac_peer, 6);
+    return nd6(buf, dst_mac, target, dst, 255, &na);
+}
+
 static size_t echo6(uint8_t *buf, const uint8_t dst_mac[6], const struct ipv6_addr *src,
                     const struct ipv6_addr *dst, uint16_t seq)
 {
@@ -285,12 +298,7 @@ static void echo_to_global_and_all_nodes(void **state)
             assert_true(ipv6_addr_is_link_local(&o.ip.src));
         } else if (o.l4[0] == ICMPV6_NEIGHBOR_SOLICIT) {
             /* Resolving fe80::1: answer so the reply can leave. */
-            struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
-                                .target = llpeer,
-                                .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
-            na.opts.has_tlla = true;
-            memcpy(na.opts.tlla, t_mac_peer, 6);
-            size_t m = nd6(fr, t_mac_us, &llpeer, &o.ip.src, 255, &na);
+            size_t m = solicited_na(fr, t_mac_us, &llpeer, &o.ip.src);
             fixture_input(&f, fr, m);
         }
     assert_true(replied);
@@ -318,13 +326,8 @@ static void neighbour_states_and_give_up(void **state)
     assert_true(ipv6_addr_eq(&o.ip.src, &us) || ipv6_addr_is_link_local(&o.ip.src));
     assert_false(pop6(&f, &o, IPV6_NH_UDP, -1));
     /* The solicited NA: REACHABLE, the datagram leaves. */
-    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
-                        .target = peer,
-                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
-    na.opts.has_tlla = true;
-    memcpy(na.opts.tlla, t_mac_peer, 6);
     uint8_t fr[FR_MAX];
-    size_t n = nd6(fr, t_mac_us, &peer, &us, 255, &na);
+    size_t n = solicited_na(fr, t_mac_us, &peer, &us);
     fixture_input(&f, fr, n);
     assert_true(pop6(&f, &o, IPV6_NH_UDP, -1));
     assert_memory_equal(o.frame, t_mac_peer, 6);
@@ -438,13 +441,8 @@ static void zones_pick_the_link(void **state)
     struct ipv6_addr ll1;
     memcpy(ll1.a, &ours[0].addr, 16);
     assert_true(ipv6_addr_is_link_local(&ll1));
-    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
-                        .target = peer,
-                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
-    na.opts.has_tlla = true;
-    memcpy(na.opts.tlla, t_mac_peer, 6);
     uint8_t fr[FR_MAX];
-    n = nd6(fr, mac1, &peer, &ll1, 255, &na);
+    n = solicited_na(fr, mac1, &peer, &ll1);
     ust_stack_input(f.s, dev1, fr, n, f.now);
     ust_stack_poll(f.s, f.now);
     n = cap_pop(cap1, out, sizeof(out));
@@ -762,12 +760,7 @@ static void unknown_next_header_gets_parameter_problem(void **state)
     /* The error waits for the peer's MAC: answer the NS. */
     struct sent6 o;
     assert_true(pop6(&f, &o, IPV6_NH_ICMPV6, ICMPV6_NEIGHBOR_SOLICIT));
-    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
-                        .target = peer,
-                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
-    na.opts.has_tlla = true;
-    memcpy(na.opts.tlla, t_mac_peer, 6);
-    n = nd6(fr, t_mac_us, &peer, &us, 255, &na);
+    n = solicited_na(fr, t_mac_us, &peer, &us);
     fixture_input(&f, fr, n);
     assert_true(pop6(&f, &o, IPV6_NH_ICMPV6, ICMPV6_PARAM_PROBLEM));
     assert_int_equal(o.l4[1], ICMPV6_PP_NEXT_HDR);
@@ -904,12 +897,7 @@ static void dual_stack_socket_takes_ipv4(void **state)
     struct sent6 o;
     assert_true(pop6(&f, &o, IPV6_NH_ICMPV6, ICMPV6_NEIGHBOR_SOLICIT));
     struct ipv6_addr us = A("2001:db8::2");
-    struct nd_msg na = {.type = ICMPV6_NEIGHBOR_ADVERT,
-                        .target = peer,
-                        .na_flags = ND_NA_SOLICITED | ND_NA_OVERRIDE};
-    na.opts.has_tlla = true;
-    memcpy(na.opts.tlla, t_mac_peer, 6);
-    n = nd6(fr, t_mac_us, &peer, &us, 255, &na);
+    n = solicited_na(fr, t_mac_us, &peer, &us);
     fixture_input(&f, fr, n);
     assert_true(pop6(&f, &o, IPV6_NH_UDP, -1));
     assert_int_equal(o.ip.hop_limit, 7);
