@@ -60,14 +60,11 @@ static size_t pow2_at_least(size_t n)
     return p;
 }
 
-/* Would the budget allow growing from r->cap to cap? Kept buffers give
- * way: they are freed before a ring is refused for want of room. */
+/* Would the budget allow growing from r->cap to cap (the kept buffers
+ * counted)? */
 static int budget_allows(const struct ring *r, size_t cap)
 {
-    if (!r->budget || *r->budget->used + r->budget->kept_bytes - r->cap + cap <= r->budget->max)
-        return 1;
-    ring_budget_fini(r->budget);
-    return *r->budget->used - r->cap + cap <= r->budget->max;
+    return !r->budget || *r->budget->used + r->budget->kept_bytes - r->cap + cap <= r->budget->max;
 }
 
 /* Moves the contents (and what lies beyond them) into a buffer of cap bytes. */
@@ -106,6 +103,8 @@ int ring_reserve(struct ring *r, size_t n)
         want = r->last_cap; /* it was this busy before */
     if (want > r->limit)
         want = r->limit;
+    if (!budget_allows(r, want) && r->budget->kept_bytes)
+        ring_budget_fini(r->budget); /* kept buffers give way to a ring that needs room */
     if (budget_allows(r, want))
         return regrow(r, want);
     /* Under the budget's bound: what is needed, else what is left. */
