@@ -101,8 +101,8 @@ echo(socket.AF_INET, sys.argv[2], 3000)
 # ---- iperf3 -6 against the runner ----
 for args in "-n 20M" "-R -n 20M"; do
     name=$(echo "i6$args" | tr -d ' -')
-    reverse=0 exact=()
     # ustack sends exactly -n; the kernel's iperf3 may send a block more.
+    reverse=0 exact=(--at-least 20971520)
     [[ $args == *-R* ]] && reverse=1 exact=(--bytes 20971520)
     rc=0
     # shellcheck disable=SC2086 # $args is a list of options
