@@ -45,6 +45,8 @@
 # where no policy-rc.d forbids it. http_close leaves the runner with
 # thousands of connections in TIME-WAIT (60 s), so it comes last.
 #
+# ping_rtt_1cpu: ping and every thread of the runner on CPU 0 (linux: ping
+# on CPU 0), after the machine's wake-up floor (bench/wake_rtt.c).
 # Busy polling (ping_rtt, udp_rr, tcp_rr, http_keepalive, http_close): each
 # of these latency rows is followed by a row "ustack --busy-poll N" from a
 # second runner with --busy-poll BENCH_BUSY_POLL (2500 us: it must cover
@@ -111,7 +113,7 @@
 set -euo pipefail
 shopt -s inherit_errexit   # a failure inside $(...) fails the caller too
 
-BENCHMARKS=(ping_rtt ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
+BENCHMARKS=(ping_rtt ping_rtt_1cpu ping_rtt_1500 ping_flood udp_rr udp_rr_1cpu tcp_rr tcp_rx tcp_tx
     tcp_loss_rx tcp_loss_tx packet_ping_rtt packet_tcp_rx packet_tcp_tx iperf3_rx iperf3_tx ping6_rtt iperf3_rx6 iperf3_tx6 memlink_tput memlink_callgrind http_keepalive http_close
     http_syn_flood idle_conns_10k idle_conns_100k preload_nginx preload_redis preload_iperf3_rx
     preload_iperf3_tx)
@@ -327,7 +329,8 @@ median() {
 ping_summary() {
     local ns=$1 out
     shift
-    out=$(ip netns exec "$ns" ping -n -q "$@" "${PING_TARGET:-$PEER}" 2>&1) || die "ping in $ns failed: $out"
+    out=$(ip netns exec "$ns" ${PING_CPU:+taskset -c "$PING_CPU"} ping -n -q "$@" "${PING_TARGET:-$PEER}" 2>&1) ||
+        die "ping in $ns failed: $out"
     awk '
         / packets transmitted/ {
             for (i = 1; i <= NF; i++) {
@@ -584,6 +587,39 @@ bench_ping_rtt() {
     l=$(measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002)
     row "ping RTT avg, 64 B" us "$u" "$l" lower
     row "ping RTT avg, 64 B, $BP_ROW" us "$b" "$l" lower
+}
+
+# The same with ping and every thread of the runner on CPU 0 (the linux
+# column: ping on CPU 0 too), and what this machine charges for a wake-up.
+# A ping to ustack wakes two sleeping threads, the stack thread and then
+# ping; the kernel's own ping wakes none (the reply is made in the
+# sender's softirq). Where the scheduler puts the stack thread on the idle
+# CPU, each wake-up of a halted vCPU goes through the hypervisor (this
+# VM's cpuidle driver is haltpoll with guest_halt_poll_ns=0). bench/wake_rtt.c
+# measures that floor: two processes passing a byte over pipes every 2 ms,
+# on two CPUs and on one; its figures are printed as "bench:" lines.
+WAKE_RTT=""
+bench_ping_rtt_1cpu() {
+    local u l all cross one
+    command -v taskset >/dev/null || die "needs taskset (util-linux)"
+    if [ -z "$WAKE_RTT" ]; then
+        mkdir -p "$OUT_DIR"
+        WAKE_RTT=$OUT_DIR/wake_rtt
+        cc -O2 -Wall -Wextra -Werror -o "$WAKE_RTT" "$ROOT/bench/wake_rtt.c" ||
+            die "cannot build bench/wake_rtt.c"
+    fi
+    all=$(cat /sys/devices/system/cpu/online)
+    if [ "$(nproc)" -ge 2 ]; then
+        cross=$("$WAKE_RTT" 0 1 "$PING_COUNT" 2000) || die "wake_rtt failed"
+        echo "bench: machine: a pipe round trip between two processes every 2 ms, on CPUs 0 and 1: $cross us"
+    fi
+    one=$("$WAKE_RTT" 0 0 "$PING_COUNT" 2000) || die "wake_rtt failed"
+    echo "bench: machine: the same on CPU 0 alone: $one us"
+    taskset -a -p -c 0 "$USTACK_PID" >/dev/null || die "cannot pin the runner to CPU 0"
+    u=$(PING_CPU=0 measure "$NS_TAP" rtt -c "$PING_COUNT" -i 0.002)
+    l=$(PING_CPU=0 measure "$NS_A" rtt -c "$PING_COUNT" -i 0.002)
+    taskset -a -p -c "$all" "$USTACK_PID" >/dev/null || true
+    row "ping RTT avg, 64 B, ping and ustack on 1 CPU" us "$u" "$l" lower
 }
 
 # Round trip of a full-size echo: 1500-byte IP packets, DF set.
