@@ -378,12 +378,33 @@ uint8_t tcp_wscale_offer(const struct ust_stack *s, const struct tcp_conn *c)
                                   : (uint32_t)c->rcvq.limit);
 }
 
+/* Buffers that follow the MTU. On a link with a large MTU (--mtu 65520,
+ * the loopback's 65535) a segment is up to 65 KB, and the 256 KiB default
+ * holds four: an auto-tuned receive buffer starts large enough for a
+ * peer's first flight of 10 segments (RFC 6928's initial window, Linux's
+ * default), an auto-tuned send buffer for twice our own largest initial
+ * window (4 segments, RFC 5681 3.1). Within the ceilings
+ * (tcp_rcvbuf_max, tcp_sndbuf_max); on a 1500-byte link nothing changes. */
+static void bufs_follow_mss(struct ust_stack *s, struct tcp_conn *c, uint32_t mss)
+{
+    if (c->rcv_auto && 10 * (uint64_t)mss > c->rcvq.limit) {
+        uint32_t want = tcp_rcvbuf_max(s, (uint32_t)c->rcvq.limit);
+        if (want > 10 * mss)
+            want = 10 * mss;
+        ring_set_limit(&c->rcvq, want);
+    }
+    uint64_t smax = s->cfg.tcp_sndbuf_max > TCP_MAX_BUF ? TCP_MAX_BUF : s->cfg.tcp_sndbuf_max;
+    if (c->snd_auto && 8 * (uint64_t)mss > c->sndq.limit && smax > c->sndq.limit)
+        ring_set_limit(&c->sndq, (size_t)(8 * (uint64_t)mss < smax ? 8 * (uint64_t)mss : smax));
+}
+
 static void start_conn(struct ust_stack *s, struct tcp_conn *c)
 {
     c->iss = isn_for(s, c);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->recover = c->iss; /* RFC 6582: no recovery point yet */
     c->snd_mss = tcp_mss_for(s, &c->raddr);
+    bufs_follow_mss(s, c, c->snd_mss); /* before the window's shift is chosen */
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
     c->req_wscale = tcp_wscale_offer(s, c);
