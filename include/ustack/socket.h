@@ -145,6 +145,47 @@ void ust_runtime_kick(struct ust_runtime *rt);
  * default) sleeps at once. 0, or -EINVAL (no runtime, or above 1,000,000). */
 int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec);
 
+/* Driving the devices from an application thread. A thread about to wait
+ * for ustack sockets may wait for the devices too and process what they
+ * bring itself, instead of sleeping while the stack thread does it and
+ * then being woken: a frame goes from the device to the socket and on to
+ * the program on one thread, with no thread woken in between (the
+ * preload library's waits do this).
+ *
+ * ust_runtime_drive_begin: unless another thread drives (or the stack
+ * thread is reading right now), this thread does from now on. Fills fds
+ * (at most max) with the devices' descriptors, to wait for with POLLIN
+ * beside the thread's own, and returns how many; 0: wait as usual.
+ * -EINVAL: no runtime, fds NULL or max <= 0.
+ * ust_runtime_drive_step: after that wait, whatever woke it, reads what
+ * the devices hold and processes it as the stack thread would, waking the
+ * threads whose sockets changed (handlers and timers stay on the stack
+ * thread). Then look at the sockets again, and wait again if nothing is
+ * ready. Returns whether this thread still drives: false after a step
+ * that read a bulk transfer's worth (more than 32 KiB), which two threads
+ * move faster than one, so the stack thread takes the devices back and
+ * no thread drives for 10 ms; the wait then leaves the devices out.
+ * Only the driving thread's calls do anything.
+ * ust_runtime_drive_end: the wait is over. The stack thread takes the
+ * devices back 1 ms later, unless a thread begins driving before (a
+ * program that waits, reads and waits again keeps them); frames that
+ * come meanwhile wait that long at most. */
+int ust_runtime_drive_begin(struct ust_runtime *rt, int *fds, int max);
+bool ust_runtime_drive_step(struct ust_runtime *rt);
+void ust_runtime_drive_end(struct ust_runtime *rt);
+
+/* For a program that takes readiness from ust_ready and passes it to its
+ * own threads (the preload library does): on the thread driving the
+ * devices (above), instead of raising the event fd for a thread of the
+ * program to wake up, call ust_ready and pass the news on, the runtime
+ * calls fn(s, arg) with its lock held (nothing may block). fn calls
+ * ust_ready until it returns fewer than max and returns true; or returns
+ * false having taken nothing (it could not get what it needs without
+ * waiting), and the event fd is raised as without it. NULL removes it. 0,
+ * or -EINVAL (no runtime). */
+typedef bool (*ust_ready_hook_fn)(struct ust_stack *s, void *arg);
+int ust_runtime_set_ready_hook(struct ust_runtime *rt, ust_ready_hook_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -282,6 +282,7 @@ static void say(const char *fmt, ...)
 }
 
 static void *dispatch(void *arg);
+static bool deliver_here(struct ust_stack *s, void *arg);
 
 static void child_after_fork(void) { P.forked = P.state == 1; }
 
@@ -370,7 +371,9 @@ static int start_threads(bool restart)
     }
     if (e == 0) {
         P.efd = ust_event_fd(P.s);
-        e = P.efd < 0 ? errno : pthread_create(&P.dispatcher, NULL, dispatch, NULL);
+        e = P.efd < 0 ? errno : -ust_runtime_set_ready_hook(P.rt, deliver_here, NULL);
+        if (e == 0)
+            e = pthread_create(&P.dispatcher, NULL, dispatch, NULL);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return e;
@@ -596,8 +599,53 @@ static void pep_enqueue(struct watch *w)
     w->ep->qtail = w;
 }
 
+/* Passes what the stack reports on to the threads and epoll sets that wait
+ * for it: the private eventfd of every thread waiting for one of the
+ * sockets, and the queue and wake eventfd of every epoll instance watching
+ * one. P.mu held. */
+static void deliver(const struct ust_ready *r, int n, int self)
+{
+    for (int i = 0; i < n; i++) {
+        struct usock *u = by_handle(r[i].fd);
+        if (!u)
+            continue;
+        for (struct wentry *e = u->waiters; e; e = e->next) {
+            if (e->wfd != self) /* the driving thread looks again by itself */
+                wake_fd(e->wfd);
+        }
+        for (struct watch *w = u->watches; w; w = w->unext) {
+            if (!w->queued && !w->disabled) {
+                pep_enqueue(w);
+                wake_fd(w->ep->wakefd);
+            }
+        }
+    }
+}
+
+/* The driving thread's way (ust_runtime_set_ready_hook): a wait that
+ * reads the devices itself (drive_begin) delivers the news itself too, so
+ * its own epoll set has the sockets queued when it looks again, without
+ * the dispatcher's wake-up in between. The thread holds the stack's lock
+ * here, and a thread may hold P.mu while it calls into the stack
+ * (harvest does): so P.mu is only tried, and when it is taken, the
+ * dispatcher delivers as before. */
+static bool deliver_here(struct ust_stack *s, void *arg)
+{
+    (void)arg;
+    if (pthread_mutex_trylock(&P.mu) != 0)
+        return false;
+    struct ust_ready r[64];
+    int n;
+    do {
+        n = ust_ready(s, r, 64);
+        deliver(r, n, tls_wfd);
+    } while (n == 64);
+    pthread_mutex_unlock(&P.mu);
+    return true;
+}
+
 /* The dispatcher: what the stack reports, to the threads and epoll sets
- * that wait for it. */
+ * that wait for it, unless the driving thread delivered it (above). */
 static void *dispatch(void *arg)
 {
     (void)arg;
@@ -612,21 +660,30 @@ static void *dispatch(void *arg)
         do {
             n = ust_ready(P.s, r, 64);
             pthread_mutex_lock(&P.mu);
-            for (int i = 0; i < n; i++) {
-                struct usock *u = by_handle(r[i].fd);
-                if (!u)
-                    continue;
-                for (struct wentry *e = u->waiters; e; e = e->next)
-                    wake_fd(e->wfd);
-                for (struct watch *w = u->watches; w; w = w->unext) {
-                    if (!w->queued && !w->disabled) {
-                        pep_enqueue(w);
-                        wake_fd(w->ep->wakefd);
-                    }
-                }
-            }
+            deliver(r, n, -1);
             pthread_mutex_unlock(&P.mu);
         } while (n == 64);
+    }
+}
+
+/* Driving (ust_runtime_drive_begin): a wait for ustack sockets also waits
+ * for the stack's devices (at most PRE_DRIVE_FDS) and processes their
+ * frames on this thread. drive_begin's count, or 0 (wait as usual). */
+#define PRE_DRIVE_FDS 4
+static int drive_begin(int *dfd)
+{
+    if (P.forked || !P.rt)
+        return 0;
+    int n = ust_runtime_drive_begin(P.rt, dfd, PRE_DRIVE_FDS);
+    return n > 0 ? n : 0;
+}
+
+static void drive_end(int nd)
+{
+    if (nd > 0) {
+        int e = errno;
+        ust_runtime_drive_end(P.rt);
+        errno = e;
     }
 }
 
@@ -675,7 +732,8 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
     int wfd = my_wfd();
     if (wfd < 0)
         return -1;
-    struct pollfd *k = malloc((n + 1) * sizeof(*k));
+    int dfd[PRE_DRIVE_FDS], nd = 0;
+    struct pollfd *k = malloc((n + 1 + PRE_DRIVE_FDS) * sizeof(*k));
     struct pollfd *uq = malloc(nu * sizeof(*uq));
     struct wentry *we = malloc(nu * sizeof(*we));
     struct usock **us = malloc(nu * sizeof(*us));
@@ -686,6 +744,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         goto out;
     }
     struct timespec dl = after_ms(timeout_ms < 0 ? 0 : timeout_ms);
+    nd = drive_begin(dfd);
     for (;;) {
         /* Listen first, then look: a change after the look wakes wfd. */
         unsigned j = 0, nk = 0;
@@ -707,10 +766,21 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         pthread_mutex_unlock(&P.mu);
         int ready = ust_poll(P.s, uq, j, 0);
         k[nk] = (struct pollfd){.fd = wfd, .events = POLLIN};
+        for (int d = 0; d < nd; d++)
+            k[nk + 1 + d] = (struct pollfd){.fd = dfd[d], .events = POLLIN};
         int left = ready > 0 ? 0 : timeout_ms < 0 ? -1 : ms_left(&dl);
         struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
-        int r = P.real.ppoll(k, nk + 1, left < 0 ? NULL : &ts, mask);
+        int r = P.real.ppoll(k, nk + 1 + (nfds_t)nd, left < 0 ? NULL : &ts, mask);
         int err = errno;
+        bool frames = false;
+        for (int d = 0; r > 0 && d < nd; d++) {
+            if (k[nk + 1 + d].revents) {
+                frames = true;
+                r--; /* not the program's */
+            }
+        }
+        if (frames && !ust_runtime_drive_step(P.rt)) /* the sockets' news, on this thread */
+            nd = 0;                                  /* (a bulk transfer: no longer) */
         pthread_mutex_lock(&P.mu);
         for (unsigned x = 0; x < j; x++) {
             struct wentry **pp = &us[x]->waiters;
@@ -727,7 +797,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         }
         if (k[nk].revents)
             drain_fd(wfd);
-        if (r > 0 || ready > 0) {
+        if (r > 0 || ready > 0 || frames) {
             /* Results in the caller's order; look again at ustack sockets
              * woken while we slept. */
             (void)ust_poll(P.s, uq, j, 0); /* fills uq[].revents */
@@ -752,6 +822,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
         }
     }
 out:
+    drive_end(nd);
     free(k);
     free(uq);
     free(we);
@@ -1800,20 +1871,45 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
     if (!ep || max <= 0 || !evs)
         return P.real.epoll_pwait(epfd, evs, max, timeout, mask);
     struct timespec dl = after_ms(timeout < 0 ? 0 : timeout);
+    int dfd[PRE_DRIVE_FDS];
+    int nd = drive_begin(dfd);
     for (;;) {
         drain_fd(ep->wakefd); /* before looking: a later change wakes it again */
         int n = P.forked ? 0 : harvest(ep, evs, max); /* (no stack here: nothing ready) */
         int left = n > 0 ? 0 : timeout < 0 ? -1 : ms_left(&dl);
-        int k = P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
-        if (k < 0)
+        int k;
+        if (nd > 0) {
+            /* Driving: the kernel epoll set and the devices in one wait,
+             * then the set's events without waiting. */
+            struct pollfd pf[1 + PRE_DRIVE_FDS] = {{.fd = epfd, .events = POLLIN}};
+            for (int d = 0; d < nd; d++)
+                pf[1 + d] = (struct pollfd){.fd = dfd[d], .events = POLLIN};
+            struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
+            k = P.real.ppoll(pf, 1 + (nfds_t)nd, left < 0 ? NULL : &ts, mask);
+            if (k >= 0) {
+                bool frames = false;
+                for (int d = 0; d < nd; d++)
+                    frames |= pf[1 + d].revents != 0;
+                if (frames && !ust_runtime_drive_step(P.rt)) /* queues what it readied on ep */
+                    nd = 0;
+                k = pf[0].revents ? P.real.epoll_pwait(epfd, evs + n, max - n, 0, NULL) : 0;
+            }
+        } else {
+            k = P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
+        }
+        if (k < 0) {
+            drive_end(nd);
             return n > 0 ? n : -1;
+        }
         int out = n;
         for (int i = n; i < n + k; i++) {
             if (evs[i].data.u64 != PEP_MAGIC)
                 evs[out++] = evs[i];
         }
-        if (out > 0 || (timeout >= 0 && ms_left(&dl) == 0))
+        if (out > 0 || (timeout >= 0 && ms_left(&dl) == 0)) {
+            drive_end(nd);
             return out;
+        }
     }
 }
 

@@ -57,7 +57,11 @@ struct rt_timer {
  * with handlers run again, up to this many times; then the stack thread
  * polls the devices before running the rest. */
 #define RT_HANDLER_ROUNDS 8
-#define RT_MAX_BUSY_POLL 1000000u /* us */
+#define RT_MAX_BUSY_POLL 1000000u  /* us */
+#define RT_DRIVE_LINGER 1000u      /* us; see app_owns */
+#define RT_DRIVE_PARK 20000u       /* us; see parked */
+#define RT_DRIVE_BULK (32u * 1024) /* bytes; see drive_bulk_until */
+#define RT_DRIVE_BULK_PAUSE 10000u /* us */
 
 struct ust_runtime {
     struct ust_stack *s;
@@ -69,6 +73,34 @@ struct ust_runtime {
     ust_time_t armed;   /* the deadline the stack thread is sleeping towards */
     pthread_key_t self; /* set to the runtime on its stack thread (rt_on_stack_thread) */
     unsigned busy_poll; /* us to poll the devices before sleeping (ust_runtime_set_busy_poll) */
+    /* Driving from an application thread (ust_runtime_drive_begin). While
+     * app_owns, the devices are an application thread's: it waits for
+     * them with its own descriptors and reads them (drive_step, into the
+     * same rx buffers: one reader at a time), and the stack thread waits
+     * on epfd_kick (its eventfd alone) for its deadlines and kicks,
+     * looking every RT_DRIVE_LINGER us whether the thread still drives.
+     * When no thread has driven for that long, the stack thread takes the
+     * devices back. */
+    int epfd_kick;
+    bool app_owns;
+    bool app_driving; /* the owner is inside a wait now, as thread driver */
+    pthread_t driver;
+    ust_time_t drive_end_at; /* when the last wait ended */
+    /* While one wait goes on for RT_DRIVE_PARK (an idle program), the
+     * stack thread stops looking every RT_DRIVE_LINGER and sleeps until
+     * its deadline (parked); the wait's end then kicks it. A busy
+     * program's short waits never kick it. */
+    ust_time_t drive_begin_at;
+    bool parked;
+    bool reading; /* the stack thread is in read_batch, lock released */
+    /* A bulk transfer in: a drive step that reads more than RT_DRIVE_BULK
+     * bytes gives the devices back to the stack thread at once, and no
+     * thread drives until drive_bulk_until (see ust_runtime_drive_step). */
+    ust_time_t drive_bulk_until;
+    /* Runs in place of raising ufd, on the driving thread (see
+     * ust_runtime_set_ready_hook); NULL: none. */
+    ust_ready_hook_fn ready_hook;
+    void *ready_arg;
     /* Run-to-completion (ust_on_ready, ust_timer_*): handlers by slot, the
      * run queue of slots whose handler is due, and the timers. */
     struct rt_handler *h;
