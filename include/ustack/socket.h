@@ -155,8 +155,13 @@ int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec);
  * ust_runtime_drive_begin: unless another thread drives (or the stack
  * thread is reading right now), this thread does from now on. Fills fds
  * (at most max) with the devices' descriptors, to wait for with POLLIN
- * beside the thread's own, and returns how many; 0: wait as usual.
- * -EINVAL: no runtime, fds NULL or max <= 0.
+ * beside the thread's own, and returns how many; 0: wait as usual (also
+ * always for a device that holds frames back until a time, as memlink,
+ * the faulty wrapper and the pcap wrapper do). -EINVAL: no runtime, fds
+ * NULL or max <= 0. The thread must call ust_runtime_drive_end however
+ * its wait ends (a cancelled thread: from a cleanup handler), or no
+ * thread reads the devices again; and ust_runtime_stop must not be
+ * called while a thread drives (join the program's threads first).
  * ust_runtime_drive_step: after that wait, whatever woke it, reads what
  * the devices hold and processes it as the stack thread would, waking the
  * threads whose sockets changed (handlers and timers stay on the stack
@@ -167,7 +172,7 @@ int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec);
  * no thread drives for 10 ms; the wait then leaves the devices out.
  * Only the driving thread's calls do anything.
  * ust_runtime_drive_end: the wait is over. The stack thread takes the
- * devices back 1 ms later, unless a thread begins driving before (a
+ * devices back 1-2 ms later, unless a thread begins driving before (a
  * program that waits, reads and waits again keeps them); frames that
  * come meanwhile wait that long at most. */
 int ust_runtime_drive_begin(struct ust_runtime *rt, int *fds, int max);

@@ -687,6 +687,55 @@ static void drive_end(int nd)
     }
 }
 
+static void drive_cancelled(void *arg);
+
+/* epoll_pwait for a driving thread: the kernel epoll set and the devices
+ * in one ppoll, the frames processed here (their news queued on the
+ * library's epoll instances), then the set's events without waiting.
+ * *nd becomes 0 when the step gives the devices back. */
+static int driven_epoll_wait(int epfd, struct epoll_event *evs, int max, int left,
+                             const sigset_t *mask, const int *dfd, int *nd)
+{
+    struct pollfd pf[1 + PRE_DRIVE_FDS] = {{.fd = epfd, .events = POLLIN}};
+    for (int d = 0; d < *nd; d++)
+        pf[1 + d] = (struct pollfd){.fd = dfd[d], .events = POLLIN};
+    struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
+    int k;
+    pthread_cleanup_push(drive_cancelled, NULL);
+    k = P.real.ppoll(pf, 1 + (nfds_t)*nd, left < 0 ? NULL : &ts, mask);
+    if (k >= 0) {
+        bool frames = false;
+        for (int d = 0; d < *nd; d++)
+            frames |= pf[1 + d].revents != 0;
+        if (frames && !ust_runtime_drive_step(P.rt))
+            *nd = 0;
+        k = pf[0].revents ? P.real.epoll_pwait(epfd, evs, max, 0, NULL) : 0;
+    }
+    pthread_cleanup_pop(0);
+    return k;
+}
+
+/* A thread cancelled inside its wait (ppoll and epoll_pwait are
+ * cancellation points) must still give the devices up, or nobody would
+ * read them again. */
+static void drive_cancelled(void *arg)
+{
+    (void)arg;
+    ust_runtime_drive_end(P.rt);
+}
+
+static int driven_ppoll(struct pollfd *k, nfds_t n, const struct timespec *ts, const sigset_t *mask,
+                        int nd)
+{
+    if (nd == 0)
+        return P.real.ppoll(k, n, ts, mask);
+    int r;
+    pthread_cleanup_push(drive_cancelled, NULL);
+    r = P.real.ppoll(k, n, ts, mask);
+    pthread_cleanup_pop(0);
+    return r;
+}
+
 static int my_wfd(void)
 {
     if (tls_wfd < 0)
@@ -770,7 +819,7 @@ static int mixed_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const sigset
             k[nk + 1 + d] = (struct pollfd){.fd = dfd[d], .events = POLLIN};
         int left = ready > 0 ? 0 : timeout_ms < 0 ? -1 : ms_left(&dl);
         struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
-        int r = P.real.ppoll(k, nk + 1 + (nfds_t)nd, left < 0 ? NULL : &ts, mask);
+        int r = driven_ppoll(k, nk + 1 + (nfds_t)nd, left < 0 ? NULL : &ts, mask, nd);
         int err = errno;
         bool frames = false;
         for (int d = 0; r > 0 && d < nd; d++) {
@@ -1877,26 +1926,8 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout,
         drain_fd(ep->wakefd); /* before looking: a later change wakes it again */
         int n = P.forked ? 0 : harvest(ep, evs, max); /* (no stack here: nothing ready) */
         int left = n > 0 ? 0 : timeout < 0 ? -1 : ms_left(&dl);
-        int k;
-        if (nd > 0) {
-            /* Driving: the kernel epoll set and the devices in one wait,
-             * then the set's events without waiting. */
-            struct pollfd pf[1 + PRE_DRIVE_FDS] = {{.fd = epfd, .events = POLLIN}};
-            for (int d = 0; d < nd; d++)
-                pf[1 + d] = (struct pollfd){.fd = dfd[d], .events = POLLIN};
-            struct timespec ts = {left / 1000, (long)(left % 1000) * 1000000};
-            k = P.real.ppoll(pf, 1 + (nfds_t)nd, left < 0 ? NULL : &ts, mask);
-            if (k >= 0) {
-                bool frames = false;
-                for (int d = 0; d < nd; d++)
-                    frames |= pf[1 + d].revents != 0;
-                if (frames && !ust_runtime_drive_step(P.rt)) /* queues what it readied on ep */
-                    nd = 0;
-                k = pf[0].revents ? P.real.epoll_pwait(epfd, evs + n, max - n, 0, NULL) : 0;
-            }
-        } else {
-            k = P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
-        }
+        int k = nd > 0 ? driven_epoll_wait(epfd, evs + n, max - n, left, mask, dfd, &nd)
+                       : P.real.epoll_pwait(epfd, evs + n, max - n, left, mask);
         if (k < 0) {
             drive_end(nd);
             return n > 0 ? n : -1;

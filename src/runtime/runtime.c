@@ -394,8 +394,16 @@ int ust_runtime_drive_begin(struct ust_runtime *rt, int *fds, int max)
     if (!rt->stop && !rt->app_driving && !rt->reading && ust_clock_now() >= rt->drive_bulk_until) {
         for (int i = 0; i < s->ifs->n && n < max; i++) {
             struct ust_device *d = s->ifs->at[i].dev;
-            if (s->ifs->at[i].external_rx)
-                fds[n++] = d->ops->fd(d);
+            if (!s->ifs->at[i].external_rx)
+                continue;
+            if (d->ops->next_rx_at) {
+                /* It may hold frames until a time (memlink, faulty,
+                 * pcap's wrapper) rather than make its fd readable:
+                 * only the stack thread's deadlines catch those. */
+                n = 0;
+                break;
+            }
+            fds[n++] = d->ops->fd(d);
         }
         if (n > 0) {
             if (!rt->app_owns)

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,6 +60,18 @@ static void sp_destroy(struct ust_device *d)
 static const struct ust_device_ops sp_ops = {
     .transmit = sp_transmit, .receive = sp_receive, .fd = sp_fd, .destroy = sp_destroy};
 
+/* The same, as a device that could hold frames back until a time. */
+static ust_time_t sp_next_rx_at(struct ust_device *d)
+{
+    (void)d;
+    return UST_TIME_NEVER;
+}
+static const struct ust_device_ops sp_timed_ops = {.transmit = sp_transmit,
+                                                   .receive = sp_receive,
+                                                   .fd = sp_fd,
+                                                   .destroy = sp_destroy,
+                                                   .next_rx_at = sp_next_rx_at};
+
 struct drive_stack {
     struct ust_stack *s;
     struct ust_runtime *rt;
@@ -68,7 +81,7 @@ struct drive_stack {
     sem_t done; /* the barrier's timer ran */
 };
 
-static void up(struct drive_stack *t)
+static void up_with(struct drive_stack *t, const struct ust_device_ops *ops)
 {
     struct ust_config cfg;
     test_config(&cfg, 21);
@@ -83,7 +96,7 @@ static void up(struct drive_stack *t)
     assert_non_null(priv);
     *priv = t->devfd = sv[1];
     t->wire = sv[0];
-    *d = (struct ust_device){.ops = &sp_ops, .priv = priv, .type = UST_DEV_ETHERNET, .mtu = 65535};
+    *d = (struct ust_device){.ops = ops, .priv = priv, .type = UST_DEV_ETHERNET, .mtu = 65535};
     strcpy(d->name, "sp0");
     memcpy(d->mac, t_mac_us, 6);
     assert_true(ust_stack_add_device(t->s, d) >= 0);
@@ -95,6 +108,8 @@ static void up(struct drive_stack *t)
     assert_int_equal(ust_bind(t->s, t->udp, SA(sin), sizeof(sin)), 0);
     sem_init(&t->done, 0, 0);
 }
+
+static void up(struct drive_stack *t) { up_with(t, &sp_ops); }
 
 static void down(struct drive_stack *t)
 {
@@ -150,6 +165,23 @@ static void barrier(struct drive_stack *t)
     ust_timer_del(t->s, tm);
 }
 
+/* Begins driving: drive_begin says 0 while the stack thread is inside its
+ * own read, so this tries until it says yes (at most 5 s). */
+static void begin(struct drive_stack *t, int *fds)
+{
+    int n = 0;
+    for (int i = 0; i < 5000 && (n = ust_runtime_drive_begin(t->rt, fds, 4)) == 0; i++)
+        usleep(1000);
+    assert_int_equal(n, 1);
+    assert_int_equal(fds[0], t->devfd);
+}
+
+static void *begin_elsewhere(void *arg)
+{
+    int fds[4];
+    return (void *)(intptr_t)ust_runtime_drive_begin(((struct drive_stack *)arg)->rt, fds, 4);
+}
+
 /* Is a frame waiting on the stack's end of the wire (unread)? */
 static bool frame_waiting(struct drive_stack *t)
 {
@@ -175,9 +207,13 @@ static void driving_thread_takes_the_frames(void **state)
     struct drive_stack t;
     up(&t);
     int fds[4];
-    assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 1);
-    assert_int_equal(fds[0], t.devfd);
-    /* Another thread cannot drive meanwhile; this one is the driver. */
+    begin(&t, fds);
+    /* No other thread drives meanwhile, and this one only once. */
+    pthread_t other;
+    void *got;
+    assert_int_equal(pthread_create(&other, NULL, begin_elsewhere, &t), 0);
+    assert_int_equal(pthread_join(other, &got), 0);
+    assert_int_equal((intptr_t)got, 0);
     assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 0);
     inject(&t, 100);
     barrier(&t);
@@ -199,7 +235,7 @@ static void stack_thread_takes_the_devices_back(void **state)
     struct drive_stack t;
     up(&t);
     int fds[4];
-    assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 1);
+    begin(&t, fds);
     ust_runtime_drive_end(t.rt);
     inject(&t, 200);
     assert_int_equal(await_datagram(&t), 200);
@@ -215,7 +251,8 @@ static void parked_stack_thread_is_woken_by_the_end(void **state)
     struct drive_stack t;
     up(&t);
     int fds[4];
-    assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 1);
+    begin(&t, fds);
+    ust_runtime_kick(t.rt); /* (asleep without a deadline, it would not look) */
     bool parked = false;
     for (int i = 0; i < 5000 && !parked; i++) { /* at most 5 s */
         ust_runtime_lock(t.rt);
@@ -239,7 +276,7 @@ static void bulk_step_hands_the_devices_back(void **state)
     struct drive_stack t;
     up(&t);
     int fds[4];
-    assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 1);
+    begin(&t, fds);
     inject(&t, 40000);
     struct pollfd p = {.fd = fds[0], .events = POLLIN};
     assert_int_equal(poll(&p, 1, 5000), 1);
@@ -256,6 +293,24 @@ static void bulk_step_hands_the_devices_back(void **state)
     inject(&t, 100);
     assert_int_equal(await_datagram(&t), 100); /* the stack thread read it */
     ust_runtime_drive_end(t.rt);               /* not the driver: nothing */
+    down(&t);
+}
+
+/* A device that may hold frames until a time (memlink, faulty, pcap's
+ * wrapper) is never driven: only the stack thread's deadlines catch
+ * frames that become due without the fd becoming readable. */
+static void devices_that_hold_frames_are_not_driven(void **state)
+{
+    (void)state;
+    struct drive_stack t;
+    up_with(&t, &sp_timed_ops);
+    int fds[4];
+    for (int i = 0; i < 20; i++) {
+        barrier(&t);
+        assert_int_equal(ust_runtime_drive_begin(t.rt, fds, 4), 0);
+    }
+    inject(&t, 100);
+    assert_int_equal(await_datagram(&t), 100);
     down(&t);
 }
 
@@ -282,6 +337,7 @@ int main(void)
         cmocka_unit_test(stack_thread_takes_the_devices_back),
         cmocka_unit_test(parked_stack_thread_is_woken_by_the_end),
         cmocka_unit_test(bulk_step_hands_the_devices_back),
+        cmocka_unit_test(devices_that_hold_frames_are_not_driven),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
