@@ -478,6 +478,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
             sk->sndbuf = (uint32_t)b;
             sk->sndbuf_set = true;
         }
+        if (sk->type == SOCK_STREAM)
+            tcp_bufs_changed(s, sk);
         return 0;
     }
     case SO_REUSEADDR:

@@ -38,6 +38,24 @@ short tcp_events(const struct tcp_conn *c)
     return ev;
 }
 
+/* A listener's buffer sizes, which its children inherit (its rings hold
+ * no memory). */
+static void listener_bufs(struct ust_stack *s, struct sock *sk, struct tcp_conn *c)
+{
+    ring_init(&c->sndq, sk->sndbuf, &s->tcp->mem);
+    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
+    ring_init(&c->rcvq, tcp_buf_cap(sk->rcvbuf), &s->tcp->mem);
+    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.limit;
+}
+
+void tcp_bufs_changed(struct ust_stack *s, struct sock *sk)
+{
+    /* As Linux: SO_RCVBUF/SO_SNDBUF on a listener reach the connections
+     * it accepts from then on. */
+    if (sk->tcp && sk->tcp->state == TCPS_LISTEN)
+        listener_bufs(s, sk, sk->tcp);
+}
+
 int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
 {
     struct tcp_conn *c = sk->tcp;
@@ -59,11 +77,7 @@ int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog)
     c->backlog = backlog <= 0                                 ? 1
                  : (unsigned)backlog > s->cfg.tcp_max_backlog ? s->cfg.tcp_max_backlog
                                                               : (unsigned)backlog;
-    /* The buffers' sizes are what children inherit (rings of size 0 here). */
-    ring_init(&c->sndq, sk->sndbuf, &s->tcp->mem);
-    c->snd_auto = !sk->sndbuf_set && s->cfg.tcp_sndbuf_max > sk->sndbuf;
-    ring_init(&c->rcvq, tcp_buf_cap(sk->rcvbuf), &s->tcp->mem);
-    c->rcv_auto = !sk->rcvbuf_set && s->cfg.tcp_rcvbuf_max > c->rcvq.limit;
+    listener_bufs(s, sk, c);
     tcp_set_state(s, c, TCPS_LISTEN);
     c->lnext = s->tcp->listeners;
     s->tcp->listeners = c;

@@ -23,6 +23,10 @@ struct tcp_conn;
 /* A new socket's connection (CLOSED). */
 int tcp_sock_init(struct ust_stack *s, struct sock *sk);
 int tcp_listen(struct ust_stack *s, struct sock *sk, int backlog);
+/* SO_RCVBUF or SO_SNDBUF changed: a listener passes the new sizes on to
+ * the connections it accepts later. (A connection keeps the sizes it had
+ * when it connected or was accepted.) */
+void tcp_bufs_changed(struct ust_stack *s, struct sock *sk);
 /* 0: a connection, *out set (its socket not yet created); -EAGAIN. */
 int tcp_accept(struct ust_stack *s, struct sock *sk, struct tcp_conn **out);
 /* Starts the handshake: -EINPROGRESS, or an error. */

@@ -205,6 +205,23 @@ static void buffers_follow_a_large_mtu(void **state)
     assert_int_equal(c->rcvq.limit, 256 * 1024);
     assert_int_equal(c->sndq.limit, 256 * 1024);
     t_fini(&t);
+
+    /* Set on the listener after listen(), as Linux they reach the
+     * connections it accepts from then on. */
+    t_init(&t, &cfg);
+    t.f.s->ifs->at[t.f.dev].dev->mtu = 65520;
+    t.lfd = listener(&t, 80, 4);
+    set_int(&t.f, t.lfd, SOL_SOCKET, SO_RCVBUF, 100 * 1024);
+    set_int(&t.f, t.lfd, SOL_SOCKET, SO_SNDBUF, 100 * 1024);
+    t_syn(&t, PISN, 65535, opt_mss65480_ws7, sizeof(opt_mss65480_ws7));
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    t_accept(&t);
+    c = t_conn(&t);
+    assert_int_equal(c->rcvq.limit, 200 * 1024);
+    assert_int_equal(c->sndq.limit, 200 * 1024);
+    assert_false(c->rcv_auto);
+    assert_false(c->snd_auto);
+    t_fini(&t);
 }
 
 static void advertised_window_is_scaled(void **state)
