@@ -370,6 +370,10 @@ static void *stack_thread(void *arg)
         rt->parked = !mine && rt->app_driving &&
                      ust_clock_now() - rt->drive_begin_at >= RT_DRIVE_PARK;
         bool parked = rt->parked;
+        /* Not parked, it looks again within RT_DRIVE_LINGER anyway: a
+         * call that sets a later deadline (a send's RTO) needs no kick. */
+        if (!mine && !parked && rt->armed > ust_clock_now() + RT_DRIVE_LINGER)
+            rt->armed = ust_clock_now() + RT_DRIVE_LINGER;
         pthread_mutex_unlock(&rt->mu);
         if (mine)
             wait_for_work(rt, busy_poll, timeout);
