@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire/bytes.h"
 #include "wire/checksum.h"
@@ -351,4 +352,16 @@ bool sim_run(struct ust_stack **stacks, int n, ust_time_t *now, ust_time_t until
         }
         *now = next;
     }
+}
+
+bool await_sem(sem_t *sem)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 5;
+    while (sem_timedwait(sem, &ts) != 0) {
+        if (errno != EINTR)
+            return false;
+    }
+    return true;
 }

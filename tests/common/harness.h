@@ -7,6 +7,7 @@
 #define USTACK_TEST_HARNESS_H
 
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,11 @@ struct sockaddr_in sin_of(ust_ip4_t a, uint16_t port);
         assert_int_equal((long)(call), -1);                                                        \
         assert_int_equal(errno, (err));                                                            \
     } while (0)
+
+/* ---- real threads ---- */
+/* Waits (at most 5 s of the real clock) for sem to be posted, through
+ * EINTR; false if it was not. */
+bool await_sem(sem_t *sem);
 
 /* ---- simulation helpers ---- */
 /* Polls every stack at the earliest deadline among them until cond(ctx)

@@ -142,19 +142,6 @@ static void post_done(struct ust_stack *s, int timer, void *arg)
     sem_post(&((struct drive_stack *)arg)->done);
 }
 
-/* Waits (at most 5 s) for sem; false if it was not posted. */
-static bool await_sem(sem_t *sem)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 5;
-    while (sem_timedwait(sem, &ts) != 0) {
-        if (errno != EINTR)
-            return false;
-    }
-    return true;
-}
-
 /* Returns once the stack thread has gone round its loop. */
 static void barrier(struct drive_stack *t)
 {

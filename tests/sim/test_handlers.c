@@ -58,19 +58,6 @@ static int udp_bound(struct ust_stack *s, uint16_t port, bool nonblock)
     return fd;
 }
 
-/* Waits (at most 5 s) for sem; false if it was not posted. */
-static bool await_sem(sem_t *sem)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 5;
-    while (sem_timedwait(sem, &ts) != 0) {
-        if (errno != EINTR)
-            return false;
-    }
-    return true;
-}
-
 /* What the handlers and timers of a test saw. Written on the stack thread;
  * read by the test after a semaphore (which orders them). */
 struct seen {

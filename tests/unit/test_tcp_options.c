@@ -164,59 +164,65 @@ static void scaled_send_window(void **state)
 
 /* Our advertised window field is the free space >> our shift, and
  * rcv_adv is the edge that field expresses. */
-/* Buffers follow the MTU: on a 65520-byte link (--mtu 65520) an
- * auto-tuned receive buffer starts at ten segments, a peer's whole first
- * flight (RFC 6928), and the send buffer at eight (twice RFC 5681's
- * largest initial window); the 256 KiB default would hold four. On a
- * 1500-byte link the default stands (advertised_window_is_scaled). */
+/* A fixture whose link has a 65520-byte MTU, as the runner's --mtu sets
+ * the TAP's. */
+static void t_init_big_mtu(struct tcp_peer *t, const struct ust_config *cfg)
+{
+    t_init(t, cfg);
+    t->f.s->ifs->at[t->f.dev].dev->mtu = 65520;
+}
+
+/* The peer connects with MSS 65480 (to t->lfd, made if it has none); the
+ * accepted connection. */
+static struct tcp_conn *t_accept_big(struct tcp_peer *t)
+{
+    static const uint8_t opt_mss65480_ws7[8] = {TCP_OPT_MSS, 4,          0xff, 0xc8,
+                                                TCP_OPT_NOP, TCP_OPT_WS, 3,    7};
+    t_syn(t, PISN, 65535, opt_mss65480_ws7, sizeof(opt_mss65480_ws7));
+    assert_int_equal(t->o.th.mss, 65480);
+    peer_opt(t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    t_accept(t);
+    return t_conn(t);
+}
+
+/* Buffers follow the MTU: on a 65520-byte link an auto-tuned receive
+ * buffer starts at ten segments, a peer's whole first flight (RFC 6928),
+ * and the send buffer at eight (twice RFC 5681's largest initial window);
+ * the 256 KiB default would hold four. On a 1500-byte link the default
+ * stands (advertised_window_is_scaled). */
 static void buffers_follow_a_large_mtu(void **state)
 {
     (void)state;
-    static const uint8_t opt_mss65480_ws7[8] = {TCP_OPT_MSS, 4,          0xff, 0xc8,
-                                                TCP_OPT_NOP, TCP_OPT_WS, 3,    7};
     struct ust_config cfg;
     t_config(&cfg);
     struct tcp_peer t;
-    t_init(&t, &cfg);
-    t.f.s->ifs->at[t.f.dev].dev->mtu = 65520; /* as the runner's --mtu sets the TAP's */
-    t_syn(&t, PISN, 65535, opt_mss65480_ws7, sizeof(opt_mss65480_ws7));
-    assert_int_equal(t.o.th.mss, 65480);
-    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
-    t_accept(&t);
-    struct tcp_conn *c = t_conn(&t);
+    t_init_big_mtu(&t, &cfg);
+    struct tcp_conn *c = t_accept_big(&t);
     assert_int_equal(c->rcvq.limit, 10 * 65480);
     assert_int_equal(c->sndq.limit, 8 * 65480);
     t_fini(&t);
 
     /* SO_RCVBUF and SO_SNDBUF (before listen) turn auto-tuning off: the
      * sizes asked stay. */
-    t_init(&t, &cfg);
-    t.f.s->ifs->at[t.f.dev].dev->mtu = 65520;
+    t_init_big_mtu(&t, &cfg);
     t.lfd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
     set_int(&t.f, t.lfd, SOL_SOCKET, SO_RCVBUF, 128 * 1024);
     set_int(&t.f, t.lfd, SOL_SOCKET, SO_SNDBUF, 128 * 1024);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80)};
     assert_int_equal(ust_bind(t.f.s, t.lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
     assert_int_equal(ust_listen(t.f.s, t.lfd, 4), 0);
-    t_syn(&t, PISN, 65535, opt_mss65480_ws7, sizeof(opt_mss65480_ws7));
-    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
-    t_accept(&t);
-    c = t_conn(&t);
+    c = t_accept_big(&t);
     assert_int_equal(c->rcvq.limit, 256 * 1024);
     assert_int_equal(c->sndq.limit, 256 * 1024);
     t_fini(&t);
 
     /* Set on the listener after listen(), as Linux they reach the
      * connections it accepts from then on. */
-    t_init(&t, &cfg);
-    t.f.s->ifs->at[t.f.dev].dev->mtu = 65520;
+    t_init_big_mtu(&t, &cfg);
     t.lfd = listener(&t, 80, 4);
     set_int(&t.f, t.lfd, SOL_SOCKET, SO_RCVBUF, 100 * 1024);
     set_int(&t.f, t.lfd, SOL_SOCKET, SO_SNDBUF, 100 * 1024);
-    t_syn(&t, PISN, 65535, opt_mss65480_ws7, sizeof(opt_mss65480_ws7));
-    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
-    t_accept(&t);
-    c = t_conn(&t);
+    c = t_accept_big(&t);
     assert_int_equal(c->rcvq.limit, 200 * 1024);
     assert_int_equal(c->sndq.limit, 200 * 1024);
     assert_false(c->rcv_auto);
