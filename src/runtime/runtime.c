@@ -306,6 +306,16 @@ static void batch_status(struct ust_runtime *rt, int n)
     }
 }
 
+/* The n frames read_batch left in the rx buffers, through the core, then
+ * its timers. Lock held. */
+static void process_batch(struct ust_runtime *rt, int n, ust_time_t now)
+{
+    for (int i = 0; i < n; i++)
+        ust_stack_input_meta(rt->s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i],
+                             &rt->rxmeta[i], now);
+    ust_stack_poll(rt->s, now);
+}
+
 /* The stack thread's wait while an application thread owns the devices:
  * its eventfd and its deadline, and a look every RT_DRIVE_LINGER unless
  * parked. */
@@ -339,11 +349,7 @@ static void *stack_thread(void *arg)
             rt->reading = false;
             batch_status(rt, n);
         }
-        ust_time_t now = ust_clock_now();
-        for (int i = 0; i < n; i++)
-            ust_stack_input_meta(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i],
-                                 &rt->rxmeta[i], now);
-        ust_stack_poll(s, now);
+        process_batch(rt, n, ust_clock_now());
         /* The batch is done: the program's handlers and timers now
          * (they run with the lock held, never inside the core), then
          * the threads waiting for the sockets that changed. */
@@ -443,10 +449,7 @@ bool ust_runtime_drive_step(struct ust_runtime *rt)
     ust_time_t now = ust_clock_now();
     if (now > s->now)
         s->now = now;
-    for (int i = 0; i < n; i++)
-        ust_stack_input_meta(s, rt->rxdev[i], rt->rxbuf + (size_t)i * rt->rxslot, rt->rxlen[i],
-                             &rt->rxmeta[i], now);
-    ust_stack_poll(s, now);
+    process_batch(rt, n, now);
     /* A bulk transfer in: two threads do it faster than one, the stack
      * thread reading and processing frames while this one copies out what
      * came before (on the 2-vCPU VM, iperf3 -s under the preload library
