@@ -264,12 +264,71 @@ static void advertised_window_is_scaled(void **state)
     assert_true(adv <= (uint32_t)ring_space(&c->rcvq));
     /* What was advertised before still counts: never moved back. */
     assert_true(seq_ge(c->rcv_adv, c->rcv_nxt + adv));
-    /* Reading everything opens it to the full buffer, in whole units. */
+    /* Reading everything opens it to the full buffer, in whole units:
+     * the next ACK says so (the read alone is not worth a segment, the
+     * peer still sees nearly all of it; read_window_update below). */
     static uint8_t buf[8192];
     assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 2923);
+    assert_false(pop(&t));
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, d, 1460);
     assert_true(pop(&t));
-    assert_int_equal(t.o.th.window, (256 * 1024) >> OUR_SHIFT);
-    assert_int_equal(c->rcv_adv - c->rcv_nxt, 256 * 1024);
+    assert_int_equal(t.o.th.window, (256 * 1024 - 2920) >> OUR_SHIFT);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 2920);
+    assert_int_equal(tcp_rcv_window(c), 256 * 1024);
+    t_fini(&t);
+}
+
+/* peer_fill: n full segments from the peer, and the ACKs they earn. */
+static void peer_fill(struct tcp_peer *t, int n)
+{
+    static uint8_t d[1460];
+    memset(d, 'y', sizeof(d));
+    for (int i = 0; i < n; i++)
+        peer_opt(t, TCP_ACK, 65535, NULL, 0, d, sizeof(d));
+    drain(t);
+}
+
+/* A read earns a window update of its own only when the window the peer
+ * knows has fallen to half the buffer or less and the read at least
+ * doubles it (Linux's rule); otherwise the ACK of the peer's next data
+ * carries the larger window. A reader that keeps up sends nothing extra,
+ * and one that lets the buffer fill is never left with a closed window. */
+static void read_window_update(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 16384);
+    t_syn(&t, PISN, 65535, opt_mss_ws0, sizeof(opt_mss_ws0));
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    t_accept(&t);
+    struct tcp_conn *c = t_conn(&t);
+    uint32_t full = (uint32_t)c->rcvq.limit;
+    static uint8_t buf[16384];
+    /* 4 segments: the peer still sees 16384 - 5840, over half. */
+    peer_fill(&t, 4);
+    assert_true(c->rcv_adv - c->rcv_nxt > full / 2);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 4 * 1460);
+    assert_false(pop(&t));
+    /* 8 more: it sees 16384 - 11680 (under half); reading them all
+     * doubles that, so the read sends the update at once. */
+    peer_fill(&t, 8);
+    uint32_t known = c->rcv_adv - c->rcv_nxt;
+    assert_true(known <= full / 2);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 8 * 1460);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_ACK);
+    assert_int_equal(t.o.th.ack, t.pseq);
+    assert_true(((uint32_t)t.o.th.window << c->rcv_wscale) >= 2 * known);
+    assert_false(pop(&t));
+    /* Filled until the window is below an MSS: a read of one segment
+     * (not double, but an MSS again) opens it at once too. */
+    peer_fill(&t, 11);
+    known = c->rcv_adv - c->rcv_nxt;
+    assert_true(known < 1460);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, 1460, 0), 1460);
+    assert_true(pop(&t));
+    assert_true(((uint32_t)t.o.th.window << c->rcv_wscale) >= 1460);
     t_fini(&t);
 }
 
@@ -1127,6 +1186,7 @@ int main(void)
         cmocka_unit_test(synack_offers_ws_only_if_syn_did),
         cmocka_unit_test(scaled_send_window),
         cmocka_unit_test(advertised_window_is_scaled),
+        cmocka_unit_test(read_window_update),
         cmocka_unit_test(buffers_follow_a_large_mtu),
         cmocka_unit_test(no_scaling_caps_at_65535),
         cmocka_unit_test(peer_shift_clamped_to_14),
