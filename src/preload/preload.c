@@ -649,6 +649,7 @@ static bool deliver_here(struct ust_stack *s, void *arg)
 static void *dispatch(void *arg)
 {
     (void)arg;
+    pthread_setname_np(pthread_self(), "ust-ready");
     struct ust_ready r[64];
     for (;;) {
         struct pollfd p[2] = {{.fd = P.efd, .events = POLLIN}, {.fd = P.dstop, .events = POLLIN}};

@@ -336,7 +336,8 @@ static void *stack_thread(void *arg)
 {
     struct ust_runtime *rt = arg;
     struct ust_stack *s = rt->s;
-    pthread_setspecific(rt->self, rt); /* rt_on_stack_thread */
+    pthread_setspecific(rt->self, rt);               /* rt_on_stack_thread */
+    pthread_setname_np(pthread_self(), "ust-stack"); /* for top -H, ps -L, perf */
     pthread_mutex_lock(&rt->mu);
     while (!rt->stop) {
         bool mine = devices_mine(rt, ust_clock_now());
