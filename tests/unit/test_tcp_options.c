@@ -289,7 +289,8 @@ static void peer_fill(struct tcp_peer *t, int n)
     drain(t);
 }
 
-/* A read earns a window update of its own only when the window the peer
+/* With a buffer of 16 segments or more, a read earns a window update of
+ * its own only when the window the peer
  * knows has fallen to half the buffer or less and the read at least
  * doubles it (Linux's rule); otherwise the ACK of the peer's next data
  * carries the larger window. A reader that keeps up sends nothing extra,
@@ -298,37 +299,96 @@ static void read_window_update(void **state)
 {
     (void)state;
     struct tcp_peer t;
-    t_init_rcvbuf(&t, 16384);
+    t_init_rcvbuf(&t, 32 * 1460); /* 32 segments: enough for the rule */
     t_syn(&t, PISN, 65535, opt_mss_ws0, sizeof(opt_mss_ws0));
     peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
     t_accept(&t);
     struct tcp_conn *c = t_conn(&t);
     uint32_t full = (uint32_t)c->rcvq.limit;
-    static uint8_t buf[16384];
-    /* 4 segments: the peer still sees 16384 - 5840, over half. */
+    assert_int_equal(full, 32 * 1460);
+    static uint8_t buf[32 * 1460];
+    /* 4 segments: the peer still sees 28 segments' worth, over half. */
     peer_fill(&t, 4);
     assert_true(c->rcv_adv - c->rcv_nxt > full / 2);
     assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 4 * 1460);
     assert_false(pop(&t));
-    /* 8 more: it sees 16384 - 11680 (under half); reading them all
-     * doubles that, so the read sends the update at once. */
-    peer_fill(&t, 8);
+    /* 18 more: it sees 14 segments' worth (under half); reading them
+     * all doubles that, so the read sends the update at once. */
+    peer_fill(&t, 18);
     uint32_t known = c->rcv_adv - c->rcv_nxt;
     assert_true(known <= full / 2);
-    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 8 * 1460);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 18 * 1460);
     assert_true(pop(&t));
     assert_int_equal(t.o.th.flags, TCP_ACK);
     assert_int_equal(t.o.th.ack, t.pseq);
     assert_true(((uint32_t)t.o.th.window << c->rcv_wscale) >= 2 * known);
     assert_false(pop(&t));
-    /* Filled until the window is below an MSS: a read of one segment
-     * (not double, but an MSS again) opens it at once too. */
-    peer_fill(&t, 11);
+    /* Filled to a closed window: a read of one segment (not double,
+     * but an MSS again) opens it at once too. */
+    peer_fill(&t, 32);
     known = c->rcv_adv - c->rcv_nxt;
     assert_true(known < 1460);
     assert_int_equal(ust_recv(t.f.s, t.fd, buf, 1460, 0), 1460);
     assert_true(pop(&t));
     assert_true(((uint32_t)t.o.th.window << c->rcv_wscale) >= 1460);
+    t_fini(&t);
+}
+
+/* A small buffer (under 16 segments) keeps the plain rule: every read
+ * that opens the window by an MSS says so. With 4096 bytes and 1460-byte
+ * segments, the second read takes the window the peer knows from 2636
+ * (one segment's worth) to 4096 (two), though 2636 is over half the
+ * buffer: without the update the peer could send one segment a round
+ * trip instead of two. */
+static void read_window_update_small_buffer(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init_rcvbuf(&t, 4096);
+    t_syn(&t, PISN, 65535, opt_mss_ws0, sizeof(opt_mss_ws0));
+    peer_opt(&t, TCP_ACK, 65535, NULL, 0, NULL, 0);
+    t_accept(&t);
+    struct tcp_conn *c = t_conn(&t);
+    assert_int_equal(c->rcvq.limit, 4096);
+    static uint8_t buf[1460];
+    peer_fill(&t, 2);
+    assert_int_equal(c->rcv_adv - c->rcv_nxt, 4096 - 2920);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 1460); /* under an MSS: opens */
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.window, 4096 - 1460);
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 1460); /* one segment to two */
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.window, 4096);
+    t_fini(&t);
+}
+
+/* A peer that holds a short tail back until its data is ACKed (classic
+ * Nagle, as ustack's own sender) sent one full segment: the delayed ACK
+ * is pending. The read that takes the segment and empties the buffer
+ * sends the ACK at once, or the tail would wait out the delayed-ACK
+ * timer (40 ms a request). A short read leaves it to ride on the answer. */
+static void read_releases_a_held_tail(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t_passive(&t, PISN, 0);
+    static uint8_t d[1460], buf[2048];
+    memset(d, 'z', sizeof(d));
+    peer(&t, TCP_ACK, d, 100); /* a short request: the ACK waits */
+    assert_false(pop(&t));
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), 100);
+    assert_false(pop(&t));
+    drain(&t);
+    fixture_advance_to(&t.f, ust_stack_next_deadline(t.f.s)); /* the delayed ACK */
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.ack, t.pseq);
+    peer(&t, TCP_ACK, d, t_conn(&t)->snd_mss); /* one full segment */
+    assert_false(pop(&t));
+    assert_int_equal(ust_recv(t.f.s, t.fd, buf, sizeof(buf), 0), t_conn(&t)->snd_mss);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_ACK);
+    assert_int_equal(t.o.th.ack, t.pseq);
     t_fini(&t);
 }
 
@@ -1187,6 +1247,8 @@ int main(void)
         cmocka_unit_test(scaled_send_window),
         cmocka_unit_test(advertised_window_is_scaled),
         cmocka_unit_test(read_window_update),
+        cmocka_unit_test(read_window_update_small_buffer),
+        cmocka_unit_test(read_releases_a_held_tail),
         cmocka_unit_test(buffers_follow_a_large_mtu),
         cmocka_unit_test(no_scaling_caps_at_65535),
         cmocka_unit_test(peer_shift_clamped_to_14),
