@@ -605,13 +605,25 @@ static void pep_enqueue(struct watch *w)
  * one. P.mu held. */
 static void deliver(const struct ust_ready *r, int n, int self)
 {
+    /* A thread waiting for several of the sockets (a select over four
+     * streams) is woken once, not once a socket: one write to its
+     * eventfd is enough, and each is a system call. */
+    int woken[8], nw = 0;
     for (int i = 0; i < n; i++) {
         struct usock *u = by_handle(r[i].fd);
         if (!u)
             continue;
         for (struct wentry *e = u->waiters; e; e = e->next) {
-            if (e->wfd != self) /* the driving thread looks again by itself */
-                wake_fd(e->wfd);
+            if (e->wfd == self) /* the driving thread looks again by itself */
+                continue;
+            bool done = false;
+            for (int k = 0; k < nw && !done; k++)
+                done = woken[k] == e->wfd;
+            if (done)
+                continue;
+            wake_fd(e->wfd);
+            if (nw < 8)
+                woken[nw++] = e->wfd;
         }
         for (struct watch *w = u->watches; w; w = w->unext) {
             if (!w->queued && !w->disabled) {
