@@ -162,6 +162,30 @@ wait_until() {
     done
 }
 
+# fetch_during_flood FETCH FLOOD-ARGS...: runs tests/interop/flood.py
+# FLOOD-ARGS in the namespace and, once it sends, the command FETCH again
+# and again until it ends. FLOOD_TRIED and FLOOD_SERVED say how many
+# fetches ran and how many succeeded; the flood's last line is printed.
+# The test fails if the flood does not start or fails.
+fetch_during_flood() {
+    local fetch=$1 flood_pid
+    shift
+    : >"$WORK/flood.out"
+    in_ns "$(python3_bin)" "$INTEROP_DIR/flood.py" "$@" >"$WORK/flood.out" 2>&1 &
+    flood_pid=$!
+    wait_until 60 grep -q "^sending" "$WORK/flood.out" ||
+        fail "the flood did not start: $(cat "$WORK/flood.out")"
+    FLOOD_SERVED=0 FLOOD_TRIED=0
+    while kill -0 "$flood_pid" 2>/dev/null; do
+        FLOOD_TRIED=$((FLOOD_TRIED + 1))
+        if $fetch; then
+            FLOOD_SERVED=$((FLOOD_SERVED + 1))
+        fi
+    done
+    wait "$flood_pid" || fail "flood.py failed: $(cat "$WORK/flood.out")"
+    tail -n 1 "$WORK/flood.out"
+}
+
 _cleanup() {
     local rc=$?
     set +e

@@ -35,6 +35,7 @@ cd - >/dev/null
 wait_until 20 port_open "$USTACK_ADDR" 8080 || fail "http.server under preload did not listen: $(cat "$WORK/server.err")"
 
 # fetch: one fetch of f.bin, byte-exact.
+# shellcheck disable=SC2317 # also called through fetch_during_flood
 fetch() {
     local got
     got=$(in_ns curl -sS --max-time 5 "$URL" 2>>"$WORK/curl.err" | sha256sum | cut -c1-64)
@@ -46,22 +47,8 @@ assert "a fetch before the flood" fetch
 tap_rx() { in_ns cat "/sys/class/net/$TAP/statistics/rx_packets"; }
 rx_before=$(tap_rx)
 
-# shellcheck disable=SC2317 # called through wait_until
-_flooding() { grep -q "^sending" "$WORK/flood.out"; }
-: >"$WORK/flood.out"
-in_ns "$PY" "$INTEROP_DIR/flood.py" syn-flood "$TAP" 30000 --port 8080 --seconds 5 \
-    >"$WORK/flood.out" 2>&1 &
-flood_pid=$!
-wait_until 60 _flooding || fail "the flood did not start: $(cat "$WORK/flood.out")"
-served=0 tried=0
-while kill -0 "$flood_pid" 2>/dev/null; do
-    tried=$((tried + 1))
-    if fetch; then
-        served=$((served + 1))
-    fi
-done
-wait "$flood_pid" || fail "flood.py failed: $(cat "$WORK/flood.out")"
-tail -n 1 "$WORK/flood.out"
+fetch_during_flood fetch syn-flood "$TAP" 30000 --port 8080 --seconds 5
+served=$FLOOD_SERVED tried=$FLOOD_TRIED
 rx_after=$(tap_rx)
 log "fetches during the flood: $served of $tried served; the stack sent $((rx_after - rx_before)) frames"
 assert_ge "fetches tried during the flood" "$tried" 5
