@@ -191,6 +191,19 @@ void ust_runtime_drive_end(struct ust_runtime *rt);
 typedef bool (*ust_ready_hook_fn)(struct ust_stack *s, void *arg);
 int ust_runtime_set_ready_hook(struct ust_runtime *rt, ust_ready_hook_fn fn, void *arg);
 
+/* As ust_runtime_set_ready_hook, with flush: a hook that passes the news
+ * on with system calls (writes to other threads' eventfds) may leave
+ * those for flush(arg), which the runtime calls on the same thread once
+ * it has released its lock, before that thread waits or returns; a
+ * thread woken that way then finds the lock free instead of sleeping on
+ * it. With a flush the stack thread, too, calls fn while a bulk transfer
+ * comes in (a driving thread's step read more than 32 KiB within the last
+ * 10 ms), rather than raising the event fd for a thread of the program
+ * to pass the news on. 0, or -EINVAL (no runtime, or a flush without fn). */
+typedef void (*ust_ready_flush_fn)(void *arg);
+int ust_runtime_set_ready_hooks(struct ust_runtime *rt, ust_ready_hook_fn fn,
+                                ust_ready_flush_fn flush, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

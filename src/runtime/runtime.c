@@ -70,12 +70,22 @@ void rt_wake_waiters(struct ust_runtime *rt)
         /* A thread driving the devices passes the news on itself, if the
          * program's hook can take it, rather than through the program's
          * thread that waits on ufd. */
-        if (rt->ready_hook && rt_is_driver(rt)) {
+        bool driver = rt->ready_hook && rt_is_driver(rt);
+        /* In a bulk transfer in, the stack thread too (see
+         * drive_bulk_until): that news comes thousands of times a second,
+         * and each time through the dispatcher cost a second thread's
+         * wake-up. */
+        bool bulk = rt->ready_hook && rt->ready_flush && rt_on_stack_thread(rt) &&
+                    rt->s->now < rt->drive_bulk_until;
+        if (driver || bulk) {
             /* The hook's calls into the stack are nested, as a handler's
              * on the stack thread: the lock is held already. */
-            pthread_setspecific(rt->self, rt);
+            if (driver)
+                pthread_setspecific(rt->self, rt);
             bool took = rt->ready_hook(rt->s, rt->ready_arg);
-            pthread_setspecific(rt->self, NULL);
+            if (driver)
+                pthread_setspecific(rt->self, NULL);
+            rt->flush_due |= took && rt->ready_flush;
             if (took && !sock_any_ready(rt->s))
                 return;
         }
@@ -129,7 +139,18 @@ void rt_leave(struct ust_stack *s, struct ust_runtime *rt)
      * (an ARP retry, a frame on the loopback): wake it to recompute. */
     if (ust_stack_next_deadline(s) < rt->armed)
         ust_runtime_kick(rt);
+    rt_unlock(rt);
+}
+
+void rt_unlock(struct ust_runtime *rt)
+{
+    bool due = rt->flush_due;
+    ust_ready_flush_fn flush = rt->ready_flush;
+    void *arg = rt->ready_arg;
+    rt->flush_due = false;
     pthread_mutex_unlock(&rt->mu);
+    if (due && flush) /* (set together: ready_flush is never NULL when due) */
+        flush(arg);
 }
 
 struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsigned n,
@@ -157,6 +178,12 @@ struct rt_wentry *rt_wait_on(struct ust_runtime *rt, struct rt_wentry *e, unsign
         e[i].hit = false;
         e[i].next = *b;
         *b = &e[i];
+    }
+    if (rt->flush_due) {
+        /* The hook's wake-ups, before this thread sleeps; a change
+         * meanwhile hits the entries above. */
+        rt_unlock(rt);
+        pthread_mutex_lock(&rt->mu);
     }
     struct timespec ts = {.tv_sec = (time_t)(deadline / 1000000u),
                           .tv_nsec = (long)(deadline % 1000000u) * 1000};
@@ -344,7 +371,7 @@ static void *stack_thread(void *arg)
         int n = 0;
         if (mine) {
             rt->reading = true; /* no application thread takes the devices meanwhile */
-            pthread_mutex_unlock(&rt->mu);
+            rt_unlock(rt);
             n = read_batch(rt, rt->rxready);
             pthread_mutex_lock(&rt->mu);
             rt->reading = false;
@@ -381,7 +408,7 @@ static void *stack_thread(void *arg)
          * call that sets a later deadline (a send's RTO) needs no kick. */
         if (!mine && !parked && rt->armed > ust_clock_now() + RT_DRIVE_LINGER)
             rt->armed = ust_clock_now() + RT_DRIVE_LINGER;
-        pthread_mutex_unlock(&rt->mu);
+        rt_unlock(rt);
         if (mine)
             wait_for_work(rt, busy_poll, timeout);
         else
@@ -389,7 +416,7 @@ static void *stack_thread(void *arg)
         pthread_mutex_lock(&rt->mu);
         rt->parked = false;
     }
-    pthread_mutex_unlock(&rt->mu);
+    rt_unlock(rt);
     return NULL;
 }
 
@@ -424,7 +451,7 @@ int ust_runtime_drive_begin(struct ust_runtime *rt, int *fds, int max)
             rt->drive_begin_at = ust_clock_now();
         }
     }
-    pthread_mutex_unlock(&rt->mu);
+    rt_unlock(rt);
     return n;
 }
 
@@ -435,7 +462,7 @@ bool ust_runtime_drive_step(struct ust_runtime *rt)
     struct ust_stack *s = rt->s;
     pthread_mutex_lock(&rt->mu);
     bool driver = rt_is_driver(rt);
-    pthread_mutex_unlock(&rt->mu);
+    rt_unlock(rt);
     if (!driver)
         return false;
     /* Only this thread reads the devices and the rx buffers now; which
@@ -481,17 +508,24 @@ void ust_runtime_drive_end(struct ust_runtime *rt)
         rt->drive_end_at = ust_clock_now();
         kick = rt->parked; /* it sleeps until its deadline: it must look */
     }
-    pthread_mutex_unlock(&rt->mu);
+    rt_unlock(rt);
     if (kick)
         ust_runtime_kick(rt);
 }
 
 int ust_runtime_set_ready_hook(struct ust_runtime *rt, ust_ready_hook_fn fn, void *arg)
 {
-    if (!rt)
+    return ust_runtime_set_ready_hooks(rt, fn, NULL, arg);
+}
+
+int ust_runtime_set_ready_hooks(struct ust_runtime *rt, ust_ready_hook_fn fn,
+                                ust_ready_flush_fn flush, void *arg)
+{
+    if (!rt || (flush && !fn))
         return -EINVAL;
     ust_runtime_lock(rt);
     rt->ready_hook = fn;
+    rt->ready_flush = flush;
     rt->ready_arg = arg;
     ust_runtime_unlock(rt);
     return 0;
@@ -581,7 +615,7 @@ void ust_runtime_stop(struct ust_runtime *rt)
     pthread_mutex_lock(&rt->mu);
     rt->stop = true;
     wake_all(rt);
-    pthread_mutex_unlock(&rt->mu);
+    rt_unlock(rt);
     ust_runtime_kick(rt);
     pthread_join(rt->thread, NULL);
     rt->s->runtime = NULL;

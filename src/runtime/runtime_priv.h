@@ -97,10 +97,15 @@ struct ust_runtime {
      * bytes gives the devices back to the stack thread at once, and no
      * thread drives until drive_bulk_until (see ust_runtime_drive_step). */
     ust_time_t drive_bulk_until;
-    /* Runs in place of raising ufd, on the driving thread (see
-     * ust_runtime_set_ready_hook); NULL: none. */
+    /* Runs in place of raising ufd, on the driving thread and on the
+     * stack thread in a bulk transfer (see ust_runtime_set_ready_hook);
+     * NULL: none. ready_flush, when set, finishes its work once the lock
+     * is released (flush_due: the hook ran under this hold of the lock;
+     * rt_unlock and rt_wait_on call it). */
     ust_ready_hook_fn ready_hook;
+    ust_ready_flush_fn ready_flush;
     void *ready_arg;
+    bool flush_due;
     /* Run-to-completion (ust_on_ready, ust_timer_*): handlers by slot, the
      * run queue of slots whose handler is due, and the timers. */
     struct rt_handler *h;
@@ -135,6 +140,10 @@ struct ust_runtime {
  * wakes waiters and the stack thread if the call made that necessary. */
 struct ust_runtime *rt_enter(struct ust_stack *s);
 void rt_leave(struct ust_stack *s, struct ust_runtime *rt);
+/* Releases the lock, then lets a ready hook that ran under it finish
+ * (ready_flush). Every release of the lock goes through it, except the
+ * condition wait in rt_wait_on, which flushes before it sleeps. */
+void rt_unlock(struct ust_runtime *rt);
 /* Waits until one of the n sockets in e (slot and idx filled in) is
  * notified, or the absolute monotonic deadline (0: no limit) passes.
  * Returns the entries hit, linked by hit_next (NULL: the deadline passed or

@@ -283,6 +283,96 @@ static void bulk_step_hands_the_devices_back(void **state)
     down(&t);
 }
 
+/* ---- the ready hooks (ust_runtime_set_ready_hooks) ---- */
+
+struct hooks_seen {
+    struct drive_stack *t;
+    pthread_t hook_thread, flush_thread;
+    int hooks, flushes, reported;
+    bool locked_in_flush; /* the runtime's lock was held during a flush */
+    sem_t flushed;
+};
+
+static bool hook_takes(struct ust_stack *s, void *arg)
+{
+    struct hooks_seen *h = arg;
+    struct ust_ready r[8];
+    int n;
+    do {
+        n = ust_ready(s, r, 8);
+        h->reported += n > 0 ? n : 0;
+    } while (n == 8);
+    h->hook_thread = pthread_self();
+    h->hooks++;
+    return true;
+}
+
+static void flush_seen(void *arg)
+{
+    struct hooks_seen *h = arg;
+    if (pthread_mutex_trylock(&h->t->rt->mu) == 0)
+        pthread_mutex_unlock(&h->t->rt->mu);
+    else
+        h->locked_in_flush = true;
+    h->flush_thread = pthread_self();
+    h->flushes++;
+    sem_post(&h->flushed);
+}
+
+static bool event_fd_raised(struct drive_stack *t)
+{
+    struct pollfd p = {.fd = ust_event_fd(t->s), .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+/* In a bulk transfer in, the stack thread passes the news on through the
+ * hook, not the event fd (it would wake the program's dispatcher), and
+ * the flush runs on the same thread once the lock is free. Without a
+ * flush it raises the event fd as before. */
+static void stack_thread_hooks_in_bulk(void **state)
+{
+    (void)state;
+    struct drive_stack t;
+    up(&t);
+    struct hooks_seen h = {.t = &t};
+    sem_init(&h.flushed, 0, 0);
+    assert_true(ust_event_fd(t.s) >= 0);
+    struct ust_ready r[8];
+    while (ust_ready(t.s, r, 8) > 0) {
+    } /* the sockets open now are on the list: take them */
+    assert_int_equal(ust_runtime_set_ready_hooks(t.rt, hook_takes, flush_seen, &h), 0);
+    ust_runtime_lock(t.rt);
+    t.rt->drive_bulk_until = ust_clock_now() + 5 * UST_SEC; /* as a bulk step would */
+    ust_runtime_unlock(t.rt);
+    inject(&t, 100);
+    assert_true(await_sem(&h.flushed));
+    ust_runtime_lock(t.rt);
+    int hooks = h.hooks, flushes = h.flushes, reported = h.reported;
+    bool same = pthread_equal(h.hook_thread, h.flush_thread);
+    bool mine = pthread_equal(h.hook_thread, pthread_self());
+    ust_runtime_unlock(t.rt);
+    assert_int_equal(hooks, 1);
+    assert_int_equal(flushes, 1);
+    assert_int_equal(reported, 1); /* the UDP socket */
+    assert_true(same);
+    assert_false(mine); /* the stack thread */
+    assert_false(h.locked_in_flush);
+    assert_false(event_fd_raised(&t));
+    assert_int_equal(await_datagram(&t), 100);
+
+    /* A hook without a flush: the stack thread leaves it alone. */
+    assert_int_equal(ust_runtime_set_ready_hook(t.rt, hook_takes, &h), 0);
+    inject(&t, 200);
+    assert_int_equal(await_datagram(&t), 200); /* (after the stack thread let go of the lock) */
+    assert_true(event_fd_raised(&t));
+    ust_runtime_lock(t.rt);
+    hooks = h.hooks;
+    ust_runtime_unlock(t.rt);
+    assert_int_equal(hooks, 1);
+    down(&t);
+    sem_destroy(&h.flushed);
+}
+
 /* A device that may hold frames until a time (memlink, faulty, pcap's
  * wrapper) is never driven: only the stack thread's deadlines catch
  * frames that become due without the fd becoming readable. */
@@ -314,6 +404,8 @@ static void bad_arguments(void **state)
     assert_false(ust_runtime_drive_step(t.rt)); /* not the driver */
     ust_runtime_drive_end(NULL);
     assert_int_equal(ust_runtime_set_ready_hook(NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(ust_runtime_set_ready_hooks(NULL, NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(ust_runtime_set_ready_hooks(t.rt, NULL, flush_seen, NULL), -EINVAL);
     down(&t);
 }
 
@@ -324,6 +416,7 @@ int main(void)
         cmocka_unit_test(stack_thread_takes_the_devices_back),
         cmocka_unit_test(parked_stack_thread_is_woken_by_the_end),
         cmocka_unit_test(bulk_step_hands_the_devices_back),
+        cmocka_unit_test(stack_thread_hooks_in_bulk),
         cmocka_unit_test(devices_that_hold_frames_are_not_driven),
         cmocka_unit_test(bad_arguments),
     };
