@@ -648,9 +648,13 @@ static bool port_clash(struct ust_stack *s, const struct sock *me, const struct 
             continue;
         if (!addrs_overlap(o, addr, me))
             continue; /* e.g. different specific addresses */
-        if (me->type == SOCK_DGRAM && (o->flags & SOCK_F_REUSEADDR) &&
-            (me->flags & SOCK_F_REUSEADDR))
+        bool both = (o->flags & SOCK_F_REUSEADDR) && (me->flags & SOCK_F_REUSEADDR);
+        if (me->type == SOCK_DGRAM && both)
             continue; /* UDP: both asked to share */
+        if (both && o->tcp && tcp_has_remote(o->tcp))
+            continue; /* TCP: a connection, not a listener or a bare bind
+                         (a server that closes its listener and opens a
+                         new one beside the connections it accepted) */
         return true;
     }
     /* Connections whose socket is gone (TIME-WAIT, closing) keep their
@@ -736,6 +740,7 @@ int sock_open_tcp_for(struct ust_stack *s, struct tcp_conn *c, bool nonblock,
     sk->rcvbuf = listener->rcvbuf;
     sk->linger_on = listener->linger_on;
     sk->linger_s = listener->linger_s;
+    sk->flags |= listener->flags & SOCK_F_REUSEADDR; /* as Linux's clone of the listener */
     c->sk = sk;
     return h;
 }

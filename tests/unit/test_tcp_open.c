@@ -63,6 +63,76 @@ static void passive_open(void **state)
     t_fini(&t);
 }
 
+/* A socket bound with SO_REUSEADDR, as its own listener was, takes the
+ * port of a listener that is closed while connections it accepted go on:
+ * iperf3 -s does this to set a window asked for by the client (close the
+ * listener, bind and listen anew). As Linux (inet_bind_conflict), an
+ * accepted connection inherits the listener's flag, and only a listener,
+ * or a socket without the flag on either side, keeps the port. */
+static int bound_socket(struct tcp_peer *t, uint16_t port, bool reuse)
+{
+    int fd = ust_socket(t->f.s, AF_INET, SOCK_STREAM, 0);
+    assert_true(fd > 0);
+    if (reuse)
+        set_int(&t->f, fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    struct sockaddr_in sin = sin_of(0, port);
+    int r = ust_bind(t->f.s, fd, SA(sin), sizeof(sin));
+    if (r < 0) {
+        int e = errno;
+        ust_close(t->f.s, fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static void reuseaddr_rebinds_beside_accepted_connections(void **state)
+{
+    (void)state;
+    for (int flagged = 0; flagged < 2; flagged++) {
+        struct tcp_peer t;
+        t_init(&t, NULL);
+        t.lfd = bound_socket(&t, 80, flagged);
+        assert_true(t.lfd > 0);
+        assert_int_equal(ust_listen(t.f.s, t.lfd, 8), 0);
+        t_passive(&t, PISN, 0);
+        int v = -1;
+        socklen_t vl = sizeof(v);
+        assert_int_equal(ust_getsockopt(t.f.s, t.fd, SOL_SOCKET, SO_REUSEADDR, &v, &vl), 0);
+        assert_int_equal(v, flagged); /* inherited */
+        /* While the listener is open, nobody else binds its port. */
+        errno = 0;
+        assert_int_equal(bound_socket(&t, 80, true), -1);
+        assert_int_equal(errno, EADDRINUSE);
+        assert_int_equal(ust_close(t.f.s, t.lfd), 0);
+        t.lfd = -1;
+        /* Without the flag on the new socket: the connection keeps it. */
+        errno = 0;
+        assert_int_equal(bound_socket(&t, 80, false), -1);
+        assert_int_equal(errno, EADDRINUSE);
+        int again = bound_socket(&t, 80, true);
+        if (!flagged) {
+            assert_int_equal(again, -1); /* the connection's side lacks it */
+            assert_int_equal(errno, EADDRINUSE);
+        } else {
+            assert_true(again > 0);
+            assert_int_equal(ust_listen(t.f.s, again, 8), 0);
+            /* The connection still works, and the new listener accepts. */
+            peer(&t, TCP_ACK | TCP_PSH, "hello", 5);
+            expect_recv(&t, "hello", 5);
+            t.lfd = again;
+            t.pport = 40001;
+            t.pseq = PISN + 1000;
+            t.pack = 0;
+            peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+            assert_true(pop(&t));
+            assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+            assert_int_equal(t.o.th.dport, 40001);
+        }
+        t_fini(&t);
+    }
+}
+
 static void listen_answers_ack_with_rst_and_ignores_rst(void **state)
 {
     (void)state;
@@ -333,6 +403,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(passive_open),
+        cmocka_unit_test(reuseaddr_rebinds_beside_accepted_connections),
         cmocka_unit_test(listen_answers_ack_with_rst_and_ignores_rst),
         cmocka_unit_test(syn_received_retransmits_syn_ack),
         cmocka_unit_test(syn_received_rst_returns_to_listen),
