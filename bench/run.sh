@@ -540,7 +540,7 @@ preload_iperf3_rows() {
         await 10 bash -c "ip netns exec '$NS_PRE' ss -ltn | grep -q ':5201 '" ||
             die "the kernel's iperf3 -s in $NS_PRE did not start"
     fi
-    local uv=() sv=() cv=() lv=()
+    local uv=() sv=() cv=() lv=() sr=() cr=()
     for ((i = 0; i < ROUNDS; i++)); do
         uv+=("$(iperf3_gbit "$NS_TAP" -P 4 $rev)")
         server_start preload iperf3 -s -B "$PEER"
@@ -549,16 +549,23 @@ preload_iperf3_rows() {
         server_stop
         cv+=("$(pre_iperf3_gbit client $crev)")
         lv+=("$(iperf3_gbit "$NS_A" -P 4 $rev)")
-        say "iperf3 $what, Gbit/s: runner ${uv[-1]}, -s under preload ${sv[-1]}, -c${crev:+ -R} under preload ${cv[-1]}, linux ${lv[-1]}"
+        sr+=("$(ratio4 "${sv[-1]}" "${uv[-1]}")") cr+=("$(ratio4 "${cv[-1]}" "${uv[-1]}")")
+        say "iperf3 $what, Gbit/s: runner ${uv[-1]}, -s under preload ${sv[-1]}, -c${crev:+ -R} under preload ${cv[-1]}, linux ${lv[-1]}; preload / runner ${sr[-1]}, ${cr[-1]}"
     done
     local u s c l name="iperf3 $what, 4 streams, ${IPERF3_SECONDS} s"
     u=$(median_of "${uv[@]}") s=$(median_of "${sv[@]}") c=$(median_of "${cv[@]}") l=$(median_of "${lv[@]}")
     row "$name, the runner's iperf3 service" "Gbit/s" "$u" "$l" higher
     row "$name, iperf3 -s under preload" "Gbit/s" "$s" "$l" higher
     row "$name, iperf3 -c${crev:+ -R} under preload" "Gbit/s" "$c" "$l" higher
-    row "$name, iperf3 -s under preload / runner" "ratio" "$(ratio_of "$s" "$u")" n/a higher
-    row "$name, iperf3 -c${crev:+ -R} under preload / runner" "ratio" "$(ratio_of "$c" "$u")" n/a higher
+    # The ratios: the median of each round's ratio, each round measuring
+    # the runner and the library back to back. (The ratio of the medians
+    # would pair figures from different rounds, and this VM's speed drifts
+    # within a run: the runner took 12.9 to 20.6 Gbit/s in one 9-round run.)
+    row "$name, iperf3 -s under preload / runner" "ratio" "$(ratio_of "$(median_of "${sr[@]}")" 1)" n/a higher
+    row "$name, iperf3 -c${crev:+ -R} under preload / runner" "ratio" "$(ratio_of "$(median_of "${cr[@]}")" 1)" n/a higher
 }
+# ratio4 A B: A / B to four places, for medians of ratios.
+ratio4() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.4f", a / b; else print 0 }'; }
 bench_preload_iperf3_rx() { preload_iperf3_rows "kernel -> ustack" ""; }
 bench_preload_iperf3_tx() { preload_iperf3_rows "ustack -> kernel" -R; }
 
