@@ -166,11 +166,8 @@ int ust_runtime_set_busy_poll(struct ust_runtime *rt, unsigned usec);
  * the devices hold and processes it as the stack thread would, waking the
  * threads whose sockets changed (handlers and timers stay on the stack
  * thread). Then look at the sockets again, and wait again if nothing is
- * ready. Returns whether this thread still drives: false after a step
- * that read a bulk transfer's worth (more than 32 KiB), which two threads
- * move faster than one, so the stack thread takes the devices back and
- * no thread drives for 10 ms; the wait then leaves the devices out.
- * Only the driving thread's calls do anything.
+ * ready. Returns whether this thread drives (false: another thread's
+ * call, which does nothing).
  * ust_runtime_drive_end: the wait is over. The stack thread takes the
  * devices back 1-2 ms later, unless a thread begins driving before (a
  * program that waits, reads and waits again keeps them); frames that
@@ -196,10 +193,9 @@ int ust_runtime_set_ready_hook(struct ust_runtime *rt, ust_ready_hook_fn fn, voi
  * those for flush(arg), which the runtime calls on the same thread once
  * it has released its lock, before that thread waits or returns; a
  * thread woken that way then finds the lock free instead of sleeping on
- * it. With a flush the stack thread, too, calls fn while a bulk transfer
- * comes in (a driving thread's step read more than 32 KiB within the last
- * 10 ms), rather than raising the event fd for a thread of the program
- * to pass the news on. 0, or -EINVAL (no runtime, or a flush without fn). */
+ * it. With a flush the stack thread, too, calls fn, rather than raising
+ * the event fd for a thread of the program to pass the news on. 0, or
+ * -EINVAL (no runtime, or a flush without fn). */
 typedef void (*ust_ready_flush_fn)(void *arg);
 int ust_runtime_set_ready_hooks(struct ust_runtime *rt, ust_ready_hook_fn fn,
                                 ust_ready_flush_fn flush, void *arg);

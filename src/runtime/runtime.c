@@ -71,13 +71,12 @@ void rt_wake_waiters(struct ust_runtime *rt)
          * program's hook can take it, rather than through the program's
          * thread that waits on ufd. */
         bool driver = rt->ready_hook && rt_is_driver(rt);
-        /* In a bulk transfer in, the stack thread too (see
-         * drive_bulk_until): that news comes thousands of times a second,
-         * and each time through the dispatcher cost a second thread's
-         * wake-up. */
-        bool bulk = rt->ready_hook && rt->ready_flush && rt_on_stack_thread(rt) &&
-                    rt->s->now < rt->drive_bulk_until;
-        if (driver || bulk) {
+        /* The stack thread too, if the hook can leave its wake-ups until
+         * the lock is released: through the program's thread that waits on
+         * ufd (the preload library's dispatcher), each piece of news cost
+         * that thread's wake-up as well. */
+        bool stack = rt->ready_hook && rt->ready_flush && rt_on_stack_thread(rt);
+        if (driver || stack) {
             /* The hook's calls into the stack are nested, as a handler's
              * on the stack thread: the lock is held already. */
             if (driver)
@@ -429,7 +428,7 @@ int ust_runtime_drive_begin(struct ust_runtime *rt, int *fds, int max)
     struct ust_stack *s = rt->s;
     int n = 0;
     pthread_mutex_lock(&rt->mu);
-    if (!rt->stop && !rt->app_driving && !rt->reading && ust_clock_now() >= rt->drive_bulk_until) {
+    if (!rt->stop && !rt->app_driving && !rt->reading) {
         for (int i = 0; i < s->ifs->n && n < max; i++) {
             struct ust_device *d = s->ifs->at[i].dev;
             if (!s->ifs->at[i].external_rx)
@@ -478,21 +477,12 @@ bool ust_runtime_drive_step(struct ust_runtime *rt)
     if (now > s->now)
         s->now = now;
     process_batch(rt, n, now);
-    /* A bulk transfer in: two threads do it faster than one, the stack
-     * thread reading and processing frames while this one copies out what
-     * came before (on the 2-vCPU VM, iperf3 -s under the preload library
-     * took 12-13 Gbit/s driving, 17-18 not). Requests and ACKs stay on
-     * this thread, where they cost no wake-up. */
-    size_t bytes = 0;
-    for (int i = 0; i < n; i++)
-        bytes += rt->rxlen[i];
-    if (bytes > RT_DRIVE_BULK) {
-        rt->drive_bulk_until = now + RT_DRIVE_BULK_PAUSE;
-        rt->app_driving = rt->app_owns = false;
-        ust_runtime_kick(rt); /* the stack thread waits for the devices again (epoll
-                                 says which are readable) */
-        driver = false;
-    }
+    /* A bulk transfer in stays on this thread too, as in the runner:
+     * the TAP's copy, the stack and the program's copy in turn on one
+     * thread cost less than two threads taking turns on one CPU, the
+     * other being the sender's (iperf3 -s -P 4 under the preload
+     * library on the 2-vCPU VM: 18.5 Gbit/s against 16.5 when a step of
+     * more than 32 KiB gave the devices back to the stack thread). */
     rt_leave(s, rt); /* wakes the waiters, and the stack thread for a sooner deadline */
     return driver;
 }

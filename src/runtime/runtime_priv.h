@@ -57,11 +57,9 @@ struct rt_timer {
  * with handlers run again, up to this many times; then the stack thread
  * polls the devices before running the rest. */
 #define RT_HANDLER_ROUNDS 8
-#define RT_MAX_BUSY_POLL 1000000u  /* us */
-#define RT_DRIVE_LINGER 1000u      /* us; see app_owns */
-#define RT_DRIVE_PARK 20000u       /* us; see parked */
-#define RT_DRIVE_BULK (32u * 1024) /* bytes; see drive_bulk_until */
-#define RT_DRIVE_BULK_PAUSE 10000u /* us */
+#define RT_MAX_BUSY_POLL 1000000u /* us */
+#define RT_DRIVE_LINGER 1000u     /* us; see app_owns */
+#define RT_DRIVE_PARK 20000u      /* us; see parked */
 
 struct ust_runtime {
     struct ust_stack *s;
@@ -93,13 +91,9 @@ struct ust_runtime {
     ust_time_t drive_begin_at;
     bool parked;
     bool reading; /* the stack thread is in read_batch, lock released */
-    /* A bulk transfer in: a drive step that reads more than RT_DRIVE_BULK
-     * bytes gives the devices back to the stack thread at once, and no
-     * thread drives until drive_bulk_until (see ust_runtime_drive_step). */
-    ust_time_t drive_bulk_until;
-    /* Runs in place of raising ufd, on the driving thread and on the
-     * stack thread in a bulk transfer (see ust_runtime_set_ready_hook);
-     * NULL: none. ready_flush, when set, finishes its work once the lock
+    /* Runs in place of raising ufd, on the driving thread, and on the
+     * stack thread when there is a ready_flush (see
+     * ust_runtime_set_ready_hooks); NULL: none. ready_flush, when set, finishes its work once the lock
      * is released (flush_due: the hook ran under this hold of the lock;
      * rt_unlock and rt_wait_on call it). */
     ust_ready_hook_fn ready_hook;

@@ -255,9 +255,10 @@ static void parked_stack_thread_is_woken_by_the_end(void **state)
     down(&t);
 }
 
-/* A bulk transfer's worth in one step (more than 32 KiB) hands the devices
- * back to the stack thread at once, and the next frames are its own. */
-static void bulk_step_hands_the_devices_back(void **state)
+/* A bulk transfer's worth in one step (more than 32 KiB) stays on the
+ * driving thread, as a request does: the next frame waits for its step,
+ * not for the stack thread. */
+static void bulk_step_keeps_the_devices(void **state)
 {
     (void)state;
     struct drive_stack t;
@@ -267,19 +268,15 @@ static void bulk_step_hands_the_devices_back(void **state)
     inject(&t, 40000);
     struct pollfd p = {.fd = fds[0], .events = POLLIN};
     assert_int_equal(poll(&p, 1, 5000), 1);
-    ust_time_t before = ust_clock_now();
-    assert_false(ust_runtime_drive_step(t.rt));
+    assert_true(ust_runtime_drive_step(t.rt));
     assert_int_equal(await_datagram(&t), 40000);
-    /* For 10 ms no thread drives (checked only if this test got there in
-     * time: the clock is real). */
-    int again = ust_runtime_drive_begin(t.rt, fds, 4);
-    if (ust_clock_now() - before < RT_DRIVE_BULK_PAUSE)
-        assert_int_equal(again, 0);
-    else if (again > 0)
-        ust_runtime_drive_end(t.rt);
     inject(&t, 100);
-    assert_int_equal(await_datagram(&t), 100); /* the stack thread read it */
-    ust_runtime_drive_end(t.rt);               /* not the driver: nothing */
+    barrier(&t);
+    assert_true(frame_waiting(&t)); /* the stack thread left it alone */
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    assert_true(ust_runtime_drive_step(t.rt));
+    assert_int_equal(await_datagram(&t), 100);
+    ust_runtime_drive_end(t.rt);
     down(&t);
 }
 
@@ -325,11 +322,11 @@ static bool event_fd_raised(struct drive_stack *t)
     return poll(&p, 1, 0) == 1;
 }
 
-/* In a bulk transfer in, the stack thread passes the news on through the
- * hook, not the event fd (it would wake the program's dispatcher), and
- * the flush runs on the same thread once the lock is free. Without a
- * flush it raises the event fd as before. */
-static void stack_thread_hooks_in_bulk(void **state)
+/* The stack thread passes the news on through a hook that has a flush,
+ * not the event fd (it would wake the program's dispatcher), and the
+ * flush runs on the same thread once the lock is free. Without a flush
+ * it raises the event fd as before. */
+static void stack_thread_delivers_through_the_hook(void **state)
 {
     (void)state;
     struct drive_stack t;
@@ -341,9 +338,6 @@ static void stack_thread_hooks_in_bulk(void **state)
     while (ust_ready(t.s, r, 8) > 0) {
     } /* the sockets open now are on the list: take them */
     assert_int_equal(ust_runtime_set_ready_hooks(t.rt, hook_takes, flush_seen, &h), 0);
-    ust_runtime_lock(t.rt);
-    t.rt->drive_bulk_until = ust_clock_now() + 5 * UST_SEC; /* as a bulk step would */
-    ust_runtime_unlock(t.rt);
     inject(&t, 100);
     assert_true(await_sem(&h.flushed));
     ust_runtime_lock(t.rt);
@@ -415,8 +409,8 @@ int main(void)
         cmocka_unit_test(driving_thread_takes_the_frames),
         cmocka_unit_test(stack_thread_takes_the_devices_back),
         cmocka_unit_test(parked_stack_thread_is_woken_by_the_end),
-        cmocka_unit_test(bulk_step_hands_the_devices_back),
-        cmocka_unit_test(stack_thread_hooks_in_bulk),
+        cmocka_unit_test(bulk_step_keeps_the_devices),
+        cmocka_unit_test(stack_thread_delivers_through_the_hook),
         cmocka_unit_test(devices_that_hold_frames_are_not_driven),
         cmocka_unit_test(bad_arguments),
     };
