@@ -88,7 +88,8 @@ int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, 
 /* F_GETFL / F_SETFL with O_NONBLOCK: non-blocking mode per socket. */
 int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg);
 /* poll(2) over ustack sockets: fds[i].fd are ustack handles; events POLLIN,
- * POLLOUT; revents may add POLLERR, POLLHUP, POLLNVAL. timeout_ms as poll(2);
+ * POLLOUT, POLLRDHUP (TCP: the peer's FIN came, or SHUT_RD, as Linux);
+ * revents may add POLLERR, POLLHUP, POLLNVAL. timeout_ms as poll(2);
  * without a runtime it is treated as 0. */
 int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
@@ -96,8 +97,8 @@ int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_m
  * The stack keeps a ready list: every socket whose readiness may have
  * changed since the program last asked, each once, in order. ust_ready()
  * takes up to max of them with their readiness now (POLLIN, POLLOUT,
- * POLLERR, POLLHUP; revents as ust_poll would report with events
- * POLLIN | POLLOUT). The list starts with the first call to ust_ready() or
+ * POLLERR, POLLHUP, POLLRDHUP; revents as ust_poll would report with events
+ * POLLIN | POLLOUT | POLLRDHUP). The list starts with the first call to ust_ready() or
  * ust_event_fd(), holding every socket then open; sockets opened later
  * join it, so a listener's accepted sockets are reported without asking.
  *

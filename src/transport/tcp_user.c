@@ -22,15 +22,20 @@ short tcp_events(const struct tcp_conn *c)
     case TCPS_LISTEN: return c->acceptq ? POLLIN : 0;
     case TCPS_CLOSED:
         /* Never connected, reset, or timed out: readable (EOF or the
-         * error), writable (the error), hung up. */
-        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR)
-                        : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
+         * error), writable (the error), hung up. POLLRDHUP as Linux's: not
+         * for a socket that never connected (it has shut nothing down). */
+        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDHUP)
+                        : (c->fin_received ? POLLIN | POLLHUP | POLLRDHUP : POLLOUT | POLLHUP);
     case TCPS_SYN_SENT:
     case TCPS_SYN_RECEIVED: return 0;
     default: break;
     }
     if (c->rcvq.len > 0 || c->fin_received || c->shut_rd)
         ev |= POLLIN;
+    /* The receiving half is over: the peer's FIN or our SHUT_RD (an event
+     * loop's cue that the peer hung up, EPOLLRDHUP). */
+    if (c->fin_received || c->shut_rd)
+        ev |= POLLRDHUP;
     if (!c->fin_queued && ring_space(&c->sndq) > 0)
         ev |= POLLOUT;
     if (c->fin_received && c->fin_queued)

@@ -2,7 +2,7 @@
  * runs under LD_PRELOAD=libustack-preload.so. Its AF_INET sockets are
  * ustack's; a pipe is the kernel's. It checks the descriptor table and
  * waits over mixed sets: poll, select, epoll (level and edge), timeouts,
- * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, fork and exec.
+ * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, EPOLLRDHUP, fork and exec.
  *
  *   preload_check all          every check below, then exec: the ustack
  *                              socket must be gone in the new program
@@ -332,6 +332,42 @@ static void check_fds(int u, int tx)
     close(s6);
 }
 
+/* The peer's FIN is EPOLLRDHUP (and poll's POLLRDHUP), as Linux reports
+ * it: an event loop's cue that the peer hung up (nginx, libuv). */
+static void check_rdhup(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo(9005);
+    socklen_t al = sizeof(a);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+        connect(c, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        printf("FAIL: a TCP connection on 127.0.0.1:9005: %s\n", strerror(errno));
+        exit(1);
+    }
+    int sv = accept(l, (struct sockaddr *)&a, &al);
+    CHECK("rdhup: accept", sv >= 0);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = c}, out[2];
+    CHECK("rdhup: epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) == 0);
+    CHECK("rdhup: the peer's data", send(sv, "x", 1, 0) == 1);
+    int n = epoll_wait(ep, out, 2, 5000);
+    CHECK("rdhup: data alone is EPOLLIN, no EPOLLRDHUP", n == 1 && out[0].events == EPOLLIN);
+    CHECK("rdhup: the peer's shutdown(SHUT_WR)", shutdown(sv, SHUT_WR) == 0);
+    n = epoll_wait(ep, out, 2, 5000);
+    CHECK("rdhup: its FIN is EPOLLIN | EPOLLRDHUP",
+          n == 1 && out[0].events == (EPOLLIN | EPOLLRDHUP));
+    struct pollfd p = {.fd = c, .events = POLLIN | POLLRDHUP};
+    CHECK("rdhup: poll reports POLLIN | POLLRDHUP",
+          poll(&p, 1, 0) == 1 && p.revents == (POLLIN | POLLRDHUP));
+    p = (struct pollfd){.fd = sv, .events = POLLIN | POLLRDHUP};
+    CHECK("rdhup: not on the side that only shut down writing", poll(&p, 1, 0) == 0);
+    close(ep);
+    close(sv);
+    close(c);
+    close(l);
+}
+
 /* close_range and closefrom close ustack sockets: their ports are free
  * again afterwards. */
 static void check_close_range(void)
@@ -451,6 +487,7 @@ int main(int argc, char **argv)
     check_select(u, pfd[0], pfd[1], tx);
     check_epoll(u, pfd[0], pfd[1], tx);
     check_fds(u, tx);
+    check_rdhup();
     check_close_range();
     check_fork(u);
     if (failures)
