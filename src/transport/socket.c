@@ -491,7 +491,9 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
         return 0;
     }
     case SO_ERROR:
-    case SO_TYPE: return -ENOPROTOOPT; /* read-only */
+    case SO_TYPE:
+    case SO_PROTOCOL:
+    case SO_ACCEPTCONN: return -ENOPROTOOPT; /* read-only */
     default: return -ENOPROTOOPT;
     }
 }
@@ -620,6 +622,9 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     case SO_BROADCAST: return put_int(val, len, !!(sk->flags & SOCK_F_BROADCAST));
     case SO_ERROR: return put_int(val, len, sock_take_error(sk));
     case SO_TYPE: return put_int(val, len, sk->type);
+    case SO_PROTOCOL: return put_int(val, len, sk->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+    case SO_ACCEPTCONN:
+        return put_int(val, len, sk->tcp && sk->tcp->state == TCPS_LISTEN); /* listening */
     default: return -ENOPROTOOPT;
     }
 }

@@ -52,6 +52,18 @@ static void passive_open(void **state)
     assert_int_equal(events(&t.f, t.fd), POLLOUT);
     assert_int_equal(st(&t)->tcp.passive_opens, 1);
     assert_int_equal(st(&t)->tcp.established, 1);
+    /* SO_ACCEPTCONN: the listener listens, its connection does not;
+     * SO_PROTOCOL: TCP (both read-only, as Linux). */
+    int v = -1;
+    socklen_t vl = sizeof(v);
+    assert_int_equal(ust_getsockopt(t.f.s, t.lfd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, SOL_SOCKET, SO_PROTOCOL, &v, &vl), 0);
+    assert_int_equal(v, IPPROTO_TCP);
+    assert_fails(ust_setsockopt(t.f.s, t.lfd, SOL_SOCKET, SO_ACCEPTCONN, &v, sizeof(v)),
+                 ENOPROTOOPT);
     /* Data both ways. */
     peer(&t, TCP_ACK | TCP_PSH, "hello", 5);
     assert_int_equal(events(&t.f, t.fd), POLLIN | POLLOUT);

@@ -994,6 +994,11 @@ static void socket_options(void **state)
     assert_int_equal(v, 0);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_TYPE, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_ERROR, &v, sizeof(v)), ENOPROTOOPT);
+    assert_int_equal(ust_getsockopt(f.s, a, SOL_SOCKET, SO_PROTOCOL, &v, &vl), 0);
+    assert_int_equal(v, IPPROTO_UDP);
+    assert_int_equal(ust_getsockopt(f.s, a, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 0);
+    assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_PROTOCOL, &v, sizeof(v)), ENOPROTOOPT);
     /* Unknown level or name. */
     assert_fails(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_getsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, &vl), ENOPROTOOPT);
