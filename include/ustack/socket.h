@@ -74,6 +74,8 @@ int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_
 /* SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
  * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get),
  * SO_PROTOCOL (get), SO_ACCEPTCONN (get: 1 while listening).
+ * IPPROTO_IP: IP_TTL (1-255, -1: the default), IP_TOS (TCP's ECN bits stay
+ * 0): what the socket's IPv4 packets carry.
  * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
  * TCP_MAXSEG (get), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
  * other names fail with ENOENT; the default is the stack's tcp_congestion,

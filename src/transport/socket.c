@@ -407,6 +407,37 @@ static int ipv6_setopt(struct sock *sk, int name, const void *val, unsigned len)
 
 static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len);
 
+/* IPPROTO_IP options: what the socket's IPv4 packets carry (an AF_INET6
+ * socket's too, to IPv4-mapped peers, as Linux). */
+static int ip_setopt(struct sock *sk, int name, const void *val, unsigned len)
+{
+    int v;
+    if (get_int(val, len, &v))
+        return -EINVAL;
+    switch (name) {
+    case IP_TTL:
+        if (v != -1 && (v < 1 || v > 255))
+            return -EINVAL; /* as Linux; -1: the default */
+        sk->tx.ttl = (uint8_t)(v < 0 ? 0 : v);
+        return 0;
+    case IP_TOS:
+        /* As Linux: TCP keeps the ECN bits its own (here: never set). */
+        sk->tx.tos = (uint8_t)(sk->type == SOCK_STREAM ? v & ~3 : v);
+        return 0;
+    default: return -ENOPROTOOPT;
+    }
+}
+
+static int ip_getopt(const struct ust_stack *s, const struct sock *sk, int name, void *val,
+                     unsigned *len)
+{
+    switch (name) {
+    case IP_TTL: return put_int(val, len, sk->tx.ttl ? sk->tx.ttl : s->cfg.ip_default_ttl);
+    case IP_TOS: return put_int(val, len, sk->tx.tos);
+    default: return -ENOPROTOOPT;
+    }
+}
+
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len)
 {
@@ -422,6 +453,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
     }
     if (level == IPPROTO_IPV6)
         return ipv6_setopt(sk, name, val, len);
+    if (level == IPPROTO_IP)
+        return ip_setopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -593,6 +626,8 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     }
     if (level == IPPROTO_IPV6)
         return ipv6_getopt(sk, name, val, len);
+    if (level == IPPROTO_IP)
+        return ip_getopt(s, sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {

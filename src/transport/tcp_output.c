@@ -188,6 +188,8 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     if (c->sk) {
         tx.hop_limit = c->sk->tx.hop_limit;
         tx.tclass = c->sk->tx.tclass;
+        tx.ttl = c->sk->tx.ttl;
+        tx.tos = c->sk->tx.tos;
     }
     return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, &tx);
 }

@@ -492,6 +492,17 @@ static void names_and_connect(void **state)
                                           udp, 13)),
                      0);
     assert_memory_equal(udp + 8, "hello", 5);
+    assert_int_equal(ip[1], 0);  /* TOS */
+    assert_int_equal(ip[8], 64); /* TTL: the default */
+    /* IP_TTL and IP_TOS: what its datagrams carry (UDP's TOS as given). */
+    int v = 7;
+    assert_int_equal(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+    v = 0x2b;
+    assert_int_equal(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TOS, &v, sizeof(v)), 0);
+    assert_int_equal(ust_send(f.s, a, "tos", 3, 0), 3);
+    n = cap_pop(f.cap, out, sizeof(out));
+    assert_int_equal(ip[1], 0x2b);
+    assert_int_equal(ip[8], 7);
     /* A connected socket hears only from its peer; from another port the
      * datagram finds nobody (port unreachable). */
     inject_udp(&f, T_IP_PEER, 9999, lport, "from peer", 9);
@@ -1000,8 +1011,8 @@ static void socket_options(void **state)
     assert_int_equal(v, 0);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_PROTOCOL, &v, sizeof(v)), ENOPROTOOPT);
     /* Unknown level or name. */
-    assert_fails(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, sizeof(v)), ENOPROTOOPT);
-    assert_fails(ust_getsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, &vl), ENOPROTOOPT);
+    assert_fails(ust_setsockopt(f.s, a, IPPROTO_IP, IP_FREEBIND, &v, sizeof(v)), ENOPROTOOPT);
+    assert_fails(ust_getsockopt(f.s, a, IPPROTO_IP, IP_FREEBIND, &v, &vl), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, IPPROTO_UDP, 1, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, 9999, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_getsockopt(f.s, a, SOL_SOCKET, 9999, &v, &vl), ENOPROTOOPT);
