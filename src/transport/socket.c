@@ -655,7 +655,14 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     case SO_SNDBUF: return put_int(val, len, (int)sk->sndbuf);
     case SO_REUSEADDR: return put_int(val, len, !!(sk->flags & SOCK_F_REUSEADDR));
     case SO_BROADCAST: return put_int(val, len, !!(sk->flags & SOCK_F_BROADCAST));
-    case SO_ERROR: return put_int(val, len, sock_take_error(sk));
+    case SO_ERROR: {
+        /* Taking the error reports it: recv and send then see the closed
+         * connection's EOF and EPIPE, as on Linux (one sk_err there). */
+        int e = sock_take_error(sk);
+        if (e && sk->tcp && sk->tcp->state == TCPS_CLOSED && sk->tcp->error == e)
+            sk->tcp->error = 0;
+        return put_int(val, len, e);
+    }
     case SO_TYPE: return put_int(val, len, sk->type);
     case SO_PROTOCOL: return put_int(val, len, sk->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
     case SO_ACCEPTCONN:

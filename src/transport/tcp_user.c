@@ -21,11 +21,15 @@ short tcp_events(const struct tcp_conn *c)
     switch (c->state) {
     case TCPS_LISTEN: return c->acceptq ? POLLIN : 0;
     case TCPS_CLOSED:
-        /* Never connected, reset, or timed out: readable (EOF or the
-         * error), writable (the error), hung up. POLLRDHUP as Linux's: not
-         * for a socket that never connected (it has shut nothing down). */
-        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDHUP)
-                        : (c->fin_received ? POLLIN | POLLHUP | POLLRDHUP : POLLOUT | POLLHUP);
+        /* Never connected: writable (connect may), hung up. Reset, refused,
+         * timed out or closed: also readable (the error, then EOF) and
+         * POLLRDHUP, as Linux's, whose socket has shut down both halves;
+         * POLLERR while the error is pending. (iss: it tried to connect.) */
+        if (c->error)
+            return POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDHUP;
+        if (c->fin_received)
+            return POLLIN | POLLHUP | POLLRDHUP;
+        return c->iss ? POLLIN | POLLOUT | POLLHUP | POLLRDHUP : POLLOUT | POLLHUP;
     case TCPS_SYN_SENT:
     case TCPS_SYN_RECEIVED: return 0;
     default: break;
