@@ -77,7 +77,9 @@ int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_
  * IPPROTO_IP: IP_TTL (1-255, -1: the default), IP_TOS (TCP's ECN bits stay
  * 0): what the socket's IPv4 packets carry.
  * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- * TCP_MAXSEG (get), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
+ * TCP_MAXSEG (88-32767, 0: none: caps the MSS a connection offers and
+ * uses, set before it opens or on its listener; get: the cap until then,
+ * the MSS after), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
  * other names fail with ENOENT; the default is the stack's tcp_congestion,
  * "cubic" unless configured; accepted connections inherit the listener's),
  * TCP_INFO (get: <netinet/tcp.h>'s struct tcp_info, truncated to the

@@ -361,6 +361,14 @@ static int tcp_setopt(struct tcp_conn *c, int name, int v)
 {
     switch (name) {
     case TCP_NODELAY: c->nodelay = v != 0; return 0;
+    case TCP_MAXSEG:
+        /* Linux's bounds (TCP_MIN_MSS, MAX_TCP_WINDOW); 0 lifts the cap.
+         * It takes effect when the connection opens (the SYN's MSS and
+         * ours), or for those a listener accepts. */
+        if (v != 0 && (v < 88 || v > 32767))
+            return -EINVAL;
+        c->user_mss = (uint16_t)v;
+        return 0;
     case TCP_KEEPIDLE:
     case TCP_KEEPINTVL:
     case TCP_KEEPCNT:
@@ -608,7 +616,11 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         case TCP_KEEPIDLE: return put_int(val, len, (int)c->keepidle_s);
         case TCP_KEEPINTVL: return put_int(val, len, (int)c->keepintvl_s);
         case TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
-        case TCP_MAXSEG: return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
+        case TCP_MAXSEG:
+            /* As Linux: the cap before the connection opens, then the MSS. */
+            if (c->user_mss && (c->state == TCPS_CLOSED || c->state == TCPS_LISTEN))
+                return put_int(val, len, c->user_mss);
+            return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
         case TCP_INFO: return get_tcp_info(s, c, val, len);
         case TCP_CONGESTION: {
             /* Like Linux: the name, truncated to the buffer, NUL-padded. */

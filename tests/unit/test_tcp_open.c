@@ -343,6 +343,55 @@ static void check_peer_mss(const uint8_t *opt, size_t optlen)
     t_fini(&t);
 }
 
+/* TCP_MAXSEG caps the MSS a connection offers in its SYN and uses, as
+ * Linux's (iperf3 -M sets it on the client's socket and the server's
+ * listener). */
+static void maxseg_caps_the_mss(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.pport = 80;
+    t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int v = 50;
+    socklen_t vl = sizeof(v);
+    assert_fails(ust_setsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), EINVAL);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_MAXSEG, 1000);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, &vl), 0);
+    assert_int_equal(v, 1000);
+    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.mss, 1000);
+    t.port = t.o.th.sport;
+    t.iss = t.o.th.seq;
+    t.pack = t.iss + 1;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
+    EXPECT(&t, TCP_ACK, 0);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, &vl), 0);
+    assert_int_equal(v, 1000);
+    static uint8_t data[2500];
+    send_all(&t, data, sizeof(data));
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, 1000);
+    ust_close(t.f.s, t.fd);
+    t.fd = -1;
+    t_fini(&t);
+    /* On a listener: its SYN-ACKs offer the cap. */
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 8);
+    set_int(&t.f, t.lfd, IPPROTO_TCP, TCP_MAXSEG, 700);
+    t.port = 80;
+    t.pport = 40000;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.mss, 700);
+    t_fini(&t);
+}
+
 static void peer_mss_honoured(void **state)
 {
     (void)state;
@@ -422,6 +471,7 @@ int main(void)
         cmocka_unit_test(active_open),
         cmocka_unit_test(active_open_bad_syn_ack),
         cmocka_unit_test(peer_mss_honoured),
+        cmocka_unit_test(maxseg_caps_the_mss),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
     };
