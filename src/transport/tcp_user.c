@@ -323,11 +323,37 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
     return (ssize_t)n;
 }
 
+/* shutdown(SHUT_RD or SHUT_RDWR) of a listener, as Linux: it stops
+ * listening (its queued connections are reset, as at close) and the socket
+ * is an unconnected one again, bound, that may listen anew; a thread
+ * blocked in accept() wakes up to EINVAL. Servers stop their accept loops
+ * so. The socket gets a fresh connection with the listener's options. */
+static int unlisten(struct ust_stack *s, struct sock *sk)
+{
+    struct tcp_conn *l = sk->tcp, *c = tcp_conn_new(s);
+    if (!c)
+        return -ENOMEM;
+    c->nodelay = l->nodelay;
+    c->user_mss = l->user_mss;
+    c->keepalive = l->keepalive;
+    c->keepidle_s = l->keepidle_s;
+    c->keepintvl_s = l->keepintvl_s;
+    c->keepcnt = l->keepcnt;
+    c->cc = l->cc;
+    l->sk = NULL;
+    tcp_conn_free(s, l);
+    c->sk = sk;
+    sk->tcp = c;
+    tcp_wake(s, c);
+    return 0;
+}
+
 int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
 {
     struct tcp_conn *c = sk->tcp;
-    if (!c || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT ||
-        (c->state == TCPS_CLOSED && !c->iss))
+    if (c && c->state == TCPS_LISTEN)
+        return how == SHUT_WR ? 0 : unlisten(s, sk); /* SHUT_WR: nothing, as Linux */
+    if (!c || c->state == TCPS_SYN_SENT || (c->state == TCPS_CLOSED && !c->iss))
         return -ENOTCONN;
     if (how == SHUT_RD || how == SHUT_RDWR) {
         c->shut_rd = true;

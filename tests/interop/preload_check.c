@@ -2,7 +2,8 @@
  * runs under LD_PRELOAD=libustack-preload.so. Its AF_INET sockets are
  * ustack's; a pipe is the kernel's. It checks the descriptor table and
  * waits over mixed sets: poll, select, epoll (level and edge), timeouts,
- * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, EPOLLRDHUP, fork and exec.
+ * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, EPOLLRDHUP, shutdown of a
+ * listener, fork and exec.
  *
  *   preload_check all          every check below, then exec: the ustack
  *                              socket must be gone in the new program
@@ -368,6 +369,41 @@ static void check_rdhup(void)
     close(l);
 }
 
+/* A thread blocked in accept() on a ustack listener that another thread
+ * shuts down wakes up with EINVAL, as on Linux (servers stop so). */
+struct accept_arg {
+    int fd, ret, err;
+};
+
+static void *accept_one(void *arg)
+{
+    struct accept_arg *a = arg;
+    a->ret = accept(a->fd, NULL, NULL);
+    a->err = errno;
+    return NULL;
+}
+
+static void check_shutdown_listener(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo(9006);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0) {
+        printf("FAIL: a listener on 127.0.0.1:9006: %s\n", strerror(errno));
+        exit(1);
+    }
+    struct accept_arg arg = {.fd = l, .ret = 0};
+    pthread_t th;
+    pthread_create(&th, NULL, accept_one, &arg);
+    usleep(100 * 1000); /* let it block (it fails the same if it has not yet) */
+    CHECK("shutdown(SHUT_RDWR) of a listener succeeds", shutdown(l, SHUT_RDWR) == 0);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    CHECK("...and wakes the thread blocked in accept", pthread_timedjoin_np(th, NULL, &dl) == 0);
+    CHECK("...which gets EINVAL", arg.ret == -1 && arg.err == EINVAL);
+    close(l);
+}
+
 /* close_range and closefrom close ustack sockets: their ports are free
  * again afterwards. */
 static void check_close_range(void)
@@ -488,6 +524,7 @@ int main(int argc, char **argv)
     check_epoll(u, pfd[0], pfd[1], tx);
     check_fds(u, tx);
     check_rdhup();
+    check_shutdown_listener();
     check_close_range();
     check_fork(u);
     if (failures)

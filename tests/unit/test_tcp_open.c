@@ -392,6 +392,42 @@ static void maxseg_caps_the_mss(void **state)
     t_fini(&t);
 }
 
+/* shutdown() of a listener, as Linux: SHUT_WR does nothing; SHUT_RD or
+ * SHUT_RDWR stops it listening (a half-open connection is reset), accept()
+ * fails with EINVAL and poll says POLLHUP (a thread blocked in accept
+ * wakes: servers stop so); it may listen again on its port. */
+static void shutdown_stops_a_listener(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 8);
+    assert_int_equal(ust_shutdown(t.f.s, t.lfd, SHUT_WR), 0);
+    t.port = 80;
+    t.pport = 40000;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK); /* still listening */
+    assert_int_equal(state_of(&t), TCPS_SYN_RECEIVED);
+    assert_int_equal(ust_shutdown(t.f.s, t.lfd, SHUT_RDWR), 0);
+    assert_true(pop(&t));
+    assert_true(t.o.th.flags & TCP_RST); /* the half-open one is reset */
+    assert_int_equal(state_of(&t), GONE);
+    assert_fails(ust_accept(t.f.s, t.lfd, NULL, NULL), EINVAL);
+    struct pollfd p = {.fd = t.lfd, .events = POLLIN};
+    assert_int_equal(ust_poll(t.f.s, &p, 1, 0), 1);
+    assert_int_equal(p.revents, POLLHUP);
+    /* Listening again, on the same port. */
+    assert_int_equal(ust_listen(t.f.s, t.lfd, 8), 0);
+    t.pport = 40001;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.sport, 80);
+    t_fini(&t);
+}
+
 static void peer_mss_honoured(void **state)
 {
     (void)state;
@@ -472,6 +508,7 @@ int main(void)
         cmocka_unit_test(active_open_bad_syn_ack),
         cmocka_unit_test(peer_mss_honoured),
         cmocka_unit_test(maxseg_caps_the_mss),
+        cmocka_unit_test(shutdown_stops_a_listener),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
     };
