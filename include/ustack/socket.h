@@ -51,7 +51,10 @@ int ust_listen(struct ust_stack *s, int fd, int backlog);
  * (accept4 semantics). */
 int ust_accept(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, int flags);
-/* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR. */
+/* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR; on a
+ * listener SHUT_RD/SHUT_RDWR stop it listening (accept: EINVAL). UDP:
+ * SHUT_RD makes recv return 0 once the queue is empty (an unconnected
+ * socket answers ENOTCONN, shut down all the same), as Linux. */
 int ust_shutdown(struct ust_stack *s, int fd, int how);
 /* flags: MSG_DONTWAIT, MSG_NOSIGNAL (ustack never raises SIGPIPE: a write
  * to a closed TCP connection fails with EPIPE), MSG_MORE (TCP: more data

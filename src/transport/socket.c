@@ -306,6 +306,8 @@ short sock_events(const struct sock *sk)
     short ev = POLLOUT; /* UDP can always send (datagrams go straight out) */
     if (sk->rxq || sk->so_error)
         ev |= POLLIN;
+    if (sk->flags & SOCK_F_SHUT_RD)
+        ev |= POLLIN | POLLRDHUP; /* recv returns 0 */
     if (sk->so_error)
         ev |= POLLERR;
     return ev;

@@ -370,7 +370,8 @@ static void check_rdhup(void)
 }
 
 /* A thread blocked in accept() on a ustack listener that another thread
- * shuts down wakes up with EINVAL, as on Linux (servers stop so). */
+ * shuts down wakes up with EINVAL, as on Linux (servers stop so); one
+ * blocked in recv() on a UDP socket gets 0. */
 struct accept_arg {
     int fd, ret, err;
 };
@@ -379,6 +380,15 @@ static void *accept_one(void *arg)
 {
     struct accept_arg *a = arg;
     a->ret = accept(a->fd, NULL, NULL);
+    a->err = errno;
+    return NULL;
+}
+
+static void *recv_one(void *arg)
+{
+    struct accept_arg *a = arg;
+    char b[8];
+    a->ret = (int)recv(a->fd, b, sizeof(b), 0);
     a->err = errno;
     return NULL;
 }
@@ -402,6 +412,19 @@ static void check_shutdown_listener(void)
     CHECK("...and wakes the thread blocked in accept", pthread_timedjoin_np(th, NULL, &dl) == 0);
     CHECK("...which gets EINVAL", arg.ret == -1 && arg.err == EINVAL);
     close(l);
+    /* The same for a UDP socket and a thread blocked in recv: Linux says
+     * ENOTCONN (not connected) but shuts it down: recv returns 0. */
+    int u = udp_on(9007);
+    arg = (struct accept_arg){.fd = u, .ret = -2};
+    pthread_create(&th, NULL, recv_one, &arg);
+    usleep(100 * 1000); /* let it block (it ends the same if it has not yet) */
+    CHECK("shutdown(SHUT_RDWR) of an unconnected UDP socket: ENOTCONN",
+          shutdown(u, SHUT_RDWR) == -1 && errno == ENOTCONN);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    CHECK("...and the thread blocked in recv returns 0",
+          pthread_timedjoin_np(th, NULL, &dl) == 0 && arg.ret == 0);
+    close(u);
 }
 
 /* close_range and closefrom close ustack sockets: their ports are free
