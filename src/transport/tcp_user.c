@@ -353,7 +353,13 @@ int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
     struct tcp_conn *c = sk->tcp;
     if (c && c->state == TCPS_LISTEN)
         return how == SHUT_WR ? 0 : unlisten(s, sk); /* SHUT_WR: nothing, as Linux */
-    if (!c || c->state == TCPS_SYN_SENT || (c->state == TCPS_CLOSED && !c->iss))
+    if (c && c->state == TCPS_SYN_SENT) {
+        /* As Linux (tcp_disconnect): the attempt ends, without a RST, with
+         * ECONNRESET for whoever waits on it; the socket may connect anew. */
+        tcp_close_conn(s, c, ECONNRESET);
+        return 0;
+    }
+    if (!c || (c->state == TCPS_CLOSED && !c->iss))
         return -ENOTCONN;
     if (how == SHUT_RD || how == SHUT_RDWR) {
         c->shut_rd = true;

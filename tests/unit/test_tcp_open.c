@@ -267,6 +267,30 @@ static void active_open(void **state)
     t_fini(&t);
 }
 
+/* shutdown() during SYN-SENT ends the attempt, as Linux: no RST (the
+ * peer knows of nothing), ECONNRESET pending; a new connect works. */
+static void shutdown_in_syn_sent(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.pport = 80;
+    t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    t.port = t.o.th.sport;
+    assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_RDWR), 0);
+    EXPECT_NONE(&t);
+    assert_int_equal(state_of(&t), GONE);
+    assert_true(events(&t.f, t.fd) & POLLERR);
+    assert_int_equal(so_error(&t.f, t.fd), ECONNRESET);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN);
+    t_fini(&t);
+}
+
 static void active_open_bad_syn_ack(void **state)
 {
     (void)state;
@@ -508,6 +532,7 @@ int main(void)
         cmocka_unit_test(active_open_bad_syn_ack),
         cmocka_unit_test(peer_mss_honoured),
         cmocka_unit_test(maxseg_caps_the_mss),
+        cmocka_unit_test(shutdown_in_syn_sent),
         cmocka_unit_test(shutdown_stops_a_listener),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
