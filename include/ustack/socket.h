@@ -51,7 +51,10 @@ int ust_listen(struct ust_stack *s, int fd, int backlog);
  * (accept4 semantics). */
 int ust_accept(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 int ust_accept4(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len, int flags);
-/* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR. */
+/* TCP: SHUT_RD, SHUT_WR (send FIN after the queued data), SHUT_RDWR; on a
+ * listener SHUT_RD/SHUT_RDWR stop it listening (accept: EINVAL). UDP:
+ * SHUT_RD makes recv return 0 once the queue is empty (an unconnected
+ * socket answers ENOTCONN, shut down all the same), as Linux. */
 int ust_shutdown(struct ust_stack *s, int fd, int how);
 /* flags: MSG_DONTWAIT, MSG_NOSIGNAL (ustack never raises SIGPIPE: a write
  * to a closed TCP connection fails with EPIPE), MSG_MORE (TCP: more data
@@ -72,9 +75,14 @@ int ust_close(struct ust_stack *s, int fd);
 int ust_getsockname(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 int ust_getpeername(struct ust_stack *s, int fd, struct sockaddr *addr, socklen_t *len);
 /* SOL_SOCKET: SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVBUF, SO_SNDBUF, SO_REUSEADDR,
- * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get).
+ * SO_BROADCAST, SO_KEEPALIVE, SO_LINGER, SO_ERROR (get), SO_TYPE (get),
+ * SO_PROTOCOL (get), SO_ACCEPTCONN (get: 1 while listening).
+ * IPPROTO_IP: IP_TTL (1-255, -1: the default), IP_TOS (TCP's ECN bits stay
+ * 0): what the socket's IPv4 packets carry.
  * IPPROTO_TCP: TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- * TCP_MAXSEG (get), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
+ * TCP_MAXSEG (88-32767, 0: none: caps the MSS a connection offers and
+ * uses, set before it opens or on its listener; get: the cap until then,
+ * the MSS after), TCP_CONGESTION ("newreno" or "reno", "cubic" (RFC 9438);
  * other names fail with ENOENT; the default is the stack's tcp_congestion,
  * "cubic" unless configured; accepted connections inherit the listener's),
  * TCP_INFO (get: <netinet/tcp.h>'s struct tcp_info, truncated to the
@@ -88,7 +96,8 @@ int ust_getsockopt(struct ust_stack *s, int fd, int level, int name, void *val, 
 /* F_GETFL / F_SETFL with O_NONBLOCK: non-blocking mode per socket. */
 int ust_fcntl(struct ust_stack *s, int fd, int cmd, int arg);
 /* poll(2) over ustack sockets: fds[i].fd are ustack handles; events POLLIN,
- * POLLOUT; revents may add POLLERR, POLLHUP, POLLNVAL. timeout_ms as poll(2);
+ * POLLOUT, POLLRDHUP (TCP: the peer's FIN came, or SHUT_RD, as Linux);
+ * revents may add POLLERR, POLLHUP, POLLNVAL. timeout_ms as poll(2);
  * without a runtime it is treated as 0. */
 int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
@@ -96,8 +105,8 @@ int ust_poll(struct ust_stack *s, struct pollfd *fds, nfds_t nfds, int timeout_m
  * The stack keeps a ready list: every socket whose readiness may have
  * changed since the program last asked, each once, in order. ust_ready()
  * takes up to max of them with their readiness now (POLLIN, POLLOUT,
- * POLLERR, POLLHUP; revents as ust_poll would report with events
- * POLLIN | POLLOUT). The list starts with the first call to ust_ready() or
+ * POLLERR, POLLHUP, POLLRDHUP; revents as ust_poll would report with events
+ * POLLIN | POLLOUT | POLLRDHUP). The list starts with the first call to ust_ready() or
  * ust_event_fd(), holding every socket then open; sockets opened later
  * join it, so a listener's accepted sockets are reported without asking.
  *

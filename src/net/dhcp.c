@@ -54,7 +54,7 @@ static void send_msg(struct ust_stack *s, int dev, const struct dhcpc_out *out)
     bool raw_release = out->msg.type == DHCP_RELEASE && arp_lookup(s, dev, out->dst, mac) != 0;
     if (out->src != 0 && !raw_release) {
         /* We have an address: routed (and ARPed) like any datagram. */
-        ipv4_output(s, p, IPV4_PROTO_UDP, out->src, out->dst, 0, false);
+        ipv4_output(s, p, IPV4_PROTO_UDP, out->src, out->dst, 0, false, 0);
         return;
     }
     /* From 0.0.0.0 to 255.255.255.255 on this link: no route applies. A

@@ -64,7 +64,7 @@ void icmp_input(struct ust_stack *s, int dev, const struct ipv4_repr *ip, const 
         icmp_emit(&r, pkb_data(p));
         s->stats.icmp.tx++;
         s->stats.icmp.tx_echo_reply++;
-        ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
+        ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false, 0);
         break;
     }
     case ICMP_ECHO_REPLY:
@@ -200,7 +200,7 @@ void icmp_send_error(struct ust_stack *s, uint8_t type, uint8_t code, uint32_t r
         s->stats.icmp.tx_time_exceeded++;
     char sa[UST_IP4_STRLEN];
     debugf(s, "dst=%s, type=%u, code=%u", ust_ip4_format(ip->src, sa), type, code);
-    ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false);
+    ipv4_output(s, p, IPV4_PROTO_ICMP, ip->dst, ip->src, 0, false, 0);
 }
 
 int icmp_init(struct ust_stack *s)

@@ -28,7 +28,8 @@ int ip_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, const struct 
         return -EAFNOSUPPORT;
     }
     if (ipaddr_is_v4(dst))
-        return ipv4_output(s, p, proto, ipaddr_to_v4(src), ipaddr_to_v4(dst), 0, false);
+        return ipv4_output(s, p, proto, ipaddr_to_v4(src), ipaddr_to_v4(dst), tx ? tx->ttl : 0,
+                           false, tx ? tx->tos : 0);
     struct ipv6_addr s6 = ipaddr_to6(src), d6 = ipaddr_to6(dst);
     int dev = tx && tx->scope ? (int)tx->scope - 1 : -1;
     return ipv6_output(s, p, proto, ipaddr_is_any(src) ? NULL : &s6, &d6, tx, dev);

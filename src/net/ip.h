@@ -46,6 +46,8 @@ struct ip_meta {
 struct ip_tx {
     int hop_limit; /* 0-255; -1: the interface's */
     uint8_t tclass;
+    uint8_t ttl;    /* IPv4 (IP_TTL): 1-255; 0: the stack's default */
+    uint8_t tos;    /* IPv4 (IP_TOS) */
     uint32_t scope; /* sin6_scope_id: the device index + 1 for a link-local or
                        multicast peer; 0: the only (first) IPv6 interface */
 };

@@ -213,7 +213,7 @@ uint32_t ipv4_gso_max(const struct ust_stack *s, ust_ip4_t dst)
 }
 
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
-                uint8_t ttl, bool df)
+                uint8_t ttl, bool df, uint8_t tos)
 {
     int dev;
     ust_ip4_t next_hop;
@@ -246,7 +246,7 @@ int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t s
         return -EMSGSIZE;
     }
     struct ipv4_repr ip = {
-        .tos = 0,
+        .tos = tos,
         .total_len = (uint16_t)total,
         .id = s->ip->next_id++,
         .frag = df ? IPV4_FLAG_DF : 0,

@@ -31,11 +31,12 @@ void ipv4_deliver(struct ust_stack *s, int dev, const struct ipv4_repr *ip, cons
  * when it does not segment. */
 uint32_t ipv4_gso_max(const struct ust_stack *s, ust_ip4_t dst);
 /* Sends p (which holds the transport payload) to dst. src 0 picks the
- * outgoing interface's address; ttl 0 uses the default. Packets larger than
- * the MTU are fragmented, unless df is set (then -EMSGSIZE). Consumes p.
+ * outgoing interface's address; ttl 0 uses the default; tos is the header's
+ * (IP_TOS). Packets larger than the MTU are fragmented, unless df is set
+ * (then -EMSGSIZE). Consumes p.
  * Returns 0, -ENETUNREACH, -EMSGSIZE or a driver's -errno. */
 int ipv4_output(struct ust_stack *s, struct pkbuf *p, uint8_t proto, ust_ip4_t src, ust_ip4_t dst,
-                uint8_t ttl, bool df);
+                uint8_t ttl, bool df, uint8_t tos);
 
 /* The source address a datagram to dst would carry; 0 if no route. */
 ust_ip4_t ipv4_source_for(const struct ust_stack *s, ust_ip4_t dst);

@@ -93,7 +93,7 @@ int ust_ping_send(struct ust_stack *s, int handle, ust_ip4_t dst, uint16_t seq, 
     icmp_emit(&r, pkb_data(p));
     s->stats.icmp.tx++;
     s->stats.icmp.tx_echo_request++;
-    return ipv4_output(s, p, IPV4_PROTO_ICMP, 0, dst, 0, false);
+    return ipv4_output(s, p, IPV4_PROTO_ICMP, 0, dst, 0, false, 0);
 }
 
 int ust_ping_send6(struct ust_stack *s, int handle, const struct in6_addr *dst, uint16_t seq,

@@ -1993,12 +1993,12 @@ static int harvest(struct pep *ep, struct epoll_event *evs, int max)
         if (!ep->qhead)
             ep->qtail = NULL;
         w->queued = false;
-        struct pollfd p = {.fd = w->u->h,
-                           .events = (short)(w->events & (EPOLLIN | EPOLLOUT | EPOLLPRI))};
+        struct pollfd p = {
+            .fd = w->u->h,
+            .events = (short)(w->events & (EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP))};
         if (ust_poll(P.s, &p, 1, 0) > 0) {
-            uint32_t got = (uint32_t)p.revents & (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP);
-            if ((w->events & EPOLLRDHUP) && (p.revents & POLLHUP))
-                got |= EPOLLRDHUP;
+            uint32_t got = (uint32_t)p.revents &
+                           (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP);
             if (got) {
                 evs[n].events = got;
                 evs[n].data = w->data;

@@ -260,7 +260,9 @@ int ust_shutdown(struct ust_stack *s, int fd, int how)
         return (int)ret(-EINVAL);
     struct ust_runtime *rt = rt_enter(s);
     struct sock *sk = sock_get(s, fd);
-    int r = !sk ? -EBADF : sk->type != SOCK_STREAM ? -ENOTCONN : tcp_shutdown(s, sk, how);
+    int r = !sk                       ? -EBADF
+            : sk->type != SOCK_STREAM ? udp_shutdown(s, sk, how)
+                                      : tcp_shutdown(s, sk, how);
     rt_leave(s, rt);
     return (int)ret(r);
 }

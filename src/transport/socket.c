@@ -306,6 +306,8 @@ short sock_events(const struct sock *sk)
     short ev = POLLOUT; /* UDP can always send (datagrams go straight out) */
     if (sk->rxq || sk->so_error)
         ev |= POLLIN;
+    if (sk->flags & SOCK_F_SHUT_RD)
+        ev |= POLLIN | POLLRDHUP; /* recv returns 0 */
     if (sk->so_error)
         ev |= POLLERR;
     return ev;
@@ -361,6 +363,14 @@ static int tcp_setopt(struct tcp_conn *c, int name, int v)
 {
     switch (name) {
     case TCP_NODELAY: c->nodelay = v != 0; return 0;
+    case TCP_MAXSEG:
+        /* Linux's bounds (TCP_MIN_MSS, MAX_TCP_WINDOW); 0 lifts the cap.
+         * It takes effect when the connection opens (the SYN's MSS and
+         * ours), or for those a listener accepts. */
+        if (v != 0 && (v < 88 || v > 32767))
+            return -EINVAL;
+        c->user_mss = (uint16_t)v;
+        return 0;
     case TCP_KEEPIDLE:
     case TCP_KEEPINTVL:
     case TCP_KEEPCNT:
@@ -407,6 +417,37 @@ static int ipv6_setopt(struct sock *sk, int name, const void *val, unsigned len)
 
 static int ipv6_getopt(const struct sock *sk, int name, void *val, unsigned *len);
 
+/* IPPROTO_IP options: what the socket's IPv4 packets carry (an AF_INET6
+ * socket's too, to IPv4-mapped peers, as Linux). */
+static int ip_setopt(struct sock *sk, int name, const void *val, unsigned len)
+{
+    int v;
+    if (get_int(val, len, &v))
+        return -EINVAL;
+    switch (name) {
+    case IP_TTL:
+        if (v != -1 && (v < 1 || v > 255))
+            return -EINVAL; /* as Linux; -1: the default */
+        sk->tx.ttl = (uint8_t)(v < 0 ? 0 : v);
+        return 0;
+    case IP_TOS:
+        /* As Linux: TCP keeps the ECN bits its own (here: never set). */
+        sk->tx.tos = (uint8_t)(sk->type == SOCK_STREAM ? v & ~3 : v);
+        return 0;
+    default: return -ENOPROTOOPT;
+    }
+}
+
+static int ip_getopt(const struct ust_stack *s, const struct sock *sk, int name, void *val,
+                     unsigned *len)
+{
+    switch (name) {
+    case IP_TTL: return put_int(val, len, sk->tx.ttl ? sk->tx.ttl : s->cfg.ip_default_ttl);
+    case IP_TOS: return put_int(val, len, sk->tx.tos);
+    default: return -ENOPROTOOPT;
+    }
+}
+
 int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const void *val,
                 unsigned len)
 {
@@ -422,6 +463,8 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
     }
     if (level == IPPROTO_IPV6)
         return ipv6_setopt(sk, name, val, len);
+    if (level == IPPROTO_IP)
+        return ip_setopt(sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -491,7 +534,9 @@ int sock_setopt(struct ust_stack *s, struct sock *sk, int level, int name, const
         return 0;
     }
     case SO_ERROR:
-    case SO_TYPE: return -ENOPROTOOPT; /* read-only */
+    case SO_TYPE:
+    case SO_PROTOCOL:
+    case SO_ACCEPTCONN: return -ENOPROTOOPT; /* read-only */
     default: return -ENOPROTOOPT;
     }
 }
@@ -573,7 +618,11 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
         case TCP_KEEPIDLE: return put_int(val, len, (int)c->keepidle_s);
         case TCP_KEEPINTVL: return put_int(val, len, (int)c->keepintvl_s);
         case TCP_KEEPCNT: return put_int(val, len, (int)c->keepcnt);
-        case TCP_MAXSEG: return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
+        case TCP_MAXSEG:
+            /* As Linux: the cap before the connection opens, then the MSS. */
+            if (c->user_mss && (c->state == TCPS_CLOSED || c->state == TCPS_LISTEN))
+                return put_int(val, len, c->user_mss);
+            return put_int(val, len, c->snd_mss ? c->snd_mss : 536);
         case TCP_INFO: return get_tcp_info(s, c, val, len);
         case TCP_CONGESTION: {
             /* Like Linux: the name, truncated to the buffer, NUL-padded. */
@@ -591,6 +640,8 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     }
     if (level == IPPROTO_IPV6)
         return ipv6_getopt(sk, name, val, len);
+    if (level == IPPROTO_IP)
+        return ip_getopt(s, sk, name, val, len);
     if (level != SOL_SOCKET)
         return -ENOPROTOOPT;
     switch (name) {
@@ -618,8 +669,18 @@ int sock_getopt(struct ust_stack *s, struct sock *sk, int level, int name, void 
     case SO_SNDBUF: return put_int(val, len, (int)sk->sndbuf);
     case SO_REUSEADDR: return put_int(val, len, !!(sk->flags & SOCK_F_REUSEADDR));
     case SO_BROADCAST: return put_int(val, len, !!(sk->flags & SOCK_F_BROADCAST));
-    case SO_ERROR: return put_int(val, len, sock_take_error(sk));
+    case SO_ERROR: {
+        /* Taking the error reports it: recv and send then see the closed
+         * connection's EOF and EPIPE, as on Linux (one sk_err there). */
+        int e = sock_take_error(sk);
+        if (e && sk->tcp && sk->tcp->state == TCPS_CLOSED && sk->tcp->error == e)
+            sk->tcp->error = 0;
+        return put_int(val, len, e);
+    }
     case SO_TYPE: return put_int(val, len, sk->type);
+    case SO_PROTOCOL: return put_int(val, len, sk->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+    case SO_ACCEPTCONN:
+        return put_int(val, len, sk->tcp && sk->tcp->state == TCPS_LISTEN); /* listening */
     default: return -ENOPROTOOPT;
     }
 }

@@ -15,6 +15,7 @@
 #define SOCK_F_REUSEADDR 0x01
 #define SOCK_F_BROADCAST 0x02
 #define SOCK_F_NONBLOCK 0x04
+#define SOCK_F_SHUT_RD 0x08 /* UDP: shutdown(SHUT_RD): recv ends (0) once the queue is empty */
 
 struct dgram {
     struct dgram *next;

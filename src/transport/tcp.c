@@ -404,6 +404,8 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->recover = c->iss; /* RFC 6582: no recovery point yet */
     c->snd_mss = tcp_mss_for(s, &c->raddr);
+    if (c->user_mss && c->user_mss < c->snd_mss)
+        c->snd_mss = c->user_mss;      /* TCP_MAXSEG, as Linux's mss_clamp */
     bufs_follow_mss(s, c, c->snd_mss); /* before the window's shift is chosen */
     c->ws_ok = false;
     c->snd_wscale = c->rcv_wscale = 0;
@@ -432,6 +434,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const st
     c->ph = ip_pseudo_sum(&ip->dst, &ip->src, IP_PROTO_TCP);
     c->rport = rport;
     c->nodelay = l->nodelay;
+    c->user_mss = l->user_mss;
     c->keepalive = l->keepalive;
     c->keepidle_s = l->keepidle_s;
     c->keepintvl_s = l->keepintvl_s;

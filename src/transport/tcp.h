@@ -177,6 +177,7 @@ struct tcp_conn {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
     uint32_t max_snd_wnd; /* largest window the peer offered */
     uint16_t snd_mss;     /* segment size we send */
+    uint16_t user_mss;    /* TCP_MAXSEG: 0, or a cap on the MSS we send and offer */
     /* Window scaling (RFC 7323 2): in effect (ws_ok) only when both SYNs
      * carried the option; otherwise both shifts are 0. */
     bool ws_ok;

@@ -74,6 +74,8 @@ static void send_cookie(struct ust_stack *s, struct tcp_conn *l, const struct ip
                          .ack = th->seq + 1,
                          .flags = TCP_SYN | TCP_ACK};
     r.mss = tcp_mss_for(s, &ip->src);
+    if (l->user_mss && l->user_mss < r.mss)
+        r.mss = l->user_mss;
     r.window = l->rcvq.limit > 65535 ? 65535 : (uint16_t)l->rcvq.limit; /* never scaled */
     if (th->has_ts && s->cfg.tcp_timestamps) {
         bool sack = th->sack_perm && s->cfg.tcp_sack;

@@ -112,6 +112,8 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     uint32_t wnd = tcp_rcv_window(c);
     if (flags & TCP_SYN) {
         th.mss = tcp_mss_for(s, &c->raddr); /* what we can receive (RFC 9293 3.7.1) */
+        if (c->user_mss && c->user_mss < th.mss)
+            th.mss = c->user_mss; /* TCP_MAXSEG: Linux offers its clamp */
         /* RFC 7323 2.2, 3.2 and RFC 2018 2: our SYN offers window scaling,
          * timestamps and SACK as configured; our SYN-ACK only what the
          * peer's SYN offered. A SYN's window is never scaled. */
@@ -188,6 +190,8 @@ static int xmit_gso(struct ust_stack *s, struct tcp_conn *c, uint32_t seq, uint8
     if (c->sk) {
         tx.hop_limit = c->sk->tx.hop_limit;
         tx.tclass = c->sk->tx.tclass;
+        tx.ttl = c->sk->tx.ttl;
+        tx.tos = c->sk->tx.tos;
     }
     return ip_output(s, p, IP_PROTO_TCP, &c->laddr, &c->raddr, &tx);
 }

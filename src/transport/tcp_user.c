@@ -21,16 +21,25 @@ short tcp_events(const struct tcp_conn *c)
     switch (c->state) {
     case TCPS_LISTEN: return c->acceptq ? POLLIN : 0;
     case TCPS_CLOSED:
-        /* Never connected, reset, or timed out: readable (EOF or the
-         * error), writable (the error), hung up. */
-        return c->error ? (POLLIN | POLLOUT | POLLHUP | POLLERR)
-                        : (c->fin_received ? POLLIN | POLLHUP : POLLOUT | POLLHUP);
+        /* Never connected: writable (connect may), hung up. Reset, refused,
+         * timed out or closed: also readable (the error, then EOF) and
+         * POLLRDHUP, as Linux's, whose socket has shut down both halves;
+         * POLLERR while the error is pending. (iss: it tried to connect.) */
+        if (c->error)
+            return POLLIN | POLLOUT | POLLHUP | POLLERR | POLLRDHUP;
+        if (c->fin_received)
+            return POLLIN | POLLHUP | POLLRDHUP;
+        return c->iss ? POLLIN | POLLOUT | POLLHUP | POLLRDHUP : POLLOUT | POLLHUP;
     case TCPS_SYN_SENT:
     case TCPS_SYN_RECEIVED: return 0;
     default: break;
     }
     if (c->rcvq.len > 0 || c->fin_received || c->shut_rd)
         ev |= POLLIN;
+    /* The receiving half is over: the peer's FIN or our SHUT_RD (an event
+     * loop's cue that the peer hung up, EPOLLRDHUP). */
+    if (c->fin_received || c->shut_rd)
+        ev |= POLLRDHUP;
     if (!c->fin_queued && ring_space(&c->sndq) > 0)
         ev |= POLLOUT;
     if (c->fin_received && c->fin_queued)
@@ -314,11 +323,43 @@ ssize_t tcp_recv(struct ust_stack *s, struct sock *sk, void *buf, size_t len, in
     return (ssize_t)n;
 }
 
+/* shutdown(SHUT_RD or SHUT_RDWR) of a listener, as Linux: it stops
+ * listening (its queued connections are reset, as at close) and the socket
+ * is an unconnected one again, bound, that may listen anew; a thread
+ * blocked in accept() wakes up to EINVAL. Servers stop their accept loops
+ * so. The socket gets a fresh connection with the listener's options. */
+static int unlisten(struct ust_stack *s, struct sock *sk)
+{
+    struct tcp_conn *l = sk->tcp, *c = tcp_conn_new(s);
+    if (!c)
+        return -ENOMEM;
+    c->nodelay = l->nodelay;
+    c->user_mss = l->user_mss;
+    c->keepalive = l->keepalive;
+    c->keepidle_s = l->keepidle_s;
+    c->keepintvl_s = l->keepintvl_s;
+    c->keepcnt = l->keepcnt;
+    c->cc = l->cc;
+    l->sk = NULL;
+    tcp_conn_free(s, l);
+    c->sk = sk;
+    sk->tcp = c;
+    tcp_wake(s, c);
+    return 0;
+}
+
 int tcp_shutdown(struct ust_stack *s, struct sock *sk, int how)
 {
     struct tcp_conn *c = sk->tcp;
-    if (!c || c->state == TCPS_LISTEN || c->state == TCPS_SYN_SENT ||
-        (c->state == TCPS_CLOSED && !c->iss))
+    if (c && c->state == TCPS_LISTEN)
+        return how == SHUT_WR ? 0 : unlisten(s, sk); /* SHUT_WR: nothing, as Linux */
+    if (c && c->state == TCPS_SYN_SENT) {
+        /* As Linux (tcp_disconnect): the attempt ends, without a RST, with
+         * ECONNRESET for whoever waits on it; the socket may connect anew. */
+        tcp_close_conn(s, c, ECONNRESET);
+        return 0;
+    }
+    if (!c || (c->state == TCPS_CLOSED && !c->iss))
         return -ENOTCONN;
     if (how == SHUT_RD || how == SHUT_RDWR) {
         c->shut_rd = true;

@@ -129,14 +129,29 @@ ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_
     return err ? err : (ssize_t)len;
 }
 
+int udp_shutdown(struct ust_stack *s, struct sock *sk, int how)
+{
+    if (how == SHUT_RD || how == SHUT_RDWR)
+        sk->flags |= SOCK_F_SHUT_RD;
+    sock_notify(s, sk);
+    return sk->connected ? 0 : -ENOTCONN;
+}
+
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
                      struct ipaddr *from_addr, uint16_t *from_port, uint32_t *from_scope)
 {
     if (sk->so_error)
         return -sock_take_error(sk);
     struct dgram *d = sk->rxq;
-    if (!d)
-        return -EAGAIN;
+    if (!d) {
+        if (!(sk->flags & SOCK_F_SHUT_RD))
+            return -EAGAIN;
+        if (from_addr)
+            *from_addr = sk->raddr; /* the peer, or "any" */
+        if (from_port)
+            *from_port = sk->rport;
+        return 0;
+    }
     size_t n = d->len < cap ? d->len : cap;
     if (n)
         memcpy(buf, d->data, n);

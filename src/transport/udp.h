@@ -24,9 +24,14 @@ int udp_connect(struct ust_stack *s, struct sock *sk, const struct ipaddr *addr,
 ssize_t udp_sendto(struct ust_stack *s, struct sock *sk, const void *data, size_t len,
                    const struct ipaddr *to_addr, uint16_t to_port, uint32_t to_scope);
 /* Returns the bytes copied (or the datagram's length with MSG_TRUNC),
- * -EAGAIN when nothing is queued, or a pending error. */
+ * -EAGAIN when nothing is queued (0 after SHUT_RD), or a pending error. */
 ssize_t udp_recvfrom(struct ust_stack *s, struct sock *sk, void *buf, size_t cap, int flags,
                      struct ipaddr *from_addr, uint16_t *from_port, uint32_t *from_scope);
+/* shutdown(), as Linux's: SHUT_RD (or SHUT_RDWR) makes recv return 0 once
+ * the queue is empty and wakes the threads blocked in it, connected or
+ * not; an unconnected socket still answers -ENOTCONN (Linux wakes them
+ * all the same: threads are stopped so). */
+int udp_shutdown(struct ust_stack *s, struct sock *sk, int how);
 /* Frees the socket's queue (close and stack destroy). */
 void udp_release(struct ust_stack *s, struct sock *sk);
 

@@ -2,7 +2,8 @@
  * runs under LD_PRELOAD=libustack-preload.so. Its AF_INET sockets are
  * ustack's; a pipe is the kernel's. It checks the descriptor table and
  * waits over mixed sets: poll, select, epoll (level and edge), timeouts,
- * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, fork and exec.
+ * EINTR, dup/dup2, O_NONBLOCK and SO_RCVTIMEO, EPOLLRDHUP, shutdown of a
+ * listener, fork and exec.
  *
  *   preload_check all          every check below, then exec: the ustack
  *                              socket must be gone in the new program
@@ -332,6 +333,100 @@ static void check_fds(int u, int tx)
     close(s6);
 }
 
+/* The peer's FIN is EPOLLRDHUP (and poll's POLLRDHUP), as Linux reports
+ * it: an event loop's cue that the peer hung up (nginx, libuv). */
+static void check_rdhup(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo(9005);
+    socklen_t al = sizeof(a);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+        connect(c, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        printf("FAIL: a TCP connection on 127.0.0.1:9005: %s\n", strerror(errno));
+        exit(1);
+    }
+    int sv = accept(l, (struct sockaddr *)&a, &al);
+    CHECK("rdhup: accept", sv >= 0);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = c}, out[2];
+    CHECK("rdhup: epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) == 0);
+    CHECK("rdhup: the peer's data", send(sv, "x", 1, 0) == 1);
+    int n = epoll_wait(ep, out, 2, 5000);
+    CHECK("rdhup: data alone is EPOLLIN, no EPOLLRDHUP", n == 1 && out[0].events == EPOLLIN);
+    CHECK("rdhup: the peer's shutdown(SHUT_WR)", shutdown(sv, SHUT_WR) == 0);
+    n = epoll_wait(ep, out, 2, 5000);
+    CHECK("rdhup: its FIN is EPOLLIN | EPOLLRDHUP",
+          n == 1 && out[0].events == (EPOLLIN | EPOLLRDHUP));
+    struct pollfd p = {.fd = c, .events = POLLIN | POLLRDHUP};
+    CHECK("rdhup: poll reports POLLIN | POLLRDHUP",
+          poll(&p, 1, 0) == 1 && p.revents == (POLLIN | POLLRDHUP));
+    p = (struct pollfd){.fd = sv, .events = POLLIN | POLLRDHUP};
+    CHECK("rdhup: not on the side that only shut down writing", poll(&p, 1, 0) == 0);
+    close(ep);
+    close(sv);
+    close(c);
+    close(l);
+}
+
+/* A thread blocked in accept() on a ustack listener that another thread
+ * shuts down wakes up with EINVAL, as on Linux (servers stop so); one
+ * blocked in recv() on a UDP socket gets 0. */
+struct accept_arg {
+    int fd, ret, err;
+};
+
+static void *accept_one(void *arg)
+{
+    struct accept_arg *a = arg;
+    a->ret = accept(a->fd, NULL, NULL);
+    a->err = errno;
+    return NULL;
+}
+
+static void *recv_one(void *arg)
+{
+    struct accept_arg *a = arg;
+    char b[8];
+    a->ret = (int)recv(a->fd, b, sizeof(b), 0);
+    a->err = errno;
+    return NULL;
+}
+
+static void check_shutdown_listener(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = lo(9006);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0) {
+        printf("FAIL: a listener on 127.0.0.1:9006: %s\n", strerror(errno));
+        exit(1);
+    }
+    struct accept_arg arg = {.fd = l, .ret = 0};
+    pthread_t th;
+    pthread_create(&th, NULL, accept_one, &arg);
+    usleep(100 * 1000); /* let it block (it fails the same if it has not yet) */
+    CHECK("shutdown(SHUT_RDWR) of a listener succeeds", shutdown(l, SHUT_RDWR) == 0);
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    CHECK("...and wakes the thread blocked in accept", pthread_timedjoin_np(th, NULL, &dl) == 0);
+    CHECK("...which gets EINVAL", arg.ret == -1 && arg.err == EINVAL);
+    close(l);
+    /* The same for a UDP socket and a thread blocked in recv: Linux says
+     * ENOTCONN (not connected) but shuts it down: recv returns 0. */
+    int u = udp_on(9007);
+    arg = (struct accept_arg){.fd = u, .ret = -2};
+    pthread_create(&th, NULL, recv_one, &arg);
+    usleep(100 * 1000); /* let it block (it ends the same if it has not yet) */
+    CHECK("shutdown(SHUT_RDWR) of an unconnected UDP socket: ENOTCONN",
+          shutdown(u, SHUT_RDWR) == -1 && errno == ENOTCONN);
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 5;
+    CHECK("...and the thread blocked in recv returns 0",
+          pthread_timedjoin_np(th, NULL, &dl) == 0 && arg.ret == 0);
+    close(u);
+}
+
 /* close_range and closefrom close ustack sockets: their ports are free
  * again afterwards. */
 static void check_close_range(void)
@@ -451,6 +546,8 @@ int main(int argc, char **argv)
     check_select(u, pfd[0], pfd[1], tx);
     check_epoll(u, pfd[0], pfd[1], tx);
     check_fds(u, tx);
+    check_rdhup();
+    check_shutdown_listener();
     check_close_range();
     check_fork(u);
     if (failures)

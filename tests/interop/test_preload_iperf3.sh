@@ -3,8 +3,9 @@
 # iperf3 as the peer, 4 streams (-P 4), both directions (-R), 3 s each:
 #  - iperf3 -s under preload, the kernel's iperf3 -c;
 #  - iperf3 -c under preload, the kernel's iperf3 -s;
-#  - iperf3 -s under preload asked for a window and no delay (-w 1M -N),
-#    which makes it open its listener again on the same port;
+#  - iperf3 -s under preload asked for a window, no delay and an MSS
+#    (-w 1M -N -M 1000), which makes it open its listener again on the
+#    same port and set TCP_MAXSEG;
 # each run's JSON: no error, 4 streams, bytes both sides, the direction
 # asked for (iperf3_check.py). The throughputs are printed beside the
 # runner's own iperf3 service's, measured the same way in the same run.
@@ -49,14 +50,15 @@ assert "iperf3 -s under preload, -P 4 -R: results right" "${CHECK[@]}" result "$
     "preload -> kernel" --streams 4 --reverse 1
 stop_preloaded "$srv"
 
-# A window (-w) or no-delay (-N) asked for by the client makes iperf3 -s
-# close its listener and bind the port again with SO_REUSEADDR, beside
-# the control connection it accepted: that must not be EADDRINUSE.
+# A window (-w), no-delay (-N) or MSS (-M) asked for by the client makes
+# iperf3 -s close its listener and bind the port again with SO_REUSEADDR,
+# beside the control connection it accepted: that must not be EADDRINUSE;
+# and it sets TCP_MAXSEG on the new listener.
 start_preloaded s2 iperf3 -s -B "$USTACK_ADDR"
 srv=$PRELOADED_PID
 wait_until 20 listening "$USTACK_ADDR" || fail "iperf3 -s under preload: $(cat "$WORK/s2.out" "$WORK/s2.err")"
-SECS=1 kclient pre_w -w 1M -N
-assert "iperf3 -s under preload, -P 4 -w 1M -N (a new listener): results right" "${CHECK[@]}" \
+SECS=1 kclient pre_w -w 1M -N -M 1000
+assert "iperf3 -s under preload, -P 4 -w 1M -N -M 1000 (a new listener): results right" "${CHECK[@]}" \
     result "$WORK/pre_w.json" "kernel -> preload, -w" --streams 4 --reverse 0
 stop_preloaded "$srv"
 

@@ -4,7 +4,8 @@
 #  - nc: 20 MB byte-exact into nc -l under preload, out of it, and from nc
 #    under preload as the client;
 #  - socat TCP both ways, 20 MB byte-exact;
-#  - socat UDP both ways: 50 datagrams, byte-exact and in order.
+#  - socat UDP both ways: 50 datagrams, byte-exact and in order;
+#  - socat's ip-ttl= and tos= reach the kernel in the datagram's header.
 # shellcheck source=lib.sh source-path=SCRIPTDIR disable=SC2119
 source "$(dirname "$0")/lib.sh"
 need_root_and_tun
@@ -122,4 +123,23 @@ done
 stop_preloaded "$ksrv"
 assert_eq "socat UDP: 50 datagrams from socat under preload, byte-exact" \
     "$(sum "$WORK/udp2.got")" "$(sum "$WORK/dgrams.bin")"
+
+# ---- socat's ip-ttl= and tos= (IP_TTL, IP_TOS): the kernel receives them ----
+# A kernel UDP socket with IP_RECVTTL and IP_RECVTOS (12, 13) prints what
+# the datagram's header carried (control messages IP_TTL 2, IP_TOS 1).
+recv_hdr='import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(0, 12, 1); s.setsockopt(0, 13, 1); s.bind((sys.argv[1], 6004)); s.settimeout(20)
+d, anc, _, _ = s.recvmsg(100, 100)
+h = {t: v[0] for _, t, v in anc}
+print("ttl=%d tos=%d %s" % (h.get(2, -1), h.get(1, -1), d.decode()))'
+ip netns exec "$NS" "$(python3_bin)" -c "$recv_hdr" "$HOST_ADDR" >"$WORK/hdr.got" 2>&1 &
+ksrv=$!
+PRELOADED_PIDS+=("$ksrv")
+wait_until 20 bash -c "ip netns exec '$NS' ss -Hlun 'sport = :6004' | grep -q 6004" || fail "kernel UDP receiver"
+assert "socat under preload sends with ip-ttl=9,tos=40" \
+    bash -c "echo hdr | ip netns exec '$NS' env LD_PRELOAD='$PRELOAD' USTACK_TAP='$TAP' \
+        USTACK_ADDR='$USTACK_ADDR/24' USTACK_GATEWAY=none socat -u - UDP:$HOST_ADDR:6004,ip-ttl=9,tos=40"
+wait_pid "$ksrv" || true
+assert_eq "...the datagram carries TTL 9 and TOS 40" "$(cat "$WORK/hdr.got")" "ttl=9 tos=40 hdr"
 pass

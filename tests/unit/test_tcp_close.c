@@ -135,15 +135,29 @@ static void simultaneous_close(void **state)
     t_fini(&t);
 }
 
+/* POLLRDHUP (epoll's EPOLLRDHUP) only when asked for. */
+static short rdhup(struct fixture *f, int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    assert_true(ust_poll(f->s, &p, 1, 0) >= 0);
+    return p.revents;
+}
+
 static void passive_close(void **state)
 {
     (void)state;
     struct tcp_peer t;
     t_open(&t, NULL);
+    peer(&t, TCP_ACK | TCP_PSH, "x", 1);
+    assert_int_equal(rdhup(&t.f, t.fd), POLLIN); /* data, no hang-up yet */
     peer(&t, TCP_ACK | TCP_FIN, NULL, 0);
     EXPECT(&t, TCP_ACK, 0); /* at once */
     assert_int_equal(state_of(&t), TCPS_CLOSE_WAIT);
     assert_true(events(&t.f, t.fd) & POLLIN);
+    /* As Linux: the peer's FIN is POLLRDHUP, and only for who asks. */
+    assert_int_equal(rdhup(&t.f, t.fd), POLLIN | POLLRDHUP);
+    assert_false(events(&t.f, t.fd) & POLLRDHUP);
+    assert_int_equal(ust_recv(t.f.s, t.fd, (char[1]){0}, 1, 0), 1);
     char b[8];
     assert_int_equal(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), 0);
     assert_int_equal(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), 0);
@@ -191,6 +205,7 @@ static void half_close_keeps_receiving(void **state)
     assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_WR), 0);
     EXPECT(&t, TCP_ACK | TCP_FIN, 0);
     assert_fails(ust_send(t.f.s, t.fd, "x", 1, 0), EPIPE);
+    assert_int_equal(rdhup(&t.f, t.fd), 0); /* our half only */
     peer(&t, TCP_ACK, NULL, 0);
     assert_int_equal(state_of(&t), TCPS_FIN_WAIT_2);
     /* The peer keeps sending; we keep receiving and acknowledging. */
@@ -290,6 +305,7 @@ static void connect_refused(void **state)
     for (int round = 0; round < 2; round++) {
         t.pport = 80;
         t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(rdhup(&t.f, t.fd), POLLHUP); /* never connected: no RDHUP */
         struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
         assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
         assert_true(pop(&t));
@@ -299,9 +315,16 @@ static void connect_refused(void **state)
         EXPECT_NONE(&t);
         assert_int_equal(state_of(&t), GONE);
         assert_true(events(&t.f, t.fd) & POLLERR);
+        assert_true(rdhup(&t.f, t.fd) & POLLRDHUP);
         if (round == 0) {
             assert_int_equal(so_error(&t.f, t.fd), ECONNREFUSED);
             assert_int_equal(so_error(&t.f, t.fd), 0);
+            /* As Linux: SO_ERROR reported it; what is left is a closed
+             * connection (EOF, EPIPE), no longer an error. */
+            assert_int_equal(events(&t.f, t.fd), POLLIN | POLLOUT | POLLHUP);
+            char b[4];
+            assert_int_equal(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), 0);
+            assert_fails(ust_send(t.f.s, t.fd, "x", 1, MSG_NOSIGNAL), EPIPE);
         } else {
             char b[4];
             assert_fails(ust_recv(t.f.s, t.fd, b, sizeof(b), 0), ECONNREFUSED);

@@ -52,6 +52,18 @@ static void passive_open(void **state)
     assert_int_equal(events(&t.f, t.fd), POLLOUT);
     assert_int_equal(st(&t)->tcp.passive_opens, 1);
     assert_int_equal(st(&t)->tcp.established, 1);
+    /* SO_ACCEPTCONN: the listener listens, its connection does not;
+     * SO_PROTOCOL: TCP (both read-only, as Linux). */
+    int v = -1;
+    socklen_t vl = sizeof(v);
+    assert_int_equal(ust_getsockopt(t.f.s, t.lfd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, SOL_SOCKET, SO_PROTOCOL, &v, &vl), 0);
+    assert_int_equal(v, IPPROTO_TCP);
+    assert_fails(ust_setsockopt(t.f.s, t.lfd, SOL_SOCKET, SO_ACCEPTCONN, &v, sizeof(v)),
+                 ENOPROTOOPT);
     /* Data both ways. */
     peer(&t, TCP_ACK | TCP_PSH, "hello", 5);
     assert_int_equal(events(&t.f, t.fd), POLLIN | POLLOUT);
@@ -255,6 +267,30 @@ static void active_open(void **state)
     t_fini(&t);
 }
 
+/* shutdown() during SYN-SENT ends the attempt, as Linux: no RST (the
+ * peer knows of nothing), ECONNRESET pending; a new connect works. */
+static void shutdown_in_syn_sent(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.pport = 80;
+    t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    t.port = t.o.th.sport;
+    assert_int_equal(ust_shutdown(t.f.s, t.fd, SHUT_RDWR), 0);
+    EXPECT_NONE(&t);
+    assert_int_equal(state_of(&t), GONE);
+    assert_true(events(&t.f, t.fd) & POLLERR);
+    assert_int_equal(so_error(&t.f, t.fd), ECONNRESET);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN);
+    t_fini(&t);
+}
+
 static void active_open_bad_syn_ack(void **state)
 {
     (void)state;
@@ -328,6 +364,91 @@ static void check_peer_mss(const uint8_t *opt, size_t optlen)
     }
     assert_true(segs >= 6);
     assert_int_equal(total, sizeof(data));
+    t_fini(&t);
+}
+
+/* TCP_MAXSEG caps the MSS a connection offers in its SYN and uses, as
+ * Linux's (iperf3 -M sets it on the client's socket and the server's
+ * listener). */
+static void maxseg_caps_the_mss(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.pport = 80;
+    t.fd = ust_socket(t.f.s, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int v = 50;
+    socklen_t vl = sizeof(v);
+    assert_fails(ust_setsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), EINVAL);
+    set_int(&t.f, t.fd, IPPROTO_TCP, TCP_MAXSEG, 1000);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, &vl), 0);
+    assert_int_equal(v, 1000);
+    struct sockaddr_in sin = sin_of(T_IP_PEER, 80);
+    assert_fails(ust_connect(t.f.s, t.fd, SA(sin), sizeof(sin)), EINPROGRESS);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.mss, 1000);
+    t.port = t.o.th.sport;
+    t.iss = t.o.th.seq;
+    t.pack = t.iss + 1;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN | TCP_ACK, t.pwin, opt_mss1460, 4, NULL, 0);
+    EXPECT(&t, TCP_ACK, 0);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_TCP, TCP_MAXSEG, &v, &vl), 0);
+    assert_int_equal(v, 1000);
+    static uint8_t data[2500];
+    send_all(&t, data, sizeof(data));
+    assert_true(pop(&t));
+    assert_int_equal(t.o.len, 1000);
+    ust_close(t.f.s, t.fd);
+    t.fd = -1;
+    t_fini(&t);
+    /* On a listener: its SYN-ACKs offer the cap. */
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 8);
+    set_int(&t.f, t.lfd, IPPROTO_TCP, TCP_MAXSEG, 700);
+    t.port = 80;
+    t.pport = 40000;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.mss, 700);
+    t_fini(&t);
+}
+
+/* shutdown() of a listener, as Linux: SHUT_WR does nothing; SHUT_RD or
+ * SHUT_RDWR stops it listening (a half-open connection is reset), accept()
+ * fails with EINVAL and poll says POLLHUP (a thread blocked in accept
+ * wakes: servers stop so); it may listen again on its port. */
+static void shutdown_stops_a_listener(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_init(&t, NULL);
+    t.lfd = listener(&t, 80, 8);
+    assert_int_equal(ust_shutdown(t.f.s, t.lfd, SHUT_WR), 0);
+    t.port = 80;
+    t.pport = 40000;
+    t.pseq = PISN;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK); /* still listening */
+    assert_int_equal(state_of(&t), TCPS_SYN_RECEIVED);
+    assert_int_equal(ust_shutdown(t.f.s, t.lfd, SHUT_RDWR), 0);
+    assert_true(pop(&t));
+    assert_true(t.o.th.flags & TCP_RST); /* the half-open one is reset */
+    assert_int_equal(state_of(&t), GONE);
+    assert_fails(ust_accept(t.f.s, t.lfd, NULL, NULL), EINVAL);
+    struct pollfd p = {.fd = t.lfd, .events = POLLIN};
+    assert_int_equal(ust_poll(t.f.s, &p, 1, 0), 1);
+    assert_int_equal(p.revents, POLLHUP);
+    /* Listening again, on the same port. */
+    assert_int_equal(ust_listen(t.f.s, t.lfd, 8), 0);
+    t.pport = 40001;
+    peer_opt(&t, TCP_SYN, t.pwin, opt_mss1460, 4, NULL, 0);
+    assert_true(pop(&t));
+    assert_int_equal(t.o.th.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(t.o.th.sport, 80);
     t_fini(&t);
 }
 
@@ -410,6 +531,9 @@ int main(void)
         cmocka_unit_test(active_open),
         cmocka_unit_test(active_open_bad_syn_ack),
         cmocka_unit_test(peer_mss_honoured),
+        cmocka_unit_test(maxseg_caps_the_mss),
+        cmocka_unit_test(shutdown_in_syn_sent),
+        cmocka_unit_test(shutdown_stops_a_listener),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(simultaneous_open_plain_ack),
     };

@@ -1213,6 +1213,37 @@ static void msg_more_completed_segment_is_timed(void **state)
 }
 
 /* SACK blocks that are nonsense are ignored, not believed. */
+/* IP_TTL and IP_TOS reach the connection's IPv4 headers (iperf3 -S, socat
+ * tos= and ip-ttl=), TOS without the ECN bits, as Linux's TCP. */
+static void ip_ttl_and_tos(void **state)
+{
+    (void)state;
+    struct tcp_peer t;
+    t_open(&t, NULL);
+    int v = 0;
+    socklen_t vl = sizeof(v);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_IP, IP_TTL, &v, &vl), 0);
+    assert_int_equal(v, 64); /* the default */
+    set_int(&t.f, t.fd, IPPROTO_IP, IP_TTL, 9);
+    set_int(&t.f, t.fd, IPPROTO_IP, IP_TOS, 0x2b);
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_IP, IP_TOS, &v, &vl), 0);
+    assert_int_equal(v, 0x28);
+    v = 256;
+    assert_fails(ust_setsockopt(t.f.s, t.fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)), EINVAL);
+    v = 0;
+    assert_fails(ust_setsockopt(t.f.s, t.fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)), EINVAL);
+    cap_clear(t.f.cap);
+    send_all(&t, "hop", 3);
+    uint8_t out[1600];
+    assert_true(cap_pop(t.f.cap, out, sizeof(out)) > 0);
+    assert_int_equal(out[ETH_HDR + 1], 0x28);    /* TOS */
+    assert_int_equal(out[ETH_HDR + 8], 9);       /* TTL */
+    set_int(&t.f, t.fd, IPPROTO_IP, IP_TTL, -1); /* back to the default */
+    assert_int_equal(ust_getsockopt(t.f.s, t.fd, IPPROTO_IP, IP_TTL, &v, &vl), 0);
+    assert_int_equal(v, 64);
+    t_fini(&t);
+}
+
 static void sack_blocks_validated(void **state)
 {
     (void)state;
@@ -1243,6 +1274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(syn_offers_shift_for_buffer),
+        cmocka_unit_test(ip_ttl_and_tos),
         cmocka_unit_test(synack_offers_ws_only_if_syn_did),
         cmocka_unit_test(scaled_send_window),
         cmocka_unit_test(advertised_window_is_scaled),

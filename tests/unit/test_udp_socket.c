@@ -492,6 +492,17 @@ static void names_and_connect(void **state)
                                           udp, 13)),
                      0);
     assert_memory_equal(udp + 8, "hello", 5);
+    assert_int_equal(ip[1], 0);  /* TOS */
+    assert_int_equal(ip[8], 64); /* TTL: the default */
+    /* IP_TTL and IP_TOS: what its datagrams carry (UDP's TOS as given). */
+    int v = 7;
+    assert_int_equal(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+    v = 0x2b;
+    assert_int_equal(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TOS, &v, sizeof(v)), 0);
+    assert_int_equal(ust_send(f.s, a, "tos", 3, 0), 3);
+    n = cap_pop(f.cap, out, sizeof(out));
+    assert_int_equal(ip[1], 0x2b);
+    assert_int_equal(ip[8], 7);
     /* A connected socket hears only from its peer; from another port the
      * datagram finds nobody (port unreachable). */
     inject_udp(&f, T_IP_PEER, 9999, lport, "from peer", 9);
@@ -859,6 +870,41 @@ static void rcvbuf_bounds_empty_datagrams(void **state)
 
 /* ---- receiving ---- */
 
+static short events_of(struct fixture *f, int fd, short events)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    assert_true(ust_poll(f->s, &p, 1, 0) >= 0);
+    return p.revents;
+}
+
+/* shutdown() of a UDP socket, as Linux: SHUT_RD ends recv (0) once the
+ * queue is empty, and poll says so; an unconnected socket answers
+ * ENOTCONN but is shut down all the same (a blocked recvfrom wakes). */
+static void shutdown_ends_receiving(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, NULL);
+    int a = sock_bound(&f, 0, 5000, false);
+    char buf[16];
+    assert_int_equal(events_of(&f, a, POLLIN | POLLRDHUP), 0);
+    inject_udp(&f, T_IP_PEER, 1, 5000, "queued", 6);
+    assert_fails(ust_shutdown(f.s, a, SHUT_RDWR), ENOTCONN);
+    assert_int_equal(events_of(&f, a, POLLIN | POLLRDHUP), POLLIN | POLLRDHUP);
+    assert_int_equal(ust_recv(f.s, a, buf, sizeof(buf), 0), 6); /* what came first */
+    assert_int_equal(ust_recv(f.s, a, buf, sizeof(buf), 0), 0);
+    assert_int_equal(ust_recv(f.s, a, buf, sizeof(buf), 0), 0);
+    int c = sock_new(&f);
+    connect_to(&f, c, T_IP_PEER, 9999);
+    assert_int_equal(ust_shutdown(f.s, c, SHUT_WR), 0);
+    assert_fails(ust_recv(f.s, c, buf, sizeof(buf), 0), EAGAIN); /* reading goes on */
+    assert_int_equal(ust_shutdown(f.s, c, SHUT_RD), 0);
+    assert_int_equal(ust_recv(f.s, c, buf, sizeof(buf), 0), 0);
+    ust_close(f.s, a);
+    ust_close(f.s, c);
+    finish(&f);
+}
+
 static void recv_flags(void **state)
 {
     (void)state;
@@ -994,9 +1040,14 @@ static void socket_options(void **state)
     assert_int_equal(v, 0);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_TYPE, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_ERROR, &v, sizeof(v)), ENOPROTOOPT);
+    assert_int_equal(ust_getsockopt(f.s, a, SOL_SOCKET, SO_PROTOCOL, &v, &vl), 0);
+    assert_int_equal(v, IPPROTO_UDP);
+    assert_int_equal(ust_getsockopt(f.s, a, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl), 0);
+    assert_int_equal(v, 0);
+    assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, SO_PROTOCOL, &v, sizeof(v)), ENOPROTOOPT);
     /* Unknown level or name. */
-    assert_fails(ust_setsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, sizeof(v)), ENOPROTOOPT);
-    assert_fails(ust_getsockopt(f.s, a, IPPROTO_IP, IP_TTL, &v, &vl), ENOPROTOOPT);
+    assert_fails(ust_setsockopt(f.s, a, IPPROTO_IP, IP_FREEBIND, &v, sizeof(v)), ENOPROTOOPT);
+    assert_fails(ust_getsockopt(f.s, a, IPPROTO_IP, IP_FREEBIND, &v, &vl), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, IPPROTO_UDP, 1, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_setsockopt(f.s, a, SOL_SOCKET, 9999, &v, sizeof(v)), ENOPROTOOPT);
     assert_fails(ust_getsockopt(f.s, a, SOL_SOCKET, 9999, &v, &vl), ENOPROTOOPT);
@@ -1228,6 +1279,7 @@ int main(void)
         cmocka_unit_test(receive_queue_bounded_by_rcvbuf),
         cmocka_unit_test(rcvbuf_bounds_empty_datagrams),
         cmocka_unit_test(recv_flags),
+        cmocka_unit_test(shutdown_ends_receiving),
         cmocka_unit_test(socket_options),
         cmocka_unit_test(fcntl_nonblock),
         cmocka_unit_test(icmp_port_unreachable_for_connected_socket),
