@@ -421,6 +421,17 @@ static void start_conn(struct ust_stack *s, struct tcp_conn *c)
     c->last_rx = s->now;
 }
 
+void tcp_conn_take_options(struct tcp_conn *c, const struct tcp_conn *l)
+{
+    c->nodelay = l->nodelay;
+    c->user_mss = l->user_mss;
+    c->keepalive = l->keepalive;
+    c->keepidle_s = l->keepidle_s;
+    c->keepintvl_s = l->keepintvl_s;
+    c->keepcnt = l->keepcnt;
+    c->cc = l->cc;
+}
+
 struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const struct ip_meta *ip,
                                uint16_t lport, uint16_t rport)
 {
@@ -433,13 +444,7 @@ struct tcp_conn *tcp_new_child(struct ust_stack *s, struct tcp_conn *l, const st
     c->scope = ip_scope_of(ip);
     c->ph = ip_pseudo_sum(&ip->dst, &ip->src, IP_PROTO_TCP);
     c->rport = rport;
-    c->nodelay = l->nodelay;
-    c->user_mss = l->user_mss;
-    c->keepalive = l->keepalive;
-    c->keepidle_s = l->keepidle_s;
-    c->keepintvl_s = l->keepintvl_s;
-    c->keepcnt = l->keepcnt;
-    c->cc = l->cc;
+    tcp_conn_take_options(c, l);
     c->rcv_auto = l->rcv_auto;
     c->snd_auto = l->snd_auto;
     bufs_init(s, c, (uint32_t)l->sndq.limit, (uint32_t)l->rcvq.limit);

@@ -509,6 +509,10 @@ struct tcp_conn *tcp_lookup(struct ust_stack *s, const struct ipaddr *laddr, uin
 struct tcp_conn *tcp_find_listener(struct ust_stack *s, const struct ipaddr *laddr, uint16_t lport);
 /* A new connection, CLOSED, in the stack's list (not in the table). */
 struct tcp_conn *tcp_conn_new(struct ust_stack *s);
+/* The socket options listener l passes on to c (a child, or the fresh
+ * connection of a listener shut down): TCP_NODELAY, TCP_MAXSEG, the
+ * keepalive settings and the congestion control. */
+void tcp_conn_take_options(struct tcp_conn *c, const struct tcp_conn *l);
 /* Frees c, unlinking it from every list (a listener's children are reset). */
 void tcp_conn_free(struct ust_stack *s, struct tcp_conn *c);
 /* A child of listener l for the SYN in datagram ip, from port rport to

@@ -333,13 +333,7 @@ static int unlisten(struct ust_stack *s, struct sock *sk)
     struct tcp_conn *l = sk->tcp, *c = tcp_conn_new(s);
     if (!c)
         return -ENOMEM;
-    c->nodelay = l->nodelay;
-    c->user_mss = l->user_mss;
-    c->keepalive = l->keepalive;
-    c->keepidle_s = l->keepidle_s;
-    c->keepintvl_s = l->keepintvl_s;
-    c->keepcnt = l->keepcnt;
-    c->cc = l->cc;
+    tcp_conn_take_options(c, l);
     l->sk = NULL;
     tcp_conn_free(s, l);
     c->sk = sk;
